@@ -1,0 +1,196 @@
+/**
+ * The composition root: builds every service from the configuration, starts them
+ * in dependency order and stops them in reverse. Constructors elsewhere only
+ * assign; all start-up work happens in `start()`.
+ */
+import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { Logger } from './logger';
+import type { Config } from './config/schema';
+import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
+import { openStore, type Store } from './store/store';
+import { PictureStore } from './files/picture.store';
+import { CaptureService } from './capture/capture.service';
+import { createCamera, type CameraFactory } from './capture/drivers';
+import { Scheduler } from './schedule/scheduler';
+import { StatusService } from './status.service';
+import { UsersService } from './auth/users.service';
+import { Authenticator } from './auth/authenticator';
+import { PublicImages } from './pipeline/public-image';
+import { AppError } from './errors';
+import { createWebApp } from '../web/app';
+import { createControlApp } from '../web/control';
+import { listen, type Listener } from '../web/server';
+import { controlRequest } from './cli/control-client';
+
+/** How long a capture in flight may finish after SIGTERM before it is discarded. */
+const STOP_GRACE_MS = 6_000;
+
+export interface AppOptions {
+  log: Logger;
+  createCamera?: CameraFactory;
+  now?: () => number;
+}
+
+export class App {
+  #loaded: LoadedConfig;
+  readonly #log: Logger;
+  readonly #createCamera: CameraFactory;
+  readonly #now: () => number;
+  #store: Store | null = null;
+  #pictureStore: PictureStore | null = null;
+  #capture: CaptureService | null = null;
+  #scheduler: Scheduler | null = null;
+  #web: Listener | null = null;
+  #control: Listener | null = null;
+
+  constructor(loaded: LoadedConfig, options: AppOptions) {
+    this.#loaded = loaded;
+    this.#log = options.log;
+    this.#createCamera = options.createCamera ?? createCamera;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get config(): Config {
+    return this.#loaded.config;
+  }
+
+  /** Where the web UI listens once started, `host:port`. */
+  get webAddress(): string | null {
+    return this.#web?.address ?? null;
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    for (const warning of this.#loaded.warnings) this.#log.warn({ config: this.#loaded.file }, warning);
+    await fs.mkdir(config.storage.dataDir, { recursive: true, mode: 0o750 });
+    await fs.access(config.storage.dataDir, constants.W_OK).catch(() => {
+      throw new AppError('unavailable', `the data folder ${config.storage.dataDir} is not writable by this user`);
+    });
+
+    const store = openStore(config.storage.dataDir);
+    this.#store = store;
+    await this.#claimControlSocket(store.layout.controlSocket);
+
+    const users = new UsersService(store.users, store.audit, this.#now);
+    const created = await users.ensureMaintainer(config.storage.dataDir);
+    if (created) {
+      this.#log.warn(
+        { user: created.username, passwordFile: created.passwordFile },
+        `no maintainer existed: created user "${created.username}"; its password is in ${created.passwordFile} (readable by this user only). Log in, then change it with "lapsebox users passwd ${created.username}" and delete the file`,
+      );
+    }
+
+    this.#buildCapture();
+    const report = await this.#pictureStore!.reconcile(config.sources.map((s) => s.id));
+    this.#log.info(report, 'data folder reconciled with the database');
+    if (report.ignored.length > 0) this.#log.warn({ files: report.ignored.slice(0, 20) }, 'files in picture folders that are not complete pictures were left alone');
+
+    const status = new StatusService({
+      config: () => this.config,
+      pictures: store.pictures,
+      state: store.state,
+      live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
+      now: this.#now,
+    });
+    // The capture service is rebuilt on reload; routes reach whichever is current.
+    const capture: Pick<CaptureService, 'capture' | 'isBusy'> = {
+      capture: (...args) => this.#capture!.capture(...args),
+      isBusy: (id) => this.#capture!.isBusy(id),
+    };
+
+    const web = createWebApp({
+      config: () => this.config,
+      layout: store.layout,
+      authenticator: new Authenticator(store.users, { now: this.#now }),
+      status,
+      capture,
+      publicImages: new PublicImages({ pictures: store.pictures, layout: store.layout, now: this.#now }),
+      health: () => this.#health(),
+      log: this.#log.child({ module: 'web' }),
+    });
+    this.#web = await listen(web, { host: config.web.host, port: config.web.port, ...(config.web.tls ? { tls: config.web.tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
+      throw new AppError(
+        'unavailable',
+        err.code === 'EADDRINUSE'
+          ? `web.port ${config.web.port} on ${config.web.host} is already in use by another program`
+          : `cannot listen on ${config.web.host}:${config.web.port}: ${err.message}`,
+      );
+    });
+    const control = createControlApp({ config: () => this.config, status, capture, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
+    this.#control = await listen(control, { socketPath: store.layout.controlSocket });
+    await fs.chmod(store.layout.controlSocket, 0o660);
+
+    this.#scheduler!.start();
+    this.#log.info(
+      { web: `${config.web.tls ? 'https' : 'http'}://${this.#web.address}`, dataDir: config.storage.dataDir, sources: config.sources.map((s) => s.id) },
+      'lapsebox is running',
+    );
+  }
+
+  #buildCapture(): void {
+    const store = this.#store!;
+    const config = this.config;
+    this.#pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: this.#log.child({ module: 'store' }) });
+    this.#capture = new CaptureService({ config, createCamera: this.#createCamera, store: this.#pictureStore, state: store.state, log: this.#log.child({ module: 'capture' }), now: this.#now });
+    this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#log.child({ module: 'schedule' }), now: this.#now });
+  }
+
+  /** Refuses to run twice on one data folder; removes the socket a crashed daemon left. */
+  async #claimControlSocket(socketPath: string): Promise<void> {
+    const answer = await controlRequest(socketPath, 'GET', '/status', 2_000).catch(() => null);
+    if (answer) throw new AppError('conflict', `another lapsebox daemon is already running on ${this.config.storage.dataDir}`);
+    await fs.rm(socketPath, { force: true });
+  }
+
+  async #health(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    try {
+      this.#store!.db.prepare('SELECT 1').get();
+    } catch (err) {
+      return { ok: false, reason: `database unavailable: ${(err as Error).message}` };
+    }
+    try {
+      await fs.access(this.config.storage.dataDir, constants.W_OK);
+    } catch {
+      return { ok: false, reason: 'the data folder is not writable' };
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Re-reads the configuration file (SIGHUP). A file with errors keeps the running
+   * configuration; sources and schedules change at once; web and storage need a restart.
+   */
+  async reload(): Promise<boolean> {
+    let next: LoadedConfig;
+    try {
+      next = loadConfig(this.#loaded.file);
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      this.#log.error({ problems }, 'configuration not reloaded: the file has errors; the running configuration stays');
+      return false;
+    }
+    const before = this.config;
+    const restartNeeded = (['web', 'storage'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next.config[k]));
+    if (restartNeeded.length > 0) this.#log.warn({ keys: restartNeeded }, 'these settings change only after a restart: systemctl restart lapsebox');
+    const kept = { ...next.config, web: before.web, storage: before.storage };
+    this.#scheduler?.stop();
+    await this.#capture?.stop(STOP_GRACE_MS);
+    this.#loaded = { ...next, config: kept };
+    for (const warning of next.warnings) this.#log.warn(warning);
+    this.#buildCapture();
+    this.#scheduler!.start();
+    this.#log.info({ sources: kept.sources.map((s) => s.id) }, 'configuration reloaded');
+    return true;
+  }
+
+  /** Stops in reverse order; a capture in flight finishes or is discarded whole. */
+  async stop(): Promise<void> {
+    this.#scheduler?.stop();
+    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS)]);
+    await this.#control?.close();
+    if (this.#store) await fs.rm(this.#store.layout.controlSocket, { force: true }).catch(() => undefined);
+    this.#store?.close();
+    this.#log.info('lapsebox stopped');
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Managing users: the rules shared by the CLI and (later) the web UI.
+ * Passwords are hashed here and never stored, logged or returned in clear.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { conflict, invalid, notFound } from '../errors';
+import type { AuditRepository } from '../store/audit.repository';
+import { PROFILES, type Profile, type User, type UsersRepository } from '../store/users.repository';
+import { generatePassword, hashPassword } from './password';
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+export const MIN_PASSWORD_LENGTH = 10;
+export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
+
+export function checkUsername(username: string): string {
+  if (!USERNAME.test(username)) {
+    throw invalid(`invalid user name "${username}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`);
+  }
+  return username;
+}
+
+export function checkProfile(profile: string): Profile {
+  if (!(PROFILES as readonly string[]).includes(profile)) {
+    throw invalid(`invalid profile "${profile}": expected one of ${PROFILES.join(', ')}`);
+  }
+  return profile as Profile;
+}
+
+function checkPassword(password: string): string {
+  if (password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`);
+  if (password.length > 1024) throw invalid('the password is too long: at most 1024 characters');
+  return password;
+}
+
+export class UsersService {
+  readonly #users: UsersRepository;
+  readonly #audit: AuditRepository;
+  readonly #now: () => number;
+
+  constructor(users: UsersRepository, audit: AuditRepository, now: () => number = Date.now) {
+    this.#users = users;
+    this.#audit = audit;
+    this.#now = now;
+  }
+
+  list(): User[] {
+    return this.#users.list();
+  }
+
+  /** Adds a user; when no password is given, generates one and returns it once. */
+  async add(username: string, profile: string, password: string | undefined, actor: string): Promise<{ user: User; generatedPassword?: string }> {
+    checkUsername(username);
+    const checkedProfile = checkProfile(profile);
+    const clear = password === undefined ? generatePassword() : checkPassword(password);
+    if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
+    const hash = await hashPassword(clear);
+    const now = this.#now();
+    const id = this.#users.transaction(() => {
+      // Checked again inside the transaction: another process may have added it while we hashed.
+      if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
+      const newId = this.#users.insert(username, checkedProfile, hash, now);
+      this.#audit.record({ at: now, actor, action: 'user.add', target: username, newValue: { profile: checkedProfile } });
+      return newId;
+    });
+    const user: User = { id, username, profile: checkedProfile, createdAt: now, updatedAt: now };
+    return password === undefined ? { user, generatedPassword: clear } : { user };
+  }
+
+  async setPassword(username: string, password: string | undefined, actor: string): Promise<{ generatedPassword?: string }> {
+    const user = this.#users.findByName(username);
+    if (!user) throw notFound(`no user named "${username}"`);
+    const clear = password === undefined ? generatePassword() : checkPassword(password);
+    const hash = await hashPassword(clear);
+    const now = this.#now();
+    this.#users.transaction(() => {
+      this.#users.setPasswordHash(user.id, hash, now);
+      this.#audit.record({ at: now, actor, action: 'user.passwd', target: user.username });
+    });
+    return password === undefined ? { generatedPassword: clear } : {};
+  }
+
+  remove(username: string, actor: string): void {
+    this.#users.transaction(() => {
+      const user = this.#users.findByName(username);
+      if (!user) throw notFound(`no user named "${username}"`);
+      if (user.profile === 'maintainer' && this.#users.countWithProfile('maintainer') === 1) {
+        throw conflict(`"${user.username}" is the last maintainer; add another maintainer before removing it`);
+      }
+      this.#users.delete(user.id);
+      this.#audit.record({ at: this.#now(), actor, action: 'user.remove', target: user.username, oldValue: { profile: user.profile } });
+    });
+  }
+
+  /**
+   * First start with no maintainer: creates one with a random password written to
+   * `<dataDir>/initial-admin-password` (0600). Returns its name, or null if a maintainer exists.
+   */
+  async ensureMaintainer(dataDir: string): Promise<{ username: string; passwordFile: string } | null> {
+    if (this.#users.countWithProfile('maintainer') > 0) return null;
+    let username = 'admin';
+    for (let n = 2; this.#users.findByName(username); n++) username = `admin${n}`;
+    const password = generatePassword();
+    const passwordFile = path.join(dataDir, INITIAL_PASSWORD_FILE);
+    // The file is written before the user exists, so a crash never leaves an account nobody knows the password of.
+    const temp = `${passwordFile}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, `${password}\n`, { mode: 0o600 });
+    fs.renameSync(temp, passwordFile);
+    await this.add(username, 'maintainer', password, 'daemon');
+    return { username, passwordFile };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The contract every camera driver implements (testpattern, gphoto2, v4l2, http, rtsp).
+ *
+ * The capture service calls `capture()` at most once at a time per camera, with a
+ * destination path in the final folder (a temporary name) and an AbortSignal that
+ * fires when `camera.timeout` passes or the daemon stops. A driver must:
+ * - write one complete JPEG to `destination` (or nothing at all),
+ * - stop its work and reject promptly with a `CameraError('timeout' | 'aborted')`
+ *   when the signal fires (child processes are killed, not left behind),
+ * - report failures as `CameraError` with a code and advice a person can act on.
+ * The service, not the driver, fsyncs, renames into place and indexes the file.
+ */
+export interface Camera {
+  /** Driver name as in the configuration (`testpattern`, `gphoto2`, ...). */
+  readonly driver: string;
+  capture(request: CaptureRequest): Promise<CaptureResult>;
+  /** Releases resources (open devices, child processes). Called once, on stop. */
+  close?(): Promise<void>;
+}
+
+export interface CaptureRequest {
+  /** Absolute path of the file to write; its folder exists. */
+  destination: string;
+  /** The instant the picture is meant to show (the slot time, or now for "capture now"). */
+  takenAt: Date;
+  signal: AbortSignal;
+}
+
+export interface CaptureResult {
+  width: number;
+  height: number;
+  /** Bytes written to `destination`. */
+  size: number;
+}
+
+export type CameraErrorCode =
+  | 'timeout'      // the camera did not answer within camera.timeout
+  | 'aborted'      // the daemon is stopping
+  | 'not-found'    // no such camera / device / host
+  | 'claimed'      // another program holds the device
+  | 'busy'         // the camera is busy (PTP Device Busy ...)
+  | 'io'           // I/O error talking to the camera
+  | 'bad-output'   // the camera answered, but not with a usable JPEG
+  | 'unsupported'  // the driver is not available in this build
+  | 'failed';      // anything else
+
+/** A camera failure, with a code the recovery logic can act on and advice for people. */
+export class CameraError extends Error {
+  override readonly name = 'CameraError';
+  constructor(
+    readonly code: CameraErrorCode,
+    message: string,
+    readonly advice?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** One line for logs and status: message plus advice. */
+  describe(): string {
+    return this.advice ? `${this.message} (${this.advice})` : this.message;
+  }
+}
+
+/** Rejects with CameraError('timeout'|'aborted') as soon as the signal fires. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError(signal);
+}
+
+export function abortError(signal: AbortSignal): CameraError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CameraError) return reason;
+  return new CameraError('aborted', 'capture aborted: the daemon is stopping');
+}

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { openStore } from '../store/store';
+import { PictureStore } from '../files/picture.store';
+import { CaptureService } from '../capture/capture.service';
+import { createCamera } from '../capture/drivers';
+import { silentLogger } from '../logger';
+import { pictureJson } from '../../web/api.routes';
+import { controlRequest } from './control-client';
+import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
+
+interface Captured {
+  picture: ReturnType<typeof pictureJson> & { path: string };
+  durationMs: number;
+}
+
+export function captureCommand(program: Command, io: Output): void {
+  withJsonOption(withConfigOption(program.command('capture')))
+    .description('take one picture now, through the running daemon if there is one')
+    .argument('<source>', 'source id')
+    .action(async (sourceId: string, _o, cmd: Command) => {
+      const { config } = loadFor(cmd);
+      const source = config.sources.find((s) => s.id === sourceId);
+      if (!source) throw new CliError(`no source "${sourceId}" in the configuration (sources: ${config.sources.map((s) => s.id).join(', ') || 'none'})`, 2);
+      const store = openStore(config.storage.dataDir);
+      let captured: Captured;
+      try {
+        const live = await controlRequest(store.layout.controlSocket, 'POST', `/sources/${encodeURIComponent(sourceId)}/capture`);
+        if (live) {
+          if (live.status !== 201) throw new CliError(`capture failed: ${(live.body as { error?: string } | null)?.error ?? `daemon answered ${live.status}`}`, 1);
+          captured = live.body as Captured;
+        } else {
+          // No daemon running: capture here, into the same folders and database.
+          const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: silentLogger() });
+          const service = new CaptureService({ config: { ...config, sources: [source] }, createCamera, store: pictureStore, state: store.state, log: silentLogger() });
+          const outcome = await service.capture(sourceId, 'manual');
+          await service.stop(0);
+          if (outcome.status === 'failed') throw new CliError(`capture failed: ${outcome.error.describe()}`, 1);
+          if (outcome.status === 'skipped') throw new CliError(`capture skipped: ${outcome.reason}`, 1);
+          captured = { picture: { ...pictureJson(outcome.picture), path: outcome.picture.path }, durationMs: outcome.durationMs };
+        }
+      } finally {
+        store.close();
+      }
+      if (commonOptions(cmd).json) return printJson(io, captured);
+      const p = captured.picture;
+      io.out(`captured ${sourceId}: ${p.path} (${p.width}x${p.height}, ${Math.round(p.size / 1024)} KB) in ${(captured.durationMs / 1000).toFixed(2)} s`);
+    });
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { DateTime } from 'luxon';
+import { openStore } from '../store/store';
+import { StatusService, type SourceStatus } from '../status.service';
+import { controlRequest } from './control-client';
+import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
+
+interface StatusReport {
+  appliance: { id: string; name: string; timezone: string };
+  daemon: { running: boolean; pid?: number; startedAt?: string };
+  disk: { path: string; totalBytes: number; freeBytes: number; freePercent: number };
+  sources: SourceStatus[];
+}
+
+export function statusCommand(program: Command, io: Output): void {
+  withJsonOption(withConfigOption(program.command('status')))
+    .description('sources, last and next capture, failures, disk')
+    .action(async (_o, cmd: Command) => {
+      const { config } = loadFor(cmd);
+      const store = openStore(config.storage.dataDir);
+      let report: StatusReport;
+      try {
+        const live = await controlRequest(store.layout.controlSocket, 'GET', '/status', 10_000);
+        if (live && live.status === 200) report = live.body as StatusReport;
+        else {
+          // No daemon: the same figures from the database, the next slot from the schedule.
+          const status = new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null });
+          report = {
+            appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+            daemon: { running: false },
+            disk: await status.disk(),
+            sources: status.sources(),
+          };
+        }
+      } finally {
+        store.close();
+      }
+      if (commonOptions(cmd).json) return printJson(io, report);
+      io.out(render(report));
+    });
+}
+
+function render(r: StatusReport): string {
+  const zone = r.appliance.timezone;
+  const local = (iso: string | null | undefined) => (iso ? DateTime.fromISO(iso, { zone }).toFormat('yyyy-LL-dd HH:mm:ss') : '-');
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const lines = [
+    `${r.appliance.name} (${r.appliance.id}), times in ${zone}`,
+    r.daemon.running ? `daemon: running, pid ${r.daemon.pid}, since ${local(r.daemon.startedAt)}` : 'daemon: not running',
+    `disk: ${gb(r.disk.freeBytes)} free of ${gb(r.disk.totalBytes)} (${r.disk.freePercent}%) at ${r.disk.path}`,
+    'sync: not configured in this version',
+    '',
+  ];
+  if (r.sources.length === 0) return [...lines, 'no sources configured'].join('\n');
+  const rows = [['SOURCE', 'DRIVER', 'EVERY', 'LAST CAPTURE', 'NEXT SLOT', 'FAILURES', 'PICTURES', 'LAST ERROR']];
+  for (const s of r.sources) {
+    rows.push([
+      s.enabled ? s.id : `${s.id} (disabled)`,
+      s.driver,
+      s.every,
+      local(s.lastCapture?.at),
+      local(s.nextSlot),
+      `${s.consecutiveFailures} in a row, ${s.counts.failures} total`,
+      String(s.counts.pictures),
+      s.lastError ? `${local(s.lastError.at)} ${s.lastError.message}` : '-',
+    ]);
+  }
+  return [...lines, table(rows)].join('\n');
+}

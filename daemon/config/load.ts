@@ -1,0 +1,161 @@
+/**
+ * Reads and validates the YAML configuration. Every problem is reported at once,
+ * each naming the file, the line, the key path and what was expected.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, crossCheck, type Config } from './schema';
+
+export const DEFAULT_CONFIG_FILE = '/etc/lapsebox/lapsebox.yaml';
+
+/** The configuration could not be used; `problems` holds one line per error. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} configuration error${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export interface LoadedConfig {
+  /** Absolute path of the file the config came from. */
+  file: string;
+  config: Config;
+  /** Keys that are accepted but not used by this version, and similar notices. */
+  warnings: string[];
+}
+
+/** Picks the config file: --config, then LAPSEBOX_CONFIG, then the production default. */
+export function configFileFrom(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(option ?? env['LAPSEBOX_CONFIG'] ?? DEFAULT_CONFIG_FILE);
+}
+
+/** Loads and validates a config file; throws ConfigError listing every problem. */
+export function loadConfig(file: string): LoadedConfig {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : String((err as Error).message);
+    throw new ConfigError(absolute, [`cannot read the configuration file: ${why}`]);
+  }
+  return parseConfig(text, absolute);
+}
+
+/** Validates config text as if it were read from `file` (used for reloads and API edits too). */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const at = lines.linePos(e.pos[0]);
+        return `line ${at.line}, column ${at.col}: YAML syntax: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const where = (p: (string | number)[]) => locate(doc, lines, p);
+  const problems: { at: string; line: number; message: string }[] = [];
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const entry of explode(issue, raw)) problems.push({ at: formatPath(entry.path), line: where(entry.path), message: entry.message });
+    }
+  }
+  for (const issue of crossCheck(raw)) {
+    problems.push({ at: formatPath(issue.path), line: where(issue.path), message: issue.message });
+  }
+  if (problems.length > 0 || !result.success) {
+    problems.sort((a, b) => a.line - b.line);
+    throw new ConfigError(
+      file,
+      problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ''}${p.at || '(top level)'}: ${p.message}`),
+    );
+  }
+  const config = resolvePaths(result.data, path.dirname(file));
+  return { file, config, warnings: notYetUsed(raw) };
+}
+
+/** Unknown-key issues name several keys at the parent; report each key at its own path. */
+function explode(issue: z.core.$ZodIssue, raw: unknown): { path: (string | number)[]; message: string }[] {
+  const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 1) {
+    return issue.keys.map((key) => ({ path: [...at, key], message: issue.message }));
+  }
+  if (issue.code === 'unrecognized_keys') return [{ path: [...at, issue.keys[0]!], message: issue.message }];
+  if (issue.code === 'invalid_type' && valueAt(raw, at) === undefined) {
+    return [{ path: at, message: issue.message.startsWith('required') ? issue.message : `required: ${issue.message.replace(/^Invalid input: /, '')}` }];
+  }
+  return [{ path: at, message: issue.message.replace(/^Invalid input: /, '') }];
+}
+
+function valueAt(raw: unknown, p: (string | number)[]): unknown {
+  let value = raw;
+  for (const key of p) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+/** `sources[1].schedule.every` */
+export function formatPath(p: readonly (string | number)[]): string {
+  return p.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
+}
+
+/** Line of the deepest node that exists along the path (1-based), 0 if unknown. */
+function locate(doc: Document, lines: LineCounter, p: (string | number)[]): number {
+  for (let depth = p.length; depth >= 0; depth--) {
+    const node = doc.getIn(p.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return 0;
+}
+
+/** Relative paths in the file are relative to the file's folder, whatever the working directory. */
+function resolvePaths(config: Config, base: string): Config {
+  const abs = (p: string) => path.resolve(base, p);
+  return {
+    ...config,
+    storage: { ...config.storage, dataDir: abs(config.storage.dataDir) },
+    web: { ...config.web, ...(config.web.tls ? { tls: { cert: abs(config.web.tls.cert), key: abs(config.web.tls.key) } } : {}) },
+    sources: config.sources.map((s) =>
+      s.image.watermark ? { ...s, image: { ...s.image, watermark: { ...s.image.watermark, file: abs(s.image.watermark.file) } } } : s,
+    ),
+    sync: { targets: config.sync.targets.map((t) => ({ ...t, privateKey: abs(t.privateKey) })) },
+  };
+}
+
+/** Drivers this version can capture with; the others are accepted and fail with advice. */
+export const IMPLEMENTED_DRIVERS: readonly string[] = ['testpattern'];
+
+/**
+ * Keys that the file may already hold but this version does not act on yet.
+ * They are validated, and announced here instead of being silently ignored.
+ */
+function notYetUsed(raw: unknown): string[] {
+  const out: string[] = [];
+  const root = (raw ?? {}) as Record<string, unknown>;
+  const note = (key: string) => out.push(`${key} is accepted but not used yet by this version`);
+  const storage = root['storage'] as Record<string, unknown> | undefined;
+  if (storage?.['retention'] !== undefined) note('storage.retention');
+  if (root['sync'] !== undefined) note('sync');
+  if (root['alerts'] !== undefined) note('alerts');
+  const sources = Array.isArray(root['sources']) ? (root['sources'] as Record<string, unknown>[]) : [];
+  sources.forEach((source, i) => {
+    for (const key of ['recovery', 'image', 'timelapse']) if (source[key] !== undefined) note(`sources[${i}].${key}`);
+    const driver = (source['camera'] as Record<string, unknown> | undefined)?.['driver'];
+    if (typeof driver === 'string' && !IMPLEMENTED_DRIVERS.includes(driver)) {
+      out.push(`sources[${i}].camera.driver: the ${driver} driver is not available yet in this version; captures of "${String(source['id'])}" will fail`);
+    }
+  });
+  return out;
+}

@@ -1,0 +1,387 @@
+/**
+ * The one declaration of the configuration file: types, defaults, validation
+ * messages and the published JSON Schema (`config/lapsebox.schema.json`) all
+ * come from here. Durations and times of day are strings in the file and
+ * parsed values (milliseconds, TimeOfDay) in the typed config.
+ */
+import { z } from 'zod';
+import { IANAZone } from 'luxon';
+import { parseDuration, formatDuration } from './duration';
+import type { TimeOfDay, Weekday } from '../schedule/slots';
+
+/** A strict object whose unknown-key message lists the keys that are allowed. */
+function obj<T extends z.core.$ZodLooseShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+      const hints = issue.keys
+        .map((k) => closest(k, known))
+        .filter((k): k is string => k !== undefined)
+        .map((k) => `"${k}"`);
+      const hint = hints.length ? `; did you mean ${hints.join(', ')}?` : '';
+      return `unknown key ${keys}${hint} (allowed here: ${known.join(', ')})`;
+    },
+  });
+}
+
+/** The known key nearest to a typo, if it is near enough to be a likely typo. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** A duration string (`10s`, `5m`, `1h30m`) parsed to milliseconds, within bounds. */
+function duration(opts: { min?: number; max?: number; default: string; description: string }) {
+  const min = opts.min ?? 0;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  return z
+    .string({ error: 'expected a duration string such as "10s", "5m", "2h" or "1d"' })
+    .default(opts.default)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: `expected a duration such as "10s", "5m", "2h" or "1d", got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      if (ms < min || ms > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatDuration(min)}` : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+        ctx.issues.push({ code: 'custom', input: text, message: `expected a duration ${range}, got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: opts.description });
+}
+
+const int = (min: number, max: number) =>
+  z.number({ error: (i) => (i.input === undefined ? 'required' : `expected an integer between ${min} and ${max}`) }).int().min(min).max(max);
+
+const idPattern = (maxLength: number) => new RegExp(`^[a-z0-9][a-z0-9-]{0,${maxLength - 1}}$`);
+const sourceIdRegex = idPattern(32);
+const sourceId = z
+  .string()
+  .regex(sourceIdRegex, 'expected lowercase letters, digits and "-", starting with a letter or digit, at most 32 characters')
+  .meta({ description: 'Short name used in folders, URLs and on the central server' });
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
+
+const CLOCK = /^([01]\d|2[0-4]):([0-5]\d)$/;
+const SUN = /^(sunrise|sunset)(?:([+-])(\S+))?$/;
+
+/** Parses "07:30", "24:00", "sunrise", "sunset+30m", "sunrise-1h"; null when it is none of these. */
+export function parseTimeOfDay(text: string): TimeOfDay | null {
+  const clock = CLOCK.exec(text);
+  if (clock) {
+    const minutes = Number(clock[1]) * 60 + Number(clock[2]);
+    return minutes <= 24 * 60 ? { kind: 'clock', minutes } : null;
+  }
+  const sun = SUN.exec(text);
+  if (sun) {
+    const kind = sun[1] as 'sunrise' | 'sunset';
+    if (sun[2] === undefined) return { kind, offsetMs: 0 };
+    const ms = parseDuration(sun[3]!);
+    if (ms === null || ms > 12 * 3_600_000) return null;
+    return { kind, offsetMs: sun[2] === '-' ? -ms : ms };
+  }
+  return null;
+}
+
+const timeOfDay = z
+  .string({ error: 'expected a time of day such as "07:00", "sunrise-30m" or "sunset+1h"' })
+  .transform((text, ctx): TimeOfDay => {
+    const parsed = parseTimeOfDay(text);
+    if (parsed === null) {
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: `expected a time of day "HH:MM" (00:00 to 24:00) or sunrise/sunset with an optional offset such as "sunrise-30m", got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const windowSchema = obj({
+  days: z
+    .array(z.enum(WEEKDAYS, { error: `expected a day of the week: ${WEEKDAYS.join(', ')}` }))
+    .min(1, 'expected at least one day')
+    .default([...WEEKDAYS])
+    .meta({ description: 'Days the window starts on; default every day' }),
+  from: timeOfDay.meta({ description: 'Start: "HH:MM", "sunrise±X" or "sunset±X"' }),
+  to: timeOfDay.meta({ description: 'End (exclusive); a window whose end is before its start wraps past midnight' }),
+});
+
+const timeout = duration({ min: 1000, max: 3_600_000, default: '60s', description: 'How long a capture may take before it is abandoned' });
+
+const testpatternCamera = obj({
+  driver: z.literal('testpattern'),
+  width: int(16, 6000).default(1920),
+  height: int(16, 4000).default(1080),
+  timeout,
+});
+const gphoto2Camera = obj({
+  driver: z.literal('gphoto2'),
+  model: z.string().min(1).optional().meta({ description: 'Camera model as gphoto2 --auto-detect prints it' }),
+  port: z.string().min(1).optional().meta({ description: 'USB port such as usb:001,004 (changes after a reset)' }),
+  serial: z.string().min(1).optional(),
+  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  keepRaw: z.boolean().default(false),
+  timeout,
+});
+const v4l2Camera = obj({
+  driver: z.literal('v4l2'),
+  device: z.string().startsWith('/dev/', 'expected a device path such as /dev/video0').default('/dev/video0'),
+  width: int(16, 8000).optional(),
+  height: int(16, 8000).optional(),
+  timeout,
+});
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+const httpCamera = obj({
+  driver: z.literal('http'),
+  url: httpUrl,
+  username: z.string().optional(),
+  password: z.string().optional(),
+  auth: z.enum(['basic', 'digest']).default('basic'),
+  timeout,
+});
+const rtspCamera = obj({
+  driver: z.literal('rtsp'),
+  url: z.url({ protocol: /^rtsps?$/, error: 'expected an rtsp:// URL' }),
+  transport: z.enum(['tcp', 'udp']).default('tcp'),
+  timeout,
+});
+export const CAMERA_DRIVERS = ['testpattern', 'gphoto2', 'v4l2', 'http', 'rtsp'] as const;
+const camera = z.discriminatedUnion('driver', [testpatternCamera, gphoto2Camera, v4l2Camera, httpCamera, rtspCamera], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? `expected "driver" to be one of: ${CAMERA_DRIVERS.join(', ')}` : undefined,
+});
+
+const rect = obj({ left: int(0, 100_000), top: int(0, 100_000), width: int(1, 100_000), height: int(1, 100_000) });
+const position = z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right', 'top', 'bottom', 'center']);
+
+const timelapseKind = (enabled: boolean) =>
+  obj({
+    enabled: z.boolean().default(enabled),
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"').default('00:30'),
+    fps: int(1, 120).default(25),
+    width: int(16, 7680).default(1920),
+    crf: int(0, 51).default(23),
+    deflicker: z.boolean().default(true),
+  }).prefault({});
+
+const sourceSchema = obj({
+  id: sourceId,
+  name: z.string().min(1).max(200).optional(),
+  enabled: z.boolean().default(true),
+  camera,
+  schedule: obj({
+    every: duration({ min: 1000, max: 86_400_000, default: '5m', description: 'Interval between captures; slots are aligned to the wall clock' }),
+    windows: z.array(windowSchema).default([]).meta({ description: 'When to capture; none = all day, every day' }),
+  }).prefault({}),
+  recovery: obj({
+    retries: int(0, 10).default(2),
+    powerCycle: obj({
+      gpio: int(0, 63),
+      activeLow: z.boolean().default(false),
+      off: duration({ min: 1000, max: 600_000, default: '10s', description: 'How long the relay keeps the camera off' }),
+      afterFailures: int(1, 1000).default(3),
+      maxPerDay: int(0, 1000).default(6),
+    }).optional(),
+  }).prefault({}),
+  image: obj({
+    rotate: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: 'expected 0, 90, 180 or 270' }).default(0),
+    crop: rect.optional(),
+    privacyMasks: z.array(rect).default([]),
+    legend: obj({ text: z.string().max(500).default('{source} {date} {time}'), position: position.default('bottom-left') }).optional(),
+    watermark: obj({ file: z.string().min(1), position: position.default('bottom-right'), opacity: z.number().min(0).max(1).default(0.6) }).optional(),
+  }).prefault({}),
+  timelapse: obj({ daily: timelapseKind(true), weekly: timelapseKind(false), monthly: timelapseKind(false) }).prefault({}),
+  public: obj({
+    enabled: z.boolean().default(false),
+    width: int(16, 6000).optional().meta({ description: 'Width of the public picture; default: as captured' }),
+    delay: duration({ min: 0, max: 30 * 86_400_000, default: '0s', description: 'Publish the newest picture at least this old' }),
+  }).prefault({}),
+});
+
+const syncTarget = obj({
+  id: sourceId,
+  type: z.literal('sftp'),
+  host: z.string().min(1),
+  port: int(1, 65535).default(22),
+  username: z.string().min(1),
+  privateKey: z.string().min(1),
+  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'expected a pinned key fingerprint "SHA256:..." as ssh-keygen -lf prints it'),
+  remoteDir: z.string().startsWith('/', 'expected an absolute path'),
+  send: z.array(z.enum(['pictures', 'videos', 'latest'])).min(1).default(['pictures', 'videos', 'latest']),
+  sources: z.array(z.string()).optional(),
+});
+
+export const configSchema = obj({
+  appliance: obj({
+    id: z
+      .string({ error: 'required: a name for this box, such as "bridge-north"' })
+      .regex(idPattern(63), 'expected lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters'),
+    name: z.string().min(1).max(200).optional(),
+    timezone: z
+      .string()
+      .refine((zone) => IANAZone.isValidZone(zone), { error: (i) => `expected an IANA time zone name such as "Europe/Paris", got "${String(i.input)}"` })
+      .optional()
+      // The system zone is looked up when the file is read, not baked into the published schema.
+      .transform((zone) => zone ?? systemTimezone())
+      .meta({ description: 'IANA time zone such as Europe/Paris; default: the system time zone' }),
+    location: obj({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }).optional(),
+  }),
+  storage: obj({
+    dataDir: z.string().min(1).default('/var/lib/lapsebox').meta({ description: 'Where everything is written; relative to the config file' }),
+    retention: obj({ maxAgeDays: int(0, 100_000).default(0), minFreePercent: int(0, 99).default(10) }).prefault({}),
+  }).prefault({}),
+  web: obj({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: int(1, 65535).default(8080),
+    tls: obj({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  }).prefault({}),
+  sources: z.array(sourceSchema).default([]),
+  sync: obj({ targets: z.array(syncTarget).default([]) }).prefault({}),
+  alerts: obj({
+    webhook: obj({ url: httpUrl }).optional(),
+    email: obj({
+      smtp: obj({ host: z.string().min(1), port: int(1, 65535).default(587), username: z.string().optional(), password: z.string().optional() }),
+      from: z.email(),
+      to: z.array(z.email()).min(1),
+    }).optional(),
+  }).prefault({}),
+});
+
+/** A problem found across keys (duplicates, references, windows); path as in zod issues. */
+export interface CrossIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Checks that span several keys. Runs on the raw document, defensively, so that
+ * these problems are reported together with the per-key ones, all at once.
+ */
+export function crossCheck(raw: unknown): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const root = record(raw);
+  const sources = array(root?.['sources']);
+  const targets = array(record(root?.['sync'])?.['targets']);
+  duplicates(issues, sources.map((s) => record(s)?.['id']), ['sources'], 'source id');
+  duplicates(issues, targets.map((t) => record(t)?.['id']), ['sync', 'targets'], 'target id');
+  const ids = new Set(sources.map((s) => record(s)?.['id']).filter((id) => typeof id === 'string'));
+  targets.forEach((target, t) =>
+    array(record(target)?.['sources']).forEach((id, i) => {
+      if (typeof id === 'string' && !ids.has(id)) {
+        issues.push({ path: ['sync', 'targets', t, 'sources', i], message: `no source has the id "${id}"` });
+      }
+    }),
+  );
+  const hasLocation = record(record(root?.['appliance'])?.['location']) !== undefined;
+  sources.forEach((source, s) => {
+    const schedule = record(record(source)?.['schedule']);
+    const every = parseDuration(typeof schedule?.['every'] === 'string' ? schedule['every'] : '5m');
+    array(schedule?.['windows']).forEach((window, w) => {
+      const at = ['sources', s, 'schedule', 'windows', w];
+      const ends = (['from', 'to'] as const).map((end) => {
+        const text = record(window)?.[end];
+        return typeof text === 'string' ? parseTimeOfDay(text) : null;
+      });
+      (['from', 'to'] as const).forEach((end, i) => {
+        const kind = ends[i]?.kind;
+        if (kind !== undefined && kind !== 'clock' && !hasLocation) {
+          issues.push({ path: [...at, end], message: `${kind} needs appliance.location (latitude and longitude) to be set` });
+        }
+      });
+      const [from, to] = ends;
+      const problem = from && to && every !== null ? impossibleWindow(from, to, every) : null;
+      if (problem) issues.push({ path: at, message: problem });
+    });
+  });
+  return issues;
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function array(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function duplicates(issues: CrossIssue[], ids: unknown[], base: string[], what: string): void {
+  const first = new Map<string, number>();
+  ids.forEach((id, i) => {
+    if (typeof id !== 'string') return;
+    const seen = first.get(id);
+    if (seen === undefined) first.set(id, i);
+    else issues.push({ path: [...base, i, 'id'], message: `duplicate ${what} "${id}" (already used by ${base.join('.')}[${seen}])` });
+  });
+}
+
+/** Why a clock window can never produce a capture, or null when it can. */
+function impossibleWindow(from: TimeOfDay, to: TimeOfDay, everyMs: number): string | null {
+  if (from.kind !== 'clock' || to.kind !== 'clock') return null;
+  if (from.minutes === 24 * 60) return '"from" cannot be 24:00; use 00:00 on the next day';
+  if (from.minutes === to.minutes) {
+    return `the window is empty: "from" and "to" are both ${clockText(from.minutes)}`;
+  }
+  // A window that wraps past midnight always holds the midnight slot; one that does not
+  // may fall between two slots, which are aligned to local midnight.
+  if (to.minutes < from.minutes) return null;
+  const firstSlot = Math.ceil((from.minutes * 60_000) / everyMs) * everyMs;
+  if (firstSlot >= to.minutes * 60_000) {
+    return `no capture slot falls between ${clockText(from.minutes)} and ${clockText(to.minutes)} with every ${formatDuration(everyMs)} (slots are aligned to midnight)`;
+  }
+  return null;
+}
+
+function clockText(minutes: number): string {
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
+function systemTimezone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** The configuration as the daemon sees it: defaults applied, durations in ms. */
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type SourceConfig = Config['sources'][number];
+export type CameraConfig = SourceConfig['camera'];
+
+/** The JSON Schema published for editors (config/lapsebox.schema.json). */
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'lapsebox configuration',
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Where things live in the data folder (SPEC §1). Every path the daemon writes
+ * under the data folder is built here, from validated ids only.
+ */
+import path from 'node:path';
+import { DateTime } from 'luxon';
+
+export const DATABASE_FILE = 'lapsebox.db';
+export const CONTROL_SOCKET = 'lapsebox.sock';
+/** Temporary files start with this, so the reconciliation knows them and nothing serves them. */
+export const TEMP_PREFIX = '.tmp-';
+
+const PICTURE_NAME = /^(\d{8})T(\d{6})(\d{3})Z\.jpg$/;
+
+export class DataLayout {
+  constructor(readonly dataDir: string) {}
+
+  get database(): string {
+    return path.join(this.dataDir, DATABASE_FILE);
+  }
+
+  get controlSocket(): string {
+    return path.join(this.dataDir, CONTROL_SOCKET);
+  }
+
+  get sourcesDir(): string {
+    return path.join(this.dataDir, 'sources');
+  }
+
+  picturesDir(sourceId: string): string {
+    return path.join(this.sourcesDir, sourceId, 'pictures');
+  }
+
+  dayDir(sourceId: string, localDate: string): string {
+    return path.join(this.picturesDir(sourceId), localDate);
+  }
+
+  liveDir(sourceId: string): string {
+    return path.join(this.sourcesDir, sourceId, 'live');
+  }
+
+  latest(sourceId: string): string {
+    return path.join(this.liveDir(sourceId), 'latest.jpg');
+  }
+
+  /** Relative path as stored in the database. */
+  relative(absolute: string): string {
+    return path.relative(this.dataDir, absolute);
+  }
+
+  absolute(relative: string): string {
+    return path.join(this.dataDir, relative);
+  }
+}
+
+/** Local calendar date (YYYY-MM-DD) of an instant in the appliance time zone. */
+export function localDate(at: number, timezone: string): string {
+  return DateTime.fromMillis(at, { zone: timezone }).toISODate()!;
+}
+
+/**
+ * File name of a picture: its UTC instant to the millisecond. UTC, so names sort
+ * by time and never repeat across a DST change, when local clock times do.
+ */
+export function pictureFileName(at: number): string {
+  return `${DateTime.fromMillis(at, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmssSSS'Z'")}.jpg`;
+}
+
+/** The instant a picture file name stands for, or null for any other name. */
+export function parsePictureFileName(name: string): number | null {
+  const m = PICTURE_NAME.exec(name);
+  if (!m) return null;
+  const t = DateTime.fromFormat(`${m[1]}${m[2]}${m[3]}`, 'yyyyLLddHHmmssSSS', { zone: 'utc' });
+  return t.isValid ? t.toMillis() : null;
+}

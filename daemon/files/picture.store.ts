@@ -1,0 +1,173 @@
+/**
+ * Storing pictures safely (SPEC §1): the file is made durable under its final name
+ * first, then one transaction indexes it, then `live/latest.jpg` follows. At start-up
+ * `reconcile()` repairs whatever a crash left between those steps.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Logger } from '../logger';
+import type { PicturesRepository, Picture } from '../store/pictures.repository';
+import type { SourceStateRepository } from '../store/source-state.repository';
+import { commitFile, removeIfExists, replaceWithLinkOrCopy } from './atomic';
+import { isCompleteJpeg } from './jpeg';
+import { DataLayout, TEMP_PREFIX, localDate, parsePictureFileName, pictureFileName } from './layout';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export interface ReconcileReport {
+  indexed: number;
+  flaggedMissing: number;
+  found: number;
+  removedTemp: number;
+  ignored: string[];
+}
+
+export class PictureStore {
+  readonly #layout: DataLayout;
+  readonly #pictures: PicturesRepository;
+  readonly #state: SourceStateRepository;
+  readonly #timezone: string;
+  readonly #log: Logger;
+
+  constructor(deps: { layout: DataLayout; pictures: PicturesRepository; state: SourceStateRepository; timezone: string; log: Logger }) {
+    this.#layout = deps.layout;
+    this.#pictures = deps.pictures;
+    this.#state = deps.state;
+    this.#timezone = deps.timezone;
+    this.#log = deps.log;
+  }
+
+  /** The folder a capture taken at `at` goes to; created if needed. */
+  async prepareDir(sourceId: string, at: number): Promise<string> {
+    const dir = this.#layout.dayDir(sourceId, localDate(at, this.#timezone));
+    await fs.mkdir(dir, { recursive: true, mode: 0o750 });
+    return dir;
+  }
+
+  /**
+   * Moves a complete temporary JPEG to its final name and indexes it. On any error
+   * the temporary file is removed and nothing is indexed.
+   */
+  async commit(sourceId: string, tempPath: string, takenAt: number, dims: { width: number; height: number; size: number }): Promise<Picture> {
+    const day = localDate(takenAt, this.#timezone);
+    const dir = this.#layout.dayDir(sourceId, day);
+    let at = takenAt;
+    let finalPath = path.join(dir, pictureFileName(at));
+    try {
+      for (;;) {
+        try {
+          await commitFile(tempPath, finalPath, { replace: false });
+          break;
+        } catch (err) {
+          // Two captures in the same millisecond ("capture now" racing a slot): the later one moves by 1 ms.
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          at += 1;
+          finalPath = path.join(dir, pictureFileName(at));
+        }
+      }
+    } catch (err) {
+      await removeIfExists(tempPath);
+      throw err;
+    }
+    const record = { sourceId, takenAt: at, localDate: day, path: this.#layout.relative(finalPath), ...dims };
+    const id = this.#pictures.transaction(() => {
+      const newId = this.#pictures.insert(record);
+      this.#state.recordSuccess(sourceId, at, newId);
+      return newId;
+    });
+    await this.#updateLatest(sourceId, finalPath);
+    return { id, ...record, missing: false };
+  }
+
+  async #updateLatest(sourceId: string, picturePath: string): Promise<void> {
+    try {
+      await fs.mkdir(this.#layout.liveDir(sourceId), { recursive: true, mode: 0o750 });
+      await replaceWithLinkOrCopy(picturePath, this.#layout.latest(sourceId));
+    } catch (err) {
+      // The picture is safe and indexed; a stale latest.jpg is repaired at the next capture or start.
+      this.#log.warn({ source: sourceId, err }, 'could not update live/latest.jpg');
+    }
+  }
+
+  /** Start-up repair: index complete files the database missed, flag rows whose file is gone, drop temp files. */
+  async reconcile(sourceIds: readonly string[]): Promise<ReconcileReport> {
+    const report: ReconcileReport = { indexed: 0, flaggedMissing: 0, found: 0, removedTemp: 0, ignored: [] };
+    const known = new Map(this.#pictures.allPaths().map((p) => [p.path, p]));
+    const seen = new Set<string>();
+    for (const sourceId of await this.#sourcesOnDisk()) {
+      const picturesDir = this.#layout.picturesDir(sourceId);
+      for (const day of await listDir(picturesDir)) {
+        const dayDir = path.join(picturesDir, day);
+        if (!DAY.test(day)) continue;
+        for (const name of await listDir(dayDir)) {
+          const file = path.join(dayDir, name);
+          if (name.startsWith(TEMP_PREFIX)) {
+            await removeIfExists(file);
+            report.removedTemp++;
+            continue;
+          }
+          const relative = this.#layout.relative(file);
+          seen.add(relative);
+          if (known.has(relative)) continue;
+          const takenAt = parsePictureFileName(name);
+          if (takenAt === null || !(await isCompleteJpeg(file))) {
+            report.ignored.push(relative);
+            continue;
+          }
+          const meta = await sharp(file).metadata();
+          const { size } = await fs.stat(file);
+          this.#pictures.transaction(() => {
+            const id = this.#pictures.insert({ sourceId, takenAt, localDate: day, path: relative, size, width: meta.width ?? 0, height: meta.height ?? 0 });
+            const state = this.#state.get(sourceId);
+            if ((state.lastCaptureAt ?? 0) < takenAt) this.#state.recordSuccess(sourceId, takenAt, id);
+          });
+          report.indexed++;
+        }
+      }
+      await removeTemps(this.#layout.liveDir(sourceId), report);
+    }
+    for (const row of known.values()) {
+      const present = seen.has(row.path);
+      if (!present && !row.missing) {
+        this.#pictures.setMissing(row.id, true);
+        report.flaggedMissing++;
+      } else if (present && row.missing) {
+        this.#pictures.setMissing(row.id, false);
+        report.found++;
+      }
+    }
+    for (const sourceId of sourceIds) await this.#repairLatest(sourceId);
+    return report;
+  }
+
+  async #sourcesOnDisk(): Promise<string[]> {
+    return listDir(this.#layout.sourcesDir);
+  }
+
+  async #repairLatest(sourceId: string): Promise<void> {
+    const newest = this.#pictures.latest(sourceId);
+    if (!newest) return;
+    const latest = this.#layout.latest(sourceId);
+    const [a, b] = await Promise.all([fs.stat(latest).catch(() => null), fs.stat(this.#layout.absolute(newest.path)).catch(() => null)]);
+    if (b && (!a || a.ino !== b.ino || a.size !== b.size)) await this.#updateLatest(sourceId, this.#layout.absolute(newest.path));
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function removeTemps(dir: string, report: ReconcileReport): Promise<void> {
+  for (const name of await listDir(dir)) {
+    if (name.startsWith(TEMP_PREFIX)) {
+      await removeIfExists(path.join(dir, name));
+      report.removedTemp++;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Turns each source's schedule into captures. node-cron ticks once a second; on
+ * each tick the scheduler compares the clock with the next slot it computed from
+ * `slots.ts` (pure). A slot is started at most once, even across restarts (the
+ * last slot started is kept in the database), and a slot that comes too late
+ * (the box was busy or asleep) is counted as skipped rather than run late.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from '../logger';
+import type { Config, SourceConfig } from '../config/schema';
+import type { SourceStateRepository } from '../store/source-state.repository';
+import type { CaptureService } from '../capture/capture.service';
+import { nextSlot, type ScheduleSpec, type SlotContext } from './slots';
+
+interface Plan {
+  source: SourceConfig;
+  spec: ScheduleSpec;
+  next: Date | null;
+}
+
+/** How late a slot may still start: half the interval, between 1 s and 30 s. */
+export function graceMs(everyMs: number): number {
+  return Math.min(30_000, Math.max(1_000, everyMs / 2));
+}
+
+export class Scheduler {
+  readonly #plans = new Map<string, Plan>();
+  readonly #ctx: SlotContext;
+  readonly #capture: CaptureService;
+  readonly #state: SourceStateRepository;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #task: ScheduledTask | null = null;
+
+  constructor(deps: { config: Config; capture: CaptureService; state: SourceStateRepository; log: Logger; now?: () => number }) {
+    this.#ctx = { timezone: deps.config.appliance.timezone, ...(deps.config.appliance.location ? { location: deps.config.appliance.location } : {}) };
+    for (const source of deps.config.sources) {
+      if (!source.enabled) continue;
+      this.#plans.set(source.id, { source, spec: { everyMs: source.schedule.every, windows: source.schedule.windows }, next: null });
+    }
+    this.#capture = deps.capture;
+    this.#state = deps.state;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Computes the first slots and starts ticking (pass `tick: false` to drive `tick()` by hand). */
+  start(options: { tick?: boolean } = {}): void {
+    const now = this.#now();
+    for (const plan of this.#plans.values()) {
+      // A slot that began moments ago still runs at start-up, unless it already ran before a restart.
+      plan.next = nextSlot(new Date(now - graceMs(plan.spec.everyMs)), plan.spec, this.#ctx);
+      this.#log.info({ source: plan.source.id, next: plan.next?.toISOString() ?? null }, 'schedule started');
+    }
+    if (options.tick === false) return;
+    this.#task = cron.schedule('* * * * * *', () => this.tick(), {
+      name: 'lapsebox-scheduler',
+      noOverlap: false,
+      logger: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: (message: string) => this.#log.debug({ cron: message }, 'node-cron'),
+        error: (message: string | Error) => this.#log.warn({ cron: String(message) }, 'node-cron'),
+      },
+    });
+  }
+
+  stop(): void {
+    void this.#task?.destroy();
+    this.#task = null;
+  }
+
+  /** The next slot of a source, or null when it has none (disabled, or no window ahead). */
+  nextSlot(sourceId: string): Date | null {
+    return this.#plans.get(sourceId)?.next ?? null;
+  }
+
+  /** Starts the captures that are due; called every second. Returns the sources started. */
+  tick(): string[] {
+    const now = this.#now();
+    const started: string[] = [];
+    for (const plan of this.#plans.values()) {
+      if (!plan.next || plan.next.getTime() > now) continue;
+      const id = plan.source.id;
+      // Catch up to the newest due slot; older ones passed while the box could not act.
+      let slot = plan.next;
+      let missed = 0;
+      for (let n = nextSlot(slot, plan.spec, this.#ctx); n && n.getTime() <= now; n = nextSlot(slot, plan.spec, this.#ctx)) {
+        slot = n;
+        if (++missed > 100_000) break;
+      }
+      plan.next = nextSlot(slot, plan.spec, this.#ctx);
+      if (missed > 0) this.#state.recordSkip(id, missed);
+      if (missed > 0) this.#log.warn({ source: id, missed }, 'slots missed: the daemon could not act in time');
+      const lateBy = now - slot.getTime();
+      if (lateBy > graceMs(plan.spec.everyMs)) {
+        this.#state.recordSkip(id);
+        this.#log.warn({ source: id, slot: slot.toISOString(), lateByMs: lateBy }, 'slot skipped: too late to capture');
+        continue;
+      }
+      const lastSlot = this.#state.get(id).lastSlot;
+      if (lastSlot !== null && lastSlot >= slot.getTime()) continue; // ran before a restart
+      this.#state.markSlot(id, slot.getTime());
+      started.push(id);
+      void this.#capture.capture(id, 'slot');
+    }
+    return started;
+  }
+}

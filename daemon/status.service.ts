@@ -1,0 +1,95 @@
+/**
+ * The status of sources and of the box, as `lapsebox status`, `/api/sources` and
+ * the control socket report it. Reads only; one shape for every caller.
+ */
+import fs from 'node:fs/promises';
+import type { Config, SourceConfig } from './config/schema';
+import type { PicturesRepository } from './store/pictures.repository';
+import type { SourceStateRepository } from './store/source-state.repository';
+import { nextSlot } from './schedule/slots';
+import { formatDuration } from './config/duration';
+
+export interface SourceStatus {
+  id: string;
+  name: string;
+  enabled: boolean;
+  driver: string;
+  public: boolean;
+  every: string;
+  lastCapture: { at: string; pictureId: number | null } | null;
+  nextSlot: string | null;
+  busy: boolean;
+  consecutiveFailures: number;
+  lastError: { at: string; message: string } | null;
+  counts: { pictures: number; captures: number; failures: number; skipped: number };
+}
+
+export interface DiskStatus {
+  path: string;
+  totalBytes: number;
+  freeBytes: number;
+  freePercent: number;
+}
+
+/** What the running daemon knows beyond the database: its planned slots and busy cameras. */
+export interface LiveView {
+  nextSlot(sourceId: string): Date | null;
+  isBusy(sourceId: string): boolean;
+}
+
+export class StatusService {
+  readonly #config: () => Config;
+  readonly #pictures: PicturesRepository;
+  readonly #state: SourceStateRepository;
+  readonly #live: LiveView | null;
+  readonly #now: () => number;
+
+  constructor(deps: { config: () => Config; pictures: PicturesRepository; state: SourceStateRepository; live: LiveView | null; now?: () => number }) {
+    this.#config = deps.config;
+    this.#pictures = deps.pictures;
+    this.#state = deps.state;
+    this.#live = deps.live;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  source(source: SourceConfig): SourceStatus {
+    const state = this.#state.get(source.id);
+    const config = this.#config();
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    // Without a running daemon (CLI on a stopped box) the next slot is what the schedule says.
+    const next = !source.enabled
+      ? null
+      : this.#live
+        ? this.#live.nextSlot(source.id)
+        : nextSlot(new Date(this.#now()), { everyMs: source.schedule.every, windows: source.schedule.windows }, {
+            timezone: config.appliance.timezone,
+            ...(config.appliance.location ? { location: config.appliance.location } : {}),
+          });
+    return {
+      id: source.id,
+      name: source.name ?? source.id,
+      enabled: source.enabled,
+      driver: source.camera.driver,
+      public: source.public.enabled,
+      every: formatDuration(source.schedule.every),
+      lastCapture: state.lastCaptureAt === null ? null : { at: iso(state.lastCaptureAt)!, pictureId: state.lastPictureId },
+      nextSlot: next ? next.toISOString() : null,
+      busy: this.#live?.isBusy(source.id) ?? false,
+      consecutiveFailures: state.consecutiveFailures,
+      lastError: state.lastError === null ? null : { at: iso(state.lastErrorAt)!, message: state.lastError },
+      counts: { pictures: this.#pictures.count(source.id), captures: state.captures, failures: state.failures, skipped: state.skipped },
+    };
+  }
+
+  sources(): SourceStatus[] {
+    return this.#config().sources.map((s) => this.source(s));
+  }
+
+  async disk(): Promise<DiskStatus> {
+    const dir = this.#config().storage.dataDir;
+    const s = await fs.statfs(dir);
+    const total = s.blocks * s.bsize;
+    const free = s.bavail * s.bsize;
+    return { path: dir, totalBytes: total, freeBytes: free, freePercent: total > 0 ? Math.round((free / total) * 1000) / 10 : 0 };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The SQLite database: opened in WAL mode, migrated forward by numbered steps
+ * recorded in `PRAGMA user_version`. Each migration runs in its own transaction,
+ * so a crash leaves the database at the previous version, never half-migrated.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations';
+
+export type Db = Database.Database;
+
+export function openDatabase(file: string): Db {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL is durable in WAL mode except for the last transactions on power loss;
+    // the start-up reconciliation re-indexes any picture those would have held.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: Db): void {
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `the database is at schema version ${current}, newer than this lapsebox knows (${MIGRATIONS.length}); install the newer version again or restore a backup`,
+    );
+  }
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    const step = MIGRATIONS[version - 1]!;
+    db.transaction(() => {
+      db.exec(step);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}

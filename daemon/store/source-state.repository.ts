@@ -1,0 +1,101 @@
+import type { Db } from './database';
+
+/** What the daemon remembers about each source across restarts. */
+export interface SourceState {
+  sourceId: string;
+  lastSlot: number | null;
+  lastCaptureAt: number | null;
+  lastPictureId: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  consecutiveFailures: number;
+  captures: number;
+  failures: number;
+  skipped: number;
+}
+
+interface Row {
+  source_id: string;
+  last_slot: number | null;
+  last_capture_at: number | null;
+  last_picture_id: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  consecutive_failures: number;
+  captures: number;
+  failures: number;
+  skipped: number;
+}
+
+const EMPTY = (sourceId: string): SourceState => ({
+  sourceId,
+  lastSlot: null,
+  lastCaptureAt: null,
+  lastPictureId: null,
+  lastError: null,
+  lastErrorAt: null,
+  consecutiveFailures: 0,
+  captures: 0,
+  failures: 0,
+  skipped: 0,
+});
+
+export class SourceStateRepository {
+  readonly #get;
+  readonly #ensure;
+  readonly #slot;
+  readonly #success;
+  readonly #failure;
+  readonly #skip;
+
+  constructor(db: Db) {
+    this.#get = db.prepare<[string], Row>(`SELECT * FROM source_state WHERE source_id = ?`);
+    this.#ensure = db.prepare<[string]>(`INSERT OR IGNORE INTO source_state (source_id) VALUES (?)`);
+    this.#slot = db.prepare<[number, string]>(`UPDATE source_state SET last_slot = ? WHERE source_id = ?`);
+    this.#success = db.prepare<[number, number, string]>(
+      `UPDATE source_state SET last_capture_at = ?, last_picture_id = ?, consecutive_failures = 0, captures = captures + 1 WHERE source_id = ?`,
+    );
+    this.#failure = db.prepare<[string, number, string]>(
+      `UPDATE source_state SET last_error = ?, last_error_at = ?, consecutive_failures = consecutive_failures + 1, failures = failures + 1 WHERE source_id = ?`,
+    );
+    this.#skip = db.prepare<[number, string]>(`UPDATE source_state SET skipped = skipped + ? WHERE source_id = ?`);
+  }
+
+  get(sourceId: string): SourceState {
+    const r = this.#get.get(sourceId);
+    if (!r) return EMPTY(sourceId);
+    return {
+      sourceId: r.source_id,
+      lastSlot: r.last_slot,
+      lastCaptureAt: r.last_capture_at,
+      lastPictureId: r.last_picture_id,
+      lastError: r.last_error,
+      lastErrorAt: r.last_error_at,
+      consecutiveFailures: r.consecutive_failures,
+      captures: r.captures,
+      failures: r.failures,
+      skipped: r.skipped,
+    };
+  }
+
+  /** Records that a scheduled slot was started, so it is never started again. */
+  markSlot(sourceId: string, slot: number): void {
+    this.#ensure.run(sourceId);
+    this.#slot.run(slot, sourceId);
+  }
+
+  recordSuccess(sourceId: string, at: number, pictureId: number): void {
+    this.#ensure.run(sourceId);
+    this.#success.run(at, pictureId, sourceId);
+  }
+
+  recordFailure(sourceId: string, at: number, error: string): void {
+    this.#ensure.run(sourceId);
+    this.#failure.run(error, at, sourceId);
+  }
+
+  recordSkip(sourceId: string, count = 1): void {
+    this.#ensure.run(sourceId);
+    this.#skip.run(count, sourceId);
+  }
+}

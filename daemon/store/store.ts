@@ -1,0 +1,36 @@
+/**
+ * Opens the database of a data folder with every repository, for the daemon and
+ * for CLI commands that work on a stopped box.
+ */
+import { DataLayout } from '../files/layout';
+import { openDatabase, type Db } from './database';
+import { PicturesRepository } from './pictures.repository';
+import { SourceStateRepository } from './source-state.repository';
+import { UsersRepository } from './users.repository';
+import { AuditRepository } from './audit.repository';
+
+export interface Store {
+  db: Db;
+  layout: DataLayout;
+  pictures: PicturesRepository;
+  state: SourceStateRepository;
+  users: UsersRepository;
+  audit: AuditRepository;
+  close(): void;
+}
+
+export function openStore(dataDir: string): Store {
+  const layout = new DataLayout(dataDir);
+  const db = openDatabase(layout.database);
+  return {
+    db,
+    layout,
+    pictures: new PicturesRepository(db),
+    state: new SourceStateRepository(db),
+    users: new UsersRepository(db),
+    audit: new AuditRepository(db),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { Db } from './database';
+
+export const PROFILES = ['maintainer', 'director', 'customer'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export interface User {
+  id: number;
+  username: string;
+  profile: Profile;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The user with the stored hash; only the authenticator and the users service see this. */
+export interface UserWithHash extends User {
+  passwordHash: string;
+}
+
+interface Row {
+  id: number;
+  username: string;
+  profile: Profile;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toUser = (r: Row): UserWithHash => ({
+  id: r.id,
+  username: r.username,
+  profile: r.profile,
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export class UsersRepository {
+  readonly #db: Db;
+  readonly #byName;
+  readonly #all;
+  readonly #insert;
+  readonly #setHash;
+  readonly #delete;
+  readonly #countProfile;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#byName = db.prepare<[string], Row>(`SELECT * FROM users WHERE username = ?`);
+    this.#all = db.prepare<[], Row>(`SELECT * FROM users ORDER BY username`);
+    this.#insert = db.prepare<[string, Profile, string, number, number]>(
+      `INSERT INTO users (username, profile, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.#setHash = db.prepare<[string, number, number]>(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`);
+    this.#delete = db.prepare<[number]>(`DELETE FROM users WHERE id = ?`);
+    this.#countProfile = db.prepare<[Profile], { n: number }>(`SELECT count(*) AS n FROM users WHERE profile = ?`);
+  }
+
+  findByName(username: string): UserWithHash | undefined {
+    const r = this.#byName.get(username);
+    return r && toUser(r);
+  }
+
+  list(): User[] {
+    return this.#all.all().map((r) => {
+      const { passwordHash: _hash, ...user } = toUser(r);
+      return user;
+    });
+  }
+
+  insert(username: string, profile: Profile, passwordHash: string, now: number): number {
+    return Number(this.#insert.run(username, profile, passwordHash, now, now).lastInsertRowid);
+  }
+
+  setPasswordHash(id: number, passwordHash: string, now: number): void {
+    this.#setHash.run(passwordHash, now, id);
+  }
+
+  delete(id: number): void {
+    this.#delete.run(id);
+  }
+
+  countWithProfile(profile: Profile): number {
+    return this.#countProfile.get(profile)!.n;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+}

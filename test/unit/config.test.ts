@@ -1,0 +1,178 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, parseConfig, loadConfig } from '../../daemon/config/load';
+import { schemaText, SCHEMA_FILE } from '../../scripts/write-schema';
+
+const FILE = '/etc/lapsebox/lapsebox.yaml';
+
+const base = `
+appliance:
+  id: bridge-north
+  timezone: Europe/Paris
+sources:
+  - id: north
+    camera: { driver: testpattern }
+`;
+
+/** The problems of a config text, or [] when it is valid. */
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, FILE);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    expect(err.message).toContain(FILE);
+    return err.problems;
+  }
+}
+
+describe('config validation', () => {
+  it('accepts a minimal file and applies defaults', () => {
+    const { config, warnings } = parseConfig(base, FILE);
+    expect(config.sources[0]!.schedule.every).toBe(300_000);
+    expect(config.sources[0]!.camera).toEqual({ driver: 'testpattern', width: 1920, height: 1080, timeout: 60_000 });
+    expect(config.web).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.storage.dataDir).toBe('/var/lib/lapsebox');
+    expect(warnings).toEqual([]);
+  });
+
+  it('resolves relative paths against the folder of the file', () => {
+    const { config } = parseConfig(`${base}storage: { dataDir: ../data }\n`, '/opt/box/config/demo.yaml');
+    expect(config.storage.dataDir).toBe('/opt/box/data');
+  });
+
+  it('names an unknown key with its path, line and a suggestion', () => {
+    const text = base.replace('camera: { driver: testpattern }', 'camera: { driver: testpattern }\n    schedule: { evrey: 5m }');
+    expect(problems(text)).toEqual([
+      'line 8: sources[0].schedule.evrey: unknown key "evrey"; did you mean "every"? (allowed here: every, windows)',
+    ]);
+  });
+
+  it('rejects duplicate source ids, naming both', () => {
+    const text = `${base}  - id: north\n    camera: { driver: testpattern }\n`;
+    expect(problems(text)).toEqual(['line 8: sources[1].id: duplicate source id "north" (already used by sources[0])']);
+  });
+
+  it('rejects a time zone that is not an IANA name', () => {
+    expect(problems(base.replace('Europe/Paris', 'Mars/Olympus'))).toEqual([
+      'line 4: appliance.timezone: expected an IANA time zone name such as "Europe/Paris", got "Mars/Olympus"',
+    ]);
+  });
+
+  it('rejects bad durations and out-of-range ones', () => {
+    const bad = base.replace('camera: { driver: testpattern }', 'camera: { driver: testpattern, timeout: 10 minutes }\n    schedule: { every: 0s }');
+    expect(problems(bad)).toEqual([
+      'line 7: sources[0].camera.timeout: expected a duration such as "10s", "5m", "2h" or "1d", got "10 minutes"',
+      'line 8: sources[0].schedule.every: expected a duration between 1s and 1d, got "0s"',
+    ]);
+  });
+
+  it('rejects impossible windows', () => {
+    const windows = (list: string) => base.replace('camera: { driver: testpattern }', `camera: { driver: testpattern }\n    schedule:\n      every: 5m\n      windows:\n${list}`);
+    expect(problems(windows('        - { from: "07:00", to: "07:00" }\n'))).toEqual([
+      'line 11: sources[0].schedule.windows[0]: the window is empty: "from" and "to" are both 07:00',
+    ]);
+    expect(problems(windows('        - { from: "07:01", to: "07:04" }\n'))).toEqual([
+      'line 11: sources[0].schedule.windows[0]: no capture slot falls between 07:01 and 07:04 with every 5m (slots are aligned to midnight)',
+    ]);
+    expect(problems(windows('        - { from: "25:00", to: "26:00", days: [mon, funday] }\n'))).toEqual([
+      'line 11: sources[0].schedule.windows[0].days[1]: expected a day of the week: mon, tue, wed, thu, fri, sat, sun',
+      'line 11: sources[0].schedule.windows[0].from: expected a time of day "HH:MM" (00:00 to 24:00) or sunrise/sunset with an optional offset such as "sunrise-30m", got "25:00"',
+      'line 11: sources[0].schedule.windows[0].to: expected a time of day "HH:MM" (00:00 to 24:00) or sunrise/sunset with an optional offset such as "sunrise-30m", got "26:00"',
+    ]);
+    // A window wrapping midnight is fine, and so is 24:00 as an end.
+    expect(problems(windows('        - { from: "22:00", to: "02:00" }\n        - { from: "20:00", to: "24:00" }\n'))).toEqual([]);
+  });
+
+  it('requires appliance.location for sun windows', () => {
+    const text = base.replace('camera: { driver: testpattern }', 'camera: { driver: testpattern }\n    schedule:\n      windows:\n        - { from: sunrise-30m, to: "18:00" }');
+    expect(problems(text)).toEqual(['line 10: sources[0].schedule.windows[0].from: sunrise needs appliance.location (latitude and longitude) to be set']);
+  });
+
+  it('rejects wrong types and values, naming what was expected', () => {
+    const text = `${base}web: { port: http }\n`;
+    expect(problems(text)).toEqual(['line 8: web.port: expected an integer between 1 and 65535']);
+    expect(problems(base.replace('driver: testpattern', 'driver: webcam'))).toEqual([
+      'line 7: sources[0].camera.driver: expected "driver" to be one of: testpattern, gphoto2, v4l2, http, rtsp',
+    ]);
+    expect(problems(base.replace('id: north', 'id: North Tower'))).toEqual([
+      'line 6: sources[0].id: expected lowercase letters, digits and "-", starting with a letter or digit, at most 32 characters',
+    ]);
+  });
+
+  it('reports a missing required key', () => {
+    expect(problems(base.replace('  id: bridge-north\n', ''))).toEqual(['line 3: appliance.id: required: a name for this box, such as "bridge-north"']);
+  });
+
+  it('reports every error at once, in file order', () => {
+    const text = `
+appliance: { id: Bad_Id, timezone: Nowhere/Never }
+web: { port: 99999, colour: blue }
+sources:
+  - id: a
+    camera: { driver: testpattern, width: 7000 }
+  - id: a
+    camera: { driver: testpattern }
+`;
+    const found = problems(text);
+    expect(found).toHaveLength(6);
+    expect(found.map((p) => p.split(': ')[1])).toEqual([
+      'appliance.id',
+      'appliance.timezone',
+      'web.port',
+      'web.colour',
+      'sources[0].camera.width',
+      'sources[1].id',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const found = problems('appliance:\n  id: x\n  id: y\n');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^line 3, column 3: YAML syntax: Map keys must be unique/);
+  });
+
+  it('rejects sync targets that name unknown sources', () => {
+    const text = `${base}sync:\n  targets:\n    - { id: hq, type: sftp, host: h, username: u, privateKey: k, hostKey: "SHA256:${'A'.repeat(43)}", remoteDir: /srv, sources: [south] }\n`;
+    expect(problems(text)).toEqual(['line 10: sync.targets[0].sources[0]: no source has the id "south"']);
+  });
+
+  it('announces keys this version does not use yet instead of ignoring them', () => {
+    const text = `${base}    image: { rotate: 90 }\n  - id: south\n    camera: { driver: gphoto2 }\nalerts: { webhook: { url: "https://example.com/hook" } }\n`;
+    expect(parseConfig(text, FILE).warnings).toEqual([
+      'alerts is accepted but not used yet by this version',
+      'sources[0].image is accepted but not used yet by this version',
+      'sources[1].camera.driver: the gphoto2 driver is not available yet in this version; captures of "south" will fail',
+    ]);
+  });
+
+  it('says when the file cannot be read', () => {
+    expect(() => loadConfig('/nonexistent/lapsebox.yaml')).toThrow('cannot read the configuration file: the file does not exist');
+  });
+
+  it('ships example and demo files that validate', () => {
+    const root = path.join(__dirname, '..', '..');
+    for (const name of ['lapsebox.example.yaml', 'demo.yaml']) {
+      expect(() => loadConfig(path.join(root, 'config', name))).not.toThrow();
+    }
+  });
+
+  it('publishes a JSON Schema that matches the declaration', () => {
+    // Regenerate with `npm run schema` after changing daemon/config/schema.ts.
+    expect(fs.readFileSync(SCHEMA_FILE, 'utf8')).toBe(schemaText());
+    const schema = JSON.parse(schemaText()) as { properties: Record<string, unknown>; additionalProperties: boolean };
+    expect(Object.keys(schema.properties)).toEqual(['appliance', 'storage', 'web', 'sources', 'sync', 'alerts']);
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('does not depend on the working directory', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-config-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'box.yaml'), `${base}storage: { dataDir: data }\n`);
+      expect(loadConfig(path.join(dir, 'box.yaml')).config.storage.dataDir).toBe(path.join(dir, 'data'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

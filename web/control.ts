@@ -1,0 +1,38 @@
+/**
+ * The control socket: how `lapsebox status` and `lapsebox capture` reach the running
+ * daemon. A Unix socket in the data folder, mode 0660, so only users who can
+ * already read the data folder and database can use it; no password involved.
+ */
+import express, { type Express } from 'express';
+import type { CaptureService } from '../daemon/capture/capture.service';
+import type { StatusService } from '../daemon/status.service';
+import type { Config } from '../daemon/config/schema';
+import type { Logger } from '../daemon/logger';
+import { pictureJson } from './api.routes';
+import { errorHandler, sendError } from './errors';
+
+export function createControlApp(deps: { config: () => Config; status: StatusService; capture: Pick<CaptureService, 'capture'>; log: Logger; startedAt: number }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/status', async (_req, res) => {
+    const config = deps.config();
+    res.json({
+      appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString() },
+      disk: await deps.status.disk(),
+      sources: deps.status.sources(),
+    });
+  });
+  app.post('/sources/:id/capture', async (req, res) => {
+    const source = deps.config().sources.find((s) => s.id === req.params.id);
+    if (!source) return sendError(res, 404, `no source "${req.params.id}"`);
+    if (!source.enabled) return sendError(res, 409, `source "${source.id}" is disabled`);
+    const outcome = await deps.capture.capture(source.id, 'manual');
+    if (outcome.status === 'captured') return res.status(201).json({ status: 'captured', picture: { ...pictureJson(outcome.picture), path: outcome.picture.path }, durationMs: outcome.durationMs });
+    if (outcome.status === 'skipped') return sendError(res, 409, outcome.reason);
+    sendError(res, 502, outcome.error.describe(), { code: outcome.error.code });
+  });
+  app.use((_req, res) => sendError(res, 404, 'not found'));
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,100 @@
+/**
+ * Routes anyone may call: the latest picture of public sources, and a small page
+ * that shows it and refreshes, for websites to embed in an iframe.
+ */
+import fs from 'node:fs';
+import express, { type Router } from 'express';
+import type { SourceConfig } from '../daemon/config/schema';
+import type { WebDeps } from './app';
+import { sendError } from './errors';
+
+const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+export function publicRoutes(deps: WebDeps): Router {
+  const router = express.Router();
+
+  const publicSource = (id: string): SourceConfig | undefined =>
+    SOURCE_ID.test(id) ? deps.config().sources.find((s) => s.id === id && s.public.enabled) : undefined;
+
+  router.get('/:source/latest.jpg', async (req, res) => {
+    const source = publicSource(req.params.source);
+    if (!source) return sendError(res, 404, 'no public source with this name');
+    const image = await deps.publicImages.get(source);
+    if (!image) return sendError(res, 404, 'this source has no picture yet');
+    const lastModified = new Date(Math.floor(image.picture.takenAt / 1000) * 1000);
+    // Caches may keep the picture for half an interval, then must ask again (a cheap 304).
+    const maxAge = Math.max(1, Math.min(300, Math.floor(source.schedule.every / 2000)));
+    res.setHeader('ETag', image.etag);
+    res.setHeader('Last-Modified', lastModified.toUTCString());
+    res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (notModified(req.get('if-none-match'), req.get('if-modified-since'), image.etag, lastModified)) {
+      return res.status(304).end();
+    }
+    res.type('image/jpeg');
+    if (image.body) return res.send(image.body);
+    const stream = fs.createReadStream(image.file!);
+    stream.on('error', (err) => {
+      deps.log.warn({ source: source.id, err }, 'public picture unreadable');
+      if (!res.headersSent) sendError(res, 404, 'this source has no picture yet');
+      else res.destroy();
+    });
+    stream.once('open', (fd) => {
+      fs.fstat(fd, (err, st) => {
+        if (!err && !res.headersSent) res.setHeader('Content-Length', String(st.size));
+        stream.pipe(res);
+      });
+    });
+  });
+
+  router.get('/:source', (req, res) => {
+    const source = publicSource(req.params.source);
+    if (!source) return sendError(res, 404, 'no public source with this name');
+    const refreshSeconds = Math.max(5, Math.min(300, Math.round(source.schedule.every / 1000)));
+    res.setHeader('Content-Security-Policy', "default-src 'none'; img-src 'self' blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors *");
+    res.setHeader('Cache-Control', 'public, max-age=60');
+    res.type('html').send(embedPage(source.id, source.name ?? source.id, refreshSeconds));
+  });
+
+  return router;
+}
+
+/** RFC 9110: If-None-Match wins over If-Modified-Since when both are sent. */
+function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, etag: string, lastModified: Date): boolean {
+  if (ifNoneMatch !== undefined) {
+    return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  }
+  if (ifModifiedSince !== undefined) {
+    const since = Date.parse(ifModifiedSince);
+    return Number.isFinite(since) && lastModified.getTime() <= since;
+  }
+  return false;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function embedPage(id: string, name: string, refreshSeconds: number): string {
+  const title = escapeHtml(name);
+  const url = `/public/${id}/latest.jpg`; // id matched [a-z0-9-] before it got here
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>html,body{margin:0;height:100%;background:#111}img{display:block;width:100%;height:100%;object-fit:contain}</style>
+</head><body>
+<img id="latest" src="${url}" alt="${title}: latest picture">
+<script>
+(function () {
+  var img = document.getElementById('latest');
+  // Reload through a fresh URL only when the server has a newer picture (304 otherwise).
+  setInterval(function () {
+    fetch('${url}', { cache: 'no-cache' }).then(function (r) {
+      if (r.ok) return r.blob().then(function (b) { var old = img.src; img.src = URL.createObjectURL(b); if (old.indexOf('blob:') === 0) URL.revokeObjectURL(old); });
+    }).catch(function () {});
+  }, ${refreshSeconds * 1000});
+})();
+</script>
+</body></html>
+`;
+}
