@@ -5,17 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { jsonSchema } from '../daemon/config/schema';
-
-/** The checkout's root, whether this runs compiled (dist/scripts) or from source (scripts). */
-function projectRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the lapsebox checkout (no package.json above this script)');
-    dir = parent;
-  }
-  return dir;
-}
+import { projectRoot } from '../daemon/package-info';
 
 export const SCHEMA_FILE = path.join(projectRoot(), 'config', 'lapsebox.schema.json');
 

@@ -107,7 +107,7 @@ export class TestPatternCamera implements Camera {
     throwIfAborted(signal);
 
     const { width, height, quality } = this.#options;
-    const scene = (this.#scene ??= buildScene(width, height, this.#seed));
+    const scene = (this.#scene ??= await buildScene(width, height, this.#seed, signal));
     const frame = (this.#frame ??= Buffer.allocUnsafe(width * height * 3));
     const look = lookAt(takenAt, this.#options, this.#seed);
 
@@ -332,9 +332,14 @@ async function renderFrame(scene: Scene, look: Look, frame: Buffer, signal: Abor
   let state = look.noiseSeed;
   for (let y = 0; y < scene.height; y += bandRows) {
     state = renderRows(scene, look, out, y, Math.min(scene.height, y + bandRows), state);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    throwIfAborted(signal);
+    await pause(signal);
   }
+}
+
+/** Lets the event loop run (HTTP, timers) between slices of long synchronous work. */
+async function pause(signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfAborted(signal);
 }
 
 function renderRows(scene: Scene, look: Look, out: Uint8ClampedArray, y0: number, y1: number, seed: number): number {
@@ -638,28 +643,42 @@ function baseShift(width: number, height: number): number {
   return width * height > FULL_RES_BASE_MAX_PIXELS ? 1 : 0;
 }
 
-function buildScene(width: number, height: number, seed: number): Scene {
+/** Costs about one frame's work per megapixel, once per camera; it yields like a frame does. */
+async function buildScene(width: number, height: number, seed: number, signal: AbortSignal): Promise<Scene> {
   const shift = baseShift(width, height);
   const bw = Math.max(1, width >> shift);
   const bh = Math.max(1, height >> shift);
   const rng = mulberry32(seed);
-  const p = new Painter(bw, bh, seed);
+  const unit = Math.max(4, Math.min(bw, bh * 1.6));
+  const fine = Math.max(2, unit / 200);
+  const detail = await fbmField(bw, bh, { cellX: fine, cellY: fine, octaves: octavesDownTo(fine, 1), seed: seed ^ 0xd1, gain: 0.6, contrast: 2.2 }, signal);
+  const broad = Math.max(4, bw / 7);
+  const macro = await fbmField(bw, bh, { cellX: broad, cellY: broad * 0.5, octaves: octavesDownTo(broad * 0.5, 8), seed: seed ^ 0xa3, contrast: 2.4 }, signal);
+  const p = new Painter(bw, bh, unit, seed, detail, macro);
 
   const groundY = Math.round(LAYOUT.groundLine * bh);
   const cloudRows = Math.max(1, groundY);
-  const cloud = fbmField(bw, cloudRows, { cellX: bw / 2.5, cellY: bw / 9, octaves: octavesDownTo(bw / 9, 1.5), seed: seed ^ 0x51, wrapX: true, gain: 0.56, contrast: 2.2 });
+  const cloud = await fbmField(bw, cloudRows, { cellX: bw / 2.5, cellY: bw / 9, octaves: octavesDownTo(bw / 9, 1.5), seed: seed ^ 0x51, wrapX: true, gain: 0.56, contrast: 2.2 }, signal);
+  const ridge = await fbmField(bw, 1, { cellX: Math.max(2, bw / 4), cellY: 1, octaves: octavesDownTo(bw / 4, 2), seed: seed ^ 0x77, contrast: 2 }, signal);
 
-  drawStars(p, groundY, rng);
-  drawHills(p, groundY, seed);
-  drawSkyline(p, groundY, rng, 0.55, 0.38, 0.58);
-  drawSkyline(p, groundY, rng, 0, 0.3, 0.56);
-  drawSite(p, groundY, rng);
-  const crane = drawCraneMast(p, groundY);
-  drawGround(p, groundY);
-  drawTrees(p, groundY, rng);
-  drawFence(p);
-  drawRoad(p, rng);
-  drawForeground(p, rng);
+  let crane = { x: 0, y: 0 };
+  const steps: Array<() => void> = [
+    () => drawStars(p, groundY, rng),
+    () => drawHills(p, groundY, ridge),
+    () => drawSkyline(p, groundY, rng, 0.55, 0.38, 0.58),
+    () => drawSkyline(p, groundY, rng, 0, 0.3, 0.56),
+    () => drawSite(p, groundY, rng),
+    () => (crane = drawCraneMast(p, groundY)),
+    () => drawGround(p, groundY),
+    () => drawTrees(p, groundY, rng),
+    () => drawFence(p),
+    () => drawRoad(p, rng),
+    () => drawForeground(p, rng),
+  ];
+  for (const step of steps) {
+    step();
+    await pause(signal);
+  }
 
   const texture = new Int8Array(TILE * TILE);
   let s = seed | 1;
@@ -705,21 +724,20 @@ class Painter {
   /** Fine fBm (a few pixels to a few dozen) and broad fBm (patches across the frame). */
   readonly detail: Uint8Array;
   readonly macro: Uint8Array;
-  readonly unit: number;
   #grain: number;
 
   constructor(
     readonly w: number,
     readonly h: number,
+    readonly unit: number,
     seed: number,
+    detail: Uint8Array,
+    macro: Uint8Array,
   ) {
     this.albedo = new Uint8Array(w * h * 3);
     this.kind = new Uint8Array(w * h).fill(SKY);
-    this.unit = Math.max(4, Math.min(w, h * 1.6));
-    const fine = Math.max(2, this.unit / 200);
-    this.detail = fbmField(w, h, { cellX: fine, cellY: fine, octaves: octavesDownTo(fine, 1), seed: seed ^ 0xd1, gain: 0.6, contrast: 2.2 });
-    const broad = Math.max(4, w / 7);
-    this.macro = fbmField(w, h, { cellX: broad, cellY: broad * 0.5, octaves: octavesDownTo(broad * 0.5, 8), seed: seed ^ 0xa3, contrast: 2.4 });
+    this.detail = detail;
+    this.macro = macro;
     this.#grain = seed | 1;
   }
 
@@ -782,8 +800,7 @@ function drawStars(p: Painter, groundY: number, rng: () => number): void {
   }
 }
 
-function drawHills(p: Painter, groundY: number, seed: number): void {
-  const ridge = fbmField(p.w, 1, { cellX: Math.max(2, p.w / 4), cellY: 1, octaves: octavesDownTo(p.w / 4, 2), seed: seed ^ 0x77, contrast: 2 });
+function drawHills(p: Painter, groundY: number, ridge: Uint8Array): void {
   const haze: Rgb = [128, 140, 146];
   for (let x = 0; x < p.w; x++) {
     const top = Math.round(groundY - p.h * (0.03 + 0.07 * (ridge[x] / 255)));
@@ -1051,7 +1068,7 @@ function octavesDownTo(cell: number, smallest: number): number {
 }
 
 /** Value-noise fBm quantised to bytes, computed a row at a time to keep memory small. */
-function fbmField(w: number, h: number, o: FbmOptions): Uint8Array {
+async function fbmField(w: number, h: number, o: FbmOptions, signal: AbortSignal): Promise<Uint8Array> {
   const gain = o.gain ?? 0.5;
   interface Layer { grid: Float32Array; gw: number; sy: number; i0: Int32Array; i1: Int32Array; tx: Float32Array; amp: number }
   const layers: Layer[] = [];
@@ -1089,7 +1106,13 @@ function fbmField(w: number, h: number, o: FbmOptions): Uint8Array {
   const clamped = new Uint8ClampedArray(out.buffer);
   const row = new Float32Array(w);
   const scale = ((o.contrast ?? 2) * 255) / total;
+  let work = 0;
   for (let y = 0; y < h; y++) {
+    work += w * layers.length;
+    if (work >= BAND_PIXELS * 2) {
+      work = 0;
+      await pause(signal);
+    }
     row.fill(0);
     for (const L of layers) {
       const fy = y * L.sy;

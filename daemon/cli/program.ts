@@ -11,14 +11,13 @@ import { configCommand } from './config.command';
 import { statusCommand } from './status.command';
 import { captureCommand } from './capture.command';
 import { usersCommand } from './users.command';
+import { packageVersion } from '../package-info';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { version } = require('../../package.json') as { version: string };
 
 export function buildProgram(io: Output = stdio): Command {
   const program = new Command('lapsebox')
     .description('lapsebox: the timelapse webcam appliance daemon and its tools')
-    .version(version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });

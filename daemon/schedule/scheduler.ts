@@ -18,9 +18,12 @@ interface Plan {
   next: Date | null;
 }
 
-/** How late a slot may still start: half the interval, between 1 s and 30 s. */
+/**
+ * How late a slot may still start: half the interval, at most 30 s. Under half,
+ * so a late capture can never be mistaken for the next slot's.
+ */
 export function graceMs(everyMs: number): number {
-  return Math.min(30_000, Math.max(1_000, everyMs / 2));
+  return Math.min(30_000, everyMs / 2);
 }
 
 export class Scheduler {
@@ -53,6 +56,7 @@ export class Scheduler {
       this.#log.info({ source: plan.source.id, next: plan.next?.toISOString() ?? null }, 'schedule started');
     }
     if (options.tick === false) return;
+    this.tick(); // now, not a second later, or a slot that just began would be too late
     this.#task = cron.schedule('* * * * * *', () => this.tick(), {
       name: 'lapsebox-scheduler',
       noOverlap: false,
