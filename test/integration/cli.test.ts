@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { cli, tempDir, writeConfig } from '../helpers/env';
+
+describe('lapsebox CLI', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let configFile: string;
+  let dataDir: string;
+  const run = (args: string[], input?: string) => cli([...args, '--config', configFile], input === undefined ? {} : { input });
+
+  beforeAll(() => {
+    tmp = tempDir();
+    configFile = writeConfig({ dir: tmp.dir, port: 1 });
+    dataDir = path.join(tmp.dir, 'data');
+  });
+
+  afterAll(() => tmp.cleanup());
+
+  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']]])(
+    'prints help for %j --help and exits 0',
+    async (args) => {
+      const result = await cli([...args, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: lapsebox/);
+    },
+  );
+
+  it('exits 2 on an unknown command or option', async () => {
+    expect((await cli(['fly'])).code).toBe(2);
+    expect((await cli(['status', '--colour'])).code).toBe(2);
+    expect((await cli(['users', 'add', 'x'])).code).toBe(2); // --profile is required
+  });
+
+  describe('config check', () => {
+    it('exits 0 on a valid file', async () => {
+      const result = await run(['config', 'check']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('valid (1 source: cam)');
+    });
+
+    it('prints every error with its key path and exits 2', async () => {
+      const bad = path.join(tmp.dir, 'bad.yaml');
+      fs.writeFileSync(bad, 'appliance: { id: box, timezone: Moon/Base }\nsources:\n  - id: a\n    camera: { driver: testpattern }\n    schedule: { every: soon }\n');
+      const result = await cli(['config', 'check', '--config', bad]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`${bad}: 2 configuration errors`);
+      expect(result.stderr).toContain('line 1: appliance.timezone: expected an IANA time zone name');
+      expect(result.stderr).toContain('line 5: sources[0].schedule.every: expected a duration');
+      const json = await cli(['config', 'check', '--json', '--config', bad]);
+      expect(json.code).toBe(2);
+      expect((JSON.parse(json.stdout) as { valid: boolean; errors: string[] }).errors).toHaveLength(2);
+    });
+
+    it('takes the file from LAPSEBOX_CONFIG and names a missing one', async () => {
+      expect((await cli(['config', 'check'], { env: { LAPSEBOX_CONFIG: configFile } })).code).toBe(0);
+      const missing = await cli(['config', 'check'], { env: { LAPSEBOX_CONFIG: path.join(tmp.dir, 'nope.yaml') } });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('nope.yaml: 1 configuration error');
+      expect(missing.stderr).toContain('the file does not exist');
+    });
+
+    it('refuses to run the daemon on a bad file, exit 2', async () => {
+      const bad = path.join(tmp.dir, 'bad-run.yaml');
+      fs.writeFileSync(bad, 'appliance: { id: box }\nweb: { port: 0 }\n');
+      const result = await cli(['run', '--config', bad]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('web.port');
+    });
+  });
+
+  describe('users', () => {
+    it('adds a user with a password from stdin, never echoing it', async () => {
+      const result = await run(['users', 'add', 'alice', '--profile', 'director', '--password-stdin'], 'correct horse battery\n');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe('added director "alice"\n');
+      const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
+      const row = db.prepare(`SELECT password_hash FROM users WHERE username = 'alice'`).get() as { password_hash: string };
+      const audit = db.prepare(`SELECT actor, action, target, new_value FROM audit WHERE target = 'alice'`).get() as Record<string, string>;
+      db.close();
+      expect(row.password_hash).toMatch(/^scrypt\$15\$8\$1\$/);
+      expect(row.password_hash).not.toContain('correct horse');
+      expect(audit).toMatchObject({ action: 'user.add', target: 'alice', new_value: '{"profile":"director"}' });
+      expect(audit['actor']).toMatch(/^cli:/);
+    });
+
+    it('generates and prints a password when none is given', async () => {
+      const result = await run(['users', 'add', 'bob', '--profile', 'customer', '--json']);
+      expect(result.code).toBe(0);
+      const out = JSON.parse(result.stdout) as { username: string; profile: string; password: string };
+      expect(out).toMatchObject({ username: 'bob', profile: 'customer' });
+      expect(out.password).toMatch(/^[A-Za-z0-9]{20}$/);
+    });
+
+    it('rejects bad names, profiles, short passwords and duplicates with the right exit code', async () => {
+      const badProfile = await run(['users', 'add', 'carol', '--profile', 'admin']);
+      expect([badProfile.code, badProfile.stderr]).toEqual([2, 'lapsebox: invalid profile "admin": expected one of maintainer, director, customer\n']);
+      const badName = await run(['users', 'add', '../etc', '--profile', 'customer']);
+      expect(badName.code).toBe(2);
+      expect(badName.stderr).toContain('invalid user name "../etc"');
+      const short = await run(['users', 'add', 'carol', '--profile', 'customer', '--password-stdin'], 'short');
+      expect([short.code, short.stderr]).toEqual([2, 'lapsebox: the password is too short: at least 10 characters are needed\n']);
+      const duplicate = await run(['users', 'add', 'ALICE', '--profile', 'customer']);
+      expect([duplicate.code, duplicate.stderr]).toEqual([1, 'lapsebox: user "ALICE" already exists\n']);
+    });
+
+    it('lists users without their hashes', async () => {
+      const result = await run(['users', 'list', '--json']);
+      expect(result.code).toBe(0);
+      const list = JSON.parse(result.stdout) as Record<string, unknown>[];
+      expect(list.map((u) => [u['username'], u['profile']])).toEqual([
+        ['alice', 'director'],
+        ['bob', 'customer'],
+      ]);
+      expect(result.stdout).not.toContain('scrypt');
+      const text = await run(['users', 'list']);
+      expect(text.stdout).toMatch(/^USER\s+PROFILE\s+CREATED\nalice\s+director/);
+    });
+
+    it('changes a password and removes users, but never the last maintainer', async () => {
+      const passwd = await run(['users', 'passwd', 'alice', '--password-stdin'], 'another long password');
+      expect([passwd.code, passwd.stdout]).toEqual([0, 'password of "alice" changed\n']);
+      expect((await run(['users', 'passwd', 'nobody'])).code).toBe(2);
+      expect((await run(['users', 'add', 'root', '--profile', 'maintainer'])).code).toBe(0);
+      const last = await run(['users', 'remove', 'root']);
+      expect([last.code, last.stderr]).toEqual([1, 'lapsebox: "root" is the last maintainer; add another maintainer before removing it\n']);
+      expect((await run(['users', 'remove', 'bob'])).code).toBe(0);
+      expect((await run(['users', 'remove', 'bob'])).code).toBe(2);
+    });
+  });
+
+  describe('capture and status without a daemon', () => {
+    it('captures directly into the data folder', async () => {
+      const result = await run(['capture', 'cam', '--json']);
+      expect(result.code).toBe(0);
+      const { picture } = JSON.parse(result.stdout) as { picture: { path: string; width: number } };
+      expect(picture.width).toBe(320);
+      expect(fs.existsSync(path.join(dataDir, picture.path))).toBe(true);
+      expect(fs.existsSync(path.join(dataDir, 'sources', 'cam', 'live', 'latest.jpg'))).toBe(true);
+    });
+
+    it('exits 2 for an unknown source', async () => {
+      const result = await run(['capture', 'nope']);
+      expect([result.code, result.stderr]).toEqual([2, 'lapsebox: no source "nope" in the configuration (sources: cam)\n']);
+    });
+
+    it('reports status from the database, with the next slot from the schedule', async () => {
+      const result = await run(['status', '--json']);
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout) as { daemon: { running: boolean }; disk: { freeBytes: number }; sources: { id: string; counts: { pictures: number }; nextSlot: string }[] };
+      expect(report.daemon.running).toBe(false);
+      expect(report.disk.freeBytes).toBeGreaterThan(0);
+      expect(report.sources[0]).toMatchObject({ id: 'cam', counts: { pictures: 1 } });
+      expect(new Date(report.sources[0]!.nextSlot).getTime()).toBeGreaterThan(Date.now() - 1000);
+      const text = await run(['status']);
+      expect(text.stdout).toContain('daemon: not running');
+      expect(text.stdout).toMatch(/SOURCE\s+DRIVER\s+EVERY/);
+    });
+  });
+});
