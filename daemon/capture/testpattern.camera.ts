@@ -622,7 +622,6 @@ interface Scene {
   height: number;
   shift: number;
   baseWidth: number;
-  baseHeight: number;
   /** Size unit in output pixels, so objects keep their proportions at odd aspect ratios. */
   unit: number;
   /** Daylight reflectance of solid things; for sky pixels, channel 0 is a star's brightness. */
@@ -704,7 +703,6 @@ async function buildScene(width: number, height: number, seed: number, signal: A
     height,
     shift,
     baseWidth: bw,
-    baseHeight: bh,
     unit: p.unit * scale,
     albedo: p.albedo,
     kind: p.kind,

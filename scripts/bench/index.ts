@@ -1,0 +1,22 @@
+/**
+ * `npm run bench`: runs every benchmark in turn. Benchmarks print figures and the
+ * ratio to a reference measured in the same run; they never fail on a time and
+ * never run in CI.
+ */
+import { run as testpattern } from './testpattern.bench';
+
+const BENCHES: Array<[string, () => Promise<void>]> = [['testpattern camera', testpattern]];
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  for (const [name, bench] of BENCHES) {
+    if (only && !name.includes(only)) continue;
+    process.stdout.write(`\n== ${name} ==\n`);
+    await bench();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { hashPassword, verifyPassword, generatePassword } from '../../daemon/auth/password';
+import { Authenticator } from '../../daemon/auth/authenticator';
+import { UsersService } from '../../daemon/auth/users.service';
+import { levelOn, atLeast, visibleSources } from '../../daemon/auth/permissions';
+import { openStore, type Store } from '../../daemon/store/store';
+import { tempDir } from '../helpers/env';
+
+describe('password', () => {
+  it('hashes with a fresh salt and verifies only the right password', async () => {
+    const a = await hashPassword('a long enough password');
+    const b = await hashPassword('a long enough password');
+    expect(a).not.toBe(b);
+    expect(await verifyPassword('a long enough password', a)).toBe(true);
+    expect(await verifyPassword('a long enough passwore', a)).toBe(false);
+    expect(await verifyPassword('anything', 'not-a-hash')).toBe(false);
+    expect(await verifyPassword('anything', 'scrypt$99$8$1$AAAA$AAAA')).toBe(false);
+  });
+
+  it('generates passwords from the unambiguous alphabet', () => {
+    const seen = new Set(Array.from({ length: 50 }, () => generatePassword()));
+    expect(seen.size).toBe(50);
+    for (const p of seen) expect(p).toMatch(/^[a-km-zA-HJ-NP-Z2-9]{20}$/);
+  });
+});
+
+describe('Authenticator', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let store: Store;
+  let users: UsersService;
+  let now: number;
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    store = openStore(path.join(tmp.dir, 'data'));
+    users = new UsersService(store.users, store.audit);
+    await users.add('ann', 'customer', 'ann-password-1', 'test');
+    now = 1_000_000;
+  });
+
+  afterEach(() => {
+    store.close();
+    tmp.cleanup();
+  });
+
+  it('accepts the right password (any case of the name) and forgets it once changed', async () => {
+    const sut = new Authenticator(store.users, { now: () => now });
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.1')).toMatchObject({ ok: true, user: { username: 'ann', profile: 'customer' } });
+    expect(await sut.authenticate('ANN', 'ann-password-1', '10.0.0.1')).toMatchObject({ ok: true });
+    await users.setPassword('ann', 'ann-password-2', 'test');
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.1')).toEqual({ ok: false, reason: 'invalid' });
+    expect(await sut.authenticate('ann', 'ann-password-2', '10.0.0.1')).toMatchObject({ ok: true });
+    users.remove('ann', 'test');
+    expect(await sut.authenticate('ann', 'ann-password-2', '10.0.0.1')).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('throttles one address after repeated failures, not the others, and forgives after the window', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 3, windowMs: 60_000 } });
+    for (let i = 0; i < 3; i++) expect(await sut.authenticate('ann', 'wrong', '10.0.0.66')).toEqual({ ok: false, reason: 'invalid' });
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.66')).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 60 });
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.2')).toMatchObject({ ok: true });
+    now += 60_001;
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.66')).toMatchObject({ ok: true });
+  });
+});
+
+describe('permissions', () => {
+  const maintainer = { id: 1, username: 'm', profile: 'maintainer' as const };
+  const director = { id: 2, username: 'd', profile: 'director' as const };
+  const customer = { id: 3, username: 'c', profile: 'customer' as const };
+  const grants = new Map([['north', 'download' as const]]);
+
+  it('gives staff every source and customers only their grants', () => {
+    expect(levelOn(maintainer, 'south', grants)).toBe('manage');
+    expect(levelOn(director, 'south', grants)).toBe('edit');
+    expect(levelOn(customer, 'north', grants)).toBe('download');
+    expect(levelOn(customer, 'south', grants)).toBeNull();
+    expect(visibleSources(customer, ['north', 'south'], grants)).toEqual([{ id: 'north', level: 'download' }]);
+  });
+
+  it('orders levels', () => {
+    expect(atLeast('download', 'view')).toBe(true);
+    expect(atLeast('download', 'edit')).toBe(false);
+    expect(atLeast(null, 'view')).toBe(false);
+  });
+});
