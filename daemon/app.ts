@@ -17,6 +17,7 @@ import { StatusService } from './status.service';
 import { UsersService } from './auth/users.service';
 import { Authenticator } from './auth/authenticator';
 import { PublicImages } from './pipeline/public-image';
+import { configureSharp } from './pipeline/sharp';
 import { AppError } from './errors';
 import { createWebApp } from '../web/app';
 import { createControlApp } from '../web/control';
@@ -63,6 +64,7 @@ export class App {
   async start(): Promise<void> {
     const config = this.config;
     for (const warning of this.#loaded.warnings) this.#log.warn({ config: this.#loaded.file }, warning);
+    configureSharp();
     await fs.mkdir(config.storage.dataDir, { recursive: true, mode: 0o750 });
     await fs.access(config.storage.dataDir, constants.W_OK).catch(() => {
       throw new AppError('unavailable', `the data folder ${config.storage.dataDir} is not writable by this user`);
