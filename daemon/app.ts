@@ -190,8 +190,11 @@ export class App {
   async stop(): Promise<void> {
     this.#scheduler?.stop();
     await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS)]);
-    await this.#control?.close();
-    if (this.#store) await fs.rm(this.#store.layout.controlSocket, { force: true }).catch(() => undefined);
+    if (this.#control) {
+      // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
+      await this.#control.close();
+      await fs.rm(this.#store!.layout.controlSocket, { force: true }).catch(() => undefined);
+    }
     this.#store?.close();
     this.#log.info('lapsebox stopped');
   }

@@ -222,6 +222,9 @@ describe('daemon (child process)', () => {
     const second = await cli(['run', '--config', configFile]);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('another lapsebox daemon is already running');
+    // The refused daemon leaves the running one reachable.
+    expect(fs.existsSync(path.join(dataDir, 'lapsebox.sock'))).toBe(true);
+    expect((await cli(['status', '--json', '--config', configFile])).stdout).toContain('"running": true');
   });
 
   it('throttles repeated failed logins from one address with 429', async () => {
