@@ -5,6 +5,7 @@
  * (logged and counted); "capture now" during a capture shares the one in flight.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from '../logger';
 import type { Config, SourceConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
@@ -103,7 +104,7 @@ export class CaptureService {
     let temp: string | undefined;
     try {
       const dir = await this.#store.prepareDir(source.id, started);
-      temp = tempPathFor(`${dir}/${pictureFileName(started)}`);
+      temp = tempPathFor(path.join(dir, pictureFileName(started)));
       const aborted = new Promise<never>((_, reject) => {
         const fail = () => reject(controller.signal.reason instanceof CameraError ? controller.signal.reason : new CameraError('aborted', 'capture aborted'));
         if (controller.signal.aborted) fail();

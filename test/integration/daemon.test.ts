@@ -88,8 +88,6 @@ describe('daemon (child process)', () => {
     // A newer picture may have arrived in between; then the answer is the new one, never a stale 304.
     if (again.status === 304) expect(await again.text()).toBe('');
     else expect(again.headers.get('etag')).not.toBe(etag);
-    const conditional = await fetch(`${sut.baseUrl}/public/cam/latest.jpg`, { headers: { 'if-none-match': `"nope", ${etag}` } });
-    expect([200, 304]).toContain(conditional.status);
     const byDate = await fetch(`${sut.baseUrl}/public/cam/latest.jpg`, { headers: { 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() } });
     expect(byDate.status).toBe(304);
   });
@@ -97,14 +95,17 @@ describe('daemon (child process)', () => {
   it('answers 304 to the ETag of the current picture', async () => {
     const cam = 'resized'; // every 2 s: enough time for two requests on the same picture
     await waitFor('a resized picture', async () => (await fetch(`${sut.baseUrl}/public/${cam}/latest.jpg`)).status === 200);
-    const statuses: number[] = [];
-    for (let i = 0; i < 5 && !statuses.includes(304); i++) {
+    // The exact tag, and the tag inside a list, both answer 304 while the picture is unchanged.
+    const statuses: string[] = [];
+    for (let i = 0; i < 5 && !statuses.includes('304,304'); i++) {
       const first = await fetch(`${sut.baseUrl}/public/${cam}/latest.jpg`);
       await first.arrayBuffer();
-      const second = await fetch(`${sut.baseUrl}/public/${cam}/latest.jpg`, { headers: { 'if-none-match': first.headers.get('etag')! } });
-      statuses.push(second.status);
+      const etag = first.headers.get('etag')!;
+      const exact = await fetch(`${sut.baseUrl}/public/${cam}/latest.jpg`, { headers: { 'if-none-match': etag } });
+      const inList = await fetch(`${sut.baseUrl}/public/${cam}/latest.jpg`, { headers: { 'if-none-match': `"nope", W/${etag}` } });
+      statuses.push(`${exact.status},${inList.status}`);
     }
-    expect(statuses).toContain(304);
+    expect(statuses).toContain('304,304');
   });
 
   it('scales the public picture to public.width', async () => {
