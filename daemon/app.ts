@@ -12,6 +12,7 @@ import { openStore, type Store } from './store/store';
 import { PictureStore } from './files/picture.store';
 import { CaptureService } from './capture/capture.service';
 import { createCamera, type CameraFactory } from './capture/drivers';
+import { openRelay, type Relay, type RelayConfig } from './hardware/relay';
 import { Scheduler } from './schedule/scheduler';
 import { StatusService } from './status.service';
 import { UsersService } from './auth/users.service';
@@ -30,6 +31,8 @@ const STOP_GRACE_MS = 6_000;
 export interface AppOptions {
   log: Logger;
   createCamera?: CameraFactory;
+  /** Power relays; default: onoff where GPIO is accessible, else simulated. */
+  openRelay?: (config: RelayConfig, log: Logger) => Relay;
   now?: () => number;
 }
 
@@ -37,6 +40,7 @@ export class App {
   #loaded: LoadedConfig;
   readonly #log: Logger;
   readonly #createCamera: CameraFactory;
+  readonly #openRelay: (config: RelayConfig, log: Logger) => Relay;
   readonly #now: () => number;
   #store: Store | null = null;
   #pictureStore: PictureStore | null = null;
@@ -49,6 +53,7 @@ export class App {
     this.#loaded = loaded;
     this.#log = options.log;
     this.#createCamera = options.createCamera ?? createCamera;
+    this.#openRelay = options.openRelay ?? ((config, log) => openRelay(config, { log }));
     this.#now = options.now ?? Date.now;
   }
 
@@ -134,7 +139,18 @@ export class App {
     const store = this.#store!;
     const config = this.config;
     this.#pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: this.#log.child({ module: 'store' }) });
-    this.#capture = new CaptureService({ config, createCamera: this.#createCamera, store: this.#pictureStore, state: store.state, log: this.#log.child({ module: 'capture' }), now: this.#now });
+    const log = this.#log.child({ module: 'capture' });
+    this.#capture = new CaptureService({
+      config,
+      createCamera: this.#createCamera,
+      store: this.#pictureStore,
+      state: store.state,
+      events: store.events,
+      openRelay: (relay, sourceId) => this.#openRelay(relay, this.#log.child({ module: 'relay', source: sourceId })),
+      log,
+      now: this.#now,
+    });
+    this.#capture.start();
     this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#log.child({ module: 'schedule' }), now: this.#now });
   }
 

@@ -14,6 +14,11 @@ export interface Camera {
   /** Driver name as in the configuration (`testpattern`, `gphoto2`, ...). */
   readonly driver: string;
   capture(request: CaptureRequest): Promise<CaptureResult>;
+  /**
+   * The driver's own recovery step, used by the recovery ladder before a retry:
+   * for gphoto2, a USB reset and a fresh detection (the port changes after it).
+   */
+  reset?(signal: AbortSignal): Promise<void>;
   /** Releases resources (open devices, child processes). Called once, on stop. */
   close?(): Promise<void>;
 }
@@ -31,6 +36,12 @@ export interface CaptureResult {
   height: number;
   /** Bytes written to `destination`. */
   size: number;
+  /**
+   * Other files of the same shot that the driver wrote beside `destination` under
+   * temporary names (the RAW file when gphoto2's keepRaw is on). They are kept
+   * next to the picture with the picture's name and their own extension.
+   */
+  companions?: { path: string; extension: string }[];
 }
 
 export type CameraErrorCode =
@@ -71,4 +82,20 @@ export function abortError(signal: AbortSignal): CameraError {
   const reason: unknown = signal.reason;
   if (reason instanceof CameraError) return reason;
   return new CameraError('aborted', 'capture aborted: the daemon is stopping');
+}
+
+/** Waits `ms`, or rejects with the signal's CameraError as soon as it fires. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

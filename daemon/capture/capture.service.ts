@@ -1,8 +1,20 @@
 /**
- * Captures pictures: one camera operation at a time per source, each bounded by
- * `camera.timeout`, ending in a stored picture or a failure that is logged with
- * its source and counted. A slot that finds its camera still busy is skipped
- * (logged and counted); "capture now" during a capture shares the one in flight.
+ * Captures pictures: one camera operation at a time per source, each attempt
+ * bounded by `camera.timeout`, ending in a stored picture or a failure that is
+ * logged with its source and counted. A slot that finds its camera still busy is
+ * skipped (logged and counted); "capture now" during a capture shares the one in
+ * flight.
+ *
+ * When a camera fails, the recovery ladder climbs one rung at a time:
+ *   1. retry within the slot (`recovery.retries`), as long as the retry can end
+ *      before the next slot; the last retry follows the driver's reset when it has
+ *      one (gphoto2: USB reset and a fresh detection);
+ *   2. after `powerCycle.afterFailures` failed slots in a row, cut the camera's
+ *      power through the relay for `powerCycle.off` (at most `maxPerDay`), let it
+ *      start, and try once more;
+ *   3. mark the camera down and raise an event. A camera that is down is still
+ *      tried once at every slot, without the ladder, so pictures resume the moment
+ *      it answers (and an event says it is back).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,11 +23,13 @@ import type { Config, SourceConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import type { Picture } from '../store/pictures.repository';
 import type { SourceStateRepository } from '../store/source-state.repository';
+import type { EventsRepository } from '../store/events.repository';
 import type { PictureStore } from '../files/picture.store';
 import { isCompleteJpeg } from '../files/jpeg';
 import { removeIfExists, tempPathFor } from '../files/atomic';
-import { pictureFileName } from '../files/layout';
-import { CameraError, type Camera } from './camera';
+import { localDate, pictureFileName } from '../files/layout';
+import type { Relay, RelayConfig } from '../hardware/relay';
+import { CameraError, abortError, sleep, type Camera } from './camera';
 import type { CameraFactory } from './drivers';
 
 export type CaptureReason = 'slot' | 'manual';
@@ -25,17 +39,28 @@ export type CaptureOutcome =
   | { status: 'skipped'; reason: string }
   | { status: 'failed'; error: CameraError };
 
+/** Without a relay, a camera is marked down after this many failed slots in a row. */
+export const DOWN_AFTER_FAILURES = 3;
+/** Pause before a plain retry: a busy camera often needs a moment. */
+const RETRY_PAUSE_MS = 2_000;
+
 interface Unit {
   source: SourceConfig;
   camera: Camera;
+  relay: Relay | null;
   inFlight: Promise<CaptureOutcome> | null;
-  controller: AbortController | null;
+  stop: AbortController | null;
 }
+
+type Attempt = { ok: true; picture: Picture } | { ok: false; error: CameraError };
 
 export class CaptureService {
   readonly #units = new Map<string, Unit>();
+  readonly #config: Config;
   readonly #store: PictureStore;
   readonly #state: SourceStateRepository;
+  readonly #events: EventsRepository;
+  readonly #openRelay: (config: RelayConfig, sourceId: string) => Relay;
   readonly #log: Logger;
   readonly #now: () => number;
   #stopping = false;
@@ -45,16 +70,29 @@ export class CaptureService {
     createCamera: CameraFactory;
     store: PictureStore;
     state: SourceStateRepository;
+    events: EventsRepository;
+    openRelay: (config: RelayConfig, sourceId: string) => Relay;
     log: Logger;
     now?: () => number;
   }) {
+    this.#config = deps.config;
     for (const source of deps.config.sources) {
-      this.#units.set(source.id, { source, camera: deps.createCamera(source, deps.config.appliance), inFlight: null, controller: null });
+      this.#units.set(source.id, { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, inFlight: null, stop: null });
     }
     this.#store = deps.store;
     this.#state = deps.state;
+    this.#events = deps.events;
+    this.#openRelay = deps.openRelay;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+  }
+
+  /** Puts every power relay in its safe state: cameras powered. */
+  start(): void {
+    for (const unit of this.#units.values()) {
+      const powerCycle = unit.source.recovery.powerCycle;
+      if (powerCycle && unit.source.enabled) unit.relay = this.#openRelay(powerCycle, unit.source.id);
+    }
   }
 
   has(sourceId: string): boolean {
@@ -76,65 +114,176 @@ export class CaptureService {
       this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
       return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
     }
-    const run = this.#run(unit, reason).finally(() => {
+    const stop = new AbortController();
+    const run = this.#climb(unit, reason, stop.signal).finally(() => {
       unit.inFlight = null;
-      unit.controller = null;
+      unit.stop = null;
     });
     unit.inFlight = run;
+    unit.stop = stop;
     return run;
   }
 
-  async #run(unit: Unit, reason: CaptureReason): Promise<CaptureOutcome> {
+  /** One capture with the recovery ladder around it. */
+  async #climb(unit: Unit, reason: CaptureReason, stop: AbortSignal): Promise<CaptureOutcome> {
+    const { source } = unit;
+    const started = this.#now();
+    const wasDown = this.#state.get(source.id).downSince !== null;
+    let attempt = await this.#attempt(unit, reason, stop);
+
+    // Rung 1: retries within the slot, the last one after the driver's reset. A camera that is down gets none.
+    const retries = wasDown ? 0 : source.recovery.retries;
+    for (let retry = 1; !attempt.ok && retry <= retries && worthRetrying(attempt.error) && !stop.aborted; retry++) {
+      const withReset = retry === retries && unit.camera.reset !== undefined;
+      const pause = withReset ? 0 : Math.min(RETRY_PAUSE_MS, source.schedule.every / 10);
+      if (this.#now() + pause + source.camera.timeout > started + source.schedule.every) {
+        this.#log.info({ source: source.id }, 'no retry: it could not end before the next slot');
+        break;
+      }
+      this.#log.warn({ source: source.id, retry, of: retries, reset: withReset }, `retrying the capture${withReset ? ' after a reset of the camera' : ''}`);
+      if (withReset) await this.#reset(unit, stop);
+      else await sleep(pause, stop).catch(() => undefined);
+      if (stop.aborted) break;
+      attempt = await this.#attempt(unit, reason, stop);
+    }
+    if (attempt.ok) return this.#succeeded(unit, attempt.picture, reason, started, wasDown);
+
+    const error = attempt.error;
+    if (error.code === 'aborted') {
+      this.#log.info({ source: source.id, reason }, error.message);
+      return { status: 'failed', error };
+    }
+    this.#state.recordFailure(source.id, this.#now(), error.describe());
+    const failures = this.#state.get(source.id).consecutiveFailures;
+    this.#log.error({ source: source.id, reason, code: error.code, consecutiveFailures: failures }, `capture failed: ${error.describe()}`);
+    if (wasDown || !worthRetrying(error)) return { status: 'failed', error };
+
+    // Rung 2: the power cycle, when the failures in a row reach the threshold.
+    const powerCycle = source.recovery.powerCycle;
+    const threshold = powerCycle?.afterFailures ?? DOWN_AFTER_FAILURES;
+    if (failures < threshold) return { status: 'failed', error };
+    if (powerCycle && unit.relay && !stop.aborted) {
+      const day = localDate(this.#now(), this.#config.appliance.timezone);
+      const done = this.#state.powerCyclesOn(source.id, day);
+      if (done < powerCycle.maxPerDay) {
+        await this.#powerCycle(unit, powerCycle, day, error, stop);
+        const after = await this.#attempt(unit, reason, stop);
+        if (after.ok) return this.#succeeded(unit, after.picture, reason, started, wasDown);
+        this.#state.recordFailure(source.id, this.#now(), after.error.describe());
+        this.#log.error({ source: source.id, code: after.error.code }, `capture failed after the power cycle: ${after.error.describe()}`);
+        if (after.error.code === 'aborted') return { status: 'failed', error: after.error };
+        this.#markDown(unit, this.#state.get(source.id).consecutiveFailures, after.error, 'a power cycle did not bring it back');
+        return { status: 'failed', error: after.error };
+      }
+      this.#log.warn({ source: source.id, powerCyclesToday: done }, `no power cycle: already ${done} today (powerCycle.maxPerDay)`);
+      this.#markDown(unit, failures, error, `the daily limit of ${powerCycle.maxPerDay} power cycles is reached`);
+      return { status: 'failed', error };
+    }
+    // Rung 3: down.
+    this.#markDown(unit, failures, error, powerCycle ? 'its relay is not available' : 'no power relay is configured');
+    return { status: 'failed', error };
+  }
+
+  /** One capture attempt, bounded by camera.timeout; the file is stored and indexed on success. */
+  async #attempt(unit: Unit, reason: CaptureReason, stop: AbortSignal): Promise<Attempt> {
     const { source, camera } = unit;
     const started = this.#now();
-    const controller = new AbortController();
-    unit.controller = controller;
-    const timeoutMs = source.camera.timeout;
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new CameraError(
-            'timeout',
-            `camera ${source.id}: no picture within ${formatDuration(timeoutMs)}`,
-            'the camera may be hung; check its cable and power, or raise camera.timeout',
-          ),
-        ),
-      timeoutMs,
-    );
+    const { signal, clear } = this.#timeoutSignal(stop, source.camera.timeout, `camera ${source.id}: no picture within ${formatDuration(source.camera.timeout)}`);
     let temp: string | undefined;
+    let companions: { path: string; extension: string }[] = [];
     try {
       const dir = await this.#store.prepareDir(source.id, started);
       temp = tempPathFor(path.join(dir, pictureFileName(started)));
       const aborted = new Promise<never>((_, reject) => {
-        const fail = () => reject(controller.signal.reason instanceof CameraError ? controller.signal.reason : new CameraError('aborted', 'capture aborted'));
-        if (controller.signal.aborted) fail();
-        else controller.signal.addEventListener('abort', fail, { once: true });
+        if (signal.aborted) reject(abortError(signal));
+        else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
       });
       // The race ends the wait even if a driver ignores the signal; its late output is removed below.
-      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal: controller.signal }), aborted]);
+      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
+      companions = result.companions ?? [];
       if (!(await isCompleteJpeg(temp).catch(() => false))) {
         throw new CameraError('bad-output', `camera ${source.id}: the picture is not a complete JPEG`, 'the transfer was cut short; check the cable');
       }
-      const picture = await this.#store.commit(source.id, temp, started, { width: result.width, height: result.height, size: (await fs.stat(temp)).size });
+      const size = (await fs.stat(temp)).size;
+      const picture = await this.#store.commit(source.id, temp, started, { width: result.width, height: result.height, size }, companions);
       temp = undefined;
-      const durationMs = this.#now() - started;
-      this.#log.info({ source: source.id, reason, picture: picture.path, bytes: picture.size, ms: durationMs }, 'picture captured');
-      return { status: 'captured', picture, durationMs };
+      companions = [];
+      this.#log.info({ source: source.id, reason, picture: picture.path, bytes: picture.size, ms: this.#now() - started }, 'picture captured');
+      return { ok: true, picture };
     } catch (err) {
-      const error = toCameraError(err, source.id);
-      this.#state.recordFailure(source.id, this.#now(), error.describe());
-      const failures = this.#state.get(source.id).consecutiveFailures;
-      this.#log.error({ source: source.id, reason, code: error.code, consecutiveFailures: failures }, `capture failed: ${error.describe()}`);
-      return { status: 'failed', error };
+      return { ok: false, error: toCameraError(err, source.id) };
     } finally {
-      clearTimeout(timer);
+      clear();
       if (temp) await removeIfExists(temp).catch(() => undefined);
+      for (const companion of companions) await removeIfExists(companion.path).catch(() => undefined);
     }
+  }
+
+  #succeeded(unit: Unit, picture: Picture, reason: CaptureReason, started: number, wasDown: boolean): CaptureOutcome {
+    if (wasDown) {
+      const since = this.#state.get(unit.source.id).downSince ?? started;
+      this.#state.setDown(unit.source.id, null);
+      const message = `camera ${unit.source.id} is back after ${formatDuration(Math.max(1000, Math.round((this.#now() - since) / 1000) * 1000))} down`;
+      this.#events.add({ at: this.#now(), sourceId: unit.source.id, kind: 'camera-up', message });
+      this.#log.warn({ source: unit.source.id, reason }, message);
+    }
+    return { status: 'captured', picture, durationMs: this.#now() - started };
+  }
+
+  /** The driver's reset (gphoto2: USB reset and re-detection), bounded like a capture. */
+  async #reset(unit: Unit, stop: AbortSignal): Promise<void> {
+    const { source, camera } = unit;
+    if (!camera.reset) return;
+    const { signal, clear } = this.#timeoutSignal(stop, source.camera.timeout, `camera ${source.id}: the reset did not end within ${formatDuration(source.camera.timeout)}`);
+    try {
+      await camera.reset(signal);
+      this.#log.info({ source: source.id }, 'camera reset');
+    } catch (err) {
+      this.#log.warn({ source: source.id }, `camera reset failed: ${toCameraError(err, source.id).describe()}`);
+    } finally {
+      clear();
+    }
+  }
+
+  async #powerCycle(unit: Unit, powerCycle: NonNullable<SourceConfig['recovery']['powerCycle']>, day: string, error: CameraError, stop: AbortSignal): Promise<void> {
+    const { source } = unit;
+    const relay = unit.relay!;
+    const at = this.#now();
+    this.#state.recordPowerCycle(source.id, at, day);
+    const count = this.#state.powerCyclesOn(source.id, day);
+    const message = `camera ${source.id}: power cycle ${count} of at most ${powerCycle.maxPerDay} today, after ${powerCycle.afterFailures} failed captures in a row (${error.message})`;
+    this.#events.add({ at, sourceId: source.id, kind: 'camera-power-cycle', message });
+    this.#log.warn({ source: source.id, gpio: relay.gpio, simulated: relay.simulated, off: formatDuration(powerCycle.off) }, message);
+    try {
+      await relay.setCameraPower(false);
+      await sleep(powerCycle.off, stop).catch(() => undefined);
+    } finally {
+      // Whatever happens, the camera gets its power back.
+      await relay.setCameraPower(true).catch((err: unknown) => this.#log.error({ source: source.id, err }, 'could not restore camera power'));
+    }
+    await sleep(powerCycle.settle, stop).catch(() => undefined);
+    await this.#reset(unit, stop);
+  }
+
+  #markDown(unit: Unit, failures: number, error: CameraError, why: string): void {
+    const { source } = unit;
+    this.#state.setDown(source.id, this.#now());
+    const message = `camera ${source.id} is down after ${failures} failed captures in a row (${why}): ${error.describe()}. It is still tried at every slot.`;
+    this.#events.add({ at: this.#now(), sourceId: source.id, kind: 'camera-down', message });
+    this.#log.error({ source: source.id, code: error.code }, message);
+  }
+
+  /** A signal that fires when `stop` does or after `ms`, with a timeout CameraError as its reason. */
+  #timeoutSignal(stop: AbortSignal, ms: number, message: string): { signal: AbortSignal; clear: () => void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new CameraError('timeout', message, 'the camera may be hung; check its cable and power, or raise camera.timeout')), ms);
+    return { signal: AbortSignal.any([stop, controller.signal]), clear: () => clearTimeout(timer) };
   }
 
   /**
    * Stops taking new captures, lets the ones in flight finish for up to `graceMs`,
-   * then aborts them; an aborted capture leaves no file and no row.
+   * then aborts them; an aborted capture leaves no file and no row. Relays go back
+   * to their safe state (cameras powered).
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
@@ -144,11 +293,20 @@ export class CaptureService {
       const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled(pending), graceOver]);
       clearTimeout(timer);
-      for (const unit of this.#units.values()) unit.controller?.abort(new CameraError('aborted', `camera ${unit.source.id}: capture abandoned, the daemon is stopping`));
+      for (const unit of this.#units.values()) unit.stop?.abort(new CameraError('aborted', `camera ${unit.source.id}: capture abandoned, the daemon is stopping`));
       await Promise.allSettled(pending);
     }
     await Promise.allSettled([...this.#units.values()].map((u) => u.camera.close?.()));
+    for (const unit of this.#units.values()) {
+      unit.relay?.close();
+      unit.relay = null;
+    }
   }
+}
+
+/** Retrying cannot help a driver that is not installed, nor a daemon that is stopping. */
+function worthRetrying(error: CameraError): boolean {
+  return error.code !== 'unsupported' && error.code !== 'aborted';
 }
 
 function toCameraError(err: unknown, sourceId: string): CameraError {

@@ -3,6 +3,7 @@ import { openStore } from '../store/store';
 import { PictureStore } from '../files/picture.store';
 import { CaptureService } from '../capture/capture.service';
 import { createCamera } from '../capture/drivers';
+import { openRelay } from '../hardware/relay';
 import { silentLogger } from '../logger';
 import { pictureJson } from '../../web/api.routes';
 import { controlRequest } from './control-client';
@@ -31,7 +32,17 @@ export function captureCommand(program: Command, io: Output): void {
         } else {
           // No daemon running: capture here, into the same folders and database.
           const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: silentLogger() });
-          const service = new CaptureService({ config: { ...config, sources: [source] }, createCamera, store: pictureStore, state: store.state, log: silentLogger() });
+          const log = silentLogger();
+          const service = new CaptureService({
+            config: { ...config, sources: [source] },
+            createCamera,
+            store: pictureStore,
+            state: store.state,
+            events: store.events,
+            openRelay: (relay) => openRelay(relay, { log }),
+            log,
+          });
+          service.start();
           const outcome = await service.capture(sourceId, 'manual');
           await service.stop(0);
           if (outcome.status === 'failed') throw new CliError(`capture failed: ${outcome.error.describe()}`, 1);

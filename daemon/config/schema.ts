@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { parseDuration, formatDuration } from './duration';
 import type { TimeOfDay, Weekday } from '../schedule/slots';
+// The allow-lists that keep camera settings out of trouble before they reach gphoto2's argv.
+import { modelProblem, portProblem, settingProblem } from '../capture/gphoto2-args';
 
 /** A strict object whose unknown-key message lists the keys that are allowed. */
 function obj<T extends z.core.$ZodLooseShape>(shape: T) {
@@ -139,6 +141,15 @@ const windowSchema = obj({
   to: timeOfDay.meta({ description: 'End (exclusive); a window whose end is before its start wraps past midnight' }),
 });
 
+/** A zod check from a function that says what is wrong with a value, or null. */
+function allowed(problem: (value: string) => string | null) {
+  return (ctx: z.core.ParsePayload<string | undefined>) => {
+    if (ctx.value === undefined) return;
+    const message = problem(ctx.value);
+    if (message) ctx.issues.push({ code: 'custom', input: ctx.value, message });
+  };
+}
+
 const timeout = duration({ min: 1000, max: 3_600_000, default: '60s', description: 'How long a capture may take before it is abandoned' });
 
 const testpatternCamera = obj({
@@ -149,11 +160,20 @@ const testpatternCamera = obj({
 });
 const gphoto2Camera = obj({
   driver: z.literal('gphoto2'),
-  model: z.string().min(1).optional().meta({ description: 'Camera model as gphoto2 --auto-detect prints it' }),
-  port: z.string().min(1).optional().meta({ description: 'USB port such as usb:001,004 (changes after a reset)' }),
-  serial: z.string().min(1).optional(),
-  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-  keepRaw: z.boolean().default(false),
+  model: z.string().min(1).optional().check(allowed(modelProblem)).meta({ description: 'Camera model as gphoto2 --auto-detect prints it' }),
+  port: z.string().min(1).optional().check(allowed(portProblem)).meta({ description: 'USB port such as usb:001,004 (changes after a reset; prefer serial or model)' }),
+  serial: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected the serial number as "lapsebox cameras" prints it').optional(),
+  settings: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .default({})
+    .check((ctx) => {
+      for (const [name, value] of Object.entries(ctx.value)) {
+        const problem = settingProblem(name, value);
+        if (problem) ctx.issues.push({ code: 'custom', input: value, path: [name], message: problem });
+      }
+    })
+    .meta({ description: 'gphoto2 --set-config NAME=VALUE pairs applied before each capture, e.g. { iso: 100, aperture: 8 }' }),
+  keepRaw: z.boolean().default(false).meta({ description: 'Keep the RAW file of each shot beside its JPEG (set the camera to RAW + JPEG)' }),
   timeout,
 });
 const v4l2Camera = obj({
@@ -212,6 +232,7 @@ const sourceSchema = obj({
       gpio: int(0, 63),
       activeLow: z.boolean().default(false),
       off: duration({ min: 1000, max: 600_000, default: '10s', description: 'How long the relay keeps the camera off' }),
+      settle: duration({ min: 0, max: 600_000, default: '10s', description: 'How long the camera gets to start once its power is back' }),
       afterFailures: int(1, 1000).default(3),
       maxPerDay: int(0, 1000).default(6),
     }).optional(),

@@ -61,7 +61,7 @@ export async function replaceWithLinkOrCopy(source: string, target: string): Pro
   }
 }
 
-/** Removes a file if it is there; other errors propagate. */
+/** Removes a file, or a temporary folder with what it holds, if it is there; other errors propagate. */
 export async function removeIfExists(p: string): Promise<void> {
-  await fs.rm(p, { force: true });
+  await fs.rm(p, { force: true, recursive: true });
 }

@@ -11,6 +11,8 @@ export const CONTROL_SOCKET = 'lapsebox.sock';
 export const TEMP_PREFIX = '.tmp-';
 
 const PICTURE_NAME = /^(\d{8})T(\d{6})(\d{3})Z\.jpg$/;
+/** A file kept beside a picture, with its name and another extension (the RAW file of the shot). */
+const COMPANION_NAME = /^\d{8}T\d{9}Z\.[a-z0-9]{2,4}$/;
 
 export class DataLayout {
   constructor(readonly dataDir: string) {}
@@ -72,4 +74,13 @@ export function parsePictureFileName(name: string): number | null {
   if (!m) return null;
   const t = DateTime.fromFormat(`${m[1]}${m[2]}${m[3]}`, 'yyyyLLddHHmmssSSS', { zone: 'utc' });
   return t.isValid ? t.toMillis() : null;
+}
+
+/** The name of a file of the same shot as a picture, with another extension: 20261123T101500000Z.cr2. */
+export function companionFileName(pictureName: string, extension: string): string {
+  return pictureName.replace(/\.jpg$/, `.${extension}`);
+}
+
+export function isCompanionFileName(name: string): boolean {
+  return COMPANION_NAME.test(name) && !name.endsWith('.jpg');
 }

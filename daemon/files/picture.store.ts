@@ -11,7 +11,7 @@ import type { PicturesRepository, Picture } from '../store/pictures.repository';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import { commitFile, removeIfExists, replaceWithLinkOrCopy } from './atomic';
 import { isCompleteJpeg } from './jpeg';
-import { DataLayout, TEMP_PREFIX, localDate, parsePictureFileName, pictureFileName } from './layout';
+import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from './layout';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -47,9 +47,17 @@ export class PictureStore {
 
   /**
    * Moves a complete temporary JPEG to its final name and indexes it. On any error
-   * the temporary file is removed and nothing is indexed.
+   * the temporary file is removed and nothing is indexed. Companion files (the RAW
+   * file of the shot) get the picture's name with their own extension; losing one
+   * is logged but does not lose the picture.
    */
-  async commit(sourceId: string, tempPath: string, takenAt: number, dims: { width: number; height: number; size: number }): Promise<Picture> {
+  async commit(
+    sourceId: string,
+    tempPath: string,
+    takenAt: number,
+    dims: { width: number; height: number; size: number },
+    companions: readonly { path: string; extension: string }[] = [],
+  ): Promise<Picture> {
     const day = localDate(takenAt, this.#timezone);
     const dir = this.#layout.dayDir(sourceId, day);
     let at = takenAt;
@@ -68,7 +76,17 @@ export class PictureStore {
       }
     } catch (err) {
       await removeIfExists(tempPath);
+      for (const companion of companions) await removeIfExists(companion.path);
       throw err;
+    }
+    for (const companion of companions) {
+      const target = path.join(dir, companionFileName(path.basename(finalPath), companion.extension));
+      try {
+        await commitFile(companion.path, target, { replace: false });
+      } catch (err) {
+        await removeIfExists(companion.path);
+        this.#log.warn({ source: sourceId, err, file: target }, `could not keep the ${companion.extension} file of the shot`);
+      }
     }
     const record = { sourceId, takenAt: at, localDate: day, path: this.#layout.relative(finalPath), ...dims };
     const id = this.#pictures.transaction(() => {
@@ -107,6 +125,7 @@ export class PictureStore {
             report.removedTemp++;
             continue;
           }
+          if (isCompanionFileName(name)) continue;
           const relative = this.#layout.relative(file);
           seen.add(relative);
           if (known.has(relative)) continue;

@@ -52,4 +52,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_by_time ON audit (at);
   `,
+  /* 2 */ `
+  -- Camera health for the recovery ladder and the status.
+  ALTER TABLE source_state ADD COLUMN down_since INTEGER;           -- set when the ladder gave up
+  ALTER TABLE source_state ADD COLUMN power_cycles_day TEXT;        -- local date the counter below is for
+  ALTER TABLE source_state ADD COLUMN power_cycles_today INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE source_state ADD COLUMN last_power_cycle_at INTEGER;
+
+  -- Things a person should hear about (camera down, back up, power cycled); the alerts
+  -- service sends the ones not yet notified.
+  CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    source_id   TEXT,
+    kind        TEXT    NOT NULL,
+    message     TEXT    NOT NULL,
+    notified_at INTEGER
+  );
+  CREATE INDEX events_by_time ON events (at);
+  CREATE INDEX events_pending ON events (notified_at) WHERE notified_at IS NULL;
+  `,
 ];

@@ -12,6 +12,12 @@ export interface SourceState {
   captures: number;
   failures: number;
   skipped: number;
+  /** When the recovery ladder gave up on the camera; null while it is up. */
+  downSince: number | null;
+  /** Power cycles on the local day `powerCyclesDay`. */
+  powerCyclesDay: string | null;
+  powerCyclesToday: number;
+  lastPowerCycleAt: number | null;
 }
 
 interface Row {
@@ -25,6 +31,10 @@ interface Row {
   captures: number;
   failures: number;
   skipped: number;
+  down_since: number | null;
+  power_cycles_day: string | null;
+  power_cycles_today: number;
+  last_power_cycle_at: number | null;
 }
 
 const EMPTY = (sourceId: string): SourceState => ({
@@ -38,6 +48,10 @@ const EMPTY = (sourceId: string): SourceState => ({
   captures: 0,
   failures: 0,
   skipped: 0,
+  downSince: null,
+  powerCyclesDay: null,
+  powerCyclesToday: 0,
+  lastPowerCycleAt: null,
 });
 
 export class SourceStateRepository {
@@ -47,6 +61,8 @@ export class SourceStateRepository {
   readonly #success;
   readonly #failure;
   readonly #skip;
+  readonly #down;
+  readonly #powerCycle;
 
   constructor(db: Db) {
     this.#get = db.prepare<[string], Row>(`SELECT * FROM source_state WHERE source_id = ?`);
@@ -59,6 +75,11 @@ export class SourceStateRepository {
       `UPDATE source_state SET last_error = ?, last_error_at = ?, consecutive_failures = consecutive_failures + 1, failures = failures + 1 WHERE source_id = ?`,
     );
     this.#skip = db.prepare<[number, string]>(`UPDATE source_state SET skipped = skipped + ? WHERE source_id = ?`);
+    this.#down = db.prepare<[number | null, string]>(`UPDATE source_state SET down_since = ? WHERE source_id = ?`);
+    this.#powerCycle = db.prepare<[string, string, number, string]>(
+      `UPDATE source_state SET power_cycles_today = CASE WHEN power_cycles_day = ? THEN power_cycles_today + 1 ELSE 1 END,
+         power_cycles_day = ?, last_power_cycle_at = ? WHERE source_id = ?`,
+    );
   }
 
   get(sourceId: string): SourceState {
@@ -75,6 +96,10 @@ export class SourceStateRepository {
       captures: r.captures,
       failures: r.failures,
       skipped: r.skipped,
+      downSince: r.down_since,
+      powerCyclesDay: r.power_cycles_day,
+      powerCyclesToday: r.power_cycles_today,
+      lastPowerCycleAt: r.last_power_cycle_at,
     };
   }
 
@@ -97,5 +122,23 @@ export class SourceStateRepository {
   recordSkip(sourceId: string, count = 1): void {
     this.#ensure.run(sourceId);
     this.#skip.run(count, sourceId);
+  }
+
+  /** Marks the camera down (at a time) or back up (null). */
+  setDown(sourceId: string, since: number | null): void {
+    this.#ensure.run(sourceId);
+    this.#down.run(since, sourceId);
+  }
+
+  /** Counts a power cycle on the local day `day`; the counter restarts each day. */
+  recordPowerCycle(sourceId: string, at: number, day: string): void {
+    this.#ensure.run(sourceId);
+    this.#powerCycle.run(day, day, at, sourceId);
+  }
+
+  /** Power cycles so far on the local day `day`. */
+  powerCyclesOn(sourceId: string, day: string): number {
+    const state = this.get(sourceId);
+    return state.powerCyclesDay === day ? state.powerCyclesToday : 0;
   }
 }

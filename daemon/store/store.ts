@@ -8,6 +8,7 @@ import { PicturesRepository } from './pictures.repository';
 import { SourceStateRepository } from './source-state.repository';
 import { UsersRepository } from './users.repository';
 import { AuditRepository } from './audit.repository';
+import { EventsRepository } from './events.repository';
 
 export interface Store {
   db: Db;
@@ -16,6 +17,7 @@ export interface Store {
   state: SourceStateRepository;
   users: UsersRepository;
   audit: AuditRepository;
+  events: EventsRepository;
   close(): void;
 }
 
@@ -29,6 +31,7 @@ export function openStore(dataDir: string): Store {
     state: new SourceStateRepository(db),
     users: new UsersRepository(db),
     audit: new AuditRepository(db),
+    events: new EventsRepository(db),
     close: () => {
       if (db.open) db.close();
     },

@@ -7,6 +7,7 @@ import { CameraError, type Camera, type CaptureRequest, type CaptureResult } fro
 import { PictureStore } from '../../daemon/files/picture.store';
 import { openStore, type Store } from '../../daemon/store/store';
 import { silentLogger } from '../../daemon/logger';
+import { SimulatedRelay } from '../../daemon/hardware/relay';
 import { tempDir } from '../helpers/env';
 
 let jpeg: Buffer;
@@ -15,10 +16,12 @@ let jpeg: Buffer;
 class ScriptedCamera implements Camera {
   readonly driver = 'scripted';
   calls = 0;
-  constructor(readonly script: Array<'ok' | 'slow' | 'hang' | 'throw' | 'garbage'>) {}
+  readonly log: string[] = [];
+  constructor(public script: Array<'ok' | 'slow' | 'hang' | 'throw' | 'garbage'>) {}
 
   async capture(req: CaptureRequest): Promise<CaptureResult> {
     const step = this.script[Math.min(this.calls++, this.script.length - 1)];
+    this.log.push(`capture:${step}`);
     switch (step) {
       case 'throw':
         throw new CameraError('busy', 'camera cam: PTP Device Busy', 'wait, it usually passes');
@@ -35,17 +38,40 @@ class ScriptedCamera implements Camera {
   }
 }
 
+/** A camera with a reset step, like gphoto2's USB reset. */
+class ResettableCamera extends ScriptedCamera {
+  reset(): Promise<void> {
+    this.log.push('reset');
+    return Promise.resolve();
+  }
+}
+
 describe('CaptureService', () => {
   let tmp: ReturnType<typeof tempDir>;
   let store: Store;
+  let relays: SimulatedRelay[];
 
-  const make = (camera: Camera, timeout = '2s') => {
+  const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }') => {
     const { config } = parseConfig(
-      `appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern, timeout: ${timeout} }\n`,
+      `appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern, timeout: ${timeout} }\n    ${extra}\n`,
       path.join(tmp.dir, 'lapsebox.yaml'),
     );
     const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: 'Europe/Paris', log: silentLogger() });
-    return new CaptureService({ config, createCamera: () => camera, store: pictureStore, state: store.state, log: silentLogger() });
+    const service = new CaptureService({
+      config,
+      createCamera: () => camera,
+      store: pictureStore,
+      state: store.state,
+      events: store.events,
+      openRelay: (relay) => {
+        const simulated = new SimulatedRelay(relay.gpio, silentLogger());
+        relays.push(simulated);
+        return simulated;
+      },
+      log: silentLogger(),
+    });
+    service.start();
+    return service;
   };
 
   /** Every file under sources/, so a test can see that nothing was left behind. */
@@ -61,6 +87,7 @@ describe('CaptureService', () => {
   beforeEach(() => {
     tmp = tempDir();
     store = openStore(path.join(tmp.dir, 'data'));
+    relays = [];
   });
 
   afterEach(() => {
@@ -134,5 +161,97 @@ describe('CaptureService', () => {
     expect(await pending).toMatchObject({ status: 'failed', error: { code: 'aborted' } });
     expect(files()).toEqual([]);
     expect(store.pictures.count('cam')).toBe(0);
+    // Stopping is not the camera's fault.
+    expect(store.state.get('cam').failures).toBe(0);
+  });
+
+  describe('recovery ladder', () => {
+    const kinds = () => store.events.recent().map((e) => e.kind).reverse();
+
+    it('retries within the slot, the last retry after a reset of the camera', async () => {
+      const camera = new ResettableCamera(['throw', 'throw', 'ok']);
+      const sut = make(camera, '1s', 'recovery: { retries: 2 }\n    schedule: { every: 1m }');
+      expect((await sut.capture('cam', 'slot')).status).toBe('captured');
+      expect(camera.log).toEqual(['capture:throw', 'capture:throw', 'reset', 'capture:ok']);
+      expect(store.state.get('cam')).toMatchObject({ consecutiveFailures: 0, failures: 0, captures: 1 });
+    });
+
+    it('does not retry when the retry could not end before the next slot', async () => {
+      const camera = new ResettableCamera(['throw', 'ok']);
+      const sut = make(camera, '2s', 'recovery: { retries: 2 }\n    schedule: { every: 2s }');
+      expect((await sut.capture('cam', 'slot')).status).toBe('failed');
+      expect(camera.log).toEqual(['capture:throw']);
+    });
+
+    it('escalates to a power cycle, then marks the camera down, and recovers when it answers again', async () => {
+      const camera = new ResettableCamera(['throw']);
+      const sut = make(camera, '1s', 'recovery: { retries: 1, powerCycle: { gpio: 17, afterFailures: 2, off: 1s, settle: 0s, maxPerDay: 3 } }\n    schedule: { every: 1m }');
+      expect(relays.map((r) => r.history.map((h) => h.cameraPower))).toEqual([[true]]);
+
+      expect(await sut.capture('cam', 'slot')).toMatchObject({ status: 'failed', error: { code: 'busy' } });
+      expect(camera.log).toEqual(['capture:throw', 'reset', 'capture:throw']);
+      expect(relays[0]!.history).toHaveLength(1);
+
+      camera.log.length = 0;
+      const started = Date.now();
+      expect((await sut.capture('cam', 'slot')).status).toBe('failed');
+      // retry after reset, then the power cycle (off for 1 s, back on), a fresh detection, one last try.
+      expect(camera.log).toEqual(['capture:throw', 'reset', 'capture:throw', 'reset', 'capture:throw']);
+      expect(relays[0]!.history.map((h) => h.cameraPower)).toEqual([true, false, true]);
+      const [, off, on] = relays[0]!.history;
+      expect(on!.at - off!.at).toBeGreaterThanOrEqual(990);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+      expect(kinds()).toEqual(['camera-power-cycle', 'camera-down']);
+      const state = store.state.get('cam');
+      expect(state.downSince).not.toBeNull();
+      expect(state.powerCyclesToday).toBe(1);
+      expect(store.events.recent()[0]!.message).toMatch(/^camera cam is down after 3 failed captures in a row \(a power cycle did not bring it back\): camera cam: PTP Device Busy/);
+
+      // Down: one try per slot, no retries, no reset, no power cycle.
+      camera.log.length = 0;
+      expect((await sut.capture('cam', 'slot')).status).toBe('failed');
+      expect(camera.log).toEqual(['capture:throw']);
+      expect(relays[0]!.history).toHaveLength(3);
+
+      camera.script = ['ok'];
+      expect((await sut.capture('cam', 'slot')).status).toBe('captured');
+      expect(store.state.get('cam')).toMatchObject({ downSince: null, consecutiveFailures: 0 });
+      expect(kinds()).toEqual(['camera-power-cycle', 'camera-down', 'camera-up']);
+      expect(store.events.recent()[0]!.message).toMatch(/^camera cam is back after \d+s down$/);
+    });
+
+    it('keeps to powerCycle.maxPerDay, counted in the database across restarts', async () => {
+      const extra = 'recovery: { retries: 0, powerCycle: { gpio: 4, afterFailures: 1, off: 1s, settle: 0s, maxPerDay: 1 } }';
+      const first = make(new ScriptedCamera(['throw']), '1s', extra);
+      await first.capture('cam', 'slot');
+      await first.stop(0);
+      expect(relays[0]!.history.map((h) => h.cameraPower)).toEqual([true, false, true]);
+      store.state.setDown('cam', null);
+
+      const second = make(new ScriptedCamera(['throw']), '1s', extra);
+      await second.capture('cam', 'slot');
+      expect(relays[1]!.history.map((h) => h.cameraPower)).toEqual([true]);
+      expect(kinds()).toEqual(['camera-power-cycle', 'camera-down', 'camera-down']);
+      expect(store.events.recent()[0]!.message).toContain('the daily limit of 1 power cycles is reached');
+    });
+
+    it('without a relay, marks the camera down after 3 failed slots in a row', async () => {
+      const sut = make(new ScriptedCamera(['throw']), '1s');
+      for (let i = 0; i < 2; i++) await sut.capture('cam', 'slot');
+      expect(store.state.get('cam').downSince).toBeNull();
+      await sut.capture('cam', 'slot');
+      expect(store.state.get('cam').downSince).not.toBeNull();
+      expect(kinds()).toEqual(['camera-down']);
+    });
+
+    it('puts the relay back to rest (camera powered) on stop, even in the middle of a power cycle', async () => {
+      const sut = make(new ScriptedCamera(['throw']), '1s', 'recovery: { retries: 0, powerCycle: { gpio: 17, afterFailures: 1, off: 60s, settle: 0s } }');
+      const pending = sut.capture('cam', 'slot');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(relays[0]!.cameraPower).toBe(false);
+      await sut.stop(100);
+      await pending;
+      expect(relays[0]!.cameraPower).toBe(true);
+    });
   });
 });

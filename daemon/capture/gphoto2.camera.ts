@@ -1,0 +1,228 @@
+/**
+ * DSLRs and other PTP cameras through the gphoto2 command-line program.
+ *
+ * Why the CLI and not libgphoto2 in-process: a camera that hangs in a USB call
+ * hangs the calling thread, and a thread inside the daemon cannot be killed. A
+ * child process in its own process group can: on timeout it gets SIGTERM, then
+ * SIGKILL, the kernel releases the USB interface, and the daemon carries on.
+ *
+ * The camera is found by model, port or serial. Ports change whenever the camera
+ * re-enumerates (a reset, a power cycle, a loose cable), so the port is only a
+ * cache: after a reset or a "not found" the camera is looked up again.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import { CameraError, abortError, sleep, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
+import { CommandNotFoundError, runCommand, type CommandResult } from './command';
+import {
+  JPEG_EXTENSIONS,
+  RAW_EXTENSIONS,
+  autoDetectArgs,
+  captureArgs,
+  checkedSettings,
+  classifyGphoto2Error,
+  parseAutoDetect,
+  parseSerial,
+  resetArgs,
+  summaryArgs,
+  type DetectedCamera,
+  type Gphoto2Setting,
+} from './gphoto2-args';
+import { isCompleteJpeg } from '../files/jpeg';
+import { TEMP_PREFIX } from '../files/layout';
+
+export interface Gphoto2Options {
+  sourceId: string;
+  model?: string;
+  port?: string;
+  serial?: string;
+  settings: Record<string, string | number | boolean>;
+  keepRaw: boolean;
+  /** A JPEG smaller than this is a failed shot (a black frame, a stub file). Default 10 KiB. */
+  minJpegBytes?: number;
+  /** Program to run; tests put a fake `gphoto2` first on PATH instead. */
+  program?: string;
+  /** How long the camera gets to re-enumerate after a USB reset. Default 3 s. */
+  settleMs?: number;
+}
+
+/** A camera as the box sees it: what --auto-detect prints, plus the serial when asked. */
+export interface Gphoto2Camera extends DetectedCamera {
+  serial?: string;
+}
+
+const SUMMARY_TIMEOUT_MS = 15_000;
+const DETECT_TIMEOUT_MS = 15_000;
+
+export class GPhoto2Camera implements Camera {
+  readonly driver = 'gphoto2';
+  readonly #options: Gphoto2Options;
+  readonly #settings: Gphoto2Setting[];
+  #port: string | undefined;
+
+  constructor(options: Gphoto2Options) {
+    this.#options = options;
+    // Checked again here although the config schema already refused them: nothing unchecked reaches an argv.
+    this.#settings = checkedSettings(options.settings);
+  }
+
+  /** The port the camera was last found at, if any. */
+  get port(): string | undefined {
+    return this.#port;
+  }
+
+  async capture(request: CaptureRequest): Promise<CaptureResult> {
+    const port = this.#port ?? (this.#port = await this.#find(request.signal));
+    const folder = path.join(path.dirname(request.destination), `${TEMP_PREFIX}gphoto2-${randomBytes(6).toString('hex')}`);
+    await fs.mkdir(folder, { mode: 0o750 });
+    try {
+      const result = await withPortLock(port, () => this.#run(captureArgs({ port, settings: this.#settings, folder }), request.signal));
+      if (result.code !== 0) {
+        const error = classifyGphoto2Error(result.stderr, { sourceId: this.#options.sourceId, port });
+        // Wherever the camera went, the next attempt looks for it again.
+        if (error.code === 'not-found' || error.code === 'io') this.#port = undefined;
+        throw error;
+      }
+      return await this.#collect(folder, request.destination);
+    } finally {
+      await fs.rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  /** USB reset of the port, then a fresh detection: the camera comes back at a new address. */
+  async reset(signal: AbortSignal): Promise<void> {
+    const port = this.#port;
+    this.#port = undefined;
+    if (port?.startsWith('usb:')) {
+      await withPortLock(port, () => this.#run(resetArgs(port), signal));
+      await sleep(this.#options.settleMs ?? 3000, signal);
+    }
+    this.#port = await this.#find(signal);
+  }
+
+  /** Finds the configured camera among those gphoto2 can see; the error says what it saw. */
+  async #find(signal: AbortSignal): Promise<string> {
+    const { model, port, serial, sourceId } = this.#options;
+    const seen = await detectCameras({ program: this.#program, signal, serials: serial !== undefined });
+    const candidates = seen.filter((c) => (!model || sameModel(c.model, model)) && (!port || c.port === port) && (!serial || c.serial === serial));
+    const wanted = [model && `model "${model}"`, port && `port ${port}`, serial && `serial ${serial}`].filter(Boolean).join(', ');
+    const listing = seen.length === 0 ? 'none' : seen.map(describeCamera).join('; ');
+    if (candidates.length === 0) {
+      throw new CameraError(
+        'not-found',
+        `camera ${sourceId}: no camera ${wanted ? `matching ${wanted}` : 'found'} (gphoto2 sees: ${listing})`,
+        seen.length === 0 ? 'is it switched on, awake and plugged in? "lapsebox cameras" lists what the box can see' : 'check camera.model, camera.port and camera.serial against "lapsebox cameras"',
+      );
+    }
+    if (candidates.length > 1) {
+      throw new CameraError('failed', `camera ${sourceId}: ${candidates.length} cameras match (${candidates.map(describeCamera).join('; ')})`, 'set camera.serial (or model or port) to pick one');
+    }
+    return candidates[0]!.port;
+  }
+
+  async #collect(folder: string, destination: string): Promise<CaptureResult> {
+    const files = await fs.readdir(folder);
+    const byKind = (kinds: readonly string[]) => files.filter((f) => kinds.includes(path.extname(f).slice(1).toLowerCase()));
+    const jpeg = byKind(JPEG_EXTENSIONS)[0];
+    const raws = byKind(RAW_EXTENSIONS);
+    const sourceId = this.#options.sourceId;
+    if (!jpeg) {
+      throw raws.length > 0
+        ? new CameraError('bad-output', `camera ${sourceId}: the camera saved RAW only (${raws.join(', ')})`, 'set its image format to JPEG or RAW + JPEG, e.g. camera.settings.imageformat')
+        : new CameraError('bad-output', `camera ${sourceId}: gphoto2 reported success but downloaded no picture`, 'check the capture target (camera.settings.capturetarget) and the memory card');
+    }
+    const jpegPath = path.join(folder, jpeg);
+    const { size } = await fs.stat(jpegPath);
+    const floor = this.#options.minJpegBytes ?? 10 * 1024;
+    if (size < floor) {
+      throw new CameraError('bad-output', `camera ${sourceId}: the picture is only ${size} bytes (less than ${floor})`, 'the shot failed or the transfer was cut short; check the cable and the camera');
+    }
+    if (!(await isCompleteJpeg(jpegPath))) {
+      throw new CameraError('bad-output', `camera ${sourceId}: the picture is a truncated JPEG (${size} bytes)`, 'the transfer was cut short; check the USB cable and hub');
+    }
+    const meta = await sharp(jpegPath).metadata();
+    await fs.rename(jpegPath, destination);
+    const companions: { path: string; extension: string }[] = [];
+    if (this.#options.keepRaw) {
+      for (const raw of raws) {
+        // Beside the destination, under a temporary name that reconciliation cleans up after a crash.
+        const target = `${destination}.${randomBytes(3).toString('hex')}${path.extname(raw).toLowerCase()}`;
+        await fs.rename(path.join(folder, raw), target);
+        companions.push({ path: target, extension: path.extname(raw).slice(1).toLowerCase() });
+      }
+    }
+    return { width: meta.width ?? 0, height: meta.height ?? 0, size, ...(companions.length > 0 ? { companions } : {}) };
+  }
+
+  get #program(): string {
+    return this.#options.program ?? 'gphoto2';
+  }
+
+  #run(args: string[], signal: AbortSignal): Promise<CommandResult> {
+    return runGphoto2(this.#program, args, signal);
+  }
+}
+
+/**
+ * Lists the cameras gphoto2 can see; with `serials`, asks each for its serial
+ * number (that opens the camera, so it waits for the port's lock).
+ */
+export async function detectCameras(options: { program?: string; signal?: AbortSignal; serials?: boolean }): Promise<Gphoto2Camera[]> {
+  const program = options.program ?? 'gphoto2';
+  const signal = options.signal ?? AbortSignal.timeout(DETECT_TIMEOUT_MS);
+  const detected = await runGphoto2(program, autoDetectArgs(), signal);
+  if (detected.code !== 0) throw classifyGphoto2Error(detected.stderr, { sourceId: 'detection' });
+  const cameras: Gphoto2Camera[] = parseAutoDetect(detected.stdout);
+  if (options.serials) {
+    for (const camera of cameras) {
+      const summarySignal = AbortSignal.any([signal, AbortSignal.timeout(SUMMARY_TIMEOUT_MS)]);
+      const summary = await withPortLock(camera.port, () => runGphoto2(program, summaryArgs(camera.port), summarySignal)).catch(() => null);
+      const serial = summary?.code === 0 ? parseSerial(summary.stdout) : undefined;
+      if (serial) camera.serial = serial;
+    }
+  }
+  return cameras;
+}
+
+async function runGphoto2(program: string, args: string[], signal: AbortSignal): Promise<CommandResult> {
+  throwIfAborted(signal);
+  let result: CommandResult;
+  try {
+    // LANG=C: gphoto2's messages are matched in English.
+    result = await runCommand(program, args, { signal, env: { ...process.env, LANG: 'C', LC_ALL: 'C' } });
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) {
+      throw new CameraError('unsupported', 'gphoto2 is not installed', 'install it with "apt install gphoto2"', { cause: err });
+    }
+    throw err;
+  }
+  if (result.aborted) throw abortError(signal);
+  return result;
+}
+
+function describeCamera(camera: Gphoto2Camera): string {
+  return `${camera.model} at ${camera.port}${camera.serial ? ` serial ${camera.serial}` : ''}`;
+}
+
+function sameModel(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+/**
+ * One gphoto2 process per USB port at a time, across all sources of this daemon:
+ * a serial probe of camera B must not collide with camera B's own capture.
+ */
+const portLocks = new Map<string, Promise<unknown>>();
+
+async function withPortLock<T>(port: string, work: () => Promise<T>): Promise<T> {
+  const previous = portLocks.get(port) ?? Promise.resolve();
+  const current = previous.catch(() => undefined).then(work);
+  portLocks.set(port, current);
+  try {
+    return await current;
+  } finally {
+    if (portLocks.get(port) === current) portLocks.delete(port);
+  }
+}

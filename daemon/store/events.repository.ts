@@ -1,0 +1,60 @@
+import type { Db } from './database';
+
+export type EventKind = 'camera-down' | 'camera-up' | 'camera-power-cycle';
+
+export interface BoxEvent {
+  id: number;
+  at: number;
+  sourceId: string | null;
+  kind: EventKind;
+  message: string;
+  notifiedAt: number | null;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  source_id: string | null;
+  kind: EventKind;
+  message: string;
+  notified_at: number | null;
+}
+
+/**
+ * Things a person should hear about, kept as an outbox: written in the same
+ * database as the state they describe, sent (and marked) by the alerts service.
+ */
+export class EventsRepository {
+  readonly #insert;
+  readonly #recent;
+  readonly #pending;
+  readonly #markNotified;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare<[number, string | null, string, string]>(`INSERT INTO events (at, source_id, kind, message) VALUES (?, ?, ?, ?)`);
+    this.#recent = db.prepare<[number], Row>(`SELECT * FROM events ORDER BY id DESC LIMIT ?`);
+    this.#pending = db.prepare<[], Row>(`SELECT * FROM events WHERE notified_at IS NULL ORDER BY id`);
+    this.#markNotified = db.prepare<[number, number]>(`UPDATE events SET notified_at = ? WHERE id = ?`);
+  }
+
+  add(event: { at: number; sourceId: string | null; kind: EventKind; message: string }): number {
+    return Number(this.#insert.run(event.at, event.sourceId, event.kind, event.message).lastInsertRowid);
+  }
+
+  /** Newest first. */
+  recent(limit = 100): BoxEvent[] {
+    return this.#recent.all(limit).map(toEvent);
+  }
+
+  pending(): BoxEvent[] {
+    return this.#pending.all().map(toEvent);
+  }
+
+  markNotified(id: number, at: number): void {
+    this.#markNotified.run(at, id);
+  }
+}
+
+function toEvent(r: Row): BoxEvent {
+  return { id: r.id, at: r.at, sourceId: r.source_id, kind: r.kind, message: r.message, notifiedAt: r.notified_at };
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+
+export interface FakeCamera {
+  model: string;
+  port: string;
+  serial?: string;
+}
+
+export interface Scenario {
+  cameras?: FakeCamera[];
+  plugged?: boolean;
+  captures?: string[];
+  raw?: boolean;
+}
+
+export interface FakeCall {
+  pid: number;
+  args: string[];
+  outcome: string;
+  childPid?: number;
+}
+
+/**
+ * Installs test/fixtures/fake-gphoto2.js as an executable `gphoto2` in `dir`/bin,
+ * with a real JPEG to hand out. Put `binDir` first on PATH (or pass `program`).
+ */
+export async function installFakeGphoto2(dir: string, scenario: Scenario, options: { width?: number; height?: number } = {}) {
+  const binDir = path.join(dir, 'bin');
+  fs.mkdirSync(binDir, { recursive: true });
+  const program = path.join(binDir, 'gphoto2');
+  const source = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'fake-gphoto2.js'), 'utf8');
+  fs.writeFileSync(program, `#!${process.execPath}\n${source}`, { mode: 0o755 });
+  const jpeg = path.join(binDir, 'sample.jpg');
+  await sharp({ create: { width: options.width ?? 640, height: options.height ?? 480, channels: 3, background: '#3a6' } })
+    .composite([{ input: Buffer.from(`<svg width="200" height="100"><text x="10" y="50" font-size="30">fake</text></svg>`), top: 20, left: 20 }])
+    .jpeg({ quality: 90 })
+    .toFile(jpeg);
+  const write = (next: Scenario) => fs.writeFileSync(path.join(binDir, 'scenario.json'), JSON.stringify({ jpeg, ...next }));
+  write(scenario);
+  const calls = (): FakeCall[] => {
+    const file = path.join(binDir, 'calls.log');
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as FakeCall);
+  };
+  return {
+    binDir,
+    program,
+    env: { PATH: `${binDir}:${process.env.PATH ?? ''}` },
+    /** Replaces the scenario; the capture counter restarts too. */
+    setScenario(next: Scenario): void {
+      write(next);
+      fs.rmSync(path.join(binDir, 'state.json'), { force: true });
+    },
+    calls,
+    captures: () => calls().filter((c) => c.args.includes('--capture-image-and-download')),
+  };
+}
+
+/** True while a process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name in parentheses: "123 (node) S ...".
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** True when the pid is gone entirely: not running and not left as a zombie. */
+export function isGone(pid: number): boolean {
+  return !fs.existsSync(`/proc/${pid}`);
+}
