@@ -5,6 +5,7 @@
 import type { Config, SourceConfig } from '../config/schema';
 import { CameraError, type Camera, type CaptureResult } from './camera';
 import { TestPatternCamera } from './testpattern.camera';
+import { GPhoto2Camera } from './gphoto2.camera';
 
 export type CameraFactory = (source: SourceConfig, appliance: Config['appliance']) => Camera;
 
@@ -19,6 +20,15 @@ export const createCamera: CameraFactory = (source, appliance) => {
         height: camera.height,
         timezone: appliance.timezone,
         ...(appliance.location ? { location: appliance.location } : {}),
+      });
+    case 'gphoto2':
+      return new GPhoto2Camera({
+        sourceId: source.id,
+        settings: camera.settings,
+        keepRaw: camera.keepRaw,
+        ...(camera.model !== undefined ? { model: camera.model } : {}),
+        ...(camera.port !== undefined ? { port: camera.port } : {}),
+        ...(camera.serial !== undefined ? { serial: camera.serial } : {}),
       });
     default:
       return new UnavailableCamera(camera.driver);

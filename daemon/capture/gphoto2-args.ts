@@ -21,7 +21,7 @@ export const RAW_EXTENSIONS = ['cr2', 'cr3', 'crw', 'nef', 'nrw', 'arw', 'srf', 
 export const JPEG_EXTENSIONS = ['jpg', 'jpeg'] as const;
 
 // A configuration entry name as gphoto2 lists it: "iso", "f-number", "/main/imgsettings/iso", "d002".
-const SETTING_NAME = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,99}$/;
+const SETTING_NAME = /^[A-Za-z0-9_/][A-Za-z0-9_./-]{0,99}$/;
 // A value as the camera's choices spell them: "100", "f/8", "1/250", "0.3", "-0.7", "RAW + Large Fine JPEG", "Auto ISO".
 const SETTING_VALUE = /^[A-Za-z0-9_.,:/+() -]{1,100}$/;
 const SIGNED_NUMBER = /^-[0-9][0-9./]*$/;

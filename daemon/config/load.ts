@@ -134,9 +134,6 @@ function resolvePaths(config: Config, base: string): Config {
   };
 }
 
-/** Drivers this version can capture with; the others are accepted and fail with advice. */
-export const IMPLEMENTED_DRIVERS: readonly string[] = ['testpattern'];
-
 /**
  * Keys that the file may already hold but this version does not act on yet.
  * They are validated, and announced here instead of being silently ignored.
@@ -151,11 +148,7 @@ function notYetUsed(raw: unknown): string[] {
   if (root['alerts'] !== undefined) note('alerts');
   const sources = Array.isArray(root['sources']) ? (root['sources'] as Record<string, unknown>[]) : [];
   sources.forEach((source, i) => {
-    for (const key of ['recovery', 'image', 'timelapse']) if (source[key] !== undefined) note(`sources[${i}].${key}`);
-    const driver = (source['camera'] as Record<string, unknown> | undefined)?.['driver'];
-    if (typeof driver === 'string' && !IMPLEMENTED_DRIVERS.includes(driver)) {
-      out.push(`sources[${i}].camera.driver: the ${driver} driver is not available yet in this version; captures of "${String(source['id'])}" will fail`);
-    }
+    for (const key of ['image', 'timelapse']) if (source[key] !== undefined) note(`sources[${i}].${key}`);
   });
   return out;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 
 export interface FakeCamera {
@@ -33,8 +34,10 @@ export async function installFakeGphoto2(dir: string, scenario: Scenario, option
   const source = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'fake-gphoto2.js'), 'utf8');
   fs.writeFileSync(program, `#!${process.execPath}\n${source}`, { mode: 0o755 });
   const jpeg = path.join(binDir, 'sample.jpg');
-  await sharp({ create: { width: options.width ?? 640, height: options.height ?? 480, channels: 3, background: '#3a6' } })
-    .composite([{ input: Buffer.from(`<svg width="200" height="100"><text x="10" y="50" font-size="30">fake</text></svg>`), top: 20, left: 20 }])
+  const width = options.width ?? 640;
+  const height = options.height ?? 480;
+  // Noise, so the JPEG has the weight of a real photo (a flat colour compresses to a few KB).
+  await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 90 })
     .toFile(jpeg);
   const write = (next: Scenario) => fs.writeFileSync(path.join(binDir, 'scenario.json'), JSON.stringify({ jpeg, ...next }));
