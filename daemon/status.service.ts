@@ -8,6 +8,7 @@ import type { PicturesRepository } from './store/pictures.repository';
 import type { SourceStateRepository } from './store/source-state.repository';
 import { nextSlot } from './schedule/slots';
 import { formatDuration } from './config/duration';
+import { localDate } from './files/layout';
 
 export interface SourceStatus {
   id: string;
@@ -21,6 +22,9 @@ export interface SourceStatus {
   busy: boolean;
   consecutiveFailures: number;
   lastError: { at: string; message: string } | null;
+  /** Set when the recovery ladder gave up; the camera is still tried at every slot. */
+  down: { since: string } | null;
+  powerCycles: { today: number; maxPerDay: number; last: string | null } | null;
   counts: { pictures: number; captures: number; failures: number; skipped: number };
 }
 
@@ -77,6 +81,14 @@ export class StatusService {
       busy: this.#live?.isBusy(source.id) ?? false,
       consecutiveFailures: state.consecutiveFailures,
       lastError: state.lastError === null ? null : { at: iso(state.lastErrorAt)!, message: state.lastError },
+      down: state.downSince === null ? null : { since: iso(state.downSince)! },
+      powerCycles: source.recovery.powerCycle
+        ? {
+            today: this.#state.powerCyclesOn(source.id, localDate(this.#now(), config.appliance.timezone)),
+            maxPerDay: source.recovery.powerCycle.maxPerDay,
+            last: iso(state.lastPowerCycleAt),
+          }
+        : null,
       counts: { pictures: this.#pictures.count(source.id), captures: state.captures, failures: state.failures, skipped: state.skipped },
     };
   }

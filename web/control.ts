@@ -8,6 +8,7 @@ import type { CaptureService } from '../daemon/capture/capture.service';
 import type { StatusService } from '../daemon/status.service';
 import type { Config } from '../daemon/config/schema';
 import type { Logger } from '../daemon/logger';
+import { discoverCameras } from '../daemon/capture/discovery';
 import { pictureJson } from './api.routes';
 import { errorHandler, sendError } from './errors';
 
@@ -22,6 +23,9 @@ export function createControlApp(deps: { config: () => Config; status: StatusSer
       disk: await deps.status.disk(),
       sources: deps.status.sources(),
     });
+  });
+  app.get('/cameras', async (_req, res) => {
+    res.json(await discoverCameras({ signal: AbortSignal.timeout(50_000) }));
   });
   app.post('/sources/:id/capture', async (req, res) => {
     const source = deps.config().sources.find((s) => s.id === req.params.id);

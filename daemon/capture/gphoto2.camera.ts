@@ -61,6 +61,8 @@ export class GPhoto2Camera implements Camera {
   readonly #options: Gphoto2Options;
   readonly #settings: Gphoto2Setting[];
   #port: string | undefined;
+  /** Where the camera was last seen, kept for the USB reset after the port cache is cleared. */
+  #lastPort: string | undefined;
 
   constructor(options: Gphoto2Options) {
     this.#options = options;
@@ -74,7 +76,7 @@ export class GPhoto2Camera implements Camera {
   }
 
   async capture(request: CaptureRequest): Promise<CaptureResult> {
-    const port = this.#port ?? (this.#port = await this.#find(request.signal));
+    const port = this.#port ?? (this.#port = this.#lastPort = await this.#find(request.signal));
     const folder = path.join(path.dirname(request.destination), `${TEMP_PREFIX}gphoto2-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(folder, { mode: 0o750 });
     try {
@@ -82,7 +84,7 @@ export class GPhoto2Camera implements Camera {
       if (result.code !== 0) {
         const error = classifyGphoto2Error(result.stderr, { sourceId: this.#options.sourceId, port });
         // Wherever the camera went, the next attempt looks for it again.
-        if (error.code === 'not-found' || error.code === 'io') this.#port = undefined;
+        if (error.code === 'not-found') this.#port = undefined;
         throw error;
       }
       return await this.#collect(folder, request.destination);
@@ -93,13 +95,14 @@ export class GPhoto2Camera implements Camera {
 
   /** USB reset of the port, then a fresh detection: the camera comes back at a new address. */
   async reset(signal: AbortSignal): Promise<void> {
-    const port = this.#port;
+    const port = this.#port ?? this.#lastPort;
     this.#port = undefined;
     if (port?.startsWith('usb:')) {
+      // A port that is gone fails the reset; the detection below is what matters.
       await withPortLock(port, () => this.#run(resetArgs(port), signal));
       await sleep(this.#options.settleMs ?? 3000, signal);
     }
-    this.#port = await this.#find(signal);
+    this.#port = this.#lastPort = await this.#find(signal);
   }
 
   /** Finds the configured camera among those gphoto2 can see; the error says what it saw. */

@@ -11,6 +11,7 @@ import { configCommand } from './config.command';
 import { statusCommand } from './status.command';
 import { captureCommand } from './capture.command';
 import { usersCommand } from './users.command';
+import { camerasCommand } from './cameras.command';
 import { packageVersion } from '../package-info';
 
 
@@ -25,6 +26,7 @@ export function buildProgram(io: Output = stdio): Command {
   configCommand(program, io);
   statusCommand(program, io);
   captureCommand(program, io);
+  camerasCommand(program, io);
   usersCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();

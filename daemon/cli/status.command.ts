@@ -52,18 +52,21 @@ function render(r: StatusReport): string {
     '',
   ];
   if (r.sources.length === 0) return [...lines, 'no sources configured'].join('\n');
-  const rows = [['SOURCE', 'DRIVER', 'EVERY', 'LAST CAPTURE', 'NEXT SLOT', 'FAILURES', 'PICTURES', 'LAST ERROR']];
+  const rows = [['SOURCE', 'DRIVER', 'CAMERA', 'EVERY', 'LAST CAPTURE', 'NEXT SLOT', 'FAILURES', 'POWER CYCLES', 'PICTURES']];
   for (const s of r.sources) {
     rows.push([
       s.enabled ? s.id : `${s.id} (disabled)`,
       s.driver,
+      !s.enabled ? '-' : s.down ? `DOWN since ${local(s.down.since)}` : s.busy ? 'capturing' : 'ok',
       s.every,
       local(s.lastCapture?.at),
       local(s.nextSlot),
       `${s.consecutiveFailures} in a row, ${s.counts.failures} total`,
+      s.powerCycles ? `${s.powerCycles.today}/${s.powerCycles.maxPerDay} today` : '-',
       String(s.counts.pictures),
-      s.lastError ? `${local(s.lastError.at)} ${s.lastError.message}` : '-',
     ]);
   }
-  return [...lines, table(rows)].join('\n');
+  // Errors are long sentences with advice: one line each, under the table.
+  const errors = r.sources.filter((s) => s.lastError).map((s) => `  ${s.id}: ${local(s.lastError!.at)} ${s.lastError!.message}`);
+  return [...lines, table(rows), ...(errors.length > 0 ? ['', 'last errors:', ...errors] : [])].join('\n');
 }

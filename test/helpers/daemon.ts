@@ -19,6 +19,8 @@ export class DaemonProcess {
   constructor(
     readonly configFile: string,
     readonly port: number,
+    /** Added to the environment, e.g. a PATH with a fake gphoto2 first. */
+    readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
   get baseUrl(): string {
@@ -31,7 +33,7 @@ export class DaemonProcess {
 
   /** Starts it and waits until /healthz answers 200. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.#child = child;
     this.#exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     let buffer = '';

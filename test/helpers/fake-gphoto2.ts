@@ -18,6 +18,8 @@ export interface Scenario {
 
 export interface FakeCall {
   pid: number;
+  /** When the call started, ms since the epoch. */
+  at: number;
   args: string[];
   outcome: string;
   childPid?: number;
