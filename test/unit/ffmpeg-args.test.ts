@@ -232,8 +232,8 @@ describe('classifyFfmpegError', () => {
     ],
     [
       'an unknown host name',
-      { ...ipcam, input: 'rtsp://admin:pw@gate-cam.lan/live' },
-      '[tcp @ 0x55e7] Failed to resolve hostname gate-cam.lan: Name or service not known\nrtsp://admin:pw@gate-cam.lan/live: Input/output error\n',
+      { ...ipcam, input: 'rtsp://admin:pw@gate-cam.lan:8554/live' },
+      '[tcp @ 0x55e7] Failed to resolve hostname gate-cam.lan: Name or service not known\nrtsp://admin:pw@gate-cam.lan:8554/live: Input/output error\n',
       'not-found',
       'camera gate: cannot resolve the host name gate-cam.lan',
       "check the host name in the URL, or use the camera's IP address",
