@@ -3,9 +3,12 @@
  * knows every driver; the capture service sees the Camera interface only.
  */
 import type { Config, SourceConfig } from '../config/schema';
-import { CameraError, type Camera, type CaptureResult } from './camera';
+import type { Camera } from './camera';
 import { TestPatternCamera } from './testpattern.camera';
 import { GPhoto2Camera } from './gphoto2.camera';
+import { V4l2Camera } from './v4l2.camera';
+import { HttpCamera } from './http.camera';
+import { RtspCamera } from './rtsp.camera';
 
 export type CameraFactory = (source: SourceConfig, appliance: Config['appliance']) => Camera;
 
@@ -30,18 +33,25 @@ export const createCamera: CameraFactory = (source, appliance) => {
         ...(camera.port !== undefined ? { port: camera.port } : {}),
         ...(camera.serial !== undefined ? { serial: camera.serial } : {}),
       });
-    default:
-      return new UnavailableCamera(camera.driver);
+    case 'v4l2':
+      return new V4l2Camera({
+        sourceId: source.id,
+        device: camera.device,
+        skipFrames: camera.skipFrames,
+        ...(camera.width !== undefined ? { width: camera.width } : {}),
+        ...(camera.height !== undefined ? { height: camera.height } : {}),
+        ...(camera.inputFormat !== undefined ? { inputFormat: camera.inputFormat } : {}),
+      });
+    case 'http':
+      return new HttpCamera({
+        sourceId: source.id,
+        url: camera.url,
+        auth: camera.auth,
+        ...(camera.username !== undefined ? { username: camera.username } : {}),
+        ...(camera.password !== undefined ? { password: camera.password } : {}),
+      });
+    case 'rtsp':
+      // ffmpeg's own socket timeout ends first, with a more precise message than the service's abort.
+      return new RtspCamera({ sourceId: source.id, url: camera.url, transport: camera.transport, timeoutMs: Math.max(1000, Math.floor(camera.timeout * 0.75)) });
   }
 };
-
-/** A driver the configuration may name but this version cannot run yet. */
-class UnavailableCamera implements Camera {
-  constructor(readonly driver: string) {}
-
-  capture(): Promise<CaptureResult> {
-    return Promise.reject(
-      new CameraError('unsupported', `the ${this.driver} driver is not available in this version of lapsebox`, 'use the testpattern driver until it is'),
-    );
-  }
-}

@@ -178,9 +178,19 @@ const gphoto2Camera = obj({
 });
 const v4l2Camera = obj({
   driver: z.literal('v4l2'),
-  device: z.string().startsWith('/dev/', 'expected a device path such as /dev/video0').default('/dev/video0'),
+  device: z
+    .string()
+    .regex(/^\/dev\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/, 'expected a device path such as /dev/video0 or /dev/v4l/by-id/...')
+    .default('/dev/video0')
+    .meta({ description: 'Video device; a /dev/v4l/by-id/... link keeps naming the same webcam after re-plugging' }),
   width: int(16, 8000).optional(),
   height: int(16, 8000).optional(),
+  inputFormat: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,32}$/, 'expected a v4l2 input format such as mjpeg or yuyv422')
+    .optional()
+    .meta({ description: 'Pixel format asked of the webcam (ffmpeg -input_format), e.g. mjpeg for large sizes over USB 2' }),
+  skipFrames: int(0, 300).default(10).meta({ description: 'Frames dropped while the exposure settles' }),
   timeout,
 });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
