@@ -259,9 +259,8 @@ export class HttpCamera implements Camera {
   /** Maps fetch's "fetch failed" to what a person checks: the name, the port, the network, the certificate. */
   #networkError(err: unknown, url: URL): CameraError {
     const codes = errorCodes(err);
-    const host = url.hostname;
     if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME')) {
-      return this.#error('not-found', `cannot resolve the host name ${host}`, 'check the host name in camera.url and the DNS settings of this box', err);
+      return this.#error('not-found', `cannot resolve the host name ${url.hostname}`, 'check the host name in camera.url and the DNS settings of this box', err);
     }
     if (codes.includes('ECONNREFUSED')) {
       return this.#error('not-found', `${url.host} refused the connection`, "check the port in camera.url and that the camera's web server is enabled", err);
@@ -278,7 +277,7 @@ export class HttpCamera implements Camera {
       );
     }
     if (causes(err).some((e) => e.message === 'bad port')) {
-      return this.#error('failed', `port ${url.port} of ${url.host} is on fetch's list of unsafe ports`, "move the camera's web server to another port (80, 443, 8080, ...)", err);
+      return this.#error('failed', `the port of ${url.host} is on fetch's list of unsafe ports, which it never connects to`, "move the camera's web server to another port (80, 443, 8080, ...)", err);
     }
     return this.#error('io', `the request to ${shownUrl(url)} failed: ${causes(err).map(messageOf).join(': ')}`, 'check the network link and the power supply of the camera', err);
   }
