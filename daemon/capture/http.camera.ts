@@ -95,8 +95,9 @@ export class HttpCamera implements Camera {
     let url: URL;
     try {
       url = new URL(this.#options.url);
-    } catch (err) {
-      throw this.#error('failed', `camera.url is not a valid URL: ${withoutUserInfo(this.#options.url)}`, 'write it as http://host/path or https://host/path', err);
+    } catch {
+      // No cause attached: the parser's error carries the whole input, password included.
+      throw this.#error('failed', `camera.url is not a valid URL: ${withoutUserInfo(this.#options.url)}`, 'write it as http://host/path or https://host/path');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw this.#error('failed', `camera.url must start with http:// or https://, not ${url.protocol}//`, 'the http driver fetches a snapshot over HTTP; use the rtsp driver for rtsp://');

@@ -355,6 +355,7 @@ describe('HttpCamera', () => {
 
     expect(error.message).toMatch(message);
     expect(error.describe()).not.toContain('pw-123');
+    expect(error.cause).toBeUndefined();
   });
 
   it('reports a connection closed before any answer as an I/O error', async () => {
