@@ -95,8 +95,9 @@ export class HttpCamera implements Camera {
     let url: URL;
     try {
       url = new URL(this.#options.url);
-    } catch (err) {
-      throw this.#error('failed', `camera.url is not a valid URL: ${withoutUserInfo(this.#options.url)}`, 'write it as http://host/path or https://host/path', err);
+    } catch {
+      // No cause attached: the parser's error carries the whole input, password included.
+      throw this.#error('failed', `camera.url is not a valid URL: ${withoutUserInfo(this.#options.url)}`, 'write it as http://host/path or https://host/path');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw this.#error('failed', `camera.url must start with http:// or https://, not ${url.protocol}//`, 'the http driver fetches a snapshot over HTTP; use the rtsp driver for rtsp://');
@@ -228,13 +229,13 @@ export class HttpCamera implements Camera {
     };
 
     if (!response.body) throw this.#tooSmall(0, target);
+    // fetch itself errors the body when it ends short of its Content-Length: `cutShort` above.
     try {
       await pipeline(response.body, checked, createWriteStream(destination), { signal });
     } catch (err) {
       if (err instanceof CameraError || signal.aborted) throw err;
       throw this.#error('io', `cannot write ${destination}: ${messageOf(err)}`, 'check free space and permissions of the picture folder', err);
     }
-    if (declared !== undefined && size !== declared) throw cutShort(undefined);
     if (size < limits.minBytes) throw this.#tooSmall(size, target);
     return size;
   }
@@ -259,9 +260,8 @@ export class HttpCamera implements Camera {
   /** Maps fetch's "fetch failed" to what a person checks: the name, the port, the network, the certificate. */
   #networkError(err: unknown, url: URL): CameraError {
     const codes = errorCodes(err);
-    const host = url.hostname;
     if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME')) {
-      return this.#error('not-found', `cannot resolve the host name ${host}`, 'check the host name in camera.url and the DNS settings of this box', err);
+      return this.#error('not-found', `cannot resolve the host name ${url.hostname}`, 'check the host name in camera.url and the DNS settings of this box', err);
     }
     if (codes.includes('ECONNREFUSED')) {
       return this.#error('not-found', `${url.host} refused the connection`, "check the port in camera.url and that the camera's web server is enabled", err);
@@ -278,7 +278,7 @@ export class HttpCamera implements Camera {
       );
     }
     if (causes(err).some((e) => e.message === 'bad port')) {
-      return this.#error('failed', `port ${url.port} of ${url.host} is on fetch's list of unsafe ports`, "move the camera's web server to another port (80, 443, 8080, ...)", err);
+      return this.#error('failed', `the port of ${url.host} is on fetch's list of unsafe ports, which it never connects to`, "move the camera's web server to another port (80, 443, 8080, ...)", err);
     }
     return this.#error('io', `the request to ${shownUrl(url)} failed: ${causes(err).map(messageOf).join(': ')}`, 'check the network link and the power supply of the camera', err);
   }

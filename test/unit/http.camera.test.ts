@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { basic, digest } from 'http-auth';
 import sharp from 'sharp';
 import { CameraError, type CaptureResult } from '../../daemon/capture/camera';
@@ -223,12 +223,15 @@ describe('HttpCamera', () => {
     expect(error.message).toMatch(/answered with application\/octet-stream, and the body is not a JPEG/);
   });
 
-  it('reports a body cut short as an I/O error and leaves no file', async () => {
+  it.each([
+    ['reset', (socket: Socket) => socket.destroy()],
+    ['closed cleanly', (socket: Socket) => socket.end()],
+  ])('reports a body cut short (connection %s) as an I/O error and leaves no file', async (_name, cut) => {
     let wrote = false;
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
       res.write(jpeg.subarray(0, 20_000), () => (wrote = true));
-      setTimeout(() => res.socket?.destroy(), 100);
+      setTimeout(() => res.socket && cut(res.socket), 100);
     };
 
     const error = await failure(httpCamera(), 'io');
@@ -245,12 +248,14 @@ describe('HttpCamera', () => {
     expect(error.message).toMatch(/truncated/);
   });
 
-  it('refuses an answer smaller than minBytes', async () => {
+  it('refuses an answer smaller than minBytes, announced or not', async () => {
     handler = (_req, res) => sendBody(res, jpeg.subarray(0, 500));
+    const announced = await failure(httpCamera(), 'bad-output');
+    expect(announced.message).toMatch(/announces only 500 bytes/);
 
-    const error = await failure(httpCamera(), 'bad-output');
-
-    expect(error.message).toMatch(/only 500 bytes/);
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg.subarray(0, 500));
+    const sent = await failure(httpCamera(), 'bad-output');
+    expect(sent.message).toMatch(/sent only 500 bytes/);
   });
 
   it('stops a download as soon as it passes maxBytes', async () => {
@@ -334,6 +339,23 @@ describe('HttpCamera', () => {
     const error = await failure(httpCamera({ url: 'http://camera.invalid/snapshot.jpg' }), 'not-found');
 
     expect(error.message).toMatch(/cannot resolve the host name camera\.invalid/);
+  });
+
+  it("explains fetch's refusal of ports on its unsafe list", async () => {
+    const error = await failure(httpCamera({ url: 'http://127.0.0.1:6000/snapshot.jpg' }), 'failed');
+
+    expect(error.message).toMatch(/the port of 127\.0\.0\.1:6000 is on fetch's list of unsafe ports/);
+  });
+
+  it.each([
+    ['rtsp://admin:pw-123@cam.local/stream', /camera\.url must start with http:\/\/ or https:\/\/, not rtsp:\/\//],
+    ['http://admin:pw-123@[not-a-host/snapshot.jpg', /camera\.url is not a valid URL: http:\/\/\[not-a-host\/snapshot\.jpg$/],
+  ])('refuses the URL %s without showing its password', async (url, message) => {
+    const error = await failure(httpCamera({ url }), 'failed');
+
+    expect(error.message).toMatch(message);
+    expect(error.describe()).not.toContain('pw-123');
+    expect(error.cause).toBeUndefined();
   });
 
   it('reports a connection closed before any answer as an I/O error', async () => {
