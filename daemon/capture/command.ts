@@ -36,6 +36,30 @@ export class CommandNotFoundError extends Error {
   }
 }
 
+/**
+ * Process groups still running. A child in its own group does not die with the
+ * daemon, so whatever is left when the daemon exits (a hung gphoto2 in its
+ * TERM grace period) is killed on the way out, holding no USB device after us.
+ */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function track(pid: number): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const group of running) {
+        try {
+          process.kill(-group, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    });
+  }
+  running.add(pid);
+}
+
 export function runCommand(program: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
   const { signal, killGraceMs = 2000, maxOutputBytes = 256 * 1024 } = options;
   const started = Date.now();
@@ -52,6 +76,7 @@ export function runCommand(program: string, args: readonly string[], options: Co
       detached: true,
       shell: false,
     });
+    if (child.pid !== undefined) track(child.pid);
     const out = new Capped(maxOutputBytes);
     const err = new Capped(maxOutputBytes);
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -76,6 +101,7 @@ export function runCommand(program: string, args: readonly string[], options: Co
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const finish = () => {
+      if (child.pid !== undefined) running.delete(child.pid);
       signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
     };

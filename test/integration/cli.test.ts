@@ -154,7 +154,7 @@ describe('lapsebox CLI', () => {
       expect(new Date(report.sources[0]!.nextSlot).getTime()).toBeGreaterThan(Date.now() - 1000);
       const text = await run(['status']);
       expect(text.stdout).toContain('daemon: not running');
-      expect(text.stdout).toMatch(/SOURCE\s+DRIVER\s+EVERY/);
+      expect(text.stdout).toMatch(/SOURCE\s+DRIVER\s+CAMERA\s+EVERY/);
     });
   });
 });
