@@ -66,19 +66,3 @@ export async function installFakeGphoto2(dir: string, scenario: Scenario, option
     captures: () => calls().filter((c) => c.args.includes('--capture-image-and-download')),
   };
 }
-
-/** True while a process exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the command name in parentheses: "123 (node) S ...".
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** True when the pid is gone entirely: not running and not left as a zombie. */
-export function isGone(pid: number): boolean {
-  return !fs.existsSync(`/proc/${pid}`);
-}

@@ -3,7 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
-import { installFakeGphoto2, isAlive, isGone } from '../helpers/fake-gphoto2';
+import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
+import { isAlive, isGone } from '../helpers/processes';
 
 const CANON = { model: 'Canon EOS 550D', port: 'usb:001,005', serial: '0270117385' };
 

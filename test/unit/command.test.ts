@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCommand, CommandNotFoundError } from '../../daemon/capture/command';
-import { isAlive, isGone } from '../helpers/fake-gphoto2';
+import { isAlive } from '../helpers/processes';
 import { ROOT } from '../helpers/env';
 
 describe('runCommand', () => {

@@ -14,7 +14,8 @@ import { GPhoto2Camera, detectCameras } from '../../daemon/capture/gphoto2.camer
 import { CameraError } from '../../daemon/capture/camera';
 import { parseConfig } from '../../daemon/config/load';
 import { ConfigError } from '../../daemon/config/load';
-import { installFakeGphoto2, isAlive, isGone } from '../helpers/fake-gphoto2';
+import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
+import { isAlive, isGone } from '../helpers/processes';
 import { tempDir } from '../helpers/env';
 
 const CANON = { model: 'Canon EOS 550D', port: 'usb:001,005', serial: '0270117385' };

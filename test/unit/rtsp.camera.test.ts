@@ -9,6 +9,7 @@ import { RtspCamera, type RtspCameraOptions } from '../../daemon/capture/rtsp.ca
 import { isCompleteJpeg } from '../../daemon/files/jpeg';
 import { freePort, waitFor } from '../helpers/env';
 import { RtpSource, RtspServer } from '../helpers/rtsp-server';
+import { groupExists, isGone } from '../helpers/processes';
 
 const CREDENTIALS = { username: 'viewer', password: 'Tr0ub4dor&3' };
 
@@ -28,15 +29,6 @@ function processesWith(text: string): number[] {
     .split('\n')
     .filter((line) => line.includes(text))
     .map((line) => Number.parseInt(line, 10));
-}
-
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('RtspCamera', () => {
@@ -161,9 +153,9 @@ describe('RtspCamera', () => {
     expect(await settled).toBe(reason);
 
     expect(Date.now() - abortedAt).toBeLessThan(2500);
-    expect(exists(pid)).toBe(false);
+    expect(isGone(pid)).toBe(true);
     // The whole process group is gone too.
-    expect(exists(-pid)).toBe(false);
+    expect(groupExists(pid)).toBe(false);
     expect(processesWith(url)).toEqual([]);
     expect(fs.existsSync(destination)).toBe(false);
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { CameraError, type CaptureResult } from '../../daemon/capture/camera';
 import { listVideoDevices, V4l2Camera, type V4l2CameraOptions } from '../../daemon/capture/v4l2.camera';
+import { isGone } from '../helpers/processes';
 
 /** Rejection of a capture, which must be a CameraError. */
 async function failure(capture: Promise<CaptureResult>): Promise<CameraError> {
@@ -160,7 +161,7 @@ describe('V4l2Camera', () => {
     controller.abort(reason);
 
     await expect(capture).rejects.toBe(reason);
-    expect(isRunning(pid)).toBe(false);
+    expect(isGone(pid)).toBe(true);
     expect(fs.existsSync(destination)).toBe(false);
   });
 
@@ -172,15 +173,6 @@ describe('V4l2Camera', () => {
     throw new Error('the fake ffmpeg did not start');
   }
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('listVideoDevices', () => {
   let dir: string;
