@@ -169,9 +169,10 @@ export class CaptureService {
         await this.#powerCycle(unit, powerCycle, day, error, stop);
         const after = await this.#attempt(unit, reason, stop);
         if (after.ok) return this.#succeeded(unit, after.picture, reason, started, wasDown);
+        // Stopping is not the camera's fault, here as after the first attempt.
+        if (after.error.code === 'aborted') return { status: 'failed', error: after.error };
         this.#state.recordFailure(source.id, this.#now(), after.error.describe());
         this.#log.error({ source: source.id, code: after.error.code }, `capture failed after the power cycle: ${after.error.describe()}`);
-        if (after.error.code === 'aborted') return { status: 'failed', error: after.error };
         this.#markDown(unit, this.#state.get(source.id).consecutiveFailures, after.error, 'a power cycle did not bring it back');
         return { status: 'failed', error: after.error };
       }
@@ -187,6 +188,8 @@ export class CaptureService {
   /** One capture attempt, bounded by camera.timeout; the file is stored and indexed on success. */
   async #attempt(unit: Unit, reason: CaptureReason, stop: AbortSignal): Promise<Attempt> {
     const { source, camera } = unit;
+    // No camera operation starts once the daemon is stopping.
+    if (stop.aborted) return { ok: false, error: abortError(stop) };
     const started = this.#now();
     const { signal, clear } = this.#timeoutSignal(stop, source.camera.timeout, `camera ${source.id}: no picture within ${formatDuration(source.camera.timeout)}`);
     let temp: string | undefined;

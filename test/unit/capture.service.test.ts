@@ -252,6 +252,8 @@ describe('CaptureService', () => {
       await sut.stop(100);
       await pending;
       expect(relays[0]!.cameraPower).toBe(true);
+      // The try after the interrupted power cycle was abandoned by the stop, not failed by the camera.
+      expect(store.state.get('cam').failures).toBe(1);
     });
   });
 });

@@ -10,6 +10,7 @@ import { basic, digest } from 'http-auth';
 import sharp from 'sharp';
 import { CameraError, type CaptureResult } from '../../daemon/capture/camera';
 import { HttpCamera, type HttpCameraOptions } from '../../daemon/capture/http.camera';
+import { cameraFailure } from '../helpers/camera';
 import { digestAuthorization, digestResponse, parseChallenges, pickDigestChallenge, type DigestChallenge } from '../../daemon/capture/http-digest';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -70,12 +71,7 @@ describe('HttpCamera', () => {
 
   /** Captures, expects a CameraError with `code`, and that no file is left behind. */
   async function failure(sut: HttpCamera, code: CameraError['code']): Promise<CameraError> {
-    const err = await shoot(sut).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(CameraError);
-    const error = err as CameraError;
+    const error = await cameraFailure(shoot(sut));
     expect({ code: error.code, message: error.message }).toEqual({ code, message: expect.stringMatching(/^camera north: /) as unknown });
     expect(fs.existsSync(destination)).toBe(false);
     return error;

@@ -10,18 +10,9 @@ import { isCompleteJpeg } from '../../daemon/files/jpeg';
 import { freePort, waitFor } from '../helpers/env';
 import { RtpSource, RtspServer } from '../helpers/rtsp-server';
 import { groupExists, isGone } from '../helpers/processes';
+import { cameraFailure as failure } from '../helpers/camera';
 
 const CREDENTIALS = { username: 'viewer', password: 'Tr0ub4dor&3' };
-
-/** Rejection of a capture, which must be a CameraError. */
-async function failure(capture: Promise<CaptureResult>): Promise<CameraError> {
-  const error: unknown = await capture.then(
-    () => new Error('expected the capture to fail, but it succeeded'),
-    (err: unknown) => err,
-  );
-  if (!(error instanceof CameraError)) throw error;
-  return error;
-}
 
 /** Process ids whose command line contains `text`. */
 function processesWith(text: string): number[] {

@@ -5,16 +5,7 @@ import sharp from 'sharp';
 import { CameraError, type CaptureResult } from '../../daemon/capture/camera';
 import { listVideoDevices, V4l2Camera, type V4l2CameraOptions } from '../../daemon/capture/v4l2.camera';
 import { isGone } from '../helpers/processes';
-
-/** Rejection of a capture, which must be a CameraError. */
-async function failure(capture: Promise<CaptureResult>): Promise<CameraError> {
-  const error: unknown = await capture.then(
-    () => new Error('expected the capture to fail, but it succeeded'),
-    (err: unknown) => err,
-  );
-  if (!(error instanceof CameraError)) throw error;
-  return error;
-}
+import { cameraFailure as failure } from '../helpers/camera';
 
 describe('V4l2Camera', () => {
   let dir: string;
