@@ -9,8 +9,11 @@ import type { Logger } from './logger';
 import type { Config } from './config/schema';
 import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
 import { openStore, type Store } from './store/store';
-import { PictureStore } from './files/picture.store';
-import { CaptureService } from './capture/capture.service';
+import type { PictureStore } from './files/picture.store';
+import type { CaptureService } from './capture/capture.service';
+import { buildCaptureStack } from './capture/capture-stack';
+import { PicturePipeline } from './pipeline/picture.pipeline';
+import { PictureSizes } from './pipeline/picture-sizes';
 import { createCamera, type CameraFactory } from './capture/drivers';
 import { openRelay, type Relay, type RelayConfig } from './hardware/relay';
 import { Scheduler } from './schedule/scheduler';
@@ -44,6 +47,7 @@ export class App {
   readonly #now: () => number;
   #store: Store | null = null;
   #pictureStore: PictureStore | null = null;
+  #pipeline: PicturePipeline | null = null;
   #capture: CaptureService | null = null;
   #scheduler: Scheduler | null = null;
   #web: Listener | null = null;
@@ -106,13 +110,16 @@ export class App {
       isBusy: (id) => this.#capture!.isBusy(id),
     };
 
+    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#log.child({ module: 'pipeline' }) });
     const web = createWebApp({
       config: () => this.config,
       layout: store.layout,
       authenticator: new Authenticator(store.users, { now: this.#now }),
       status,
       capture,
-      publicImages: new PublicImages({ pictures: store.pictures, layout: store.layout, now: this.#now }),
+      pictures: store.pictures,
+      sizes,
+      publicImages: new PublicImages({ pictures: store.pictures, sizes, now: this.#now }),
       health: () => this.#health(),
       log: this.#log.child({ module: 'web' }),
     });
@@ -138,18 +145,18 @@ export class App {
   #buildCapture(): void {
     const store = this.#store!;
     const config = this.config;
-    this.#pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: this.#log.child({ module: 'store' }) });
-    const log = this.#log.child({ module: 'capture' });
-    this.#capture = new CaptureService({
+    this.#pipeline ??= new PicturePipeline({ appliance: () => this.config.appliance, log: this.#log.child({ module: 'pipeline' }) });
+    const stack = buildCaptureStack({
       config,
+      store,
+      log: this.#log,
       createCamera: this.#createCamera,
-      store: this.#pictureStore,
-      state: store.state,
-      events: store.events,
       openRelay: (relay, sourceId) => this.#openRelay(relay, this.#log.child({ module: 'relay', source: sourceId })),
-      log,
+      pipeline: this.#pipeline,
       now: this.#now,
     });
+    this.#pictureStore = stack.pictureStore;
+    this.#capture = stack.capture;
     this.#capture.start();
     this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#log.child({ module: 'schedule' }), now: this.#now });
   }

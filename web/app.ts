@@ -11,6 +11,9 @@ import type { StatusService } from '../daemon/status.service';
 import type { CaptureService } from '../daemon/capture/capture.service';
 import type { PublicImages } from '../daemon/pipeline/public-image';
 import type { DataLayout } from '../daemon/files/layout';
+import type { PicturesRepository } from '../daemon/store/pictures.repository';
+import type { PictureSizes } from '../daemon/pipeline/picture-sizes';
+import type { Grants, Principal } from '../daemon/auth/permissions';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';
 import { publicRoutes } from './public.routes';
@@ -23,6 +26,10 @@ export interface WebDeps {
   status: StatusService;
   capture: Pick<CaptureService, 'capture' | 'isBusy'>;
   publicImages: PublicImages;
+  pictures: Pick<PicturesRepository, 'get'>;
+  sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal'>;
+  /** Customers' grants (groups and grants arrive with issue 7); none by default. */
+  grants?: (user: Principal) => Grants;
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   log: Logger;
 }

@@ -2,11 +2,11 @@
  * Routes anyone may call: the latest picture of public sources, and a small page
  * that shows it and refreshes, for websites to embed in an iframe.
  */
-import fs from 'node:fs';
 import express, { type Router } from 'express';
 import type { SourceConfig } from '../daemon/config/schema';
 import type { WebDeps } from './app';
 import { sendError } from './errors';
+import { sendCachedFile } from './http-cache';
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
@@ -21,29 +21,14 @@ export function publicRoutes(deps: WebDeps): Router {
     if (!source) return sendError(res, 404, 'no public source with this name');
     const image = await deps.publicImages.get(source);
     if (!image) return sendError(res, 404, 'this source has no picture yet');
-    const lastModified = new Date(Math.floor(image.picture.takenAt / 1000) * 1000);
     // Caches may keep the picture for half an interval, then must ask again (a cheap 304).
     const maxAge = Math.max(1, Math.min(300, Math.floor(source.schedule.every / 2000)));
-    res.setHeader('ETag', image.etag);
-    res.setHeader('Last-Modified', lastModified.toUTCString());
-    res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
     res.setHeader('Access-Control-Allow-Origin', '*');
-    if (notModified(req.get('if-none-match'), req.get('if-modified-since'), image.etag, lastModified)) {
-      return res.status(304).end();
-    }
-    res.type('image/jpeg');
-    if (image.body) return res.send(image.body);
-    const stream = fs.createReadStream(image.file!);
-    stream.on('error', (err) => {
-      deps.log.warn({ source: source.id, err }, 'public picture unreadable');
-      if (!res.headersSent) sendError(res, 404, 'this source has no picture yet');
-      else res.destroy();
-    });
-    stream.once('open', (fd) => {
-      fs.fstat(fd, (err, st) => {
-        if (!err && !res.headersSent) res.setHeader('Content-Length', String(st.size));
-        stream.pipe(res);
-      });
+    await sendCachedFile(req, res, image.file, {
+      etag: image.etag,
+      lastModified: new Date(image.picture.takenAt),
+      cacheControl: `public, max-age=${maxAge}`,
+      contentType: 'image/jpeg',
     });
   });
 
@@ -57,18 +42,6 @@ export function publicRoutes(deps: WebDeps): Router {
   });
 
   return router;
-}
-
-/** RFC 9110: If-None-Match wins over If-Modified-Since when both are sent. */
-function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, etag: string, lastModified: Date): boolean {
-  if (ifNoneMatch !== undefined) {
-    return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
-  }
-  if (ifModifiedSince !== undefined) {
-    const since = Date.parse(ifModifiedSince);
-    return Number.isFinite(since) && lastModified.getTime() <= since;
-  }
-  return false;
 }
 
 function escapeHtml(text: string): string {

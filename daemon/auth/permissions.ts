@@ -28,6 +28,11 @@ export function atLeast(level: Level | null, wanted: Level): boolean {
   return level !== null && LEVELS.indexOf(level) >= LEVELS.indexOf(wanted);
 }
 
+/** Directors and maintainers see pictures without the watermark; customers and the public never do (SPEC §4). */
+export function seesWithoutWatermark(level: Level): boolean {
+  return atLeast(level, 'edit');
+}
+
 /** The sources a user can see, with the level on each. */
 export function visibleSources(user: Principal, sourceIds: readonly string[], grants: Grants): { id: string; level: Level }[] {
   return sourceIds.flatMap((id) => {

@@ -16,7 +16,6 @@
  *      tried once at every slot, without the ladder, so pictures resume the moment
  *      it answers (and an event says it is back).
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
 import type { Config, SourceConfig } from '../config/schema';
@@ -25,7 +24,7 @@ import type { Picture } from '../store/pictures.repository';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { EventsRepository } from '../store/events.repository';
 import type { PictureStore } from '../files/picture.store';
-import { isCompleteJpeg } from '../files/jpeg';
+import { PipelineError, isCameraFault, type PicturePipeline } from '../pipeline/picture.pipeline';
 import { removeIfExists, tempPathFor } from '../files/atomic';
 import { localDate, pictureFileName } from '../files/layout';
 import type { Relay, RelayConfig } from '../hardware/relay';
@@ -58,6 +57,7 @@ export class CaptureService {
   readonly #units = new Map<string, Unit>();
   readonly #config: Config;
   readonly #store: PictureStore;
+  readonly #pipeline: Pick<PicturePipeline, 'process' | 'warnOnce'>;
   readonly #state: SourceStateRepository;
   readonly #events: EventsRepository;
   readonly #openRelay: (config: RelayConfig, sourceId: string) => Relay;
@@ -69,6 +69,7 @@ export class CaptureService {
     config: Config;
     createCamera: CameraFactory;
     store: PictureStore;
+    pipeline: Pick<PicturePipeline, 'process' | 'warnOnce'>;
     state: SourceStateRepository;
     events: EventsRepository;
     openRelay: (config: RelayConfig, sourceId: string) => Relay;
@@ -80,6 +81,7 @@ export class CaptureService {
       this.#units.set(source.id, { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, inFlight: null, stop: null });
     }
     this.#store = deps.store;
+    this.#pipeline = deps.pipeline;
     this.#state = deps.state;
     this.#events = deps.events;
     this.#openRelay = deps.openRelay;
@@ -204,14 +206,27 @@ export class CaptureService {
       // The race ends the wait even if a driver ignores the signal; its late output is removed below.
       const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
       companions = result.companions ?? [];
-      if (!(await isCompleteJpeg(temp).catch(() => false))) {
-        throw new CameraError('bad-output', `camera ${source.id}: the picture is not a complete JPEG`, 'the transfer was cut short; check the cable');
-      }
-      const size = (await fs.stat(temp)).size;
-      const picture = await this.#store.commit(source.id, temp, started, { width: result.width, height: result.height, size }, companions);
+      const captured = this.#now();
+      const processed = await this.#pipeline.process(temp, { source, takenAt: started }).catch((err: unknown) => {
+        if (err instanceof PipelineError) throw new CameraError('bad-output', `camera ${source.id}: ${err.message}`, 'the camera did not deliver a JPEG picture; check its picture format settings');
+        throw err;
+      });
+      this.#pipeline.warnOnce(source.id, processed.warnings);
+      const picture = await this.#store.commit(source.id, { tempPath: temp, processed, takenAt: started, companions });
       temp = undefined;
       companions = [];
-      this.#log.info({ source: source.id, reason, picture: picture.path, bytes: picture.size, ms: this.#now() - started }, 'picture captured');
+      const timing = { ms: this.#now() - started, pipelineMs: this.#now() - captured };
+      if (picture.rejection && isCameraFault(picture.rejection)) {
+        return {
+          ok: false,
+          error: new CameraError('bad-output', `camera ${source.id}: the picture is unusable (${picture.rejection.code}: ${picture.rejection.detail}); it is kept as ${picture.path}`, 'the camera delivered a damaged picture; check its cable, link and settings'),
+        };
+      }
+      if (picture.rejection) {
+        this.#log.warn({ source: source.id, reason, picture: picture.path, rejection: picture.rejection.code, ...timing }, `picture captured but rejected: ${picture.rejection.detail}`);
+      } else {
+        this.#log.info({ source: source.id, reason, picture: picture.path, bytes: picture.size, ...timing }, 'picture captured');
+      }
       return { ok: true, picture };
     } catch (err) {
       return { ok: false, error: toCameraError(err, source.id) };

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { openStore } from '../store/store';
-import { PictureStore } from '../files/picture.store';
-import { CaptureService } from '../capture/capture.service';
+import { buildCaptureStack } from '../capture/capture-stack';
 import { createCamera } from '../capture/drivers';
 import { openRelay } from '../hardware/relay';
 import { silentLogger } from '../logger';
@@ -31,16 +30,13 @@ export function captureCommand(program: Command, io: Output): void {
           captured = live.body as Captured;
         } else {
           // No daemon running: capture here, into the same folders and database.
-          const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log: silentLogger() });
           const log = silentLogger();
-          const service = new CaptureService({
+          const { capture: service } = buildCaptureStack({
             config: { ...config, sources: [source] },
-            createCamera,
-            store: pictureStore,
-            state: store.state,
-            events: store.events,
-            openRelay: (relay) => openRelay(relay, { log }),
+            store,
             log,
+            createCamera,
+            openRelay: (relay) => openRelay(relay, { log }),
           });
           service.start();
           const outcome = await service.capture(sourceId, 'manual');

@@ -81,7 +81,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     );
   }
   const config = resolvePaths(result.data, path.dirname(file));
-  return { file, config, warnings: notYetUsed(raw) };
+  return { file, config, warnings: [...notYetUsed(raw), ...missingFiles(config)] };
 }
 
 /** Unknown-key issues name several keys at the parent; report each key at its own path. */
@@ -134,6 +134,15 @@ function resolvePaths(config: Config, base: string): Config {
   };
 }
 
+/** Files the config names that are not there: not an error (they may come later), but worth saying. */
+function missingFiles(config: Config): string[] {
+  return config.sources.flatMap((source, i) => {
+    const watermark = source.image.watermark?.file;
+    if (watermark === undefined || fs.existsSync(watermark)) return [];
+    return [`sources[${i}].image.watermark.file: ${watermark} does not exist; pictures of "${source.id}" that carry the watermark (for customers, the public and videos) will not be made until it does`];
+  });
+}
+
 /**
  * Keys that the file may already hold but this version does not act on yet.
  * They are validated, and announced here instead of being silently ignored.
@@ -148,7 +157,7 @@ function notYetUsed(raw: unknown): string[] {
   if (root['alerts'] !== undefined) note('alerts');
   const sources = Array.isArray(root['sources']) ? (root['sources'] as Record<string, unknown>[]) : [];
   sources.forEach((source, i) => {
-    for (const key of ['image', 'timelapse']) if (source[key] !== undefined) note(`sources[${i}].${key}`);
+    if (source['timelapse'] !== undefined) note(`sources[${i}].timelapse`);
   });
   return out;
 }

@@ -215,6 +215,11 @@ const camera = z.discriminatedUnion('driver', [testpatternCamera, gphoto2Camera,
 });
 
 const rect = obj({ left: int(0, 100_000), top: int(0, 100_000), width: int(1, 100_000), height: int(1, 100_000) });
+/** Placeholders a legend may use; the pipeline fills them in. */
+export const LEGEND_PLACEHOLDERS = ['source', 'id', 'appliance', 'date', 'time'] as const;
+function unknownPlaceholders(text: string): string[] {
+  return [...text.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!).filter((name) => !(LEGEND_PLACEHOLDERS as readonly string[]).includes(name)).map((name) => `{${name}}`);
+}
 const position = z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right', 'top', 'bottom', 'center']);
 
 const timelapseKind = (enabled: boolean) =>
@@ -248,16 +253,44 @@ const sourceSchema = obj({
     }).optional(),
   }).prefault({}),
   image: obj({
-    rotate: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: 'expected 0, 90, 180 or 270' }).default(0),
-    crop: rect.optional(),
-    privacyMasks: z.array(rect).default([]),
-    legend: obj({ text: z.string().max(500).default('{source} {date} {time}'), position: position.default('bottom-left') }).optional(),
-    watermark: obj({ file: z.string().min(1), position: position.default('bottom-right'), opacity: z.number().min(0).max(1).default(0.6) }).optional(),
+    rotate: z
+      .union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: 'expected 0, 90, 180 or 270' })
+      .default(0)
+      .meta({ description: 'Clockwise rotation in degrees, after the orientation the camera recorded' }),
+    crop: rect.optional().meta({ description: 'Area kept, in pixels of the rotated picture; clipped to the picture' }),
+    privacyMasks: z
+      .array(rect)
+      .default([])
+      .meta({ description: 'Areas filled before anything is stored, in pixels of the rotated picture (before crop)' }),
+    maskColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour "#rrggbb"').default('#000000'),
+    legend: obj({
+      text: z
+        .string()
+        .max(500)
+        .default('{source} {date} {time}')
+        .refine((text) => unknownPlaceholders(text).length === 0, {
+          error: (i) => `unknown placeholder ${unknownPlaceholders(String(i.input)).join(', ')} (allowed: ${LEGEND_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
+        }),
+      position: position.default('bottom-left'),
+    }).optional(),
+    watermark: obj({
+      file: z.string().min(1).meta({ description: 'A PNG with transparency, ideally; relative to the config file' }),
+      position: position.default('bottom-right'),
+      opacity: z.number().min(0).max(1).default(0.6),
+      scale: z.number().min(0.02).max(1).default(0.2).meta({ description: 'Width of the watermark as a fraction of the picture width' }),
+    }).optional(),
+    quality: int(50, 100).default(90).meta({ description: 'JPEG quality of pictures that are rewritten (rotation, crop, masks)' }),
+    reject: obj({
+      minWidth: int(1, 100_000).default(64),
+      minHeight: int(1, 100_000).default(64),
+      darkerThan: z.number().min(0).max(255).optional().meta({ description: 'Reject pictures whose mean luminance (0-255) is below this' }),
+      brighterThan: z.number().min(0).max(255).optional().meta({ description: 'Reject pictures whose mean luminance (0-255) is above this' }),
+    }).prefault({}),
   }).prefault({}),
   timelapse: obj({ daily: timelapseKind(true), weekly: timelapseKind(false), monthly: timelapseKind(false) }).prefault({}),
   public: obj({
     enabled: z.boolean().default(false),
-    width: int(16, 6000).optional().meta({ description: 'Width of the public picture; default: as captured' }),
+    width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
     delay: duration({ min: 0, max: 30 * 86_400_000, default: '0s', description: 'Publish the newest picture at least this old' }),
   }).prefault({}),
 });

@@ -37,6 +37,19 @@ export class DataLayout {
     return path.join(this.picturesDir(sourceId), localDate);
   }
 
+  /** Where the sizes of a source's pictures live: derived/<kind>/<YYYY-MM-DD>/<picture name>. */
+  derivedDir(sourceId: string): string {
+    return path.join(this.sourcesDir, sourceId, 'derived');
+  }
+
+  /** The file of one size of a picture, from the picture's stored path. */
+  derivative(picturePath: string, kind: string): string {
+    const absolute = this.absolute(picturePath);
+    const day = path.basename(path.dirname(absolute));
+    const sourceDir = path.dirname(path.dirname(path.dirname(absolute)));
+    return path.join(sourceDir, 'derived', kind, day, path.basename(absolute));
+  }
+
   liveDir(sourceId: string): string {
     return path.join(this.sourcesDir, sourceId, 'live');
   }

@@ -5,11 +5,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Logger } from '../logger';
 import type { PicturesRepository, Picture } from '../store/pictures.repository';
 import type { SourceStateRepository } from '../store/source-state.repository';
-import { commitFile, removeIfExists, replaceWithLinkOrCopy } from './atomic';
+import { isCameraFault, type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
+import type { DerivativeKind } from '../pipeline/plan';
+import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
 import { isCompleteJpeg } from './jpeg';
 import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from './layout';
 
@@ -29,13 +30,23 @@ export class PictureStore {
   readonly #state: SourceStateRepository;
   readonly #timezone: string;
   readonly #log: Logger;
+  readonly #measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
 
-  constructor(deps: { layout: DataLayout; pictures: PicturesRepository; state: SourceStateRepository; timezone: string; log: Logger }) {
+  constructor(deps: {
+    layout: DataLayout;
+    pictures: PicturesRepository;
+    state: SourceStateRepository;
+    timezone: string;
+    log: Logger;
+    /** Metrics of a stored picture found on disk without a row (the pipeline's `measure`). */
+    measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
+  }) {
     this.#layout = deps.layout;
     this.#pictures = deps.pictures;
     this.#state = deps.state;
     this.#timezone = deps.timezone;
     this.#log = deps.log;
+    this.#measure = deps.measure;
   }
 
   /** The folder a capture taken at `at` goes to; created if needed. */
@@ -46,26 +57,32 @@ export class PictureStore {
   }
 
   /**
-   * Moves a complete temporary JPEG to its final name and indexes it. On any error
-   * the temporary file is removed and nothing is indexed. Companion files (the RAW
-   * file of the shot) get the picture's name with their own extension; losing one
-   * is logged but does not lose the picture.
+   * Stores a processed capture: the picture under its final name first (the
+   * camera's temporary file itself when the pipeline kept its bytes), then its
+   * sizes, then one transaction indexes it with its metrics. On an error before
+   * the picture is safe, the temporary files are removed and nothing is indexed.
+   * Companion files (the RAW file of the shot) get the picture's name with their
+   * own extension; losing one, or a size, is logged but does not lose the picture.
+   * A picture rejected as a camera fault is kept and indexed, but is not the
+   * source's last capture.
    */
-  async commit(
-    sourceId: string,
-    tempPath: string,
-    takenAt: number,
-    dims: { width: number; height: number; size: number },
-    companions: readonly { path: string; extension: string }[] = [],
-  ): Promise<Picture> {
+  async commit(sourceId: string, capture: { tempPath: string; processed: ProcessedPicture; takenAt: number; companions?: readonly { path: string; extension: string }[] }): Promise<Picture> {
+    const { tempPath, processed, takenAt } = capture;
+    const companions = capture.companions ?? [];
     const day = localDate(takenAt, this.#timezone);
     const dir = this.#layout.dayDir(sourceId, day);
     let at = takenAt;
     let finalPath = path.join(dir, pictureFileName(at));
+    let storedTemp = tempPath;
     try {
+      if (processed.rewritten) {
+        storedTemp = tempPathFor(finalPath);
+        await fs.writeFile(storedTemp, processed.master, { mode: 0o640 });
+        await removeIfExists(tempPath);
+      }
       for (;;) {
         try {
-          await commitFile(tempPath, finalPath, { replace: false });
+          await commitFile(storedTemp, finalPath, { replace: false });
           break;
         } catch (err) {
           // Two captures in the same millisecond ("capture now" racing a slot): the later one moves by 1 ms.
@@ -76,6 +93,7 @@ export class PictureStore {
       }
     } catch (err) {
       await removeIfExists(tempPath);
+      if (storedTemp !== tempPath) await removeIfExists(storedTemp);
       for (const companion of companions) await removeIfExists(companion.path);
       throw err;
     }
@@ -88,14 +106,52 @@ export class PictureStore {
         this.#log.warn({ source: sourceId, err, file: target }, `could not keep the ${companion.extension} file of the shot`);
       }
     }
-    const record = { sourceId, takenAt: at, localDate: day, path: this.#layout.relative(finalPath), ...dims };
+    const relative = this.#layout.relative(finalPath);
+    const written = await Promise.all(
+      processed.derivatives.map(async ({ kind, data }) => ((await this.writeDerivative(sourceId, relative, kind, data)) ? [kind] : [])),
+    );
+    const { metrics } = processed;
+    const record = {
+      sourceId,
+      takenAt: at,
+      localDate: day,
+      path: relative,
+      size: metrics.size,
+      width: metrics.width,
+      height: metrics.height,
+      sha256: metrics.sha256,
+      exifTakenAt: metrics.exifTakenAt,
+      luminance: metrics.luminance,
+      rejection: metrics.rejection,
+      derivatives: written.flat(),
+    };
+    const cameraFault = isCameraFault(metrics.rejection);
     const id = this.#pictures.transaction(() => {
       const newId = this.#pictures.insert(record);
-      this.#state.recordSuccess(sourceId, at, newId);
+      if (!cameraFault) this.#state.recordSuccess(sourceId, at, newId);
       return newId;
     });
-    await this.#updateLatest(sourceId, finalPath);
+    if (!metrics.rejection) await this.#updateLatest(sourceId, finalPath);
     return { id, ...record, missing: false };
+  }
+
+  /**
+   * Writes one size of a stored picture under its final name (crash-safe, replacing
+   * an older one). Returns false, after logging why, when it could not.
+   */
+  async writeDerivative(sourceId: string, picturePath: string, kind: DerivativeKind, data: Buffer): Promise<boolean> {
+    const file = this.#layout.derivative(picturePath, kind);
+    const temp = tempPathFor(file);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+      await fs.writeFile(temp, data, { mode: 0o640 });
+      await commitFile(temp, file, { replace: true });
+      return true;
+    } catch (err) {
+      await removeIfExists(temp).catch(() => undefined);
+      this.#log.warn({ source: sourceId, err, file }, `could not write the ${kind} size of ${picturePath}`);
+      return false;
+    }
   }
 
   async #updateLatest(sourceId: string, picturePath: string): Promise<void> {
@@ -134,17 +190,20 @@ export class PictureStore {
             report.ignored.push(relative);
             continue;
           }
-          const meta = await sharp(file).metadata();
-          const { size } = await fs.stat(file);
+          // A stored picture is already turned, cut and masked: it only needs measuring; its sizes are made when asked for.
+          const metrics = await this.#measure(file, sourceId);
           this.#pictures.transaction(() => {
-            const id = this.#pictures.insert({ sourceId, takenAt, localDate: day, path: relative, size, width: meta.width ?? 0, height: meta.height ?? 0 });
+            const id = this.#pictures.insert({ sourceId, takenAt, localDate: day, path: relative, ...metrics });
             const state = this.#state.get(sourceId);
-            if ((state.lastCaptureAt ?? 0) < takenAt) this.#state.recordSuccess(sourceId, takenAt, id);
+            if (!metrics.rejection && (state.lastCaptureAt ?? 0) < takenAt) this.#state.recordSuccess(sourceId, takenAt, id);
           });
           report.indexed++;
         }
       }
       await removeTemps(this.#layout.liveDir(sourceId), report);
+      for (const kind of await listDir(this.#layout.derivedDir(sourceId))) {
+        for (const day of await listDir(path.join(this.#layout.derivedDir(sourceId), kind))) await removeTemps(path.join(this.#layout.derivedDir(sourceId), kind, day), report);
+      }
     }
     for (const row of known.values()) {
       const present = seen.has(row.path);

@@ -1,31 +1,30 @@
 /**
- * The picture shown to the public: the newest picture at least `public.delay` old,
- * scaled down to `public.width`. Renders once per picture and keeps the result,
- * so a website polling every few seconds costs a file stat, not a resize.
+ * The picture shown to the public: the newest usable picture at least
+ * `public.delay` old, at `public.width`, legend and watermark on. The size is
+ * made at capture time (or once, later, from the stored picture), so a website
+ * polling every few seconds costs a file stat, not a resize.
  */
-import sharp from 'sharp';
+import fs from 'node:fs/promises';
 import type { SourceConfig } from '../config/schema';
-import type { DataLayout } from '../files/layout';
 import type { Picture, PicturesRepository } from '../store/pictures.repository';
+import type { PictureSizes } from './picture-sizes';
 
 export interface PublicImage {
   picture: Picture;
-  /** Strong validator: changes when the picture or the public width changes. */
+  /** Strong validator: changes when the picture or its public file changes. */
   etag: string;
-  /** Either a file to send as is, or the scaled JPEG. */
-  file?: string;
-  body?: Buffer;
+  file: string;
+  size: number;
 }
 
 export class PublicImages {
   readonly #pictures: PicturesRepository;
-  readonly #layout: DataLayout;
+  readonly #sizes: Pick<PictureSizes, 'file'>;
   readonly #now: () => number;
-  readonly #cache = new Map<string, { etag: string; body: Promise<Buffer> }>();
 
-  constructor(deps: { pictures: PicturesRepository; layout: DataLayout; now?: () => number }) {
+  constructor(deps: { pictures: PicturesRepository; sizes: Pick<PictureSizes, 'file'>; now?: () => number }) {
     this.#pictures = deps.pictures;
-    this.#layout = deps.layout;
+    this.#sizes = deps.sizes;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -33,20 +32,8 @@ export class PublicImages {
   async get(source: SourceConfig): Promise<PublicImage | null> {
     const picture = this.#pictures.latest(source.id, this.#now() - source.public.delay);
     if (!picture) return null;
-    const file = this.#layout.absolute(picture.path);
-    const width = source.public.width;
-    if (width === undefined || width >= picture.width) {
-      return { picture, etag: `"p${picture.id}"`, file };
-    }
-    const etag = `"p${picture.id}-w${width}"`;
-    let cached = this.#cache.get(source.id);
-    if (!cached || cached.etag !== etag) {
-      const entry = { etag, body: sharp(file).resize({ width, withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer() };
-      this.#cache.set(source.id, entry);
-      // A failed render is not kept, so the next request tries again.
-      entry.body.catch(() => this.#cache.get(source.id) === entry && this.#cache.delete(source.id));
-      cached = entry;
-    }
-    return { picture, etag, body: await cached.body };
+    const file = await this.#sizes.file(picture, source, 'public');
+    const st = await fs.stat(file);
+    return { picture, file, size: st.size, etag: `"p${picture.id}-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"` };
   }
 }

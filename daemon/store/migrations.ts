@@ -72,4 +72,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_time ON events (at);
   CREATE INDEX events_pending ON events (notified_at) WHERE notified_at IS NULL;
   `,
+  /* 3 */ `
+  -- What the picture pipeline measured and made (issue 4).
+  ALTER TABLE pictures ADD COLUMN sha256 TEXT;                    -- of the stored file, hex
+  ALTER TABLE pictures ADD COLUMN exif_taken_at INTEGER;          -- the camera's own capture time, when it gives one
+  ALTER TABLE pictures ADD COLUMN luminance REAL;                 -- mean, 0-255
+  ALTER TABLE pictures ADD COLUMN rejection TEXT;                 -- NULL: usable; else corrupt, too-large, too-small, too-dark, too-bright
+  ALTER TABLE pictures ADD COLUMN rejection_detail TEXT;
+  ALTER TABLE pictures ADD COLUMN derivatives TEXT NOT NULL DEFAULT '';  -- sizes on disk: thumb,preview,...
+  CREATE INDEX pictures_usable ON pictures (source_id, taken_at) WHERE rejection IS NULL AND missing = 0;
+  `,
 ];

@@ -1,4 +1,5 @@
 import type { Db } from './database';
+import { DERIVATIVE_KINDS, type DerivativeKind, type Rejection, type RejectionCode } from '../pipeline/plan';
 
 /** A stored picture as the rest of the daemon sees it. */
 export interface Picture {
@@ -12,9 +13,18 @@ export interface Picture {
   width: number;
   height: number;
   missing: boolean;
+  /** SHA-256 of the stored file (hex); null for pictures indexed before the pipeline measured them. */
+  sha256: string | null;
+  exifTakenAt: number | null;
+  luminance: number | null;
+  /** Why the picture is left out of videos and galleries; null when it is usable. */
+  rejection: Rejection | null;
+  /** The sizes made for it that are on disk. */
+  derivatives: DerivativeKind[];
 }
 
-export type NewPicture = Omit<Picture, 'id' | 'missing'>;
+export type NewPicture = Omit<Picture, 'id' | 'missing' | 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'> &
+  Partial<Pick<Picture, 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'>>;
 
 interface Row {
   id: number;
@@ -26,7 +36,15 @@ interface Row {
   width: number;
   height: number;
   missing: number;
+  sha256: string | null;
+  exif_taken_at: number | null;
+  luminance: number | null;
+  rejection: string | null;
+  rejection_detail: string | null;
+  derivatives: string;
 }
+
+const KINDS: ReadonlySet<string> = new Set(DERIVATIVE_KINDS);
 
 const toPicture = (r: Row): Picture => ({
   id: r.id,
@@ -38,6 +56,11 @@ const toPicture = (r: Row): Picture => ({
   width: r.width,
   height: r.height,
   missing: r.missing === 1,
+  sha256: r.sha256,
+  exifTakenAt: r.exif_taken_at,
+  luminance: r.luminance,
+  rejection: r.rejection === null ? null : { code: r.rejection as RejectionCode, detail: r.rejection_detail ?? '' },
+  derivatives: r.derivatives.split(',').filter((k): k is DerivativeKind => KINDS.has(k)),
 });
 
 export class PicturesRepository {
@@ -48,27 +71,47 @@ export class PicturesRepository {
   readonly #count;
   readonly #paths;
   readonly #markMissing;
+  readonly #setDerivatives;
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insert = db.prepare<[string, number, string, string, number, number, number, number]>(
-      `INSERT INTO pictures (source_id, taken_at, local_date, path, size, width, height, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.#insert = db.prepare<[string, number, string, string, number, number, number, string | null, number | null, number | null, string | null, string | null, string, number]>(
+      `INSERT INTO pictures (source_id, taken_at, local_date, path, size, width, height, sha256, exif_taken_at, luminance, rejection, rejection_detail, derivatives, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#latest = db.prepare<[string, number], Row>(
-      `SELECT * FROM pictures WHERE source_id = ? AND missing = 0 AND taken_at <= ? ORDER BY taken_at DESC, id DESC LIMIT 1`,
+      `SELECT * FROM pictures WHERE source_id = ? AND missing = 0 AND rejection IS NULL AND taken_at <= ? ORDER BY taken_at DESC, id DESC LIMIT 1`,
     );
     this.#byId = db.prepare<[number], Row>(`SELECT * FROM pictures WHERE id = ?`);
     this.#count = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM pictures WHERE source_id = ? AND missing = 0`);
     this.#paths = db.prepare<[], { id: number; path: string; missing: number }>(`SELECT id, path, missing FROM pictures`);
     this.#markMissing = db.prepare<[number, number]>(`UPDATE pictures SET missing = ? WHERE id = ?`);
+    this.#setDerivatives = db.prepare<[string, number]>(`UPDATE pictures SET derivatives = ? WHERE id = ?`);
   }
 
   /** Inserts and returns the new id; call inside the caller's transaction when it updates more. */
   insert(p: NewPicture, now: number = Date.now()): number {
-    return Number(this.#insert.run(p.sourceId, p.takenAt, p.localDate, p.path, p.size, p.width, p.height, now).lastInsertRowid);
+    return Number(
+      this.#insert.run(
+        p.sourceId,
+        p.takenAt,
+        p.localDate,
+        p.path,
+        p.size,
+        p.width,
+        p.height,
+        p.sha256 ?? null,
+        p.exifTakenAt ?? null,
+        p.luminance ?? null,
+        p.rejection?.code ?? null,
+        p.rejection?.detail ?? null,
+        (p.derivatives ?? []).join(','),
+        now,
+      ).lastInsertRowid,
+    );
   }
 
-  /** The newest picture of a source taken at or before `notAfter` (ms). */
+  /** The newest usable picture of a source taken at or before `notAfter` (ms): never a rejected one. */
   latest(sourceId: string, notAfter: number = Number.MAX_SAFE_INTEGER): Picture | undefined {
     const row = this.#latest.get(sourceId, notAfter);
     return row && toPicture(row);
@@ -90,6 +133,11 @@ export class PicturesRepository {
 
   setMissing(id: number, missing: boolean): void {
     this.#markMissing.run(missing ? 1 : 0, id);
+  }
+
+  /** Records which sizes of a picture are on disk. */
+  setDerivatives(id: number, kinds: readonly DerivativeKind[]): void {
+    this.#setDerivatives.run(DERIVATIVE_KINDS.filter((k) => kinds.includes(k)).join(','), id);
   }
 
   transaction<T>(fn: () => T): T {

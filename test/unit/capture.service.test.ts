@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
-import { CaptureService } from '../../daemon/capture/capture.service';
+import { buildCaptureStack } from '../../daemon/capture/capture-stack';
 import { CameraError, type Camera, type CaptureRequest, type CaptureResult } from '../../daemon/capture/camera';
-import { PictureStore } from '../../daemon/files/picture.store';
 import { openStore, type Store } from '../../daemon/store/store';
 import { silentLogger } from '../../daemon/logger';
 import { SimulatedRelay } from '../../daemon/hardware/relay';
@@ -29,12 +28,12 @@ class ScriptedCamera implements Camera {
         return new Promise(() => undefined); // ignores the signal, like a wedged USB transfer
       case 'garbage':
         fs.writeFileSync(req.destination, jpeg.subarray(0, jpeg.length - 100));
-        return { width: 64, height: 48, size: jpeg.length - 100 };
+        return { width: 96, height: 64, size: jpeg.length - 100 };
       case 'slow':
         await new Promise((r) => setTimeout(r, 300));
     }
     fs.writeFileSync(req.destination, jpeg);
-    return { width: 64, height: 48, size: jpeg.length };
+    return { width: 96, height: 64, size: jpeg.length };
   }
 }
 
@@ -56,19 +55,16 @@ describe('CaptureService', () => {
       `appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern, timeout: ${timeout} }\n    ${extra}\n`,
       path.join(tmp.dir, 'lapsebox.yaml'),
     );
-    const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: 'Europe/Paris', log: silentLogger() });
-    const service = new CaptureService({
+    const { capture: service } = buildCaptureStack({
       config,
+      store,
+      log: silentLogger(),
       createCamera: () => camera,
-      store: pictureStore,
-      state: store.state,
-      events: store.events,
       openRelay: (relay) => {
         const simulated = new SimulatedRelay(relay.gpio, silentLogger());
         relays.push(simulated);
         return simulated;
       },
-      log: silentLogger(),
     });
     service.start();
     return service;
@@ -81,7 +77,7 @@ describe('CaptureService', () => {
   };
 
   beforeAll(async () => {
-    jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#468' } }).jpeg().toBuffer();
+    jpeg = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#468' } }).jpeg().toBuffer();
   });
 
   beforeEach(() => {
@@ -100,7 +96,7 @@ describe('CaptureService', () => {
     const outcome = await sut.capture('cam', 'slot');
     expect(outcome.status).toBe('captured');
     if (outcome.status !== 'captured') return;
-    expect(outcome.picture).toMatchObject({ sourceId: 'cam', width: 64, height: 48, size: jpeg.length });
+    expect(outcome.picture).toMatchObject({ sourceId: 'cam', width: 96, height: 64, size: jpeg.length, rejection: null, derivatives: ['thumb', 'preview', 'frame'] });
     expect(fs.readFileSync(store.layout.absolute(outcome.picture.path))).toEqual(jpeg);
     expect(fs.readFileSync(store.layout.latest('cam'))).toEqual(jpeg);
     expect(store.state.get('cam')).toMatchObject({ captures: 1, consecutiveFailures: 0, lastPictureId: outcome.picture.id });
@@ -127,11 +123,17 @@ describe('CaptureService', () => {
     expect((await sut.capture('cam', 'slot')).status).toBe('captured');
   });
 
-  it('rejects a truncated JPEG', async () => {
+  it('fails the capture on a truncated JPEG, and keeps it as a rejected picture', async () => {
     const sut = make(new ScriptedCamera(['garbage']));
-    expect(await sut.capture('cam', 'slot')).toMatchObject({ status: 'failed', error: { code: 'bad-output' } });
-    expect(files()).toEqual([]);
-    expect(store.pictures.count('cam')).toBe(0);
+    const outcome = await sut.capture('cam', 'slot');
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'bad-output' } });
+    if (outcome.status !== 'failed') return;
+    expect(outcome.error.message).toMatch(/unusable \(corrupt: the picture cannot be decoded: .*premature end of JPEG image.*\); it is kept as sources\/cam\/pictures\//);
+    expect(files()).toEqual([expect.stringMatching(/^cam\/pictures\/\d{4}-\d{2}-\d{2}\/\d{8}T\d{9}Z\.jpg$/)]);
+    const kept = store.pictures.get(1)!;
+    expect(kept.rejection).toMatchObject({ code: 'corrupt' });
+    expect(store.pictures.latest('cam')).toBeUndefined();
+    expect(store.state.get('cam')).toMatchObject({ captures: 0, failures: 1, lastPictureId: null });
   });
 
   it('never overlaps captures on one camera: a slot is skipped, "capture now" shares the one in flight', async () => {

@@ -142,7 +142,6 @@ sources:
     const text = `${base}    image: { rotate: 90 }\n  - id: south\n    camera: { driver: http, url: "http://cam.local/snap.jpg" }\nalerts: { webhook: { url: "https://example.com/hook" } }\n`;
     expect(parseConfig(text, FILE).warnings).toEqual([
       'alerts is accepted but not used yet by this version',
-      'sources[0].image is accepted but not used yet by this version',
     ]);
   });
 

@@ -1,0 +1,52 @@
+/**
+ * The services a capture goes through (camera, pipeline, picture store), built one
+ * way for the daemon and for `lapsebox capture` on a stopped box.
+ */
+import type { Config } from '../config/schema';
+import type { Logger } from '../logger';
+import type { Store } from '../store/store';
+import { PictureStore } from '../files/picture.store';
+import { PicturePipeline } from '../pipeline/picture.pipeline';
+import type { Relay, RelayConfig } from '../hardware/relay';
+import { CaptureService } from './capture.service';
+import type { CameraFactory } from './drivers';
+
+export interface CaptureStack {
+  pipeline: PicturePipeline;
+  pictureStore: PictureStore;
+  capture: CaptureService;
+}
+
+export function buildCaptureStack(deps: {
+  config: Config;
+  store: Store;
+  log: Logger;
+  createCamera: CameraFactory;
+  openRelay: (config: RelayConfig, sourceId: string) => Relay;
+  /** The daemon's one pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
+  pipeline?: PicturePipeline;
+  now?: () => number;
+}): CaptureStack {
+  const { config, store, log } = deps;
+  const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
+  const pictureStore = new PictureStore({
+    layout: store.layout,
+    pictures: store.pictures,
+    state: store.state,
+    timezone: config.appliance.timezone,
+    log: log.child({ module: 'store' }),
+    measure: (file, sourceId) => pipeline.measure(file, config.sources.find((s) => s.id === sourceId)?.image.reject),
+  });
+  const capture = new CaptureService({
+    config,
+    createCamera: deps.createCamera,
+    store: pictureStore,
+    pipeline,
+    state: store.state,
+    events: store.events,
+    openRelay: deps.openRelay,
+    log: log.child({ module: 'capture' }),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  return { pipeline, pictureStore, capture };
+}

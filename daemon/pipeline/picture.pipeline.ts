@@ -1,0 +1,409 @@
+/**
+ * The picture pipeline (sharp): every capture is decoded once, turned, cut and
+ * masked before anything is stored, then scaled down in a chain (24 MP to the
+ * frame width once, then smaller sizes from that) into every size the box
+ * serves, with legend and watermark where they belong, and measured. At most one
+ * picture is processed at a time, so memory stays flat on a small box; inside a
+ * picture, encoding the stored picture and making the sizes run side by side on
+ * the two cores.
+ *
+ * Decisions come from `plan.ts`; this file only carries them out.
+ */
+import fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
+import type { SourceConfig } from '../config/schema';
+import type { Logger } from '../logger';
+import { readExif, type ExifFacts } from './exif';
+import { Watermarks, WatermarkUnavailableError, legendLayers } from './overlays';
+import {
+  CAMERA_FAULTS,
+  MAX_PIXELS,
+  THUMB_WIDTH,
+  judge,
+  legendText,
+  meanLuminance,
+  planGeometry,
+  planOutput,
+  planOutputs,
+  tooLarge,
+  type DerivativeKind,
+  type Geometry,
+  type OutputPlan,
+  type Rect,
+  type Rejection,
+  type Size,
+} from './plan';
+
+export { WatermarkUnavailableError } from './overlays';
+
+/** Larger files are not even read: no camera writes a 200 MB JPEG. */
+const MAX_INPUT_BYTES = 200 * 1024 * 1024;
+
+export type PipelineErrorCode = 'empty' | 'not-jpeg' | 'unreadable';
+
+/** The input is not a picture at all; there is nothing worth keeping. */
+export class PipelineError extends Error {
+  override readonly name = 'PipelineError';
+  constructor(
+    readonly code: PipelineErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PictureMetrics {
+  width: number;
+  height: number;
+  /** Bytes of the stored picture. */
+  size: number;
+  sha256: string;
+  /** When the camera says it took the picture (EXIF), if it says. */
+  exifTakenAt: number | null;
+  /** Mean luminance 0-255 of the stored picture (masks included, legend and watermark not). */
+  luminance: number | null;
+  rejection: Rejection | null;
+}
+
+export interface ProcessedPicture {
+  /** The picture to store: the camera's own bytes when nothing had to change. */
+  master: Buffer;
+  rewritten: boolean;
+  derivatives: { kind: DerivativeKind; data: Buffer }[];
+  metrics: PictureMetrics;
+  /** Problems a person should fix that did not stop the picture (crop outside, watermark missing). */
+  warnings: string[];
+}
+
+export interface PictureContext {
+  source: SourceConfig;
+  /** When the picture was taken (the appliance clock), for the legend. */
+  takenAt: number;
+}
+
+/** A tiny FIFO limiter. p-limit/p-queue are ESM-only and cannot be required from this CommonJS build. */
+class Limiter {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly concurrency: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await work();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+export class PicturePipeline {
+  readonly #appliance: () => { id: string; timezone: string };
+  readonly #log: Logger;
+  readonly #limit: Limiter;
+  readonly #watermarks = new Watermarks();
+
+  /** `appliance` is read at each picture, so a reload that changes the time zone applies at once. */
+  constructor(deps: { appliance: () => { id: string; timezone: string }; log: Logger; concurrency?: number }) {
+    this.#appliance = deps.appliance;
+    this.#log = deps.log;
+    this.#limit = new Limiter(deps.concurrency ?? 1);
+  }
+
+  /**
+   * Processes a picture the camera wrote to `file`. Throws PipelineError when the
+   * file is not a JPEG at all; a JPEG that cannot be used (corrupt, too large,
+   * too small) comes back as captured, with a rejection and no sizes.
+   */
+  process(file: string, context: PictureContext): Promise<ProcessedPicture> {
+    return this.#limit.run(() => this.#process(file, context));
+  }
+
+  /**
+   * Makes one size again from a stored picture (already turned, cut and masked), for
+   * pictures stored before a size existed or whose file was lost. Throws
+   * WatermarkUnavailableError when the size needs a watermark that cannot be read.
+   */
+  render(storedFile: string, context: PictureContext & { size: Size }, kind: DerivativeKind): Promise<Buffer> {
+    return this.#limit.run(async () => {
+      const plan = planOutput(context.source, context.size, kind);
+      const { outputs } = await this.#outputs(sharp(storedFile, decodeOptions()), [plan], context, null);
+      return outputs[0]!.data;
+    });
+  }
+
+  /** The stored picture at full size with the watermark, for customers who download originals. */
+  renderWatermarkedOriginal(storedFile: string, context: PictureContext & { size: Size }): Promise<Buffer> {
+    return this.#limit.run(async () => {
+      const watermark = context.source.image.watermark!;
+      const layers = await this.#watermarks.layers(watermark, context.size);
+      return sharp(storedFile, decodeOptions())
+        .composite(layers)
+        .jpeg({ quality: context.source.image.quality, optimiseCoding: false })
+        .toBuffer();
+    });
+  }
+
+  /**
+   * Metrics of a picture already stored (found on disk at start-up without its
+   * row): it is measured as it is, nothing is rewritten.
+   */
+  measure(file: string, reject: SourceConfig['image']['reject'] | undefined): Promise<PictureMetrics> {
+    return this.#limit.run(async () => {
+      const input = await readInput(file);
+      const metrics: PictureMetrics = { width: 0, height: 0, size: input.length, sha256: sha256(input), exifTakenAt: null, luminance: null, rejection: null };
+      try {
+        const meta = await sharp(input, { limitInputPixels: false }).metadata();
+        Object.assign(metrics, { width: meta.width, height: meta.height, exifTakenAt: readExif(meta.exif, this.#appliance().timezone).takenAt });
+        metrics.rejection = tooLarge(meta);
+        if (metrics.rejection) return metrics;
+        const stats = await sharp(input, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside' }).stats();
+        metrics.luminance = meanLuminance(stats.channels.map((c) => c.mean));
+        metrics.rejection = reject ? judge({ width: meta.width, height: meta.height, luminance: metrics.luminance }, reject) : null;
+      } catch (err) {
+        metrics.rejection = { code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` };
+      }
+      return metrics;
+    });
+  }
+
+  async #process(file: string, context: PictureContext): Promise<ProcessedPicture> {
+    const { source } = context;
+    const input = await readInput(file);
+    const asCaptured = (rejection: Rejection, size: Size = { width: 0, height: 0 }, exifTakenAt: number | null = null): ProcessedPicture => ({
+      master: input,
+      rewritten: false,
+      derivatives: [],
+      metrics: { ...size, size: input.length, sha256: sha256(input), exifTakenAt, luminance: null, rejection },
+      warnings: [],
+    });
+    const jpegSignature = input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff;
+    let meta: sharp.Metadata;
+    try {
+      meta = await sharp(input, { limitInputPixels: false }).metadata();
+    } catch (err) {
+      // A JPEG whose header is damaged is still the camera's picture: kept, rejected.
+      if (jpegSignature) return asCaptured({ code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` });
+      throw new PipelineError('not-jpeg', `not a picture: ${cleanMessage(err)}`);
+    }
+    if (meta.format !== 'jpeg') throw new PipelineError('not-jpeg', `expected a JPEG picture, got ${meta.format.toUpperCase()}`);
+    const exif = readExif(meta.exif, this.#appliance().timezone);
+    const captured = (rejection: Rejection) => asCaptured(rejection, { width: meta.width, height: meta.height }, exif.takenAt);
+
+    const large = tooLarge(meta);
+    if (large) return captured(large);
+    const { minWidth, minHeight } = source.image.reject;
+    if (meta.width < minWidth || meta.height < minHeight) {
+      return captured({ code: 'too-small', detail: `${meta.width}x${meta.height} is smaller than ${minWidth}x${minHeight} (image.reject.minWidth, minHeight)` });
+    }
+    const geometry = planGeometry(source.image, { width: meta.width, height: meta.height, orientation: meta.orientation });
+    const plans = planOutputs(source, geometry.size);
+    const warnings = [...geometry.warnings];
+
+    try {
+      // Two decodes side by side, one per core: the full-size one rewrites the stored
+      // picture as a stream (never the whole picture in memory), the other shrinks on
+      // load to the largest size needed and makes every size from there.
+      const master = geometry.keepAsCaptured ? Promise.resolve(input) : encodeStored(input, geometry, source.image, exif, meta.space === 'cmyk');
+      const sizes = this.#outputs(oriented(input, geometry), plans, context, { masks: geometry.masks, from: geometry.size, color: source.image.maskColor }, warnings);
+      const [stored, made] = await Promise.all([master, sizes]);
+      const { luminance } = made;
+      const rejection = judge({ ...geometry.size, luminance }, source.image.reject);
+      return {
+        master: stored,
+        rewritten: !geometry.keepAsCaptured,
+        derivatives: made.outputs,
+        metrics: { ...geometry.size, size: stored.length, sha256: sha256(stored), exifTakenAt: exif.takenAt, luminance, rejection },
+        warnings,
+      };
+    } catch (err) {
+      if (err instanceof WatermarkUnavailableError) throw err;
+      return captured({ code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` });
+    }
+  }
+
+  /**
+   * Every size in `plans` from `base`: scaled down in a chain, each
+   * size from the smallest one already made that is large enough, overlays laid
+   * on at each size's own scale. Sizes that need a watermark that cannot be read
+   * are left out and said in `warnings` (or thrown when `warnings` is not given).
+   */
+  async #outputs(
+    base: Sharp,
+    plans: OutputPlan[],
+    context: PictureContext,
+    masks: { masks: readonly Rect[]; from: Size; color: string } | null,
+    warnings?: string[],
+  ): Promise<{ outputs: { kind: DerivativeKind; data: Buffer }[]; luminance: number }> {
+    const { source } = context;
+    // Clean pixels at each distinct size, largest first.
+    const sizes = distinctSizes(plans.map((p) => p.size));
+    const clean = new Map<string, { data: Buffer; size: Size; channels: 1 | 2 | 3 | 4 }>();
+    let from: { data: Buffer; size: Size; channels: 1 | 2 | 3 | 4 } | null = null;
+    for (const target of sizes) {
+      const pipeline: Sharp = from ? sharp(from.data, { raw: { width: from.size.width, height: from.size.height, channels: from.channels } }) : base.clone();
+      const { data, info } = await pipeline.resize(target.width, target.height, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+      // Masks go on the first (largest) size; every smaller size is made from it.
+      if (!from && masks) fillMasks(data, target.width, info.channels, scaleMasks(masks.masks, masks.from, target), masks.color);
+      from = { data, size: target, channels: info.channels };
+      clean.set(key(target), from);
+    }
+    const smallest = from!;
+    const stats = await sharp(smallest.data, { raw: { width: smallest.size.width, height: smallest.size.height, channels: smallest.channels } }).stats();
+    const luminance = meanLuminance(stats.channels.map((c) => c.mean));
+
+    const text = source.image.legend ? legendText(source.image.legend.text, { source, applianceId: this.#appliance().id, at: context.takenAt, timezone: this.#appliance().timezone }) : '';
+    const legendCache = new Map<string, Promise<OverlayOptions[]>>();
+    const outputs: { kind: DerivativeKind; data: Buffer }[] = [];
+    let watermarkProblem: string | null = null;
+    for (const plan of plans) {
+      const pixels = clean.get(key(plan.size))!;
+      const layers: OverlayOptions[] = [];
+      if (plan.legend && source.image.legend) {
+        const k = key(plan.size);
+        if (!legendCache.has(k)) legendCache.set(k, legendLayers(text, source.image.legend.position, plan.size));
+        layers.push(...(await legendCache.get(k)!));
+      }
+      if (plan.watermark && source.image.watermark) {
+        try {
+          layers.push(...(await this.#watermarks.layers(source.image.watermark, plan.size)));
+        } catch (err) {
+          if (!(err instanceof WatermarkUnavailableError) || !warnings) throw err;
+          watermarkProblem = err.message;
+          continue;
+        }
+      }
+      let image = sharp(pixels.data, { raw: { width: pixels.size.width, height: pixels.size.height, channels: pixels.channels } });
+      if (layers.length > 0) image = image.composite(layers);
+      outputs.push({ kind: plan.kind, data: await image.jpeg({ quality: plan.quality }).toBuffer() });
+    }
+    if (watermarkProblem && warnings) {
+      const skipped = plans.filter((p) => p.watermark).map((p) => p.kind);
+      warnings.push(`${watermarkProblem}: the watermarked sizes (${skipped.join(', ')}) of this picture were not made`);
+    }
+    return { outputs, luminance };
+  }
+
+  /** For the log: pipeline warnings are per picture; say each once an hour per source. */
+  warnOnce(sourceId: string, warnings: readonly string[], now: number = Date.now()): void {
+    for (const warning of warnings) {
+      const k = `${sourceId}\n${warning}`;
+      const last = this.#said.get(k);
+      if (last !== undefined && now - last < 3_600_000) continue;
+      this.#said.set(k, now);
+      this.#log.warn({ source: sourceId }, warning);
+    }
+  }
+
+  readonly #said = new Map<string, number>();
+}
+
+/** Rejections that mean the camera delivered something unusable (the capture is failed and tried again). */
+export function isCameraFault(rejection: Rejection | null): boolean {
+  return rejection !== null && CAMERA_FAULTS.has(rejection.code);
+}
+
+function decodeOptions(): sharp.SharpOptions {
+  // 'error' stops on a truncated picture but not on the harmless warnings some IP cameras trigger.
+  return { failOn: 'error', limitInputPixels: MAX_PIXELS };
+}
+
+/** The camera's picture turned upright, rotated and cut: the start of every size. */
+function oriented(input: Buffer, geometry: Geometry): Sharp {
+  let image = sharp(input, decodeOptions()).autoOrient();
+  if (geometry.rotate !== 0) image = image.rotate(geometry.rotate);
+  if (geometry.crop) image = image.extract(geometry.crop);
+  return image;
+}
+
+/** The picture to store, rewritten as a stream: upright, rotated, cut, masks filled, little EXIF. */
+function encodeStored(input: Buffer, geometry: Geometry, image: SourceConfig['image'], exif: ExifFacts, cmyk: boolean): Promise<Buffer> {
+  let out = oriented(input, geometry);
+  if (cmyk) out = out.toColourspace('srgb');
+  if (geometry.masks.length > 0) {
+    out = out.composite(geometry.masks.map((m) => ({ input: { create: { width: m.width, height: m.height, channels: 3, background: image.maskColor } }, left: m.left, top: m.top })));
+  }
+  // Huffman optimisation would cost three times the encoding time for 4% of size.
+  return out.jpeg({ quality: image.quality, optimiseCoding: false }).withExif(carriedExif(exif)).toBuffer();
+}
+
+/**
+ * Masks scaled to a smaller size, grown by the reach of the scaling (JPEG blocks
+ * on load, then the resampling kernel), so that no pixel of a size ever carries
+ * anything of what a mask hides.
+ */
+export function scaleMasks(masks: readonly Rect[], from: Size, to: Size): Rect[] {
+  const sx = to.width / from.width;
+  const sy = to.height / from.height;
+  const grow = 6;
+  return masks.map((m) => {
+    const left = Math.max(0, Math.floor(m.left * sx) - grow);
+    const top = Math.max(0, Math.floor(m.top * sy) - grow);
+    const right = Math.min(to.width, Math.ceil((m.left + m.width) * sx) + grow);
+    const bottom = Math.min(to.height, Math.ceil((m.top + m.height) * sy) + grow);
+    return { left, top, width: right - left, height: bottom - top };
+  });
+}
+
+/** Fills each mask with one colour, straight in the pixels: exact, and nothing to composite. */
+export function fillMasks(data: Buffer, width: number, channels: number, masks: readonly { left: number; top: number; width: number; height: number }[], color: string): void {
+  if (masks.length === 0) return;
+  const rgb = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  const grey = Math.round(0.2126 * rgb[0]! + 0.7152 * rgb[1]! + 0.0722 * rgb[2]!);
+  const pixel = channels >= 3 ? Buffer.from([...rgb, 255].slice(0, channels)) : Buffer.from([grey, 255].slice(0, channels));
+  for (const m of masks) {
+    for (let y = m.top; y < m.top + m.height; y++) {
+      const start = (y * width + m.left) * channels;
+      data.fill(pixel, start, start + m.width * channels);
+    }
+  }
+}
+
+/** The EXIF kept in a rewritten picture: who took it and when, nothing that could show what masks hide (no thumbnail). */
+function carriedExif(exif: ExifFacts): sharp.Exif {
+  const ifd0: Record<string, string> = { Software: 'lapsebox' };
+  if (exif.make) ifd0['Make'] = exif.make;
+  if (exif.model) ifd0['Model'] = exif.model;
+  const out: sharp.Exif = { IFD0: ifd0 };
+  if (exif.dateTimeOriginal) out.IFD2 = { DateTimeOriginal: exif.dateTimeOriginal };
+  return out;
+}
+
+async function readInput(file: string): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) throw new PipelineError('empty', 'the picture file is empty (0 bytes)');
+    if (size > MAX_INPUT_BYTES) throw new PipelineError('unreadable', `the picture file is ${Math.round(size / 1048576)} MB, above the limit of ${MAX_INPUT_BYTES / 1048576} MB`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function distinctSizes(sizes: Size[]): Size[] {
+  const seen = new Map<string, Size>();
+  for (const s of sizes) seen.set(key(s), s);
+  return [...seen.values()].sort((a, b) => b.width * b.height - a.width * a.height);
+}
+
+function key(s: Size): string {
+  return `${s.width}x${s.height}`;
+}
+
+/** libvips messages carry a trailing newline and sometimes a second line of detail. */
+function cleanMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const parts = message
+    .split(/\n|: (?=VipsJpeg)/)
+    .map((l) => l.trim().replace(/^VipsJpeg: /, ''))
+    .filter(Boolean);
+  return [...new Set(parts)].join('; ');
+}
