@@ -22,7 +22,7 @@ export async function legendLayers(text: string, position: Position, canvas: Siz
   const margin = overlayMargin(canvas.width);
   const maxTextWidth = Math.max(1, canvas.width - 2 * (margin + padding));
   const rendered = await sharp({
-    text: { text: escapeMarkup(text), font: `DejaVu Sans Bold ${fontSize}`, dpi: 72, rgba: true, width: maxTextWidth, wrap: 'char' },
+    text: { text: `<span foreground="#ffffff">${escapeMarkup(text)}</span>`, font: `DejaVu Sans Bold ${fontSize}`, dpi: 72, rgba: true, width: maxTextWidth, wrap: 'char' },
   })
     .png({ compressionLevel: 0 })
     .toBuffer({ resolveWithObject: true });
@@ -32,7 +32,7 @@ export async function legendLayers(text: string, position: Position, canvas: Siz
   };
   const at = placeOverlay(position, canvas, band, margin);
   return [
-    { input: { create: { width: band.width, height: band.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.55 } } }, left: at.left, top: at.top },
+    { input: { create: { width: band.width, height: band.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.6 } } }, left: at.left, top: at.top },
     { input: rendered.data, left: Math.min(at.left + padding, canvas.width - 1), top: Math.min(at.top + padding, canvas.height - 1) },
   ];
 }

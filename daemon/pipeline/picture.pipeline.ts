@@ -160,7 +160,9 @@ export class PicturePipeline {
         Object.assign(metrics, { width: meta.width, height: meta.height, exifTakenAt: readExif(meta.exif, this.#appliance().timezone).takenAt });
         metrics.rejection = tooLarge(meta);
         if (metrics.rejection) return metrics;
-        const stats = await sharp(input, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside' }).stats();
+        // stats() reads its input, not the pipeline's output: measure a thumbnail, not 24 MP.
+        const small = await sharp(input, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+        const stats = await sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } }).stats();
         metrics.luminance = meanLuminance(stats.channels.map((c) => c.mean));
         metrics.rejection = reject ? judge({ width: meta.width, height: meta.height, luminance: metrics.luminance }, reject) : null;
       } catch (err) {

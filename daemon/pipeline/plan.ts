@@ -160,20 +160,6 @@ export function evenSize(size: Size): Size {
   return { width: Math.max(2, size.width - (size.width % 2)), height: Math.max(2, size.height - (size.height % 2)) };
 }
 
-/**
- * The order sizes are made in: each from the smallest already-made size that is
- * at least as large, so a 24 MP picture is scaled down once, not once per size.
- */
-export function resizeChain(widths: readonly number[], storedWidth: number): { width: number; from: number }[] {
-  const distinct = [...new Set(widths.filter((w) => w < storedWidth))].sort((a, b) => b - a);
-  const made: number[] = [storedWidth];
-  return distinct.map((width) => {
-    const from = made[made.length - 1]!;
-    made.push(width);
-    return { width, from };
-  });
-}
-
 /** The legend text for a picture taken at `at`, in the appliance time zone. */
 export function legendText(template: string, values: { source: SourceConfig; applianceId: string; at: number; timezone: string }): string {
   const t = DateTime.fromMillis(values.at, { zone: values.timezone });
