@@ -3,9 +3,13 @@
  * ratio to a reference measured in the same run; they never fail on a time and
  * never run in CI.
  */
+import { run as pipeline } from './pipeline.bench';
 import { run as testpattern } from './testpattern.bench';
 
-const BENCHES: Array<[string, () => Promise<void>]> = [['testpattern camera', testpattern]];
+const BENCHES: Array<[string, () => Promise<void>]> = [
+  ['testpattern camera', testpattern],
+  ['picture pipeline', pipeline],
+];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
