@@ -261,8 +261,7 @@ const sourceSchema = obj({
     privacyMasks: z
       .array(rect)
       .default([])
-      .meta({ description: 'Areas filled before anything is stored, in pixels of the rotated picture (before crop)' }),
-    maskColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour "#rrggbb"').default('#000000'),
+      .meta({ description: 'Areas filled with black before anything is stored, in pixels of the rotated picture (before crop)' }),
     legend: obj({
       text: z
         .string()

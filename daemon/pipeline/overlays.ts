@@ -5,7 +5,13 @@
  */
 import fs from 'node:fs/promises';
 import sharp, { type OverlayOptions } from 'sharp';
-import { legendFontSize, overlayMargin, placeOverlay, watermarkSize, type Position, type Size } from './plan';
+import { legendFontSize, overlayMargin, placeOverlay, watermarkSize, type Position, type Rect, type Size } from './plan';
+
+/** Layers to lay over the area `rect` of a picture; their offsets are relative to `rect`. */
+export interface Overlay {
+  rect: Rect;
+  layers: OverlayOptions[];
+}
 
 /** The watermark file could not be used; pictures that need it are not made. */
 export class WatermarkUnavailableError extends Error {
@@ -15,8 +21,8 @@ export class WatermarkUnavailableError extends Error {
 /** Watermarks larger than this are refused: a logo needs far less, and a bomb would need far more memory. */
 const MAX_WATERMARK_PIXELS = 25_000_000;
 
-/** Overlay layers of a legend at `position` on a picture of `canvas` size. */
-export async function legendLayers(text: string, position: Position, canvas: Size): Promise<OverlayOptions[]> {
+/** The legend at `position` on a picture of `canvas` size. */
+export async function legendOverlay(text: string, position: Position, canvas: Size): Promise<Overlay> {
   const fontSize = legendFontSize(canvas.width);
   const padding = Math.round(fontSize * 0.4);
   const margin = overlayMargin(canvas.width);
@@ -31,10 +37,17 @@ export async function legendLayers(text: string, position: Position, canvas: Siz
     height: Math.min(canvas.height, rendered.info.height + 2 * padding),
   };
   const at = placeOverlay(position, canvas, band, margin);
-  return [
-    { input: { create: { width: band.width, height: band.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.6 } } }, left: at.left, top: at.top },
-    { input: rendered.data, left: Math.min(at.left + padding, canvas.width - 1), top: Math.min(at.top + padding, canvas.height - 1) },
-  ];
+  // On a picture too small for it, the text is cut to the band rather than refused.
+  const textSize = { width: Math.max(1, Math.min(rendered.info.width, band.width - padding)), height: Math.max(1, Math.min(rendered.info.height, band.height - padding)) };
+  const fits = textSize.width === rendered.info.width && textSize.height === rendered.info.height;
+  const textLayer = fits ? rendered.data : await sharp(rendered.data).extract({ left: 0, top: 0, ...textSize }).png().toBuffer();
+  return {
+    rect: { ...at, ...band },
+    layers: [
+      { input: { create: { width: band.width, height: band.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.6 } } }, left: 0, top: 0 },
+      { input: textLayer, left: Math.min(padding, band.width - 1), top: Math.min(padding, band.height - 1) },
+    ],
+  };
 }
 
 /** Pango reads the legend as markup; a name with "&" or "<" must stay text. */
@@ -57,8 +70,8 @@ interface LoadedWatermark {
 export class Watermarks {
   readonly #loaded = new Map<string, Promise<LoadedWatermark>>();
 
-  /** Overlay layers for a watermark on a picture of `canvas` size; throws WatermarkUnavailableError. */
-  async layers(options: { file: string; position: Position; opacity: number; scale: number }, canvas: Size): Promise<OverlayOptions[]> {
+  /** The watermark on a picture of `canvas` size; throws WatermarkUnavailableError. */
+  async overlay(options: { file: string; position: Position; opacity: number; scale: number }, canvas: Size): Promise<Overlay> {
     const mark = await this.#load(options.file);
     const size = watermarkSize(canvas, mark.size, options.scale);
     const scaleKey = `${size.width}x${size.height}@${options.opacity}`;
@@ -70,7 +83,7 @@ export class Watermarks {
     }
     const { data } = await scaled;
     const at = placeOverlay(options.position, canvas, size, overlayMargin(canvas.width));
-    return [{ input: data, raw: { width: size.width, height: size.height, channels: 4 }, left: at.left, top: at.top }];
+    return { rect: { ...at, ...size }, layers: [{ input: data, raw: { width: size.width, height: size.height, channels: 4 }, left: 0, top: 0 }] };
   }
 
   async #load(file: string): Promise<LoadedWatermark> {

@@ -292,7 +292,7 @@ function imCommand(bench: Bench, dir: string, takenAt: number): { args: string[]
   const file = (name: string): string => path.join(dir, `${name}.jpg`);
   const register = (s: Size): string => `mpr:s${s.width}x${s.height}`;
 
-  const args = [bench.input.file, '-auto-orient', '-fill', image.maskColor, ...geometry.masks.flatMap((m) => ['-draw', rectangle(m)])];
+  const args = [bench.input.file, '-auto-orient', '-fill', 'black', ...geometry.masks.flatMap((m) => ['-draw', rectangle(m)])];
   args.push('-quality', String(image.quality), '-write', file('stored'));
   const sizes = [...new Map(plans.map((p) => [register(p.size), p.size])).values()].sort((a, b) => b.width - a.width);
   for (const s of sizes) args.push('-resize', `${s.width}x${s.height}!`, '-write', register(s));
