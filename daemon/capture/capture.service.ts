@@ -195,6 +195,8 @@ export class CaptureService {
     const started = this.#now();
     const { signal, clear } = this.#timeoutSignal(stop, source.camera.timeout, `camera ${source.id}: no picture within ${formatDuration(source.camera.timeout)}`);
     let temp: string | undefined;
+    /** Where the pipeline writes the picture when it has to rewrite it (masks, rotation, crop). */
+    let rewritten: string | undefined;
     let companions: { path: string; extension: string }[] = [];
     try {
       const dir = await this.#store.prepareDir(source.id, started);
@@ -207,13 +209,15 @@ export class CaptureService {
       const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
       companions = result.companions ?? [];
       const captured = this.#now();
-      const processed = await this.#pipeline.process(temp, { source, takenAt: started }).catch((err: unknown) => {
+      rewritten = tempPathFor(path.join(dir, pictureFileName(started)));
+      const processed = await this.#pipeline.process(temp, { source, takenAt: started }, rewritten).catch((err: unknown) => {
         if (err instanceof PipelineError) throw new CameraError('bad-output', `camera ${source.id}: ${err.message}`, 'the camera did not deliver a JPEG picture; check its picture format settings');
         throw err;
       });
       this.#pipeline.warnOnce(source.id, processed.warnings);
       const picture = await this.#store.commit(source.id, { tempPath: temp, processed, takenAt: started, companions });
       temp = undefined;
+      rewritten = undefined;
       companions = [];
       const timing = { ms: this.#now() - started, pipelineMs: this.#now() - captured };
       if (picture.rejection && isCameraFault(picture.rejection)) {
@@ -233,6 +237,7 @@ export class CaptureService {
     } finally {
       clear();
       if (temp) await removeIfExists(temp).catch(() => undefined);
+      if (rewritten) await removeIfExists(rewritten).catch(() => undefined);
       for (const companion of companions) await removeIfExists(companion.path).catch(() => undefined);
     }
   }

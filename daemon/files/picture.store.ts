@@ -58,7 +58,8 @@ export class PictureStore {
 
   /**
    * Stores a processed capture: the picture under its final name first (the
-   * camera's temporary file itself when the pipeline kept its bytes), then its
+   * camera's temporary file itself when the pipeline kept its bytes, else the
+   * pipeline's rewritten file, which then replaces it), then its
    * sizes, then one transaction indexes it with its metrics. On an error before
    * the picture is safe, the temporary files are removed and nothing is indexed.
    * Companion files (the RAW file of the shot) get the picture's name with their
@@ -73,13 +74,9 @@ export class PictureStore {
     const dir = this.#layout.dayDir(sourceId, day);
     let at = takenAt;
     let finalPath = path.join(dir, pictureFileName(at));
-    let storedTemp = tempPath;
+    const storedTemp = processed.master;
     try {
-      if (processed.rewritten) {
-        storedTemp = tempPathFor(finalPath);
-        await fs.writeFile(storedTemp, processed.master, { mode: 0o640 });
-        await removeIfExists(tempPath);
-      }
+      if (processed.rewritten) await removeIfExists(tempPath);
       for (;;) {
         try {
           await commitFile(storedTemp, finalPath, { replace: false });

@@ -10,6 +10,7 @@
  * Decisions come from `plan.ts`; this file only carries them out.
  */
 import fs from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 import type { SourceConfig } from '../config/schema';
@@ -67,8 +68,11 @@ export interface PictureMetrics {
 }
 
 export interface ProcessedPicture {
-  /** The picture to store: the camera's own bytes when nothing had to change. */
-  master: Buffer;
+  /**
+   * The file to store: the camera's own file when nothing had to change
+   * (`rewritten` false), else the rewritten picture at the `output` path given.
+   */
+  master: string;
   rewritten: boolean;
   derivatives: { kind: DerivativeKind; data: Buffer }[];
   metrics: PictureMetrics;
@@ -114,12 +118,14 @@ export class PicturePipeline {
   }
 
   /**
-   * Processes a picture the camera wrote to `file`. Throws PipelineError when the
-   * file is not a JPEG at all; a JPEG that cannot be used (corrupt, too large,
-   * too small) comes back as captured, with a rejection and no sizes.
+   * Processes a picture the camera wrote to `file`; a rewritten picture goes to
+   * `output` (removed again on failure). Pictures are read and written as files,
+   * never held whole in memory. Throws PipelineError when the file is not a JPEG
+   * at all; a JPEG that cannot be used (corrupt, too large, too small) comes back
+   * as captured, with a rejection and no sizes.
    */
-  process(file: string, context: PictureContext): Promise<ProcessedPicture> {
-    return this.#limit.run(() => this.#process(file, context));
+  process(file: string, context: PictureContext, output: string): Promise<ProcessedPicture> {
+    return this.#limit.run(() => this.#process(file, context, output));
   }
 
   /**
@@ -153,15 +159,15 @@ export class PicturePipeline {
    */
   measure(file: string, reject: SourceConfig['image']['reject'] | undefined): Promise<PictureMetrics> {
     return this.#limit.run(async () => {
-      const input = await readInput(file);
-      const metrics: PictureMetrics = { width: 0, height: 0, size: input.length, sha256: sha256(input), exifTakenAt: null, luminance: null, rejection: null };
+      const input = await inspect(file);
+      const metrics: PictureMetrics = { width: 0, height: 0, size: input.size, sha256: await sha256(file), exifTakenAt: null, luminance: null, rejection: null };
       try {
-        const meta = await sharp(input, { limitInputPixels: false }).metadata();
+        const meta = await sharp(file, { limitInputPixels: false }).metadata();
         Object.assign(metrics, { width: meta.width, height: meta.height, exifTakenAt: readExif(meta.exif, this.#appliance().timezone).takenAt });
         metrics.rejection = tooLarge(meta);
         if (metrics.rejection) return metrics;
         // stats() reads its input, not the pipeline's output: measure a thumbnail, not 24 MP.
-        const small = await sharp(input, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+        const small = await sharp(file, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
         const stats = await sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } }).stats();
         metrics.luminance = meanLuminance(stats.channels.map((c) => c.mean));
         metrics.rejection = reject ? judge({ width: meta.width, height: meta.height, luminance: metrics.luminance }, reject) : null;
@@ -172,23 +178,22 @@ export class PicturePipeline {
     });
   }
 
-  async #process(file: string, context: PictureContext): Promise<ProcessedPicture> {
+  async #process(file: string, context: PictureContext, output: string): Promise<ProcessedPicture> {
     const { source } = context;
-    const input = await readInput(file);
-    const asCaptured = (rejection: Rejection, size: Size = { width: 0, height: 0 }, exifTakenAt: number | null = null): ProcessedPicture => ({
-      master: input,
+    const input = await inspect(file);
+    const asCaptured = async (rejection: Rejection, size: Size = { width: 0, height: 0 }, exifTakenAt: number | null = null): Promise<ProcessedPicture> => ({
+      master: file,
       rewritten: false,
       derivatives: [],
-      metrics: { ...size, size: input.length, sha256: sha256(input), exifTakenAt, luminance: null, rejection },
+      metrics: { ...size, size: input.size, sha256: await sha256(file), exifTakenAt, luminance: null, rejection },
       warnings: [],
     });
-    const jpegSignature = input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff;
     let meta: sharp.Metadata;
     try {
-      meta = await sharp(input, { limitInputPixels: false }).metadata();
+      meta = await sharp(file, { limitInputPixels: false }).metadata();
     } catch (err) {
       // A JPEG whose header is damaged is still the camera's picture: kept, rejected.
-      if (jpegSignature) return asCaptured({ code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` });
+      if (input.jpegSignature) return asCaptured({ code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` });
       throw new PipelineError('not-jpeg', `not a picture: ${cleanMessage(err)}`);
     }
     if (meta.format !== 'jpeg') throw new PipelineError('not-jpeg', `expected a JPEG picture, got ${meta.format.toUpperCase()}`);
@@ -209,19 +214,21 @@ export class PicturePipeline {
       // Two decodes side by side, one per core: the full-size one rewrites the stored
       // picture as a stream (never the whole picture in memory), the other shrinks on
       // load to the largest size needed and makes every size from there.
-      const master = geometry.keepAsCaptured ? Promise.resolve(input) : this.#encodeStored(input, geometry, source.image.quality, exif, meta.space === 'cmyk');
-      const sizes = this.#outputs(oriented(input, geometry), plans, context, { masks: geometry.masks, from: geometry.size }, warnings);
+      const master = geometry.keepAsCaptured ? Promise.resolve(file) : this.#encodeStored(file, output, geometry, source.image.quality, exif, meta.space === 'cmyk');
+      const sizes = this.#outputs(oriented(file, geometry), plans, context, { masks: geometry.masks, from: geometry.size }, warnings);
       const [stored, made] = await Promise.all([master, sizes]);
       const { luminance } = made;
       const rejection = judge({ ...geometry.size, luminance }, source.image.reject);
+      const size = geometry.keepAsCaptured ? input.size : (await fs.stat(stored)).size;
       return {
         master: stored,
         rewritten: !geometry.keepAsCaptured,
         derivatives: made.outputs,
-        metrics: { ...geometry.size, size: stored.length, sha256: sha256(stored), exifTakenAt: exif.takenAt, luminance, rejection },
+        metrics: { ...geometry.size, size, sha256: await sha256(stored), exifTakenAt: exif.takenAt, luminance, rejection },
         warnings,
       };
     } catch (err) {
+      await fs.rm(output, { force: true });
       if (err instanceof WatermarkUnavailableError) throw err;
       return captured({ code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` });
     }
@@ -303,33 +310,40 @@ export class PicturePipeline {
   /**
    * The picture to store, rewritten as a stream: upright, rotated, cut, masks
    * blacked out, little EXIF. The masks are a bitwise AND with a black-and-white
-   * image of them (a few hundred KB of PNG, made once per geometry): a fraction of
-   * what compositing rectangles over 24 MP costs.
+   * image of them, made once per geometry: a fraction of what compositing
+   * rectangles over 24 MP costs.
    */
-  async #encodeStored(input: Buffer, geometry: Geometry, quality: number, exif: ExifFacts, cmyk: boolean): Promise<Buffer> {
+  async #encodeStored(input: string, output: string, geometry: Geometry, quality: number, exif: ExifFacts, cmyk: boolean): Promise<string> {
     let out = oriented(input, geometry);
     if (cmyk) out = out.toColourspace('srgb');
-    if (geometry.masks.length > 0) out = out.boolean(await this.#maskImage(geometry), 'and');
+    if (geometry.masks.length > 0) {
+      const { width, height } = geometry.size;
+      out = out.boolean(this.#maskImage(geometry), 'and', { raw: { width, height, channels: 1 } });
+    }
     // Huffman optimisation would cost three times the encoding time for 4% of size.
-    return out.jpeg({ quality, optimiseCoding: false }).withExif(carriedExif(exif)).toBuffer();
+    await out.jpeg({ quality, optimiseCoding: false }).withExif(carriedExif(exif)).toFile(output);
+    return output;
   }
 
-  #maskImage(geometry: Geometry): Promise<Buffer> {
+  /**
+   * One byte per pixel, 0 under a mask and 255 elsewhere, kept while the geometry
+   * stays the same (24 MB at 24 MP): libvips reads it in place, so processing a
+   * picture allocates nothing for it.
+   */
+  #maskImage(geometry: Geometry): Buffer {
     const k = `${key(geometry.size)}:${JSON.stringify(geometry.masks)}`;
     let image = this.#masks.get(k);
     if (!image) {
-      const { width, height } = geometry.size;
-      const pixels = Buffer.alloc(width * height, 255);
-      fillMasks(pixels, width, 1, geometry.masks);
-      image = sharp(pixels, { raw: { width, height, channels: 1 } }).png({ compressionLevel: 1 }).toBuffer();
+      image = Buffer.alloc(geometry.size.width * geometry.size.height, 255);
+      fillMasks(image, geometry.size.width, 1, geometry.masks);
       this.#masks.set(k, image);
-      if (this.#masks.size > 8) this.#masks.delete(this.#masks.keys().next().value!);
-      image.catch(() => this.#masks.delete(k));
+      // One per source is the usual case; a few more cover sources and reloads.
+      if (this.#masks.size > 4) this.#masks.delete(this.#masks.keys().next().value!);
     }
     return image;
   }
 
-  readonly #masks = new Map<string, Promise<Buffer>>();
+  readonly #masks = new Map<string, Buffer>();
 
   /** For the log: pipeline warnings are per picture; say each once an hour per source. */
   warnOnce(sourceId: string, warnings: readonly string[], now: number = Date.now()): void {
@@ -356,7 +370,7 @@ function decodeOptions(): sharp.SharpOptions {
 }
 
 /** The camera's picture turned upright, rotated and cut: the start of every size. */
-function oriented(input: Buffer, geometry: Geometry): Sharp {
+function oriented(input: string, geometry: Geometry): Sharp {
   let image = sharp(input, decodeOptions()).autoOrient();
   if (geometry.rotate !== 0) image = image.rotate(geometry.rotate);
   if (geometry.crop) image = image.extract(geometry.crop);
@@ -439,20 +453,26 @@ function carriedExif(exif: ExifFacts): sharp.Exif {
   return out;
 }
 
-async function readInput(file: string): Promise<Buffer> {
+/** Size and first bytes of a camera file; PipelineError when it is empty or absurdly large. */
+async function inspect(file: string): Promise<{ size: number; jpegSignature: boolean }> {
   const handle = await fs.open(file, 'r');
   try {
     const { size } = await handle.stat();
     if (size === 0) throw new PipelineError('empty', 'the picture file is empty (0 bytes)');
     if (size > MAX_INPUT_BYTES) throw new PipelineError('unreadable', `the picture file is ${Math.round(size / 1048576)} MB, above the limit of ${MAX_INPUT_BYTES / 1048576} MB`);
-    return await handle.readFile();
+    const head = Buffer.alloc(3);
+    await handle.read(head, 0, 3, 0);
+    return { size, jpegSignature: head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff };
   } finally {
     await handle.close();
   }
 }
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+/** SHA-256 of a file, read in chunks: a 10 MB picture is never one buffer. */
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function distinctSizes(sizes: Size[]): Size[] {

@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<void> {
   let first: WorkerReport['first'] | null = null;
   for (let i = 0; i < pictures; i++) {
     const started = process.hrtime.bigint();
-    const processed = await pipeline.process(input, { source, takenAt: FIRST_TAKEN_AT + i * 60_000 });
+    const processed = await pipeline.process(input, { source, takenAt: FIRST_TAKEN_AT + i * 60_000 }, path.join(outDir, `.rewritten-${i}.jpg`));
     const files = await store(outDir, `p${String(i).padStart(4, '0')}`, processed);
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
     // Not timed: checking the first picture, and removing the files so the disk stays flat.
@@ -83,20 +83,20 @@ async function main(argv: readonly string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-/** As `PictureStore.commit` does: the stored picture first, then every size side by side. */
-async function store(dir: string, base: string, processed: ProcessedPicture): Promise<{ name: string; file: string; data: Buffer }[]> {
-  const stored = { name: 'stored', file: path.join(dir, `${base}.jpg`), data: processed.master };
-  await fs.writeFile(stored.file, stored.data, { mode: 0o640 });
+/** As `PictureStore.commit` does: the stored picture (written by the pipeline) moved to its name, then every size side by side. */
+async function store(dir: string, base: string, processed: ProcessedPicture): Promise<{ name: string; file: string }[]> {
+  const stored = { name: 'stored', file: path.join(dir, `${base}.jpg`) };
+  await fs.rename(processed.master, stored.file);
   const sizes = processed.derivatives.map(({ kind, data }) => ({ name: kind, file: path.join(dir, `${base}.${kind}.jpg`), data }));
   await Promise.all(sizes.map((s) => fs.writeFile(s.file, s.data, { mode: 0o640 })));
-  return [stored, ...sizes];
+  return [stored, ...sizes.map(({ name, file }) => ({ name, file }))];
 }
 
-async function describe(processed: ProcessedPicture, files: readonly { name: string; data: Buffer }[]): Promise<WorkerReport['first']> {
+async function describe(processed: ProcessedPicture, files: readonly { name: string; file: string }[]): Promise<WorkerReport['first']> {
   const outputs = await Promise.all(
-    files.map(async ({ name, data }) => {
-      const { width, height } = await sharp(data).metadata();
-      return { name, width, height, bytes: data.length };
+    files.map(async ({ name, file }) => {
+      const { width, height } = await sharp(file).metadata();
+      return { name, width, height, bytes: (await fs.stat(file)).size };
     }),
   );
   const { metrics } = processed;

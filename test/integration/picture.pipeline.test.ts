@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import exifReader from 'exif-reader';
 import { parseConfig } from '../../daemon/config/load';
-import { PicturePipeline, PipelineError, WatermarkUnavailableError, type ProcessedPicture } from '../../daemon/pipeline/picture.pipeline';
+import { PicturePipeline, PipelineError, WatermarkUnavailableError, type PictureContext, type ProcessedPicture } from '../../daemon/pipeline/picture.pipeline';
 import { silentLogger } from '../../daemon/logger';
 import { tempDir } from '../helpers/env';
 import { claimingSize, jpegOf, noise, plain, region } from '../helpers/images';
@@ -25,7 +25,14 @@ describe('PicturePipeline (real sharp)', () => {
     return file;
   };
 
-  const sizeOf = (out: ProcessedPicture, kind: string): Buffer => {
+  let outputs = 0;
+  /** Processes a picture; the stored picture comes back as bytes, to look at. */
+  const run = async (file: string, context: PictureContext) => {
+    const processed = await sut.process(file, context, path.join(tmp.dir, `stored-${outputs++}.jpg`));
+    return { ...processed, master: fs.readFileSync(processed.master) };
+  };
+
+  const sizeOf = (out: Pick<ProcessedPicture, 'derivatives'>, kind: string): Buffer => {
     const found = out.derivatives.find((d) => d.kind === kind);
     if (!found) throw new Error(`no ${kind} among ${out.derivatives.map((d) => d.kind).join(', ')}`);
     return found.data;
@@ -53,7 +60,7 @@ describe('PicturePipeline (real sharp)', () => {
       const source = sourceWith(
         `    image:\n      privacyMasks: [ { left: 600, top: 400, width: 800, height: 400 } ]\n      legend: { position: bottom-left }\n      watermark: { file: ${logo} }\n    public: { enabled: true, width: 800 }\n`,
       );
-      const out = await sut.process(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
+      const out = await run(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
       expect(out.rewritten).toBe(true);
       expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'preview', 'thumb-wm', 'preview-wm', 'frame', 'public']);
 
@@ -91,7 +98,7 @@ describe('PicturePipeline (real sharp)', () => {
     it('puts the legend in its corner and the watermark in its own, only on the sizes customers and the public see', async () => {
       const file = input('grey.jpg', await plain(2400, 1600, '#808080'));
       const source = sourceWith(`    image:\n      legend: { position: bottom-left }\n      watermark: { file: ${logo}, position: top-right, opacity: 1 }\n    public: { enabled: true }\n`);
-      const out = await sut.process(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
+      const out = await run(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
       for (const kind of ['preview', 'preview-wm', 'frame', 'public']) {
         const data = sizeOf(out, kind);
         const { width, height } = await sharp(data).metadata();
@@ -119,7 +126,7 @@ describe('PicturePipeline (real sharp)', () => {
       };
       for (const background of ['#ffffff', '#000000']) {
         const file = input(`${background.slice(1)}.jpg`, await plain(1600, 1200, background));
-        const out = await sut.process(file, { source: sourceWith('    image: { legend: { position: top-left } }\n'), takenAt: Date.now() });
+        const out = await run(file, { source: sourceWith('    image: { legend: { position: top-left } }\n'), takenAt: Date.now() });
         // Inside the band: the darkest pixel is the band, the brightest the text.
         const band = await region(sizeOf(out, 'preview'), { left: 16, top: 16, width: 300, height: 30 });
         const contrast = (luminance(band.max) + 0.05) / (luminance(band.min) + 0.05);
@@ -129,7 +136,7 @@ describe('PicturePipeline (real sharp)', () => {
 
     it('fades the watermark by its opacity', async () => {
       const file = input('grey.jpg', await plain(1600, 1200, '#808080'));
-      const half = await sut.process(file, { source: sourceWith(`    image: { watermark: { file: ${logo}, position: center, opacity: 0.5 } }\n`), takenAt: Date.now() });
+      const half = await run(file, { source: sourceWith(`    image: { watermark: { file: ${logo}, position: center, opacity: 0.5 } }\n`), takenAt: Date.now() });
       const centre = await region(sizeOf(half, 'preview-wm'), { left: 620, top: 460, width: 40, height: 20 });
       // Half of pure red over grey 128: about (191, 64, 64).
       expect(centre.mean[0]).toBeGreaterThan(175);
@@ -142,7 +149,7 @@ describe('PicturePipeline (real sharp)', () => {
       const file = input('grey.jpg', await plain(1600, 1200, '#808080'));
       const missing = path.join(tmp.dir, 'gone.png');
       const source = sourceWith(`    image: { watermark: { file: ${missing} } }\n    public: { enabled: true }\n`);
-      const out = await sut.process(file, { source, takenAt: Date.now() });
+      const out = await run(file, { source, takenAt: Date.now() });
       expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'preview']);
       expect(out.warnings).toEqual([`the watermark file ${missing} does not exist: the watermarked sizes (thumb-wm, preview-wm, frame, public) of this picture were not made`]);
       expect(out.metrics.rejection).toBeNull();
@@ -166,7 +173,7 @@ describe('PicturePipeline (real sharp)', () => {
     it('turns the picture upright from its EXIF orientation before storing it', async () => {
       // Orientation 6: the camera was turned clockwise; shown upright, its left edge is at the top.
       const file = input('turned.jpg', await (await halves(400, 300)).withMetadata({ orientation: 6 }).jpeg().toBuffer());
-      const out = await sut.process(file, { source: sourceWith(''), takenAt: Date.now() });
+      const out = await run(file, { source: sourceWith(''), takenAt: Date.now() });
       const meta = await sharp(out.master).metadata();
       expect([meta.width, meta.height, meta.orientation ?? 1]).toEqual([300, 400, 1]);
       expect(out.metrics).toMatchObject({ width: 300, height: 400 });
@@ -176,9 +183,9 @@ describe('PicturePipeline (real sharp)', () => {
 
     it('rotates, then crops in the rotated picture', async () => {
       const file = input('halves.jpg', await (await halves(600, 400)).jpeg().toBuffer());
-      const rotated = await sut.process(file, { source: sourceWith('    image: { rotate: 90 }\n'), takenAt: Date.now() });
+      const rotated = await run(file, { source: sourceWith('    image: { rotate: 90 }\n'), takenAt: Date.now() });
       expect(isRed(await region(rotated.master, { left: 20, top: 20, width: 360, height: 260 }))).toBe(true);
-      const cropped = await sut.process(file, { source: sourceWith('    image: { rotate: 90, crop: { left: 0, top: 300, width: 400, height: 300 } }\n'), takenAt: Date.now() });
+      const cropped = await run(file, { source: sourceWith('    image: { rotate: 90, crop: { left: 0, top: 300, width: 400, height: 300 } }\n'), takenAt: Date.now() });
       expect(cropped.metrics).toMatchObject({ width: 400, height: 300 });
       expect(isBlue(await region(cropped.master, { left: 0, top: 0, width: 400, height: 300 }))).toBe(true);
       expect((await sharp(sizeOf(cropped, 'thumb')).metadata()).width).toBe(320);
@@ -189,7 +196,7 @@ describe('PicturePipeline (real sharp)', () => {
     it('measures the stored picture: size, SHA-256, mean luminance, and the EXIF capture time', async () => {
       const exif = { IFD0: { Make: 'Canon', Model: 'EOS 90D' }, IFD2: { DateTimeOriginal: '2026:11:23 10:15:00' } };
       const file = input('grey.jpg', await plain(1200, 800, '#808080', exif));
-      const out = await sut.process(file, { source: sourceWith(''), takenAt: Date.now() });
+      const out = await run(file, { source: sourceWith(''), takenAt: Date.now() });
       expect(out.master.equals(fs.readFileSync(file))).toBe(true); // nothing to change: the camera's bytes
       expect(out.metrics).toMatchObject({ width: 1200, height: 800, size: out.master.length, exifTakenAt: Date.UTC(2026, 10, 23, 9, 15), rejection: null });
       expect(out.metrics.sha256).toBe(createHash('sha256').update(out.master).digest('hex'));
@@ -200,7 +207,7 @@ describe('PicturePipeline (real sharp)', () => {
     it('keeps only who and when in the EXIF of a rewritten picture, nothing that could show what a mask hides', async () => {
       const exif = { IFD0: { Make: 'Canon', Model: 'EOS 90D', Artist: 'Jane Doe', ImageDescription: 'behind the fence' }, IFD2: { DateTimeOriginal: '2026:11:23 10:15:00' } };
       const file = input('grey.jpg', await plain(1200, 800, '#808080', exif));
-      const out = await sut.process(file, { source: sourceWith('    image: { privacyMasks: [ { left: 0, top: 0, width: 100, height: 100 } ] }\n'), takenAt: Date.now() });
+      const out = await run(file, { source: sourceWith('    image: { privacyMasks: [ { left: 0, top: 0, width: 100, height: 100 } ] }\n'), takenAt: Date.now() });
       const tags = exifReader((await sharp(out.master).metadata()).exif!);
       expect(tags.Image).toMatchObject({ Make: 'Canon', Model: 'EOS 90D', Software: 'lapsebox' });
       expect(tags.Image?.Artist).toBeUndefined();
@@ -228,23 +235,23 @@ describe('PicturePipeline (real sharp)', () => {
   describe('rejections and bad input', () => {
     it('rejects too dark and too bright pictures but still makes their sizes', async () => {
       const source = sourceWith('    image: { reject: { darkerThan: 20, brighterThan: 240 } }\n');
-      const dark = await sut.process(input('black.jpg', await plain(800, 600, '#000000')), { source, takenAt: Date.now() });
+      const dark = await run(input('black.jpg', await plain(800, 600, '#000000')), { source, takenAt: Date.now() });
       expect(dark.metrics.rejection).toEqual({ code: 'too-dark', detail: expect.stringMatching(/^mean luminance \d+(\.\d)? is below 20/) });
       expect(dark.derivatives).toHaveLength(3);
-      const bright = await sut.process(input('white.jpg', await plain(800, 600, '#ffffff')), { source, takenAt: Date.now() });
+      const bright = await run(input('white.jpg', await plain(800, 600, '#ffffff')), { source, takenAt: Date.now() });
       expect(bright.metrics.rejection?.code).toBe('too-bright');
     });
 
     it('keeps a 1x1 picture as captured, rejected as too small, with no sizes', async () => {
       const data = await plain(1, 1, '#808080');
-      const out = await sut.process(input('dot.jpg', data), { source: sourceWith(''), takenAt: Date.now() });
+      const out = await run(input('dot.jpg', data), { source: sourceWith(''), takenAt: Date.now() });
       expect(out).toMatchObject({ rewritten: false, derivatives: [], metrics: { width: 1, height: 1, rejection: { code: 'too-small' } } });
       expect(out.master.equals(data)).toBe(true);
     });
 
     it('keeps a truncated JPEG as captured, rejected as corrupt', async () => {
       const whole = await jpegOf(noise(800, 600), 800, 600);
-      const out = await sut.process(input('cut.jpg', whole.subarray(0, Math.floor(whole.length * 0.6))), { source: sourceWith(''), takenAt: Date.now() });
+      const out = await run(input('cut.jpg', whole.subarray(0, Math.floor(whole.length * 0.6))), { source: sourceWith(''), takenAt: Date.now() });
       expect(out.metrics.rejection).toEqual({ code: 'corrupt', detail: expect.stringContaining('premature end of JPEG') });
       expect(out.derivatives).toEqual([]);
     });
@@ -252,7 +259,7 @@ describe('PicturePipeline (real sharp)', () => {
     it('refuses a 20000x20000 picture from its header, without decoding it', async () => {
       const started = Date.now();
       const rss = process.memoryUsage().rss;
-      const out = await sut.process(input('bomb.jpg', await claimingSize(20000, 20000)), { source: sourceWith(''), takenAt: Date.now() });
+      const out = await run(input('bomb.jpg', await claimingSize(20000, 20000)), { source: sourceWith(''), takenAt: Date.now() });
       expect(out.metrics).toMatchObject({ width: 20000, height: 20000, rejection: { code: 'too-large', detail: '20000x20000 (400 MP) is above the limit of 120 MP' } });
       expect(Date.now() - started).toBeLessThan(2000);
       expect(process.memoryUsage().rss - rss).toBeLessThan(200 * 1024 * 1024);
@@ -267,7 +274,7 @@ describe('PicturePipeline (real sharp)', () => {
         ['text.jpg', '<html>503 Service Unavailable</html>', 'not-jpeg', /^not a picture: .*unsupported image format/],
       ];
       for (const [name, data, code, message] of cases) {
-        const error = await sut.process(input(name, data), { source, takenAt: Date.now() }).catch((e: unknown) => e);
+        const error = await run(input(name, data), { source, takenAt: Date.now() }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(PipelineError);
         expect([name, (error as PipelineError).code]).toEqual([name, code]);
         expect((error as PipelineError).message).toMatch(message);
