@@ -37,7 +37,7 @@ import {
   type Rect,
   type Size,
 } from '../../daemon/pipeline/plan';
-import { BENCH_APPLIANCE, FIRST_TAKEN_AT, workerReportSchema, type OutputFile, type WorkerReport } from './pipeline.worker';
+import { BENCH_APPLIANCE, FIRST_TAKEN_AT, median, workerReportSchema, type OutputFile, type WorkerReport } from './pipeline.worker';
 
 const execFileAsync = promisify(execFile);
 
@@ -404,10 +404,10 @@ function comparison(ours: WorkerReport, reference: ImResult | null): string[][] 
     ['pictures/minute', perMinute(ours.times), im((r) => perMinute(r.times)), '', ''],
     ['ImageMagick / ours', ratio === null ? '-' : `${ratio.toFixed(1)}x faster`, '', `>= ${TARGETS.timesFaster}x faster`, ratio === null ? 'not measured' : verdict(ratio >= TARGETS.timesFaster)],
     ['peak RSS MB', mb(ours.peakRssBytes), '', `< ${TARGETS.peakRssMb} MB`, verdict(ours.peakRssBytes < TARGETS.peakRssMb * 1024 * 1024)],
-    [`RSS MB after picture ${ours.rssSettled.picture}`, mb(ours.rssSettled.bytes), '', '', ''],
-    [`RSS MB after picture ${ours.rssEnd.picture}`, mb(ours.rssEnd.bytes), '', '', ''],
+    [`RSS MB, median of pictures ${ours.rssSettled.from}-${ours.rssSettled.to}`, mb(ours.rssSettled.bytes), '', '', ''],
+    [`RSS MB, median of pictures ${ours.rssEnd.from}-${ours.rssEnd.to}`, mb(ours.rssEnd.bytes), '', '', ''],
     [
-      `RSS growth MB, ${ours.rssSettled.picture} to ${ours.rssEnd.picture}`,
+      `RSS growth MB, first to last window`,
       `${growth >= 0 ? '+' : '-'}${mb(Math.abs(growth))}`,
       '',
       `none (within ${TARGETS.growthFraction * 100}%)`,
@@ -432,11 +432,6 @@ function verdict(met: boolean): string {
   return met ? 'met' : 'not met';
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Nearest-rank percentile. */
 function percentile(values: readonly number[], p: number): number {

@@ -20,8 +20,13 @@ import { silentLogger } from '../../daemon/logger';
 import { PicturePipeline, type ProcessedPicture } from '../../daemon/pipeline/picture.pipeline';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 
-/** RSS is also sampled after this picture, once start-up allocations have settled. */
-export const SETTLED_AFTER = 20;
+/**
+ * RSS is sampled after every picture; growth compares the median of a window of
+ * this many pictures once start-up allocations have settled (pictures 11-30) with
+ * the median of the last window, so one garbage collection more or less at a
+ * single sample does not read as growth.
+ */
+export const RSS_WINDOW = 20;
 /** The first picture's time; each next one is a minute later (a new legend each time). */
 export const FIRST_TAKEN_AT = Date.parse('2026-11-23T10:15:00+01:00');
 export const BENCH_APPLIANCE = { id: 'bench', timezone: 'Europe/Paris' } as const;
@@ -32,8 +37,9 @@ const outputSchema = z.object({ name: z.string(), width: z.number(), height: z.n
 export const workerReportSchema = z.object({
   /** Milliseconds per picture, processing and writing, in order. */
   times: z.array(z.number()),
-  rssSettled: z.object({ picture: z.number(), bytes: z.number() }),
-  rssEnd: z.object({ picture: z.number(), bytes: z.number() }),
+  /** Median RSS over a window of pictures (1-based, inclusive). */
+  rssSettled: z.object({ from: z.number(), to: z.number(), bytes: z.number() }),
+  rssEnd: z.object({ from: z.number(), to: z.number(), bytes: z.number() }),
   peakRssBytes: z.number(),
   /** The first picture, to check the work was the expected one. */
   first: z.object({
@@ -60,8 +66,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const pipeline = new PicturePipeline({ appliance: () => BENCH_APPLIANCE, log: silentLogger() });
 
   const times: number[] = [];
-  const settledAt = Math.min(SETTLED_AFTER, pictures);
-  let rssSettled = 0;
+  const rss: number[] = [];
   let first: WorkerReport['first'] | null = null;
   for (let i = 0; i < pictures; i++) {
     const started = process.hrtime.bigint();
@@ -71,12 +76,13 @@ async function main(argv: readonly string[]): Promise<void> {
     // Not timed: checking the first picture, and removing the files so the disk stays flat.
     if (i === 0) first = await describe(processed, files);
     await Promise.all(files.map((f) => fs.rm(f.file)));
-    if (i + 1 === settledAt) rssSettled = process.memoryUsage().rss;
+    rss.push(process.memoryUsage().rss);
   }
+  const window = (from: number, to: number) => ({ from: from + 1, to, bytes: median(rss.slice(from, to)) });
   const report: WorkerReport = {
     times,
-    rssSettled: { picture: settledAt, bytes: rssSettled },
-    rssEnd: { picture: pictures, bytes: process.memoryUsage().rss },
+    rssSettled: window(Math.min(10, pictures - 1), Math.min(10 + RSS_WINDOW, pictures)),
+    rssEnd: window(Math.max(0, pictures - RSS_WINDOW), pictures),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     first: first!,
   };
@@ -108,6 +114,13 @@ async function describe(processed: ProcessedPicture, files: readonly { name: str
     rejection: metrics.rejection?.code ?? null,
     warnings: processed.warnings,
   };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return 0;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 if (require.main === module) {
