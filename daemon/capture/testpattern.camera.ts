@@ -1162,7 +1162,8 @@ function hashString(s: string): number {
   return h | 0;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the same seed, the same scene (also used by tests and benchmarks). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

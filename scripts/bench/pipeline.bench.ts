@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { DateTime } from 'luxon';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
+import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 import type { SourceConfig } from '../../daemon/config/schema';
 import {
   legendFontSize,
@@ -165,20 +166,6 @@ async function makeLogo(file: string): Promise<void> {
   await sharp(Buffer.from(svg)).ensureAlpha().png().toFile(file);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function clampByte(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
-}
 
 // ---------------------------------------------------------------- ours
 
@@ -473,4 +460,8 @@ if (require.main === module) {
     console.error(err);
     process.exitCode = 1;
   });
+}
+
+function clampByte(v: number): number {
+  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }

@@ -3,22 +3,11 @@
  * (noise that a mask must hide), plain colours where a test reads pixels back.
  */
 import sharp from 'sharp';
-
-/** A deterministic PRNG (mulberry32), so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 
 /** Random RGB pixels: the worst case for a mask, every pixel different. */
 export function noise(width: number, height: number, seed = 1): Buffer {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const data = Buffer.alloc(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(random() * 256);
   return data;
