@@ -168,8 +168,7 @@ export class PicturePipeline {
         if (metrics.rejection) return metrics;
         // stats() reads its input, not the pipeline's output: measure a thumbnail, not 24 MP.
         const small = await sharp(file, decodeOptions()).resize(THUMB_WIDTH, THUMB_WIDTH, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
-        const stats = await sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } }).stats();
-        metrics.luminance = meanLuminance(stats.channels.map((c) => c.mean));
+        metrics.luminance = await luminanceOf({ data: small.data, size: small.info, channels: small.info.channels });
         metrics.rejection = reject ? judge({ width: meta.width, height: meta.height, luminance: metrics.luminance }, reject) : null;
       } catch (err) {
         metrics.rejection = { code: 'corrupt', detail: `the picture cannot be decoded: ${cleanMessage(err)}` };
@@ -261,8 +260,7 @@ export class PicturePipeline {
       clean.set(key(target), from);
     }
     const smallest = from!;
-    const stats = await sharp(smallest.data, { raw: { width: smallest.size.width, height: smallest.size.height, channels: smallest.channels } }).stats();
-    const luminance = meanLuminance(stats.channels.map((c) => c.mean));
+    const luminance = await luminanceOf(smallest);
 
     const text = source.image.legend ? legendText(source.image.legend.text, { source, applianceId: this.#appliance().id, at: context.takenAt, timezone: this.#appliance().timezone }) : '';
     const legendCache = new Map<string, Promise<Overlay>>();
@@ -429,6 +427,12 @@ async function laidOver(pixels: Pixels, overlays: readonly Overlay[]): Promise<B
     }
   }
   return out;
+}
+
+/** Mean luminance of small pixels (a thumbnail: stats() reads every pixel it is given). */
+async function luminanceOf(pixels: Pixels): Promise<number> {
+  const stats = await sharp(pixels.data, { raw: { width: pixels.size.width, height: pixels.size.height, channels: pixels.channels } }).stats();
+  return meanLuminance(stats.channels.map((c) => c.mean));
 }
 
 /** Blacks out each mask, straight in the pixels: exact, and nothing to composite. */
