@@ -155,9 +155,5 @@ function notYetUsed(raw: unknown): string[] {
   if (storage?.['retention'] !== undefined) note('storage.retention');
   if (root['sync'] !== undefined) note('sync');
   if (root['alerts'] !== undefined) note('alerts');
-  const sources = Array.isArray(root['sources']) ? (root['sources'] as Record<string, unknown>[]) : [];
-  sources.forEach((source, i) => {
-    if (source['timelapse'] !== undefined) note(`sources[${i}].timelapse`);
-  });
   return out;
 }

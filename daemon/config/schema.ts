@@ -222,14 +222,29 @@ function unknownPlaceholders(text: string): string[] {
 }
 const position = z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right', 'top', 'bottom', 'center']);
 
-const timelapseKind = (enabled: boolean) =>
+/** x264's presets, fastest first: slower ones make smaller files for the same quality. */
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"');
+
+/** The settings every video is built with: the daily ones are also the defaults of custom videos. */
+const timelapseKind = (enabled: boolean, maxSeconds: number) =>
   obj({
     enabled: z.boolean().default(enabled),
-    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"').default('00:30'),
+    at: clockTime.default('00:30').meta({ description: 'When the video of the period just ended is built (local time; weekly on Mondays, monthly on the 1st)' }),
     fps: int(1, 120).default(25),
-    width: int(16, 7680).default(1920),
-    crf: int(0, 51).default(23),
-    deflicker: z.boolean().default(true),
+    width: int(16, 7680)
+      .refine((w) => w % 2 === 0, 'expected an even width (H.264 in yuv420p needs even sides)')
+      .default(1920),
+    crf: int(0, 51).default(23).meta({ description: 'x264 quality: lower is better and bigger; 18-28 is the useful range' }),
+    preset: z.enum(X264_PRESETS).default('medium').meta({ description: 'x264 speed against file size' }),
+    deflicker: z.boolean().default(true).meta({ description: 'Even out brightness jumps between frames (ffmpeg deflicker over 15 frames)' }),
+    keepFrom: clockTime.optional().meta({ description: 'Use only pictures taken from this local time of day' }),
+    keepTo: clockTime.optional().meta({ description: 'Use only pictures taken before this local time of day (wraps past midnight when before keepFrom)' }),
+    minInterval: duration({ min: 0, max: 86_400_000, default: '0s', description: 'At least this much time between two frames; 0 = every picture' }),
+    maxSeconds: int(0, 3600)
+      .default(maxSeconds)
+      .meta({ description: 'Longest film in seconds: frames are thinned evenly to fit; 0 = every frame' }),
+    minFrames: int(2, 100_000).default(10).meta({ description: 'Fewer usable frames than this: the video is skipped, with the reason in the log' }),
   }).prefault({});
 
 const sourceSchema = obj({
@@ -286,7 +301,7 @@ const sourceSchema = obj({
       brighterThan: z.number().min(0).max(255).optional().meta({ description: 'Reject pictures whose mean luminance (0-255) is above this' }),
     }).prefault({}),
   }).prefault({}),
-  timelapse: obj({ daily: timelapseKind(true), weekly: timelapseKind(false), monthly: timelapseKind(false) }).prefault({}),
+  timelapse: obj({ daily: timelapseKind(true, 0), weekly: timelapseKind(false, 60), monthly: timelapseKind(false, 120) }).prefault({}),
   public: obj({
     enabled: z.boolean().default(false),
     width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
@@ -440,6 +455,8 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type SourceConfig = Config['sources'][number];
 export type CameraConfig = SourceConfig['camera'];
+export type TimelapseSettings = SourceConfig['timelapse']['daily'];
+export type TimelapseKind = keyof SourceConfig['timelapse'];
 
 /** The JSON Schema published for editors (config/lapsebox.schema.json). */
 export function jsonSchema(): Record<string, unknown> {

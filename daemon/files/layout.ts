@@ -14,6 +14,9 @@ const PICTURE_NAME = /^(\d{8})T(\d{6})(\d{3})Z\.jpg$/;
 /** A file kept beside a picture, with its name and another extension (the RAW file of the shot). */
 const COMPANION_NAME = /^\d{8}T\d{9}Z\.[a-z0-9]{2,4}$/;
 
+/** Names of video files: letters, digits, "-", "_" and ".", never a path. */
+export const VIDEO_LABEL = /^[0-9A-Za-z][0-9A-Za-z_.-]{0,99}$/;
+
 export class DataLayout {
   constructor(readonly dataDir: string) {}
 
@@ -48,6 +51,18 @@ export class DataLayout {
     const day = path.basename(path.dirname(absolute));
     const sourceDir = path.dirname(path.dirname(path.dirname(absolute)));
     return path.join(sourceDir, 'derived', kind, day, path.basename(absolute));
+  }
+
+  /** Videos of one kind: sources/<id>/videos/<kind>/. */
+  videosDir(sourceId: string, kind: string): string {
+    return path.join(this.sourcesDir, sourceId, 'videos', kind);
+  }
+
+  /** The video file and its poster for a label (`2026-11-22`, `2026-W47`, `custom-12`). */
+  video(sourceId: string, kind: string, label: string): { file: string; poster: string } {
+    if (!VIDEO_LABEL.test(label)) throw new Error(`not a video label: ${JSON.stringify(label)}`);
+    const dir = this.videosDir(sourceId, kind);
+    return { file: path.join(dir, `${label}.mp4`), poster: path.join(dir, `${label}.jpg`) };
   }
 
   liveDir(sourceId: string): string {

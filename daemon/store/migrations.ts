@@ -82,4 +82,46 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pictures ADD COLUMN derivatives TEXT NOT NULL DEFAULT '';  -- sizes on disk: thumb,preview,...
   CREATE INDEX pictures_usable ON pictures (source_id, taken_at) WHERE rejection IS NULL AND missing = 0;
   `,
+  /* 4 */ `
+  -- Timelapse videos and the jobs that build them (issue 5).
+  CREATE TABLE videos (
+    id           INTEGER PRIMARY KEY,
+    source_id    TEXT    NOT NULL,
+    kind         TEXT    NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly', 'custom')),
+    label        TEXT    NOT NULL,            -- 2026-11-22, 2026-W47, 2026-10, or the custom job's name
+    path         TEXT    NOT NULL UNIQUE,     -- relative to the data folder
+    poster_path  TEXT,
+    period_from  INTEGER NOT NULL,
+    period_to    INTEGER NOT NULL,
+    frames       INTEGER NOT NULL,
+    fps          INTEGER NOT NULL,
+    width        INTEGER NOT NULL,
+    height       INTEGER NOT NULL,
+    duration_ms  INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    codec        TEXT    NOT NULL,
+    job_id       INTEGER,
+    created_at   INTEGER NOT NULL
+  );
+  CREATE INDEX videos_by_source ON videos (source_id, kind, period_from);
+
+  CREATE TABLE video_jobs (
+    id           INTEGER PRIMARY KEY,
+    source_id    TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    label        TEXT    NOT NULL,
+    params       TEXT    NOT NULL,            -- JSON: what was asked
+    status       TEXT    NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'skipped', 'failed', 'cancelled')),
+    progress     REAL    NOT NULL DEFAULT 0,  -- percent
+    requested_by TEXT    NOT NULL,            -- a username, "schedule" or "cli"
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    message      TEXT,                        -- why it was skipped or failed
+    result       TEXT,                        -- JSON: frames used, frames skipped and why
+    video_id     INTEGER
+  );
+  CREATE INDEX video_jobs_by_period ON video_jobs (source_id, kind, label);
+  CREATE INDEX video_jobs_pending ON video_jobs (status) WHERE status IN ('queued', 'running');
+  `,
 ];

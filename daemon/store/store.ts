@@ -9,6 +9,8 @@ import { SourceStateRepository } from './source-state.repository';
 import { UsersRepository } from './users.repository';
 import { AuditRepository } from './audit.repository';
 import { EventsRepository } from './events.repository';
+import { VideosRepository } from './videos.repository';
+import { VideoJobsRepository } from './video-jobs.repository';
 
 export interface Store {
   db: Db;
@@ -18,6 +20,8 @@ export interface Store {
   users: UsersRepository;
   audit: AuditRepository;
   events: EventsRepository;
+  videos: VideosRepository;
+  jobs: VideoJobsRepository;
   close(): void;
 }
 
@@ -32,6 +36,8 @@ export function openStore(dataDir: string): Store {
     users: new UsersRepository(db),
     audit: new AuditRepository(db),
     events: new EventsRepository(db),
+    videos: new VideosRepository(db),
+    jobs: new VideoJobsRepository(db),
     close: () => {
       if (db.open) db.close();
     },

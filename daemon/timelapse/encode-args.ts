@@ -1,0 +1,116 @@
+/**
+ * The ffmpeg command of a video, as data (STYLE §3): the concat list that names the
+ * frame files, the input and output options, and the filter chain. Pure, so a
+ * test can check every value; the runner only hands them to fluent-ffmpeg.
+ */
+import type { X264_PRESETS } from '../config/schema';
+
+export type VideoEncoder = 'libx264' | 'h264_v4l2m2m';
+
+export interface EncodeSettings {
+  fps: number;
+  /** Output size, even sides. */
+  width: number;
+  height: number;
+  crf: number;
+  preset: (typeof X264_PRESETS)[number];
+  deflicker: boolean;
+  encoder: VideoEncoder;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Frames around each one that ffmpeg's deflicker averages over (measured: see the timelapse tests). */
+export const DEFLICKER_WINDOW = 15;
+
+/**
+ * The video's size: `width` wide, with the aspect of most frames (a source whose
+ * crop changed mid-period has frames of two shapes; the others are letterboxed).
+ * Never wider than the frames, so nothing is upscaled.
+ */
+export function outputSize(frames: readonly Size[], width: number): Size & { fit: boolean } {
+  const counts = new Map<string, { size: Size; n: number }>();
+  for (const f of frames) {
+    const key = `${f.width}x${f.height}`;
+    const entry = counts.get(key) ?? { size: f, n: 0 };
+    entry.n++;
+    counts.set(key, entry);
+  }
+  const common = [...counts.values()].sort((a, b) => b.n - a.n)[0]?.size ?? { width, height: Math.round((width * 9) / 16) };
+  const w = even(Math.min(width, common.width));
+  const h = Math.max(2, even((w * common.height) / common.width));
+  // Scaling is needed when any frame differs from the output size.
+  const fit = counts.size > 1 || common.width !== w || common.height !== h;
+  return { width: w, height: h, fit };
+}
+
+function even(n: number): number {
+  return Math.max(2, 2 * Math.round(n / 2));
+}
+
+/** The filter chain: fit to the output size when needed, deflicker, then the encoder's pixel format. */
+export function videoFilters(s: EncodeSettings, fit: boolean): string {
+  const chain: string[] = [];
+  if (fit) {
+    chain.push(`scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bicubic`);
+    chain.push(`pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`, 'setsar=1');
+  }
+  if (s.deflicker) chain.push(`deflicker=size=${DEFLICKER_WINDOW}:mode=am`);
+  chain.push('format=yuv420p');
+  return chain.join(',');
+}
+
+/** Bits per second for encoders that take no quality setting: about 0.1 bit per pixel. */
+export function hardwareBitrate(s: Pick<EncodeSettings, 'width' | 'height' | 'fps'>): number {
+  return Math.round((s.width * s.height * s.fps * 0.1) / 1000) * 1000;
+}
+
+export interface EncodeArgs {
+  /** Before `-i <concat list>`. */
+  input: string[];
+  /** Before the output file. */
+  output: string[];
+}
+
+/**
+ * Frames come from a concat list of JPEG files, timestamped at `fps` on input
+ * (`-r` before `-i`), so each file is one frame whatever its own timing.
+ * `+faststart` puts the index first so a browser plays while downloading.
+ */
+export function encodeArgs(s: EncodeSettings, fit: boolean): EncodeArgs {
+  const codec =
+    s.encoder === 'libx264'
+      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-profile:v', 'high']
+      : ['-c:v', 'h264_v4l2m2m', '-b:v', String(hardwareBitrate(s))];
+  return {
+    input: ['-f', 'concat', '-safe', '0', '-r', String(s.fps)],
+    output: ['-map', '0:v:0', '-an', '-sn', '-vf', videoFilters(s, fit), ...codec, '-pix_fmt', 'yuv420p', '-r', String(s.fps), '-movflags', '+faststart', '-f', 'mp4'],
+  };
+}
+
+/**
+ * The concat demuxer's list: one `file` line per frame, absolute paths quoted
+ * (ffconcat escapes a quote as '\'' like a shell, but no shell ever reads it).
+ */
+export function concatList(files: readonly string[]): string {
+  const lines = ['ffconcat version 1.0'];
+  for (const f of files) {
+    if (/[\n\r]/.test(f)) throw new Error(`a frame path contains a line break: ${JSON.stringify(f)}`);
+    lines.push(`file '${f.replace(/'/g, `'\\''`)}'`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A short encode of a test pattern: does this encoder work on this box (the device, the driver)? */
+export function encoderProbeArgs(encoder: VideoEncoder): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+    '-frames:v', '10',
+    ...(encoder === 'libx264' ? ['-c:v', 'libx264'] : ['-c:v', encoder, '-b:v', '1000000']),
+    '-pix_fmt', 'yuv420p', '-f', 'null', '-',
+  ];
+}

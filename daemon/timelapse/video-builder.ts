@@ -1,0 +1,235 @@
+/**
+ * Builds one video: selects the frames, checks their files (a frame lost or broken
+ * since it was indexed is made again from its picture, or skipped and reported),
+ * has ffmpeg encode them into a temporary file beside the final one, reads it back
+ * with ffprobe, makes the poster, then renames both into place and indexes the
+ * video. A failed or cancelled build leaves no partial file and no index row.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Config, SourceConfig } from '../config/schema';
+import type { DataLayout } from '../files/layout';
+import { commitFile, tempPathFor } from '../files/atomic';
+import { jpegInfo } from '../files/jpeg';
+import type { Logger } from '../logger';
+import type { PictureSizes } from '../pipeline/picture-sizes';
+import type { PicturesRepository } from '../store/pictures.repository';
+import type { NewVideo, Video, VideosRepository } from '../store/videos.repository';
+import { invalid } from '../errors';
+import { selectFrames } from './frames';
+import { concatList, encodeArgs, outputSize, type EncodeSettings, type Size, type VideoEncoder } from './encode-args';
+import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
+import type { VideoSpec } from './video-spec';
+
+export interface SkippedFrame {
+  picture: number;
+  takenAt: string;
+  reason: string;
+}
+
+export type BuildOutcome =
+  | {
+      status: 'built';
+      video: Video;
+      /** Pictures the period and filters matched, before thinning. */
+      matched: number;
+      skipped: SkippedFrame[];
+      /** Frames made again from their picture because the file was missing or broken. */
+      remade: number;
+      encoder: VideoEncoder;
+      encodeMs: number;
+    }
+  | { status: 'skipped'; reason: string; matched: number };
+
+export interface BuildOptions {
+  /** The file name, without extension: `2026-11-22`, `custom-12`. */
+  label: string;
+  jobId?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((percent: number) => void) | undefined;
+  onStart?: ((pid: number) => void) | undefined;
+}
+
+/** Frames checked at once: file opens, not decoding. */
+const CHECK_CONCURRENCY = 8;
+/** Times a build drops a frame ffmpeg could not read and tries again. */
+const MAX_BAD_FRAME_RETRIES = 5;
+const POSTER_WIDTH = 1280;
+
+interface Frame {
+  picture: number;
+  takenAt: number;
+  file: string;
+  size: Size;
+}
+
+export interface VideoBuilderDeps {
+  layout: DataLayout;
+  pictures: Pick<PicturesRepository, 'usableBetween' | 'get'>;
+  videos: Pick<VideosRepository, 'save'>;
+  sizes: Pick<PictureSizes, 'file'>;
+  runner: FfmpegRunner;
+  config: () => Config;
+  log: Logger;
+  now?: () => number;
+}
+
+export class VideoBuilder {
+  readonly #deps: VideoBuilderDeps;
+
+  constructor(deps: VideoBuilderDeps) {
+    this.#deps = deps;
+  }
+
+  /** How many frames a spec would use, without touching a file: for checking a request before it is queued. */
+  count(spec: VideoSpec): { frames: number; matched: number } {
+    const selection = this.#select(spec);
+    return { frames: selection.frames.length, matched: selection.matched };
+  }
+
+  async build(spec: VideoSpec, options: BuildOptions): Promise<BuildOutcome> {
+    const { layout, runner, log } = this.#deps;
+    const source = this.#source(spec.sourceId);
+    await runner.version(); // ffmpeg missing: say so before any work
+    const selection = this.#select(spec);
+    const period = `${new Date(spec.from).toISOString()} to ${new Date(spec.to).toISOString()}`;
+    if (selection.frames.length < spec.minFrames) {
+      return { status: 'skipped', matched: selection.matched, reason: tooFew(selection.frames.length, spec.minFrames, period) };
+    }
+    const skipped: SkippedFrame[] = [];
+    const { frames, remade } = await this.#checkFrames(source, selection.frames, skipped, options.signal);
+    if (frames.length < spec.minFrames) {
+      return { status: 'skipped', matched: selection.matched, reason: `${tooFew(frames.length, spec.minFrames, period)}; ${skipped.length} frame files were missing or broken` };
+    }
+
+    const { file, poster } = layout.video(spec.sourceId, spec.kind, options.label);
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+    const tempVideo = tempPathFor(file);
+    const tempList = tempPathFor(`${file}.txt`);
+    const tempPoster = tempPathFor(poster);
+    const encoder = await runner.encoder();
+    const size = outputSize(frames.map((f) => f.size), spec.width);
+    const settings: EncodeSettings = { fps: spec.fps, width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder };
+    const args = encodeArgs(settings, size.fit);
+    const started = Date.now();
+    try {
+      let used = frames;
+      for (let attempt = 0; ; attempt++) {
+        await fs.writeFile(tempList, concatList(used.map((f) => f.file)), { mode: 0o640 });
+        try {
+          await runner.encode({
+            listFile: tempList,
+            output: tempVideo,
+            input: args.input,
+            options: args.output,
+            totalFrames: used.length,
+            signal: options.signal,
+            onProgress: (percent) => options.onProgress?.(percent),
+            onStart: options.onStart,
+            timeoutMs: 600_000 + used.length * 1000,
+          });
+          break;
+        } catch (err) {
+          if (!(err instanceof EncodeError) || err.code !== 'bad-frame' || attempt >= MAX_BAD_FRAME_RETRIES) throw err;
+          const bad = used.find((f) => f.file === err.file);
+          if (!bad) throw err;
+          skipped.push({ picture: bad.picture, takenAt: new Date(bad.takenAt).toISOString(), reason: 'ffmpeg could not read the frame' });
+          used = used.filter((f) => f !== bad);
+          if (used.length < spec.minFrames) return { status: 'skipped', matched: selection.matched, reason: tooFew(used.length, spec.minFrames, period) };
+          await fs.rm(tempVideo, { force: true });
+        }
+      }
+      const encodeMs = Date.now() - started;
+      const probe = await runner.probe(tempVideo);
+      const middle = frames[Math.floor(frames.length / 2)]!;
+      await sharp(middle.file).resize({ width: Math.min(POSTER_WIDTH, size.width), withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: true }).toFile(tempPoster);
+      await commitFile(tempVideo, file, { replace: true });
+      await commitFile(tempPoster, poster, { replace: true });
+      const record: NewVideo = {
+        sourceId: spec.sourceId,
+        kind: spec.kind,
+        label: options.label,
+        path: layout.relative(file),
+        posterPath: layout.relative(poster),
+        periodFrom: spec.from,
+        periodTo: spec.to,
+        frames: probe.frames,
+        fps: spec.fps,
+        width: probe.width,
+        height: probe.height,
+        durationMs: probe.durationMs,
+        size: probe.size,
+        codec: probe.codec,
+        jobId: options.jobId ?? null,
+        createdAt: (this.#deps.now ?? Date.now)(),
+      };
+      const video: Video = { id: this.#deps.videos.save(record), ...record };
+      if (skipped.length > 0) log.warn({ source: spec.sourceId, video: options.label, skipped: skipped.slice(0, 20) }, `${skipped.length} frames were skipped: their files are missing or broken`);
+      return { status: 'built', video, matched: selection.matched, skipped, remade, encoder, encodeMs };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new EncodeError('no-space', 'the disk is full (no space left on device) while writing the video; the partial file was removed');
+      }
+      throw err;
+    } finally {
+      await Promise.all([tempVideo, tempList, tempPoster].map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
+    }
+  }
+
+  #source(id: string): SourceConfig {
+    const source = this.#deps.config().sources.find((s) => s.id === id);
+    if (!source) throw invalid(`no source "${id}" in the configuration`);
+    return source;
+  }
+
+  #select(spec: VideoSpec) {
+    const candidates = this.#deps.pictures.usableBetween(spec.sourceId, spec.from, spec.to);
+    return selectFrames(candidates, { ...spec, timezone: this.#deps.config().appliance.timezone });
+  }
+
+  /**
+   * The frame file of each picture, complete and with its size. A missing or broken
+   * one is made again from the stored picture; when that fails too, it is skipped.
+   */
+  async #checkFrames(source: SourceConfig, selected: readonly { id: number; takenAt: number }[], skipped: SkippedFrame[], signal?: AbortSignal): Promise<{ frames: Frame[]; remade: number }> {
+    const { layout, pictures, sizes } = this.#deps;
+    const out: (Frame | null)[] = new Array(selected.length).fill(null);
+    let remade = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < selected.length) {
+        if (signal?.aborted) throw new EncodeError('cancelled', 'the video was cancelled');
+        const i = next++;
+        const { id, takenAt } = selected[i]!;
+        const skip = (reason: string) => skipped.push({ picture: id, takenAt: new Date(takenAt).toISOString(), reason });
+        const picture = pictures.get(id);
+        if (!picture) {
+          skip('the picture was removed from the index');
+          continue;
+        }
+        const file = layout.derivative(picture.path, 'frame');
+        let info = await jpegInfo(file).catch(() => null);
+        if (!info?.complete || info.width === 0) {
+          try {
+            await fs.rm(file, { force: true });
+            await sizes.file(picture, source, 'frame');
+            info = await jpegInfo(file);
+            remade++;
+          } catch (err) {
+            skip(`the frame file is ${info ? 'broken' : 'missing'} and could not be made again: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height } };
+      }
+    };
+    await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, worker));
+    skipped.sort((a, b) => a.takenAt.localeCompare(b.takenAt));
+    return { frames: out.filter((f): f is Frame => f !== null), remade };
+  }
+}
+
+function tooFew(n: number, min: number, period: string): string {
+  return n === 0 ? `no usable pictures from ${period} with these filters` : `only ${n} usable ${n === 1 ? 'picture' : 'pictures'} from ${period} with these filters (at least ${min} needed)`;
+}

@@ -1,0 +1,140 @@
+/**
+ * What a video is built from: a period, frame filters and encoder settings. Scheduled
+ * videos take them from the source's `timelapse.<kind>`; custom ones from a request
+ * (API or CLI), checked field by field with messages that name the field. Pure.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../config/duration';
+import { X264_PRESETS, type SourceConfig, type TimelapseKind } from '../config/schema';
+import { frameWidth } from '../pipeline/plan';
+import type { Weekday } from '../schedule/slots';
+import type { VideoKind } from '../store/videos.repository';
+import { invalid } from '../errors';
+import { MAX_FRAMES, parsePeriod, PeriodError, type Period } from './frames';
+
+export interface VideoSpec {
+  sourceId: string;
+  kind: VideoKind;
+  from: number;
+  to: number;
+  keepFrom?: string | undefined;
+  keepTo?: string | undefined;
+  weekdays?: Weekday[] | undefined;
+  minIntervalMs: number;
+  /** Frames are thinned evenly to at most this many. */
+  maxFrames: number;
+  /** Fewer usable frames: the video is skipped. */
+  minFrames: number;
+  fps: number;
+  width: number;
+  crf: number;
+  preset: (typeof X264_PRESETS)[number];
+  deflicker: boolean;
+}
+
+/** The settings of a scheduled video of one period. */
+export function scheduledSpec(source: SourceConfig, kind: TimelapseKind, period: Period): VideoSpec {
+  const t = source.timelapse[kind];
+  return {
+    sourceId: source.id,
+    kind,
+    from: period.from,
+    to: period.to,
+    keepFrom: t.keepFrom,
+    keepTo: t.keepTo,
+    minIntervalMs: t.minInterval,
+    maxFrames: t.maxSeconds > 0 ? Math.min(MAX_FRAMES, t.maxSeconds * t.fps) : MAX_FRAMES,
+    minFrames: t.minFrames,
+    fps: t.fps,
+    width: Math.min(t.width, frameWidth(source)),
+    crf: t.crf,
+    preset: t.preset,
+    deflicker: t.deflicker,
+  };
+}
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"');
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
+
+/** The body of `POST /api/sources/<id>/videos` and the options of `lapsebox timelapse`. */
+export const customRequestSchema = z.strictObject(
+  {
+    from: z.string({ error: 'required: the first day, "YYYY-MM-DD" (or a date and time)' }),
+    to: z.string({ error: 'required: the last day, "YYYY-MM-DD" (or a date and time, excluded)' }),
+    keepFrom: clock.optional(),
+    keepTo: clock.optional(),
+    weekdays: z.array(z.enum(WEEKDAYS, { error: `expected days of the week: ${WEEKDAYS.join(', ')}` })).min(1, 'expected at least one day').optional(),
+    minInterval: z
+      .union([z.string(), z.number()], { error: 'expected a duration such as "10m", or seconds' })
+      .optional(),
+    fps: z.number({ error: 'expected frames per second, 1 to 120' }).int('expected a whole number of frames per second').min(1, 'expected at least 1 frame per second').max(120, 'expected at most 120 frames per second').optional(),
+    width: z.number({ error: 'expected a width in pixels' }).int('expected a whole number of pixels').min(16, 'expected at least 16 pixels').max(7680).refine((w) => w % 2 === 0, 'expected an even width (H.264 needs even sides)').optional(),
+    crf: z.number().int().min(0).max(51).optional(),
+    preset: z.enum(X264_PRESETS).optional(),
+    deflicker: z.boolean().optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: from, to, keepFrom, keepTo, weekdays, minInterval, fps, width, crf, preset, deflicker)` : undefined) },
+);
+export type CustomRequest = z.output<typeof customRequestSchema>;
+
+/**
+ * Checks a custom video request against the source: an AppError 'invalid' whose
+ * details name every bad field. Unset settings come from `timelapse.daily`.
+ */
+export function customSpec(body: unknown, source: SourceConfig, timezone: string): { spec: VideoSpec; request: CustomRequest } {
+  const parsed = customRequestSchema.safeParse(body ?? {});
+  const details: Record<string, string> = {};
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.') || 'body';
+      details[key] ??= issue.message.replace(/^Invalid input: /, '');
+    }
+    throw rejected(details);
+  }
+  const request = parsed.data;
+  let period: { from: number; to: number } | null = null;
+  try {
+    period = parsePeriod(request.from, request.to, timezone);
+  } catch (err) {
+    if (!(err instanceof PeriodError)) throw err;
+    details[err.field] = err.message;
+  }
+  let minIntervalMs = 0;
+  if (request.minInterval !== undefined) {
+    const ms = typeof request.minInterval === 'number' ? request.minInterval * 1000 : parseDuration(request.minInterval);
+    if (ms === null || !Number.isFinite(ms) || ms < 0 || ms > 30 * 86_400_000) details['minInterval'] = `expected a duration from 0 to 30 days such as "10m", got ${JSON.stringify(request.minInterval)}`;
+    else minIntervalMs = ms;
+  }
+  const frames = frameWidth(source);
+  if (request.width !== undefined && request.width > frames) {
+    details['width'] = `expected at most ${frames}: the frames of source "${source.id}" are ${frames} wide (the widest timelapse.*.width in its configuration)`;
+  }
+  if (Object.keys(details).length > 0 || !period) {
+    throw rejected(details);
+  }
+  const daily = source.timelapse.daily;
+  return {
+    request,
+    spec: {
+      sourceId: source.id,
+      kind: 'custom',
+      ...period,
+      keepFrom: request.keepFrom,
+      keepTo: request.keepTo,
+      weekdays: request.weekdays,
+      minIntervalMs,
+      maxFrames: MAX_FRAMES,
+      minFrames: 2,
+      fps: request.fps ?? daily.fps,
+      width: request.width ?? Math.min(daily.width, frames),
+      crf: request.crf ?? daily.crf,
+      preset: request.preset ?? daily.preset,
+      deflicker: request.deflicker ?? daily.deflicker,
+    },
+  };
+}
+
+function rejected(details: Record<string, string>): Error {
+  const list = Object.entries(details).map(([k, v]) => `${k}: ${v}`);
+  return invalid(`the video request has ${list.length === 1 ? 'an error' : 'errors'}: ${list.join('; ')}`, details);
+}
