@@ -27,6 +27,10 @@ import { createWebApp } from '../web/app';
 import { createControlApp } from '../web/control';
 import { listen, type Listener } from '../web/server';
 import { controlRequest } from './cli/control-client';
+import type { FfmpegRunnerOptions } from './timelapse/ffmpeg.runner';
+import { buildVideoStack } from './timelapse/video-stack';
+import type { VideoJobs } from './timelapse/video-jobs.service';
+import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
 
 /** How long a capture in flight may finish after SIGTERM before it is discarded. */
 const STOP_GRACE_MS = 6_000;
@@ -37,6 +41,8 @@ export interface AppOptions {
   /** Power relays; default: onoff where GPIO is accessible, else simulated. */
   openRelay?: (config: RelayConfig, log: Logger) => Relay;
   now?: () => number;
+  /** ffmpeg and ffprobe (tests point them at missing programs). */
+  ffmpeg?: FfmpegRunnerOptions;
 }
 
 export class App {
@@ -45,6 +51,9 @@ export class App {
   readonly #createCamera: CameraFactory;
   readonly #openRelay: (config: RelayConfig, log: Logger) => Relay;
   readonly #now: () => number;
+  readonly #ffmpeg: AppOptions['ffmpeg'];
+  #videoJobs: VideoJobs | null = null;
+  #timelapse: TimelapseScheduler | null = null;
   #store: Store | null = null;
   #pictureStore: PictureStore | null = null;
   #pipeline: PicturePipeline | null = null;
@@ -59,6 +68,7 @@ export class App {
     this.#createCamera = options.createCamera ?? createCamera;
     this.#openRelay = options.openRelay ?? ((config, log) => openRelay(config, { log }));
     this.#now = options.now ?? Date.now;
+    this.#ffmpeg = options.ffmpeg;
   }
 
   get config(): Config {
@@ -111,6 +121,11 @@ export class App {
     };
 
     const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#log.child({ module: 'pipeline' }) });
+    const { jobs: videoJobs } = buildVideoStack({ config: () => this.config, store, sizes, log: this.#log, ffmpeg: this.#ffmpeg, now: this.#now });
+    this.#videoJobs = videoJobs;
+    await videoJobs.start();
+    this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#log.child({ module: 'timelapse' }), now: this.#now });
+
     const web = createWebApp({
       config: () => this.config,
       layout: store.layout,
@@ -119,6 +134,8 @@ export class App {
       capture,
       pictures: store.pictures,
       sizes,
+      videos: store.videos,
+      videoJobs,
       publicImages: new PublicImages({ pictures: store.pictures, sizes, now: this.#now }),
       health: () => this.#health(),
       log: this.#log.child({ module: 'web' }),
@@ -131,11 +148,12 @@ export class App {
           : `cannot listen on ${config.web.host}:${config.web.port}: ${err.message}`,
       );
     });
-    const control = createControlApp({ config: () => this.config, status, capture, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
+    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
     this.#control = await listen(control, { socketPath: store.layout.controlSocket });
     await fs.chmod(store.layout.controlSocket, 0o660);
 
     this.#scheduler!.start();
+    this.#timelapse.start();
     this.#log.info(
       { web: `${config.web.tls ? 'https' : 'http'}://${this.#web.address}`, dataDir: config.storage.dataDir, sources: config.sources.map((s) => s.id) },
       'lapsebox is running',
@@ -212,7 +230,8 @@ export class App {
   /** Stops in reverse order; a capture in flight finishes or is discarded whole. */
   async stop(): Promise<void> {
     this.#scheduler?.stop();
-    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS)]);
+    this.#timelapse?.stop();
+    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop()]);
     if (this.#control) {
       // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
       await this.#control.close();

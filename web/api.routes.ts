@@ -14,6 +14,7 @@ import type { WebDeps } from './app';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
+import { videoRoutes } from './videos.routes';
 
 /** Customer grants arrive with groups and grants (issue 7); until then customers see no source. */
 const NO_GRANTS: Grants = new Map();
@@ -115,6 +116,7 @@ export function apiRoutes(deps: WebDeps): Router {
     await sendCachedFile(req, res, file, { ...headers, etag });
   });
 
+  videoRoutes(router, deps, { levelFor, sourceFor });
   return router;
 }
 

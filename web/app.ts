@@ -14,6 +14,8 @@ import type { DataLayout } from '../daemon/files/layout';
 import type { PicturesRepository } from '../daemon/store/pictures.repository';
 import type { PictureSizes } from '../daemon/pipeline/picture-sizes';
 import type { Grants, Principal } from '../daemon/auth/permissions';
+import type { VideosRepository } from '../daemon/store/videos.repository';
+import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';
 import { publicRoutes } from './public.routes';
@@ -28,6 +30,9 @@ export interface WebDeps {
   publicImages: PublicImages;
   pictures: Pick<PicturesRepository, 'get'>;
   sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal'>;
+  /** Videos and their jobs; without them the video routes answer 404. */
+  videos?: Pick<VideosRepository, 'get' | 'list'>;
+  videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;
   /** Customers' grants (groups and grants arrive with issue 7); none by default. */
   grants?: (user: Principal) => Grants;
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;

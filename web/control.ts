@@ -10,11 +10,14 @@ import type { Config } from '../daemon/config/schema';
 import type { Logger } from '../daemon/logger';
 import { discoverCameras } from '../daemon/capture/discovery';
 import { pictureJson } from './api.routes';
+import { jobJson } from './videos.routes';
+import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
 import { errorHandler, sendError } from './errors';
 
-export function createControlApp(deps: { config: () => Config; status: StatusService; capture: Pick<CaptureService, 'capture'>; log: Logger; startedAt: number }): Express {
+export function createControlApp(deps: { config: () => Config; status: StatusService; capture: Pick<CaptureService, 'capture'>; videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'cancel'>; log: Logger; startedAt: number }): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(express.json({ limit: '64kb' }));
   app.get('/status', async (_req, res) => {
     const config = deps.config();
     res.json({
@@ -36,6 +39,22 @@ export function createControlApp(deps: { config: () => Config; status: StatusSer
     if (outcome.status === 'skipped') return sendError(res, 409, outcome.reason);
     sendError(res, 502, outcome.error.describe(), { code: outcome.error.code });
   });
+  const jobs = deps.videoJobs;
+  if (jobs) {
+    // `lapsebox timelapse` queues its video with the running daemon, so one encode runs at a time.
+    app.post('/sources/:id/videos', (req, res) => {
+      const job = jobs.submitCustom(req.params.id, req.body, 'cli');
+      res.status(202).json({ job: jobJson(job) });
+    });
+    app.get('/jobs/:id', (req, res) => {
+      const job = /^\d{1,15}$/.test(req.params.id) ? jobs.get(Number(req.params.id)) : undefined;
+      if (!job) return sendError(res, 404, `no job ${req.params.id}`);
+      res.json({ job: jobJson(job) });
+    });
+    app.delete('/jobs/:id', async (req, res) => {
+      res.json({ job: jobJson(await jobs.cancel(Number(req.params.id), 'cli')) });
+    });
+  }
   app.use((_req, res) => sendError(res, 404, 'not found'));
   app.use(errorHandler(deps.log));
   return app;

@@ -9,9 +9,12 @@ export interface ControlResponse {
   body: unknown;
 }
 
-export function controlRequest(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 120_000): Promise<ControlResponse | null> {
+export function controlRequest(socketPath: string, method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs = 120_000, body?: unknown): Promise<ControlResponse | null> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+    const req = http.request({ socketPath, method, path, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -28,6 +31,6 @@ export function controlRequest(socketPath: string, method: 'GET' | 'POST', path:
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
       else reject(err);
     });
-    req.end();
+    req.end(payload);
   });
 }

@@ -12,6 +12,7 @@ import { statusCommand } from './status.command';
 import { captureCommand } from './capture.command';
 import { usersCommand } from './users.command';
 import { camerasCommand } from './cameras.command';
+import { timelapseCommand } from './timelapse.command';
 import { packageVersion } from '../package-info';
 
 
@@ -28,6 +29,7 @@ export function buildProgram(io: Output = stdio): Command {
   captureCommand(program, io);
   camerasCommand(program, io);
   usersCommand(program, io);
+  timelapseCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

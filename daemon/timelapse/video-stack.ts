@@ -1,0 +1,27 @@
+/**
+ * The services a video goes through (ffmpeg runner, builder, job queue), built one
+ * way for the daemon and for `lapsebox timelapse` on a stopped box.
+ */
+import type { Config } from '../config/schema';
+import type { Logger } from '../logger';
+import type { Store } from '../store/store';
+import type { PictureSizes } from '../pipeline/picture-sizes';
+import { FfmpegRunner, type FfmpegRunnerOptions } from './ffmpeg.runner';
+import { VideoBuilder } from './video-builder';
+import { VideoJobs } from './video-jobs.service';
+
+export function buildVideoStack(deps: {
+  config: () => Config;
+  store: Store;
+  sizes: Pick<PictureSizes, 'file'>;
+  log: Logger;
+  ffmpeg?: FfmpegRunnerOptions | undefined;
+  now?: () => number;
+}): { runner: FfmpegRunner; builder: VideoBuilder; jobs: VideoJobs } {
+  const { store, config, sizes, now } = deps;
+  const log = deps.log.child({ module: 'timelapse' });
+  const runner = new FfmpegRunner(deps.ffmpeg ?? {});
+  const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, sizes, runner, config, log, ...(now ? { now } : {}) });
+  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}) });
+  return { runner, builder, jobs };
+}

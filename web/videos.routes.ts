@@ -1,0 +1,152 @@
+/**
+ * Videos and video jobs (SPEC §5): viewers list and stream a source's videos
+ * (Range requests work; `?download=1` needs the download level); directors and
+ * maintainers queue custom videos; a job is seen and cancelled by whoever started
+ * it and by maintainers, and is 404 to everyone else.
+ */
+import type { Response, Router } from 'express';
+import type { Level } from '../daemon/auth/permissions';
+import type { SourceConfig } from '../daemon/config/schema';
+import type { Video } from '../daemon/store/videos.repository';
+import { VIDEO_KINDS, type VideoKind } from '../daemon/store/videos.repository';
+import type { VideoJob } from '../daemon/store/video-jobs.repository';
+import type { WebDeps } from './app';
+import { userOf } from './auth.middleware';
+import { HttpError } from './errors';
+import { sendCachedFile } from './http-cache';
+
+export interface Access {
+  levelFor(res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string): Level;
+  sourceFor(res: Response, id: string, wanted: Level): SourceConfig;
+}
+
+/** A video is rebuilt under the same id; its ETag changes with it. */
+const VIDEO_CACHE = 'private, max-age=3600';
+
+export function videoRoutes(router: Router, deps: WebDeps, access: Access): void {
+  const { videos, videoJobs } = deps;
+  if (!videos || !videoJobs) return;
+
+  const idOf = (text: string): number | null => (/^[1-9]\d{0,15}$/.test(text) ? Number(text) : null);
+
+  /** The video if the user may see its source at `wanted` level; 404 otherwise. */
+  const videoFor = (res: Response, idText: string, wanted: Level): { video: Video; source: SourceConfig } => {
+    const id = idOf(idText);
+    const video = id === null ? undefined : videos.get(id);
+    const source = video ? deps.config().sources.find((s) => s.id === video.sourceId) : undefined;
+    access.levelFor(res, source, wanted, `no video ${idText}`);
+    return { video: video!, source: source! };
+  };
+
+  /** Jobs belong to who started them; maintainers see all. Anyone else gets 404. */
+  const jobFor = (res: Response, idText: string): VideoJob => {
+    const user = userOf(res);
+    const id = idOf(idText);
+    const job = id === null ? undefined : videoJobs.get(id);
+    if (!job || (user.profile !== 'maintainer' && job.requestedBy !== user.username)) throw new HttpError(404, `no job ${idText}`);
+    return job;
+  };
+
+  router.get('/sources/:id/videos', (req, res) => {
+    const source = access.sourceFor(res, req.params.id, 'view');
+    const kind = req.query['kind'];
+    if (kind !== undefined && !(VIDEO_KINDS as readonly unknown[]).includes(kind)) {
+      throw new HttpError(400, `no video kind ${JSON.stringify(kind)}`, { kind: `expected one of: ${VIDEO_KINDS.join(', ')}` });
+    }
+    res.json({ videos: videos.list(source.id, (kind as VideoKind | undefined) ?? null).map(videoJson) });
+  });
+
+  router.post('/sources/:id/videos', (req, res) => {
+    const source = access.sourceFor(res, req.params.id, 'edit');
+    const job = videoJobs.submitCustom(source.id, req.body, userOf(res).username);
+    res.status(202).location(`/api/jobs/${job.id}`).json({ job: jobJson(job) });
+  });
+
+  router.get('/videos/:id', (req, res) => {
+    res.json(videoJson(videoFor(res, req.params.id, 'view').video));
+  });
+
+  router.get('/videos/:id/file', async (req, res) => {
+    const download = req.query['download'] !== undefined;
+    const { video } = videoFor(res, req.params.id, download ? 'download' : 'view');
+    await sendCachedFile(req, res, deps.layout.absolute(video.path), {
+      etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
+      lastModified: new Date(video.createdAt),
+      cacheControl: VIDEO_CACHE,
+      contentType: 'video/mp4',
+      ...(download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}.mp4"` } : {}),
+    });
+  });
+
+  router.get('/videos/:id/poster', async (req, res) => {
+    const { video } = videoFor(res, req.params.id, 'view');
+    if (!video.posterPath) throw new HttpError(404, `video ${video.id} has no poster`);
+    await sendCachedFile(req, res, deps.layout.absolute(video.posterPath), {
+      etag: `"p${video.id}-${video.createdAt.toString(36)}"`,
+      lastModified: new Date(video.createdAt),
+      cacheControl: VIDEO_CACHE,
+      contentType: 'image/jpeg',
+    });
+  });
+
+  /** The history: a maintainer's is every job (optionally of one source); anyone else's is their own. */
+  router.get('/jobs', (req, res) => {
+    const user = userOf(res);
+    const sourceId = typeof req.query['source'] === 'string' ? req.query['source'] : undefined;
+    if (sourceId !== undefined) access.sourceFor(res, sourceId, 'view');
+    const jobs = videoJobs.list({ ...(sourceId ? { sourceId } : {}), ...(user.profile === 'maintainer' ? {} : { requestedBy: user.username }) });
+    res.json({ jobs: jobs.map(jobJson) });
+  });
+
+  router.get('/jobs/:id', (req, res) => {
+    res.json({ job: jobJson(jobFor(res, req.params.id)) });
+  });
+
+  router.delete('/jobs/:id', async (req, res) => {
+    const job = jobFor(res, req.params.id);
+    res.json({ job: jobJson(await videoJobs.cancel(job.id, userOf(res).username)) });
+  });
+}
+
+export function videoJson(v: Video) {
+  return {
+    id: v.id,
+    source: v.sourceId,
+    kind: v.kind,
+    label: v.label,
+    from: new Date(v.periodFrom).toISOString(),
+    to: new Date(v.periodTo).toISOString(),
+    frames: v.frames,
+    fps: v.fps,
+    width: v.width,
+    height: v.height,
+    durationMs: v.durationMs,
+    size: v.size,
+    codec: v.codec,
+    createdAt: new Date(v.createdAt).toISOString(),
+    file: `/api/videos/${v.id}/file`,
+    poster: v.posterPath ? `/api/videos/${v.id}/poster` : null,
+  };
+}
+
+export function jobJson(j: VideoJob) {
+  const { spec, ...asked } = j.params as { spec?: { from: number; to: number; fps: number; width: number; crf: number; preset: string; deflicker: boolean } };
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: j.id,
+    source: j.sourceId,
+    kind: j.kind,
+    label: j.label,
+    status: j.status,
+    progress: j.progress,
+    requestedBy: j.requestedBy,
+    params: asked,
+    settings: spec ? { from: iso(spec.from), to: iso(spec.to), fps: spec.fps, width: spec.width, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker } : null,
+    createdAt: iso(j.createdAt),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    message: j.message,
+    result: j.result,
+    video: j.videoId === null ? null : `/api/videos/${j.videoId}`,
+  };
+}
