@@ -87,8 +87,8 @@ export class VideoJobsRepository {
     this.#requeue = db.prepare<[number]>(`UPDATE video_jobs SET status = 'queued', started_at = NULL, progress = 0 WHERE id = ?`);
     this.#running = db.prepare<[], Row>(`SELECT * FROM video_jobs WHERE status = 'running'`);
     this.#forPeriod = db.prepare<[string, string, string], Row>(`SELECT * FROM video_jobs WHERE source_id = ? AND kind = ? AND label = ? ORDER BY id`);
-    this.#list = db.prepare<[string | null, string | null, number], Row>(
-      `SELECT * FROM video_jobs WHERE (?1 IS NULL OR source_id = ?1) AND (?2 IS NULL OR requested_by = ?2) ORDER BY id DESC LIMIT ?3`,
+    this.#list = db.prepare<[{ source: string | null; by: string | null; limit: number }], Row>(
+      `SELECT * FROM video_jobs WHERE (@source IS NULL OR source_id = @source) AND (@by IS NULL OR requested_by = @by) ORDER BY id DESC LIMIT @limit`,
     );
   }
 
@@ -148,6 +148,6 @@ export class VideoJobsRepository {
   }
 
   list(filter: { sourceId?: string | undefined; requestedBy?: string | undefined; limit?: number | undefined } = {}): VideoJob[] {
-    return this.#list.all(filter.sourceId ?? null, filter.requestedBy ?? null, filter.limit ?? 100).map(toJob);
+    return this.#list.all({ source: filter.sourceId ?? null, by: filter.requestedBy ?? null, limit: filter.limit ?? 100 }).map(toJob);
   }
 }

@@ -87,8 +87,8 @@ export class VideosRepository {
     );
     this.#byId = db.prepare<[number], Row>(`SELECT * FROM videos WHERE id = ?`);
     this.#byPath = db.prepare<[string], Row>(`SELECT * FROM videos WHERE path = ?`);
-    this.#list = db.prepare<[string, string | null, number], Row>(
-      `SELECT * FROM videos WHERE source_id = ? AND (?2 IS NULL OR kind = ?2) ORDER BY period_from DESC, id DESC LIMIT ?3`,
+    this.#list = db.prepare<[{ source: string; kind: string | null; limit: number }], Row>(
+      `SELECT * FROM videos WHERE source_id = @source AND (@kind IS NULL OR kind = @kind) ORDER BY period_from DESC, id DESC LIMIT @limit`,
     );
     this.#all = db.prepare<[], Row>(`SELECT * FROM videos`);
     this.#delete = db.prepare<[number]>(`DELETE FROM videos WHERE id = ?`);
@@ -111,7 +111,7 @@ export class VideosRepository {
 
   /** A source's videos, newest period first. */
   list(sourceId: string, kind: VideoKind | null = null, limit = 500): Video[] {
-    return this.#list.all(sourceId, kind, limit).map(toVideo);
+    return this.#list.all({ source: sourceId, kind, limit }).map(toVideo);
   }
 
   all(): Video[] {

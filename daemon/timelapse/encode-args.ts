@@ -83,7 +83,7 @@ export interface EncodeArgs {
 export function encodeArgs(s: EncodeSettings, fit: boolean): EncodeArgs {
   const codec =
     s.encoder === 'libx264'
-      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), '-profile:v', 'high']
+      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf)]
       : ['-c:v', 'h264_v4l2m2m', '-b:v', String(hardwareBitrate(s))];
   return {
     input: ['-f', 'concat', '-safe', '0', '-r', String(s.fps)],
