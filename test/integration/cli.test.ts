@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { DateTime } from 'luxon';
 import { cli, tempDir, writeConfig } from '../helpers/env';
+import { probeVideo } from '../helpers/videos';
 
 describe('lapsebox CLI', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -17,7 +19,7 @@ describe('lapsebox CLI', () => {
 
   afterAll(() => tmp.cleanup());
 
-  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']]])(
+  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['timelapse']]])(
     'prints help for %j --help and exits 0',
     async (args) => {
       const result = await cli([...args, '--help']);
@@ -144,13 +146,34 @@ describe('lapsebox CLI', () => {
       expect([result.code, result.stderr]).toEqual([2, 'lapsebox: no source "nope" in the configuration (sources: cam)\n']);
     });
 
+    it('builds a video without a daemon, copies it with --out, and exits 2 on bad options', async () => {
+      await run(['capture', 'cam']);
+      const today = DateTime.now().setZone('Europe/Paris');
+      const [from, to] = [today.minus({ days: 1 }).toISODate()!, today.toISODate()!];
+      const out = path.join(tmp.dir, 'film.mp4');
+      const result = await run(['timelapse', 'cam', '--from', from, '--to', to, '--out', out, '--fps', '10']);
+      expect([result.code, result.stderr]).toEqual([0, '']);
+      expect(result.stdout).toMatch(new RegExp(`^video built: ${out} \\(2 frames, 0\\.2 s at 10 fps, 320x240`));
+      expect(probeVideo(out)).toMatchObject({ frames: 2, width: 320, height: 240 });
+      const json = JSON.parse((await run(['timelapse', 'cam', '--from', from, '--to', to, '--json'])).stdout) as { job: { status: string; requestedBy: string }; file: string };
+      expect(json.job).toMatchObject({ status: 'succeeded', requestedBy: 'cli' });
+      expect(fs.existsSync(json.file)).toBe(true);
+
+      const backwards = await run(['timelapse', 'cam', '--from', to, '--to', from]);
+      expect(backwards.code).toBe(2);
+      expect(backwards.stderr).toMatch(/to: "to" \(\d{4}-\d\d-\d\d\) must come after "from"/);
+      expect((await run(['timelapse', 'cam', '--from', from, '--to', to, '--fps', '0'])).stderr).toMatch(/fps: expected at least 1 frame per second/);
+      const empty = await run(['timelapse', 'cam', '--from', '2020-01-01', '--to', '2020-01-02']);
+      expect([empty.code, empty.stderr]).toEqual([1, 'lapsebox: no usable pictures of source "cam" from 2020-01-01 to 2020-01-02 with these filters\n']);
+    });
+
     it('reports status from the database, with the next slot from the schedule', async () => {
       const result = await run(['status', '--json']);
       expect(result.code).toBe(0);
       const report = JSON.parse(result.stdout) as { daemon: { running: boolean }; disk: { freeBytes: number }; sources: { id: string; counts: { pictures: number }; nextSlot: string }[] };
       expect(report.daemon.running).toBe(false);
       expect(report.disk.freeBytes).toBeGreaterThan(0);
-      expect(report.sources[0]).toMatchObject({ id: 'cam', counts: { pictures: 1 } });
+      expect(report.sources[0]).toMatchObject({ id: 'cam', counts: { pictures: 2 } });
       expect(new Date(report.sources[0]!.nextSlot).getTime()).toBeGreaterThan(Date.now() - 1000);
       const text = await run(['status']);
       expect(text.stdout).toContain('daemon: not running');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
+import { DateTime } from 'luxon';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 
@@ -217,6 +218,22 @@ describe('daemon (child process)', () => {
     const report = JSON.parse(status.stdout) as { daemon: { running: boolean; pid: number }; sources: { id: string }[] };
     expect(report.daemon).toMatchObject({ running: true, pid: sut.pid });
     expect(report.sources.map((s) => s.id)).toEqual(['cam', 'private', 'resized']);
+  });
+
+  it('builds a custom video through the running daemon from the CLI, and serves it', async () => {
+    const today = DateTime.now().setZone('Europe/Paris');
+    const out = path.join(tmp.dir, 'cam.mp4');
+    const result = await cli(['timelapse', 'cam', '--from', today.minus({ days: 1 }).toISODate()!, '--to', today.toISODate()!, '--out', out, '--json', '--config', configFile]);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const { job } = JSON.parse(result.stdout) as { job: { id: number; requestedBy: string; video: string } };
+    expect(job.requestedBy).toBe('cli');
+    // The daemon built it (one encode at a time), and says so in its log.
+    expect(sut.lines.some((l) => l.msg === 'video built' && l['job'] === job.id && l['module'] === 'timelapse')).toBe(true);
+    const listed = (await (await fetch(`${sut.baseUrl}/api/sources/cam/videos`, { headers: admin })).json()) as { videos: { file: string; size: number }[] };
+    expect(listed.videos).toHaveLength(1);
+    const file = await fetch(`${sut.baseUrl}${listed.videos[0]!.file}`, { headers: admin });
+    expect([file.status, file.headers.get('content-type')]).toEqual([200, 'video/mp4']);
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(fs.readFileSync(out));
   });
 
   it('refuses a second daemon on the same data folder', async () => {
