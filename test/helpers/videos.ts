@@ -21,7 +21,7 @@ import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 export function pictureServices(config: Config, store: Store) {
   const log = silentLogger();
   const pipeline = new PicturePipeline({ appliance: () => config.appliance, log });
-  const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log, measure: (file) => pipeline.measure(file) });
+  const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log, measure: (file) => pipeline.measure(file, undefined) });
   const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: pictureStore, pipeline, log });
   return { pipeline, pictureStore, sizes };
 }

@@ -15,6 +15,7 @@ import type { Picture } from '../../daemon/store/pictures.repository';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { TimelapseScheduler } from '../../daemon/timelapse/timelapse.scheduler';
+import type { VideoSpec } from '../../daemon/timelapse/video-spec';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import { AppError } from '../../daemon/errors';
 import { tempDir } from '../helpers/env';
@@ -256,7 +257,7 @@ describe('TimelapseScheduler', () => {
 
       // Rebuilding replaces the file under its name and keeps the video's id.
       const inode = fs.statSync(store.layout.absolute(video.path)).ino;
-      const again = jobs.submitScheduled({ ...(job.params as { spec: never }).spec }, '2026-11-22');
+      const again = jobs.submitScheduled((job.params as { spec: VideoSpec }).spec, '2026-11-22');
       await jobs.idle();
       expect(jobs.get(again.id)!.videoId).toBe(video.id);
       expect(fs.statSync(store.layout.absolute(video.path)).ino).not.toBe(inode);
