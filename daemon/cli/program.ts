@@ -13,6 +13,7 @@ import { captureCommand } from './capture.command';
 import { usersCommand } from './users.command';
 import { camerasCommand } from './cameras.command';
 import { timelapseCommand } from './timelapse.command';
+import { doctorCommand } from './doctor.command';
 import { packageVersion } from '../package-info';
 
 
@@ -30,6 +31,7 @@ export function buildProgram(io: Output = stdio): Command {
   camerasCommand(program, io);
   usersCommand(program, io);
   timelapseCommand(program, io);
+  doctorCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -19,7 +19,7 @@ describe('lapsebox CLI', () => {
 
   afterAll(() => tmp.cleanup());
 
-  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['timelapse']]])(
+  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['timelapse']], [['doctor']]])(
     'prints help for %j --help and exits 0',
     async (args) => {
       const result = await cli([...args, '--help']);
@@ -32,6 +32,25 @@ describe('lapsebox CLI', () => {
     expect((await cli(['fly'])).code).toBe(2);
     expect((await cli(['status', '--colour'])).code).toBe(2);
     expect((await cli(['users', 'add', 'x'])).code).toBe(2); // --profile is required
+  });
+
+  describe('doctor', () => {
+    it('passes with the tools installed', async () => {
+      const result = await run(['doctor', '--json']);
+      const { checks } = JSON.parse(result.stdout) as { checks: { name: string; verdict: string; detail: string }[] };
+      expect(result.code).toBe(0);
+      expect(checks.find((c) => c.name === 'ffmpeg')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/^ffmpeg version /) });
+      expect(checks.find((c) => c.name === 'h264 encoder')!.detail).toMatch(/libx264|h264_v4l2m2m/);
+    });
+
+    it('fails and says what to install when ffmpeg is missing', async () => {
+      // A PATH without ffmpeg: only a folder with nothing in it.
+      const empty = path.join(tmp.dir, 'empty-bin');
+      fs.mkdirSync(empty, { recursive: true });
+      const result = await cli(['doctor', '--config', configFile], { env: { PATH: empty } });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/ffmpeg\s+fail\s+ffmpeg is not installed \(cannot run "ffmpeg"\): videos cannot be built; install it with "apt install ffmpeg" → sudo apt-get install -y ffmpeg/);
+    });
   });
 
   describe('config check', () => {
