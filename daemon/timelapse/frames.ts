@@ -119,6 +119,17 @@ export function periodStarting(kind: PeriodKind, start: DateTime): Period {
   return { kind, label, from: start.toMillis(), to: end.toMillis() };
 }
 
+/** The period a scheduled video's label names (`2026-11-22`, `2026-W47`, `2026-11`), or null. */
+export function periodOfLabel(kind: PeriodKind, label: string, timezone: string): Period | null {
+  const start =
+    kind === 'daily'
+      ? DateTime.fromFormat(label, 'yyyy-LL-dd', { zone: timezone })
+      : kind === 'weekly'
+        ? DateTime.fromFormat(label, "kkkk-'W'WW", { zone: timezone })
+        : DateTime.fromFormat(label, 'yyyy-LL', { zone: timezone });
+  return start.isValid ? periodStarting(kind, start) : null;
+}
+
 export class PeriodError extends Error {
   override readonly name = 'PeriodError';
   constructor(

@@ -16,7 +16,9 @@ import { FINISHED } from '../store/video-jobs.repository';
 import { VIDEO_KINDS, type VideosRepository, type VideoKind } from '../store/videos.repository';
 import type { VideoBuilder } from './video-builder';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
-import { customSpec, type VideoSpec } from './video-spec';
+import type { VideoSpec } from './video-spec';
+import { customSpec } from './video-spec';
+import { periodOfLabel } from './frames';
 
 /** Progress is written to the database at most this often; readers of the API see it live. */
 const PROGRESS_WRITE_MS = 1000;
@@ -244,10 +246,12 @@ export class VideoJobs {
             const poster = layout.video(source.id, kind, label).poster;
             const hasPoster = await fs.stat(poster).then(() => true, () => false);
             const stat = await fs.stat(file);
+            // Custom videos do not say their period in their name; the file's time stands in.
+            const period = kind === 'custom' ? null : periodOfLabel(kind, label, config().appliance.timezone);
             videos.save({
               sourceId: source.id, kind, label, path: layout.relative(file), posterPath: hasPoster ? layout.relative(poster) : null,
-              periodFrom: stat.mtimeMs, periodTo: stat.mtimeMs, frames: probe.frames, fps: probe.durationMs > 0 ? Math.round((probe.frames * 1000) / probe.durationMs) : 0,
-              width: probe.width, height: probe.height, durationMs: probe.durationMs, size: probe.size, codec: probe.codec, jobId: null, createdAt: stat.mtimeMs,
+              periodFrom: period?.from ?? Math.round(stat.mtimeMs), periodTo: period?.to ?? Math.round(stat.mtimeMs), frames: probe.frames, fps: probe.durationMs > 0 ? Math.round((probe.frames * 1000) / probe.durationMs) : 0,
+              width: probe.width, height: probe.height, durationMs: probe.durationMs, size: probe.size, codec: probe.codec, jobId: null, createdAt: Math.round(stat.mtimeMs),
             });
             log.info({ source: source.id, video: layout.relative(file) }, 'a video file the index missed was found again');
           } catch (err) {

@@ -265,6 +265,16 @@ describe('TimelapseScheduler', () => {
       now = at('2026-11-24T10:00');
       expect(sut.tick()).toHaveLength(1); // the 23rd
       await jobs.idle();
+
+      // A crash between the rename and the index update, and a partial file: found again, and removed, at start-up.
+      store.db.prepare('DELETE FROM videos WHERE id = ?').run(video.id);
+      const partial = path.join(store.layout.videosDir('north', 'daily'), '.tmp-0123456789ab-2026-11-25.mp4');
+      fs.writeFileSync(partial, 'half a video');
+      const restarted = buildVideoStack({ config: () => config, store, sizes, log: silentLogger(), now: () => now }).jobs;
+      await restarted.start();
+      await restarted.stop();
+      expect(store.videos.byPath(video.path)).toMatchObject({ kind: 'daily', label: '2026-11-22', periodFrom: at('2026-11-22T00:00'), periodTo: at('2026-11-23T00:00'), frames: 30 });
+      expect(fs.existsSync(partial)).toBe(false);
     } finally {
       await jobs.stop();
     }
