@@ -5,10 +5,12 @@
  */
 import { run as pipeline } from './pipeline.bench';
 import { run as testpattern } from './testpattern.bench';
+import { run as timelapse } from './timelapse.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
   ['picture pipeline', pipeline],
+  ['timelapse video', timelapse],
 ];
 
 async function main(): Promise<void> {

@@ -39,6 +39,7 @@ import {
   type Size,
 } from '../../daemon/pipeline/plan';
 import { BENCH_APPLIANCE, FIRST_TAKEN_AT, median, workerReportSchema, type OutputFile, type WorkerReport } from './pipeline.worker';
+import { envCount } from './env';
 
 const execFileAsync = promisify(execFile);
 
@@ -445,14 +446,6 @@ function mbText(bytes: number): string {
 
 function sizeText(bytes: number): string {
   return bytes >= 1024 * 1024 ? mbText(bytes) : `${(bytes / 1024).toFixed(0)} KB`;
-}
-
-function envCount(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
 }
 
 if (require.main === module) {
