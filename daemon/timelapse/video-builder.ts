@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { DateTime } from 'luxon';
 import type { Config, SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import { commitFile, tempPathFor } from '../files/atomic';
@@ -93,7 +94,9 @@ export class VideoBuilder {
     const source = this.#source(spec.sourceId);
     await runner.version(); // ffmpeg missing: say so before any work
     const selection = this.#select(spec);
-    const period = `${new Date(spec.from).toISOString()} to ${new Date(spec.to).toISOString()}`;
+    const zone = this.#deps.config().appliance.timezone;
+    const local = (t: number) => DateTime.fromMillis(t, { zone }).toISO({ suppressMilliseconds: true, suppressSeconds: true });
+    const period = `${local(spec.from)} to ${local(spec.to)}`;
     if (selection.frames.length < spec.minFrames) {
       return { status: 'skipped', matched: selection.matched, reason: tooFew(selection.frames.length, spec.minFrames, period) };
     }
