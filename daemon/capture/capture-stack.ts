@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { PictureStore } from '../files/picture.store';
 import { PicturePipeline } from '../pipeline/picture.pipeline';
+import { PictureSizes } from '../pipeline/picture-sizes';
 import type { Relay, RelayConfig } from '../hardware/relay';
 import { CaptureService } from './capture.service';
 import type { CameraFactory } from './drivers';
@@ -29,14 +30,7 @@ export function buildCaptureStack(deps: {
 }): CaptureStack {
   const { config, store, log } = deps;
   const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
-  const pictureStore = new PictureStore({
-    layout: store.layout,
-    pictures: store.pictures,
-    state: store.state,
-    timezone: config.appliance.timezone,
-    log: log.child({ module: 'store' }),
-    measure: (file, sourceId) => pipeline.measure(file, config.sources.find((s) => s.id === sourceId)?.image.reject),
-  });
+  const pictureStore = buildPictureStore({ config, store, log, pipeline });
   const capture = new CaptureService({
     config,
     createCamera: deps.createCamera,
@@ -49,4 +43,26 @@ export function buildCaptureStack(deps: {
     ...(deps.now ? { now: deps.now } : {}),
   });
   return { pipeline, pictureStore, capture };
+}
+
+/** The picture store of a data folder; found pictures are measured with the pipeline. */
+export function buildPictureStore(deps: { config: Config; store: Store; log: Logger; pipeline: PicturePipeline }): PictureStore {
+  const { config, store, log, pipeline } = deps;
+  return new PictureStore({
+    layout: store.layout,
+    pictures: store.pictures,
+    state: store.state,
+    timezone: config.appliance.timezone,
+    log: log.child({ module: 'store' }),
+    measure: (file, sourceId) => pipeline.measure(file, config.sources.find((s) => s.id === sourceId)?.image.reject),
+  });
+}
+
+/** Pipeline, store and sizes without a camera: for building videos on a stopped box. */
+export function buildPictureServices(deps: { config: Config; store: Store; log: Logger }): { pipeline: PicturePipeline; pictureStore: PictureStore; sizes: PictureSizes } {
+  const { config, store, log } = deps;
+  const pipeline = new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
+  const pictureStore = buildPictureStore({ config, store, log, pipeline });
+  const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: pictureStore, pipeline, log: log.child({ module: 'pipeline' }) });
+  return { pipeline, pictureStore, sizes };
 }

@@ -35,9 +35,9 @@ export function doctorCommand(program: Command, io: Output): void {
     });
 }
 
-export async function toolChecks(config: Config, paths: { ffmpeg?: string; ffprobe?: string; gphoto2?: string } = {}): Promise<Check[]> {
+async function toolChecks(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
-  const runner = new FfmpegRunner({ ...(paths.ffmpeg ? { ffmpegPath: paths.ffmpeg } : {}), ...(paths.ffprobe ? { ffprobePath: paths.ffprobe } : {}) });
+  const runner = new FfmpegRunner();
   const videos = config.sources.some((s) => Object.values(s.timelapse).some((k) => k.enabled));
   try {
     checks.push({ name: 'ffmpeg', verdict: 'ok', detail: await runner.version() });
@@ -53,7 +53,7 @@ export async function toolChecks(config: Config, paths: { ffmpeg?: string; ffpro
   }
   const usesGphoto2 = config.sources.some((s) => s.camera.driver === 'gphoto2');
   try {
-    const result = await runCommand(paths.gphoto2 ?? 'gphoto2', ['--version'], { signal: AbortSignal.timeout(10_000) });
+    const result = await runCommand('gphoto2', ['--version'], { signal: AbortSignal.timeout(10_000) });
     const line = result.stdout.split('\n').find((l) => /^gphoto2\s+\d/.test(l)) ?? result.stdout.split('\n')[0] ?? '';
     checks.push({ name: 'gphoto2', verdict: result.code === 0 ? 'ok' : usesGphoto2 ? 'fail' : 'warn', detail: line.trim() || `exit code ${result.code}` });
   } catch (err) {

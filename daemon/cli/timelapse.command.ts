@@ -1,9 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openStore, type Store } from '../store/store';
-import { PicturePipeline } from '../pipeline/picture.pipeline';
-import { PictureSizes } from '../pipeline/picture-sizes';
-import { PictureStore } from '../files/picture.store';
+import { buildPictureServices } from '../capture/capture-stack';
 import { buildVideoStack } from '../timelapse/video-stack';
 import { silentLogger } from '../logger';
 import type { Config } from '../config/schema';
@@ -130,9 +128,7 @@ async function viaDaemon(store: Store, sourceId: string, request: Record<string,
 /** No daemon: build it in this process, recorded in the same job history. */
 async function here(config: Config, store: Store, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson> {
   const log = silentLogger();
-  const pipeline = new PicturePipeline({ appliance: () => config.appliance, log });
-  const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log, measure: (file, id) => pipeline.measure(file, config.sources.find((s) => s.id === id)?.image.reject) });
-  const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: pictureStore, pipeline, log });
+  const { sizes } = buildPictureServices({ config, store, log });
   const { jobs } = buildVideoStack({ config: () => config, store, sizes, log });
   const job = jobs.submitCustom(sourceId, request, 'cli');
   const timer = setInterval(() => progress(jobs.get(job.id)?.progress ?? 0), POLL_MS);

@@ -180,7 +180,8 @@ function classify(err: Error, stderr: string, ffmpegPath: string): EncodeError {
   if (/No space left on device|ENOSPC/i.test(stderr) || /ENOSPC/.test(err.message)) {
     return new EncodeError('no-space', 'the disk is full (no space left on device) while writing the video; the partial file was removed');
   }
-  const unreadable = /Impossible to open '([^']+)'/.exec(stderr) ?? /^\[[^\]]*\]\s*(?:.*?)'([^']+\.jpg)'.*(?:Invalid data|could not find codec|Error while)/m.exec(stderr);
+  // The concat demuxer names a frame it cannot open; a frame it can open but not decode, ffmpeg conceals.
+  const unreadable = /Impossible to open '([^']+)'/.exec(stderr);
   if (unreadable) return new EncodeError('bad-frame', `ffmpeg could not read the frame ${unreadable[1]}`, unreadable[1]);
   if (/ENOENT/.test(err.message) || /nice: .*No such file or directory/.test(stderr)) {
     return new EncodeError('ffmpeg-missing', `ffmpeg is not installed (cannot run "${ffmpegPath}"); install it with "apt install ffmpeg"`);

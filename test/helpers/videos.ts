@@ -10,20 +10,14 @@ import sharp from 'sharp';
 import type { Config } from '../../daemon/config/schema';
 import type { Store } from '../../daemon/store/store';
 import type { Picture } from '../../daemon/store/pictures.repository';
-import { PicturePipeline } from '../../daemon/pipeline/picture.pipeline';
-import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
-import { PictureStore } from '../../daemon/files/picture.store';
+import { buildPictureServices } from '../../daemon/capture/capture-stack';
 import { tempPathFor } from '../../daemon/files/atomic';
 import { localDate, pictureFileName } from '../../daemon/files/layout';
 import { silentLogger } from '../../daemon/logger';
 import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 
 export function pictureServices(config: Config, store: Store) {
-  const log = silentLogger();
-  const pipeline = new PicturePipeline({ appliance: () => config.appliance, log });
-  const pictureStore = new PictureStore({ layout: store.layout, pictures: store.pictures, state: store.state, timezone: config.appliance.timezone, log, measure: (file) => pipeline.measure(file, undefined) });
-  const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: pictureStore, pipeline, log });
-  return { pipeline, pictureStore, sizes };
+  return buildPictureServices({ config, store, log: silentLogger() });
 }
 
 /**
