@@ -10,6 +10,7 @@ import { PicturePipeline } from '../pipeline/picture.pipeline';
 import { PictureSizes } from '../pipeline/picture-sizes';
 import type { Relay, RelayConfig } from '../hardware/relay';
 import { CaptureService } from './capture.service';
+import { Outbox } from '../sync/outbox';
 import type { CameraFactory } from './drivers';
 
 export interface CaptureStack {
@@ -26,11 +27,13 @@ export function buildCaptureStack(deps: {
   openRelay: (config: RelayConfig, sourceId: string) => Relay;
   /** The daemon's one pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
   pipeline?: PicturePipeline;
+  /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
+  outbox?: Outbox;
   now?: () => number;
 }): CaptureStack {
   const { config, store, log } = deps;
   const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
-  const pictureStore = buildPictureStore({ config, store, log, pipeline });
+  const pictureStore = buildPictureStore({ config, store, log, pipeline, ...(deps.outbox ? { outbox: deps.outbox } : {}) });
   const capture = new CaptureService({
     config,
     createCamera: deps.createCamera,
@@ -46,9 +49,10 @@ export function buildCaptureStack(deps: {
 }
 
 /** The picture store of a data folder; found pictures are measured with the pipeline. */
-export function buildPictureStore(deps: { config: Config; store: Store; log: Logger; pipeline: PicturePipeline }): PictureStore {
+export function buildPictureStore(deps: { config: Config; store: Store; log: Logger; pipeline: PicturePipeline; outbox?: Outbox }): PictureStore {
   const { config, store, log, pipeline } = deps;
   return new PictureStore({
+    outbox: deps.outbox ?? new Outbox({ config: () => config, repo: store.outbox }),
     layout: store.layout,
     pictures: store.pictures,
     state: store.state,

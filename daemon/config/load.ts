@@ -130,17 +130,22 @@ function resolvePaths(config: Config, base: string): Config {
     sources: config.sources.map((s) =>
       s.image.watermark ? { ...s, image: { ...s.image, watermark: { ...s.image.watermark, file: abs(s.image.watermark.file) } } } : s,
     ),
-    sync: { targets: config.sync.targets.map((t) => ({ ...t, privateKey: abs(t.privateKey) })) },
+    sync: { targets: config.sync.targets.map((t) => ({ ...t, ...(t.privateKey ? { privateKey: abs(t.privateKey) } : {}) })) },
   };
 }
 
 /** Files the config names that are not there: not an error (they may come later), but worth saying. */
 function missingFiles(config: Config): string[] {
-  return config.sources.flatMap((source, i) => {
+  const watermarks = config.sources.flatMap((source, i) => {
     const watermark = source.image.watermark?.file;
     if (watermark === undefined || fs.existsSync(watermark)) return [];
     return [`sources[${i}].image.watermark.file: ${watermark} does not exist; pictures of "${source.id}" that carry the watermark (for customers, the public and videos) will not be made until it does`];
   });
+  const keys = config.sync.targets.flatMap((target, i) => {
+    if (target.privateKey === undefined || fs.existsSync(target.privateKey)) return [];
+    return [`sync.targets[${i}].privateKey: ${target.privateKey} does not exist; nothing is sent to "${target.id}" until it does (files wait in the outbox)`];
+  });
+  return [...watermarks, ...keys];
 }
 
 /**
@@ -153,7 +158,6 @@ function notYetUsed(raw: unknown): string[] {
   const note = (key: string) => out.push(`${key} is accepted but not used yet by this version`);
   const storage = root['storage'] as Record<string, unknown> | undefined;
   if (storage?.['retention'] !== undefined) note('storage.retention');
-  if (root['sync'] !== undefined) note('sync');
   if (root['alerts'] !== undefined) note('alerts');
   return out;
 }

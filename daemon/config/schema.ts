@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { parseDuration, formatDuration } from './duration';
+import { parseRate } from './rate';
 import type { TimeOfDay, Weekday } from '../schedule/slots';
 // The allow-lists that keep camera settings out of trouble before they reach gphoto2's argv.
 import { modelProblem, portProblem, settingProblem } from '../capture/gphoto2-args';
@@ -315,12 +316,28 @@ const syncTarget = obj({
   host: z.string().min(1),
   port: int(1, 65535).default(22),
   username: z.string().min(1),
-  privateKey: z.string().min(1),
+  privateKey: z.string().min(1).optional().meta({ description: 'Private key file (OpenSSH or PEM format, without passphrase); relative to the config file' }),
+  password: z.string().min(1).optional().meta({ description: 'Password, for servers that do not take keys; a key is better' }),
   hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'expected a pinned key fingerprint "SHA256:..." as ssh-keygen -lf prints it'),
   remoteDir: z.string().startsWith('/', 'expected an absolute path'),
   send: z.array(z.enum(['pictures', 'videos', 'latest'])).min(1).default(['pictures', 'videos', 'latest']),
   sources: z.array(z.string()).optional(),
-});
+  timeout: duration({ min: 1000, max: 600_000, default: '30s', description: 'How long connecting, or any one step of an upload, may stall before the connection is dropped and tried again' }),
+  maxRate: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const rate = parseRate(text);
+      if (rate === null || rate < 1000) {
+        ctx.issues.push({ code: 'custom', input: text, message: `expected a rate of at least 1KB/s such as "500KB/s", "2MB/s" or "4Mbit/s", got "${text}"` });
+        return z.NEVER;
+      }
+      return rate;
+    })
+    .meta({ description: 'Upload bandwidth cap for metered links, such as "500KB/s" or "4Mbit/s"; default: none' }),
+  alertAfter: duration({ min: 60_000, max: 30 * 86_400_000, default: '1h', description: 'Raise an event when the oldest unsent file, or the outage of the target, is older than this' }),
+}).refine((t) => t.privateKey !== undefined || t.password !== undefined, { error: 'expected privateKey (or password): how to log in to the server', path: ['privateKey'] });
 
 export const configSchema = obj({
   appliance: obj({
@@ -465,3 +482,4 @@ export function jsonSchema(): Record<string, unknown> {
     title: 'lapsebox configuration',
   };
 }
+export type SyncTargetConfig = Config['sync']['targets'][number];

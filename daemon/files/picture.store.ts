@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { PicturesRepository, Picture } from '../store/pictures.repository';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import { isCameraFault, type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
+import type { Outbox } from '../sync/outbox';
 import type { DerivativeKind } from '../pipeline/plan';
 import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
 import { isCompleteJpeg } from './jpeg';
@@ -31,6 +32,7 @@ export class PictureStore {
   readonly #timezone: string;
   readonly #log: Logger;
   readonly #measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
+  readonly #outbox: Pick<Outbox, 'picture'>;
 
   constructor(deps: {
     layout: DataLayout;
@@ -40,6 +42,8 @@ export class PictureStore {
     log: Logger;
     /** Metrics of a stored picture found on disk without a row (the pipeline's `measure`). */
     measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
+    /** Queues each indexed picture for the sync targets, in the indexing transaction. */
+    outbox: Pick<Outbox, 'picture'>;
   }) {
     this.#layout = deps.layout;
     this.#pictures = deps.pictures;
@@ -47,6 +51,7 @@ export class PictureStore {
     this.#timezone = deps.timezone;
     this.#log = deps.log;
     this.#measure = deps.measure;
+    this.#outbox = deps.outbox;
   }
 
   /** The folder a capture taken at `at` goes to; created if needed. */
@@ -126,6 +131,7 @@ export class PictureStore {
     const id = this.#pictures.transaction(() => {
       const newId = this.#pictures.insert(record);
       if (!cameraFault) this.#state.recordSuccess(sourceId, at, newId);
+      this.#outbox.picture({ id: newId, sourceId, path: relative, size: record.size, takenAt: at, rejection: record.rejection }, { latest: !metrics.rejection });
       return newId;
     });
     if (!metrics.rejection) await this.#updateLatest(sourceId, finalPath);
@@ -193,6 +199,8 @@ export class PictureStore {
             const id = this.#pictures.insert({ sourceId, takenAt, localDate: day, path: relative, ...metrics });
             const state = this.#state.get(sourceId);
             if (!metrics.rejection && (state.lastCaptureAt ?? 0) < takenAt) this.#state.recordSuccess(sourceId, takenAt, id);
+            // Not as the latest picture: one found after a crash is rarely newer than what the targets have.
+            this.#outbox.picture({ id, sourceId, path: relative, size: metrics.size, takenAt, rejection: metrics.rejection }, { latest: false });
           });
           report.indexed++;
         }

@@ -1,11 +1,21 @@
 import type { Db } from './database';
 
-export type EventKind = 'camera-down' | 'camera-up' | 'camera-power-cycle';
+export type EventKind =
+  | 'camera-down'
+  | 'camera-up'
+  | 'camera-power-cycle'
+  | 'sync-unreachable'
+  | 'sync-reachable'
+  | 'sync-host-key-mismatch'
+  | 'sync-backlog'
+  | 'sync-backlog-cleared';
 
 export interface BoxEvent {
   id: number;
   at: number;
   sourceId: string | null;
+  /** The sync target the event is about. */
+  targetId: string | null;
   kind: EventKind;
   message: string;
   notifiedAt: number | null;
@@ -15,6 +25,7 @@ interface Row {
   id: number;
   at: number;
   source_id: string | null;
+  target_id: string | null;
   kind: EventKind;
   message: string;
   notified_at: number | null;
@@ -31,14 +42,14 @@ export class EventsRepository {
   readonly #markNotified;
 
   constructor(db: Db) {
-    this.#insert = db.prepare<[number, string | null, string, string]>(`INSERT INTO events (at, source_id, kind, message) VALUES (?, ?, ?, ?)`);
+    this.#insert = db.prepare<[number, string | null, string | null, string, string]>(`INSERT INTO events (at, source_id, target_id, kind, message) VALUES (?, ?, ?, ?, ?)`);
     this.#recent = db.prepare<[number], Row>(`SELECT * FROM events ORDER BY id DESC LIMIT ?`);
     this.#pending = db.prepare<[], Row>(`SELECT * FROM events WHERE notified_at IS NULL ORDER BY id`);
     this.#markNotified = db.prepare<[number, number]>(`UPDATE events SET notified_at = ? WHERE id = ?`);
   }
 
-  add(event: { at: number; sourceId: string | null; kind: EventKind; message: string }): number {
-    return Number(this.#insert.run(event.at, event.sourceId, event.kind, event.message).lastInsertRowid);
+  add(event: { at: number; sourceId: string | null; targetId?: string | null; kind: EventKind; message: string }): number {
+    return Number(this.#insert.run(event.at, event.sourceId, event.targetId ?? null, event.kind, event.message).lastInsertRowid);
   }
 
   /** Newest first. */
@@ -56,5 +67,5 @@ export class EventsRepository {
 }
 
 function toEvent(r: Row): BoxEvent {
-  return { id: r.id, at: r.at, sourceId: r.source_id, kind: r.kind, message: r.message, notifiedAt: r.notified_at };
+  return { id: r.id, at: r.at, sourceId: r.source_id, targetId: r.target_id, kind: r.kind, message: r.message, notifiedAt: r.notified_at };
 }

@@ -124,4 +124,50 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX video_jobs_by_period ON video_jobs (source_id, kind, label);
   CREATE INDEX video_jobs_pending ON video_jobs (status) WHERE status IN ('queued', 'running');
   `,
+  /* 5 */ `
+  -- The outbox of the SFTP sync (issue 6): one row per file and target, written in the
+  -- transaction that indexes the file. Sent rows stay: they are the record that a
+  -- picture reached every target (retention deletes only those).
+  CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    target_id       TEXT    NOT NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('picture', 'video', 'latest')),
+    source_id       TEXT    NOT NULL,
+    item_id         INTEGER NOT NULL,            -- the picture's or the video's id
+    local_path      TEXT    NOT NULL,            -- relative to the data folder
+    remote_path     TEXT    NOT NULL,            -- relative to <remoteDir>/<appliance.id>
+    size            INTEGER NOT NULL,
+    priority        INTEGER NOT NULL,            -- 0 goes first (latest), then 1
+    order_at        INTEGER NOT NULL,            -- pictures: taken at; videos: made at
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'gone')),
+    version         INTEGER NOT NULL DEFAULT 1,  -- bumped when a newer file replaces the row's (latest, a rebuilt video)
+    overwrite       INTEGER NOT NULL DEFAULT 0,  -- 1: the remote file may hold an older version; always upload
+    attempts        INTEGER NOT NULL DEFAULT 0,  -- failed attempts of this file (not counting a target that was down)
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    UNIQUE (target_id, remote_path)
+  );
+  CREATE INDEX outbox_due ON outbox (target_id, priority, order_at, id) WHERE state = 'pending';
+  CREATE INDEX outbox_by_item ON outbox (kind, item_id, target_id);
+  CREATE INDEX outbox_gone ON outbox (target_id) WHERE state = 'gone';
+
+  -- What each target did last, for status and alerts across restarts.
+  CREATE TABLE sync_targets (
+    target_id          TEXT PRIMARY KEY,
+    last_ok_at         INTEGER,                  -- last successful connection or upload
+    last_sent_at       INTEGER,
+    sent_files         INTEGER NOT NULL DEFAULT 0,
+    sent_bytes         INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    last_error_at      INTEGER,
+    failing_since      INTEGER,                  -- first failed connection of the current outage
+    unreachable_raised INTEGER NOT NULL DEFAULT 0,
+    backlog_raised     INTEGER NOT NULL DEFAULT 0,
+    host_key_seen      TEXT                      -- the fingerprint the server last presented
+  );
+
+  ALTER TABLE events ADD COLUMN target_id TEXT;
+  `,
 ];

@@ -11,6 +11,8 @@ import { AuditRepository } from './audit.repository';
 import { EventsRepository } from './events.repository';
 import { VideosRepository } from './videos.repository';
 import { VideoJobsRepository } from './video-jobs.repository';
+import { OutboxRepository } from './outbox.repository';
+import { SyncTargetsRepository } from './sync-targets.repository';
 
 export interface Store {
   db: Db;
@@ -22,6 +24,8 @@ export interface Store {
   events: EventsRepository;
   videos: VideosRepository;
   jobs: VideoJobsRepository;
+  outbox: OutboxRepository;
+  syncTargets: SyncTargetsRepository;
   close(): void;
 }
 
@@ -38,6 +42,8 @@ export function openStore(dataDir: string): Store {
     events: new EventsRepository(db),
     videos: new VideosRepository(db),
     jobs: new VideoJobsRepository(db),
+    outbox: new OutboxRepository(db),
+    syncTargets: new SyncTargetsRepository(db),
     close: () => {
       if (db.open) db.close();
     },

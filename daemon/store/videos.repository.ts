@@ -68,6 +68,7 @@ const toVideo = (r: Row): Video => ({
 });
 
 export class VideosRepository {
+  readonly #db: Db;
   readonly #upsert;
   readonly #byId;
   readonly #byPath;
@@ -76,6 +77,7 @@ export class VideosRepository {
   readonly #delete;
 
   constructor(db: Db) {
+    this.#db = db;
     // A rebuilt video keeps its id (and the links to it); only what it holds changes.
     this.#upsert = db.prepare(
       `INSERT INTO videos (source_id, kind, label, path, poster_path, period_from, period_to, frames, fps, width, height, duration_ms, size, codec, job_id, created_at)
@@ -120,5 +122,9 @@ export class VideosRepository {
 
   remove(id: number): void {
     this.#delete.run(id);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
   }
 }

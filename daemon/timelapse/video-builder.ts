@@ -5,6 +5,7 @@
  * with ffprobe, makes the poster, then renames both into place and indexes the
  * video. A failed or cancelled build leaves no partial file and no index row.
  */
+import type { Outbox } from '../sync/outbox';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -68,12 +69,23 @@ interface Frame {
 export interface VideoBuilderDeps {
   layout: DataLayout;
   pictures: Pick<PicturesRepository, 'usableBetween' | 'get'>;
-  videos: Pick<VideosRepository, 'save'>;
+  videos: Pick<VideosRepository, 'save' | 'transaction'>;
+  /** Queues each indexed video for the sync targets, in the indexing transaction. */
+  outbox: Pick<Outbox, 'video'>;
   sizes: Pick<PictureSizes, 'file'>;
   runner: FfmpegRunner;
   config: () => Config;
   log: Logger;
   now?: () => number;
+}
+
+/** Indexes a video and queues it for the sync targets, in one transaction; returns its id. */
+export function indexVideo(videos: Pick<VideosRepository, 'save' | 'transaction'>, outbox: Pick<Outbox, 'video'>, record: NewVideo): number {
+  return videos.transaction(() => {
+    const id = videos.save(record);
+    outbox.video({ id, sourceId: record.sourceId, path: record.path, size: record.size, createdAt: record.createdAt });
+    return id;
+  });
 }
 
 export class VideoBuilder {
@@ -167,7 +179,7 @@ export class VideoBuilder {
         jobId: options.jobId ?? null,
         createdAt: (this.#deps.now ?? Date.now)(),
       };
-      const video: Video = { id: this.#deps.videos.save(record), ...record };
+      const video: Video = { id: indexVideo(this.#deps.videos, this.#deps.outbox, record), ...record };
       if (skipped.length > 0) log.warn({ source: spec.sourceId, video: options.label, skipped: skipped.slice(0, 20) }, `${skipped.length} frames were skipped: their files are missing or broken`);
       return { status: 'built', video, matched: selection.matched, skipped, remade, encoder, encodeMs };
     } catch (err) {

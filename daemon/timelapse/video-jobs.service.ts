@@ -4,6 +4,7 @@
  * progress, cancel, and a history that says how each one ended (STYLE §8).
  * A job running when the daemon stops is queued again and rebuilt at the next start.
  */
+import type { Outbox } from '../sync/outbox';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema';
@@ -14,7 +15,7 @@ import { conflict, notFound } from '../errors';
 import type { VideoJobsRepository, VideoJob } from '../store/video-jobs.repository';
 import { FINISHED } from '../store/video-jobs.repository';
 import { VIDEO_KINDS, type VideosRepository, type VideoKind } from '../store/videos.repository';
-import type { VideoBuilder } from './video-builder';
+import { indexVideo, type VideoBuilder } from './video-builder';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
 import { customSpec } from './video-spec';
@@ -26,6 +27,7 @@ const PROGRESS_WRITE_MS = 1000;
 export interface VideoJobsDeps {
   jobs: VideoJobsRepository;
   videos: VideosRepository;
+  outbox: Pick<Outbox, 'video'>;
   builder: VideoBuilder;
   runner: FfmpegRunner;
   layout: DataLayout;
@@ -221,7 +223,7 @@ export class VideoJobs {
    * the rename and the index update).
    */
   async #reconcile(): Promise<void> {
-    const { layout, videos, runner, config, log } = this.#deps;
+    const { layout, videos, outbox, runner, config, log } = this.#deps;
     const known = new Map(videos.all().map((v) => [v.path, v]));
     for (const v of known.values()) {
       if (!(await fs.stat(layout.absolute(v.path)).catch(() => null))) {
@@ -248,7 +250,7 @@ export class VideoJobs {
             const stat = await fs.stat(file);
             // Custom videos do not say their period in their name; the file's time stands in.
             const period = kind === 'custom' ? null : periodOfLabel(kind, label, config().appliance.timezone);
-            videos.save({
+            indexVideo(videos, outbox, {
               sourceId: source.id, kind, label, path: layout.relative(file), posterPath: hasPoster ? layout.relative(poster) : null,
               periodFrom: period?.from ?? Math.round(stat.mtimeMs), periodTo: period?.to ?? Math.round(stat.mtimeMs), frames: probe.frames, fps: probe.durationMs > 0 ? Math.round((probe.frames * 1000) / probe.durationMs) : 0,
               width: probe.width, height: probe.height, durationMs: probe.durationMs, size: probe.size, codec: probe.codec, jobId: null, createdAt: Math.round(stat.mtimeMs),

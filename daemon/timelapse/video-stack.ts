@@ -9,6 +9,7 @@ import type { PictureSizes } from '../pipeline/picture-sizes';
 import { FfmpegRunner, type FfmpegRunnerOptions } from './ffmpeg.runner';
 import { VideoBuilder } from './video-builder';
 import { VideoJobs } from './video-jobs.service';
+import { Outbox } from '../sync/outbox';
 
 export function buildVideoStack(deps: {
   config: () => Config;
@@ -17,11 +18,14 @@ export function buildVideoStack(deps: {
   log: Logger;
   ffmpeg?: FfmpegRunnerOptions | undefined;
   now?: () => number;
+  /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
+  outbox?: Outbox;
 }): { runner: FfmpegRunner; builder: VideoBuilder; jobs: VideoJobs } {
   const { store, config, sizes, now } = deps;
   const log = deps.log.child({ module: 'timelapse' });
   const runner = new FfmpegRunner(deps.ffmpeg ?? {});
-  const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, sizes, runner, config, log, ...(now ? { now } : {}) });
-  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}) });
+  const outbox = deps.outbox ?? new Outbox({ config, repo: store.outbox, ...(now ? { now } : {}) });
+  const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, outbox, sizes, runner, config, log, ...(now ? { now } : {}) });
+  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}) });
   return { runner, builder, jobs };
 }

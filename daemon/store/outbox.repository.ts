@@ -1,0 +1,245 @@
+import type { Db } from './database';
+
+export const OUTBOX_KINDS = ['picture', 'video', 'latest'] as const;
+export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+export type OutboxState = 'pending' | 'sent' | 'gone';
+
+/** One file to send to one target. */
+export interface OutboxItem {
+  id: number;
+  targetId: string;
+  kind: OutboxKind;
+  sourceId: string;
+  itemId: number;
+  /** Relative to the data folder. */
+  localPath: string;
+  /** Relative to `<remoteDir>/<appliance.id>`. */
+  remotePath: string;
+  size: number;
+  state: OutboxState;
+  /** Changes when a newer file replaces this row's (a new latest picture, a rebuilt video). */
+  version: number;
+  /** The remote file may hold an older version of this one, so its presence proves nothing. */
+  overwrite: boolean;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+export interface NewOutboxItem {
+  targetId: string;
+  kind: OutboxKind;
+  sourceId: string;
+  itemId: number;
+  localPath: string;
+  remotePath: string;
+  size: number;
+  /** 0 goes before 1. */
+  priority: number;
+  orderAt: number;
+  /** A row already there for the same remote file is a newer version (latest, a rebuilt video) rather than the same file again. */
+  replaces: boolean;
+  /** The remote file may already hold another version (latest.jpg): upload even when it is there. */
+  overwrite: boolean;
+}
+
+export interface Backlog {
+  pending: number;
+  bytes: number;
+  /** When the oldest pending file was queued. */
+  oldestAt: number | null;
+  byKind: Record<OutboxKind, number>;
+  /** Pending files whose own upload failed at least once (not those waiting on a target that is down). */
+  failing: number;
+  /** Files that left the box before they could be sent (deleted by hand); never sent. */
+  gone: number;
+}
+
+interface Row {
+  id: number;
+  target_id: string;
+  kind: OutboxKind;
+  source_id: string;
+  item_id: number;
+  local_path: string;
+  remote_path: string;
+  size: number;
+  state: OutboxState;
+  version: number;
+  overwrite: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+const toItem = (r: Row): OutboxItem => ({
+  id: r.id,
+  targetId: r.target_id,
+  kind: r.kind,
+  sourceId: r.source_id,
+  itemId: r.item_id,
+  localPath: r.local_path,
+  remotePath: r.remote_path,
+  size: r.size,
+  state: r.state,
+  version: r.version,
+  overwrite: r.overwrite === 1,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  sentAt: r.sent_at,
+});
+
+/**
+ * The sync outbox. Rows are written in the transaction that indexes their file;
+ * a row is marked sent only for the version that was uploaded, so a newer file
+ * queued during an upload is sent too.
+ */
+export class OutboxRepository {
+  readonly #db: Db;
+  readonly #add;
+  readonly #replace;
+  readonly #due;
+  readonly #nextDue;
+  readonly #sent;
+  readonly #failed;
+  readonly #gone;
+  readonly #backlog;
+  readonly #goneCount;
+  readonly #errors;
+  readonly #resetDue;
+  readonly #byId;
+  readonly #missingPictures;
+  readonly #missingVideos;
+  readonly #hasLatest;
+
+  constructor(db: Db) {
+    this.#db = db;
+    const columns = `(target_id, kind, source_id, item_id, local_path, remote_path, size, priority, order_at, state, overwrite, next_attempt_at, created_at)
+       VALUES (@targetId, @kind, @sourceId, @itemId, @localPath, @remotePath, @size, @priority, @orderAt, 'pending', @overwrite, @now, @now)`;
+    this.#add = db.prepare(`INSERT INTO outbox ${columns} ON CONFLICT (target_id, remote_path) DO NOTHING`);
+    this.#replace = db.prepare(
+      `INSERT INTO outbox ${columns}
+       ON CONFLICT (target_id, remote_path) DO UPDATE SET item_id = excluded.item_id, local_path = excluded.local_path, size = excluded.size,
+         order_at = excluded.order_at, state = 'pending', version = version + 1, overwrite = 1, attempts = 0,
+         next_attempt_at = excluded.next_attempt_at, last_error = NULL, created_at = CASE WHEN state = 'pending' THEN created_at ELSE excluded.created_at END`,
+    );
+    this.#due = db.prepare<[{ target: string; now: number; limit: number }], Row>(
+      `SELECT * FROM outbox INDEXED BY outbox_due WHERE target_id = @target AND state = 'pending' AND next_attempt_at <= @now
+       ORDER BY priority, order_at, id LIMIT @limit`,
+    );
+    this.#nextDue = db.prepare<[string], { at: number | null }>(`SELECT min(next_attempt_at) AS at FROM outbox WHERE target_id = ? AND state = 'pending'`);
+    this.#sent = db.prepare<[{ id: number; version: number; at: number }]>(
+      `UPDATE outbox SET state = 'sent', sent_at = @at, last_error = NULL WHERE id = @id AND version = @version AND state = 'pending'`,
+    );
+    this.#failed = db.prepare<[{ id: number; version: number; error: string; next: number }]>(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @next WHERE id = @id AND version = @version AND state = 'pending'`,
+    );
+    this.#gone = db.prepare<[{ id: number; version: number; error: string }]>(
+      `UPDATE outbox SET state = 'gone', last_error = @error WHERE id = @id AND version = @version AND state = 'pending'`,
+    );
+    // Only pending rows (a partial index): sent rows grow with the years and are counted in sync_targets.
+    this.#backlog = db.prepare<[string], { kind: OutboxKind; n: number; bytes: number; oldest: number | null; failing: number }>(
+      `SELECT kind, count(*) AS n, coalesce(sum(size), 0) AS bytes, min(created_at) AS oldest, sum(attempts > 0) AS failing
+       FROM outbox INDEXED BY outbox_due WHERE target_id = ? AND state = 'pending' GROUP BY kind`,
+    );
+    this.#goneCount = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM outbox INDEXED BY outbox_gone WHERE target_id = ? AND state = 'gone'`);
+    this.#errors = db.prepare<[string, number], Row>(
+      `SELECT * FROM outbox WHERE target_id = ? AND state = 'pending' AND last_error IS NOT NULL ORDER BY order_at LIMIT ?`,
+    );
+    this.#resetDue = db.prepare<[{ target: string; now: number }]>(`UPDATE outbox SET next_attempt_at = @now WHERE target_id = @target AND state = 'pending' AND next_attempt_at > @now`);
+    this.#byId = db.prepare<[number], Row>(`SELECT * FROM outbox WHERE id = ?`);
+    this.#missingPictures = db.prepare<[{ target: string; source: string; after: number; limit: number }], { id: number; sourceId: string; path: string; size: number; takenAt: number; rejection: string | null }>(
+      `SELECT p.id, p.source_id AS sourceId, p.path, p.size, p.taken_at AS takenAt, p.rejection FROM pictures p
+       WHERE p.source_id = @source AND p.missing = 0 AND p.id > @after
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'picture' AND o.item_id = p.id AND o.target_id = @target)
+       ORDER BY p.id LIMIT @limit`,
+    );
+    this.#missingVideos = db.prepare<[{ target: string; source: string }], { id: number; sourceId: string; path: string; size: number; createdAt: number }>(
+      `SELECT v.id, v.source_id AS sourceId, v.path, v.size, v.created_at AS createdAt FROM videos v
+       WHERE v.source_id = @source AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'video' AND o.item_id = v.id AND o.target_id = @target)`,
+    );
+    this.#hasLatest = db.prepare<[{ target: string; source: string }], { n: number }>(
+      `SELECT count(*) AS n FROM outbox WHERE target_id = @target AND source_id = @source AND kind = 'latest'`,
+    );
+  }
+
+  /** Queues a file; the same file queued again is left as it is, unless `replaces` says it is a newer version. */
+  add(item: NewOutboxItem, now: number): void {
+    const { replaces, overwrite, ...values } = item;
+    (replaces ? this.#replace : this.#add).run({ ...values, overwrite: overwrite ? 1 : 0, now });
+  }
+
+  /** Pending rows of a target whose time has come: latest first, then the oldest. */
+  due(targetId: string, now: number, limit: number): OutboxItem[] {
+    return this.#due.all({ target: targetId, now, limit }).map(toItem);
+  }
+
+  /** When the next pending row of a target becomes due; null when none is pending. */
+  nextDueAt(targetId: string): number | null {
+    return this.#nextDue.get(targetId)?.at ?? null;
+  }
+
+  /** Marks the row sent if it still holds the version that was uploaded; false when a newer one came meanwhile. */
+  markSent(item: Pick<OutboxItem, 'id' | 'version'>, at: number): boolean {
+    return this.#sent.run({ id: item.id, version: item.version, at }).changes === 1;
+  }
+
+  markFailed(item: Pick<OutboxItem, 'id' | 'version'>, error: string, nextAttemptAt: number): void {
+    this.#failed.run({ id: item.id, version: item.version, error, next: nextAttemptAt });
+  }
+
+  /** The local file is gone: nothing left to send, ever. */
+  markGone(item: Pick<OutboxItem, 'id' | 'version'>, error: string): void {
+    this.#gone.run({ id: item.id, version: item.version, error });
+  }
+
+  get(id: number): OutboxItem | undefined {
+    const row = this.#byId.get(id);
+    return row && toItem(row);
+  }
+
+  backlog(targetId: string): Backlog {
+    const b: Backlog = { pending: 0, bytes: 0, oldestAt: null, byKind: { picture: 0, video: 0, latest: 0 }, failing: 0, gone: this.#goneCount.get(targetId)?.n ?? 0 };
+    for (const r of this.#backlog.all(targetId)) {
+      b.pending += r.n;
+      b.bytes += r.bytes;
+      b.byKind[r.kind] += r.n;
+      b.failing += r.failing;
+      if (r.oldest !== null && (b.oldestAt === null || r.oldest < b.oldestAt)) b.oldestAt = r.oldest;
+    }
+    return b;
+  }
+
+  /** Pending rows with an error of their own, oldest first. */
+  failing(targetId: string, limit: number): OutboxItem[] {
+    return this.#errors.all(targetId, limit).map(toItem);
+  }
+
+  /** "Send now": every pending row of the target is due at once. */
+  makeDue(targetId: string, now: number): number {
+    return this.#resetDue.run({ target: targetId, now }).changes;
+  }
+
+  /** Pictures of a source without a row for the target, by id, in pages (for a target added to a box with history). */
+  picturesWithoutRow(targetId: string, sourceId: string, afterId: number, limit: number) {
+    return this.#missingPictures.all({ target: targetId, source: sourceId, after: afterId, limit });
+  }
+
+  videosWithoutRow(targetId: string, sourceId: string) {
+    return this.#missingVideos.all({ target: targetId, source: sourceId });
+  }
+
+  hasLatest(targetId: string, sourceId: string): boolean {
+    return (this.#hasLatest.get({ target: targetId, source: sourceId })?.n ?? 0) > 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+}

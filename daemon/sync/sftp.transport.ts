@@ -1,0 +1,325 @@
+/**
+ * The SFTP side of the sync: the only code that knows ssh2-sftp-client. One
+ * connection per target, reused while it works and thrown away (with its client
+ * object) after any error. Every call runs under our own timeout, because a
+ * server or a link can stop answering without closing anything.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import SftpClient from 'ssh2-sftp-client';
+import type { SyncTargetConfig } from '../config/schema';
+import { Throttle } from './throttle';
+
+/** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
+const CHUNK_SIZE = 128 * 1024;
+const KEEPALIVE_MS = 15_000;
+
+export type SyncErrorKind =
+  | 'host-key' // the server's key is not the pinned one
+  | 'auth' // the server refused our key or password, or the key cannot be read
+  | 'unreachable' // no TCP connection (refused, no route, unknown name)
+  | 'timeout' // the server stopped answering
+  | 'connection' // the connection broke
+  | 'permission' // the server refused to write there
+  | 'remote' // the server failed the request (its disk is full, the path is a file...)
+  | 'size-mismatch' // the uploaded file is not the size of ours
+  | 'local-missing' // our file is gone
+  | 'local'; // our file cannot be read
+
+/** Errors of the whole target (drop the connection, wait, try again) against errors of one file. */
+const TARGET_KINDS: ReadonlySet<SyncErrorKind> = new Set(['host-key', 'auth', 'unreachable', 'timeout', 'connection']);
+
+export class SyncError extends Error {
+  override readonly name = 'SyncError';
+  constructor(
+    readonly kind: SyncErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** True when the target cannot be used at all, false when only this file failed. */
+  get ofTarget(): boolean {
+    return TARGET_KINDS.has(this.kind);
+  }
+}
+
+/** The fingerprint OpenSSH prints for a host key (`ssh-keygen -lf`): SHA256 of the key blob, base64 without padding. */
+export function fingerprint(keyBlob: Buffer): string {
+  return `SHA256:${crypto.createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+export interface UploadOptions {
+  /** Absolute remote paths. */
+  finalFile: string;
+  tempFile: string;
+  /** Upload even when the final file is there with the right size (it may be an older version). */
+  overwrite: boolean;
+}
+
+export type UploadOutcome = { status: 'uploaded'; bytes: number } | { status: 'already-there'; bytes: number };
+
+export interface SftpTransportOptions {
+  /** Bytes per second; none by default. */
+  maxRate?: number | undefined;
+  /** Called with the fingerprint the server presented, whether or not it matched. */
+  onHostKey?: (fingerprint: string) => void;
+}
+
+/** One target's connection and the upload protocol: temporary name, size check, rename. */
+export class SftpTransport {
+  readonly #target: SyncTargetConfig;
+  readonly #options: SftpTransportOptions;
+  #client: SftpClient | null = null;
+  #socket: net.Socket | null = null;
+  /** Remote folders known to exist on this connection. */
+  #dirs = new Set<string>();
+  #broken: Error | null = null;
+
+  constructor(target: SyncTargetConfig, options: SftpTransportOptions = {}) {
+    this.#target = target;
+    this.#options = options;
+  }
+
+  get connected(): boolean {
+    return this.#client !== null && this.#broken === null;
+  }
+
+  /** Connects if there is no working connection; after any failure the next call starts afresh. */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.close();
+    const t = this.#target;
+    const where = `${t.username}@${t.host}:${t.port}`;
+    const credentials = await this.#credentials();
+    const socket = await this.#openSocket();
+    const client = new SftpClient(`lapsebox-${t.id}`, {
+      // Events between calls (the server closing an idle connection): the next call reconnects.
+      error: (err: unknown) => this.#markBroken(err instanceof Error ? err : new Error(String(err))),
+      end: () => this.#markBroken(new Error('the server ended the connection')),
+      close: () => this.#markBroken(new Error('the connection closed')),
+    });
+    this.#client = client;
+    this.#socket = socket;
+    this.#broken = null;
+    this.#dirs = new Set();
+    let presented: string | null = null;
+    try {
+      await this.#call(`connecting to ${where}`, () =>
+        client.connect({
+          sock: socket,
+          host: t.host,
+          port: t.port,
+          username: t.username,
+          ...credentials,
+          readyTimeout: t.timeout,
+          keepaliveInterval: KEEPALIVE_MS,
+          keepaliveCountMax: 4,
+          hostVerifier: (key: Buffer) => {
+            presented = fingerprint(key);
+            this.#options.onHostKey?.(presented);
+            return presented === t.hostKey;
+          },
+        }),
+      );
+    } catch (err) {
+      await this.close();
+      if (presented !== null && presented !== t.hostKey) {
+        throw new SyncError(
+          'host-key',
+          `the server at ${t.host}:${t.port} presented the host key ${presented}, but the configuration pins ${t.hostKey}; nothing is sent to "${t.id}". If the server was reinstalled, check the new key with its administrator (ssh-keygen -lf on the server's key) and update hostKey`,
+        );
+      }
+      if (err instanceof SyncError) throw err;
+      const message = (err as Error).message;
+      if (/authentication methods failed/i.test(message)) {
+        throw new SyncError('auth', `the server at ${t.host}:${t.port} refused to log in ${t.username} with the ${t.privateKey ? 'key ' + t.privateKey : 'password'} (is the public key in the server's authorized_keys?)`);
+      }
+      throw new SyncError('connection', `could not open an SFTP session with ${where}: ${message}`);
+    }
+  }
+
+  /** Sends one file by the protocol of SPEC §3; the caller marks it sent only after this resolves. */
+  async upload(localFile: string, options: UploadOptions): Promise<UploadOutcome> {
+    const stat = await fsp.stat(localFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new SyncError('local-missing', `${localFile} is no longer on the box`);
+      throw new SyncError('local', `cannot read ${localFile}: ${err.message}`);
+    });
+    await this.connect();
+    const client = this.#client!;
+    const { finalFile, tempFile } = options;
+    if (!options.overwrite) {
+      // A crash between the rename and the database update leaves the file in place: it counts as sent.
+      const there = await this.#call(`checking ${finalFile}`, () => client.stat(finalFile).catch((err: { code?: unknown }) => (err.code === 'ENOENT' ? null : Promise.reject(err))));
+      if (there && there.isFile && there.size === stat.size) return { status: 'already-there', bytes: stat.size };
+    }
+    await this.#ensureDir(path.posix.dirname(finalFile));
+    await this.#put(localFile, tempFile);
+    const sent = await this.#call(`checking ${tempFile}`, () => client.stat(tempFile));
+    if (sent.size !== stat.size) {
+      await this.#call(`removing ${tempFile}`, () => client.delete(tempFile, true)).catch(() => undefined);
+      throw new SyncError('size-mismatch', `${tempFile} holds ${sent.size} bytes after the upload, ${stat.size} were sent; it was removed and will be sent again`);
+    }
+    await this.#call(`renaming ${tempFile} to ${finalFile}`, () => client.posixRename(tempFile, finalFile));
+    return { status: 'uploaded', bytes: stat.size };
+  }
+
+  /** Cuts the connection at once (the daemon is stopping); a call in flight fails and the next one reconnects. */
+  abort(): void {
+    this.#markBroken(new Error('the sync is stopping'));
+    this.#socket?.destroy();
+  }
+
+  /** Ends the connection politely if it works, else just drops it; never throws. */
+  async close(): Promise<void> {
+    const client = this.#client;
+    const socket = this.#socket;
+    this.#client = null;
+    this.#socket = null;
+    this.#dirs = new Set();
+    if (client && this.#broken === null) {
+      await withTimeout(client.end(), Math.min(this.#target.timeout, 5_000), () => undefined).catch(() => undefined);
+    }
+    socket?.destroy();
+  }
+
+  async #credentials(): Promise<{ privateKey?: Buffer; password?: string }> {
+    const t = this.#target;
+    if (t.privateKey === undefined) return { password: t.password! };
+    try {
+      return { privateKey: await fsp.readFile(t.privateKey), ...(t.password ? { password: t.password } : {}) };
+    } catch (err) {
+      throw new SyncError('auth', `cannot read the private key ${t.privateKey} for "${t.id}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  /** A TCP socket with Nagle's algorithm off: small SFTP requests must not wait for delayed ACKs. */
+  #openSocket(): Promise<net.Socket> {
+    const t = this.#target;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: t.host, port: t.port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new SyncError('timeout', `${t.host}:${t.port} did not accept a connection within ${t.timeout / 1000} s`));
+      }, t.timeout);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, KEEPALIVE_MS);
+        resolve(socket);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        socket.destroy();
+        const why: Record<string, string> = {
+          ECONNREFUSED: 'refused the connection (is the SSH server running, and is port right?)',
+          ENOTFOUND: 'is not a known host name (check host, and the box\'s DNS)',
+          EAI_AGAIN: 'could not be looked up (no DNS answer: is the network up?)',
+          EHOSTUNREACH: 'cannot be reached (no route: is the network up?)',
+          ENETUNREACH: 'cannot be reached (the network is down)',
+          ETIMEDOUT: 'did not answer (timed out)',
+        };
+        reject(new SyncError('unreachable', `${t.host}:${t.port} ${why[err.code ?? ''] ?? `could not be reached: ${err.message}`}`));
+      });
+    });
+  }
+
+  async #ensureDir(dir: string): Promise<void> {
+    if (this.#dirs.has(dir)) return;
+    const client = this.#client!;
+    await this.#call(`creating ${dir}`, () => client.mkdir(dir, true));
+    this.#dirs.add(dir);
+  }
+
+  async #put(localFile: string, tempFile: string): Promise<void> {
+    const client = this.#client!;
+    const what = `uploading ${path.basename(localFile)} to ${tempFile}`;
+    const rate = this.#options.maxRate;
+    if (rate === undefined) {
+      await this.#call(what, (touch) => client.fastPut(localFile, tempFile, { chunkSize: CHUNK_SIZE, step: touch }));
+      return;
+    }
+    // Under a cap the bytes go through a throttled stream; the stall timer restarts on each chunk.
+    await this.#call(what, (touch) => {
+      const throttle = new Throttle(rate);
+      throttle.on('data', touch);
+      const reader = fs.createReadStream(localFile, { highWaterMark: 64 * 1024 });
+      reader.on('error', (err) => throttle.destroy(err));
+      return client.put(reader.pipe(throttle), tempFile, { writeStreamOptions: { mode: 0o644 } });
+    });
+  }
+
+  /**
+   * Runs one call of the library under the target's timeout. The timer restarts
+   * whenever the call reports progress (`touch`), so a long upload is fine and a
+   * stalled one is not. On a timeout or a broken connection the client is dropped.
+   */
+  async #call<T>(what: string, fn: (touch: () => void) => Promise<T>): Promise<T> {
+    if (this.#broken) throw this.#connectionError(what);
+    const timeout = this.#target.timeout;
+    let timer: NodeJS.Timeout | null = null;
+    let rejectTimeout: (err: Error) => void = () => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      rejectTimeout = reject;
+    });
+    const arm = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => rejectTimeout(new SyncError('timeout', `${this.#target.host}:${this.#target.port} stopped answering for ${timeout / 1000} s while ${what}`)), timeout);
+    };
+    arm();
+    const work = fn(arm);
+    try {
+      return await Promise.race([work, timedOut]);
+    } catch (err) {
+      work.catch(() => undefined);
+      if (err instanceof SyncError) {
+        if (err.ofTarget) await this.#drop(err);
+        throw err;
+      }
+      const mapped = this.#broken ? this.#connectionError(what) : this.#classify(err as Error & { code?: unknown }, what);
+      if (mapped.ofTarget) await this.#drop(mapped);
+      throw mapped;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  #classify(err: Error & { code?: unknown }, what: string): SyncError {
+    const code = err.code;
+    const message = err.message.replace(/^(\w+->)*|^\w+: /g, '');
+    if (code === 3 || code === 'EACCES' || /permission denied/i.test(err.message)) {
+      return new SyncError('permission', `the server refused to write (permission denied) while ${what}; check that ${this.#target.username} may write in ${this.#target.remoteDir} on ${this.#target.host}`);
+    }
+    if (code === 'ERR_NOT_CONNECTED' || code === 'ECONNRESET' || (code === 'ERR_GENERIC_CLIENT' && /no sftp connection|not connected|closed/i.test(err.message))) {
+      return new SyncError('connection', `the connection to ${this.#target.host}:${this.#target.port} broke while ${what}: ${message}`);
+    }
+    if (code === 4 && /write|put|upload/i.test(what)) {
+      return new SyncError('remote', `the server failed while ${what} (is its disk full?): ${message}`);
+    }
+    return new SyncError('remote', `the server failed while ${what}: ${message}`);
+  }
+
+  #connectionError(what: string): SyncError {
+    return new SyncError('connection', `the connection to ${this.#target.host}:${this.#target.port} was lost while ${what}: ${this.#broken?.message ?? 'closed'}`);
+  }
+
+  #markBroken(err: Error): void {
+    this.#broken ??= err;
+  }
+
+  async #drop(err: Error): Promise<void> {
+    this.#markBroken(err);
+    this.#socket?.destroy();
+    await this.close();
+  }
+}
+
+/** Resolves like `promise`, or with `fallback()` when it takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]).finally(() => clearTimeout(timer));
+}
