@@ -31,6 +31,8 @@ import type { FfmpegRunnerOptions } from './timelapse/ffmpeg.runner';
 import { buildVideoStack } from './timelapse/video-stack';
 import type { VideoJobs } from './timelapse/video-jobs.service';
 import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
+import { Outbox } from './sync/outbox';
+import { SyncService, type SyncPolicies } from './sync/sync.service';
 
 /** How long a capture in flight may finish after SIGTERM before it is discarded. */
 const STOP_GRACE_MS = 6_000;
@@ -43,6 +45,8 @@ export interface AppOptions {
   now?: () => number;
   /** ffmpeg and ffprobe (tests point them at missing programs). */
   ffmpeg?: FfmpegRunnerOptions;
+  /** Retry pacing of the sync (tests shorten it). */
+  syncPolicies?: SyncPolicies;
 }
 
 export class App {
@@ -52,6 +56,9 @@ export class App {
   readonly #openRelay: (config: RelayConfig, log: Logger) => Relay;
   readonly #now: () => number;
   readonly #ffmpeg: AppOptions['ffmpeg'];
+  readonly #syncPolicies: AppOptions['syncPolicies'];
+  #outbox: Outbox | null = null;
+  #sync: SyncService | null = null;
   #videoJobs: VideoJobs | null = null;
   #timelapse: TimelapseScheduler | null = null;
   #store: Store | null = null;
@@ -69,6 +76,7 @@ export class App {
     this.#openRelay = options.openRelay ?? ((config, log) => openRelay(config, { log }));
     this.#now = options.now ?? Date.now;
     this.#ffmpeg = options.ffmpeg;
+    this.#syncPolicies = options.syncPolicies;
   }
 
   get config(): Config {
@@ -102,6 +110,8 @@ export class App {
       );
     }
 
+    // One outbox for pictures and videos; new rows wake the sync workers of their targets.
+    this.#outbox = new Outbox({ config: () => this.config, repo: store.outbox, now: this.#now, notify: (ids) => this.#sync?.wake(ids) });
     this.#buildCapture();
     const report = await this.#pictureStore!.reconcile(config.sources.map((s) => s.id));
     this.#log.info(report, 'data folder reconciled with the database');
@@ -112,6 +122,7 @@ export class App {
       pictures: store.pictures,
       state: store.state,
       live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
+      sync: { status: () => this.#sync?.status() ?? [] },
       now: this.#now,
     });
     // The capture service is rebuilt on reload; routes reach whichever is current.
@@ -121,9 +132,19 @@ export class App {
     };
 
     const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#log.child({ module: 'pipeline' }) });
-    const { jobs: videoJobs } = buildVideoStack({ config: () => this.config, store, sizes, log: this.#log, ffmpeg: this.#ffmpeg, now: this.#now });
+    const { jobs: videoJobs } = buildVideoStack({ config: () => this.config, store, sizes, log: this.#log, ffmpeg: this.#ffmpeg, now: this.#now, outbox: this.#outbox });
     this.#videoJobs = videoJobs;
     await videoJobs.start();
+    const sync = new SyncService({
+      config: () => this.config,
+      store,
+      outbox: this.#outbox,
+      log: this.#log.child({ module: 'sync' }),
+      now: this.#now,
+      ...(this.#syncPolicies ? { policies: this.#syncPolicies } : {}),
+    });
+    this.#sync = sync;
+    sync.start();
     this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#log.child({ module: 'timelapse' }), now: this.#now });
 
     const web = createWebApp({
@@ -148,7 +169,7 @@ export class App {
           : `cannot listen on ${config.web.host}:${config.web.port}: ${err.message}`,
       );
     });
-    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
+    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, sync, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
     this.#control = await listen(control, { socketPath: store.layout.controlSocket });
     await fs.chmod(store.layout.controlSocket, 0o660);
 
@@ -171,6 +192,7 @@ export class App {
       createCamera: this.#createCamera,
       openRelay: (relay, sourceId) => this.#openRelay(relay, this.#log.child({ module: 'relay', source: sourceId })),
       pipeline: this.#pipeline,
+      outbox: this.#outbox!,
       now: this.#now,
     });
     this.#pictureStore = stack.pictureStore;
@@ -223,6 +245,7 @@ export class App {
     for (const warning of next.warnings) this.#log.warn(warning);
     this.#buildCapture();
     this.#scheduler!.start();
+    await this.#sync?.reconfigure();
     this.#log.info({ sources: kept.sources.map((s) => s.id) }, 'configuration reloaded');
     return true;
   }
@@ -231,7 +254,7 @@ export class App {
   async stop(): Promise<void> {
     this.#scheduler?.stop();
     this.#timelapse?.stop();
-    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop()]);
+    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop(), this.#sync?.stop()]);
     if (this.#control) {
       // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
       await this.#control.close();

@@ -9,6 +9,8 @@ import type { SourceStateRepository } from './store/source-state.repository';
 import { nextSlot } from './schedule/slots';
 import { formatDuration } from './config/duration';
 import { localDate } from './files/layout';
+import type { SyncService, TargetStatus } from './sync/sync.service';
+import { packageVersion } from './package-info';
 
 export interface SourceStatus {
   id: string;
@@ -35,6 +37,14 @@ export interface DiskStatus {
   freePercent: number;
 }
 
+/** The box as a whole: `GET /api/system`, `lapsebox status`. Health sampling comes with issue 8. */
+export interface SystemStatus {
+  appliance: { id: string; name: string; timezone: string };
+  versions: { lapsebox: string; node: string };
+  disk: DiskStatus;
+  sync: { targets: TargetStatus[] };
+}
+
 /** What the running daemon knows beyond the database: its planned slots and busy cameras. */
 export interface LiveView {
   nextSlot(sourceId: string): Date | null;
@@ -46,13 +56,15 @@ export class StatusService {
   readonly #pictures: PicturesRepository;
   readonly #state: SourceStateRepository;
   readonly #live: LiveView | null;
+  readonly #sync: Pick<SyncService, 'status'> | null;
   readonly #now: () => number;
 
-  constructor(deps: { config: () => Config; pictures: PicturesRepository; state: SourceStateRepository; live: LiveView | null; now?: () => number }) {
+  constructor(deps: { config: () => Config; pictures: PicturesRepository; state: SourceStateRepository; live: LiveView | null; sync?: Pick<SyncService, 'status'>; now?: () => number }) {
     this.#config = deps.config;
     this.#pictures = deps.pictures;
     this.#state = deps.state;
     this.#live = deps.live;
+    this.#sync = deps.sync ?? null;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -95,6 +107,16 @@ export class StatusService {
 
   sources(): SourceStatus[] {
     return this.#config().sources.map((s) => this.source(s));
+  }
+
+  async system(): Promise<SystemStatus> {
+    const config = this.#config();
+    return {
+      appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      versions: { lapsebox: packageVersion(), node: process.versions.node },
+      disk: await this.disk(),
+      sync: { targets: this.#sync?.status() ?? [] },
+    };
   }
 
   async disk(): Promise<DiskStatus> {

@@ -47,6 +47,13 @@ export function apiRoutes(deps: WebDeps): Router {
     res.json({ username: user.username, profile: user.profile, sources: visibleSources(user, ids, grantsOf(res)) });
   });
 
+  // The box's health and sync backlog: maintainers, and directors read-only (SPEC §5).
+  router.get('/system', async (_req, res) => {
+    const { profile } = userOf(res);
+    if (profile !== 'maintainer' && profile !== 'director') throw new HttpError(403, 'only maintainers and directors may see the system status');
+    res.json(await deps.status.system());
+  });
+
   router.get('/sources', (_req, res) => {
     const user = userOf(res);
     const visible = new Set(visibleSources(user, deps.config().sources.map((s) => s.id), grantsOf(res)).map((s) => s.id));

@@ -13,8 +13,17 @@ import { pictureJson } from './api.routes';
 import { jobJson } from './videos.routes';
 import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
 import { errorHandler, sendError } from './errors';
+import type { SyncService } from '../daemon/sync/sync.service';
 
-export function createControlApp(deps: { config: () => Config; status: StatusService; capture: Pick<CaptureService, 'capture'>; videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'cancel'>; log: Logger; startedAt: number }): Express {
+export function createControlApp(deps: {
+  config: () => Config;
+  status: StatusService;
+  capture: Pick<CaptureService, 'capture'>;
+  videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'cancel'>;
+  sync?: Pick<SyncService, 'status' | 'sendNow'>;
+  log: Logger;
+  startedAt: number;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '64kb' }));
@@ -25,8 +34,23 @@ export function createControlApp(deps: { config: () => Config; status: StatusSer
       daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString() },
       disk: await deps.status.disk(),
       sources: deps.status.sources(),
+      sync: { targets: deps.sync?.status() ?? [] },
     });
   });
+  const sync = deps.sync;
+  if (sync) {
+    app.get('/sync', (_req, res) => {
+      res.json({ targets: sync.status() });
+    });
+    // `lapsebox sync run`: answers when each target's queue is empty or the target failed.
+    app.post('/sync/run', async (req, res) => {
+      const target = (req.body as { target?: unknown } | undefined)?.target;
+      if (target !== undefined && (typeof target !== 'string' || !deps.config().sync.targets.some((t) => t.id === target))) {
+        return sendError(res, 404, `no sync target "${String(target)}"`);
+      }
+      res.json({ passes: await sync.sendNow(target), targets: sync.status() });
+    });
+  }
   app.get('/cameras', async (_req, res) => {
     res.json(await discoverCameras({ signal: AbortSignal.timeout(50_000) }));
   });

@@ -2,6 +2,7 @@
  * The `lapsebox` command line (SPEC §6). Exit codes: 0 done, 1 failed,
  * 2 bad usage or bad configuration.
  */
+import { syncCommand } from './sync.command';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
 import { AppError, EXIT_CODE } from '../errors';
@@ -32,6 +33,7 @@ export function buildProgram(io: Output = stdio): Command {
   usersCommand(program, io);
   timelapseCommand(program, io);
   doctorCommand(program, io);
+  syncCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -3,6 +3,10 @@ import { DateTime } from 'luxon';
 import { openStore } from '../store/store';
 import { StatusService, type SourceStatus } from '../status.service';
 import { controlRequest } from './control-client';
+import { renderTargets } from './sync.command';
+import { SyncService, type TargetStatus } from '../sync/sync.service';
+import { Outbox } from '../sync/outbox';
+import { silentLogger } from '../logger';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 interface StatusReport {
@@ -10,11 +14,12 @@ interface StatusReport {
   daemon: { running: boolean; pid?: number; startedAt?: string };
   disk: { path: string; totalBytes: number; freeBytes: number; freePercent: number };
   sources: SourceStatus[];
+  sync: { targets: TargetStatus[] };
 }
 
 export function statusCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('status')))
-    .description('sources, last and next capture, failures, disk')
+    .description('sources, last and next capture, failures, disk, sync backlog')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
       const store = openStore(config.storage.dataDir);
@@ -30,6 +35,7 @@ export function statusCommand(program: Command, io: Output): void {
             daemon: { running: false },
             disk: await status.disk(),
             sources: status.sources(),
+            sync: { targets: new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() }).status() },
           };
         }
       } finally {
@@ -48,7 +54,7 @@ function render(r: StatusReport): string {
     `${r.appliance.name} (${r.appliance.id}), times in ${zone}`,
     r.daemon.running ? `daemon: running, pid ${r.daemon.pid}, since ${local(r.daemon.startedAt)}` : 'daemon: not running',
     `disk: ${gb(r.disk.freeBytes)} free of ${gb(r.disk.totalBytes)} (${r.disk.freePercent}%) at ${r.disk.path}`,
-    'sync: not configured in this version',
+    ...(r.sync.targets.length === 0 ? ['sync: no targets configured'] : ['sync:', renderTargets(r.sync.targets, zone)]),
     '',
   ];
   if (r.sources.length === 0) return [...lines, 'no sources configured'].join('\n');

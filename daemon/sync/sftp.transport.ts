@@ -294,7 +294,8 @@ export class SftpTransport {
     if (code === 3 || code === 'EACCES' || /permission denied/i.test(err.message)) {
       return new SyncError('permission', `the server refused to write (permission denied) while ${what}; check that ${this.#target.username} may write in ${this.#target.remoteDir} on ${this.#target.host}`);
     }
-    if (code === 'ERR_NOT_CONNECTED' || code === 'ECONNRESET' || (code === 'ERR_GENERIC_CLIENT' && /no sftp connection|not connected|closed/i.test(err.message))) {
+    // The library reports a connection that ended under a call as "Unexpected end/close event".
+    if (code === 'ERR_NOT_CONNECTED' || code === 'ECONNRESET' || code === 'EPIPE' || /unexpected (end|close) event|no sftp connection|not connected|connection (lost|closed)/i.test(err.message)) {
       return new SyncError('connection', `the connection to ${this.#target.host}:${this.#target.port} broke while ${what}: ${message}`);
     }
     if (code === 4 && /write|put|upload/i.test(what)) {

@@ -28,7 +28,6 @@ export class TestSshd {
   readonly root: string;
   readonly clientKey: string;
   #process: ChildProcess | null = null;
-  #log = '';
 
   private constructor(dir: string, port: number) {
     this.dir = dir;
@@ -56,7 +55,11 @@ export class TestSshd {
 
   /** Everything sshd (and the SFTP sessions, at VERBOSE) logged so far. */
   get log(): string {
-    return this.#log;
+    return fs.existsSync(this.#logFile) ? fs.readFileSync(this.#logFile, 'utf8') : '';
+  }
+
+  get #logFile(): string {
+    return path.join(this.dir, 'sshd.log');
   }
 
   get running(): boolean {
@@ -77,15 +80,16 @@ export class TestSshd {
 
   async startAgain(): Promise<void> {
     if (this.#process) return;
-    const child = spawn(SSHD, ['-D', '-e', '-f', path.join(this.dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // -E: every sshd process, the SFTP sessions included, appends to one log file.
+    const before = this.log.length;
+    const child = spawn(SSHD, ['-D', '-E', this.#logFile, '-f', path.join(this.dir, 'sshd_config')], { stdio: 'ignore', detached: true });
     this.#process = child;
-    child.stderr!.on('data', (d: Buffer) => (this.#log += d.toString()));
     child.on('exit', () => {
       if (this.#process === child) this.#process = null;
     });
     const started = Date.now();
-    while (!/Server listening/.test(this.#log)) {
-      if (this.#process === null || Date.now() - started > 10_000) throw new Error(`sshd did not start:\n${this.#log}`);
+    while (!/Server listening/.test(this.log.slice(before))) {
+      if (this.#process === null || Date.now() - started > 10_000) throw new Error(`sshd did not start:\n${this.log}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -120,10 +124,26 @@ export class TestSshd {
     return out;
   }
 
-  /** How many times the SFTP server renamed something onto this remote file (from its VERBOSE log). */
-  renamesOnto(remoteFile: string): number {
-    const escaped = remoteFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return (this.#log.match(new RegExp(`rename old "[^"]*" new "${escaped}"`, 'g')) ?? []).length;
+  /**
+   * Creates remote folders (owned by the session user) and watches them with
+   * inotify: how many times a file was moved into place under each name. Each
+   * upload ends in one rename onto its final name, so this counts uploads.
+   */
+  watch(relativeDirs: readonly string[]): { renamesOnto: (remoteFile: string) => number; close: () => void } {
+    const counts = new Map<string, number>();
+    const watchers = relativeDirs.map((rel) => {
+      const dir = path.join(this.root, rel);
+      fs.mkdirSync(dir, { recursive: true });
+      if (process.getuid?.() === 0) {
+        for (let d = dir; d.startsWith(this.root) && d !== this.root; d = path.dirname(d)) fs.chownSync(d, fs.statSync(this.root).uid, fs.statSync(this.root).gid);
+      }
+      return fs.watch(dir, (event, name) => {
+        if (event !== 'rename' || !name || name.startsWith('.tmp-')) return;
+        const file = path.join(dir, name);
+        if (fs.existsSync(file)) counts.set(file, (counts.get(file) ?? 0) + 1);
+      });
+    });
+    return { renamesOnto: (file) => counts.get(file) ?? 0, close: () => watchers.forEach((w) => w.close()) };
   }
 
   #prepare(): void {
@@ -156,8 +176,7 @@ export class TestSshd {
       'PrintMotd no',
       'LogLevel VERBOSE',
       'MaxStartups 50',
-      // VERBOSE: the SFTP server logs each open and rename, so tests can count uploads per file.
-      'Subsystem sftp internal-sftp -l VERBOSE',
+      'Subsystem sftp internal-sftp',
     ];
     fs.writeFileSync(path.join(dir, 'sshd_config'), `${config.join('\n')}\n`);
   }

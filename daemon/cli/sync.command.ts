@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { DateTime } from 'luxon';
+import type { Config } from '../config/schema';
+import { openStore, type Store } from '../store/store';
+import { silentLogger } from '../logger';
+import { Outbox } from '../sync/outbox';
+import { SyncService, type PassSummary, type TargetStatus } from '../sync/sync.service';
+import { controlRequest } from './control-client';
+import { CliError, commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
+
+/** `sync run` may take as long as the backlog needs; Ctrl-C leaves the daemon sending. */
+const RUN_TIMEOUT_MS = 2 ** 31 - 1;
+
+export function syncCommand(program: Command, io: Output): void {
+  const sync = program.command('sync').description('the queue of files for the central servers');
+
+  withJsonOption(withConfigOption(sync.command('status')))
+    .description('per target: files waiting, the oldest, what was sent, the last error')
+    .action(async (_o, cmd: Command) => {
+      const { config } = loadFor(cmd);
+      const store = openStore(config.storage.dataDir);
+      let targets: TargetStatus[];
+      try {
+        const live = await controlRequest(store.layout.controlSocket, 'GET', '/sync', 10_000);
+        targets = live && live.status === 200 ? (live.body as { targets: TargetStatus[] }).targets : offline(config, store).status();
+      } finally {
+        store.close();
+      }
+      if (commonOptions(cmd).json) return printJson(io, { targets });
+      io.out(targets.length === 0 ? 'no sync targets configured (sync.targets in the configuration)' : renderTargets(targets, config.appliance.timezone));
+    });
+
+  withJsonOption(withConfigOption(sync.command('run')))
+    .description('send now: every waiting file is tried at once, through the running daemon if there is one')
+    .option('--target <id>', 'only this target')
+    .action(async (options: { target?: string }, cmd: Command) => {
+      const { config } = loadFor(cmd);
+      if (config.sync.targets.length === 0) throw new CliError('no sync targets configured (sync.targets in the configuration)', 2);
+      if (options.target !== undefined && !config.sync.targets.some((t) => t.id === options.target)) {
+        throw new CliError(`no sync target "${options.target}" (known: ${config.sync.targets.map((t) => t.id).join(', ')})`, 2);
+      }
+      const store = openStore(config.storage.dataDir);
+      let result: { passes: PassSummary[]; targets: TargetStatus[] };
+      try {
+        const live = await controlRequest(store.layout.controlSocket, 'POST', '/sync/run', RUN_TIMEOUT_MS, options.target ? { target: options.target } : {});
+        if (live) {
+          if (live.status !== 200) throw new CliError((live.body as { error?: string } | null)?.error ?? `the daemon answered ${live.status}`, 1);
+          result = live.body as typeof result;
+        } else {
+          // No daemon: send from this process, then stop.
+          const service = offline(config, store);
+          service.start();
+          try {
+            result = { passes: await service.sendNow(options.target), targets: [] };
+          } finally {
+            await service.stop();
+          }
+          result.targets = service.status();
+        }
+      } finally {
+        store.close();
+      }
+      if (commonOptions(cmd).json) printJson(io, result);
+      else io.out(result.passes.map(renderPass).join('\n'));
+      if (result.passes.some((p) => p.error !== null || p.failed > 0)) throw new CliError('not everything could be sent; the files wait in the queue and are tried again', 1);
+    });
+}
+
+function offline(config: Config, store: Store): SyncService {
+  return new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() });
+}
+
+function renderPass(p: PassSummary): string {
+  const parts = [`${p.target}: ${p.sent} sent`];
+  if (p.alreadyThere > 0) parts.push(`${p.alreadyThere} already on the server`);
+  if (p.failed > 0) parts.push(`${p.failed} failed (tried again later)`);
+  parts.push(`${p.pending} still waiting`);
+  return parts.join(', ') + (p.error ? `\n  stopped: ${p.error}` : '');
+}
+
+/** The sync part of `lapsebox status` and `lapsebox sync status`. */
+export function renderTargets(targets: readonly TargetStatus[], zone: string): string {
+  const local = (iso: string | null) => (iso ? DateTime.fromISO(iso, { zone }).toFormat('yyyy-LL-dd HH:mm:ss') : '-');
+  const rows = [['TARGET', 'SERVER', 'STATE', 'WAITING', 'OLDEST WAITING', 'SENT', 'LAST SENT']];
+  for (const t of targets) {
+    const b = t.backlog;
+    rows.push([
+      t.id,
+      `${t.host}:${t.port}${t.remoteDir}`,
+      t.activity,
+      `${b.pending} files, ${megabytes(b.bytes)}`,
+      b.oldestAgeSeconds === null ? '-' : `${age(b.oldestAgeSeconds)} ago`,
+      `${t.sent.files} files, ${megabytes(t.sent.bytes)}`,
+      local(t.sent.last),
+    ]);
+  }
+  const notes = targets.flatMap((t) => [
+    ...(t.failingSince ? [`  ${t.id}: failing since ${local(t.failingSince)}, next try ${local(t.nextAttemptAt)}`] : []),
+    ...(t.lastError ? [`  ${t.id}: last error ${local(t.lastError.at)}: ${t.lastError.message}`] : []),
+    ...t.failing.map((f) => `  ${t.id}: ${f.file}: ${f.attempts} failed attempts, next ${local(f.nextAttemptAt)}: ${f.error ?? ''}`),
+    ...(t.backlog.gone > 0 ? [`  ${t.id}: ${t.backlog.gone} files were deleted from the box before they could be sent`] : []),
+  ]);
+  return [table(rows), ...notes].join('\n');
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} days`;
+}

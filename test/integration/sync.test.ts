@@ -1,0 +1,193 @@
+/**
+ * The sync against a real OpenSSH sshd on loopback: layout and checksums, a server
+ * that goes away mid-batch, a changed host key, a folder it may not write, a
+ * server that accepts and never answers, a link that stalls mid-upload, the cap.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parseConfig } from '../../daemon/config/load';
+import type { Config } from '../../daemon/config/schema';
+import { openStore, type Store } from '../../daemon/store/store';
+import { createLogger, silentLogger } from '../../daemon/logger';
+import { Outbox } from '../../daemon/sync/outbox';
+import { SyncService, type SyncPolicies } from '../../daemon/sync/sync.service';
+import { indexVideo } from '../../daemon/timelapse/video-builder';
+import type { Picture } from '../../daemon/store/pictures.repository';
+import { tempDir, waitFor } from '../helpers/env';
+import { TestSshd } from '../helpers/sshd';
+import { scene, seedPictures } from '../helpers/videos';
+import { stringify } from 'yaml';
+
+const FAST: SyncPolicies = { file: { baseMs: 300, capMs: 1_000 }, target: { baseMs: 200, capMs: 800 } };
+const T0 = Date.parse('2026-11-20T09:00:00Z');
+const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+describe('SyncService against OpenSSH', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let sshd: TestSshd;
+  let store: Store;
+  let config: Config;
+  let sync: SyncService | null;
+  const watches: { close: () => void }[] = [];
+  const watch = (dirs: string[]) => {
+    const w = sshd.watch(dirs);
+    watches.push(w);
+    return w;
+  };
+
+  const configure = (targets: Record<string, unknown>[]) => {
+    config = parseConfig(
+      stringify({
+        appliance: { id: 'box-1', timezone: 'Europe/Paris' },
+        storage: { dataDir: path.join(tmp.dir, 'data') },
+        sources: [{ id: 'north', camera: { driver: 'testpattern' } }],
+        sync: { targets },
+      }),
+      path.join(tmp.dir, 'lapsebox.yaml'),
+    ).config;
+    return config;
+  };
+  const outbox = () => new Outbox({ config: () => config, repo: store.outbox, notify: (ids) => sync?.wake(ids) });
+  const startSync = (policies = FAST) => {
+    sync = new SyncService({ config: () => config, store, outbox: outbox(), log: process.env['SYNC_DEBUG'] ? createLogger({ level: 'debug' }) : silentLogger(), policies });
+    sync.start();
+    return sync;
+  };
+  const seed = async (n: number, size = 320, from = T0): Promise<Picture[]> => {
+    const times = Array.from({ length: n }, (_, i) => from + i * 60_000);
+    return seedPictures(config, store, 'north', times, (i) => scene(size, Math.round((size * 3) / 4), 0.8 + (i % 5) * 0.1, i));
+  };
+  const remote = (p: string) => path.join(sshd.root, 'box-1', p);
+  const pending = () => config.sync.targets.reduce((n, t) => n + store.outbox.backlog(t.id).pending, 0);
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    sshd = await TestSshd.start({ dir: path.join(tmp.dir, 'server') });
+    sync = null;
+  });
+
+  afterEach(async () => {
+    for (const w of watches.splice(0)) w.close();
+    await sync?.stop();
+    store?.close();
+    await sshd.stop();
+    tmp.cleanup();
+  });
+
+  const openWith = (targets: Record<string, unknown>[]) => {
+    configure(targets);
+    store = openStore(config.storage.dataDir);
+  };
+
+  it('sends pictures, the latest picture and videos under the layout of SPEC §3, byte for byte, once each', async () => {
+    openWith([sshd.target()]);
+    const uploads = watch(['box-1/north/pictures/2026-11-20', 'box-1/north/videos/daily', 'box-1/north']);
+    startSync();
+    const pictures = await seed(12);
+    const videoFile = path.join(store.layout.videosDir('north', 'daily'), '2026-11-20.mp4');
+    fs.mkdirSync(path.dirname(videoFile), { recursive: true });
+    fs.writeFileSync(videoFile, crypto.randomBytes(300_000));
+    indexVideo(store.videos, outbox(), {
+      sourceId: 'north', kind: 'daily', label: '2026-11-20', path: store.layout.relative(videoFile), posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000,
+      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: 300_000, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000,
+    });
+    await waitFor('pending() === 0', () => pending() === 0, 30_000);
+
+    for (const p of pictures) {
+      const file = remote(`north/pictures/${p.localDate}/${path.basename(p.path)}`);
+      expect(sha(file)).toBe(sha(store.layout.absolute(p.path)));
+      expect(uploads.renamesOnto(file)).toBe(1);
+    }
+    expect(uploads.renamesOnto(remote('north/videos/daily/2026-11-20.mp4'))).toBe(1);
+    expect(sha(remote('north/videos/daily/2026-11-20.mp4'))).toBe(sha(videoFile));
+    expect(sha(remote('north/latest.jpg'))).toBe(sha(store.layout.absolute(pictures.at(-1)!.path)));
+    // Nothing else on the server: no temporary files, no stray folders.
+    expect([...sshd.files().keys()].filter((f) => path.basename(f).startsWith('.tmp-'))).toEqual([]);
+    expect(sshd.files().size).toBe(12 + 1 + 1);
+    const [status] = sync!.status();
+    expect(status).toMatchObject({ id: 'hq', activity: 'idle', backlog: { pending: 0 }, sent: { files: 14 }, lastError: null });
+  });
+
+  it('keeps the queue through a server that goes away mid-batch: everything arrives, nothing twice', async () => {
+    // Capped, so that the batch is still under way when the server goes.
+    openWith([sshd.target('hq', { timeout: '3s', maxRate: '400KB/s' })]);
+    const pictures = await seed(30, 640);
+    const uploads = watch(['box-1/north/pictures/2026-11-20']);
+    startSync();
+    await waitFor('three pictures on the server', () => [...sshd.files().keys()].filter((f) => f.includes('/pictures/')).length >= 3, 20_000);
+    await sshd.stop();
+    await waitFor('sync!.status()[0]!.failingSince !== null', () => sync!.status()[0]!.failingSince !== null, 20_000);
+    const during = sync!.status()[0]!;
+    expect(during.backlog.pending).toBeGreaterThan(0);
+    expect(during.lastError!.message).toMatch(/refused the connection|broke|lost|stopped answering/);
+    await new Promise((r) => setTimeout(r, 1000)); // a few retries against the closed port
+    await sshd.startAgain();
+    await waitFor('pending() === 0', () => pending() === 0, 30_000);
+
+    for (const p of pictures) {
+      const file = remote(`north/pictures/${p.localDate}/${path.basename(p.path)}`);
+      expect(sha(file)).toBe(sha(store.layout.absolute(p.path)));
+      expect(uploads.renamesOnto(file)).toBe(1);
+    }
+    // The file cut by the outage is written again under its temporary name and renamed once.
+    expect([...sshd.files().keys()].filter((f) => path.basename(f).startsWith('.tmp-'))).toEqual([]);
+    expect(sync!.status()[0]).toMatchObject({ failingSince: null, backlog: { pending: 0 } });
+  });
+
+  it('refuses a server whose host key changed: nothing is sent, the error says both keys, an event is raised', async () => {
+    openWith([sshd.target()]);
+    const pinned = sshd.hostKey;
+    await sshd.stop();
+    sshd.replaceHostKey();
+    await sshd.startAgain();
+    await seed(3);
+    startSync();
+    await waitFor('the host key refused', () => sync!.status()[0]!.activity === 'host-key-mismatch', 20_000);
+    const status = sync!.status()[0]!;
+    expect(status.lastError!.message).toContain(`presented the host key ${sshd.hostKey}`);
+    expect(status.lastError!.message).toContain(`pins ${pinned}`);
+    expect(sshd.files().size).toBe(0);
+    expect(status.backlog.pending).toBe(4); // 3 pictures and the latest
+    expect(store.events.recent().filter((e) => e.kind === 'sync-host-key-mismatch')).toHaveLength(1);
+    expect(store.syncTargets.get('hq').hostKeySeen).toBe(sshd.hostKey);
+  });
+
+  it('says clearly when it may not write in the remote folder, tries again later, and sends once it may', async () => {
+    openWith([sshd.target('hq', { send: ['pictures'] })]);
+    fs.chmodSync(sshd.root, 0o555);
+    const pictures = await seed(3);
+    startSync();
+    await waitFor('sync!.status()[0]!.failing.length > 0', () => sync!.status()[0]!.failing.length > 0, 20_000);
+    const status = sync!.status()[0]!;
+    expect(status.failing[0]!.error).toMatch(/permission denied.*check that \S+ may write in/);
+    expect(status.failingSince).toBeNull(); // the server answers: this is about files, not an outage
+    expect(sshd.files().size).toBe(0);
+    fs.chmodSync(sshd.root, 0o755);
+    await waitFor('pending() === 0', () => pending() === 0, 30_000);
+    for (const p of pictures) expect(sha(remote(`north/pictures/${p.localDate}/${path.basename(p.path)}`))).toBe(sha(store.layout.absolute(p.path)));
+    expect(store.outbox.get(1)!.attempts).toBeGreaterThan(0);
+  });
+
+  it('gives up on a server that accepts the connection and never answers after the timeout, and the other target is not held up', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    try {
+      openWith([sshd.target('hq'), sshd.target('mute', { port: silentPort, timeout: '2s' })]);
+      await seed(4);
+      const started = Date.now();
+      startSync();
+      await waitFor('hq emptied', () => store.outbox.backlog('hq').pending === 0, 20_000);
+      await waitFor('the mute target failed', () => sync!.status().find((t) => t.id === 'mute')!.lastError !== null, 10_000);
+      const mute = sync!.status().find((t) => t.id === 'mute')!;
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(mute.lastError!.message).toMatch(/stopped answering for 2 s while connecting|Timed out while waiting for handshake/);
+      expect(mute.activity).toBe('retrying');
+      expect(mute.backlog.pending).toBe(5);
+    } finally {
+      silent.close();
+    }
+  });
+});
