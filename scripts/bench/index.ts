@@ -6,11 +6,13 @@
 import { run as pipeline } from './pipeline.bench';
 import { run as testpattern } from './testpattern.bench';
 import { run as timelapse } from './timelapse.bench';
+import { run as sync } from './sync.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
   ['picture pipeline', pipeline],
   ['timelapse video', timelapse],
+  ['sftp sync', sync],
 ];
 
 async function main(): Promise<void> {
