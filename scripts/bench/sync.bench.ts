@@ -50,8 +50,9 @@ export async function run(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-sync-'));
   const sshd = await TestSshd.start({ dir: path.join(tmp, 'server') });
   fs.chmodSync(sshd.clientKey, 0o600);
-  const { stdout: version } = await exec('ssh', ['-V']).catch((e: { stderr: string }) => ({ stdout: e.stderr }));
-  process.stdout.write(`OpenSSH server and client on 127.0.0.1 (${(version || '').trim() || 'ssh -V gave nothing'}); node ${process.versions.node}, ${os.cpus().length} cores\n`);
+  // ssh -V prints its version on standard error.
+  const { stderr: version } = await exec('ssh', ['-V']).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+  process.stdout.write(`${version.trim()} server and client on 127.0.0.1; node ${process.versions.node}, ${os.cpus().length} cores\n`);
   const rows: string[][] = [['files', 'tool', 'seconds', 'MB/s', 'files/s', 'ours / OpenSSH']];
   let round = 0;
   try {
