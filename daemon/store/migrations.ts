@@ -143,6 +143,7 @@ export const MIGRATIONS: readonly string[] = [
     version         INTEGER NOT NULL DEFAULT 1,  -- bumped when a newer file replaces the row's (latest, a rebuilt video)
     overwrite       INTEGER NOT NULL DEFAULT 0,  -- 1: the remote file may hold an older version; always upload
     attempts        INTEGER NOT NULL DEFAULT 0,  -- failed attempts of this file (not counting a target that was down)
+    tried_at        INTEGER,                     -- first upload attempt of this version: it may have reached the server
     next_attempt_at INTEGER NOT NULL,
     last_error      TEXT,
     created_at      INTEGER NOT NULL,

@@ -22,6 +22,8 @@ export interface OutboxItem {
   /** The remote file may hold an older version of this one, so its presence proves nothing. */
   overwrite: boolean;
   attempts: number;
+  /** When an upload of this version was first tried; null: it cannot be on the server. */
+  triedAt: number | null;
   nextAttemptAt: number;
   lastError: string | null;
   createdAt: number;
@@ -70,6 +72,7 @@ interface Row {
   version: number;
   overwrite: number;
   attempts: number;
+  tried_at: number | null;
   next_attempt_at: number;
   last_error: string | null;
   created_at: number;
@@ -89,6 +92,7 @@ const toItem = (r: Row): OutboxItem => ({
   version: r.version,
   overwrite: r.overwrite === 1,
   attempts: r.attempts,
+  triedAt: r.tried_at,
   nextAttemptAt: r.next_attempt_at,
   lastError: r.last_error,
   createdAt: r.created_at,
@@ -109,6 +113,7 @@ export class OutboxRepository {
   readonly #sent;
   readonly #failed;
   readonly #gone;
+  readonly #tried;
   readonly #backlog;
   readonly #goneCount;
   readonly #errors;
@@ -126,7 +131,7 @@ export class OutboxRepository {
     this.#replace = db.prepare(
       `INSERT INTO outbox ${columns}
        ON CONFLICT (target_id, remote_path) DO UPDATE SET item_id = excluded.item_id, local_path = excluded.local_path, size = excluded.size,
-         order_at = excluded.order_at, state = 'pending', version = version + 1, overwrite = 1, attempts = 0,
+         order_at = excluded.order_at, state = 'pending', version = version + 1, overwrite = 1, attempts = 0, tried_at = NULL,
          next_attempt_at = excluded.next_attempt_at, last_error = NULL, created_at = CASE WHEN state = 'pending' THEN created_at ELSE excluded.created_at END`,
     );
     this.#due = db.prepare<[{ target: string; now: number; limit: number }], Row>(
@@ -140,6 +145,7 @@ export class OutboxRepository {
     this.#failed = db.prepare<[{ id: number; version: number; error: string; next: number }]>(
       `UPDATE outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at = @next WHERE id = @id AND version = @version AND state = 'pending'`,
     );
+    this.#tried = db.prepare<[{ id: number; version: number; at: number }]>(`UPDATE outbox SET tried_at = @at WHERE id = @id AND version = @version AND tried_at IS NULL`);
     this.#gone = db.prepare<[{ id: number; version: number; error: string }]>(
       `UPDATE outbox SET state = 'gone', last_error = @error WHERE id = @id AND version = @version AND state = 'pending'`,
     );
@@ -188,6 +194,11 @@ export class OutboxRepository {
   /** Marks the row sent if it still holds the version that was uploaded; false when a newer one came meanwhile. */
   markSent(item: Pick<OutboxItem, 'id' | 'version'>, at: number): boolean {
     return this.#sent.run({ id: item.id, version: item.version, at }).changes === 1;
+  }
+
+  /** An upload of this version starts: from now on it may be on the server. */
+  markTried(item: Pick<OutboxItem, 'id' | 'version'>, at: number): void {
+    this.#tried.run({ id: item.id, version: item.version, at });
   }
 
   markFailed(item: Pick<OutboxItem, 'id' | 'version'>, error: string, nextAttemptAt: number): void {

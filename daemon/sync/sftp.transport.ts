@@ -11,10 +11,16 @@ import net from 'node:net';
 import path from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { SyncTargetConfig } from '../config/schema';
-import { Throttle } from './throttle';
+import { Throttle, TokenBucket } from './throttle';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
 const CHUNK_SIZE = 128 * 1024;
+/**
+ * Chunks in flight per upload (512 KB; with 4 uploads in flight, 2 MB per target,
+ * more than a 4G link's bandwidth-delay product). ssh2's default of 64 (8 MB)
+ * halved throughput on loopback, as the writes outrun the channel window.
+ */
+const CHUNKS_IN_FLIGHT = 4;
 const KEEPALIVE_MS = 15_000;
 
 export type SyncErrorKind =
@@ -56,8 +62,13 @@ export interface UploadOptions {
   /** Absolute remote paths. */
   finalFile: string;
   tempFile: string;
-  /** Upload even when the final file is there with the right size (it may be an older version). */
-  overwrite: boolean;
+  /**
+   * Whether a final file already there with the right size counts as sent: true
+   * only when an earlier attempt may have got as far as the rename (a crash before
+   * the database update); false for a file never tried (one round trip saved) and
+   * for files that replace an older version (latest.jpg, a rebuilt video).
+   */
+  mayBeThere: boolean;
 }
 
 export type UploadOutcome = { status: 'uploaded'; bytes: number } | { status: 'already-there'; bytes: number };
@@ -75,22 +86,31 @@ export class SftpTransport {
   readonly #options: SftpTransportOptions;
   #client: SftpClient | null = null;
   #socket: net.Socket | null = null;
-  /** Remote folders known to exist on this connection. */
-  #dirs = new Set<string>();
+  /** Remote folders made (or being made) on this connection; shared by uploads in flight. */
+  #dirs = new Map<string, Promise<void>>();
   #broken: Error | null = null;
+  #connecting: Promise<void> | null = null;
+  /** The bandwidth cap, shared by every upload in flight on this target. */
+  readonly #bucket: TokenBucket | null;
 
   constructor(target: SyncTargetConfig, options: SftpTransportOptions = {}) {
     this.#target = target;
     this.#options = options;
+    this.#bucket = options.maxRate === undefined ? null : new TokenBucket(options.maxRate);
   }
 
   get connected(): boolean {
     return this.#client !== null && this.#broken === null;
   }
 
-  /** Connects if there is no working connection; after any failure the next call starts afresh. */
-  async connect(): Promise<void> {
-    if (this.connected) return;
+  /** Connects if there is no working connection; after any failure the next call starts afresh. Uploads in flight share one attempt. */
+  connect(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = null));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
     await this.close();
     const t = this.#target;
     const where = `${t.username}@${t.host}:${t.port}`;
@@ -105,7 +125,7 @@ export class SftpTransport {
     this.#client = client;
     this.#socket = socket;
     this.#broken = null;
-    this.#dirs = new Set();
+    this.#dirs = new Map();
     let presented: string | null = null;
     try {
       await this.#call(`connecting to ${where}`, () =>
@@ -151,7 +171,7 @@ export class SftpTransport {
     await this.connect();
     const client = this.#client!;
     const { finalFile, tempFile } = options;
-    if (!options.overwrite) {
+    if (options.mayBeThere) {
       // A crash between the rename and the database update leaves the file in place: it counts as sent.
       const there = await this.#call(`checking ${finalFile}`, () => client.stat(finalFile).catch((err: { code?: unknown }) => (err.code === 'ENOENT' ? null : Promise.reject(err))));
       if (there && there.isFile && there.size === stat.size) return { status: 'already-there', bytes: stat.size };
@@ -179,7 +199,7 @@ export class SftpTransport {
     const socket = this.#socket;
     this.#client = null;
     this.#socket = null;
-    this.#dirs = new Set();
+    this.#dirs = new Map();
     if (client && this.#broken === null) {
       await withTimeout(client.end(), Math.min(this.#target.timeout, 5_000), () => undefined).catch(() => undefined);
     }
@@ -228,24 +248,28 @@ export class SftpTransport {
     });
   }
 
-  async #ensureDir(dir: string): Promise<void> {
-    if (this.#dirs.has(dir)) return;
-    const client = this.#client!;
-    await this.#call(`creating ${dir}`, () => client.mkdir(dir, true));
-    this.#dirs.add(dir);
+  #ensureDir(dir: string): Promise<void> {
+    let made = this.#dirs.get(dir);
+    if (!made) {
+      const client = this.#client!;
+      made = this.#call(`creating ${dir}`, () => client.mkdir(dir, true)).then(() => undefined);
+      made.catch(() => this.#dirs.delete(dir));
+      this.#dirs.set(dir, made);
+    }
+    return made;
   }
 
   async #put(localFile: string, tempFile: string): Promise<void> {
     const client = this.#client!;
     const what = `uploading ${path.basename(localFile)} to ${tempFile}`;
-    const rate = this.#options.maxRate;
-    if (rate === undefined) {
-      await this.#call(what, (touch) => client.fastPut(localFile, tempFile, { chunkSize: CHUNK_SIZE, step: touch }));
+    const bucket = this.#bucket;
+    if (bucket === null) {
+      await this.#call(what, (touch) => client.fastPut(localFile, tempFile, { chunkSize: CHUNK_SIZE, concurrency: CHUNKS_IN_FLIGHT, step: touch }));
       return;
     }
     // Under a cap the bytes go through a throttled stream; the stall timer restarts on each chunk.
     await this.#call(what, (touch) => {
-      const throttle = new Throttle(rate);
+      const throttle = new Throttle(bucket);
       throttle.on('data', touch);
       const reader = fs.createReadStream(localFile, { highWaterMark: 64 * 1024 });
       reader.on('error', (err) => throttle.destroy(err));

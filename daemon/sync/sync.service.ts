@@ -16,6 +16,12 @@ import type { Outbox } from './outbox';
 
 /** Rows read per query; small, so that a new latest picture is not kept waiting long. */
 const BATCH = 16;
+/**
+ * Uploads in flight at once on a target's one connection: each file costs a few
+ * round trips (stat, open, close, stat, rename) that overlap with another's data.
+ * Small, so the remote timeline still fills in order, a few files apart at most.
+ */
+const IN_FLIGHT = 4;
 /** How often an idle worker re-checks its alerts (backlog age, outage length). */
 const ALERT_CHECK_MS = 30_000;
 
@@ -201,6 +207,7 @@ class TargetWorker {
   #activity: TargetActivity = 'idle';
   #lastAlertCheck = 0;
   #hostKeyRaised = false;
+  #batchFailed = false;
   /** Callers of `pass()` waiting for the queue to empty. */
   #waiters: { resolve: (s: PassSummary) => void; summary: PassSummary }[] = [];
 
@@ -271,15 +278,35 @@ class TargetWorker {
         continue;
       }
       this.#activity = 'sending';
-      for (const item of due) {
-        if (this.#stopped) break;
-        if (!(await this.#send(item))) break;
-        // A new latest picture does not wait for the rest of the batch.
-        if (this.#woken && item.kind !== 'latest') break;
-      }
+      await this.#sendBatch(due);
     }
     this.#activity = 'not-running';
     await this.#transport.close();
+  }
+
+  /**
+   * Sends a batch in order, a few files at a time. Stops starting new ones when the
+   * target fails, when stopping, or when a new latest picture arrives (it must not
+   * wait for the rest of the batch).
+   */
+  async #sendBatch(due: readonly OutboxItem[]): Promise<void> {
+    // The latest picture goes alone, before anything else starts.
+    const [first] = due;
+    if (first?.kind === 'latest') {
+      if (!(await this.#send(first))) return;
+      due = due.slice(1);
+    }
+    this.#batchFailed = false;
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      while (!failed && !this.#stopped && next < due.length) {
+        if (this.#woken && next > 0) return;
+        const item = due[next++]!;
+        if (!(await this.#send(item))) failed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, lane));
   }
 
   /** Sends one file; false when the target failed (the pass stops and the target backs off). */
@@ -287,7 +314,9 @@ class TargetWorker {
     const { store, now, log, config } = this.#deps;
     const finalFile = remoteFile(this.target, config().appliance.id, item.remotePath);
     try {
-      const outcome = await this.#transport.upload(store.layout.absolute(item.localPath), { finalFile, tempFile: remoteTempFile(finalFile), overwrite: item.overwrite });
+      // Recorded before the first byte leaves: a later attempt then checks whether this one finished.
+      if (item.triedAt === null) store.outbox.markTried(item, now());
+      const outcome = await this.#transport.upload(store.layout.absolute(item.localPath), { finalFile, tempFile: remoteTempFile(finalFile), mayBeThere: !item.overwrite && item.triedAt !== null });
       const at = now();
       const current = store.outbox.transaction(() => {
         const marked = store.outbox.markSent(item, at);
@@ -308,7 +337,9 @@ class TargetWorker {
         return true;
       }
       if (error.ofTarget) {
-        this.#targetFailed(error, at);
+        // Uploads in flight together fail together: one failure of the target, not four.
+        if (!this.#batchFailed) this.#targetFailed(error, at);
+        this.#batchFailed = true;
         return false;
       }
       const retry = at + backoffDelay(item.attempts + 1, this.#deps.policies.file, this.#deps.random);

@@ -110,6 +110,36 @@ describe('SyncService against OpenSSH', () => {
     expect(status).toMatchObject({ id: 'hq', activity: 'idle', backlog: { pending: 0 }, sent: { files: 14 }, lastError: null });
   });
 
+  it('counts a file already on the server as sent when an earlier attempt may have finished (crash before the database update)', async () => {
+    openWith([sshd.target('hq', { send: ['pictures'] })]);
+    const [done, fresh] = await seed(2);
+    // The first picture was renamed into place by a process that died before marking it sent.
+    const there = remote(`north/pictures/${done!.localDate}/${path.basename(done!.path)}`);
+    fs.mkdirSync(path.dirname(there), { recursive: true });
+    fs.copyFileSync(store.layout.absolute(done!.path), there);
+    const uploads = watch([path.relative(sshd.root, path.dirname(there))]);
+    const row = store.outbox.due('hq', Date.now(), 10).find((i) => i.itemId === done!.id)!;
+    store.outbox.markTried(row, Date.now() - 1000);
+    startSync();
+    await waitFor('both sent', () => pending() === 0, 20_000);
+    expect(uploads.renamesOnto(there)).toBe(0);
+    expect(uploads.renamesOnto(remote(`north/pictures/${fresh!.localDate}/${path.basename(fresh!.path)}`))).toBe(1);
+    expect(store.outbox.get(row.id)).toMatchObject({ state: 'sent' });
+  });
+
+  it('holds uploads to maxRate', async () => {
+    openWith([sshd.target('hq', { send: ['pictures'], maxRate: '100KB/s' })]);
+    const pictures = await seed(4, 640);
+    const bytes = pictures.reduce((n, p) => n + p.size, 0);
+    const started = Date.now();
+    startSync();
+    await waitFor('all sent', () => pending() === 0, 30_000);
+    const seconds = (Date.now() - started) / 1000;
+    // The bucket lets a quarter second through at once; the rest waits for the rate.
+    expect(seconds).toBeGreaterThan((bytes - 25_000) / 100_000 - 0.5);
+    for (const p of pictures) expect(sha(remote(`north/pictures/${p.localDate}/${path.basename(p.path)}`))).toBe(sha(store.layout.absolute(p.path)));
+  });
+
   it('keeps the queue through a server that goes away mid-batch: everything arrives, nothing twice', async () => {
     // Capped, so that the batch is still under way when the server goes.
     openWith([sshd.target('hq', { timeout: '3s', maxRate: '400KB/s' })]);

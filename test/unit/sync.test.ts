@@ -15,7 +15,7 @@ import { Outbox } from '../../daemon/sync/outbox';
 import { backoffDelay } from '../../daemon/sync/backoff';
 import { remoteFile, remotePathOf, remoteTempFile, targetsFor } from '../../daemon/sync/remote-paths';
 import { fingerprint } from '../../daemon/sync/sftp.transport';
-import { Throttle } from '../../daemon/sync/throttle';
+import { Throttle, TokenBucket } from '../../daemon/sync/throttle';
 import { tempDir } from '../helpers/env';
 
 const KEY = 'SHA256:' + 'A'.repeat(43);
@@ -57,16 +57,20 @@ describe('sync configuration', () => {
     expect(t).toMatchObject({ port: 22, timeout: 30_000, alertAfter: 3_600_000, maxRate: 500_000, send: ['pictures', 'videos', 'latest'] });
   });
 
+  it('needs a key or a password', () => {
+    expect(() => load([target({ privateKey: undefined })])).toThrow(/sync\.targets\[0\]\.privateKey: expected privateKey \(or password\)/);
+    expect(load([target({ privateKey: undefined, password: 'secret' })]).sync.targets[0]!.password).toBe('secret');
+  });
+
   it('names each bad key', () => {
     let error: ConfigError | null = null;
     try {
-      load([target({ maxRate: 'fast', privateKey: undefined, timeout: '0s', hostKey: 'abc' })]);
+      load([target({ maxRate: 'fast', timeout: '0s', hostKey: 'abc' })]);
     } catch (err) {
       error = err as ConfigError;
     }
     const text = error!.problems.join('\n');
     expect(text).toMatch(/sync\.targets\[0\]\.maxRate.*expected a rate of at least 1KB\/s/);
-    expect(text).toMatch(/sync\.targets\[0\]\.privateKey.*expected privateKey \(or password\)/);
     expect(text).toMatch(/sync\.targets\[0\]\.timeout.*between 1s and 10m/);
     expect(text).toMatch(/sync\.targets\[0\]\.hostKey.*SHA256/);
   });
@@ -101,11 +105,13 @@ describe('fingerprint', () => {
 });
 
 describe('Throttle', () => {
-  it('holds a stream to its rate', async () => {
-    const data = Buffer.alloc(300_000);
+  it('holds two streams sharing a bucket to the rate of the bucket', async () => {
+    const bucket = new TokenBucket(200_000);
     let received = 0;
+    const sink = () => new Writable({ write: (c: Buffer, _e, done) => ((received += c.length), done()) });
+    const data = Buffer.alloc(150_000);
     const started = performance.now();
-    await pipeline(Readable.from([data.subarray(0, 150_000), data.subarray(150_000)]), new Throttle(200_000), new Writable({ write: (c: Buffer, _e, done) => ((received += c.length), done()) }));
+    await Promise.all([0, 1].map(() => pipeline(Readable.from([data.subarray(0, 75_000), data.subarray(75_000)]), new Throttle(bucket), sink())));
     const seconds = (performance.now() - started) / 1000;
     expect(received).toBe(300_000);
     // 300 KB at 200 KB/s, less the first burst of a quarter second: about 1.25 s.
@@ -145,8 +151,8 @@ describe('Outbox', () => {
     sut.picture(picture(3, 9000), { latest: true });
     sut.picture(picture(4, 1000, 'south'), { latest: true });
     expect(store.outbox.due('hq', 1000, 10).map((i) => [i.kind, i.remotePath])).toEqual([
-      ['latest', 'north/latest.jpg'],
       ['latest', 'south/latest.jpg'],
+      ['latest', 'north/latest.jpg'],
       ['picture', 'south/pictures/2026-11-20/1000.jpg'],
       ['picture', 'north/pictures/2026-11-20/3000.jpg'],
       ['picture', 'north/pictures/2026-11-20/5000.jpg'],
