@@ -30,21 +30,12 @@ export interface OutboxItem {
   sentAt: number | null;
 }
 
-export interface NewOutboxItem {
-  targetId: string;
-  kind: OutboxKind;
-  sourceId: string;
-  itemId: number;
-  localPath: string;
-  remotePath: string;
-  size: number;
+export interface NewOutboxItem extends Pick<OutboxItem, 'targetId' | 'kind' | 'sourceId' | 'itemId' | 'localPath' | 'remotePath' | 'size' | 'overwrite'> {
   /** 0 goes before 1. */
   priority: number;
   orderAt: number;
   /** A row already there for the same remote file is a newer version (latest, a rebuilt video) rather than the same file again. */
   replaces: boolean;
-  /** The remote file may already hold another version (latest.jpg): upload even when it is there. */
-  overwrite: boolean;
 }
 
 export interface Backlog {

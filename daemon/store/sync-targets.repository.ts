@@ -33,7 +33,6 @@ interface Row {
 export class SyncTargetsRepository {
   readonly #get;
   readonly #ensure;
-  readonly #ok;
   readonly #sent;
   readonly #error;
   readonly #flags;
@@ -42,7 +41,6 @@ export class SyncTargetsRepository {
   constructor(db: Db) {
     this.#ensure = db.prepare<[string]>(`INSERT INTO sync_targets (target_id) VALUES (?) ON CONFLICT DO NOTHING`);
     this.#get = db.prepare<[string], Row>(`SELECT * FROM sync_targets WHERE target_id = ?`);
-    this.#ok = db.prepare<[number, string]>(`UPDATE sync_targets SET last_ok_at = ?, failing_since = NULL WHERE target_id = ?`);
     this.#sent = db.prepare<[{ id: string; at: number; bytes: number }]>(
       `UPDATE sync_targets SET last_ok_at = @at, last_sent_at = @at, failing_since = NULL, sent_files = sent_files + 1, sent_bytes = sent_bytes + @bytes WHERE target_id = @id`,
     );
@@ -74,12 +72,7 @@ export class SyncTargetsRepository {
     };
   }
 
-  /** The target answered: the outage, if any, is over. */
-  recordOk(targetId: string, at: number): void {
-    this.#ensure.run(targetId);
-    this.#ok.run(at, targetId);
-  }
-
+  /** A file reached the target: the outage, if any, is over. */
   recordSent(targetId: string, bytes: number, at: number): void {
     this.#ensure.run(targetId);
     this.#sent.run({ id: targetId, at, bytes });

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema';
 import type { OutboxKind, OutboxRepository } from '../store/outbox.repository';
-import type { Rejection } from '../pipeline/plan';
+import { CAMERA_FAULTS, type Rejection } from '../pipeline/plan';
 import { isCameraFault } from '../pipeline/picture.pipeline';
 import { remotePathOf, targetsFor } from './remote-paths';
 
@@ -80,7 +80,7 @@ export class Outbox {
             if (page.length === 0) break;
             this.#repo.transaction(() => {
               for (const p of page) {
-                if (isCameraFault(p.rejection === null ? null : { code: p.rejection as Rejection['code'], detail: '' })) continue;
+                if (p.rejection !== null && CAMERA_FAULTS.has(p.rejection as Rejection['code'])) continue;
                 this.#repo.add({ targetId: target.id, kind: 'picture', sourceId, itemId: p.id, localPath: p.path, remotePath: remotePathOf('picture', sourceId, p.path), size: p.size, priority: 1, orderAt: p.takenAt, replaces: false, overwrite: false }, now);
                 added++;
               }

@@ -322,10 +322,9 @@ export class SftpTransport {
     if (code === 'ERR_NOT_CONNECTED' || code === 'ECONNRESET' || code === 'EPIPE' || /unexpected (end|close) event|no sftp connection|not connected|connection (lost|closed)/i.test(err.message)) {
       return new SyncError('connection', `the connection to ${this.#target.host}:${this.#target.port} broke while ${what}: ${message}`);
     }
-    if (code === 4 && /write|put|upload/i.test(what)) {
-      return new SyncError('remote', `the server failed while ${what} (is its disk full?): ${message}`);
-    }
-    return new SyncError('remote', `the server failed while ${what}: ${message}`);
+    // SFTP's generic failure (4) while writing is most often the server's disk being full.
+    const hint = code === 4 && what.startsWith('uploading') ? ' (is its disk full?)' : '';
+    return new SyncError('remote', `the server failed while ${what}${hint}: ${message}`);
   }
 
   #connectionError(what: string): SyncError {

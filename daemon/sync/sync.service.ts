@@ -380,7 +380,6 @@ class TargetWorker {
     } else {
       log.info({ retryAt: retry, kind: error.kind, failures: this.#targetFailures }, error.message);
     }
-    for (const w of this.#waiters) w.summary.error = error.message;
     this.#finishWaiters(error.message);
     this.#checkAlerts(true);
   }
