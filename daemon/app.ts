@@ -20,6 +20,7 @@ import { Scheduler } from './schedule/scheduler';
 import { StatusService } from './status.service';
 import { UsersService } from './auth/users.service';
 import { Authenticator } from './auth/authenticator';
+import { AccessService } from './auth/access.service';
 import { PublicImages } from './pipeline/public-image';
 import { configureSharp } from './pipeline/sharp';
 import { AppError } from './errors';
@@ -158,6 +159,10 @@ export class App {
       videos: store.videos,
       videoJobs,
       publicImages: new PublicImages({ pictures: store.pictures, sizes, now: this.#now }),
+      users,
+      accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.config.sources.map((s) => s.id), now: this.#now }),
+      audit: store.audit,
+      events: store.events,
       health: () => this.#health(),
       log: this.#log.child({ module: 'web' }),
     });

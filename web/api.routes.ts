@@ -1,11 +1,13 @@
 /**
- * The JSON API (SPEC §5). Each route finds the user's level on the source first;
- * no level means 404, too low a level means 403.
+ * The JSON API of sources and pictures (SPEC §5). Each route declares its rule
+ * (web/routes.ts); a source or picture the user may not see is 404, a level too
+ * low is 403.
  */
-import express, { type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import fs from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { atLeast, levelOn, seesWithoutWatermark, visibleSources, type Grants, type Level } from '../daemon/auth/permissions';
+import archiver from 'archiver';
+import { seesWithoutWatermark, visibleSources, atLeast, type Level } from '../daemon/auth/permissions';
 import { isCameraFault } from '../daemon/pipeline/picture.pipeline';
 import type { DerivativeKind } from '../daemon/pipeline/plan';
 import type { SourceConfig } from '../daemon/config/schema';
@@ -14,58 +16,73 @@ import type { WebDeps } from './app';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
+import { clientAddress, param, sourceOf, type Access, type DeclaredRoute, Routes } from './routes';
 import { videoRoutes } from './videos.routes';
+import { adminRoutes } from './admin.routes';
 
-/** Customer grants arrive with groups and grants (issue 7); until then customers see no source. */
-const NO_GRANTS: Grants = new Map();
 const PICTURE_SIZES = ['thumb', 'preview', 'original'] as const;
 /** Pictures never change under their id: browsers keep them a day, privately (they are behind a login). */
 const PICTURE_CACHE = 'private, max-age=86400';
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const PAGE_DEFAULT = 500;
+const PAGE_MAX = 2000;
 
-export function apiRoutes(deps: WebDeps): Router {
+export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute[]): Router {
   const router = express.Router();
-  const grantsOf = (res: Response): Grants => deps.grants?.(userOf(res)) ?? NO_GRANTS;
+  const routes = new Routes(router, '/api', declared, access);
+  const viewer = { kind: 'source', level: 'view' } as const;
+  const editor = { kind: 'source', level: 'edit' } as const;
 
-  /** The user's level on a source, or a 404 as if it did not exist; 403 if visible but not enough. */
-  const levelFor = (res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string): Level => {
-    const level = source ? levelOn(userOf(res), source.id, grantsOf(res)) : null;
-    if (!source || level === null) throw new HttpError(404, notFoundMessage);
-    if (!atLeast(level, wanted)) throw new HttpError(403, `your profile may not do this on source "${source.id}"`);
-    return level;
-  };
-
-  /** The source if the user may see it at `wanted` level. */
-  const sourceFor = (res: Response, id: string, wanted: Level): SourceConfig => {
-    const source = deps.config().sources.find((s) => s.id === id);
-    levelFor(res, source, wanted, `no source "${id}"`);
-    return source!;
-  };
-
-  router.get('/me', (_req, res) => {
+  routes.get('/me', { kind: 'user' }, (_req, res) => {
     const user = userOf(res);
-    const ids = deps.config().sources.map((s) => s.id);
-    res.json({ username: user.username, profile: user.profile, sources: visibleSources(user, ids, grantsOf(res)) });
+    const config = deps.config();
+    res.json({
+      username: user.username,
+      profile: user.profile,
+      appliance: { name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      sources: visibleSources(user, config.sources.map((s) => s.id), access.grantsOf(res)),
+    });
   });
 
   // The box's health and sync backlog: maintainers, and directors read-only (SPEC §5).
-  router.get('/system', async (_req, res) => {
-    const { profile } = userOf(res);
-    if (profile !== 'maintainer' && profile !== 'director') throw new HttpError(403, 'only maintainers and directors may see the system status');
+  routes.get('/system', { kind: 'profile', profiles: ['maintainer', 'director'] }, async (_req, res) => {
     res.json(await deps.status.system());
   });
 
-  router.get('/sources', (_req, res) => {
+  const sourceJson = (res: Response, source: SourceConfig) => {
+    const latest = deps.pictures.latest(source.id);
+    const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);
+    return { ...deps.status.source(source), level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
+  };
+
+  routes.get('/sources', { kind: 'user' }, (_req, res) => {
+    const visible = new Set(visibleSources(userOf(res), deps.config().sources.map((s) => s.id), access.grantsOf(res)).map((s) => s.id));
+    res.json({ sources: deps.config().sources.filter((s) => visible.has(s.id)).map((s) => sourceJson(res, s)) });
+  });
+
+  routes.get('/sources/:id', viewer, (_req, res) => {
+    res.json(sourceJson(res, sourceOf(res)));
+  });
+
+  // Settings as in the config file, for the director's form; PATCH writes them back.
+  routes.get('/sources/:id/settings', editor, (_req, res) => {
+    const settings = deps.settings;
+    if (!settings) throw new HttpError(404, 'settings cannot be edited here');
+    res.json(settings.get(sourceOf(res).id, userOf(res).profile));
+  });
+
+  routes.patch('/sources/:id', editor, async (req, res) => {
+    const settings = deps.settings;
+    if (!settings) throw new HttpError(404, 'settings cannot be edited here');
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new HttpError(400, 'expected a JSON object with the settings to change', { body: 'a JSON object' });
+    }
     const user = userOf(res);
-    const visible = new Set(visibleSources(user, deps.config().sources.map((s) => s.id), grantsOf(res)).map((s) => s.id));
-    res.json({ sources: deps.status.sources().filter((s) => visible.has(s.id)) });
+    res.json(await settings.patch(sourceOf(res).id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile }));
   });
 
-  router.get('/sources/:id', (req, res) => {
-    res.json(deps.status.source(sourceFor(res, req.params.id, 'view')));
-  });
-
-  router.post('/sources/:id/capture', async (req, res) => {
-    const source = sourceFor(res, req.params.id, 'edit');
+  routes.post('/sources/:id/capture', editor, async (req, res) => {
+    const source = sourceOf(res);
     if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
     const outcome = await deps.capture.capture(source.id, 'manual');
     if (outcome.status === 'skipped') throw new HttpError(409, outcome.reason);
@@ -77,27 +94,78 @@ export function apiRoutes(deps: WebDeps): Router {
       res.status(201).type('image/jpeg');
       return res.sendFile(deps.layout.absolute(picture.path), { headers: { 'Cache-Control': 'no-store' } });
     }
-    res.status(201).json({ picture: pictureJson(picture), durationMs: outcome.durationMs });
+    res.status(201).json({ picture: pictureJson(picture, 'manage'), durationMs: outcome.durationMs });
+  });
+
+  routes.get('/sources/:id/days', viewer, (_req, res) => {
+    res.json({ days: deps.pictures.days(sourceOf(res).id) });
+  });
+
+  routes.get('/sources/:id/pictures', viewer, (req, res) => {
+    const source = sourceOf(res);
+    const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);
+    const q = queryStrings(req, ['date', 'from', 'to', 'at', 'limit', 'cursor']);
+    if (q.at !== undefined) {
+      const at = instant(q.at, 'at');
+      const picture = deps.pictures.nearest(source.id, at);
+      return res.json({ pictures: picture ? [pictureJson(picture, level)] : [], next: null });
+    }
+    const limit = q.limit === undefined ? PAGE_DEFAULT : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new HttpError(400, `bad limit "${q.limit}"`, { limit: `a whole number from 1 to ${PAGE_MAX}` });
+    let after: { takenAt: number; id: number } | undefined;
+    if (q.cursor !== undefined) {
+      const m = /^(\d{1,15})-(\d{1,15})$/.exec(q.cursor);
+      if (!m) throw new HttpError(400, 'bad cursor', { cursor: 'the "next" value of the previous page' });
+      after = { takenAt: Number(m[1]), id: Number(m[2]) };
+    }
+    let range: { date: string } | { from: number; to: number };
+    if (q.date !== undefined) {
+      range = { date: checkDate(q.date, 'date') };
+    } else if (q.from !== undefined || q.to !== undefined) {
+      if (q.from === undefined || q.to === undefined) throw new HttpError(400, 'from and to go together', { [q.from === undefined ? 'from' : 'to']: 'required with the other' });
+      range = { from: instant(q.from, 'from'), to: instant(q.to, 'to') };
+      if (range.to <= range.from) throw new HttpError(400, 'to must be after from', { to: 'after from' });
+    } else {
+      throw new HttpError(400, 'say which pictures: date=YYYY-MM-DD, from and to, or at', { date: 'required unless from/to or at is given' });
+    }
+    const page = deps.pictures.page(source.id, range, limit + 1, after);
+    const more = page.length > limit;
+    const shown = more ? page.slice(0, limit) : page;
+    const last = shown[shown.length - 1];
+    res.json({ pictures: shown.map((p) => pictureJson(p, level)), next: more && last ? `${last.takenAt}-${last.id}` : null });
+  });
+
+  /** A picture the user may see, with its level; 404 for an unknown or invisible one. */
+  const pictureFor = (res: Response, idText: string, wanted: Level): { picture: Picture; source: SourceConfig; level: Level } => {
+    const id = /^[1-9]\d{0,15}$/.test(idText) ? Number(idText) : null;
+    const picture = id === null ? undefined : deps.pictures.get(id);
+    const source = picture ? deps.config().sources.find((s) => s.id === picture.sourceId) : undefined;
+    const level = access.levelFor(res, source, wanted, `no picture ${idText}`);
+    // Rejected pictures are not part of the gallery; only the box's people may look at them.
+    if (picture!.rejection && !atLeast(level, 'edit')) throw new HttpError(404, `no picture ${idText}`);
+    return { picture: picture!, source: source!, level };
+  };
+
+  routes.get('/pictures/:id', { kind: 'object', of: 'picture', level: 'view' }, (req, res) => {
+    const { picture, level } = pictureFor(res, param(req, 'id'), 'view');
+    const prev = deps.pictures.neighbour(picture.sourceId, picture, 'before');
+    const next = deps.pictures.neighbour(picture.sourceId, picture, 'after');
+    res.json({ picture: pictureJson(picture, level), prev: prev?.id ?? null, next: next?.id ?? null });
   });
 
   /**
    * A size of a picture (SPEC §4, §5): thumb and preview for viewers, the original
    * for the download level. Customers get the watermarked sizes; directors and
-   * maintainers the clean ones. A picture of a source the user may not see is 404.
+   * maintainers the clean ones.
    */
-  router.get('/pictures/:id/:size', async (req, res) => {
-    const id = /^[1-9]\d{0,15}$/.test(req.params.id) ? Number(req.params.id) : null;
-    const picture = id === null ? undefined : deps.pictures.get(id);
-    const source = picture ? deps.config().sources.find((s) => s.id === picture.sourceId) : undefined;
-    const notFound = `no picture ${req.params.id}`;
-    const size = req.params.size;
+  routes.get('/pictures/:id/:size', { kind: 'object', of: 'picture', level: 'view' }, async (req, res) => {
+    const size = param(req, 'size');
     if (!(PICTURE_SIZES as readonly string[]).includes(size)) {
-      levelFor(res, source, 'view', notFound);
+      pictureFor(res, param(req, 'id'), 'view');
       throw new HttpError(400, `no size "${size}" for a picture`, { size: `expected one of: ${PICTURE_SIZES.join(', ')}` });
     }
-    const level = levelFor(res, source, size === 'original' ? 'download' : 'view', notFound);
-    const clean = seesWithoutWatermark(level) || source!.image.watermark === undefined;
-    const p = picture!;
+    const { picture: p, source, level } = pictureFor(res, param(req, 'id'), size === 'original' ? 'download' : 'view');
+    const clean = seesWithoutWatermark(level) || source.image.watermark === undefined;
     const headers = { lastModified: new Date(p.takenAt), cacheControl: PICTURE_CACHE, contentType: 'image/jpeg' };
     res.setHeader('Vary', 'Authorization');
     if (size === 'original') {
@@ -110,21 +178,108 @@ export function apiRoutes(deps: WebDeps): Router {
         const etag = `"o${p.id}-${(p.sha256 ?? String(p.size)).slice(0, 16)}"`;
         return sendCachedFile(req, res, file, { ...headers, etag, ...(disposition ? { disposition } : {}) });
       }
-      const watermark = source!.image.watermark!;
+      const watermark = source.image.watermark!;
       const etag = `"w${p.id}-${(p.sha256 ?? String(p.size)).slice(0, 12)}-${shortHash(JSON.stringify(watermark))}"`;
       setCacheHeaders(res, { ...headers, etag, ...(disposition ? { disposition } : {}) });
       if (notModified(req, etag, headers.lastModified)) return res.status(304).end();
-      return res.send(await deps.sizes.watermarkedOriginal(p, source!));
+      return res.send(await deps.sizes.watermarkedOriginal(p, source));
     }
     const kind: DerivativeKind = clean ? (size as 'thumb' | 'preview') : (`${size as 'thumb' | 'preview'}-wm` as const);
-    const file = await deps.sizes.file(p, source!, kind);
+    const file = await deps.sizes.file(p, source, kind);
     const st = await fs.stat(file);
     const etag = `"${kind}${p.id}-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
     await sendCachedFile(req, res, file, { ...headers, etag });
   });
 
-  videoRoutes(router, deps, { levelFor, sourceFor });
+  // A whole day as a zip, streamed as it is made (JPEGs are stored, not compressed again).
+  routes.get('/sources/:id/days/:date/zip', { kind: 'source', level: 'download' }, async (req, res) => {
+    const source = sourceOf(res);
+    const level = access.levelFor(res, source, 'download', `no source "${source.id}"`);
+    const date = checkDate(param(req, 'date'), 'date');
+    const first = deps.pictures.page(source.id, { date }, 1);
+    if (first.length === 0) throw new HttpError(404, `no pictures of source "${source.id}" on ${date}`);
+    const clean = seesWithoutWatermark(level) || source.image.watermark === undefined;
+    await streamDayZip(res, deps, source, date, clean);
+  });
+
+  videoRoutes(routes, deps, access);
+  adminRoutes(routes, deps, access);
   return router;
+}
+
+async function streamDayZip(res: Response, deps: WebDeps, source: SourceConfig, date: string, clean: boolean): Promise<void> {
+  const archive = archiver('zip', { store: true });
+  res.status(200);
+  res.type('application/zip');
+  res.setHeader('Content-Disposition', `attachment; filename="${source.id}-${date}.zip"`);
+  res.setHeader('Cache-Control', 'private, no-store');
+  let aborted = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      aborted = true;
+      archive.abort();
+    }
+  });
+  archive.on('warning', (err) => deps.log.warn({ err, source: source.id, date }, 'a picture was left out of a day zip'));
+  archive.on('error', (err) => {
+    deps.log.error({ err, source: source.id, date }, 'day zip failed');
+    res.destroy(err);
+  });
+  archive.pipe(res);
+  let after: { takenAt: number; id: number } | undefined;
+  // One page at a time, and each file waits for the archive to drain: memory stays flat for any day.
+  for (;;) {
+    const page = deps.pictures.page(source.id, { date }, 200, after);
+    for (const p of page) {
+      if (aborted) return;
+      const name = downloadName(p);
+      const written = entryWritten(archive);
+      if (clean) archive.file(deps.layout.absolute(p.path), { name, date: new Date(p.takenAt) });
+      else archive.append(await deps.sizes.watermarkedOriginal(p, source), { name, date: new Date(p.takenAt) });
+      await written;
+    }
+    if (page.length < 200) break;
+    after = page[page.length - 1]!;
+  }
+  if (!aborted) await archive.finalize();
+}
+
+/** Resolves once the archive has written the entry just queued, or has stopped: the queue never grows. */
+function entryWritten(archive: archiver.Archiver): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      archive.off('entry', done);
+      archive.off('error', done);
+      archive.off('close', done);
+      resolve();
+    };
+    archive.once('entry', done);
+    archive.once('error', done);
+    archive.once('close', done);
+  });
+}
+
+function queryStrings<K extends string>(req: Request, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const key of keys) {
+    const value = req.query[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new HttpError(400, `give ${key} once`, { [key]: 'a single value' });
+    out[key] = value;
+  }
+  return out;
+}
+
+function checkDate(text: string, field: string): string {
+  const valid = DATE.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
+  if (!valid) throw new HttpError(400, `bad date "${text.slice(0, 40)}"`, { [field]: 'a date YYYY-MM-DD' });
+  return text;
+}
+
+function instant(text: string, field: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw new HttpError(400, `bad time "${text.slice(0, 40)}"`, { [field]: 'an ISO 8601 date and time, e.g. 2026-11-23T10:15:00Z' });
+  return ms;
 }
 
 /** `north-20261123-101500.jpg`: says what it is once saved on someone's disk. */
@@ -136,7 +291,8 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-export function pictureJson(p: Picture) {
+/** A picture as the API shows it; with a level, the URLs of the sizes that level may fetch. */
+export function pictureJson(p: Picture, level?: Level) {
   return {
     id: p.id,
     source: p.sourceId,
@@ -149,5 +305,14 @@ export function pictureJson(p: Picture) {
     exifTakenAt: p.exifTakenAt === null ? null : new Date(p.exifTakenAt).toISOString(),
     luminance: p.luminance === null ? null : Math.round(p.luminance * 10) / 10,
     rejection: p.rejection,
+    ...(level
+      ? {
+          urls: {
+            thumb: `/api/pictures/${p.id}/thumb`,
+            preview: `/api/pictures/${p.id}/preview`,
+            ...(atLeast(level, 'download') ? { original: `/api/pictures/${p.id}/original` } : {}),
+          },
+        }
+      : {}),
   };
 }

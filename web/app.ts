@@ -1,7 +1,7 @@
 /**
- * The HTTP face of the box (SPEC §5): health, public pictures, and the JSON API
- * behind Basic auth. Routes ask the permission functions who may see what; a
- * source the user may not see answers 404, as if it did not exist.
+ * The HTTP face of the box (SPEC §5): health, public pictures, the JSON API and
+ * the UI behind Basic auth. Every route is declared with its rule (web/routes.ts);
+ * the declared rules are kept in `app.locals.routes` for the permission-table test.
  */
 import express, { type Express } from 'express';
 import type { Config } from '../daemon/config/schema';
@@ -13,13 +13,25 @@ import type { PublicImages } from '../daemon/pipeline/public-image';
 import type { DataLayout } from '../daemon/files/layout';
 import type { PicturesRepository } from '../daemon/store/pictures.repository';
 import type { PictureSizes } from '../daemon/pipeline/picture-sizes';
-import type { Grants, Principal } from '../daemon/auth/permissions';
 import type { VideosRepository } from '../daemon/store/videos.repository';
 import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
+import type { UsersService } from '../daemon/auth/users.service';
+import type { AccessService } from '../daemon/auth/access.service';
+import type { AuditRepository } from '../daemon/store/audit.repository';
+import type { EventsRepository } from '../daemon/store/events.repository';
+import type { Profile } from '../daemon/store/users.repository';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';
 import { publicRoutes } from './public.routes';
 import { apiRoutes } from './api.routes';
+import { uiRoutes } from './ui.routes';
+import { Access, Routes, type DeclaredRoute } from './routes';
+
+/** Editing a source's settings in the config file (daemon/config/source-settings.ts). */
+export interface SettingsEditor {
+  get(sourceId: string, profile: Profile): { settings: Record<string, unknown>; editable: string[] };
+  patch(sourceId: string, patch: unknown, who: { actor: string; address?: string; profile: Profile }): Promise<{ settings: Record<string, unknown> }>;
+}
 
 export interface WebDeps {
   config: () => Config;
@@ -28,48 +40,71 @@ export interface WebDeps {
   status: StatusService;
   capture: Pick<CaptureService, 'capture' | 'isBusy'>;
   publicImages: PublicImages;
-  pictures: Pick<PicturesRepository, 'get'>;
+  pictures: Pick<PicturesRepository, 'get' | 'latest' | 'days' | 'page' | 'neighbour' | 'nearest'>;
   sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal'>;
   /** Videos and their jobs; without them the video routes answer 404. */
   videos?: Pick<VideosRepository, 'get' | 'list'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;
-  /** Customers' grants (groups and grants arrive with issue 7); none by default. */
-  grants?: (user: Principal) => Grants;
+  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'remove'>;
+  /** Groups and grants, and each user's levels. */
+  accessAdmin: Pick<AccessService, 'grantsFor' | 'userView' | 'groups' | 'group' | 'addGroup' | 'removeGroup' | 'addMember' | 'removeMember' | 'grantUser' | 'revokeUser' | 'grantGroup' | 'revokeGroup'>;
+  audit: Pick<AuditRepository, 'query'>;
+  events: Pick<EventsRepository, 'recent'>;
+  /** Without it, settings cannot be edited over HTTP (404). */
+  settings?: SettingsEditor;
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   log: Logger;
 }
 
+/** Request bodies are small JSON objects; anything bigger is refused with 413. */
+const BODY_LIMIT = '64kb';
+
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
+  const declared: DeclaredRoute[] = [];
+  app.locals['routes'] = declared;
   app.disable('x-powered-by');
   app.set('etag', false); // picture routes set their own validators
+  app.set('query parser', 'simple');
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
 
-  app.get('/healthz', async (_req, res) => {
+  const access = new Access(
+    () => deps.config().sources,
+    (user) => deps.accessAdmin.grantsFor(user),
+  );
+  const auth = basicAuth(deps.authenticator);
+
+  const root = express.Router();
+  const anyone = new Routes(root, '', declared, null);
+  anyone.get('/healthz', { kind: 'anyone' }, async (_req, res) => {
     const health = await deps.health();
     res.setHeader('Cache-Control', 'no-store');
     if (health.ok) res.json({ status: 'ok' });
     else res.status(503).json({ status: 'unavailable', reason: health.reason });
   });
+  app.use(root);
 
-  app.use('/public', publicRoutes(deps));
+  app.use('/public', publicRoutes(deps, declared));
 
   const api = express.Router();
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     next();
   });
-  api.use(basicAuth(deps.authenticator));
+  api.use(auth);
   api.use(sameOriginJson());
-  api.use(express.json({ limit: '64kb' }));
-  api.use(apiRoutes(deps));
+  api.use(express.json({ limit: BODY_LIMIT }));
+  api.use(apiRoutes(deps, access, declared));
   api.use((req, res) => sendError(res, 404, `no such API route: ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
+
+  app.use(uiRoutes(auth, access, declared));
 
   app.use((_req, res) => {
     res.setHeader('X-Frame-Options', 'DENY');

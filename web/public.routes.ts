@@ -7,17 +7,19 @@ import type { SourceConfig } from '../daemon/config/schema';
 import type { WebDeps } from './app';
 import { sendError } from './errors';
 import { sendCachedFile } from './http-cache';
+import { param, Routes, type DeclaredRoute } from './routes';
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-export function publicRoutes(deps: WebDeps): Router {
+export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   const router = express.Router();
+  const routes = new Routes(router, '/public', declared, null);
 
   const publicSource = (id: string): SourceConfig | undefined =>
     SOURCE_ID.test(id) ? deps.config().sources.find((s) => s.id === id && s.public.enabled) : undefined;
 
-  router.get('/:source/latest.jpg', async (req, res) => {
-    const source = publicSource(req.params.source);
+  routes.get('/:source/latest.jpg', { kind: 'anyone' }, async (req, res) => {
+    const source = publicSource(param(req, 'source'));
     if (!source) return sendError(res, 404, 'no public source with this name');
     const image = await deps.publicImages.get(source);
     if (!image) return sendError(res, 404, 'this source has no picture yet');
@@ -32,8 +34,8 @@ export function publicRoutes(deps: WebDeps): Router {
     });
   });
 
-  router.get('/:source', (req, res) => {
-    const source = publicSource(req.params.source);
+  routes.get('/:source', { kind: 'anyone' }, (req, res) => {
+    const source = publicSource(param(req, 'source'));
     if (!source) return sendError(res, 404, 'no public source with this name');
     const refreshSeconds = Math.max(5, Math.min(300, Math.round(source.schedule.every / 1000)));
     res.setHeader('Content-Security-Policy', "default-src 'none'; img-src 'self' blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors *");

@@ -4,7 +4,7 @@
  * maintainers queue custom videos; a job is seen and cancelled by whoever started
  * it and by maintainers, and is 404 to everyone else.
  */
-import type { Response, Router } from 'express';
+import type { Response } from 'express';
 import type { Level } from '../daemon/auth/permissions';
 import type { SourceConfig } from '../daemon/config/schema';
 import type { Video } from '../daemon/store/videos.repository';
@@ -14,16 +14,12 @@ import type { WebDeps } from './app';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { sendCachedFile } from './http-cache';
-
-export interface Access {
-  levelFor(res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string): Level;
-  sourceFor(res: Response, id: string, wanted: Level): SourceConfig;
-}
+import { param, sourceOf, type Access, type Routes } from './routes';
 
 /** A video is rebuilt under the same id; its ETag changes with it. */
 const VIDEO_CACHE = 'private, max-age=3600';
 
-export function videoRoutes(router: Router, deps: WebDeps, access: Access): void {
+export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void {
   const { videos, videoJobs } = deps;
   if (!videos || !videoJobs) return;
 
@@ -47,8 +43,8 @@ export function videoRoutes(router: Router, deps: WebDeps, access: Access): void
     return job;
   };
 
-  router.get('/sources/:id/videos', (req, res) => {
-    const source = access.sourceFor(res, req.params.id, 'view');
+  routes.get('/sources/:id/videos', { kind: 'source', level: 'view' }, (req, res) => {
+    const source = sourceOf(res);
     const kind = req.query['kind'];
     if (kind !== undefined && !(VIDEO_KINDS as readonly unknown[]).includes(kind)) {
       throw new HttpError(400, `no video kind ${JSON.stringify(kind)}`, { kind: `expected one of: ${VIDEO_KINDS.join(', ')}` });
@@ -56,19 +52,22 @@ export function videoRoutes(router: Router, deps: WebDeps, access: Access): void
     res.json({ videos: videos.list(source.id, (kind as VideoKind | undefined) ?? null).map(videoJson) });
   });
 
-  router.post('/sources/:id/videos', (req, res) => {
-    const source = access.sourceFor(res, req.params.id, 'edit');
+  routes.post('/sources/:id/videos', { kind: 'source', level: 'edit' }, (req, res) => {
+    const source = sourceOf(res);
     const job = videoJobs.submitCustom(source.id, req.body, userOf(res).username);
     res.status(202).location(`/api/jobs/${job.id}`).json({ job: jobJson(job) });
   });
 
-  router.get('/videos/:id', (req, res) => {
-    res.json(videoJson(videoFor(res, req.params.id, 'view').video));
+  const videoRule = { kind: 'object', of: 'video', level: 'view' } as const;
+  const jobRule = { kind: 'object', of: 'job', level: 'view' } as const;
+
+  routes.get('/videos/:id', videoRule, (req, res) => {
+    res.json(videoJson(videoFor(res, param(req, 'id'), 'view').video));
   });
 
-  router.get('/videos/:id/file', async (req, res) => {
+  routes.get('/videos/:id/file', videoRule, async (req, res) => {
     const download = req.query['download'] !== undefined;
-    const { video } = videoFor(res, req.params.id, download ? 'download' : 'view');
+    const { video } = videoFor(res, param(req, 'id'), download ? 'download' : 'view');
     await sendCachedFile(req, res, deps.layout.absolute(video.path), {
       etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
       lastModified: new Date(video.createdAt),
@@ -78,8 +77,8 @@ export function videoRoutes(router: Router, deps: WebDeps, access: Access): void
     });
   });
 
-  router.get('/videos/:id/poster', async (req, res) => {
-    const { video } = videoFor(res, req.params.id, 'view');
+  routes.get('/videos/:id/poster', videoRule, async (req, res) => {
+    const { video } = videoFor(res, param(req, 'id'), 'view');
     if (!video.posterPath) throw new HttpError(404, `video ${video.id} has no poster`);
     await sendCachedFile(req, res, deps.layout.absolute(video.posterPath), {
       etag: `"p${video.id}-${video.createdAt.toString(36)}"`,
@@ -90,7 +89,7 @@ export function videoRoutes(router: Router, deps: WebDeps, access: Access): void
   });
 
   /** The history: a maintainer's is every job (optionally of one source); anyone else's is their own. */
-  router.get('/jobs', (req, res) => {
+  routes.get('/jobs', { kind: 'user' }, (req, res) => {
     const user = userOf(res);
     const sourceId = typeof req.query['source'] === 'string' ? req.query['source'] : undefined;
     if (sourceId !== undefined) access.sourceFor(res, sourceId, 'view');
@@ -98,13 +97,13 @@ export function videoRoutes(router: Router, deps: WebDeps, access: Access): void
     res.json({ jobs: jobs.map(jobJson) });
   });
 
-  router.get('/jobs/:id', (req, res) => {
-    res.json({ job: jobJson(jobFor(res, req.params.id)) });
+  routes.get('/jobs/:id', jobRule, (req, res) => {
+    res.json({ job: jobJson(jobFor(res, param(req, 'id'))) });
   });
 
-  router.delete('/jobs/:id', async (req, res) => {
-    const job = jobFor(res, req.params.id);
-    res.json({ job: jobJson(await videoJobs.cancel(job.id, userOf(res).username)) });
+  routes.delete('/jobs/:id', jobRule, async (req, res) => {
+    const found = jobFor(res, param(req, 'id'));
+    res.json({ job: jobJson(await videoJobs.cancel(found.id, userOf(res).username)) });
   });
 }
 

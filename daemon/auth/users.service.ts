@@ -1,5 +1,5 @@
 /**
- * Managing users: the rules shared by the CLI and (later) the web UI.
+ * Managing users: the rules shared by the CLI and the web API.
  * Passwords are hashed here and never stored, logged or returned in clear.
  */
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import { conflict, invalid, notFound } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
 import { PROFILES, type Profile, type User, type UsersRepository } from '../store/users.repository';
 import { generatePassword, hashPassword } from './password';
+import type { Actor } from './access.service';
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const MIN_PASSWORD_LENGTH = 10;
@@ -15,21 +16,21 @@ export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
 export function checkUsername(username: string): string {
   if (!USERNAME.test(username)) {
-    throw invalid(`invalid user name "${username}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`);
+    throw invalid(`invalid user name "${username}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`, { username: '1 to 64 letters, digits, ".", "_", "@" or "-"' });
   }
   return username;
 }
 
 export function checkProfile(profile: string): Profile {
   if (!(PROFILES as readonly string[]).includes(profile)) {
-    throw invalid(`invalid profile "${profile}": expected one of ${PROFILES.join(', ')}`);
+    throw invalid(`invalid profile "${profile}": expected one of ${PROFILES.join(', ')}`, { profile: `one of ${PROFILES.join(', ')}` });
   }
   return profile as Profile;
 }
 
 function checkPassword(password: string): string {
-  if (password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`);
-  if (password.length > 1024) throw invalid('the password is too long: at most 1024 characters');
+  if (password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`, { password: `at least ${MIN_PASSWORD_LENGTH} characters` });
+  if (password.length > 1024) throw invalid('the password is too long: at most 1024 characters', { password: 'at most 1024 characters' });
   return password;
 }
 
@@ -49,7 +50,7 @@ export class UsersService {
   }
 
   /** Adds a user; when no password is given, generates one and returns it once. */
-  async add(username: string, profile: string, password: string | undefined, actor: string): Promise<{ user: User; generatedPassword?: string }> {
+  async add(username: string, profile: string, password: string | undefined, who: Actor): Promise<{ user: User; generatedPassword?: string }> {
     checkUsername(username);
     const checkedProfile = checkProfile(profile);
     const clear = password === undefined ? generatePassword() : checkPassword(password);
@@ -60,14 +61,14 @@ export class UsersService {
       // Checked again inside the transaction: another process may have added it while we hashed.
       if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
       const newId = this.#users.insert(username, checkedProfile, hash, now);
-      this.#audit.record({ at: now, actor, action: 'user.add', target: username, newValue: { profile: checkedProfile } });
+      this.#audit.record({ at: now, ...who, action: 'user.add', target: username, newValue: { profile: checkedProfile } });
       return newId;
     });
     const user: User = { id, username, profile: checkedProfile, createdAt: now, updatedAt: now };
     return password === undefined ? { user, generatedPassword: clear } : { user };
   }
 
-  async setPassword(username: string, password: string | undefined, actor: string): Promise<{ generatedPassword?: string }> {
+  async setPassword(username: string, password: string | undefined, who: Actor): Promise<{ generatedPassword?: string }> {
     const user = this.#users.findByName(username);
     if (!user) throw notFound(`no user named "${username}"`);
     const clear = password === undefined ? generatePassword() : checkPassword(password);
@@ -75,12 +76,35 @@ export class UsersService {
     const now = this.#now();
     this.#users.transaction(() => {
       this.#users.setPasswordHash(user.id, hash, now);
-      this.#audit.record({ at: now, actor, action: 'user.passwd', target: user.username });
+      this.#audit.record({ at: now, ...who, action: 'user.passwd', target: user.username });
     });
     return password === undefined ? { generatedPassword: clear } : {};
   }
 
-  remove(username: string, actor: string): void {
+  /** The user without its hash, or a not-found error. */
+  get(username: string): User {
+    const user = this.#users.findByName(username);
+    if (!user) throw notFound(`no user named "${username}"`);
+    const { passwordHash: _hash, ...rest } = user;
+    return rest;
+  }
+
+  setProfile(username: string, profile: string, who: Actor): User {
+    const checked = checkProfile(profile);
+    return this.#users.transaction(() => {
+      const user = this.get(username);
+      if (user.profile === checked) return user;
+      if (user.profile === 'maintainer' && this.#users.countWithProfile('maintainer') === 1) {
+        throw conflict(`"${user.username}" is the last maintainer; make another user maintainer first`);
+      }
+      const now = this.#now();
+      this.#users.setProfile(user.id, checked, now);
+      this.#audit.record({ at: now, ...who, action: 'user.profile', target: user.username, oldValue: { profile: user.profile }, newValue: { profile: checked } });
+      return { ...user, profile: checked, updatedAt: now };
+    });
+  }
+
+  remove(username: string, who: Actor): void {
     this.#users.transaction(() => {
       const user = this.#users.findByName(username);
       if (!user) throw notFound(`no user named "${username}"`);
@@ -88,7 +112,7 @@ export class UsersService {
         throw conflict(`"${user.username}" is the last maintainer; add another maintainer before removing it`);
       }
       this.#users.delete(user.id);
-      this.#audit.record({ at: this.#now(), actor, action: 'user.remove', target: user.username, oldValue: { profile: user.profile } });
+      this.#audit.record({ at: this.#now(), ...who, action: 'user.remove', target: user.username, oldValue: { profile: user.profile } });
     });
   }
 
@@ -106,7 +130,7 @@ export class UsersService {
     const temp = `${passwordFile}.${process.pid}.tmp`;
     fs.writeFileSync(temp, `${password}\n`, { mode: 0o600 });
     fs.renameSync(temp, passwordFile);
-    await this.add(username, 'maintainer', password, 'daemon');
+    await this.add(username, 'maintainer', password, { actor: 'daemon' });
     return { username, passwordFile };
   }
 }

@@ -171,4 +171,59 @@ export const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE events ADD COLUMN target_id TEXT;
   `,
+  /* 6 */ `
+  -- Access (issue 7): groups of users, and customers' grants on sources, to a user or a group.
+  CREATE TABLE groups (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE group_members (
+    group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_members_by_user ON group_members (user_id);
+  CREATE TABLE grants (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    group_id   INTEGER REFERENCES groups (id) ON DELETE CASCADE,
+    source_id  TEXT    NOT NULL,
+    level      TEXT    NOT NULL CHECK (level IN ('view', 'download')),
+    created_at INTEGER NOT NULL,
+    CHECK ((user_id IS NULL) <> (group_id IS NULL))
+  );
+  CREATE UNIQUE INDEX grants_user ON grants (user_id, source_id) WHERE user_id IS NOT NULL;
+  CREATE UNIQUE INDEX grants_group ON grants (group_id, source_id) WHERE group_id IS NOT NULL;
+
+  -- Where a change came from (the client address, or "cli").
+  ALTER TABLE audit ADD COLUMN address TEXT;
+
+  -- Usable pictures per source and day, kept by triggers, so the calendar is one
+  -- small read however many pictures there are.
+  CREATE TABLE picture_days (
+    source_id  TEXT    NOT NULL,
+    local_date TEXT    NOT NULL,
+    count      INTEGER NOT NULL,
+    PRIMARY KEY (source_id, local_date)
+  ) WITHOUT ROWID;
+  INSERT INTO picture_days (source_id, local_date, count)
+    SELECT source_id, local_date, count(*) FROM pictures WHERE rejection IS NULL AND missing = 0 GROUP BY source_id, local_date;
+  CREATE TRIGGER picture_days_insert AFTER INSERT ON pictures WHEN NEW.rejection IS NULL AND NEW.missing = 0 BEGIN
+    INSERT INTO picture_days (source_id, local_date, count) VALUES (NEW.source_id, NEW.local_date, 1)
+      ON CONFLICT (source_id, local_date) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER picture_days_delete AFTER DELETE ON pictures WHEN OLD.rejection IS NULL AND OLD.missing = 0 BEGIN
+    UPDATE picture_days SET count = count - 1 WHERE source_id = OLD.source_id AND local_date = OLD.local_date;
+    DELETE FROM picture_days WHERE source_id = OLD.source_id AND local_date = OLD.local_date AND count <= 0;
+  END;
+  CREATE TRIGGER picture_days_update AFTER UPDATE OF missing, rejection, source_id, local_date ON pictures BEGIN
+    UPDATE picture_days SET count = count - 1
+      WHERE OLD.rejection IS NULL AND OLD.missing = 0 AND source_id = OLD.source_id AND local_date = OLD.local_date;
+    DELETE FROM picture_days WHERE source_id = OLD.source_id AND local_date = OLD.local_date AND count <= 0;
+    INSERT INTO picture_days (source_id, local_date, count) SELECT NEW.source_id, NEW.local_date, 1
+      WHERE NEW.rejection IS NULL AND NEW.missing = 0
+      ON CONFLICT (source_id, local_date) DO UPDATE SET count = count + 1;
+  END;
+  `,
 ];

@@ -73,6 +73,11 @@ export class PicturesRepository {
   readonly #markMissing;
   readonly #setDerivatives;
   readonly #usable;
+  readonly #days;
+  readonly #dayPage;
+  readonly #rangePage;
+  readonly #before;
+  readonly #after;
 
   constructor(db: Db) {
     this.#db = db;
@@ -92,6 +97,59 @@ export class PicturesRepository {
       `SELECT id, taken_at AS takenAt FROM pictures INDEXED BY pictures_usable
        WHERE source_id = ? AND rejection IS NULL AND missing = 0 AND taken_at >= ? AND taken_at < ? ORDER BY taken_at, id`,
     );
+    this.#days = db.prepare<[string], { date: string; count: number }>(
+      `SELECT local_date AS date, count FROM picture_days WHERE source_id = ? AND count > 0 ORDER BY local_date`,
+    );
+    type Cursor = { source: string; afterAt: number; afterId: number; limit: number };
+    this.#dayPage = db.prepare<Cursor & { date: string }, Row>(
+      `SELECT * FROM pictures INDEXED BY pictures_by_source_day
+       WHERE source_id = @source AND local_date = @date AND rejection IS NULL AND missing = 0 AND (taken_at, id) > (@afterAt, @afterId)
+       ORDER BY taken_at, id LIMIT @limit`,
+    );
+    this.#rangePage = db.prepare<Cursor & { from: number; to: number }, Row>(
+      `SELECT * FROM pictures INDEXED BY pictures_usable
+       WHERE source_id = @source AND rejection IS NULL AND missing = 0 AND taken_at >= @from AND taken_at < @to AND (taken_at, id) > (@afterAt, @afterId)
+       ORDER BY taken_at, id LIMIT @limit`,
+    );
+    this.#before = db.prepare<{ source: string; at: number; id: number }, Row>(
+      `SELECT * FROM pictures INDEXED BY pictures_usable
+       WHERE source_id = @source AND rejection IS NULL AND missing = 0 AND (taken_at, id) < (@at, @id)
+       ORDER BY taken_at DESC, id DESC LIMIT 1`,
+    );
+    this.#after = db.prepare<{ source: string; at: number; id: number }, Row>(
+      `SELECT * FROM pictures INDEXED BY pictures_usable
+       WHERE source_id = @source AND rejection IS NULL AND missing = 0 AND (taken_at, id) > (@at, @id)
+       ORDER BY taken_at, id LIMIT 1`,
+    );
+  }
+
+  /** Days with usable pictures and their counts, oldest first (kept by triggers: one small read). */
+  days(sourceId: string): { date: string; count: number }[] {
+    return this.#days.all(sourceId);
+  }
+
+  /**
+   * Usable pictures of one local day, or of [from, to), in time order, after the
+   * cursor `(takenAt, id)` of the last one a client already has.
+   */
+  page(sourceId: string, range: { date: string } | { from: number; to: number }, limit: number, after?: { takenAt: number; id: number }): Picture[] {
+    const cursor = { afterAt: after?.takenAt ?? -1, afterId: after?.id ?? 0, limit };
+    const rows = 'date' in range ? this.#dayPage.all({ source: sourceId, date: range.date, ...cursor }) : this.#rangePage.all({ source: sourceId, from: range.from, to: range.to, ...cursor });
+    return rows.map(toPicture);
+  }
+
+  /** The usable picture of the source just before or after `(takenAt, id)`. */
+  neighbour(sourceId: string, at: { takenAt: number; id: number }, direction: 'before' | 'after'): Picture | undefined {
+    const row = (direction === 'before' ? this.#before : this.#after).get({ source: sourceId, at: at.takenAt, id: at.id });
+    return row && toPicture(row);
+  }
+
+  /** The usable picture nearest to an instant (the earlier one on a tie). */
+  nearest(sourceId: string, at: number): Picture | undefined {
+    const before = this.#before.get({ source: sourceId, at, id: Number.MAX_SAFE_INTEGER });
+    const after = this.#after.get({ source: sourceId, at, id: Number.MAX_SAFE_INTEGER });
+    const pick = !before ? after : !after ? before : after.taken_at - at < at - before.taken_at ? after : before;
+    return pick && toPicture(pick);
   }
 
   /** Inserts and returns the new id; call inside the caller's transaction when it updates more. */

@@ -13,6 +13,7 @@ import { VideosRepository } from './videos.repository';
 import { VideoJobsRepository } from './video-jobs.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SyncTargetsRepository } from './sync-targets.repository';
+import { AccessRepository } from './access.repository';
 
 export interface Store {
   db: Db;
@@ -26,6 +27,7 @@ export interface Store {
   jobs: VideoJobsRepository;
   outbox: OutboxRepository;
   syncTargets: SyncTargetsRepository;
+  access: AccessRepository;
   close(): void;
 }
 
@@ -44,6 +46,7 @@ export function openStore(dataDir: string): Store {
     jobs: new VideoJobsRepository(db),
     outbox: new OutboxRepository(db),
     syncTargets: new SyncTargetsRepository(db),
+    access: new AccessRepository(db),
     close: () => {
       if (db.open) db.close();
     },

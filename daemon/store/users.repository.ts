@@ -42,6 +42,7 @@ export class UsersRepository {
   readonly #setHash;
   readonly #delete;
   readonly #countProfile;
+  readonly #setProfile;
 
   constructor(db: Db) {
     this.#db = db;
@@ -52,6 +53,7 @@ export class UsersRepository {
     );
     this.#setHash = db.prepare<[string, number, number]>(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`);
     this.#delete = db.prepare<[number]>(`DELETE FROM users WHERE id = ?`);
+    this.#setProfile = db.prepare<[Profile, number, number]>(`UPDATE users SET profile = ?, updated_at = ? WHERE id = ?`);
     this.#countProfile = db.prepare<[Profile], { n: number }>(`SELECT count(*) AS n FROM users WHERE profile = ?`);
   }
 
@@ -73,6 +75,10 @@ export class UsersRepository {
 
   setPasswordHash(id: number, passwordHash: string, now: number): void {
     this.#setHash.run(passwordHash, now, id);
+  }
+
+  setProfile(id: number, profile: Profile, now: number): void {
+    this.#setProfile.run(profile, now, id);
   }
 
   delete(id: number): void {

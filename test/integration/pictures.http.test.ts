@@ -11,15 +11,10 @@ import { openStore, type Store } from '../../daemon/store/store';
 import { buildCaptureStack, type CaptureStack } from '../../daemon/capture/capture-stack';
 import type { Camera, CaptureRequest, CaptureResult } from '../../daemon/capture/camera';
 import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
-import { PublicImages } from '../../daemon/pipeline/public-image';
-import { StatusService } from '../../daemon/status.service';
-import { UsersService } from '../../daemon/auth/users.service';
-import { Authenticator } from '../../daemon/auth/authenticator';
-import type { Grants, Level } from '../../daemon/auth/permissions';
 import type { Picture } from '../../daemon/store/pictures.repository';
 import { silentLogger } from '../../daemon/logger';
-import { createWebApp } from '../../web/app';
-import { listen, type Listener } from '../../web/server';
+import type { Listener } from '../../web/server';
+import { addUsers, startWeb } from '../helpers/web';
 import { tempDir } from '../helpers/env';
 import { jpegOf, noise, region } from '../helpers/images';
 
@@ -45,7 +40,6 @@ describe('GET /api/pictures/<id>/<size>', () => {
   let logo: string;
   let jpeg: Buffer;
   let truncate = false;
-  const grants: Record<string, Grants> = {};
 
   const get = (url: string, user: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${url}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`, ...headers } });
@@ -96,35 +90,18 @@ describe('GET /api/pictures/<id>/<size>', () => {
         throw new Error('no relay in this test');
       },
     });
-    const users = new UsersService(store.users, store.audit);
-    for (const [name, profile] of [
-      ['maintainer', 'maintainer'],
-      ['director', 'director'],
-      ['viewer', 'customer'],
-      ['buyer', 'customer'],
-      ['stranger', 'customer'],
-    ] as const) {
-      await users.add(name, profile, PASSWORD, 'test');
-    }
-    const grant = (level: Level) => new Map([['north', level], ['south', level]]);
-    grants['viewer'] = grant('view');
-    grants['buyer'] = grant('download');
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
-    const app = createWebApp({
-      config: () => config,
-      layout: store.layout,
-      authenticator: new Authenticator(store.users),
-      status: new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null }),
-      capture: stack.capture,
-      pictures: store.pictures,
-      sizes,
-      publicImages: new PublicImages({ pictures: store.pictures, sizes }),
-      grants: (user) => grants[user.username] ?? new Map(),
-      health: async () => ({ ok: true }),
-      log,
+    await addUsers(store, () => config, PASSWORD, {
+      maintainer: ['maintainer'],
+      director: ['director'],
+      viewer: ['customer', { north: 'view', south: 'view' }],
+      buyer: ['customer', { north: 'download', south: 'download' }],
+      stranger: ['customer'],
     });
-    server = await listen(app, { host: '127.0.0.1', port: 0 });
-    base = `http://${server.address}`;
+    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
+    ({ server, base } = await startWeb(() => config, store, {
+      capture: stack.capture,
+      sizes,
+    }));
   });
 
   afterAll(async () => {

@@ -7,16 +7,11 @@ import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
-import { UsersService } from '../../daemon/auth/users.service';
-import { Authenticator } from '../../daemon/auth/authenticator';
-import { StatusService } from '../../daemon/status.service';
-import { PublicImages } from '../../daemon/pipeline/public-image';
-import type { Grants, Level } from '../../daemon/auth/permissions';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { silentLogger } from '../../daemon/logger';
-import { createWebApp } from '../../web/app';
-import { listen, type Listener } from '../../web/server';
+import type { Listener } from '../../web/server';
+import { addUsers, startWeb } from '../helpers/web';
 import { tempDir } from '../helpers/env';
 import { pictureServices, probeVideo, scene, seedPictures } from '../helpers/videos';
 
@@ -30,7 +25,6 @@ describe('video routes', () => {
   let jobs: VideoJobs;
   let server: Listener;
   let base: string;
-  const grants: Record<string, Grants> = {};
 
   const call = (method: string, url: string, user: string | null, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`${base}${url}`, {
@@ -67,40 +61,23 @@ describe('video routes', () => {
     store = openStore(config.storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     await seedPictures(config, store, 'north', Array.from({ length: 40 }, (_, i) => start + i * 60_000), (i) => scene(320, 180, 1, i * 4));
-    const users = new UsersService(store.users, store.audit);
-    for (const [name, profile] of [
-      ['maintainer', 'maintainer'],
-      ['director', 'director'],
-      ['director2', 'director'],
-      ['viewer', 'customer'],
-      ['buyer', 'customer'],
-      ['stranger', 'customer'],
-    ] as const) {
-      await users.add(name, profile, PASSWORD, 'test');
-    }
-    const grant = (level: Level) => new Map([['north', level]]);
-    grants['viewer'] = grant('view');
-    grants['buyer'] = grant('download');
+    await addUsers(store, () => config, PASSWORD, {
+      maintainer: ['maintainer'],
+      director: ['director'],
+      director2: ['director'],
+      viewer: ['customer', { north: 'view' }],
+      buyer: ['customer', { north: 'download' }],
+      stranger: ['customer'],
+    });
     const { sizes } = pictureServices(config, store);
     jobs = buildVideoStack({ config: () => config, store, sizes, log: silentLogger() }).jobs;
     await jobs.start();
-    const app = createWebApp({
-      config: () => config,
-      layout: store.layout,
-      authenticator: new Authenticator(store.users),
-      status: new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null }),
+    ({ server, base } = await startWeb(() => config, store, {
       capture: { capture: async () => ({ status: 'skipped', reason: 'not in this test' }), isBusy: () => false },
-      pictures: store.pictures,
       sizes,
       videos: store.videos,
       videoJobs: jobs,
-      publicImages: new PublicImages({ pictures: store.pictures, sizes }),
-      grants: (user) => grants[user.username] ?? new Map(),
-      health: async () => ({ ok: true }),
-      log: silentLogger(),
-    });
-    server = await listen(app, { host: '127.0.0.1', port: 0 });
-    base = `http://${server.address}`;
+    }));
   }, 60_000);
 
   afterAll(async () => {

@@ -34,7 +34,7 @@ describe('Authenticator', () => {
     tmp = tempDir();
     store = openStore(path.join(tmp.dir, 'data'));
     users = new UsersService(store.users, store.audit);
-    await users.add('ann', 'customer', 'ann-password-1', 'test');
+    await users.add('ann', 'customer', 'ann-password-1', { actor: 'test' });
     now = 1_000_000;
   });
 
@@ -47,10 +47,10 @@ describe('Authenticator', () => {
     const sut = new Authenticator(store.users, { now: () => now });
     expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.1')).toMatchObject({ ok: true, user: { username: 'ann', profile: 'customer' } });
     expect(await sut.authenticate('ANN', 'ann-password-1', '10.0.0.1')).toMatchObject({ ok: true });
-    await users.setPassword('ann', 'ann-password-2', 'test');
+    await users.setPassword('ann', 'ann-password-2', { actor: 'test' });
     expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.1')).toEqual({ ok: false, reason: 'invalid' });
     expect(await sut.authenticate('ann', 'ann-password-2', '10.0.0.1')).toMatchObject({ ok: true });
-    users.remove('ann', 'test');
+    users.remove('ann', { actor: 'test' });
     expect(await sut.authenticate('ann', 'ann-password-2', '10.0.0.1')).toEqual({ ok: false, reason: 'invalid' });
   });
 

@@ -1,0 +1,57 @@
+/**
+ * The web app over a real store, with the real user, access and audit services,
+ * for HTTP tests that do not need a whole daemon.
+ */
+import type { Config } from '../../daemon/config/schema';
+import type { Store } from '../../daemon/store/store';
+import { UsersService } from '../../daemon/auth/users.service';
+import { AccessService } from '../../daemon/auth/access.service';
+import { Authenticator, type ThrottleOptions } from '../../daemon/auth/authenticator';
+import { StatusService } from '../../daemon/status.service';
+import { PublicImages } from '../../daemon/pipeline/public-image';
+import { silentLogger } from '../../daemon/logger';
+import type { Profile } from '../../daemon/store/users.repository';
+import { createWebApp, type WebDeps } from '../../web/app';
+import { listen, type Listener } from '../../web/server';
+
+export const TEST_ACTOR = { actor: 'test', address: 'test' };
+
+export function accessServices(config: () => Config, store: Store) {
+  const users = new UsersService(store.users, store.audit);
+  const access = new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => config().sources.map((s) => s.id) });
+  return { users, access };
+}
+
+/** Adds users (one password for all) and customers' grants: `{ viewer: ['customer', { north: 'view' }] }`. */
+export async function addUsers(store: Store, config: () => Config, password: string, people: Record<string, [Profile, Record<string, 'view' | 'download'>?]>): Promise<void> {
+  const { users, access } = accessServices(config, store);
+  for (const [name, [profile, grants]] of Object.entries(people)) {
+    await users.add(name, profile, password, TEST_ACTOR);
+    for (const [source, level] of Object.entries(grants ?? {})) access.grantUser(name, source, level, TEST_ACTOR);
+  }
+}
+
+export type WebParts = Pick<WebDeps, 'sizes' | 'capture'> & Partial<WebDeps> & { throttle?: ThrottleOptions };
+
+/** The web app on a loopback port, built like the daemon builds it. */
+export async function startWeb(config: () => Config, store: Store, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps }> {
+  const { users, access } = accessServices(config, store);
+  const { throttle, ...rest } = parts;
+  const deps: WebDeps = {
+    config,
+    layout: store.layout,
+    authenticator: new Authenticator(store.users, throttle ? { throttle } : {}),
+    status: new StatusService({ config, pictures: store.pictures, state: store.state, live: null }),
+    pictures: store.pictures,
+    publicImages: new PublicImages({ pictures: store.pictures, sizes: parts.sizes }),
+    users,
+    accessAdmin: access,
+    audit: store.audit,
+    events: store.events,
+    health: async () => ({ ok: true }),
+    log: silentLogger(),
+    ...rest,
+  };
+  const server = await listen(createWebApp(deps), { host: '127.0.0.1', port: 0 });
+  return { server, base: `http://${server.address}`, deps };
+}
