@@ -1,0 +1,127 @@
+// DOM helpers. Everything that comes from data (names, legends, messages) goes in
+// as text nodes or properties, never as HTML: there is no innerHTML in this UI.
+
+/**
+ * h('a', { href: '#/', class: 'x', onclick: fn }, 'text', child, [more])
+ * Props: class, text, dataset, on<event> functions, DOM properties that exist on
+ * the element (value, checked, disabled, hidden...), anything else as an attribute.
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  if (props) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === 'class') el.className = Array.isArray(value) ? value.filter(Boolean).join(' ') : value;
+      else if (key === 'text') el.textContent = String(value);
+      else if (key === 'dataset') Object.assign(el.dataset, value);
+      else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+      else if (key in el && typeof value !== 'string') el[key] = value;
+      else if (key === 'value' || key === 'checked' || key === 'selected') el[key] = value;
+      else el.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replaces an element's children. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+export const LEVELS = ['view', 'download', 'edit', 'manage'];
+export const atLeast = (level, wanted) => LEVELS.indexOf(level) >= LEVELS.indexOf(wanted) && level !== undefined && level !== null;
+
+/** A message box; `err` may be an ApiError with details. */
+export function errorBox(err, what) {
+  const box = h('div', { class: 'error', role: 'alert' });
+  fillError(box, err, what);
+  return box;
+}
+
+export function fillError(box, err, what) {
+  const message = err && err.message ? err.message : String(err);
+  fill(box, what ? h('strong', { text: `${what}: ` }) : null, message);
+  const details = err && err.details;
+  if (details && typeof details === 'object') {
+    const list = h('ul');
+    for (const [key, value] of Object.entries(details)) list.append(h('li', null, h('code', { text: key }), ' ', detailText(value)));
+    box.append(list);
+  }
+  box.hidden = false;
+}
+
+export function detailText(value) {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof value.message === 'string') return value.message;
+  return JSON.stringify(value);
+}
+
+/** A small status line that says "Saved" and fades. */
+export function flash(el, text, kind = 'ok') {
+  el.className = `flash ${kind}`;
+  el.textContent = text;
+  el.hidden = false;
+}
+
+export function labelled(text, control, hint) {
+  return h('label', { class: 'field' }, h('span', { class: 'label', text }), control, hint ? h('small', { class: 'hint', text: hint }) : null);
+}
+
+export function button(text, onclick, props = {}) {
+  return h('button', { type: 'button', ...props, onclick }, text);
+}
+
+export function spinner(text = 'Loading…') {
+  return h('p', { class: 'loading', text });
+}
+
+/** Copies text; falls back to selecting a field when the Clipboard API is not there (plain http). */
+export async function copyText(text, field) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (field) {
+      field.focus();
+      field.select();
+      try {
+        return document.execCommand('copy');
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+}
+
+export function bytes(n) {
+  if (n === null || n === undefined) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A random password for resets: 20 letters and digits, like the CLI's. */
+export function randomPassword(length = 20) {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const out = [];
+  const buf = new Uint32Array(length);
+  crypto.getRandomValues(buf);
+  for (const n of buf) out.push(alphabet[n % alphabet.length]);
+  return out.join('');
+}

@@ -1,0 +1,59 @@
+// Who changed what and when, newest first, paged with `before`.
+import { api } from '../api.js';
+import { h, fill, spinner, errorBox, labelled, button } from '../dom.js';
+import * as t from '../time.js';
+import { replaceQuery } from '../router.js';
+
+const PAGE = 50;
+
+function value(v) {
+  if (v === null || v === undefined) return '';
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text;
+}
+
+function row(e) {
+  return h(
+    'tr',
+    { dataset: { entry: e.id } },
+    h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at) }),
+    h('td', null, h('strong', { text: e.actor || '' }), e.address ? h('small', { class: 'block', text: e.address }) : null),
+    h('td', null, h('code', { text: e.action })),
+    h('td', { text: e.target || '' }),
+    h('td', { class: 'change' }, e.oldValue !== null && e.oldValue !== undefined ? h('del', { text: value(e.oldValue) }) : null, ' ', e.newValue !== null && e.newValue !== undefined ? h('ins', { text: value(e.newValue) }) : null),
+  );
+}
+
+export async function auditView(root, ctx) {
+  const actor = h('input', { type: 'text', name: 'actor', value: ctx.query.get('actor') || '', placeholder: 'any' });
+  const action = h('input', { type: 'text', name: 'action', value: ctx.query.get('action') || '', placeholder: 'any' });
+  const tbody = h('tbody');
+  const more = h('div', { class: 'more' });
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'audit' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Change'].map((x) => h('th', { text: x })))), tbody));
+
+  const load = async (before) => {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (before) q.set('before', before);
+    if (actor.value.trim()) q.set('actor', actor.value.trim());
+    if (action.value.trim()) q.set('action', action.value.trim());
+    const answer = await api.get(`/api/audit?${q}`, ctx.signal);
+    if (!before) tbody.replaceChildren();
+    tbody.append(...answer.entries.map(row));
+    if (!before && answer.entries.length === 0) tbody.append(h('tr', null, h('td', { colspan: 5, class: 'empty', text: 'No entries.' })));
+    fill(more, answer.next ? button('Older entries', () => load(answer.next).catch((err) => more.append(errorBox(err))), { 'data-action': 'older' }) : null);
+  };
+  const form = h(
+    'form',
+    { class: 'filters row', onsubmit: (e) => {
+      e.preventDefault();
+      replaceQuery({ ...(actor.value ? { actor: actor.value } : {}), ...(action.value ? { action: action.value } : {}) });
+      load().catch((err) => fill(more, errorBox(err)));
+    } },
+    labelled('Who', actor),
+    labelled('Action', action),
+    h('button', { type: 'submit', text: 'Filter' }),
+  );
+  fill(root, h('h1', { text: 'Audit trail' }), spinner());
+  await load();
+  fill(root, h('h1', { text: 'Audit trail' }), form, table, more);
+}

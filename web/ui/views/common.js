@@ -1,0 +1,94 @@
+// Pieces shared by the source pages: the header with its tabs, status badges and
+// "Capture now" for directors.
+import { api, seg, pictureUrl } from '../api.js';
+import { h, fill, errorBox, button } from '../dom.js';
+import { session } from '../session.js';
+import * as t from '../time.js';
+
+/** The latest picture's id: `latest` (issue 7) or the last capture's. */
+export function latestPictureId(source) {
+  if (source.latest && source.latest.id) return source.latest.id;
+  return source.lastCapture ? source.lastCapture.pictureId : null;
+}
+
+export function statusBadges(source) {
+  const out = [];
+  if (!source.enabled) out.push(h('span', { class: 'badge muted', text: 'disabled' }));
+  if (source.down) out.push(h('span', { class: 'badge bad', text: `down since ${t.shortDateTime(source.down.since)}`, title: t.dateTime(source.down.since) }));
+  else if (source.consecutiveFailures > 0) out.push(h('span', { class: 'badge warn', text: `${source.consecutiveFailures} failure${source.consecutiveFailures > 1 ? 's' : ''}` }));
+  if (source.busy) out.push(h('span', { class: 'badge info', text: 'capturing' }));
+  if (source.public) out.push(h('span', { class: 'badge info', text: 'public' }));
+  return out;
+}
+
+export function statusLines(source) {
+  const last = source.lastCapture ? source.lastCapture.at : null;
+  return h(
+    'dl',
+    { class: 'status' },
+    h('dt', { text: 'Last' }),
+    h('dd', { title: last ? t.dateTime(last) : '' }, last ? `${t.shortDateTime(last)} (${t.relative(last)})` : 'never'),
+    h('dt', { text: 'Next' }),
+    h('dd', { title: source.nextSlot ? t.dateTime(source.nextSlot) : '' }, source.nextSlot ? `${t.shortDateTime(source.nextSlot)} (every ${source.every})` : source.enabled ? 'no slot planned' : 'disabled'),
+    source.lastError && source.consecutiveFailures > 0 ? [h('dt', { text: 'Error' }), h('dd', { class: 'bad-text', text: source.lastError.message })] : null,
+  );
+}
+
+const TABS = [
+  ['', 'Calendar', 'view'],
+  ['compare', 'Compare', 'view'],
+  ['videos', 'Videos', 'view'],
+  ['settings', 'Settings', 'edit'],
+];
+
+/** Title, status and tabs of a source page; `active` is the tab's suffix. */
+export function sourceHeader(source, active) {
+  const id = source.id;
+  const tabs = h(
+    'nav',
+    { class: 'tabs', 'aria-label': 'Source' },
+    TABS.filter(([, , level]) => session.can(id, level)).map(([suffix, text]) =>
+      h('a', { href: `#/s/${id}${suffix ? `/${suffix}` : ''}`, text, 'aria-current': suffix === active ? 'page' : null }),
+    ),
+  );
+  const result = h('div', { class: 'capture-result', hidden: true, 'aria-live': 'polite' });
+  const actions = h('div', { class: 'actions' });
+  if (session.can(id, 'edit')) actions.append(captureButton(source, result));
+  return h(
+    'header',
+    { class: 'source-head' },
+    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'Sources' }), ' › '),
+    h('div', { class: 'title-row' }, h('h1', { class: 'source-name', text: source.name }), h('span', { class: 'badges' }, statusBadges(source)), actions),
+    tabs,
+    result,
+  );
+}
+
+function captureButton(source, result) {
+  const btn = button('Capture now', async () => {
+    btn.disabled = true;
+    btn.textContent = 'Capturing…';
+    try {
+      const answer = await api.post(`/api/sources/${seg(source.id)}/capture`);
+      const p = answer.picture;
+      fill(
+        result,
+        h('a', { href: `#/p/${p.id}`, class: 'capture-thumb' }, h('img', { src: pictureUrl(p, 'thumb'), alt: `New picture, ${t.dateTime(p.takenAt)}`, width: 160, height: Math.round((160 * p.height) / p.width) || 90 })),
+        h('p', null, h('strong', { text: 'New picture: ' }), t.dateTime(p.takenAt), answer.durationMs ? ` (${(answer.durationMs / 1000).toFixed(1)} s)` : '', ' · ', h('a', { href: `#/p/${p.id}`, text: 'open' })),
+      );
+      result.className = 'capture-result ok';
+    } catch (err) {
+      fill(result, errorBox(err, 'Capture failed'));
+      result.className = 'capture-result';
+    } finally {
+      result.hidden = false;
+      btn.disabled = false;
+      btn.textContent = 'Capture now';
+    }
+  }, { class: 'primary', 'data-action': 'capture' });
+  return btn;
+}
+
+export async function loadSource(id, signal) {
+  return api.get(`/api/sources/${seg(id)}`, signal);
+}

@@ -1,0 +1,172 @@
+// Maintainers: users (profile, password reset, removal), groups (members) and the
+// grants of both on sources.
+import { api, seg } from '../api.js';
+import { h, fill, spinner, errorBox, labelled, button, copyText, randomPassword } from '../dom.js';
+import { session } from '../session.js';
+import * as t from '../time.js';
+import { fieldErrors, clearFieldErrors } from './forms.js';
+
+const PROFILES = ['customer', 'director', 'maintainer'];
+const GRANT_LEVELS = ['view', 'download'];
+
+/** A password shown once, with a copy button. */
+function secret(text, who) {
+  const field = h('input', { type: 'text', readonly: true, value: text, class: 'code', 'aria-label': `Password of ${who}`, dataset: { secret: who } });
+  const note = h('span', { class: 'hint' });
+  return h(
+    'div',
+    { class: 'secret', role: 'status' },
+    h('p', null, 'Password of ', h('strong', { text: who }), ' (shown once, give it to them now):'),
+    h('div', { class: 'row' }, field, button('Copy', async () => (note.textContent = (await copyText(text, field)) ? 'Copied.' : 'Select and copy it.'), { class: 'small' }), note),
+  );
+}
+
+export async function usersView(root, ctx) {
+  fill(root, h('h1', { text: 'Users and groups' }), spinner());
+  const notice = h('div', { class: 'notices', 'aria-live': 'polite' });
+  const usersBox = h('section', { class: 'users' });
+  const groupsBox = h('section', { class: 'groups' });
+  const state = { users: [], groups: [], sources: [] };
+
+  const act = async (what, fn) => {
+    try {
+      await fn();
+      await reload();
+    } catch (err) {
+      notice.replaceChildren(errorBox(err, what));
+      notice.scrollIntoView({ block: 'nearest' });
+    }
+  };
+
+  const reload = async () => {
+    const [u, g, s] = await Promise.all([api.get('/api/users', ctx.signal), api.get('/api/groups', ctx.signal), api.get('/api/sources', ctx.signal)]);
+    state.users = u.users;
+    state.groups = g.groups;
+    state.sources = s.sources;
+    drawUsers();
+    drawGroups();
+  };
+
+  const sourceName = (id) => state.sources.find((s) => s.id === id)?.name || id;
+
+  /** Grant chips with revoke, and an add form; `base` is /api/users/x or /api/groups/y. */
+  const grantsEditor = (owner, base, grants) => {
+    const sourceSel = h('select', { 'aria-label': `Source to grant to ${owner}`, name: 'source' }, state.sources.map((s) => h('option', { value: s.id, text: s.name })));
+    const levelSel = h('select', { 'aria-label': 'Level', name: 'level' }, GRANT_LEVELS.map((l) => h('option', { value: l, text: l })));
+    return h(
+      'div',
+      { class: 'grants' },
+      h(
+        'ul',
+        { class: 'chips' },
+        grants.length === 0 ? h('li', { class: 'hint', text: 'no grant' }) : null,
+        grants.map((gr) =>
+          h('li', { class: 'chip', dataset: { grant: gr.source } }, h('span', { text: `${sourceName(gr.source)} · ${gr.level}` }), button('×', () => act('Cannot revoke', () => api.del(`${base}/grants/${seg(gr.source)}`)), { class: 'chip-x', 'aria-label': `Revoke ${gr.source} from ${owner}` })),
+        ),
+      ),
+      state.sources.length
+        ? h('form', { class: 'row inline grant-form', onsubmit: (e) => {
+            e.preventDefault();
+            act('Cannot grant', () => api.put(`${base}/grants/${seg(sourceSel.value)}`, { level: levelSel.value }));
+          } }, sourceSel, levelSel, h('button', { type: 'submit', class: 'small', text: 'Grant' }))
+        : null,
+    );
+  };
+
+  const drawUsers = () => {
+    const rows = state.users.map((u) => {
+      const profile = h('select', { 'aria-label': `Profile of ${u.username}`, name: 'profile', disabled: u.username === session.me.username }, PROFILES.map((p) => h('option', { value: p, selected: p === u.profile, text: p })));
+      profile.addEventListener('change', () => act('Cannot change the profile', () => api.patch(`/api/users/${seg(u.username)}`, { profile: profile.value })));
+      const reset = button('Reset password', () => {
+        const password = randomPassword();
+        act('Cannot reset the password', async () => {
+          await api.patch(`/api/users/${seg(u.username)}`, { password });
+          notice.replaceChildren(secret(password, u.username));
+        });
+      }, { class: 'small' });
+      const remove = button('Remove', () => {
+        if (confirm(`Remove ${u.username}? They will no longer be able to log in.`)) act('Cannot remove', () => api.del(`/api/users/${seg(u.username)}`));
+      }, { class: 'small danger', disabled: u.username === session.me.username });
+      const effective = (u.effective || []).filter((e) => !(u.grants || []).some((g) => g.source === e.source && g.level === e.level));
+      return h(
+        'article',
+        { class: 'card user', dataset: { user: u.username } },
+        h('header', { class: 'row spread' }, h('h3', { class: 'username', text: u.username }), profile),
+        u.groups && u.groups.length ? h('p', { class: 'hint' }, 'Groups: ', u.groups.join(', ')) : null,
+        u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: `Through groups: ${effective.map((e) => `${sourceName(e.source)} · ${e.level}`).join(', ')}` }) : null] : h('p', { class: 'hint', text: u.profile === 'customer' ? '' : `A ${u.profile} sees every source.` }),
+        h('footer', { class: 'row' }, reset, remove, h('small', { class: 'hint', text: u.createdAt ? `since ${t.day(t.wallClock(u.createdAt).slice(0, 10), 'medium')}` : '' })),
+      );
+    });
+    const name = h('input', { type: 'text', name: 'username', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: false, dataset: { path: 'username' } });
+    const profile = h('select', { name: 'profile', dataset: { path: 'profile' } }, PROFILES.map((p) => h('option', { value: p, text: p })));
+    const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', placeholder: 'empty: generate one', dataset: { path: 'password' } });
+    const message = h('div', { class: 'form-error', hidden: true });
+    const form = h(
+      'form',
+      { class: 'panel add-user', novalidate: true, onsubmit: async (e) => {
+        e.preventDefault();
+        clearFieldErrors(form, message);
+        try {
+          const body = { username: name.value.trim(), profile: profile.value, ...(password.value ? { password: password.value } : {}) };
+          const answer = await api.post('/api/users', body);
+          await reload();
+          notice.replaceChildren(answer.password ? secret(answer.password, answer.user.username) : h('p', { class: 'flash ok', text: `Added ${answer.user.username}.` }));
+        } catch (err) {
+          fieldErrors(form, message, err);
+        }
+      } },
+      h('h2', { text: 'Add a user' }),
+      h('div', { class: 'row' }, labelled('User name', name), labelled('Profile', profile), labelled('Password', password)),
+      message,
+      h('button', { type: 'submit', class: 'primary', text: 'Add' }),
+    );
+    fill(usersBox, h('h2', { text: `Users (${state.users.length})` }), h('div', { class: 'cards' }, rows), form);
+  };
+
+  const drawGroups = () => {
+    const cards = state.groups.map((g) => {
+      const base = `/api/groups/${seg(g.name)}`;
+      const candidates = state.users.filter((u) => !g.members.includes(u.username));
+      const memberSel = h('select', { 'aria-label': `User to add to ${g.name}`, name: 'member' }, candidates.map((u) => h('option', { value: u.username, text: u.username })));
+      return h(
+        'article',
+        { class: 'card group', dataset: { group: g.name } },
+        h('header', { class: 'row spread' }, h('h3', { text: g.name }), button('Remove group', () => {
+          if (confirm(`Remove the group ${g.name}? Its members lose its grants.`)) act('Cannot remove the group', () => api.del(base));
+        }, { class: 'small danger' })),
+        h('h4', { text: 'Members' }),
+        h('ul', { class: 'chips' }, g.members.length === 0 ? h('li', { class: 'hint', text: 'nobody' }) : null, g.members.map((m) => h('li', { class: 'chip' }, h('span', { text: m }), button('×', () => act('Cannot remove the member', () => api.del(`${base}/members/${seg(m)}`)), { class: 'chip-x', 'aria-label': `Remove ${m} from ${g.name}` })))),
+        candidates.length
+          ? h('form', { class: 'row inline', onsubmit: (e) => {
+              e.preventDefault();
+              act('Cannot add the member', () => api.put(`${base}/members/${seg(memberSel.value)}`));
+            } }, memberSel, h('button', { type: 'submit', class: 'small', text: 'Add member' }))
+          : null,
+        h('h4', { text: 'Grants' }),
+        grantsEditor(g.name, base, g.grants || []),
+      );
+    });
+    const name = h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off', dataset: { path: 'name' } });
+    const message = h('div', { class: 'form-error', hidden: true });
+    const form = h(
+      'form',
+      { class: 'panel add-group', novalidate: true, onsubmit: async (e) => {
+        e.preventDefault();
+        clearFieldErrors(form, message);
+        try {
+          await api.post('/api/groups', { name: name.value.trim() });
+          await reload();
+        } catch (err) {
+          fieldErrors(form, message, err);
+        }
+      } },
+      h('h2', { text: 'Add a group' }),
+      h('div', { class: 'row' }, labelled('Group name', name), h('button', { type: 'submit', class: 'primary', text: 'Add' })),
+      message,
+    );
+    fill(groupsBox, h('h2', { text: `Groups (${state.groups.length})` }), state.groups.length ? h('div', { class: 'cards' }, cards) : h('p', { class: 'empty', text: 'No group yet.' }), form);
+  };
+
+  await reload();
+  fill(root, h('h1', { text: 'Users and groups' }), notice, usersBox, groupsBox);
+}

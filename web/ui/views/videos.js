@@ -1,0 +1,152 @@
+// A source's videos with a player; directors also build custom videos here and
+// follow the job until it is done (or cancel it).
+import { api, seg } from '../api.js';
+import { h, fill, spinner, errorBox, labelled, button, bytes } from '../dom.js';
+import { session } from '../session.js';
+import * as t from '../time.js';
+import { loadSource, sourceHeader } from './common.js';
+import { fieldErrors, clearFieldErrors } from './forms.js';
+
+const POLL_MS = 1000;
+const KIND_NAMES = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', custom: 'Custom' };
+
+export async function videosView(root, ctx, id) {
+  fill(root, spinner());
+  const source = await loadSource(id, ctx.signal);
+  const mayDownload = session.can(id, 'download');
+  const player = h('section', { class: 'player', hidden: true });
+  const list = h('section', { class: 'video-list', 'aria-label': 'Videos' });
+
+  const play = (v) => {
+    const video = h('video', { controls: true, preload: 'metadata', playsinline: true, src: v.file, poster: v.poster || undefined, width: v.width, height: v.height });
+    fill(
+      player,
+      video,
+      h('p', { class: 'video-title' }, h('strong', { text: `${KIND_NAMES[v.kind] || v.kind} ${v.label}` }), ` · ${t.duration(v.durationMs)} · ${v.frames} frames at ${v.fps} fps · ${v.width}×${v.height}`),
+      mayDownload ? h('a', { class: 'button download', href: `${v.file}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null,
+    );
+    player.hidden = false;
+    player.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
+
+  const load = async () => {
+    const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
+    if (videos.length === 0) return fill(list, h('p', { class: 'empty', text: 'No video yet. Daily videos are built every night.' }));
+    fill(
+      list,
+      h(
+        'ul',
+        { class: 'videos' },
+        videos.map((v) =>
+          h(
+            'li',
+            { class: 'video-item', dataset: { video: v.id } },
+            h(
+              'button',
+              { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play ${v.kind} video ${v.label}` },
+              v.poster ? h('img', { src: v.poster, alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
+              h('span', { class: 'video-label' }, h('strong', { text: `${KIND_NAMES[v.kind] || v.kind} · ${v.label}` }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} frames · ${t.shortDateTime(v.createdAt)}` })),
+            ),
+            mayDownload ? h('a', { class: 'button small download', href: `${v.file}?download=1`, download: '', text: 'Download' }) : null,
+          ),
+        ),
+      ),
+    );
+    return videos;
+  };
+
+  fill(root, sourceHeader(source, 'videos'), player, list, session.can(id, 'edit') ? customVideos(id, ctx, load) : null);
+  await load();
+}
+
+/** The custom video form and the user's jobs on this source. */
+function customVideos(id, ctx, reload) {
+  const today = t.wallClock(new Date()).slice(0, 10);
+  const from = h('input', { type: 'date', name: 'from', value: today, required: true, dataset: { path: 'from' } });
+  const to = h('input', { type: 'date', name: 'to', value: today, required: true, dataset: { path: 'to' } });
+  const keepFrom = h('input', { type: 'time', name: 'keepFrom', dataset: { path: 'keepFrom' } });
+  const keepTo = h('input', { type: 'time', name: 'keepTo', dataset: { path: 'keepTo' } });
+  const minInterval = h('input', { type: 'text', name: 'minInterval', placeholder: 'e.g. 10m', inputmode: 'text', size: 6, dataset: { path: 'minInterval' } });
+  const fps = h('input', { type: 'number', name: 'fps', min: 1, max: 120, placeholder: 'default', dataset: { path: 'fps' } });
+  const width = h('input', { type: 'number', name: 'width', min: 16, step: 2, placeholder: 'default', dataset: { path: 'width' } });
+  const message = h('div', { class: 'form-error', hidden: true });
+  const jobs = h('ul', { class: 'jobs' });
+  const following = new Set();
+
+  const jobRow = (job) => {
+    const row = h('li', { class: 'job', dataset: { job: job.id } });
+    const draw = (j) => {
+      const done = !['queued', 'running'].includes(j.status);
+      fill(
+        row,
+        h('span', { class: `badge ${j.status === 'failed' ? 'bad' : done ? 'muted' : 'info'}`, text: j.status }),
+        ` ${j.label || `#${j.id}`} `,
+        done ? null : h('progress', { max: 1, value: j.progress || 0, 'aria-label': 'Progress' }),
+        done ? null : h('span', { class: 'pct', text: `${Math.round((j.progress || 0) * 100)}%` }),
+        j.message ? h('small', { class: 'job-message', text: ` ${j.message}` }) : null,
+        done ? null : button('Cancel', async () => {
+          try {
+            draw((await api.del(`/api/jobs/${j.id}`)).job);
+          } catch (err) {
+            row.append(errorBox(err, 'Cannot cancel'));
+          }
+        }, { class: 'small' }),
+      );
+    };
+    draw(job);
+    const follow = async () => {
+      if (following.has(job.id)) return;
+      following.add(job.id);
+      try {
+        while (!ctx.signal.aborted) {
+          const { job: j } = await api.get(`/api/jobs/${job.id}`, ctx.signal);
+          draw(j);
+          if (!['queued', 'running'].includes(j.status)) {
+            if (j.status === 'succeeded' || j.status === 'done') await reload();
+            break;
+          }
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+      } catch (err) {
+        if (err.name !== 'AbortError') row.append(errorBox(err, 'Lost the job'));
+      }
+    };
+    if (['queued', 'running'].includes(job.status)) follow();
+    return row;
+  };
+
+  const form = h(
+    'form',
+    { class: 'custom-video', novalidate: true, onsubmit: async (e) => {
+      e.preventDefault();
+      clearFieldErrors(form, message);
+      const body = { from: from.value, to: to.value };
+      if (keepFrom.value) body.keepFrom = keepFrom.value;
+      if (keepTo.value) body.keepTo = keepTo.value;
+      if (minInterval.value.trim()) body.minInterval = minInterval.value.trim();
+      if (fps.value) body.fps = Number(fps.value);
+      if (width.value) body.width = Number(width.value);
+      try {
+        const { job } = await api.post(`/api/sources/${seg(id)}/videos`, body);
+        jobs.prepend(jobRow(job));
+      } catch (err) {
+        fieldErrors(form, message, err);
+      }
+    } },
+    h('h2', { text: 'Build a custom video' }),
+    h('div', { class: 'row' }, labelled('From', from), labelled('To (included)', to)),
+    h('div', { class: 'row' }, labelled('Daily from', keepFrom), labelled('Daily to', keepTo), labelled('Min. interval', minInterval)),
+    h('div', { class: 'row' }, labelled('FPS', fps), labelled('Width', width)),
+    message,
+    h('button', { type: 'submit', class: 'primary', text: 'Build' }),
+    h('h3', { text: 'Your jobs' }),
+    jobs,
+  );
+  api
+    .get(`/api/jobs?source=${seg(id)}`, ctx.signal)
+    .then(({ jobs: list }) => {
+      for (const job of list.slice(0, 10)) jobs.append(jobRow(job));
+    })
+    .catch(() => {});
+  return h('section', { class: 'panel' }, form);
+}
