@@ -2,6 +2,7 @@
  * The web app over a real store, with the real user, access and audit services,
  * for HTTP tests that do not need a whole daemon.
  */
+import type { Express } from 'express';
 import type { Config } from '../../daemon/config/schema';
 import type { Store } from '../../daemon/store/store';
 import { UsersService } from '../../daemon/auth/users.service';
@@ -34,7 +35,7 @@ export async function addUsers(store: Store, config: () => Config, password: str
 export type WebParts = Pick<WebDeps, 'sizes' | 'capture'> & Partial<WebDeps> & { throttle?: ThrottleOptions };
 
 /** The web app on a loopback port, built like the daemon builds it. */
-export async function startWeb(config: () => Config, store: Store, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps }> {
+export async function startWeb(config: () => Config, store: Store, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps; app: Express }> {
   const { users, access } = accessServices(config, store);
   const { throttle, ...rest } = parts;
   const deps: WebDeps = {
@@ -52,6 +53,7 @@ export async function startWeb(config: () => Config, store: Store, parts: WebPar
     log: silentLogger(),
     ...rest,
   };
-  const server = await listen(createWebApp(deps), { host: '127.0.0.1', port: 0 });
-  return { server, base: `http://${server.address}`, deps };
+  const app = createWebApp(deps);
+  const server = await listen(app, { host: '127.0.0.1', port: 0 });
+  return { server, base: `http://${server.address}`, deps, app };
 }

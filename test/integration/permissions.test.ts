@@ -1,0 +1,263 @@
+/**
+ * The permission table of SPEC §4 as a test: every route of the web app, for
+ * every kind of caller, against the real services and a real database. The
+ * routes are found by walking the express app itself, so a route added later
+ * without a declared rule, or without a row here, fails this test.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Express } from 'express';
+import { DateTime } from 'luxon';
+import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
+import type { Config } from '../../daemon/config/schema';
+import { openStore, type Store } from '../../daemon/store/store';
+import { buildCaptureStack } from '../../daemon/capture/capture-stack';
+import { createCamera } from '../../daemon/capture/drivers';
+import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
+import { buildVideoStack } from '../../daemon/timelapse/video-stack';
+import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
+import { SourceSettings } from '../../daemon/config/source-settings';
+import { silentLogger } from '../../daemon/logger';
+import type { DeclaredRoute } from '../../web/routes';
+import type { Listener } from '../../web/server';
+import { tempDir } from '../helpers/env';
+import { scene, seedPictures } from '../helpers/videos';
+import { accessServices, addUsers, startWeb, TEST_ACTOR } from '../helpers/web';
+
+const PASSWORD = 'permission-table-password';
+const TZ = 'Europe/Paris';
+const CALLERS = ['anonymous', 'stranger', 'viewer', 'buyer', 'grouped', 'director', 'maintainer'] as const;
+type Caller = (typeof CALLERS)[number];
+
+interface Row {
+  /** The route as declared: `GET /api/sources/:id`. */
+  route: string;
+  /** The request to make; a function when it needs something made first. */
+  url: string | (() => Promise<string> | string);
+  body?: unknown;
+  /** Status per caller, in the order of CALLERS. */
+  expect: readonly number[];
+}
+
+// Shorthands for the common columns: anonymous, stranger (no grant), viewer (view),
+// buyer (download), grouped (download through a group), director, maintainer.
+const ANYONE = [200, 200, 200, 200, 200, 200, 200];
+const USERS = [401, 200, 200, 200, 200, 200, 200];
+const VIEWERS = [401, 404, 200, 200, 200, 200, 200];
+const DOWNLOADERS = [401, 404, 403, 200, 200, 200, 200];
+const EDITORS = (ok: number) => [401, 404, 403, 403, 403, ok, ok];
+const STAFF = [401, 403, 403, 403, 403, 200, 200];
+const MAINTAINERS = (ok: number) => [401, 403, 403, 403, 403, 403, ok];
+/** A source nobody was granted: customers cannot tell it exists. */
+const HIDDEN = [401, 404, 404, 404, 404, 200, 200];
+
+describe('the permission table (SPEC §4) on every route', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let loaded: LoadedConfig;
+  let store: Store;
+  let jobs: VideoJobs;
+  let server: Listener;
+  let base: string;
+  let app: Express;
+  let northPicture: number;
+  let southPicture: number;
+  let videoId: number;
+  let day: string;
+  let counter = 0;
+
+  const config = (): Config => loaded.config;
+  const authHeader = (caller: Caller): Record<string, string> => (caller === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${caller}:${PASSWORD}`).toString('base64')}` });
+  const call = (caller: Caller, method: string, url: string, body?: unknown) =>
+    fetch(`${base}${url}`, {
+      method,
+      headers: { ...authHeader(caller), ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  /** Something new for each request of a row that changes state. */
+  const fresh = (prefix: string) => `${prefix}${++counter}`;
+  let services: ReturnType<typeof accessServices>;
+  const directorJob = async () => {
+    const res = await call('director', 'POST', '/api/sources/north/videos', { from: day, to: day, width: 160 });
+    const { job } = (await res.json()) as { job: { id: number } };
+    return `/api/jobs/${job.id}`;
+  };
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    const file = path.join(tmp.dir, 'lapsebox.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        `appliance: { id: box, timezone: ${TZ} }`,
+        `storage: { dataDir: ${path.join(tmp.dir, 'data')} }`,
+        'sources:',
+        '  - id: north',
+        '    camera: { driver: testpattern, width: 640, height: 360 }',
+        '    public: { enabled: true, width: 320 }',
+        '    timelapse: { daily: { width: 160, fps: 25, preset: ultrafast, deflicker: false } }',
+        '  - id: south',
+        '    camera: { driver: testpattern, width: 640, height: 360 }',
+        '',
+      ].join('\n'),
+    );
+    loaded = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    store = openStore(config().storage.dataDir);
+    const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
+    day = '2026-11-20';
+    const north = await seedPictures(config(), store, 'north', Array.from({ length: 12 }, (_, i) => start + i * 60_000), (i) => scene(320, 180, 1, i * 4));
+    const south = await seedPictures(config(), store, 'south', [start], () => scene(320, 180, 1));
+    northPicture = north[3]!.id;
+    southPicture = south[0]!.id;
+
+    await addUsers(store, config, PASSWORD, {
+      stranger: ['customer'],
+      viewer: ['customer', { north: 'view' }],
+      buyer: ['customer', { north: 'download' }],
+      grouped: ['customer'],
+      director: ['director'],
+      maintainer: ['maintainer'],
+    });
+    services = accessServices(config, store);
+    services.access.addGroup('site-team', TEST_ACTOR);
+    services.access.addMember('site-team', 'grouped', TEST_ACTOR);
+    services.access.grantGroup('site-team', 'north', 'download', TEST_ACTOR);
+
+    const log = silentLogger();
+    const stack = buildCaptureStack({ config: config(), store, log, createCamera, openRelay: () => { throw new Error('no relay here'); } });
+    stack.capture.start();
+    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
+    jobs = buildVideoStack({ config, store, sizes, log }).jobs;
+    await jobs.start();
+    const job = jobs.submitCustom('north', { from: day, to: day }, 'maintainer');
+    await jobs.idle();
+    videoId = jobs.get(job.id)!.videoId!;
+    const settings = new SourceSettings({ file: () => loaded.file, apply: async (next) => void (loaded = next), audit: store.audit });
+    ({ server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await jobs?.stop();
+    await server?.close();
+    store?.close();
+    tmp?.cleanup();
+  });
+
+  const rows = (): Row[] => [
+    { route: 'GET /healthz', url: '/healthz', expect: ANYONE },
+    { route: 'GET /public/:source/latest.jpg', url: '/public/north/latest.jpg', expect: ANYONE },
+    { route: 'GET /public/:source', url: '/public/north', expect: ANYONE },
+    { route: 'GET /', url: '/', expect: USERS },
+    { route: 'GET /ui/*file', url: '/ui/index.html', expect: [401, 404, 404, 404, 404, 404, 404] },
+    { route: 'GET /api/me', url: '/api/me', expect: USERS },
+    { route: 'GET /api/system', url: '/api/system', expect: STAFF },
+    { route: 'GET /api/events', url: '/api/events', expect: STAFF },
+    { route: 'GET /api/sources', url: '/api/sources', expect: USERS },
+    { route: 'GET /api/sources/:id', url: '/api/sources/north', expect: VIEWERS },
+    { route: 'GET /api/sources/:id', url: '/api/sources/south', expect: HIDDEN },
+    { route: 'GET /api/sources/:id', url: '/api/sources/nowhere', expect: [401, 404, 404, 404, 404, 404, 404] },
+    { route: 'GET /api/sources/:id/settings', url: '/api/sources/north/settings', expect: EDITORS(200) },
+    { route: 'PATCH /api/sources/:id', url: '/api/sources/north', body: { name: 'North tower' }, expect: EDITORS(200) },
+    { route: 'POST /api/sources/:id/capture', url: '/api/sources/north/capture', expect: EDITORS(201) },
+    { route: 'GET /api/sources/:id/days', url: '/api/sources/north/days', expect: VIEWERS },
+    { route: 'GET /api/sources/:id/days', url: '/api/sources/south/days', expect: HIDDEN },
+    { route: 'GET /api/sources/:id/pictures', url: () => `/api/sources/north/pictures?date=${day}`, expect: VIEWERS },
+    { route: 'GET /api/sources/:id/days/:date/zip', url: () => `/api/sources/north/days/${day}/zip`, expect: DOWNLOADERS },
+    { route: 'GET /api/pictures/:id', url: () => `/api/pictures/${northPicture}`, expect: VIEWERS },
+    // Guessing the id of another source's picture finds nothing.
+    { route: 'GET /api/pictures/:id', url: () => `/api/pictures/${southPicture}`, expect: HIDDEN },
+    { route: 'GET /api/pictures/:id/:size', url: () => `/api/pictures/${northPicture}/thumb`, expect: VIEWERS },
+    { route: 'GET /api/pictures/:id/:size', url: () => `/api/pictures/${northPicture}/original`, expect: DOWNLOADERS },
+    { route: 'GET /api/pictures/:id/:size', url: () => `/api/pictures/${southPicture}/preview`, expect: HIDDEN },
+    { route: 'GET /api/sources/:id/videos', url: '/api/sources/north/videos', expect: VIEWERS },
+    { route: 'POST /api/sources/:id/videos', url: '/api/sources/north/videos', body: { from: '2026-11-20', to: '2026-11-20', width: 160 }, expect: [401, 404, 403, 403, 403, 202, 202] },
+    { route: 'GET /api/videos/:id', url: () => `/api/videos/${videoId}`, expect: VIEWERS },
+    { route: 'GET /api/videos/:id/file', url: () => `/api/videos/${videoId}/file`, expect: VIEWERS },
+    { route: 'GET /api/videos/:id/file', url: () => `/api/videos/${videoId}/file?download=1`, expect: DOWNLOADERS },
+    { route: 'GET /api/videos/:id/poster', url: () => `/api/videos/${videoId}/poster`, expect: VIEWERS },
+    { route: 'GET /api/jobs', url: '/api/jobs', expect: USERS },
+    // A job is seen and cancelled by who started it (here the director) and by maintainers.
+    { route: 'GET /api/jobs/:id', url: directorJob, expect: [401, 404, 404, 404, 404, 200, 200] },
+    { route: 'DELETE /api/jobs/:id', url: directorJob, expect: [401, 404, 404, 404, 404, 200, 200] },
+    { route: 'GET /api/users', url: '/api/users', expect: MAINTAINERS(200) },
+    { route: 'POST /api/users', url: '/api/users', body: () => ({ username: fresh('new-user-'), profile: 'customer' }), expect: MAINTAINERS(201) },
+    { route: 'GET /api/users/:name', url: '/api/users/viewer', expect: MAINTAINERS(200) },
+    { route: 'PATCH /api/users/:name', url: '/api/users/stranger', body: { profile: 'customer' }, expect: MAINTAINERS(200) },
+    { route: 'DELETE /api/users/:name', url: async () => `/api/users/${await someUser()}`, expect: MAINTAINERS(204) },
+    { route: 'PUT /api/users/:name/grants/:source', url: '/api/users/stranger/grants/south', body: { level: 'view' }, expect: MAINTAINERS(200) },
+    { route: 'DELETE /api/users/:name/grants/:source', url: () => { services.access.grantUser('stranger', 'south', 'view', TEST_ACTOR); return '/api/users/stranger/grants/south'; }, expect: MAINTAINERS(200) },
+    { route: 'GET /api/groups', url: '/api/groups', expect: MAINTAINERS(200) },
+    { route: 'POST /api/groups', url: '/api/groups', body: () => ({ name: fresh('group-') }), expect: MAINTAINERS(201) },
+    { route: 'GET /api/groups/:name', url: '/api/groups/site-team', expect: MAINTAINERS(200) },
+    { route: 'DELETE /api/groups/:name', url: () => `/api/groups/${services.access.addGroup(fresh('doomed-'), TEST_ACTOR).name}`, expect: MAINTAINERS(204) },
+    { route: 'PUT /api/groups/:name/members/:user', url: '/api/groups/site-team/members/stranger', expect: MAINTAINERS(200) },
+    { route: 'DELETE /api/groups/:name/members/:user', url: () => { services.access.addMember('site-team', 'stranger', TEST_ACTOR); return '/api/groups/site-team/members/stranger'; }, expect: MAINTAINERS(200) },
+    { route: 'PUT /api/groups/:name/grants/:source', url: '/api/groups/site-team/grants/north', body: { level: 'download' }, expect: MAINTAINERS(200) },
+    { route: 'DELETE /api/groups/:name/grants/:source', url: () => { services.access.grantGroup('site-team', 'south', 'view', TEST_ACTOR); return '/api/groups/site-team/grants/south'; }, expect: MAINTAINERS(200) },
+    { route: 'GET /api/audit', url: '/api/audit', expect: MAINTAINERS(200) },
+  ];
+
+  async function someUser(): Promise<string> {
+    const name = fresh('leaving-');
+    await services.users.add(name, 'customer', PASSWORD, TEST_ACTOR);
+    return name;
+  }
+
+  it('declares a rule for every route the app serves, and this table has a row for each', () => {
+    const served = walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
+    const declared = (app.locals['routes'] as DeclaredRoute[]).map((r) => `${r.method} ${r.path}`);
+    expect(served).toEqual(expect.arrayContaining(['GET /healthz', 'GET /public/:source', 'PATCH /api/sources/:id', 'DELETE /api/groups/:name/grants/:source', 'GET /ui/*file']));
+    expect(served.length).toBeGreaterThanOrEqual(40);
+    // A route registered straight on a router, without a rule, is served but not declared.
+    expect(served.filter((r) => !declared.includes(r))).toEqual([]);
+    expect(declared.filter((r) => !served.includes(r))).toEqual([]);
+    const tested = new Set(rows().map((r) => r.route));
+    expect(declared.filter((r) => !tested.has(r))).toEqual([]);
+    expect([...tested].filter((r) => !declared.includes(r))).toEqual([]);
+  });
+
+  it('answers every route with the status the table gives, for every caller', async () => {
+    const wrong: string[] = [];
+    for (const row of rows()) {
+      const method = row.route.split(' ')[0]!;
+      for (const [i, caller] of CALLERS.entries()) {
+        const url = typeof row.url === 'function' ? await row.url() : row.url;
+        const body = typeof row.body === 'function' ? (row.body as () => unknown)() : row.body;
+        const res = await call(caller, method, url, body);
+        await res.arrayBuffer();
+        if (res.status !== row.expect[i]) wrong.push(`${method} ${url} as ${caller}: ${res.status}, expected ${row.expect[i]}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 120_000);
+});
+
+describe('the route walk', () => {
+  it('finds a route registered without a rule', () => {
+    const express = jest.requireActual<typeof import('express')>('express');
+    const app = express();
+    const api = express.Router();
+    api.get('/sneaky/:id', (_req, res) => void res.end());
+    app.use('/api', api);
+    expect(walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '')).toEqual(['GET /api/sneaky/:id']);
+  });
+});
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+  rawPath?: string;
+  slash?: boolean;
+}
+
+/** `METHOD /full/path` of every route in an express 5 router stack. */
+function walk(stack: Layer[], prefix: string): string[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      return Object.keys(layer.route.methods)
+        .filter((m) => layer.route!.methods[m] && m !== '_all')
+        .map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path}`);
+    }
+    if (layer.handle?.stack) return walk(layer.handle.stack, layer.slash || layer.rawPath === undefined ? prefix : `${prefix}${layer.rawPath}`);
+    return [];
+  });
+}
