@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import type { Logger } from './logger';
 import type { Config } from './config/schema';
 import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
+import { SourceSettings } from './config/source-settings';
 import { openStore, type Store } from './store/store';
 import type { PictureStore } from './files/picture.store';
 import type { CaptureService } from './capture/capture.service';
@@ -69,6 +70,12 @@ export class App {
   #scheduler: Scheduler | null = null;
   #web: Listener | null = null;
   #control: Listener | null = null;
+  #settings: SourceSettings | null = null;
+  /** Configuration changes (reloads, settings edits) run one at a time, in order. */
+  #changes: Promise<unknown> = Promise.resolve();
+  /** Settles when the capture service being swapped by a change is in place. */
+  #captureSwapped: Promise<void> = Promise.resolve();
+  #stopping = false;
 
   constructor(loaded: LoadedConfig, options: AppOptions) {
     this.#loaded = loaded;
@@ -82,6 +89,11 @@ export class App {
 
   get config(): Config {
     return this.#loaded.config;
+  }
+
+  /** Source settings as the web UI edits them; null until started. */
+  get settings(): SourceSettings | null {
+    return this.#settings;
   }
 
   /** Where the web UI listens once started, `host:port`. */
@@ -126,9 +138,13 @@ export class App {
       sync: { status: () => this.#sync?.status() ?? [] },
       now: this.#now,
     });
-    // The capture service is rebuilt on reload; routes reach whichever is current.
+    // The capture service is rebuilt on reload; routes reach whichever is current,
+    // and a capture asked for while it is being swapped waits for the new one.
     const capture: Pick<CaptureService, 'capture' | 'isBusy'> = {
-      capture: (...args) => this.#capture!.capture(...args),
+      capture: async (...args) => {
+        await this.#captureSwapped;
+        return this.#capture!.capture(...args);
+      },
       isBusy: (id) => this.#capture!.isBusy(id),
     };
 
@@ -147,6 +163,7 @@ export class App {
     this.#sync = sync;
     sync.start();
     this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#log.child({ module: 'timelapse' }), now: this.#now });
+    this.#settings = new SourceSettings({ file: () => this.#loaded.file, apply: (next) => this.#applyLoaded(next), audit: store.audit, now: this.#now });
 
     const web = createWebApp({
       config: () => this.config,
@@ -231,32 +248,69 @@ export class App {
    * Re-reads the configuration file (SIGHUP). A file with errors keeps the running
    * configuration; sources and schedules change at once; web and storage need a restart.
    */
-  async reload(): Promise<boolean> {
-    let next: LoadedConfig;
-    try {
-      next = loadConfig(this.#loaded.file);
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      this.#log.error({ problems }, 'configuration not reloaded: the file has errors; the running configuration stays');
-      return false;
-    }
+  reload(): Promise<boolean> {
+    // The file is read in turn too: read before a settings edit wrote it, and applied after, it would undo the edit.
+    return this.#oneChangeAtATime(async () => {
+      if (this.#stopping) return false;
+      let next: LoadedConfig;
+      try {
+        next = loadConfig(this.#loaded.file);
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+        this.#log.error({ problems }, 'configuration not reloaded: the file has errors; the running configuration stays');
+        return false;
+      }
+      await this.#swapConfig(next);
+      return true;
+    });
+  }
+
+  /**
+   * Makes a validated configuration live (source settings edited from the UI):
+   * after any reload or edit already under way.
+   */
+  #applyLoaded(next: LoadedConfig): Promise<void> {
+    return this.#oneChangeAtATime(() => this.#swapConfig(next));
+  }
+
+  #oneChangeAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(change);
+    this.#changes = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Sources, schedules and sync targets change at once; web and storage keep their
+   * running values until a restart. Captures in flight get the stop grace to finish,
+   * and captures asked for meanwhile wait for the new capture service.
+   */
+  async #swapConfig(next: LoadedConfig): Promise<void> {
+    if (this.#stopping) throw new AppError('unavailable', 'the daemon is stopping; the change applies at the next start');
     const before = this.config;
     const restartNeeded = (['web', 'storage'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next.config[k]));
     if (restartNeeded.length > 0) this.#log.warn({ keys: restartNeeded }, 'these settings change only after a restart: systemctl restart lapsebox');
     const kept = { ...next.config, web: before.web, storage: before.storage };
-    this.#scheduler?.stop();
-    await this.#capture?.stop(STOP_GRACE_MS);
-    this.#loaded = { ...next, config: kept };
-    for (const warning of next.warnings) this.#log.warn(warning);
-    this.#buildCapture();
-    this.#scheduler!.start();
+    let swapped!: () => void;
+    this.#captureSwapped = new Promise<void>((resolve) => (swapped = resolve));
+    try {
+      this.#scheduler?.stop();
+      await this.#capture?.stop(STOP_GRACE_MS);
+      // stop() may have begun meanwhile: a scheduler started now would outlive the daemon.
+      if (this.#stopping) return;
+      this.#loaded = { ...next, config: kept };
+      for (const warning of next.warnings) this.#log.warn(warning);
+      this.#buildCapture();
+      this.#scheduler!.start();
+    } finally {
+      swapped();
+    }
     await this.#sync?.reconfigure();
     this.#log.info({ sources: kept.sources.map((s) => s.id) }, 'configuration reloaded');
-    return true;
   }
 
   /** Stops in reverse order; a capture in flight finishes or is discarded whole. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     this.#scheduler?.stop();
     this.#timelapse?.stop();
     await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop(), this.#sync?.stop()]);

@@ -10,14 +10,27 @@ import { configSchema, crossCheck, type Config } from './schema';
 
 export const DEFAULT_CONFIG_FILE = '/etc/lapsebox/lapsebox.yaml';
 
-/** The configuration could not be used; `problems` holds one line per error. */
+/** One configuration error: key path (`sources[1].schedule.every`, '' for the file as a whole), line (0 if unknown), what was expected. */
+export interface ConfigIssue {
+  path: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * The configuration could not be used; `problems` holds one line per error, as
+ * `config check` prints them, and `issues` the same errors, in the same order, as data.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly issues: ConfigIssue[];
   constructor(
     readonly file: string,
     readonly problems: string[],
+    issues?: ConfigIssue[],
   ) {
     super(`${file}: ${problems.length} configuration error${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.issues = issues ?? problems.map((message) => ({ path: '', line: 0, message }));
   }
 }
 
@@ -53,12 +66,14 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const syntax = doc.errors.map((e) => {
+      const at = lines.linePos(e.pos[0]);
+      return { path: '', line: at.line, message: `line ${at.line}, column ${at.col}: YAML syntax: ${e.message.split('\n')[0]}` };
+    });
     throw new ConfigError(
       file,
-      doc.errors.map((e) => {
-        const at = lines.linePos(e.pos[0]);
-        return `line ${at.line}, column ${at.col}: YAML syntax: ${e.message.split('\n')[0]}`;
-      }),
+      syntax.map((s) => s.message),
+      syntax,
     );
   }
   const raw: unknown = doc.toJS() ?? {};
@@ -78,6 +93,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     throw new ConfigError(
       file,
       problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ''}${p.at || '(top level)'}: ${p.message}`),
+      problems.map((p) => ({ path: p.at, line: p.line, message: p.message })),
     );
   }
   const config = resolvePaths(result.data, path.dirname(file));
