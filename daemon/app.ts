@@ -180,6 +180,7 @@ export class App {
       accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.config.sources.map((s) => s.id), now: this.#now }),
       audit: store.audit,
       events: store.events,
+      settings: this.#settings,
       health: () => this.#health(),
       log: this.#log.child({ module: 'web' }),
     });
