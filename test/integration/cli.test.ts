@@ -19,7 +19,7 @@ describe('lapsebox CLI', () => {
 
   afterAll(() => tmp.cleanup());
 
-  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['timelapse']], [['doctor']]])(
+  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['users', 'grant']], [['groups']], [['groups', 'member']], [['timelapse']], [['doctor']]])(
     'prints help for %j --help and exits 0',
     async (args) => {
       const result = await cli([...args, '--help']);
@@ -135,7 +135,7 @@ describe('lapsebox CLI', () => {
       ]);
       expect(result.stdout).not.toContain('scrypt');
       const text = await run(['users', 'list']);
-      expect(text.stdout).toMatch(/^USER\s+PROFILE\s+CREATED\nalice\s+director/);
+      expect(text.stdout).toMatch(/^USER\s+PROFILE\s+GROUPS\s+GRANTS\s+CREATED\nalice\s+director\s+-\s+all sources/);
     });
 
     it('changes a password and removes users, but never the last maintainer', async () => {
@@ -147,6 +147,51 @@ describe('lapsebox CLI', () => {
       expect([last.code, last.stderr]).toEqual([1, 'lapsebox: "root" is the last maintainer; add another maintainer before removing it\n']);
       expect((await run(['users', 'remove', 'bob'])).code).toBe(0);
       expect((await run(['users', 'remove', 'bob'])).code).toBe(2);
+    });
+
+    it('grants customers sources, directly and through groups, and audits each change', async () => {
+      expect((await run(['users', 'add', 'carla', '--profile', 'customer'])).code).toBe(0);
+      const grant = await run(['users', 'grant', 'carla', 'cam']);
+      expect([grant.code, grant.stdout]).toEqual([0, '"carla" may now see source "cam"\n']);
+      const json = JSON.parse((await run(['users', 'grant', 'carla', 'cam', '--level', 'download', '--json'])).stdout) as { grants: unknown; effective: unknown };
+      expect(json.grants).toEqual([{ source: 'cam', level: 'download' }]);
+      // Bad input: unknown source, level or user; a grant to a director.
+      const unknownSource = await run(['users', 'grant', 'carla', 'nowhere']);
+      expect([unknownSource.code, unknownSource.stderr]).toEqual([2, 'lapsebox: no source "nowhere" in the configuration; sources: cam\n']);
+      expect((await run(['users', 'grant', 'carla', 'cam', '--level', 'admin'])).stderr).toBe('lapsebox: invalid level "admin": expected view or download\n');
+      expect((await run(['users', 'grant', 'nobody', 'cam'])).code).toBe(2);
+      expect((await run(['users', 'grant', 'alice', 'cam'])).stderr).toContain('"alice" is a director, who sees every source already');
+
+      for (const args of [['groups', 'add', 'site-team'], ['groups', 'member', 'site-team', 'carla'], ['groups', 'grant', 'site-team', 'cam', '--level', 'view']]) {
+        expect((await run(args)).code).toBe(0);
+      }
+      expect((await run(['groups', 'add', 'SITE-team'])).stderr).toBe('lapsebox: group "SITE-team" already exists\n');
+      expect((await run(['groups', 'list'])).stdout).toMatch(/^GROUP\s+MEMBERS\s+GRANTS\nsite-team\s+carla\s+cam:view$/m);
+      // Her own grant revoked, she keeps the group's view level.
+      const revoke = await run(['users', 'revoke', 'carla', 'cam']);
+      expect(revoke.stdout).toBe('revoked "carla" on "cam"; still view through a group (site-team)\n');
+      const listed = (JSON.parse((await run(['users', 'list', '--json'])).stdout) as { username: string; groups: string[]; effective: unknown }[]).find((u) => u.username === 'carla');
+      expect(listed).toMatchObject({ groups: ['site-team'], effective: [{ source: 'cam', level: 'view' }] });
+      expect((await run(['users', 'revoke', 'carla', 'cam'])).code).toBe(2);
+      expect((await run(['groups', 'member', 'site-team', 'carla', '--remove'])).code).toBe(0);
+      expect((await run(['groups', 'revoke', 'site-team', 'cam'])).code).toBe(0);
+      expect((await run(['groups', 'remove', 'site-team'])).stdout).toBe('removed group "site-team"\n');
+      expect((await run(['groups', 'list'])).stdout).toBe('no groups\n');
+
+      const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
+      const actions = db.prepare(`SELECT action, target, address FROM audit WHERE action LIKE 'group.%' OR action LIKE 'user.grant' OR action = 'user.revoke' ORDER BY id`).all();
+      db.close();
+      expect(actions).toEqual([
+        { action: 'user.grant', target: 'carla', address: 'cli' },
+        { action: 'user.grant', target: 'carla', address: 'cli' },
+        { action: 'group.add', target: 'site-team', address: 'cli' },
+        { action: 'group.member.add', target: 'site-team', address: 'cli' },
+        { action: 'group.grant', target: 'site-team', address: 'cli' },
+        { action: 'user.revoke', target: 'carla', address: 'cli' },
+        { action: 'group.member.remove', target: 'site-team', address: 'cli' },
+        { action: 'group.revoke', target: 'site-team', address: 'cli' },
+        { action: 'group.remove', target: 'site-team', address: 'cli' },
+      ]);
     });
   });
 

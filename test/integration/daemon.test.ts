@@ -150,6 +150,7 @@ describe('daemon (child process)', () => {
     expect(await res.json()).toEqual({
       username: 'admin',
       profile: 'maintainer',
+      appliance: { name: 'Test box', timezone: 'Europe/Paris' },
       sources: [
         { id: 'cam', level: 'manage' },
         { id: 'private', level: 'manage' },
@@ -183,7 +184,7 @@ describe('daemon (child process)', () => {
     const asCustomer = basic('carl', 'customer-password-1');
 
     const me = (await (await fetch(`${sut.baseUrl}/api/me`, { headers: asCustomer })).json()) as { profile: string; sources: unknown[] };
-    expect(me).toEqual({ username: 'carl', profile: 'customer', sources: [] });
+    expect(me).toEqual({ username: 'carl', profile: 'customer', appliance: { name: 'Test box', timezone: 'Europe/Paris' }, sources: [] });
     // A customer without a grant sees no source, as if none existed.
     expect((await fetch(`${sut.baseUrl}/api/sources/cam`, { headers: asCustomer })).status).toBe(404);
     expect((await fetch(`${sut.baseUrl}/api/sources/cam/capture`, { method: 'POST', headers: { ...asCustomer, 'content-type': 'application/json' } })).status).toBe(404);
