@@ -79,7 +79,9 @@ export interface PageElement {
 }
 /** Opens a hash route of the UI and waits until the view has replaced "Loading…". */
 export async function visit(page: Page, hash: string): Promise<void> {
-  await page.goto(`/${hash}`);
+  // The same URL again would be no navigation at all: reload then, for a fresh view.
+  if (new URL(page.url(), 'http://x').hash === hash && page.url().startsWith('http')) await page.reload();
+  else await page.goto(`/${hash}`);
   await page.locator('main .view').waitFor();
   await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('main .view > .loading'));
 }
@@ -96,6 +98,8 @@ export async function screenshots(page: Page, name: string): Promise<string[]> {
     await page
       .waitForFunction(() => [...(globalThis as unknown as PageGlobals).document.images].filter((i) => i.loading !== 'lazy').every((i) => i.complete), undefined, { timeout: 5_000 })
       .catch(() => undefined);
+    // From the top, so that the sticky bar sits where it belongs in a full-page shot.
+    await page.evaluate(() => globalThis.scrollTo(0, 0));
     const file = path.join(SCREENSHOTS, `${name}-${label}.png`);
     await page.screenshot({ path: file, fullPage: true });
     files.push(file);
