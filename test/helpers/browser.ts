@@ -99,7 +99,7 @@ export async function screenshots(page: Page, name: string): Promise<string[]> {
       .waitForFunction(() => [...(globalThis as unknown as PageGlobals).document.images].filter((i) => i.loading !== 'lazy').every((i) => i.complete), undefined, { timeout: 5_000 })
       .catch(() => undefined);
     // From the top, so that the sticky bar sits where it belongs in a full-page shot.
-    await page.evaluate(() => globalThis.scrollTo(0, 0));
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     const file = path.join(SCREENSHOTS, `${name}-${label}.png`);
     await page.screenshot({ path: file, fullPage: true });
     files.push(file);
