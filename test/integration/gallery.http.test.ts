@@ -123,6 +123,9 @@ describe('gallery and administration API', () => {
     expect(second.json.pictures.map((p) => Date.parse(p.takenAt))).toEqual(times.slice(9));
     expect(second.json.next).toBeNull();
     const buyer = await call<{ pictures: PictureJson[] }>('buyer', 'GET', '/api/sources/north/pictures?date=2026-11-20');
+    // Lists are compressed for slow links; pictures are not (JPEG does not shrink).
+    expect(buyer.headers.get('content-encoding')).toBe('gzip');
+    expect((await call('buyer', 'GET', buyer.json.pictures[0]!.urls.thumb)).headers.get('content-encoding')).toBeNull();
     expect(buyer.json.pictures[0]!.urls.original).toBe(`/api/pictures/${buyer.json.pictures[0]!.id}/original`);
     // A time range across midnight.
     const range = await call<{ pictures: PictureJson[] }>('viewer', 'GET', `/api/sources/north/pictures?from=${new Date(times[3]!).toISOString()}&to=${new Date(times[7]!).toISOString()}`);
