@@ -6,9 +6,15 @@ import { replaceQuery } from '../router.js';
 
 const PAGE = 50;
 
+/** A changed value in a line: strings as they are, objects as "key: value" pairs. */
 function value(v) {
   if (v === null || v === undefined) return '';
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  const text =
+    typeof v === 'string'
+      ? v
+      : v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.entries(v).map(([k, x]) => `${k}: ${typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ')
+        : JSON.stringify(v);
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
