@@ -30,6 +30,8 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     tmp = tempDir('lapsebox-ui-maintainer-');
     const port = await freePort();
     const camera = { driver: 'testpattern', width: 320, height: 180, timeout: '10s' };
+    // A sync target nobody listens for: the system page shows its backlog and its error.
+    const closedPort = await freePort();
     const configFile = writeConfig({
       dir: tmp.dir,
       port,
@@ -37,6 +39,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
         { id: 'north', name: 'North bank', camera, schedule: { every: '1h' } },
         { id: 'south', name: 'South bank', camera, schedule: { every: '1h' } },
       ],
+      extra: { sync: { targets: [{ id: 'hq', type: 'sftp', host: '127.0.0.1', port: closedPort, username: 'box', password: 'secret', hostKey: `SHA256:${'A'.repeat(43)}`, remoteDir: '/srv/timelapse', timeout: '2s' }] } },
     });
     sut = new DaemonProcess(configFile, port);
     await sut.start();
@@ -171,7 +174,14 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     expect(await main.innerText()).toContain('test-box');
     expect(await main.innerText()).toContain('Europe/Paris');
     expect(await page.locator('.disk meter').count()).toBe(1);
-    expect(await main.innerText()).toContain('No sync target configured.');
+    const target = page.locator('.target[data-target="hq"]');
+    expect(await target.innerText()).toContain('127.0.0.1:');
+    expect(await target.innerText()).toMatch(/Waiting\s+\d+ files?/);
+    // The failed connection shows up as the target's last error.
+    await eventually(async () => {
+      await visit(page, '#/system');
+      expect(await page.locator('.target[data-target="hq"]').innerText()).toContain('Last error');
+    }, 20_000);
     await screenshots(page, 'system');
 
     await visit(page, '#/audit');

@@ -13,8 +13,9 @@ function kv(rows) {
 function target(s) {
   const backlog = s.backlog || s.pending || {};
   const pending = backlog.pending ?? backlog.files ?? 0;
-  const state = s.activity || s.state || 'unknown';
-  const bad = s.failingSince || state === 'host-key-mismatch' || state === 'retrying';
+  const activity = s.activity || s.state || 'unknown';
+  const bad = Boolean(s.failingSince) || activity === 'host-key-mismatch' || activity === 'retrying';
+  const state = s.failingSince && activity !== 'host-key-mismatch' ? 'failing' : activity;
   return h(
     'article',
     { class: 'card target', dataset: { target: s.id } },
