@@ -13,7 +13,7 @@ import { openStore } from '../../daemon/store/store';
 import { cli, freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { scene, seedPictures } from '../helpers/videos';
-import { addUser, apiCall, eventually, launchBrowser, openAs, screenshots, texts, visit, type PageGlobals, type UserPage } from '../helpers/browser';
+import { PHONE, addUser, apiCall, eventually, launchBrowser, openAs, screenshots, texts, visit, type PageGlobals, type UserPage } from '../helpers/browser';
 
 jest.setTimeout(90_000);
 
@@ -157,6 +157,34 @@ describe('UI: a customer with view on one source', () => {
     await screenshots(page, 'viewer');
   });
 
+  it('swipes to the next and previous picture on a phone', async () => {
+    const phone = await browser.newContext({ baseURL: sut.baseUrl, httpCredentials: { username: 'viewer', password: PASSWORD }, viewport: PHONE, hasTouch: true, isMobile: true, timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+    try {
+      const page = await phone.newPage();
+      await visit(page, '#/s/north/2026-11-21');
+      await page.locator('.thumb').nth(3).click();
+      const takenAt = page.locator('.taken-at');
+      await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:30:00'));
+      /** A horizontal finger move across the picture, as pointer events. */
+      const swipe = (fromX: number, toX: number) =>
+        page.locator('.stage').evaluate(
+          (stage: { dispatchEvent(e: unknown): boolean }, [a, b]) => {
+            const make = (globalThis as unknown as { PointerEvent: new (type: string, init: object) => unknown }).PointerEvent;
+            const init = { bubbles: true, pointerType: 'touch', pointerId: 7, isPrimary: true, clientY: 300 };
+            stage.dispatchEvent(new make('pointerdown', { ...init, clientX: a }));
+            stage.dispatchEvent(new make('pointerup', { ...init, clientX: b }));
+          },
+          [fromX, toX],
+        );
+      await swipe(320, 60); // right to left: next
+      await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:40:00'));
+      await swipe(60, 330); // left to right: previous
+      await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:30:00'));
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('compares two moments side by side and with the slider', async () => {
     const { page } = viewer;
     await visit(page, '#/s/north/compare?a=2026-11-20T10:02&b=2026-11-21T11:48');
@@ -212,6 +240,9 @@ describe('UI: a customer with view on one source', () => {
       await page.locator('.thumb').first().click();
       await page.locator('a.download').waitFor();
       expect(await page.locator('a.download').getAttribute('href')).toMatch(/^\/api\/pictures\/\d+\/original\?download=1$/);
+      // At the download level, 100% is the original.
+      await page.locator('[data-action="zoom"]').click();
+      expect(await page.locator('.photo').getAttribute('src')).toMatch(/^\/api\/pictures\/\d+\/original$/);
       await visit(page, '#/s/north/videos');
       expect(await page.locator('.video-item a.download').getAttribute('href')).toMatch(/^\/api\/videos\/\d+\/file\?download=1$/);
       expect(buyer.problems).toEqual([]);

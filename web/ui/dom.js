@@ -1,5 +1,5 @@
 // DOM helpers. Everything that comes from data (names, legends, messages) goes in
-// as text nodes or properties, never as HTML: there is no innerHTML in this UI.
+// as text nodes or properties, never parsed as HTML: nothing in this UI builds markup from strings.
 
 /**
  * h('a', { href: '#/', class: 'x', onclick: fn }, 'text', child, [more])
@@ -14,7 +14,11 @@ export function h(tag, props, ...children) {
       if (key === 'class') el.className = Array.isArray(value) ? value.filter(Boolean).join(' ') : value;
       else if (key === 'text') el.textContent = String(value);
       else if (key === 'dataset') Object.assign(el.dataset, value);
-      else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+      else if (key.startsWith('on')) {
+        // Handlers are functions; a string here would be an inline handler (and a hole).
+        if (typeof value !== 'function') throw new TypeError(`${key} must be a function`);
+        el.addEventListener(key.slice(2), value);
+      }
       else if (key in el && typeof value !== 'string') el[key] = value;
       else if (key === 'value' || key === 'checked' || key === 'selected') el[key] = value;
       else el.setAttribute(key, value === true ? '' : String(value));

@@ -1,0 +1,42 @@
+/**
+ * The UI's files keep to what the Content-Security-Policy and the no-HTML-from-data
+ * rule demand, checked on the sources: no inline script or style, no style=""
+ * attributes, no HTML parsing of strings, no eval; and index.html preloads every
+ * module the app imports (one round trip on a slow link).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../helpers/env';
+
+const UI = path.join(ROOT, 'web', 'ui');
+
+function files(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+describe('UI files', () => {
+  const all = files(UI);
+  const scripts = all.filter((f) => f.endsWith('.js'));
+  const html = fs.readFileSync(path.join(UI, 'index.html'), 'utf8');
+
+  it('has no inline script or style and no style attribute', () => {
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).not.toMatch(/<style/i);
+    expect(html).toMatch(/<script type="module" src="\/ui\/app\.js"><\/script>/);
+    expect(html).toMatch(/<link rel="stylesheet" href="\/ui\/style\.css">/);
+    for (const file of all.filter((f) => /\.(html|js)$/.test(f))) expect([file, /\sstyle=/.test(fs.readFileSync(file, 'utf8'))]).toEqual([file, false]);
+  });
+
+  it('never parses strings as HTML or code', () => {
+    for (const file of scripts) {
+      const text = fs.readFileSync(file, 'utf8');
+      expect([file, text.match(/\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\s*\(|new Function|setAttribute\(\s*['"]on)/g)]).toEqual([file, null]);
+    }
+  });
+
+  it('preloads every module from index.html', () => {
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/ui\/([^"]+)">/g)].map((m) => m[1]).sort();
+    const modules = scripts.map((f) => path.relative(UI, f).split(path.sep).join('/')).filter((f) => f !== 'app.js').sort();
+    expect(preloaded).toEqual(modules);
+  });
+});
