@@ -211,6 +211,7 @@ describe('UI: a customer with view on one source', () => {
     const { page } = viewer;
     await visit(page, '#/s/north/videos');
     expect(await page.locator('.video-item').count()).toBe(1);
+    expect(await page.locator('.video-label strong').innerText()).toBe('Custom · 20 Nov 2026');
     expect(await page.locator(DOWNLOADS).count()).toBe(0);
     await page.locator('.video-open').click();
     const video = page.locator('.player video');

@@ -10,6 +10,15 @@ import { fieldErrors, clearFieldErrors } from './forms.js';
 const POLL_MS = 1000;
 const KIND_NAMES = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', custom: 'Custom' };
 
+/** "Daily · 23 Nov 2026", "Custom · 20 Nov 2026 – 21 Nov 2026": the period, in the box's days. */
+function title(v) {
+  const kind = KIND_NAMES[v.kind] || v.kind;
+  if (!v.from || !v.to) return `${kind} · ${v.label}`;
+  const first = t.wallClock(v.from).slice(0, 10);
+  const last = t.wallClock(new Date(Date.parse(v.to) - 1)).slice(0, 10);
+  return `${kind} · ${first === last ? t.day(first, 'medium') : `${t.day(first, 'medium')} – ${t.day(last, 'medium')}`}`;
+}
+
 export async function videosView(root, ctx, id) {
   fill(root, spinner());
   const source = await loadSource(id, ctx.signal);
@@ -22,7 +31,7 @@ export async function videosView(root, ctx, id) {
     fill(
       player,
       video,
-      h('p', { class: 'video-title' }, h('strong', { text: `${KIND_NAMES[v.kind] || v.kind} ${v.label}` }), ` · ${t.duration(v.durationMs)} · ${v.frames} frames at ${v.fps} fps · ${v.width}×${v.height}`),
+      h('p', { class: 'video-title' }, h('strong', { text: title(v) }), ` · ${t.duration(v.durationMs)} · ${v.frames} frames at ${v.fps} fps · ${v.width}×${v.height}`),
       mayDownload ? h('a', { class: 'button download', href: `${v.file}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null,
     );
     player.hidden = false;
@@ -43,9 +52,9 @@ export async function videosView(root, ctx, id) {
             { class: 'video-item', dataset: { video: v.id } },
             h(
               'button',
-              { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play ${v.kind} video ${v.label}` },
+              { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play: ${title(v)}` },
               v.poster ? h('img', { src: v.poster, alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
-              h('span', { class: 'video-label' }, h('strong', { text: `${KIND_NAMES[v.kind] || v.kind} · ${v.label}` }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} frames · ${t.shortDateTime(v.createdAt)}` })),
+              h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} frames · ${t.shortDateTime(v.createdAt)}` })),
             ),
             mayDownload ? h('a', { class: 'button small download', href: `${v.file}?download=1`, download: '', text: 'Download' }) : null,
           ),
