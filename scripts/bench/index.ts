@@ -7,12 +7,14 @@ import { run as pipeline } from './pipeline.bench';
 import { run as testpattern } from './testpattern.bench';
 import { run as timelapse } from './timelapse.bench';
 import { run as sync } from './sync.bench';
+import { run as web } from './web';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
   ['picture pipeline', pipeline],
   ['timelapse video', timelapse],
   ['sftp sync', sync],
+  ['web', web],
 ];
 
 async function main(): Promise<void> {
