@@ -210,6 +210,7 @@ describe('UI: a customer with view on one source', () => {
   it('plays a video in the HTML5 player, with no download link', async () => {
     const { page } = viewer;
     await visit(page, '#/s/north/videos');
+    await page.locator('.video-item').first().waitFor();
     expect(await page.locator('.video-item').count()).toBe(1);
     expect(await page.locator('.video-label strong').innerText()).toBe('Custom · 20 Nov 2026');
     expect(await page.locator(DOWNLOADS).count()).toBe(0);

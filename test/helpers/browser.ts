@@ -77,13 +77,14 @@ export interface PageElement {
   readonly className: string;
   readonly style: Record<string, string>;
 }
-/** Opens a hash route of the UI and waits until the view has replaced "Loading…". */
+/** Opens a hash route of the UI and waits until no part of the view says "Loading…". */
 export async function visit(page: Page, hash: string): Promise<void> {
   // The same URL again would be no navigation at all: reload then, for a fresh view.
   if (new URL(page.url(), 'http://x').hash === hash && page.url().startsWith('http')) await page.reload();
   else await page.goto(`/${hash}`);
   await page.locator('main .view').waitFor();
-  await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('main .view > .loading'));
+  // Views show "Loading…" (class loading) wherever they still wait for the API.
+  await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('main .loading'));
 }
 
 /** Full-page PNGs of the page at phone and desktop size: `<name>-phone.png`, `<name>-desktop.png`. */

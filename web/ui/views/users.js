@@ -93,7 +93,7 @@ export async function usersView(root, ctx) {
         { class: 'card user', dataset: { user: u.username } },
         h('header', { class: 'row spread' }, h('h3', { class: 'username', text: u.username }), profile),
         u.groups && u.groups.length ? h('p', { class: 'hint' }, 'Groups: ', u.groups.join(', ')) : null,
-        u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: `Through groups: ${effective.map((e) => `${sourceName(e.source)} · ${e.level}`).join(', ')}` }) : null] : h('p', { class: 'hint', text: u.profile === 'customer' ? '' : `A ${u.profile} sees every source.` }),
+        u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: `Through groups: ${effective.map((e) => `${sourceName(e.source)} · ${e.level}`).join(', ')}` }) : null] : h('p', { class: 'hint', text: `A ${u.profile} sees every source.` }),
         h('footer', { class: 'row' }, reset, remove, h('small', { class: 'hint', text: u.createdAt ? `since ${t.day(t.wallClock(u.createdAt).slice(0, 10), 'medium')}` : '' })),
       );
     });

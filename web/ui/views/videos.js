@@ -24,7 +24,7 @@ export async function videosView(root, ctx, id) {
   const source = await loadSource(id, ctx.signal);
   const mayDownload = session.can(id, 'download');
   const player = h('section', { class: 'player', hidden: true });
-  const list = h('section', { class: 'video-list', 'aria-label': 'Videos' });
+  const list = h('section', { class: 'video-list', 'aria-label': 'Videos' }, spinner());
 
   const play = (v) => {
     const video = h('video', { controls: true, preload: 'metadata', playsinline: true, src: v.file, poster: v.poster || undefined, width: v.width, height: v.height });
