@@ -1,8 +1,9 @@
 /**
  * The picture shown to the public: the newest usable picture at least
  * `public.delay` old, at `public.width`, legend and watermark on. The size is
- * made at capture time (or once, later, from the stored picture), so a website
- * polling every few seconds costs a file stat, not a resize.
+ * made at capture time (or once, later, from the stored picture), and the answer
+ * is kept until a newer picture is the public one: a website polling every few
+ * seconds costs one indexed query, not a resize or a file stat.
  */
 import fs from 'node:fs/promises';
 import type { SourceConfig } from '../config/schema';
@@ -21,6 +22,8 @@ export class PublicImages {
   readonly #pictures: PicturesRepository;
   readonly #sizes: Pick<PictureSizes, 'file'>;
   readonly #now: () => number;
+  /** The last answer per source; valid while the same picture is the public one. */
+  readonly #last = new Map<string, PublicImage>();
 
   constructor(deps: { pictures: PicturesRepository; sizes: Pick<PictureSizes, 'file'>; now?: () => number }) {
     this.#pictures = deps.pictures;
@@ -31,9 +34,16 @@ export class PublicImages {
   /** The public picture of a public source, or null when it has none yet. */
   async get(source: SourceConfig): Promise<PublicImage | null> {
     const picture = this.#pictures.latest(source.id, this.#now() - source.public.delay);
-    if (!picture) return null;
+    if (!picture) {
+      this.#last.delete(source.id);
+      return null;
+    }
+    const last = this.#last.get(source.id);
+    if (last && last.picture.id === picture.id) return last;
     const file = await this.#sizes.file(picture, source, 'public');
     const st = await fs.stat(file);
-    return { picture, file, size: st.size, etag: `"p${picture.id}-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"` };
+    const image = { picture, file, size: st.size, etag: `"p${picture.id}-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"` };
+    this.#last.set(source.id, image);
+    return image;
   }
 }

@@ -226,4 +226,9 @@ export const MIGRATIONS: readonly string[] = [
       ON CONFLICT (source_id, local_date) DO UPDATE SET count = count + 1;
   END;
   `,
+  /* 7 */ `
+  -- Pictures per source for the status, without reading every row: the usable ones are in
+  -- picture_days; the rejected ones (few) are counted through this index.
+  CREATE INDEX pictures_rejected ON pictures (source_id) WHERE rejection IS NOT NULL AND missing = 0;
+  `,
 ];

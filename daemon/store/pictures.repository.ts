@@ -89,7 +89,11 @@ export class PicturesRepository {
       `SELECT * FROM pictures WHERE source_id = ? AND missing = 0 AND rejection IS NULL AND taken_at <= ? ORDER BY taken_at DESC, id DESC LIMIT 1`,
     );
     this.#byId = db.prepare<[number], Row>(`SELECT * FROM pictures WHERE id = ?`);
-    this.#count = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM pictures WHERE source_id = ? AND missing = 0`);
+    // Usable pictures from the per-day counts, plus the (few) rejected ones through their own index.
+    this.#count = db.prepare<{ source: string }, { n: number }>(
+      `SELECT (SELECT coalesce(sum(count), 0) FROM picture_days WHERE source_id = @source)
+            + (SELECT count(*) FROM pictures INDEXED BY pictures_rejected WHERE source_id = @source AND rejection IS NOT NULL AND missing = 0) AS n`,
+    );
     this.#paths = db.prepare<[], { id: number; path: string; missing: number }>(`SELECT id, path, missing FROM pictures`);
     this.#markMissing = db.prepare<[number, number]>(`UPDATE pictures SET missing = ? WHERE id = ?`);
     this.#setDerivatives = db.prepare<[string, number]>(`UPDATE pictures SET derivatives = ? WHERE id = ?`);
@@ -194,7 +198,7 @@ export class PicturesRepository {
   }
 
   count(sourceId: string): number {
-    return this.#count.get(sourceId)!.n;
+    return this.#count.get({ source: sourceId })!.n;
   }
 
   /** Every indexed path, for the start-up reconciliation. */

@@ -146,8 +146,12 @@ describe('per-day picture counts', () => {
     expect(store.pictures.days('north')[0]).toEqual({ date: '2026-11-20', count: 3 });
     store.db.prepare(`DELETE FROM pictures WHERE local_date = '2026-11-21'`).run();
     expect(store.pictures.days('north')).toEqual([{ date: '2026-11-20', count: 3 }]);
+    const brute = () => (store.db.prepare(`SELECT count(*) AS n FROM pictures WHERE source_id = 'north' AND missing = 0`).get() as { n: number }).n;
+    expect(store.pictures.count('north')).toBe(brute()); // usable from the days, rejected from their index
+    expect(store.pictures.count('north')).toBe(4);
     store.db.prepare(`DELETE FROM pictures WHERE id = ?`).run(ids[1]); // a rejected one: the count does not move
     expect(store.pictures.days('north')).toEqual([{ date: '2026-11-20', count: 3 }]);
+    expect(store.pictures.count('north')).toBe(brute());
     store.close();
   });
 });
