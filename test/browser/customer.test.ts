@@ -74,7 +74,7 @@ describe('UI: a customer with view on one source', () => {
 
   afterEach(() => {
     // No script error, no CSP refusal, no dialog on any page of the walk.
-    expect(viewer.problems).toEqual([]);
+    if (viewer) expect(viewer.problems).toEqual([]);
   });
 
   it('lists only the granted source, with its latest picture and status', async () => {

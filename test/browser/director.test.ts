@@ -53,7 +53,7 @@ describe('UI: a director tunes a source', () => {
   });
 
   afterEach(() => {
-    expect(director.problems).toEqual([]);
+    if (director) expect(director.problems).toEqual([]);
   });
 
   it('shows the server message next to a bad interval, and saves nothing', async () => {

@@ -59,7 +59,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
   });
 
   afterEach(() => {
-    expect(admin.problems).toEqual([]);
+    if (admin) expect(admin.problems).toEqual([]);
     if (carol) expect(carol.problems).toEqual([]);
   });
 
