@@ -80,6 +80,7 @@ export function relative(iso, now = Date.now()) {
   if (!iso) return '–';
   const s = Math.round((toDate(iso).getTime() - now) / 1000);
   const abs = Math.abs(s);
+  if (abs < 2) return 'just now';
   const [n, unit] = abs < 60 ? [abs, 's'] : abs < 3600 ? [Math.round(abs / 60), 'min'] : abs < 86400 ? [Math.round(abs / 3600), 'h'] : [Math.round(abs / 86400), 'd'];
   return s < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
 }
