@@ -72,9 +72,6 @@ export function createWebApp(deps: WebDeps): Express {
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
-  // JSON, scripts and styles shrink five to tenfold over a 4G link; pictures, videos and zips are
-  // left alone (they are not compressible), so Range requests and file streams stay as they are.
-  app.use(compression({ threshold: 2048 }));
 
   const access = new Access(
     () => deps.config().sources,
@@ -93,6 +90,11 @@ export function createWebApp(deps: WebDeps): Express {
   app.use(root);
 
   app.use('/public', publicRoutes(deps, declared));
+
+  // JSON, scripts and styles shrink five to tenfold over a 4G link; pictures, videos and zips are
+  // left alone (they are not compressible), so Range requests and file streams stay as they are.
+  // Mounted after the public routes: websites polling the latest picture skip it altogether.
+  app.use(compression({ threshold: 2048 }));
 
   const api = express.Router();
   api.use((_req, res, next) => {
