@@ -66,23 +66,11 @@ async function start() {
     fill(outlet, errorBox(err, 'Cannot load your profile'));
     return;
   }
-  // The appliance's zone and name: /api/me carries them; older boxes only in /api/system.
-  session.appliance = session.me.appliance || null;
-  const zone = session.me.timezone || (session.appliance && session.appliance.timezone);
-  if (zone) setTimeZone(zone);
-  else if (session.isDirector) {
-    try {
-      const system = await api.get('/api/system');
-      session.appliance = system.appliance;
-      setTimeZone(system.appliance.timezone);
-    } catch {
-      /* keep the browser's zone */
-    }
-  }
-  if (session.appliance && session.appliance.name) {
-    document.getElementById('brand').textContent = session.appliance.name;
-    document.title = `${session.appliance.name} · lapsebox`;
-  }
+  // Times are shown in the box's zone, wherever the browser is.
+  session.appliance = session.me.appliance;
+  setTimeZone(session.appliance.timezone);
+  document.getElementById('brand').textContent = session.appliance.name;
+  document.title = `${session.appliance.name} · lapsebox`;
   navigation();
   const router = createRouter(outlet, routes, notFound);
   await router.render();
