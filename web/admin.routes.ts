@@ -8,12 +8,12 @@ import { groupJson, userJson, type Actor } from '../daemon/auth/access.service';
 import type { WebDeps } from './app';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
-import { clientAddress, param, type Access, type Routes } from './routes';
+import { clientAddress, param, type Routes } from './routes';
 
 const maintainer = { kind: 'profile', profiles: ['maintainer'] } as const;
 const staff = { kind: 'profile', profiles: ['maintainer', 'director'] } as const;
 
-export function adminRoutes(routes: Routes, deps: WebDeps, _access: Access): void {
+export function adminRoutes(routes: Routes, deps: WebDeps): void {
   const { users, accessAdmin: access, audit, events } = deps;
   const who = (req: Request, res: Response): Actor => ({ actor: `user:${userOf(res).username}`, address: clientAddress(req) });
   const userView = (name: string) => userJson(access.userView(users.get(name)));

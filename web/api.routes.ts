@@ -203,7 +203,7 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
   });
 
   videoRoutes(routes, deps, access);
-  adminRoutes(routes, deps, access);
+  adminRoutes(routes, deps);
   return router;
 }
 

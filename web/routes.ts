@@ -10,6 +10,7 @@ import { atLeast, levelOn, type Grants, type Level, type Principal } from '../da
 import type { Profile } from '../daemon/store/users.repository';
 import type { SourceConfig } from '../daemon/config/schema';
 import { HttpError } from './errors';
+import { userOf } from './auth.middleware';
 
 export type Rule =
   /** No login: health, the public pictures. */
@@ -52,14 +53,14 @@ export class Access {
   grantsOf(res: Response): Grants {
     const cached = res.locals['grants'] as Grants | undefined;
     if (cached) return cached;
-    const grants = this.#grants(principal(res));
+    const grants = this.#grants(userOf(res));
     res.locals['grants'] = grants;
     return grants;
   }
 
   /** The user's level on a source, or a 404 as if it did not exist; 403 if visible but not enough. */
   levelFor(res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string): Level {
-    const level = source ? levelOn(principal(res), source.id, this.grantsOf(res)) : null;
+    const level = source ? levelOn(userOf(res), source.id, this.grantsOf(res)) : null;
     if (!source || level === null) throw new HttpError(404, notFoundMessage);
     if (!atLeast(level, wanted)) throw new HttpError(403, `your profile may not do this on source "${source.id}"`);
     return level;
@@ -71,12 +72,6 @@ export class Access {
     this.levelFor(res, source, wanted, `no source "${id}"`);
     return source!;
   }
-}
-
-function principal(res: Response): Principal {
-  const user = res.locals.user;
-  if (!user) throw new Error('route mounted without basicAuth');
-  return user;
 }
 
 type Method = DeclaredRoute['method'];
@@ -126,7 +121,7 @@ export class Routes {
     return (req: Request, res: Response, next) => {
       if (rule.kind === 'anyone') return next();
       if (!access) throw new Error(`a ${rule.kind} rule on a router without authentication`);
-      const user = principal(res);
+      const user = userOf(res);
       if (rule.kind === 'profile' && !rule.profiles.includes(user.profile)) {
         throw new HttpError(403, `only ${rule.profiles.map((p) => `${p}s`).join(' and ')} may do this`);
       }

@@ -14,7 +14,7 @@ export interface Principal {
   profile: Profile;
 }
 
-/** Customer grants per source (direct or via groups), once grants exist; none yet. */
+/** A customer's level per source: the highest of its own grant and its groups' (AccessService.grantsFor). */
 export type Grants = ReadonlyMap<string, Level>;
 
 /** The user's level on a source, or null when the source must look as if it did not exist. */
