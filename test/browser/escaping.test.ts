@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess, initialPassword } from '../helpers/daemon';
-import { apiCall, eventually, launchBrowser, openAs, screenshots, visit, type UserPage } from '../helpers/browser';
+import { apiCall, captureNow, eventually, launchBrowser, openAs, screenshots, visit, type UserPage } from '../helpers/browser';
 
 jest.setTimeout(90_000);
 
@@ -43,8 +43,7 @@ describe('UI: names with HTML in them', () => {
     sut = new DaemonProcess(configFile, port);
     await sut.start();
     password = initialPassword(path.join(tmp.dir, 'data'));
-    const shot = await apiCall(sut.baseUrl, 'admin', password, 'POST', '/api/sources/evil/capture');
-    if (shot.status !== 201) throw new Error(`capture: ${shot.status} ${JSON.stringify(shot.json)}`);
+    await captureNow(sut.baseUrl, 'admin', password, 'evil');
     browser = await launchBrowser();
     admin = await openAs(browser, sut.baseUrl, 'admin', password);
   });

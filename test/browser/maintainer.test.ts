@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess, initialPassword } from '../helpers/daemon';
-import { apiCall, eventually, launchBrowser, openAs, screenshots, texts, visit, type UserPage } from '../helpers/browser';
+import { apiCall, captureNow, eventually, launchBrowser, openAs, screenshots, texts, visit, type UserPage } from '../helpers/browser';
 
 jest.setTimeout(90_000);
 
@@ -44,10 +44,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     sut = new DaemonProcess(configFile, port);
     await sut.start();
     adminPassword = initialPassword(path.join(tmp.dir, 'data'));
-    for (const source of ['north', 'south']) {
-      const shot = await apiCall(sut.baseUrl, 'admin', adminPassword, 'POST', `/api/sources/${source}/capture`);
-      if (shot.status !== 201) throw new Error(`capture on ${source}: ${shot.status} ${JSON.stringify(shot.json)}`);
-    }
+    for (const source of ['north', 'south']) await captureNow(sut.baseUrl, 'admin', adminPassword, source);
     browser = await launchBrowser();
     admin = await openAs(browser, sut.baseUrl, 'admin', adminPassword);
   });

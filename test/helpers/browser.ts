@@ -133,6 +133,12 @@ export async function apiCall<T = unknown>(baseUrl: string, user: string, passwo
   return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
 }
 
+/** One capture now through the API, to seed a picture; throws with the server's answer if it fails. */
+export async function captureNow(baseUrl: string, user: string, password: string, source: string): Promise<void> {
+  const shot = await apiCall(baseUrl, user, password, 'POST', `/api/sources/${source}/capture`);
+  if (shot.status !== 201) throw new Error(`capture on ${source}: ${shot.status} ${JSON.stringify(shot.json)}`);
+}
+
 /** The number of pictures of a source, as the API counts them. */
 export async function pictureCount(baseUrl: string, user: string, password: string, source: string): Promise<number> {
   const { json } = await apiCall<{ counts: { pictures: number } }>(baseUrl, user, password, 'GET', `/api/sources/${source}`);

@@ -2,8 +2,11 @@
  * The web app over a real store, with the real user, access and audit services,
  * for HTTP tests that do not need a whole daemon.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Express } from 'express';
 import type { Config } from '../../daemon/config/schema';
+import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
 import type { Store } from '../../daemon/store/store';
 import { UsersService } from '../../daemon/auth/users.service';
 import { AccessService } from '../../daemon/auth/access.service';
@@ -30,6 +33,16 @@ export async function addUsers(store: Store, config: () => Config, password: str
     await users.add(name, profile, password, TEST_ACTOR);
     for (const [source, level] of Object.entries(grants ?? {})) access.grantUser(name, source, level, TEST_ACTOR);
   }
+}
+
+/**
+ * Writes `<dir>/lapsebox.yaml` (an appliance in `timezone`, data in `<dir>/data`, then
+ * the given lines: comments and layout are kept, for the settings edits) and loads it.
+ */
+export function writeYamlConfig(dir: string, timezone: string, lines: string[], header: string[] = []): LoadedConfig {
+  const file = path.join(dir, 'lapsebox.yaml');
+  fs.writeFileSync(file, [...header, `appliance: { id: box, timezone: ${timezone} }`, `storage: { dataDir: ${path.join(dir, 'data')} }`, ...lines, ''].join('\n'));
+  return parseConfig(fs.readFileSync(file, 'utf8'), file);
 }
 
 export type WebParts = Pick<WebDeps, 'sizes' | 'capture'> & Partial<WebDeps> & { throttle?: ThrottleOptions };

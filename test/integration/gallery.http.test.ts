@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DateTime } from 'luxon';
-import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
+import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
 import { SourceSettings } from '../../daemon/config/source-settings';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { pictureServices, scene, seedPictures } from '../helpers/videos';
-import { addUsers, startWeb } from '../helpers/web';
+import { addUsers, startWeb, writeYamlConfig } from '../helpers/web';
 
 const PASSWORD = 'gallery-test-password';
 const TZ = 'Europe/Paris';
@@ -53,13 +53,10 @@ describe('gallery and administration API', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    file = path.join(tmp.dir, 'lapsebox.yaml');
-    fs.writeFileSync(
-      file,
+    loaded = writeYamlConfig(
+      tmp.dir,
+      TZ,
       [
-        '# The bridge box',
-        `appliance: { id: box, timezone: ${TZ} }`,
-        `storage: { dataDir: ${path.join(tmp.dir, 'data')} }`,
         'sources:',
         '  - id: north',
         '    name: North tower   # the crane side',
@@ -68,10 +65,10 @@ describe('gallery and administration API', () => {
         '      every: 5m           # tuned by the director',
         '  - id: south',
         '    camera: { driver: testpattern }',
-        '',
-      ].join('\n'),
+      ],
+      ['# The bridge box'],
     );
-    loaded = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    file = loaded.file;
     store = openStore(config().storage.dataDir);
     // Two days: 5 pictures the evening of the 19th, 7 the morning of the 20th (local time).
     const evening = DateTime.fromISO('2026-11-19T22:00', { zone: TZ }).toMillis();

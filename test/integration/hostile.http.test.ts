@@ -4,11 +4,9 @@
  * cross-site and form-encoded requests, and a password sprayer. The answer is
  * always a clean 4xx JSON error, never a file from elsewhere, never a 500.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { DateTime } from 'luxon';
-import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
+import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
 import { SourceSettings } from '../../daemon/config/source-settings';
@@ -17,7 +15,7 @@ import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { pictureServices, scene, seedPictures } from '../helpers/videos';
-import { addUsers, startWeb } from '../helpers/web';
+import { addUsers, startWeb, writeYamlConfig } from '../helpers/web';
 
 const PASSWORD = 'hostile-input-password';
 const TZ = 'Europe/Paris';
@@ -65,22 +63,14 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    const file = path.join(tmp.dir, 'lapsebox.yaml');
-    fs.writeFileSync(
-      file,
-      [
-        `appliance: { id: box, timezone: ${TZ} }`,
-        `storage: { dataDir: ${path.join(tmp.dir, 'data')} }`,
-        'sources:',
-        '  - id: north',
-        `    name: ${JSON.stringify(EVIL_NAME)}`,
-        '    camera: { driver: testpattern }',
-        `    image: { legend: { text: ${JSON.stringify('<img src=x onerror=alert(1)> {date}')} } }`,
-        '    public: { enabled: true }',
-        '',
-      ].join('\n'),
-    );
-    loaded = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    loaded = writeYamlConfig(tmp.dir, TZ, [
+      'sources:',
+      '  - id: north',
+      `    name: ${JSON.stringify(EVIL_NAME)}`,
+      '    camera: { driver: testpattern }',
+      `    image: { legend: { text: ${JSON.stringify('<img src=x onerror=alert(1)> {date}')} } }`,
+      '    public: { enabled: true }',
+    ]);
     store = openStore(config().storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     pictureId = (await seedPictures(config(), store, 'north', [start, start + 60_000], () => scene(320, 180, 1)))[0]!.id;

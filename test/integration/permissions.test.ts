@@ -4,11 +4,9 @@
  * routes are found by walking the express app itself, so a route added later
  * without a declared rule, or without a row here, fails this test.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Express } from 'express';
 import { DateTime } from 'luxon';
-import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
+import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
 import { buildCaptureStack } from '../../daemon/capture/capture-stack';
@@ -22,7 +20,7 @@ import type { DeclaredRoute } from '../../web/routes';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { scene, seedPictures } from '../helpers/videos';
-import { accessServices, addUsers, startWeb, TEST_ACTOR } from '../helpers/web';
+import { accessServices, addUsers, startWeb, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
 
 const PASSWORD = 'permission-table-password';
 const TZ = 'Europe/Paris';
@@ -84,23 +82,15 @@ describe('the permission table (SPEC §4) on every route', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    const file = path.join(tmp.dir, 'lapsebox.yaml');
-    fs.writeFileSync(
-      file,
-      [
-        `appliance: { id: box, timezone: ${TZ} }`,
-        `storage: { dataDir: ${path.join(tmp.dir, 'data')} }`,
-        'sources:',
-        '  - id: north',
-        '    camera: { driver: testpattern, width: 640, height: 360 }',
-        '    public: { enabled: true, width: 320 }',
-        '    timelapse: { daily: { width: 160, fps: 25, preset: ultrafast, deflicker: false } }',
-        '  - id: south',
-        '    camera: { driver: testpattern, width: 640, height: 360 }',
-        '',
-      ].join('\n'),
-    );
-    loaded = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    loaded = writeYamlConfig(tmp.dir, TZ, [
+      'sources:',
+      '  - id: north',
+      '    camera: { driver: testpattern, width: 640, height: 360 }',
+      '    public: { enabled: true, width: 320 }',
+      '    timelapse: { daily: { width: 160, fps: 25, preset: ultrafast, deflicker: false } }',
+      '  - id: south',
+      '    camera: { driver: testpattern, width: 640, height: 360 }',
+    ]);
     store = openStore(config().storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     day = '2026-11-20';
