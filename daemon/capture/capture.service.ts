@@ -112,7 +112,7 @@ export class CaptureService {
     if (this.#stopping) return Promise.resolve({ status: 'skipped', reason: 'the daemon is stopping' });
     if (unit.inFlight) {
       if (reason === 'manual') return unit.inFlight;
-      this.#state.recordSkip(sourceId);
+      this.#state.recordSkip(sourceId, this.#today());
       this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
       return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
     }
@@ -155,7 +155,7 @@ export class CaptureService {
       this.#log.info({ source: source.id, reason }, error.message);
       return { status: 'failed', error };
     }
-    this.#state.recordFailure(source.id, this.#now(), error.describe());
+    this.#state.recordFailure(source.id, this.#now(), error.describe(), this.#today());
     const failures = this.#state.get(source.id).consecutiveFailures;
     this.#log.error({ source: source.id, reason, code: error.code, consecutiveFailures: failures }, `capture failed: ${error.describe()}`);
     if (wasDown || !worthRetrying(error)) return { status: 'failed', error };
@@ -173,7 +173,7 @@ export class CaptureService {
         if (after.ok) return this.#succeeded(unit, after.picture, reason, started, wasDown);
         // Stopping is not the camera's fault, here as after the first attempt.
         if (after.error.code === 'aborted') return { status: 'failed', error: after.error };
-        this.#state.recordFailure(source.id, this.#now(), after.error.describe());
+        this.#state.recordFailure(source.id, this.#now(), after.error.describe(), this.#today());
         this.#log.error({ source: source.id, code: after.error.code }, `capture failed after the power cycle: ${after.error.describe()}`);
         this.#markDown(unit, this.#state.get(source.id).consecutiveFailures, after.error, 'a power cycle did not bring it back');
         return { status: 'failed', error: after.error };
@@ -294,6 +294,10 @@ export class CaptureService {
     const message = `camera ${source.id} is down after ${failures} failed captures in a row (${why}): ${error.describe()}. It is still tried at every slot.`;
     this.#events.add({ at: this.#now(), sourceId: source.id, kind: 'camera-down', message });
     this.#log.error({ source: source.id, code: error.code }, message);
+  }
+
+  #today(): string {
+    return localDate(this.#now(), this.#config.appliance.timezone);
   }
 
   /** A signal that fires when `stop` does or after `ms`, with a timeout CameraError as its reason. */

@@ -97,7 +97,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     );
   }
   const config = resolvePaths(result.data, path.dirname(file));
-  return { file, config, warnings: [...notYetUsed(raw), ...missingFiles(config)] };
+  return { file, config, warnings: [...missingFiles(config), ...alertChannels(config)] };
 }
 
 /** Unknown-key issues name several keys at the parent; report each key at its own path. */
@@ -164,16 +164,8 @@ function missingFiles(config: Config): string[] {
   return [...watermarks, ...keys];
 }
 
-/**
- * Keys that the file may already hold but this version does not act on yet.
- * They are validated, and announced here instead of being silently ignored.
- */
-function notYetUsed(raw: unknown): string[] {
-  const out: string[] = [];
-  const root = (raw ?? {}) as Record<string, unknown>;
-  const note = (key: string) => out.push(`${key} is accepted but not used yet by this version`);
-  const storage = root['storage'] as Record<string, unknown> | undefined;
-  if (storage?.['retention'] !== undefined) note('storage.retention');
-  if (root['alerts'] !== undefined) note('alerts');
-  return out;
+/** Alerts without a channel are only seen by someone who looks: say so at start. */
+function alertChannels(config: Config): string[] {
+  if (config.alerts.webhook || config.alerts.email) return [];
+  return ['no alert channel: set alerts.webhook or alerts.email to hear about late pictures, dead cameras and a full disk; until then they show only in the web UI and lapsebox status'];
 }

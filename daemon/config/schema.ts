@@ -308,6 +308,9 @@ const sourceSchema = obj({
     width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
     delay: duration({ min: 0, max: 30 * 86_400_000, default: '0s', description: 'Publish the newest picture at least this old' }),
   }).prefault({}),
+  retention: obj({
+    maxAgeDays: int(0, 100_000).meta({ description: 'Overrides storage.retention.maxAgeDays for this source; 0 = keep forever' }),
+  }).optional(),
 });
 
 const syncTarget = obj({
@@ -356,7 +359,13 @@ export const configSchema = obj({
   }),
   storage: obj({
     dataDir: z.string().min(1).default('/var/lib/lapsebox').meta({ description: 'Where everything is written; relative to the config file' }),
-    retention: obj({ maxAgeDays: int(0, 100_000).default(0), minFreePercent: int(0, 99).default(10) }).prefault({}),
+    retention: obj({
+      maxAgeDays: int(0, 100_000).default(0).meta({ description: 'Pictures older than this many days (24 h each) are deleted once every target that wants them has them; 0 = keep forever' }),
+      minFreePercent: int(0, 99).default(10).meta({ description: 'Below this share of free space, the oldest pictures already sent to every target are deleted' }),
+      reserveMB: int(0, 1_000_000)
+        .default(300)
+        .meta({ description: 'Below this much free space, with nothing left that may be deleted, capture pauses (and resumes by itself) so the database, web UI and videos keep room' }),
+    }).prefault({}),
   }).prefault({}),
   web: obj({
     host: z.string().min(1).default('0.0.0.0'),
@@ -366,12 +375,37 @@ export const configSchema = obj({
   sources: z.array(sourceSchema).default([]),
   sync: obj({ targets: z.array(syncTarget).default([]) }).prefault({}),
   alerts: obj({
-    webhook: obj({ url: httpUrl }).optional(),
+    webhook: obj({
+      url: httpUrl,
+      headers: z
+        .record(z.string(), z.string().max(2000))
+        .superRefine((headers, ctx) => {
+          for (const name of Object.keys(headers)) {
+            if (!/^[A-Za-z0-9-]{1,64}$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'expected an HTTP header name (letters, digits and "-")' });
+          }
+        })
+        .optional()
+        .meta({ description: 'Extra request headers, such as an Authorization token the receiver expects' }),
+    }).optional(),
     email: obj({
-      smtp: obj({ host: z.string().min(1), port: int(1, 65535).default(587), username: z.string().optional(), password: z.string().optional() }),
+      smtp: obj({
+        host: z.string().min(1),
+        port: int(1, 65535).default(587),
+        secure: z.boolean().optional().meta({ description: 'TLS from the start (port 465); default: true on port 465, else STARTTLS when the server offers it' }),
+        username: z.string().optional(),
+        password: z.string().optional(),
+      }),
       from: z.email(),
       to: z.array(z.email()).min(1),
     }).optional(),
+    lateAfter: duration({ min: 10_000, max: 7 * 86_400_000, default: '15m', description: 'A slot still without a picture this long after it raises "picture late"' }),
+    quietPeriod: duration({ min: 0, max: 86_400_000, default: '30m', description: 'At most one message per alert within this period; a change meanwhile is told when it ends' }),
+    remindEvery: duration({ min: 0, max: 30 * 86_400_000, default: '6h', description: 'While an alert stays raised, say it again this often; 0s = never' }),
+    temperatureMax: z.number().min(30).max(120).default(80).meta({ description: 'CPU temperature (°C) that raises "temperature high"; it clears 5 °C below' }),
+    dailyReport: obj({
+      enabled: z.boolean().default(true),
+      at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time "HH:MM"').default('08:00').meta({ description: 'Local time the report on the previous day is sent' }),
+    }).prefault({}),
   }).prefault({}),
 });
 

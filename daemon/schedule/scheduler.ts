@@ -11,6 +11,7 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { CaptureService } from '../capture/capture.service';
 import { nextSlot, type ScheduleSpec, type SlotContext } from './slots';
+import { localDate } from '../files/layout';
 
 interface Plan {
   source: SourceConfig;
@@ -94,11 +95,11 @@ export class Scheduler {
         if (++missed > 100_000) break;
       }
       plan.next = nextSlot(slot, plan.spec, this.#ctx);
-      if (missed > 0) this.#state.recordSkip(id, missed);
+      if (missed > 0) this.#state.recordSkip(id, localDate(now, this.#ctx.timezone), missed);
       if (missed > 0) this.#log.warn({ source: id, missed }, 'slots missed: the daemon could not act in time');
       const lateBy = now - slot.getTime();
       if (lateBy > graceMs(plan.spec.everyMs)) {
-        this.#state.recordSkip(id);
+        this.#state.recordSkip(id, localDate(now, this.#ctx.timezone));
         this.#log.warn({ source: id, slot: slot.toISOString(), lateByMs: lateBy }, 'slot skipped: too late to capture');
         continue;
       }

@@ -231,4 +231,72 @@ export const MIGRATIONS: readonly string[] = [
   -- picture_days; the rejected ones (few) are counted through this index.
   CREATE INDEX pictures_rejected ON pictures (source_id) WHERE rejection IS NOT NULL AND missing = 0;
   `,
+  /* 8 */ `
+  -- Health (issue 8): the box's vital signs, one row per minute, rolled up into hours and
+  -- days for charts. Bytes and percent are as measured; flags are 1 when seen at any
+  -- moment of the period.
+  CREATE TABLE health_samples (
+    resolution          TEXT    NOT NULL CHECK (resolution IN ('minute', 'hour', 'day')),
+    at                  INTEGER NOT NULL,      -- start of the period
+    samples             INTEGER NOT NULL,      -- minute samples the row stands for
+    disk_free_bytes     INTEGER,               -- lowest of the period
+    disk_total_bytes    INTEGER,
+    cpu_temp_c          REAL,                  -- mean
+    cpu_temp_max_c      REAL,
+    load1               REAL,                  -- mean
+    load1_max           REAL,
+    mem_available_bytes INTEGER,               -- lowest
+    mem_total_bytes     INTEGER,
+    rss_bytes           INTEGER,               -- highest, of the daemon
+    net_rx_bytes        INTEGER,               -- moved during the period
+    net_tx_bytes        INTEGER,
+    under_voltage       INTEGER,               -- NULL: unknown (no vcgencmd)
+    throttled           INTEGER,
+    clock_unsynced      INTEGER,               -- NULL: unknown
+    PRIMARY KEY (resolution, at)
+  ) WITHOUT ROWID;
+
+  -- Per source and local day: what the daily report compares with the slots expected.
+  CREATE TABLE source_days (
+    source_id  TEXT    NOT NULL,
+    local_date TEXT    NOT NULL,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    skipped    INTEGER NOT NULL DEFAULT 0,
+    purged     INTEGER NOT NULL DEFAULT 0,   -- pictures deleted by retention
+    PRIMARY KEY (source_id, local_date)
+  ) WITHOUT ROWID;
+
+  -- Alerts: one row per condition (kind and subject), with what was last told about it.
+  CREATE TABLE alerts (
+    key            TEXT PRIMARY KEY,         -- kind, or kind:subject (picture-late:north)
+    kind           TEXT    NOT NULL,
+    source_id      TEXT,
+    target_id      TEXT,
+    state          TEXT    NOT NULL CHECK (state IN ('ok', 'raised')),
+    severity       TEXT    NOT NULL CHECK (severity IN ('warning', 'error')),
+    message        TEXT    NOT NULL,
+    raised_at      INTEGER,                  -- start of the current or last episode
+    changed_at     INTEGER NOT NULL,
+    notified_at    INTEGER,                  -- last message about it
+    notified_state TEXT,                     -- raised or ok: what people were last told
+    reminders      INTEGER NOT NULL DEFAULT 0,
+    flaps          INTEGER NOT NULL DEFAULT 0  -- changes not yet told (quiet period)
+  );
+
+  -- Messages to send, one row per channel, kept until delivered (retried with backoff).
+  CREATE TABLE notifications (
+    id              INTEGER PRIMARY KEY,
+    created_at      INTEGER NOT NULL,
+    channel         TEXT    NOT NULL CHECK (channel IN ('webhook', 'email')),
+    topic           TEXT    NOT NULL,        -- the alert key, or report:<date>
+    payload         TEXT    NOT NULL,        -- JSON message
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER
+  );
+  CREATE INDEX notifications_due ON notifications (channel, next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX notifications_by_topic ON notifications (topic, created_at);
+  `,
 ];

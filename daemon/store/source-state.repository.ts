@@ -20,6 +20,12 @@ export interface SourceState {
   lastPowerCycleAt: number | null;
 }
 
+export interface DayCounts {
+  failures: number;
+  skipped: number;
+  purged: number;
+}
+
 interface Row {
   source_id: string;
   last_slot: number | null;
@@ -63,8 +69,16 @@ export class SourceStateRepository {
   readonly #skip;
   readonly #down;
   readonly #powerCycle;
+  readonly #dayCount;
+  readonly #day;
 
   constructor(db: Db) {
+    this.#dayCount = {
+      failures: db.prepare<[string, string, number]>(`INSERT INTO source_days (source_id, local_date, failures) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET failures = failures + excluded.failures`),
+      skipped: db.prepare<[string, string, number]>(`INSERT INTO source_days (source_id, local_date, skipped) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET skipped = skipped + excluded.skipped`),
+      purged: db.prepare<[string, string, number]>(`INSERT INTO source_days (source_id, local_date, purged) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET purged = purged + excluded.purged`),
+    };
+    this.#day = db.prepare<[string, string], DayCounts>(`SELECT failures, skipped, purged FROM source_days WHERE source_id = ? AND local_date = ?`);
     this.#get = db.prepare<[string], Row>(`SELECT * FROM source_state WHERE source_id = ?`);
     this.#ensure = db.prepare<[string]>(`INSERT OR IGNORE INTO source_state (source_id) VALUES (?)`);
     this.#slot = db.prepare<[number, string]>(`UPDATE source_state SET last_slot = ? WHERE source_id = ?`);
@@ -114,14 +128,28 @@ export class SourceStateRepository {
     this.#success.run(at, pictureId, sourceId);
   }
 
-  recordFailure(sourceId: string, at: number, error: string): void {
+  /** A failed capture, counted in total and on its local day `day`. */
+  recordFailure(sourceId: string, at: number, error: string, day: string): void {
     this.#ensure.run(sourceId);
     this.#failure.run(error, at, sourceId);
+    this.#dayCount.failures.run(sourceId, day, 1);
   }
 
-  recordSkip(sourceId: string, count = 1): void {
+  /** Slots that got no capture (camera busy, daemon late, disk full), counted in total and on the local day `day`. */
+  recordSkip(sourceId: string, day: string, count = 1): void {
     this.#ensure.run(sourceId);
     this.#skip.run(count, sourceId);
+    this.#dayCount.skipped.run(sourceId, day, count);
+  }
+
+  /** Pictures of the local day `day` that retention deleted. */
+  recordPurged(sourceId: string, day: string, count: number): void {
+    this.#dayCount.purged.run(sourceId, day, count);
+  }
+
+  /** Failures, skipped slots and purged pictures of one local day. */
+  day(sourceId: string, day: string): DayCounts {
+    return this.#day.get(sourceId, day) ?? { failures: 0, skipped: 0, purged: 0 };
   }
 
   /** Marks the camera down (at a time) or back up (null). */

@@ -34,7 +34,7 @@ describe('config validation', () => {
     expect(config.sources[0]!.camera).toEqual({ driver: 'testpattern', width: 1920, height: 1080, timeout: 60_000 });
     expect(config.web).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.storage.dataDir).toBe('/var/lib/lapsebox');
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/^no alert channel/)]);
   });
 
   it('resolves relative paths against the folder of the file', () => {
@@ -138,11 +138,24 @@ sources:
     expect(problems(text)).toEqual(['line 10: sync.targets[0].sources[0]: no source has the id "south"']);
   });
 
-  it('announces keys this version does not use yet instead of ignoring them', () => {
-    const text = `${base}    image: { rotate: 90 }\n  - id: south\n    camera: { driver: http, url: "http://cam.local/snap.jpg" }\nalerts: { webhook: { url: "https://example.com/hook" } }\n`;
-    expect(parseConfig(text, FILE).warnings).toEqual([
-      'alerts is accepted but not used yet by this version',
+  it('reads alert settings with their defaults, and warns when alerts have nowhere to go', () => {
+    const text = `${base}alerts: { webhook: { url: "https://example.com/hook", headers: { Authorization: "Bearer x" } }, quietPeriod: 10m }\n`;
+    const { config, warnings } = parseConfig(text, FILE);
+    expect(config.alerts).toMatchObject({ lateAfter: 900_000, quietPeriod: 600_000, remindEvery: 21_600_000, temperatureMax: 80, dailyReport: { enabled: true, at: '08:00' } });
+    expect(warnings).toEqual([]);
+    expect(parseConfig(base, FILE).warnings).toEqual([expect.stringMatching(/^no alert channel: set alerts.webhook or alerts.email/)]);
+    expect(problems(`${base}alerts: { dailyReport: { at: "25:00" }, webhook: { url: "ftp://x", headers: { "bad header": "v" } } }\n`)).toEqual([
+      expect.stringMatching(/alerts.webhook.url: expected an http:\/\/ or https:\/\/ URL/),
+      expect.stringMatching(/alerts.webhook.headers.bad header: expected an HTTP header name/),
+      expect.stringMatching(/alerts.dailyReport.at: expected a local time "HH:MM"/),
     ]);
+  });
+
+  it('takes a per-source retention that overrides the storage one', () => {
+    const text = base.replace('    camera:', '    retention: { maxAgeDays: 7 }\n    camera:');
+    const { config } = parseConfig(`${text}storage: { retention: { maxAgeDays: 30, minFreePercent: 15 } }\n`, FILE);
+    expect(config.storage.retention).toEqual({ maxAgeDays: 30, minFreePercent: 15, reserveMB: 300 });
+    expect(config.sources[0]!.retention).toEqual({ maxAgeDays: 7 });
   });
 
   it('says when the file cannot be read', () => {
