@@ -21,11 +21,13 @@ import type { AccessService } from '../daemon/auth/access.service';
 import type { AuditRepository } from '../daemon/store/audit.repository';
 import type { EventsRepository } from '../daemon/store/events.repository';
 import type { Profile } from '../daemon/store/users.repository';
+import type { Metrics } from '../daemon/health/metrics';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';
 import { publicRoutes } from './public.routes';
 import { apiRoutes } from './api.routes';
 import { uiRoutes } from './ui.routes';
+import { metricsRoutes } from './metrics.routes';
 import { Access, Routes, type DeclaredRoute } from './routes';
 
 /** Editing a source's settings in the config file (daemon/config/source-settings.ts). */
@@ -54,6 +56,8 @@ export interface WebDeps {
   /** Without it, settings cannot be edited over HTTP (404). */
   settings?: SettingsEditor;
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Prometheus metrics; without them GET /metrics answers 503. */
+  metrics?: Pick<Metrics, 'text' | 'contentType'>;
   log: Logger;
 }
 
@@ -110,6 +114,7 @@ export function createWebApp(deps: WebDeps): Express {
   api.use((req, res) => sendError(res, 404, `no such API route: ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
 
+  app.use(metricsRoutes(deps, access, declared));
   app.use(uiRoutes(auth, access, declared));
 
   app.use((_req, res) => {

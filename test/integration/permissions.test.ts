@@ -15,6 +15,7 @@ import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { SourceSettings } from '../../daemon/config/source-settings';
+import { Metrics } from '../../daemon/health/metrics';
 import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';
 import type { Listener } from '../../web/server';
@@ -122,7 +123,8 @@ describe('the permission table (SPEC §4) on every route', () => {
     await jobs.idle();
     videoId = jobs.get(job.id)!.videoId!;
     const settings = new SourceSettings({ file: () => loaded.file, apply: async (next) => void (loaded = next), audit: store.audit });
-    ({ server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings }));
+    const metrics = new Metrics({ config, state: store.state, backlog: (id) => store.outbox.backlog(id), health: () => null, storage: () => null, alerts: () => [] });
+    ({ server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics }));
   }, 120_000);
 
   afterAll(async () => {
@@ -138,6 +140,7 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /public/:source', url: '/public/north', expect: ANYONE },
     { route: 'GET /', url: '/', expect: USERS },
     { route: 'GET /ui/*file', url: '/ui/index.html', expect: [401, 404, 404, 404, 404, 404, 404] },
+    { route: 'GET /metrics', url: '/metrics', expect: MAINTAINERS(200) },
     { route: 'GET /api/me', url: '/api/me', expect: USERS },
     { route: 'GET /api/system', url: '/api/system', expect: STAFF },
     { route: 'GET /api/events', url: '/api/events', expect: STAFF },
