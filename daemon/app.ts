@@ -35,6 +35,7 @@ import type { VideoJobs } from './timelapse/video-jobs.service';
 import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
 import { Outbox } from './sync/outbox';
 import { SyncService, type SyncPolicies } from './sync/sync.service';
+import { StorageGuard, type DiskProbe } from './files/retention';
 
 /** How long a capture in flight may finish after SIGTERM before it is discarded. */
 const STOP_GRACE_MS = 6_000;
@@ -49,6 +50,10 @@ export interface AppOptions {
   ffmpeg?: FfmpegRunnerOptions;
   /** Retry pacing of the sync (tests shorten it). */
   syncPolicies?: SyncPolicies;
+  /** Free space of the data folder; default statfs (tests without a small real file system inject one). */
+  diskProbe?: DiskProbe;
+  /** How often the storage guard measures the disk (default 30 s). */
+  storageCheckMs?: number;
 }
 
 export class App {
@@ -59,7 +64,9 @@ export class App {
   readonly #now: () => number;
   readonly #ffmpeg: AppOptions['ffmpeg'];
   readonly #syncPolicies: AppOptions['syncPolicies'];
+  readonly #options: AppOptions;
   #outbox: Outbox | null = null;
+  #storage: StorageGuard | null = null;
   #sync: SyncService | null = null;
   #videoJobs: VideoJobs | null = null;
   #timelapse: TimelapseScheduler | null = null;
@@ -85,6 +92,7 @@ export class App {
     this.#now = options.now ?? Date.now;
     this.#ffmpeg = options.ffmpeg;
     this.#syncPolicies = options.syncPolicies;
+    this.#options = options;
   }
 
   get config(): Config {
@@ -125,6 +133,14 @@ export class App {
 
     // One outbox for pictures and videos; new rows wake the sync workers of their targets.
     this.#outbox = new Outbox({ config: () => this.config, repo: store.outbox, now: this.#now, notify: (ids) => this.#sync?.wake(ids) });
+    this.#storage = new StorageGuard({
+      config: () => this.config,
+      store,
+      log: this.#log.child({ module: 'storage' }),
+      now: this.#now,
+      ...(this.#options.diskProbe ? { disk: this.#options.diskProbe } : {}),
+      ...(this.#options.storageCheckMs ? { checkEveryMs: this.#options.storageCheckMs } : {}),
+    });
     this.#buildCapture();
     const report = await this.#pictureStore!.reconcile(config.sources.map((s) => s.id));
     this.#log.info(report, 'data folder reconciled with the database');
@@ -136,6 +152,7 @@ export class App {
       state: store.state,
       live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
       sync: { status: () => this.#sync?.status() ?? [] },
+      storage: () => this.#storage!.status(),
       now: this.#now,
     });
     // The capture service is rebuilt on reload; routes reach whichever is current,
@@ -196,6 +213,9 @@ export class App {
     this.#control = await listen(control, { socketPath: store.layout.controlSocket });
     await fs.chmod(store.layout.controlSocket, 0o660);
 
+    // A full disk at boot pauses capture before the first slot.
+    await this.#storage.check();
+    this.#storage.start();
     this.#scheduler!.start();
     this.#timelapse.start();
     this.#log.info(
@@ -217,6 +237,7 @@ export class App {
       pipeline: this.#pipeline,
       outbox: this.#outbox!,
       now: this.#now,
+      storage: this.#storage!,
     });
     this.#pictureStore = stack.pictureStore;
     this.#capture = stack.capture;
@@ -314,7 +335,7 @@ export class App {
     this.#stopping = true;
     this.#scheduler?.stop();
     this.#timelapse?.stop();
-    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop(), this.#sync?.stop()]);
+    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop(), this.#sync?.stop(), this.#storage?.stop()]);
     if (this.#control) {
       // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
       await this.#control.close();

@@ -11,6 +11,7 @@ import { formatDuration } from './config/duration';
 import { localDate } from './files/layout';
 import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
+import type { StorageStatus } from './files/retention';
 
 export interface SourceStatus {
   id: string;
@@ -42,6 +43,8 @@ export interface SystemStatus {
   appliance: { id: string; name: string; timezone: string };
   versions: { lapsebox: string; node: string };
   disk: DiskStatus;
+  /** Retention and the storage guard; null without a running daemon. */
+  storage: StorageStatus | null;
   sync: { targets: TargetStatus[] };
 }
 
@@ -57,14 +60,24 @@ export class StatusService {
   readonly #state: SourceStateRepository;
   readonly #live: LiveView | null;
   readonly #sync: Pick<SyncService, 'status'> | null;
+  readonly #storage: (() => StorageStatus) | null;
   readonly #now: () => number;
 
-  constructor(deps: { config: () => Config; pictures: PicturesRepository; state: SourceStateRepository; live: LiveView | null; sync?: Pick<SyncService, 'status'>; now?: () => number }) {
+  constructor(deps: {
+    config: () => Config;
+    pictures: PicturesRepository;
+    state: SourceStateRepository;
+    live: LiveView | null;
+    sync?: Pick<SyncService, 'status'>;
+    storage?: () => StorageStatus;
+    now?: () => number;
+  }) {
     this.#config = deps.config;
     this.#pictures = deps.pictures;
     this.#state = deps.state;
     this.#live = deps.live;
     this.#sync = deps.sync ?? null;
+    this.#storage = deps.storage ?? null;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -115,6 +128,7 @@ export class StatusService {
       appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
       versions: { lapsebox: packageVersion(), node: process.versions.node },
       disk: await this.disk(),
+      storage: this.#storage?.() ?? null,
       sync: { targets: this.#sync?.status() ?? [] },
     };
   }

@@ -85,7 +85,7 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
     const source = sourceOf(res);
     if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
     const outcome = await deps.capture.capture(source.id, 'manual');
-    if (outcome.status === 'skipped') throw new HttpError(409, outcome.reason);
+    if (outcome.status === 'skipped') throw new HttpError(outcome.storage ? 507 : 409, outcome.reason);
     if (outcome.status === 'failed') {
       throw new HttpError(502, outcome.error.message, { code: outcome.error.code, ...(outcome.error.advice ? { advice: outcome.error.advice } : {}) });
     }

@@ -60,7 +60,7 @@ export function createControlApp(deps: {
     if (!source.enabled) return sendError(res, 409, `source "${source.id}" is disabled`);
     const outcome = await deps.capture.capture(source.id, 'manual');
     if (outcome.status === 'captured') return res.status(201).json({ status: 'captured', picture: { ...pictureJson(outcome.picture), path: outcome.picture.path }, durationMs: outcome.durationMs });
-    if (outcome.status === 'skipped') return sendError(res, 409, outcome.reason);
+    if (outcome.status === 'skipped') return sendError(res, outcome.storage ? 507 : 409, outcome.reason);
     sendError(res, 502, outcome.error.describe(), { code: outcome.error.code });
   });
   const jobs = deps.videoJobs;

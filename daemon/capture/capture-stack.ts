@@ -9,7 +9,7 @@ import { PictureStore } from '../files/picture.store';
 import { PicturePipeline } from '../pipeline/picture.pipeline';
 import { PictureSizes } from '../pipeline/picture-sizes';
 import type { Relay, RelayConfig } from '../hardware/relay';
-import { CaptureService } from './capture.service';
+import { CaptureService, type CaptureObserver, type StorageGate } from './capture.service';
 import { Outbox } from '../sync/outbox';
 import type { CameraFactory } from './drivers';
 
@@ -30,6 +30,8 @@ export function buildCaptureStack(deps: {
   /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
   outbox?: Outbox;
   now?: () => number;
+  storage?: StorageGate;
+  observe?: CaptureObserver;
 }): CaptureStack {
   const { config, store, log } = deps;
   const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
@@ -44,6 +46,8 @@ export function buildCaptureStack(deps: {
     openRelay: deps.openRelay,
     log: log.child({ module: 'capture' }),
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.storage ? { storage: deps.storage } : {}),
+    ...(deps.observe ? { observe: deps.observe } : {}),
   });
   return { pipeline, pictureStore, capture };
 }

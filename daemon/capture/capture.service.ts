@@ -35,7 +35,7 @@ export type CaptureReason = 'slot' | 'manual';
 
 export type CaptureOutcome =
   | { status: 'captured'; picture: Picture; durationMs: number }
-  | { status: 'skipped'; reason: string }
+  | { status: 'skipped'; reason: string; /** The data disk is full: nothing to do with the camera. */ storage?: true }
   | { status: 'failed'; error: CameraError };
 
 /** Without a relay, a camera is marked down after this many failed slots in a row. */
@@ -51,6 +51,17 @@ interface Unit {
   stop: AbortController | null;
 }
 
+/** The storage guard, as capture sees it (daemon/files/retention.ts). */
+export interface StorageGate {
+  /** Why capture is paused, or null. */
+  blocked(): string | null;
+  /** After a failed attempt: measures the disk; why it is full, or null when the disk is not the cause. */
+  diskTrouble(): Promise<string | null>;
+}
+
+/** Told of each stored picture (metrics). */
+export type CaptureObserver = (sourceId: string, timing: { totalMs: number; pipelineMs: number }) => void;
+
 type Attempt = { ok: true; picture: Picture } | { ok: false; error: CameraError };
 
 export class CaptureService {
@@ -63,6 +74,8 @@ export class CaptureService {
   readonly #openRelay: (config: RelayConfig, sourceId: string) => Relay;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #storage: StorageGate | null;
+  readonly #observe: CaptureObserver;
   #stopping = false;
 
   constructor(deps: {
@@ -75,6 +88,8 @@ export class CaptureService {
     openRelay: (config: RelayConfig, sourceId: string) => Relay;
     log: Logger;
     now?: () => number;
+    storage?: StorageGate;
+    observe?: CaptureObserver;
   }) {
     this.#config = deps.config;
     for (const source of deps.config.sources) {
@@ -87,6 +102,8 @@ export class CaptureService {
     this.#openRelay = deps.openRelay;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#storage = deps.storage ?? null;
+    this.#observe = deps.observe ?? (() => undefined);
   }
 
   /** Puts every power relay in its safe state: cameras powered. */
@@ -110,6 +127,12 @@ export class CaptureService {
     const unit = this.#units.get(sourceId);
     if (!unit) return Promise.resolve({ status: 'skipped', reason: `no source "${sourceId}"` });
     if (this.#stopping) return Promise.resolve({ status: 'skipped', reason: 'the daemon is stopping' });
+    const full = this.#storage?.blocked() ?? null;
+    if (full !== null) {
+      if (reason === 'slot') this.#state.recordSkip(sourceId, this.#today());
+      this.#log.debug({ source: sourceId, reason }, full);
+      return Promise.resolve({ status: 'skipped', reason: full, storage: true });
+    }
     if (unit.inFlight) {
       if (reason === 'manual') return unit.inFlight;
       this.#state.recordSkip(sourceId, this.#today());
@@ -132,6 +155,15 @@ export class CaptureService {
     const started = this.#now();
     const wasDown = this.#state.get(source.id).downSince !== null;
     let attempt = await this.#attempt(unit, reason, stop);
+    // A full disk is not the camera's fault: no retry, no failure counted, no power cycle.
+    if (!attempt.ok && attempt.error.code !== 'aborted' && this.#storage) {
+      const full = await this.#storage.diskTrouble();
+      if (full !== null) {
+        if (reason === 'slot') this.#state.recordSkip(source.id, this.#today());
+        this.#log.error({ source: source.id, reason, error: attempt.error.message }, full);
+        return { status: 'skipped', reason: full, storage: true };
+      }
+    }
 
     // Rung 1: retries within the slot, the last one after the driver's reset. A camera that is down gets none.
     const retries = wasDown ? 0 : source.recovery.retries;
@@ -220,6 +252,7 @@ export class CaptureService {
       rewritten = undefined;
       companions = [];
       const timing = { ms: this.#now() - started, pipelineMs: this.#now() - captured };
+      this.#observe(source.id, { totalMs: timing.ms, pipelineMs: timing.pipelineMs });
       if (picture.rejection && isCameraFault(picture.rejection)) {
         return {
           ok: false,

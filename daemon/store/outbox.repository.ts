@@ -113,6 +113,8 @@ export class OutboxRepository {
   readonly #missingPictures;
   readonly #missingVideos;
   readonly #hasLatest;
+  readonly #ofPicture;
+  readonly #dropSent;
 
   constructor(db: Db) {
     this.#db = db;
@@ -164,6 +166,10 @@ export class OutboxRepository {
     this.#hasLatest = db.prepare<[{ target: string; source: string }], { n: number }>(
       `SELECT count(*) AS n FROM outbox WHERE target_id = @target AND source_id = @source AND kind = 'latest'`,
     );
+    this.#ofPicture = db.prepare<[number], { kind: OutboxKind; targetId: string; state: OutboxState }>(
+      `SELECT kind, target_id AS targetId, state FROM outbox INDEXED BY outbox_by_item WHERE kind IN ('picture', 'latest') AND item_id = ?`,
+    );
+    this.#dropSent = db.prepare<[number]>(`DELETE FROM outbox WHERE kind = 'picture' AND item_id = ? AND state <> 'pending'`);
   }
 
   /** Queues a file; the same file queued again is left as it is, unless `replaces` says it is a newer version. */
@@ -235,6 +241,16 @@ export class OutboxRepository {
 
   videosWithoutRow(targetId: string, sourceId: string) {
     return this.#missingVideos.all({ target: targetId, source: sourceId });
+  }
+
+  /** The rows that send a picture, as the picture or as a source's latest: what retention checks. */
+  rowsOfPicture(pictureId: number): { kind: OutboxKind; targetId: string; state: OutboxState }[] {
+    return this.#ofPicture.all(pictureId);
+  }
+
+  /** Forgets the finished rows of a picture that retention deleted (pending rows are never dropped). */
+  dropFinished(pictureIds: readonly number[]): void {
+    for (const id of pictureIds) this.#dropSent.run(id);
   }
 
   hasLatest(targetId: string, sourceId: string): boolean {

@@ -78,6 +78,8 @@ export class PicturesRepository {
   readonly #rangePage;
   readonly #before;
   readonly #after;
+  readonly #oldest;
+  readonly #delete;
 
   constructor(db: Db) {
     this.#db = db;
@@ -125,6 +127,27 @@ export class PicturesRepository {
        WHERE source_id = @source AND rejection IS NULL AND missing = 0 AND (taken_at, id) > (@at, @id)
        ORDER BY taken_at, id LIMIT 1`,
     );
+    this.#oldest = db.prepare<{ source: string; before: number; afterAt: number; afterId: number; limit: number }, Row>(
+      `SELECT * FROM pictures INDEXED BY pictures_by_source_time
+       WHERE source_id = @source AND taken_at < @before AND (taken_at, id) > (@afterAt, @afterId)
+       ORDER BY taken_at, id LIMIT @limit`,
+    );
+    this.#delete = db.prepare<[number]>(`DELETE FROM pictures WHERE id = ?`);
+  }
+
+  /**
+   * Pictures of a source (any state) taken before `before`, oldest first, after the
+   * cursor `(takenAt, id)`: the candidates of retention.
+   */
+  oldest(sourceId: string, before: number, limit: number, after?: { takenAt: number; id: number }): Picture[] {
+    return this.#oldest.all({ source: sourceId, before, afterAt: after?.takenAt ?? -1, afterId: after?.id ?? 0, limit }).map(toPicture);
+  }
+
+  /** Removes rows (their files are gone); call inside the caller's transaction when it updates more. */
+  delete(ids: readonly number[]): number {
+    let n = 0;
+    for (const id of ids) n += this.#delete.run(id).changes;
+    return n;
   }
 
   /** Days with usable pictures and their counts, oldest first (kept by triggers: one small read). */
