@@ -14,6 +14,7 @@ import { VideoJobsRepository } from './video-jobs.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SyncTargetsRepository } from './sync-targets.repository';
 import { AccessRepository } from './access.repository';
+import { HealthRepository } from './health.repository';
 
 export interface Store {
   db: Db;
@@ -28,6 +29,7 @@ export interface Store {
   outbox: OutboxRepository;
   syncTargets: SyncTargetsRepository;
   access: AccessRepository;
+  health: HealthRepository;
   close(): void;
 }
 
@@ -47,6 +49,7 @@ export function openStore(dataDir: string): Store {
     outbox: new OutboxRepository(db),
     syncTargets: new SyncTargetsRepository(db),
     access: new AccessRepository(db),
+    health: new HealthRepository(db),
     close: () => {
       if (db.open) db.close();
     },
