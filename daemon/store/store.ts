@@ -15,6 +15,7 @@ import { OutboxRepository } from './outbox.repository';
 import { SyncTargetsRepository } from './sync-targets.repository';
 import { AccessRepository } from './access.repository';
 import { HealthRepository } from './health.repository';
+import { NotificationsRepository } from './notifications.repository';
 
 export interface Store {
   db: Db;
@@ -30,6 +31,7 @@ export interface Store {
   syncTargets: SyncTargetsRepository;
   access: AccessRepository;
   health: HealthRepository;
+  notifications: NotificationsRepository;
   close(): void;
 }
 
@@ -50,6 +52,7 @@ export function openStore(dataDir: string): Store {
     syncTargets: new SyncTargetsRepository(db),
     access: new AccessRepository(db),
     health: new HealthRepository(db),
+    notifications: new NotificationsRepository(db),
     close: () => {
       if (db.open) db.close();
     },
