@@ -36,6 +36,11 @@ import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
 import { Outbox } from './sync/outbox';
 import { SyncService, type SyncPolicies } from './sync/sync.service';
 import { StorageGuard, type DiskProbe } from './files/retention';
+import { createSystemProbe, type SystemProbe } from './health/system-probe';
+import { HealthHistory } from './health/health-history';
+import { Notifier } from './health/notifier';
+import { AlertService } from './health/alerts';
+import { Metrics } from './health/metrics';
 
 /** How long a capture in flight may finish after SIGTERM before it is discarded. */
 const STOP_GRACE_MS = 6_000;
@@ -54,6 +59,11 @@ export interface AppOptions {
   diskProbe?: DiskProbe;
   /** How often the storage guard measures the disk (default 30 s). */
   storageCheckMs?: number;
+  /** The health probe (tests pass a scripted one); default systeminformation and the Pi's tools. */
+  systemProbe?: SystemProbe;
+  /** How often health is sampled (default 1 min) and alerts are checked (default 30 s). */
+  healthSampleMs?: number;
+  alertCheckMs?: number;
 }
 
 export class App {
@@ -67,6 +77,10 @@ export class App {
   readonly #options: AppOptions;
   #outbox: Outbox | null = null;
   #storage: StorageGuard | null = null;
+  #healthHistory: HealthHistory | null = null;
+  #notifier: Notifier | null = null;
+  #alerts: AlertService | null = null;
+  #metrics: Metrics | null = null;
   #sync: SyncService | null = null;
   #videoJobs: VideoJobs | null = null;
   #timelapse: TimelapseScheduler | null = null;
@@ -133,11 +147,22 @@ export class App {
 
     // One outbox for pictures and videos; new rows wake the sync workers of their targets.
     this.#outbox = new Outbox({ config: () => this.config, repo: store.outbox, now: this.#now, notify: (ids) => this.#sync?.wake(ids) });
+    const metrics = new Metrics({
+      config: () => this.config,
+      state: store.state,
+      backlog: (id) => store.outbox.backlog(id),
+      health: () => this.#healthHistory?.latest() ?? null,
+      storage: () => (this.#storage ? { capturePaused: this.#storage.status().paused !== null } : null),
+      alerts: () => this.#alerts?.active() ?? [],
+      now: this.#now,
+    });
+    this.#metrics = metrics;
     this.#storage = new StorageGuard({
       config: () => this.config,
       store,
       log: this.#log.child({ module: 'storage' }),
       now: this.#now,
+      onPurged: (source, pictures, bytes) => metrics.purged(source, pictures, bytes),
       ...(this.#options.diskProbe ? { disk: this.#options.diskProbe } : {}),
       ...(this.#options.storageCheckMs ? { checkEveryMs: this.#options.storageCheckMs } : {}),
     });
@@ -153,6 +178,9 @@ export class App {
       live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
       sync: { status: () => this.#sync?.status() ?? [] },
       storage: () => this.#storage!.status(),
+      health: () => this.#healthHistory?.latest() ?? null,
+      alerts: () => this.#alerts?.active() ?? [],
+      notifications: () => this.#notifier?.status() ?? null,
       now: this.#now,
     });
     // The capture service is rebuilt on reload; routes reach whichever is current,
@@ -166,7 +194,16 @@ export class App {
     };
 
     const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#log.child({ module: 'pipeline' }) });
-    const { jobs: videoJobs } = buildVideoStack({ config: () => this.config, store, sizes, log: this.#log, ffmpeg: this.#ffmpeg, now: this.#now, outbox: this.#outbox });
+    const { jobs: videoJobs } = buildVideoStack({
+      config: () => this.config,
+      store,
+      sizes,
+      log: this.#log,
+      ffmpeg: this.#ffmpeg,
+      now: this.#now,
+      outbox: this.#outbox,
+      onEncoded: (source, kind, ms) => metrics.observeEncode(source, kind, ms),
+    });
     this.#videoJobs = videoJobs;
     await videoJobs.start();
     const sync = new SyncService({
@@ -179,6 +216,28 @@ export class App {
     });
     this.#sync = sync;
     sync.start();
+    const healthLog = this.#log.child({ module: 'health' });
+    this.#healthHistory = new HealthHistory({
+      probe: this.#options.systemProbe ?? createSystemProbe({ dataDir: config.storage.dataDir, now: this.#now }),
+      repo: store.health,
+      timezone: () => this.config.appliance.timezone,
+      log: healthLog,
+      now: this.#now,
+      ...(this.#options.healthSampleMs ? { intervalMs: this.#options.healthSampleMs } : {}),
+    });
+    this.#notifier = new Notifier({ config: () => this.config, repo: store.notifications, log: this.#log.child({ module: 'alerts' }), now: this.#now });
+    this.#alerts = new AlertService({
+      config: () => this.config,
+      store,
+      notifier: this.#notifier,
+      health: () => this.#healthHistory?.latest() ?? null,
+      storage: () => this.#storage?.status() ?? null,
+      sync: () => this.#sync?.status() ?? [],
+      log: this.#log.child({ module: 'alerts' }),
+      now: this.#now,
+      // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
+      checkEveryMs: this.#options.alertCheckMs ?? Math.min(30_000, Math.max(1_000, config.alerts.lateAfter / 4)),
+    });
     this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#log.child({ module: 'timelapse' }), now: this.#now });
     this.#settings = new SourceSettings({ file: () => this.#loaded.file, apply: (next) => this.#applyLoaded(next), audit: store.audit, now: this.#now });
 
@@ -199,6 +258,8 @@ export class App {
       events: store.events,
       settings: this.#settings,
       health: () => this.#health(),
+      metrics,
+      history: (resolution, from, to) => this.#healthHistory!.history(resolution, from, to),
       log: this.#log.child({ module: 'web' }),
     });
     this.#web = await listen(web, { host: config.web.host, port: config.web.port, ...(config.web.tls ? { tls: config.web.tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
@@ -216,6 +277,9 @@ export class App {
     // A full disk at boot pauses capture before the first slot.
     await this.#storage.check();
     this.#storage.start();
+    this.#healthHistory.start();
+    this.#notifier.start();
+    this.#alerts.start();
     this.#scheduler!.start();
     this.#timelapse.start();
     this.#log.info(
@@ -238,6 +302,7 @@ export class App {
       outbox: this.#outbox!,
       now: this.#now,
       storage: this.#storage!,
+      observe: (source, timing) => this.#metrics?.observeCapture(source, timing),
     });
     this.#pictureStore = stack.pictureStore;
     this.#capture = stack.capture;
@@ -327,6 +392,8 @@ export class App {
       swapped();
     }
     await this.#sync?.reconfigure();
+    // A fixed alert channel sends what waited at once, not at the end of its backoff.
+    this.#notifier?.wake();
     this.#log.info({ sources: kept.sources.map((s) => s.id) }, 'configuration reloaded');
   }
 
@@ -335,7 +402,16 @@ export class App {
     this.#stopping = true;
     this.#scheduler?.stop();
     this.#timelapse?.stop();
-    await Promise.all([this.#web?.close(), this.#capture?.stop(STOP_GRACE_MS), this.#videoJobs?.stop(), this.#sync?.stop(), this.#storage?.stop()]);
+    this.#alerts?.stop();
+    await Promise.all([
+      this.#healthHistory?.stop(),
+      this.#notifier?.stop(),
+      this.#web?.close(),
+      this.#capture?.stop(STOP_GRACE_MS),
+      this.#videoJobs?.stop(),
+      this.#sync?.stop(),
+      this.#storage?.stop(),
+    ]);
     if (this.#control) {
       // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
       await this.#control.close();

@@ -12,6 +12,9 @@ import { localDate } from './files/layout';
 import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
 import type { StorageStatus } from './files/retention';
+import type { SystemSample } from './health/system-probe';
+import type { ActiveAlert } from './health/alerts';
+import type { ChannelStatus } from './health/notifier';
 
 export interface SourceStatus {
   id: string;
@@ -38,13 +41,19 @@ export interface DiskStatus {
   freePercent: number;
 }
 
-/** The box as a whole: `GET /api/system`, `lapsebox status`. Health sampling comes with issue 8. */
+/** The box as a whole: `GET /api/system`, `lapsebox status`. */
 export interface SystemStatus {
   appliance: { id: string; name: string; timezone: string };
   versions: { lapsebox: string; node: string };
   disk: DiskStatus;
   /** Retention and the storage guard; null without a running daemon. */
   storage: StorageStatus | null;
+  /** The last health sample (temperature, load, memory, power, clock); null without a running daemon or before the first sample. */
+  health: SystemSample | null;
+  /** Alerts raised now, most serious first. */
+  alerts: ActiveAlert[];
+  /** The alert channels' queues; null without a running daemon. */
+  notifications: { webhook: ChannelStatus | null; email: ChannelStatus | null } | null;
   sync: { targets: TargetStatus[] };
 }
 
@@ -61,6 +70,9 @@ export class StatusService {
   readonly #live: LiveView | null;
   readonly #sync: Pick<SyncService, 'status'> | null;
   readonly #storage: (() => StorageStatus) | null;
+  readonly #health: () => SystemSample | null;
+  readonly #alerts: () => ActiveAlert[];
+  readonly #notifications: () => SystemStatus['notifications'];
   readonly #now: () => number;
 
   constructor(deps: {
@@ -70,6 +82,9 @@ export class StatusService {
     live: LiveView | null;
     sync?: Pick<SyncService, 'status'>;
     storage?: () => StorageStatus;
+    health?: () => SystemSample | null;
+    alerts?: () => ActiveAlert[];
+    notifications?: () => SystemStatus['notifications'];
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -78,6 +93,9 @@ export class StatusService {
     this.#live = deps.live;
     this.#sync = deps.sync ?? null;
     this.#storage = deps.storage ?? null;
+    this.#health = deps.health ?? (() => null);
+    this.#alerts = deps.alerts ?? (() => []);
+    this.#notifications = deps.notifications ?? (() => null);
     this.#now = deps.now ?? Date.now;
   }
 
@@ -129,6 +147,9 @@ export class StatusService {
       versions: { lapsebox: packageVersion(), node: process.versions.node },
       disk: await this.disk(),
       storage: this.#storage?.() ?? null,
+      health: this.#health(),
+      alerts: this.#alerts(),
+      notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },
     };
   }

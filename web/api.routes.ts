@@ -49,6 +49,26 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
     res.json(await deps.status.system());
   });
 
+  // Charts of the box's vital signs: minute rows cover two days, hour rows 90 days, day rows all time.
+  routes.get('/system/history', { kind: 'profile', profiles: ['maintainer', 'director'] }, (req, res) => {
+    if (!deps.history) throw new HttpError(503, 'health history is not available');
+    const resolution = req.query['resolution'] ?? 'hour';
+    if (resolution !== 'minute' && resolution !== 'hour' && resolution !== 'day') throw new HttpError(400, 'resolution must be minute, hour or day', { resolution: 'expected minute, hour or day' });
+    const span = { minute: 2 * 86_400_000, hour: 7 * 86_400_000, day: 365 * 86_400_000 }[resolution];
+    const instant = (name: 'from' | 'to', fallback: number) => {
+      const text = req.query[name];
+      if (text === undefined) return fallback;
+      const ms = typeof text === 'string' ? Date.parse(text) : NaN;
+      if (!Number.isFinite(ms)) throw new HttpError(400, `${name} must be an ISO date or time`, { [name]: 'expected an ISO date or time such as 2026-11-23T10:00:00Z' });
+      return ms;
+    };
+    const to = instant('to', Date.now());
+    const from = instant('from', to - span);
+    if (from >= to) throw new HttpError(400, 'from must be before to', { from: 'must be before to' });
+    const points = deps.history(resolution, from, to);
+    res.json({ resolution, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ ...p, at: new Date(p.at).toISOString() })) });
+  });
+
   const sourceJson = (res: Response, source: SourceConfig) => {
     const latest = deps.pictures.latest(source.id);
     const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);

@@ -6,6 +6,7 @@
 import express, { type Express } from 'express';
 import compression from 'compression';
 import type { Config } from '../daemon/config/schema';
+import type { HealthPoint, HealthResolution } from '../daemon/store/health.repository';
 import type { Logger } from '../daemon/logger';
 import type { Authenticator } from '../daemon/auth/authenticator';
 import type { StatusService } from '../daemon/status.service';
@@ -58,6 +59,8 @@ export interface WebDeps {
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Prometheus metrics; without them GET /metrics answers 503. */
   metrics?: Pick<Metrics, 'text' | 'contentType'>;
+  /** Health samples for charts (minute, hour or day rows in [from, to)); without it the history route answers 503. */
+  history?: (resolution: HealthResolution, from: number, to: number) => HealthPoint[];
   log: Logger;
 }
 

@@ -16,6 +16,7 @@ import { SyncTargetsRepository } from './sync-targets.repository';
 import { AccessRepository } from './access.repository';
 import { HealthRepository } from './health.repository';
 import { NotificationsRepository } from './notifications.repository';
+import { AlertsRepository } from './alerts.repository';
 
 export interface Store {
   db: Db;
@@ -32,6 +33,7 @@ export interface Store {
   access: AccessRepository;
   health: HealthRepository;
   notifications: NotificationsRepository;
+  alerts: AlertsRepository;
   close(): void;
 }
 
@@ -53,6 +55,7 @@ export function openStore(dataDir: string): Store {
     access: new AccessRepository(db),
     health: new HealthRepository(db),
     notifications: new NotificationsRepository(db),
+    alerts: new AlertsRepository(db),
     close: () => {
       if (db.open) db.close();
     },

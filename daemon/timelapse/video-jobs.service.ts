@@ -34,6 +34,8 @@ export interface VideoJobsDeps {
   config: () => Config;
   log: Logger;
   now?: () => number;
+  /** Told of each video encoded (metrics). */
+  onEncoded?: (sourceId: string, kind: string, encodeMs: number) => void;
 }
 
 export class VideoJobs {
@@ -202,6 +204,7 @@ export class VideoJobs {
       const v = outcome.video;
       const result = { frames: v.frames, matched: outcome.matched, skipped: outcome.skipped, remade: outcome.remade, encoder: outcome.encoder, encodeMs: outcome.encodeMs, durationMs: v.durationMs, size: v.size };
       jobs.finish(job.id, { status: 'succeeded', result, videoId: v.id }, this.#now());
+      this.#deps.onEncoded?.(job.sourceId, job.kind, outcome.encodeMs);
       log.info({ ...context, frames: v.frames, durationMs: v.durationMs, size: v.size, encodeMs: outcome.encodeMs, encoder: outcome.encoder, skippedFrames: outcome.skipped.length }, 'video built');
     } catch (err) {
       if (err instanceof EncodeError && err.code === 'cancelled') {

@@ -20,12 +20,13 @@ export function buildVideoStack(deps: {
   now?: () => number;
   /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
   outbox?: Outbox;
+  onEncoded?: (sourceId: string, kind: string, encodeMs: number) => void;
 }): { runner: FfmpegRunner; builder: VideoBuilder; jobs: VideoJobs } {
   const { store, config, sizes, now } = deps;
   const log = deps.log.child({ module: 'timelapse' });
   const runner = new FfmpegRunner(deps.ffmpeg ?? {});
   const outbox = deps.outbox ?? new Outbox({ config, repo: store.outbox, ...(now ? { now } : {}) });
   const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, outbox, sizes, runner, config, log, ...(now ? { now } : {}) });
-  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}) });
+  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}), ...(deps.onEncoded ? { onEncoded: deps.onEncoded } : {}) });
   return { runner, builder, jobs };
 }

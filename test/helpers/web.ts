@@ -63,6 +63,7 @@ export async function startWeb(config: () => Config, store: Store, parts: WebPar
     audit: store.audit,
     events: store.events,
     health: async () => ({ ok: true }),
+    history: (resolution, from, to) => store.health.points(resolution, from, to),
     log: silentLogger(),
     ...rest,
   };

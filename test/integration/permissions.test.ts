@@ -143,6 +143,7 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /metrics', url: '/metrics', expect: MAINTAINERS(200) },
     { route: 'GET /api/me', url: '/api/me', expect: USERS },
     { route: 'GET /api/system', url: '/api/system', expect: STAFF },
+    { route: 'GET /api/system/history', url: '/api/system/history', expect: STAFF },
     { route: 'GET /api/events', url: '/api/events', expect: STAFF },
     { route: 'GET /api/sources', url: '/api/sources', expect: USERS },
     { route: 'GET /api/sources/:id', url: '/api/sources/north', expect: VIEWERS },
