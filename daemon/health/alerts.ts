@@ -260,7 +260,18 @@ export class AlertService {
     const topic = `report:${day}`;
     if (this.#reported.has(day) || this.#deps.store.notifications.lastFor(topic)) return;
     this.#reported.add(day);
+    // Started after the report time: report only a day the box did something on (not the day before it was installed).
+    const dueAt = now.set({ hour: Number(report.at.slice(0, 2)), minute: Number(report.at.slice(3, 5)), second: 0, millisecond: 0 }).toMillis();
+    if ((this.#startedAt || this.#now()) > dueAt && !this.#activeOn(cfg, day)) return;
     send(this.dailyReport(day));
+  }
+
+  #activeOn(cfg: Config, day: string): boolean {
+    const { store } = this.#deps;
+    return cfg.sources.some((s) => {
+      const counts = store.state.day(s.id, day);
+      return counts.failures + counts.skipped > 0 || store.pictures.days(s.id).some((d) => d.date === day);
+    });
   }
 
   /** The report on one local day: per source, pictures against slots expected, failures; disk and sync backlog. */
