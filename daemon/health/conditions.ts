@@ -70,12 +70,15 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
       continue; // "late" would say the same thing again
     }
     if (storagePaused) continue; // the disk says why
-    const from = Math.max(state.lastCaptureAt ?? 0, s.startedAt);
+    const lateKey = `picture-late:${source.id}`;
+    // Counting from startedAt spares the slots the daemon was not running for; an alert raised before
+    // a restart stays raised though, or people would hear "recovered" while still no picture comes.
+    const from = state.lastCaptureAt !== null && s.raised.has(lateKey) ? state.lastCaptureAt : Math.max(state.lastCaptureAt ?? 0, s.startedAt);
     const due = nextSlot(new Date(from), { everyMs: source.schedule.every, windows: source.schedule.windows }, ctx);
     if (due && due.getTime() <= s.now - config.alerts.lateAfter) {
       const since = state.lastCaptureAt === null ? 'no picture yet' : `no picture since ${local(state.lastCaptureAt)}`;
       out.push({
-        key: `picture-late:${source.id}`,
+        key: lateKey,
         kind: 'picture-late',
         severity: 'warning',
         sourceId: source.id,
