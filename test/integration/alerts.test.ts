@@ -160,8 +160,10 @@ alerts:
     await at(T0 + 20 * MIN);
     const again = new AlertService({ config: () => config, store, notifier, health: () => sample(temperature), storage: () => storage, sync: () => [], log: silentLogger(), now: () => now });
     now = T0 + 25 * MIN;
+    again.start();
+    again.stop();
     expect(again.check()).toEqual([]);
-    store.state.recordSuccess('north', T0 + 26 * MIN, 2);
+    store.state.recordSuccess('north', T0 + 50 * MIN, 2);
     now = T0 + 51 * MIN;
     expect(again.check().map((m) => m.status)).toEqual(['recovered']);
   });
