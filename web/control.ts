@@ -27,14 +27,19 @@ export function createControlApp(deps: {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '64kb' }));
+  // `lapsebox status`: what GET /api/system says (health, storage, alerts, channels), with the sources and the daemon.
   app.get('/status', async (_req, res) => {
-    const config = deps.config();
+    const system = await deps.status.system();
     res.json({
-      appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      appliance: system.appliance,
       daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString() },
-      disk: await deps.status.disk(),
+      disk: system.disk,
       sources: deps.status.sources(),
-      sync: { targets: deps.sync?.status() ?? [] },
+      sync: system.sync,
+      storage: system.storage,
+      health: system.health,
+      alerts: system.alerts,
+      notifications: system.notifications,
     });
   });
   const sync = deps.sync;

@@ -1,32 +1,41 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { openStore } from '../store/store';
-import { StatusService, type SourceStatus } from '../status.service';
+import { StatusService, type SourceStatus, type SystemStatus } from '../status.service';
+import { describePower } from '../health/throttling';
+import type { ChannelStatus } from '../health/notifier';
+import { formatDuration } from '../config/duration';
 import { controlRequest } from './control-client';
 import { renderTargets } from './sync.command';
-import { SyncService, type TargetStatus } from '../sync/sync.service';
+import { SyncService } from '../sync/sync.service';
 import { Outbox } from '../sync/outbox';
 import { silentLogger } from '../logger';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
-interface StatusReport {
-  appliance: { id: string; name: string; timezone: string };
+/**
+ * What `lapsebox status` reports: the box as `GET /api/system` shows it, with the
+ * sources and the daemon. Health, storage, alerts and channels are the running
+ * daemon's; without one they are null (alerts empty).
+ */
+interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications'> {
   daemon: { running: boolean; pid?: number; startedAt?: string };
-  disk: { path: string; totalBytes: number; freeBytes: number; freePercent: number };
   sources: SourceStatus[];
-  sync: { targets: TargetStatus[] };
 }
+
+/** What only a running daemon knows, when there is none. */
+const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications'> => ({ storage: null, health: null, alerts: [], notifications: null });
 
 export function statusCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('status')))
-    .description('sources, last and next capture, failures, disk, sync backlog')
+    .description('sources, last and next capture, failures, disk, sync backlog; from a running daemon also health, storage, alerts and alert channels')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
       const store = openStore(config.storage.dataDir);
       let report: StatusReport;
       try {
         const live = await controlRequest(store.layout.controlSocket, 'GET', '/status', 10_000);
-        if (live && live.status === 200) report = live.body as StatusReport;
+        // A daemon from before these fields leaves them out: the same as not live.
+        if (live && live.status === 200) report = { ...notLive(), ...(live.body as StatusReport) };
         else {
           // No daemon: the same figures from the database, the next slot from the schedule.
           const status = new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null });
@@ -36,6 +45,7 @@ export function statusCommand(program: Command, io: Output): void {
             disk: await status.disk(),
             sources: status.sources(),
             sync: { targets: new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() }).status() },
+            ...notLive(),
           };
         }
       } finally {
@@ -49,17 +59,23 @@ export function statusCommand(program: Command, io: Output): void {
 function render(r: StatusReport): string {
   const zone = r.appliance.timezone;
   const local = (iso: string | null | undefined) => (iso ? DateTime.fromISO(iso, { zone }).toFormat('yyyy-LL-dd HH:mm:ss') : '-');
-  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
   const lines = [
     `${r.appliance.name} (${r.appliance.id}), times in ${zone}`,
     r.daemon.running ? `daemon: running, pid ${r.daemon.pid}, since ${local(r.daemon.startedAt)}` : 'daemon: not running',
-    `disk: ${gb(r.disk.freeBytes)} free of ${gb(r.disk.totalBytes)} (${r.disk.freePercent}%) at ${r.disk.path}`,
+    `disk: ${size(r.disk.freeBytes)} free of ${size(r.disk.totalBytes)} (${r.disk.freePercent}%) at ${r.disk.path}`,
     ...(r.sync.targets.length === 0 ? ['sync: no targets configured'] : ['sync:', renderTargets(r.sync.targets, zone)]),
     '',
+    ...renderSources(r.sources, local),
+    '',
+    ...(r.daemon.running ? renderLive(r, local) : ['daemon not running: no live health']),
   ];
-  if (r.sources.length === 0) return [...lines, 'no sources configured'].join('\n');
+  return lines.join('\n');
+}
+
+function renderSources(sources: readonly SourceStatus[], local: (iso: string | null | undefined) => string): string[] {
+  if (sources.length === 0) return ['no sources configured'];
   const rows = [['SOURCE', 'DRIVER', 'CAMERA', 'EVERY', 'LAST CAPTURE', 'NEXT SLOT', 'FAILURES', 'POWER CYCLES', 'PICTURES']];
-  for (const s of r.sources) {
+  for (const s of sources) {
     rows.push([
       s.enabled ? s.id : `${s.id} (disabled)`,
       s.driver,
@@ -73,6 +89,76 @@ function render(r: StatusReport): string {
     ]);
   }
   // Errors are long sentences with advice: one line each, under the table.
-  const errors = r.sources.filter((s) => s.lastError).map((s) => `  ${s.id}: ${local(s.lastError!.at)} ${s.lastError!.message}`);
-  return [...lines, table(rows), ...(errors.length > 0 ? ['', 'last errors:', ...errors] : [])].join('\n');
+  const errors = sources.filter((s) => s.lastError).map((s) => `  ${s.id}: ${local(s.lastError!.at)} ${s.lastError!.message}`);
+  return [table(rows), ...(errors.length > 0 ? ['', 'last errors:', ...errors] : [])];
+}
+
+/** Health, storage, alerts and alert channels: one line per fact, what needs a hand first within each part. */
+function renderLive(r: StatusReport, local: (iso: string | null | undefined) => string): string[] {
+  const out: string[] = [];
+  const h = r.health;
+  if (!h) out.push('health: no sample yet (the first is taken at start-up)');
+  else {
+    const power = h.power === null ? ['no Raspberry Pi firmware flags (vcgencmd not available)'] : describePower(h.power);
+    const busy = h.load[0] > h.cpus ? ' (busy: more than one task per core)' : '';
+    out.push(
+      `health (measured ${local(new Date(h.at).toISOString())}):`,
+      `  temperature: ${h.cpuTempC === null ? 'unknown (the system does not report it)' : `${h.cpuTempC.toFixed(1)} °C`}`,
+      `  load: ${h.load.map((l) => l.toFixed(2)).join(' ')} on ${h.cpus} core${h.cpus === 1 ? '' : 's'}${busy}`,
+      `  memory: ${size(h.memory.availableBytes)} available of ${size(h.memory.totalBytes)}, lapsebox uses ${size(h.memory.processRssBytes)}`,
+      `  uptime: ${uptime(h.uptimeSeconds)}`,
+      ...(power.length === 0 ? ['  power: ok (no under-voltage or throttling since boot)'] : power.map((line) => `  power: ${line}`)),
+      `  clock: ${h.clock.synchronized === null ? 'synchronisation unknown (neither timedatectl nor chronyc answered)' : h.clock.synchronized ? `synchronised (${h.clock.via})` : `NOT synchronised (${h.clock.via}): picture times may be off`}`,
+    );
+  }
+  const st = r.storage;
+  if (st) {
+    const disk = st.disk ?? r.disk;
+    const keep = st.retention.maxAgeDays > 0 ? `pictures kept ${st.retention.maxAgeDays} days` : 'pictures kept until space is needed';
+    out.push(
+      'storage:',
+      // The guard's reason may already start with "capture paused:"; said once.
+      ...(st.paused ? [`  CAPTURE PAUSED since ${local(st.paused.since)}: ${st.paused.reason.replace(/^capture paused:\s*/i, '')}`] : []),
+      `  free: ${size(disk.freeBytes)} of ${size(disk.totalBytes)} (${disk.freePercent}%)${st.low ? `, LOW (below ${st.retention.minFreePercent}%)` : ''}`,
+      `  retention: ${keep}; oldest sent first below ${st.retention.minFreePercent}% free; capture pauses below ${st.retention.reserveMB} MB`,
+      `  waiting for sync: ${st.waitingForSync} picture${st.waitingForSync === 1 ? '' : 's'} before they may be deleted`,
+      `  last purge: ${st.lastPurge ? `${local(st.lastPurge.at)}, ${st.lastPurge.pictures} pictures, ${size(st.lastPurge.bytes)} (${st.lastPurge.why})` : 'none since start'}`,
+    );
+  }
+  out.push(
+    r.alerts.length === 0 ? 'alerts: none' : `alerts: ${r.alerts.length} active`,
+    ...r.alerts.map((a) => `  ${a.severity.toUpperCase()} since ${local(a.since)}: ${a.message}`),
+  );
+  if (r.notifications) {
+    out.push(
+      'alert channels:',
+      `  webhook: ${channel(r.notifications.webhook, local)}`,
+      `  email: ${channel(r.notifications.email, local)}`,
+    );
+  }
+  return out;
+}
+
+function channel(c: ChannelStatus | null, local: (iso: string | null | undefined) => string): string {
+  if (!c) return 'not configured';
+  const parts = [
+    c.configured ? `${c.destination ?? 'configured'}, ${c.activity}` : 'removed from the configuration',
+    `${c.pending} waiting${c.oldestAt ? ` (oldest ${local(c.oldestAt)})` : ''}`,
+  ];
+  if (c.lastSentAt) parts.push(`last sent ${local(c.lastSentAt)}`);
+  if (c.nextAttemptAt) parts.push(`next try ${local(c.nextAttemptAt)}`);
+  if (c.failed > 0) parts.push(`${c.failed} given up`);
+  if (c.lastError) parts.push(`last error: ${c.lastError}`);
+  return parts.join(', ');
+}
+
+function size(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+  return `${Math.round(bytes / 1e3)} KB`;
+}
+
+/** Whole minutes, as durations are written in the configuration ("3d4h5m"). */
+function uptime(seconds: number): string {
+  return seconds < 60 ? `${Math.floor(seconds)}s` : formatDuration(Math.floor(seconds / 60) * 60_000);
 }

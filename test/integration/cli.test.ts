@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DateTime } from 'luxon';
-import { cli, tempDir, writeConfig } from '../helpers/env';
+import { cli, freePort, tempDir, waitFor, writeConfig, type TestConfigOptions } from '../helpers/env';
+import { DaemonProcess } from '../helpers/daemon';
 import { probeVideo } from '../helpers/videos';
 
 describe('lapsebox CLI', () => {
@@ -239,9 +240,113 @@ describe('lapsebox CLI', () => {
       expect(report.disk.freeBytes).toBeGreaterThan(0);
       expect(report.sources[0]).toMatchObject({ id: 'cam', counts: { pictures: 2 } });
       expect(new Date(report.sources[0]!.nextSlot).getTime()).toBeGreaterThan(Date.now() - 1000);
+      // What only a running daemon knows is there, empty.
+      expect(report).toMatchObject({ health: null, storage: null, alerts: [], notifications: null });
       const text = await run(['status']);
       expect(text.stdout).toContain('daemon: not running');
       expect(text.stdout).toMatch(/SOURCE\s+DRIVER\s+CAMERA\s+EVERY/);
+      expect(text.stdout).toMatch(/^cam .*\n\ndaemon not running: no live health\n$/m);
+      expect(text.stdout).not.toMatch(/^(health|storage|alerts|alert channels)\b/m);
+    });
+  });
+
+  describe('status with a running daemon', () => {
+    let live: ReturnType<typeof tempDir>;
+    let liveConfig: string;
+    let liveOptions: TestConfigOptions;
+    let daemon: DaemonProcess;
+
+    interface LiveReport {
+      daemon: { running: boolean };
+      health: { at: number; cpuTempC: number | null; load: number[]; cpus: number; memory: { totalBytes: number; availableBytes: number }; power: unknown; clock: { synchronized: boolean | null; via: string | null } } | null;
+      storage: { disk: { freePercent: number } | null; retention: Record<string, number>; paused: unknown; waitingForSync: number; lastPurge: unknown } | null;
+      alerts: { key: string; kind: string; severity: string; sourceId: string | null; message: string; since: string }[];
+      notifications: { webhook: { configured: boolean; pending: number; lastError: string | null } | null; email: unknown } | null;
+    }
+
+    beforeAll(async () => {
+      live = tempDir('lapsebox-cli-live-');
+      const port = await freePort();
+      // A camera and a webhook nobody answers: a "camera down" alert, and its delivery waiting.
+      const [deadCamera, deadHook] = [await freePort(), await freePort()];
+      liveOptions = {
+        dir: live.dir,
+        port,
+        sources: [
+          { id: 'cam', camera: { driver: 'testpattern', width: 160, height: 120 }, schedule: { every: '1h' } },
+          { id: 'gate', camera: { driver: 'http', url: `http://127.0.0.1:${deadCamera}/snapshot.jpg`, timeout: '2s' }, schedule: { every: '2s' }, recovery: { retries: 0 } },
+        ],
+        extra: { alerts: { lateAfter: '10s', webhook: { url: `http://127.0.0.1:${deadHook}/alerts` } } },
+      };
+      liveConfig = writeConfig(liveOptions);
+      daemon = new DaemonProcess(liveConfig, port);
+      await daemon.start();
+    });
+
+    afterAll(async () => {
+      await daemon?.kill();
+      live?.cleanup();
+    });
+
+    it('prints health, storage, alerts and alert channel backlogs after the sources, and puts them in --json', async () => {
+      const report = await waitFor('the camera-down alert and the failed webhook delivery', async () => {
+        const result = await cli(['status', '--json', '--config', liveConfig]);
+        const json = JSON.parse(result.stdout) as LiveReport;
+        return json.health && json.alerts.some((a) => a.key === 'camera-down:gate') && json.notifications?.webhook?.lastError ? json : undefined;
+      }, 30_000);
+      expect(report.daemon.running).toBe(true);
+      const h = report.health!;
+      expect(h.load).toHaveLength(3);
+      expect(h.cpus).toBeGreaterThan(0);
+      expect(h.memory.availableBytes).toBeGreaterThan(0);
+      expect(h.memory.totalBytes).toBeGreaterThanOrEqual(h.memory.availableBytes);
+      expect(report.storage).toMatchObject({ retention: { maxAgeDays: 0, minFreePercent: 10, reserveMB: 300 }, paused: null, waitingForSync: 0, lastPurge: null });
+      expect(report.storage!.disk!.freePercent).toBeGreaterThan(0);
+      expect(report.alerts.find((a) => a.key === 'camera-down:gate')).toMatchObject({ kind: 'camera-down', severity: 'error', sourceId: 'gate', message: expect.stringContaining('camera gate is down since') });
+      expect(report.notifications!.webhook).toMatchObject({ configured: true, lastError: expect.stringContaining('refused the connection') });
+      expect(report.notifications!.webhook!.pending).toBeGreaterThanOrEqual(1);
+      expect(report.notifications!.email).toBeNull();
+
+      const result = await cli(['status', '--config', liveConfig]);
+      expect([result.code, result.stderr]).toEqual([0, '']);
+      const out = result.stdout;
+      // After the sources' table and their errors.
+      expect(out.indexOf('health (measured ')).toBeGreaterThan(out.indexOf('last errors:'));
+      expect(out).toMatch(/^health \(measured \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\):$/m);
+      expect(out).toMatch(/^ {2}temperature: (\d+\.\d °C|unknown \(the system does not report it\))$/m);
+      expect(out).toMatch(new RegExp(`^  load: \\d+\\.\\d\\d \\d+\\.\\d\\d \\d+\\.\\d\\d on ${h.cpus} cores?`, 'm'));
+      expect(out).toMatch(/^ {2}memory: [\d.]+ [KMG]B available of [\d.]+ [KMG]B, lapsebox uses [\d.]+ [KMG]B$/m);
+      // Off a Pi (here) no firmware flags; on a Pi, a sentence per flag or "ok".
+      expect(out).toMatch(h.power === null ? /^ {2}power: no Raspberry Pi firmware flags \(vcgencmd not available\)$/m : /^ {2}power: /m);
+      expect(out).toMatch(h.clock.synchronized === null ? /^ {2}clock: synchronisation unknown/m : h.clock.synchronized ? /^ {2}clock: synchronised \(/m : /^ {2}clock: NOT synchronised/m);
+      expect(out).toMatch(/^storage:\n {2}free: [\d.]+ [KMG]B of [\d.]+ [KMG]B \([\d.]+%\)$/m);
+      expect(out).not.toContain('CAPTURE PAUSED');
+      expect(out).toContain('  retention: pictures kept until space is needed; oldest sent first below 10% free; capture pauses below 300 MB\n');
+      expect(out).toContain('  waiting for sync: 0 pictures before they may be deleted\n');
+      expect(out).toMatch(/^alerts: \d+ active\n(  .*\n)*  ERROR since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: camera gate is down since /m);
+      expect(out).toMatch(/^alert channels:\n {2}webhook: http:\/\/127\.0\.0\.1:\d+\/alerts, \w+, \d+ waiting \(oldest [^)]+\).*, last error: webhook .*refused the connection.*\n {2}email: not configured$/m);
+      expect(out).not.toContain('no live health');
+    });
+
+    it('says when capture is paused for lack of space, and why', async () => {
+      // A reserve of 1 TB (the most the schema allows) is more than this disk has free:
+      // the storage guard pauses capture at start-up. A box with more free space cannot show it.
+      const reserveMB = 1_000_000;
+      const stat = fs.statfsSync(live.dir);
+      if (stat.bavail * stat.bsize >= reserveMB * 1024 * 1024) return console.warn('more than 1 TB free here: the paused state cannot be shown');
+      await daemon.stop();
+      writeConfig({ ...liveOptions, extra: { ...liveOptions.extra, storage: { dataDir: 'data', retention: { reserveMB } } } });
+      await daemon.start();
+      const report = await waitFor('the capture-paused alert', async () => {
+        const json = JSON.parse((await cli(['status', '--json', '--config', liveConfig])).stdout) as LiveReport & { storage: { paused: { since: string; reason: string } | null } };
+        return json.alerts.some((a) => a.key === 'capture-paused') ? json : undefined;
+      }, 20_000);
+      expect(report.storage!.paused!.reason).toMatch(/^capture paused: the data disk has \d+ MB free, below storage\.retention\.reserveMB \(1000000 MB\)/);
+      expect(report.alerts.find((a) => a.key === 'capture-paused')).toMatchObject({ severity: 'error', message: report.storage!.paused!.reason });
+      const out = (await cli(['status', '--config', liveConfig])).stdout;
+      // First under "storage", said once.
+      expect(out).toMatch(/^storage:\n {2}CAPTURE PAUSED since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: the data disk has \d+ MB free, below storage\.retention\.reserveMB \(1000000 MB\).*It resumes by itself when space comes back$/m);
+      expect(out).toMatch(/^ {2}ERROR since .*: capture paused: the data disk has/m);
     });
   });
 });

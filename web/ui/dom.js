@@ -28,6 +28,27 @@ export function h(tag, props, ...children) {
   return el;
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * svg('path', { class: 'line', d: 'M0 0L10 5' }, child): an SVG element. Props are
+ * attributes (numbers and class names made by the caller), `text` a text node;
+ * no handlers, and nothing is parsed as markup.
+ */
+export function svg(tag, props, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  if (props) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === 'text') el.textContent = String(value);
+      else if (key.startsWith('on')) throw new TypeError(`${key}: no handlers on SVG elements`);
+      else el.setAttribute(key, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
 export function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;

@@ -32,6 +32,10 @@ export const dateTime = (iso) => (iso ? format('dt', { dateStyle: 'medium', time
 export const shortDateTime = (iso) => (iso ? format('sdt', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(toDate(iso)) : '–');
 export const time = (iso) => (iso ? format('t', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(toDate(iso)) : '–');
 
+/** "14:00" and "24 Nov": chart ticks. */
+export const hourMinute = (iso) => format('hm', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(toDate(iso));
+export const dayMonth = (iso) => format('dm', { day: 'numeric', month: 'short' }).format(toDate(iso));
+
 /** A local day "YYYY-MM-DD" as the API gives it, shown without any time zone shift. */
 export function day(date, style = 'full') {
   const [y, m, d] = date.split('-').map(Number);

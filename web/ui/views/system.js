@@ -1,8 +1,10 @@
-// The box's health: disk, versions, sync targets and their backlog; recent events
-// for maintainers (directors see the status read-only).
+// The box's health: alerts, vital signs, storage, the last 48 hours, alert channels,
+// versions, sync targets and their backlog; recent events for maintainers (directors
+// see the status read-only: nothing on this page changes anything).
 import { api } from '../api.js';
 import { h, fill, spinner, errorBox, bytes } from '../dom.js';
 import * as t from '../time.js';
+import { HISTORY_MS, alertsBlock, channelsBlock, healthCard, historyChart, pausedBanner, storageCard } from './health.js';
 
 const REFRESH_MS = 30_000;
 
@@ -49,32 +51,56 @@ function events(list) {
   );
 }
 
+/** The view's width less a card's padding and border. */
+const chartWidth = (root) => (root.clientWidth || 360) - 28;
+
 export async function systemView(root, ctx) {
   fill(root, h('h1', { text: 'System' }), spinner());
   const body = h('div');
+  // The chart is drawn for the width it gets, so its text stays legible on a phone:
+  // again when that changes (a phone turned, a window resized).
+  const chart = { box: h('div'), history: null, width: 0 };
+  const drawChart = (fresh) => {
+    const width = chartWidth(root);
+    if (!chart.history || (!fresh && Math.abs(width - chart.width) < 24)) return;
+    chart.width = width;
+    fill(chart.box, chart.history instanceof Error ? errorBox(chart.history, 'Cannot load the history') : historyChart(chart.history, width));
+  };
+  let resizing = 0;
+  const onResize = () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => drawChart(false), 150);
+  };
+  window.addEventListener('resize', onResize);
+  ctx.onLeave(() => {
+    window.removeEventListener('resize', onResize);
+    clearTimeout(resizing);
+  });
   const draw = async () => {
-    const [s, ev] = await Promise.all([
+    const to = Date.now();
+    const [s, ev, history] = await Promise.all([
       api.get('/api/system', ctx.signal),
       // Events: maintainers (directors too where the box allows it; a 403 just hides them).
       api.get('/api/events?limit=50', ctx.signal).catch((err) => (err.status === 403 ? null : err)),
+      // A chart that cannot load leaves the rest of the page alone.
+      api.get(`/api/system/history?resolution=hour&from=${encodeURIComponent(new Date(to - HISTORY_MS).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}`, ctx.signal).catch((err) => (err.name === 'AbortError' ? Promise.reject(err) : err)),
     ]);
-    const usedPercent = s.disk ? Math.round(100 - s.disk.freePercent) : 0;
+    chart.history = history;
+    drawChart(true);
     fill(
       body,
+      pausedBanner(s.storage),
+      h('section', { class: 'alerts-block' }, h('h2', null, 'Alerts', s.alerts && s.alerts.length ? [' ', h('span', { class: 'badge bad', text: String(s.alerts.length) })] : null), alertsBlock(s.alerts)),
       h(
         'div',
         { class: 'cards two' },
+        healthCard(s.health),
+        storageCard(s.disk, s.storage),
         h('section', { class: 'card' }, h('h2', { text: 'Appliance' }), kv([['Name', s.appliance.name], ['Id', s.appliance.id], ['Time zone', s.appliance.timezone], ['lapsebox', s.versions.lapsebox], ['Node.js', s.versions.node]])),
-        s.disk
-          ? h(
-              'section',
-              { class: 'card disk' },
-              h('h2', { text: 'Disk' }),
-              h('meter', { min: 0, max: 100, low: 70, high: 90, optimum: 0, value: usedPercent, 'aria-label': 'Disk used' }),
-              kv([['Free', `${bytes(s.disk.freeBytes)} of ${bytes(s.disk.totalBytes)} (${s.disk.freePercent}%)`], ['Data folder', h('code', { text: s.disk.path })]]),
-            )
-          : null,
       ),
+      h('section', { class: 'card chart' }, h('h2', { text: 'Last 48 hours' }), chart.box),
+      h('h2', { text: 'Alert channels' }),
+      channelsBlock(s.notifications),
       h('h2', { text: 'Sync targets' }),
       s.sync && s.sync.targets.length ? h('div', { class: 'cards' }, s.sync.targets.map(target)) : h('p', { class: 'empty', text: 'No sync target configured.' }),
       ev ? [h('h2', { text: 'Recent events' }), ev instanceof Error ? errorBox(ev, 'Cannot load the events') : events(ev.events)] : null,
