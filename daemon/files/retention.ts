@@ -28,7 +28,6 @@ import type { Picture } from '../store/pictures.repository';
 import { DERIVATIVE_KINDS } from '../pipeline/plan';
 import { isCameraFault } from '../pipeline/picture.pipeline';
 import { targetsFor } from '../sync/remote-paths';
-import { removeIfExists } from './atomic';
 
 const DAY_MS = 86_400_000;
 const MB = 1024 * 1024;
@@ -36,6 +35,8 @@ const MB = 1024 * 1024;
 const BATCH = 200;
 /** Pause between batches, so captures, uploads and the web keep the disk and CPU. */
 const BATCH_PAUSE_MS = 50;
+/** Files removed at once: the unlinks overlap in libuv's thread pool. */
+const UNLINK_PARALLEL = 16;
 /** How often the disk is measured when nothing asks sooner. */
 const CHECK_EVERY_MS = 30_000;
 /** How often pictures past their age are looked for. */
@@ -271,21 +272,34 @@ export class StorageGuard {
   async #delete(pictures: Picture[], why: 'age' | 'space'): Promise<number> {
     const { store, log } = this.#deps;
     const { layout } = store;
-    const companions = await companionsOf(layout.absolute.bind(layout), pictures);
-    const dirs = new Set<string>();
+    // Each folder is listed once per batch, so only files that exist are removed: the picture,
+    // its companions (RAW: same name, another extension) and whichever sizes were made.
+    const listings = new Map<string, Promise<Set<string>>>();
+    const list = (dir: string) => {
+      let names = listings.get(dir);
+      if (!names) {
+        names = fs.readdir(dir).then((n) => new Set(n), () => new Set<string>());
+        listings.set(dir, names);
+      }
+      return names;
+    };
+    const doomed: string[] = [];
     let bytes = 0;
     for (const p of pictures) {
-      const file = layout.absolute(p.path);
-      dirs.add(path.dirname(file));
       bytes += p.size;
-      await removeIfExists(file);
-      for (const companion of companions.get(p.id) ?? []) await removeIfExists(companion);
+      const file = layout.absolute(p.path);
+      const dir = path.dirname(file);
+      const stem = path.basename(file).replace(/\.jpg$/, '.');
+      for (const name of await list(dir)) if (name.startsWith(stem)) doomed.push(path.join(dir, name));
       for (const kind of DERIVATIVE_KINDS) {
         const derived = layout.derivative(p.path, kind);
-        dirs.add(path.dirname(derived));
-        await removeIfExists(derived);
+        if ((await list(path.dirname(derived))).has(path.basename(derived))) doomed.push(derived);
       }
     }
+    for (let i = 0; i < doomed.length; i += UNLINK_PARALLEL) {
+      await Promise.all(doomed.slice(i, i + UNLINK_PARALLEL).map((f) => fs.unlink(f).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)))));
+    }
+    const dirs = [...listings.keys()];
     const perDay = new Map<string, { sourceId: string; day: string; n: number; bytes: number }>();
     for (const p of pictures) {
       const key = `${p.sourceId}/${p.localDate}`;
@@ -401,25 +415,6 @@ export function mayDelete(picture: Pick<Picture, 'sourceId' | 'rejection'>, conf
 
 export function maxAgeDays(config: Config, source: SourceConfig): number {
   return source.retention?.maxAgeDays ?? config.storage.retention.maxAgeDays;
-}
-
-/** Companion files (RAW) of pictures: same name, another extension, in the same folder. */
-async function companionsOf(absolute: (relative: string) => string, pictures: Picture[]): Promise<Map<number, string[]>> {
-  const byDir = new Map<string, Picture[]>();
-  for (const p of pictures) {
-    const dir = path.dirname(absolute(p.path));
-    byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
-  }
-  const out = new Map<number, string[]>();
-  for (const [dir, inDir] of byDir) {
-    const names = await fs.readdir(dir).catch(() => [] as string[]);
-    for (const p of inDir) {
-      const stem = path.basename(p.path).replace(/\.jpg$/, '.');
-      const found = names.filter((n) => n.startsWith(stem) && !n.endsWith('.jpg')).map((n) => path.join(dir, n));
-      if (found.length > 0) out.set(p.id, found);
-    }
-  }
-  return out;
 }
 
 function percent(space: DiskSpace): number {

@@ -90,10 +90,10 @@ export class AlertService {
     const send = (m: AlertMessage) => {
       sent.push(m);
       const rows = this.#deps.notifier.enqueue(m);
-      const line = { topic: m.topic, status: m.status, channels: rows };
+      const line = { topic: m.topic, status: m.status, title: m.title, channels: rows };
       if (m.type === 'report') this.#deps.log.info(line, m.title);
-      else if (m.severity === 'error' && m.status !== 'recovered') this.#deps.log.error(line, `${m.status}: ${m.title}: ${m.text.split('\n')[0]}`);
-      else this.#deps.log.warn(line, `${m.status}: ${m.title}: ${m.text.split('\n')[0]}`);
+      else if (m.severity === 'error' && m.status !== 'recovered') this.#deps.log.error(line, `alert ${m.status}: ${m.text.split('\n')[0]}`);
+      else this.#deps.log.warn(line, `alert ${m.status}: ${m.status === 'recovered' ? m.title : m.text.split('\n')[0]}`);
     };
     this.#applyConditions(send);
     this.#notices(send);

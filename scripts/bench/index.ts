@@ -8,6 +8,7 @@ import { run as testpattern } from './testpattern.bench';
 import { run as timelapse } from './timelapse.bench';
 import { run as sync } from './sync.bench';
 import { run as web } from './web';
+import { run as retention } from './retention.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -15,6 +16,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['timelapse video', timelapse],
   ['sftp sync', sync],
   ['web', web],
+  ['retention', retention],
 ];
 
 async function main(): Promise<void> {
