@@ -143,7 +143,8 @@ export class AlertService {
     const { config, store } = this.#deps;
     const cfg = config();
     const now = this.#now();
-    const records = new Map(store.alerts.all().map((r) => [r.key, r]));
+    const stored = new Map(store.alerts.all().map((r) => [r.key, r]));
+    const records = new Map(stored);
     const raised = new Set([...records.values()].filter((r) => r.state === 'raised').map((r) => r.key));
     const found = new Map(conditions(cfg, this.#snapshot(raised)).map((c) => [c.key, c]));
 
@@ -163,8 +164,7 @@ export class AlertService {
     }
 
     // What people hear.
-    for (const before of records.values()) {
-      let r = before;
+    for (let r of records.values()) {
       const told = r.notifiedState ?? 'ok';
       const quietOver = r.notifiedAt === null || now - r.notifiedAt >= cfg.alerts.quietPeriod;
       if (r.state !== told && quietOver) {
@@ -176,9 +176,8 @@ export class AlertService {
       } else if (r.state === told && r.flaps > 0 && quietOver) {
         r = { ...r, flaps: 0 };
       }
-      if (r !== records.get(r.key) || r !== before || JSON.stringify(r) !== JSON.stringify(records.get(r.key))) records.set(r.key, r);
+      records.set(r.key, r);
     }
-    const stored = new Map(store.alerts.all().map((r) => [r.key, r]));
     for (const r of records.values()) {
       const old = stored.get(r.key);
       if (!old || JSON.stringify(old) !== JSON.stringify(r)) store.alerts.save(r);
