@@ -108,8 +108,9 @@ describe('UI: a director tunes a source', () => {
     const latest = (await apiCall<{ latest: { date: string } }>(sut.baseUrl, 'dora', PASSWORD, 'GET', '/api/sources/cam')).json.latest.date;
     const { pictures } = (await apiCall<{ pictures: { takenAt: string }[] }>(sut.baseUrl, 'dora', PASSWORD, 'GET', `/api/sources/cam/pictures?date=${latest}`)).json;
     const times = pictures.map((p) => Date.parse(p.takenAt)).slice(-3);
-    // On 2 s slots (one may be skipped on a loaded machine), not an hour apart.
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_500);
+    // On 2 s slots, not an hour apart. A slot may start up to half its interval late (the
+    // scheduler's grace) and one may be skipped on a loaded machine: 1 s to 6 s apart.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(950);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(6_500);
     expect(sut.pid).toBe(pid);
     expect(sut.logs('lapsebox is running')).toHaveLength(1);
