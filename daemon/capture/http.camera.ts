@@ -11,6 +11,7 @@ import { isCompleteJpeg } from '../files/jpeg';
 import { removeIfExists } from '../files/atomic';
 import { abortError, CameraError, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
 import { digestAuthorization, parseChallenges, pickDigestChallenge } from './http-digest';
+import { causes, errorCodes, messageOf } from '../error-causes';
 
 export interface HttpCameraOptions {
   sourceId: string;
@@ -368,37 +369,3 @@ function withoutUserInfo(text: string): string {
   return text.replace(/\/\/.*@/, '//');
 }
 
-interface ErrorLike {
-  message?: unknown;
-  code?: unknown;
-  cause?: unknown;
-  errors?: unknown;
-}
-
-/**
- * The error and its causes, outermost first, with the members of an AggregateError (one per
- * address tried). Duck-typed: fetch's errors come from Node's own realm, where `instanceof
- * Error` fails under Jest's vm contexts.
- */
-function causes(err: unknown): ErrorLike[] {
-  const found: ErrorLike[] = [];
-  const visit = (e: unknown, depth: number): void => {
-    if (typeof e !== 'object' || e === null || depth > 5) return;
-    const like = e as ErrorLike;
-    found.push(like);
-    if (Array.isArray(like.errors)) for (const member of like.errors) visit(member, depth + 1);
-    visit(like.cause, depth + 1);
-  };
-  visit(err, 0);
-  return found;
-}
-
-function errorCodes(err: unknown): string[] {
-  const codes = causes(err).map((e) => e.code);
-  return [...new Set(codes.filter((c): c is string => typeof c === 'string'))];
-}
-
-function messageOf(err: unknown): string {
-  const message = typeof err === 'object' && err !== null ? (err as ErrorLike).message : undefined;
-  return typeof message === 'string' ? message : String(err);
-}

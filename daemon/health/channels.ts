@@ -8,6 +8,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema';
 import { packageVersion } from '../package-info';
 import { emailDigest, type AlertMessage } from './alert-message';
+import { causes, errorCodes, messageOf } from '../error-causes';
 
 export type WebhookConfig = NonNullable<Config['alerts']['webhook']>;
 export type EmailConfig = NonNullable<Config['alerts']['email']>;
@@ -299,32 +300,3 @@ function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
-interface ErrorLike {
-  message?: unknown;
-  code?: unknown;
-  cause?: unknown;
-  errors?: unknown;
-}
-
-/** The error and its causes, outermost first. Duck-typed: fetch's errors come from Node's realm, not Jest's. */
-function causes(err: unknown): ErrorLike[] {
-  const found: ErrorLike[] = [];
-  const visit = (e: unknown, depth: number): void => {
-    if (typeof e !== 'object' || e === null || depth > 5) return;
-    const like = e as ErrorLike;
-    found.push(like);
-    if (Array.isArray(like.errors)) for (const member of like.errors) visit(member, depth + 1);
-    visit(like.cause, depth + 1);
-  };
-  visit(err, 0);
-  return found;
-}
-
-function errorCodes(err: unknown): string[] {
-  return [...new Set(causes(err).map((e) => e.code).filter((c): c is string => typeof c === 'string'))];
-}
-
-function messageOf(err: unknown): string {
-  const message = typeof err === 'object' && err !== null ? (err as ErrorLike).message : undefined;
-  return typeof message === 'string' ? message : String(err);
-}
