@@ -13,6 +13,7 @@ import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
 import type { StorageStatus } from './files/retention';
 import type { SystemSample } from './health/system-probe';
+import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
 
@@ -49,12 +50,20 @@ export interface SystemStatus {
   /** Retention and the storage guard; null without a running daemon. */
   storage: StorageStatus | null;
   /** The last health sample (temperature, load, memory, power, clock); null without a running daemon or before the first sample. */
-  health: SystemSample | null;
+  health: HealthView | null;
   /** Alerts raised now, most serious first. */
   alerts: ActiveAlert[];
   /** The alert channels' queues; null without a running daemon. */
   notifications: { webhook: ChannelStatus | null; email: ChannelStatus | null } | null;
   sync: { targets: TargetStatus[] };
+}
+
+/** A health sample as people read it: the Pi's power flags also in words. */
+export type HealthView = Omit<SystemSample, 'power'> & { power: (PowerState & { sentences: string[] }) | null };
+
+function healthView(sample: SystemSample | null): HealthView | null {
+  if (!sample) return null;
+  return { ...sample, power: sample.power ? { ...sample.power, sentences: describePower(sample.power) } : null };
 }
 
 /** What the running daemon knows beyond the database: its planned slots and busy cameras. */
@@ -147,7 +156,7 @@ export class StatusService {
       versions: { lapsebox: packageVersion(), node: process.versions.node },
       disk: await this.disk(),
       storage: this.#storage?.() ?? null,
-      health: this.#health(),
+      health: healthView(this.#health()),
       alerts: this.#alerts(),
       notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },

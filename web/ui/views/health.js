@@ -25,26 +25,10 @@ function uptime(seconds) {
   return d > 0 ? `${d} d ${hrs} h` : hrs > 0 ? `${hrs} h ${min} min` : `${min} min`;
 }
 
-/**
- * The firmware's flags in words, what holds now first. The same sentences as
- * describePower() in daemon/health/throttling.ts (the CLI's), which the UI cannot import.
- */
-export function powerSentences(p) {
-  const lines = [];
-  if (p.underVoltage) lines.push('under-voltage now: check the power supply and cable');
-  if (p.frequencyCapped) lines.push('CPU frequency capped now: the supply voltage or the temperature is at its limit');
-  if (p.throttled) lines.push('CPU throttled now: it is too hot or the power is too weak; give the box shade, air or a heatsink');
-  if (p.softTempLimit) lines.push('soft temperature limit reached now: the CPU runs slower to cool down');
-  if (p.underVoltageOccurred && !p.underVoltage) lines.push('under-voltage happened since boot: the power supply or cable is marginal');
-  if (p.frequencyCappedOccurred && !p.frequencyCapped) lines.push('CPU frequency was capped since boot');
-  if (p.throttledOccurred && !p.throttled) lines.push('CPU was throttled since boot: it got too hot or the power too weak');
-  if (p.softTempLimitOccurred && !p.softTempLimit) lines.push('soft temperature limit was reached since boot');
-  return lines;
-}
-
 function power(p) {
   if (!p) return h('span', { class: 'muted-text', text: 'no Raspberry Pi firmware flags' });
-  const lines = powerSentences(p);
+  // The daemon puts the flags in words (daemon/health/throttling.ts), what holds now first.
+  const lines = p.sentences;
   if (lines.length === 0) return h('span', { class: 'ok-text', text: 'no under-voltage or throttling since boot' });
   const now = p.underVoltage || p.frequencyCapped || p.throttled || p.softTempLimit;
   return h('ul', { class: ['power', now ? 'bad-text' : 'warn-text'] }, lines.map((line) => h('li', { text: line })));
