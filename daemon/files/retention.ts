@@ -98,7 +98,7 @@ export class StorageGuard {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<StorageStatus> | null = null;
-  #again = false;
+  #next: Promise<StorageStatus> | null = null;
   #stopped = false;
   #space: DiskSpace | null = null;
   #low = false;
@@ -125,6 +125,7 @@ export class StorageGuard {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running?.catch(() => undefined);
+    await this.#next?.catch(() => undefined);
   }
 
   /**
@@ -140,22 +141,27 @@ export class StorageGuard {
    * null when it is not the disk.
    */
   async diskTrouble(): Promise<string | null> {
-    await this.check();
+    // Measure now; deleting (which may take a while) goes on in the background, not in the capture's time.
+    this.#updatePause(await this.#measure(), this.#deps.config().storage.retention.reserveMB * MB);
+    void this.check().catch((err: unknown) => this.#deps.log.error({ err }, 'storage check failed'));
     return this.blocked();
   }
 
   /** Measures, deletes what must go, and pauses or resumes capture. One pass at a time; a call during a pass waits for the next one. */
   check(): Promise<StorageStatus> {
+    if (this.#stopped) return Promise.resolve(this.status());
     if (this.#running) {
-      this.#again = true;
-      return this.#running;
+      // Callers during a pass share the one pass after it, which sees what changed meanwhile.
+      this.#next ??= this.#running
+        .catch(() => undefined)
+        .then(() => {
+          this.#next = null;
+          return this.check();
+        });
+      return this.#next;
     }
     const run = this.#pass().finally(() => {
       this.#running = null;
-      if (this.#again && !this.#stopped) {
-        this.#again = false;
-        void this.check().catch(() => undefined);
-      }
     });
     this.#running = run;
     return run;
