@@ -12,6 +12,7 @@ import { backoffDelay, type BackoffPolicy } from '../sync/backoff';
 import { NOTIFICATION_CHANNELS, type Notification, type NotificationChannel, type NotificationsRepository } from '../store/notifications.repository';
 import type { AlertMessage } from './alert-message';
 import { ChannelError, EmailChannel, WebhookChannel, type Channel, type EmailConfig, type WebhookConfig } from './channels';
+import { Doorbell } from '../doorbell';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** A message still not delivered this long after it was queued is given up. */
@@ -155,8 +156,7 @@ class ChannelWorker<C> implements Worker {
   readonly #deps: WorkerDeps<C>;
   #loop: Promise<void> | null = null;
   #stopped = false;
-  #woken = false;
-  #wakeUp: (() => void) | null = null;
+  readonly #bell = new Doorbell();
   /** The pass running (loop or flush); the next one starts after it. */
   #busy: Promise<void> = Promise.resolve();
   /** Cuts the delivery in flight short when stopping takes too long. */
@@ -193,8 +193,7 @@ class ChannelWorker<C> implements Worker {
   }
 
   wake(): void {
-    this.#woken = true;
-    this.#wakeUp?.();
+    this.#bell.ring();
   }
 
   flush(): Promise<void> {
@@ -224,14 +223,14 @@ class ChannelWorker<C> implements Worker {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      this.#woken = false;
+      this.#bell.reset();
       try {
         await this.#exclusive(() => this.#pass());
       } catch (err) {
         // The database, most likely; the queue is still there when it comes back.
         this.#deps.log.error({ err }, `the ${this.#name} notifications could not be read or updated`);
       }
-      if (this.#stopped || this.#woken) continue;
+      if (this.#stopped || this.#bell.rung) continue;
       await this.#sleep(this.#waitMs());
     }
   }
@@ -359,20 +358,9 @@ class ChannelWorker<C> implements Worker {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#woken || this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wakeUp = () => {
-        this.#wakeUp = null;
-        done();
-      };
-    });
+    return this.#stopped ? Promise.resolve() : this.#bell.wait(ms, { unref: true });
   }
+
 }
 
 /** Waits for `promise` at most `ms`; true when it settled in time. */

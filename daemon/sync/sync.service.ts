@@ -13,6 +13,7 @@ import { backoffDelay, type BackoffPolicy } from './backoff';
 import { remoteFile, remoteTempFile } from './remote-paths';
 import { SftpTransport, SyncError } from './sftp.transport';
 import type { Outbox } from './outbox';
+import { Doorbell } from '../doorbell';
 
 /** Rows read per query; small, so that a new latest picture is not kept waiting long. */
 const BATCH = 16;
@@ -199,8 +200,7 @@ class TargetWorker {
   readonly #transport: SftpTransport;
   #loop: Promise<void> | null = null;
   #stopped = false;
-  #wakeUp: (() => void) | null = null;
-  #woken = false;
+  readonly #bell = new Doorbell();
   /** Failures of the target in a row, for its backoff. */
   #targetFailures = 0;
   #retryAt: number | null = null;
@@ -245,8 +245,7 @@ class TargetWorker {
   }
 
   wake(): void {
-    this.#woken = true;
-    this.#wakeUp?.();
+    this.#bell.ring();
   }
 
   /** Resolves when the queue has nothing due any more, or the target failed. */
@@ -262,7 +261,7 @@ class TargetWorker {
   async #run(): Promise<void> {
     const { store, now } = this.#deps;
     while (!this.#stopped) {
-      this.#woken = false;
+      this.#bell.reset();
       this.#checkAlerts(false);
       if (this.#retryAt !== null && now() < this.#retryAt) {
         this.#activity = this.#activity === 'host-key-mismatch' ? this.#activity : 'retrying';
@@ -301,7 +300,7 @@ class TargetWorker {
     let failed = false;
     const lane = async () => {
       while (!failed && !this.#stopped && next < due.length) {
-        if (this.#woken && next > 0) return;
+        if (this.#bell.rung && next > 0) return;
         const item = due[next++]!;
         if (!(await this.#send(item))) failed = true;
       }
@@ -420,17 +419,7 @@ class TargetWorker {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#woken || this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wakeUp = () => {
-        this.#wakeUp = null;
-        done();
-      };
-    });
+    return this.#stopped ? Promise.resolve() : this.#bell.wait(ms);
   }
+
 }
