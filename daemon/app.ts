@@ -5,13 +5,13 @@
  */
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { Logger } from './logger';
-import type { Config } from './config/schema';
+import { setLogLevels, type Logger } from './logger';
+import type { Config, LogModule } from './config/schema';
 import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
 import { SourceSettings } from './config/source-settings';
 import { openStore, type Store } from './store/store';
 import type { PictureStore } from './files/picture.store';
-import type { CaptureService } from './capture/capture.service';
+import type { CaptureService, Handover } from './capture/capture.service';
 import { buildCaptureStack } from './capture/capture-stack';
 import { PicturePipeline } from './pipeline/picture.pipeline';
 import { PictureSizes } from './pipeline/picture-sizes';
@@ -40,6 +40,7 @@ import { createSystemProbe, type SystemProbe } from './health/system-probe';
 import { HealthHistory } from './health/health-history';
 import { Notifier } from './health/notifier';
 import { AlertService } from './health/alerts';
+import type { ConfigRejection } from './health/conditions';
 import { Metrics } from './health/metrics';
 
 /** How long a capture in flight may finish after SIGTERM before it is discarded. */
@@ -68,6 +69,9 @@ export interface AppOptions {
 
 export class App {
   #loaded: LoadedConfig;
+  /** The root logger: modules take a child named after them (`#logFor`). */
+  readonly #root: Logger;
+  /** Lines about the daemon as a whole. */
   readonly #log: Logger;
   readonly #createCamera: CameraFactory;
   readonly #openRelay: (config: RelayConfig, log: Logger) => Relay;
@@ -94,13 +98,16 @@ export class App {
   #settings: SourceSettings | null = null;
   /** Configuration changes (reloads, settings edits) run one at a time, in order. */
   #changes: Promise<unknown> = Promise.resolve();
-  /** Settles when the capture service being swapped by a change is in place. */
-  #captureSwapped: Promise<void> = Promise.resolve();
+  /** Capture services replaced by a change whose captures in flight have not ended yet. */
+  readonly #draining = new Set<CaptureService>();
+  /** The last reload refused for errors in the file, until a valid one is applied (an alert). */
+  #rejected: ConfigRejection | null = null;
   #stopping = false;
 
   constructor(loaded: LoadedConfig, options: AppOptions) {
     this.#loaded = loaded;
-    this.#log = options.log;
+    this.#root = options.log;
+    this.#log = options.log.child({ module: 'daemon' });
     this.#createCamera = options.createCamera ?? createCamera;
     this.#openRelay = options.openRelay ?? ((config, log) => openRelay(config, { log }));
     this.#now = options.now ?? Date.now;
@@ -160,7 +167,7 @@ export class App {
     this.#storage = new StorageGuard({
       config: () => this.config,
       store,
-      log: this.#log.child({ module: 'storage' }),
+      log: this.#logFor('storage'),
       now: this.#now,
       onPurged: (source, pictures, bytes) => metrics.purged(source, pictures, bytes),
       ...(this.#options.diskProbe ? { disk: this.#options.diskProbe } : {}),
@@ -183,22 +190,19 @@ export class App {
       notifications: () => this.#notifier?.status() ?? null,
       now: this.#now,
     });
-    // The capture service is rebuilt on reload; routes reach whichever is current,
-    // and a capture asked for while it is being swapped waits for the new one.
+    // The capture service is rebuilt on reload; routes reach whichever is current
+    // (it waits, source by source, for the one it replaced to let the camera go).
     const capture: Pick<CaptureService, 'capture' | 'isBusy'> = {
-      capture: async (...args) => {
-        await this.#captureSwapped;
-        return this.#capture!.capture(...args);
-      },
+      capture: (...args) => this.#capture!.capture(...args),
       isBusy: (id) => this.#capture!.isBusy(id),
     };
 
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#log.child({ module: 'pipeline' }) });
+    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#logFor('pipeline') });
     const { jobs: videoJobs } = buildVideoStack({
       config: () => this.config,
       store,
       sizes,
-      log: this.#log,
+      log: this.#root,
       ffmpeg: this.#ffmpeg,
       now: this.#now,
       outbox: this.#outbox,
@@ -210,13 +214,13 @@ export class App {
       config: () => this.config,
       store,
       outbox: this.#outbox,
-      log: this.#log.child({ module: 'sync' }),
+      log: this.#logFor('sync'),
       now: this.#now,
       ...(this.#syncPolicies ? { policies: this.#syncPolicies } : {}),
     });
     this.#sync = sync;
     sync.start();
-    const healthLog = this.#log.child({ module: 'health' });
+    const healthLog = this.#logFor('health');
     this.#healthHistory = new HealthHistory({
       probe: this.#options.systemProbe ?? createSystemProbe({ dataDir: config.storage.dataDir, now: this.#now }),
       repo: store.health,
@@ -225,7 +229,7 @@ export class App {
       now: this.#now,
       ...(this.#options.healthSampleMs ? { intervalMs: this.#options.healthSampleMs } : {}),
     });
-    this.#notifier = new Notifier({ config: () => this.config, repo: store.notifications, log: this.#log.child({ module: 'alerts' }), now: this.#now });
+    this.#notifier = new Notifier({ config: () => this.config, repo: store.notifications, log: this.#logFor('alerts'), now: this.#now });
     this.#alerts = new AlertService({
       config: () => this.config,
       store,
@@ -233,12 +237,13 @@ export class App {
       health: () => this.#healthHistory?.latest() ?? null,
       storage: () => this.#storage?.status() ?? null,
       sync: () => this.#sync?.status() ?? [],
-      log: this.#log.child({ module: 'alerts' }),
+      configRejected: () => this.#rejected,
+      log: this.#logFor('alerts'),
       now: this.#now,
       // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
       checkEveryMs: this.#options.alertCheckMs ?? Math.min(30_000, Math.max(1_000, config.alerts.lateAfter / 4)),
     });
-    this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#log.child({ module: 'timelapse' }), now: this.#now });
+    this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#logFor('timelapse'), now: this.#now });
     this.#settings = new SourceSettings({ file: () => this.#loaded.file, apply: (next) => this.#applyLoaded(next), audit: store.audit, now: this.#now });
 
     const web = createWebApp({
@@ -260,7 +265,7 @@ export class App {
       health: () => this.#health(),
       metrics,
       history: (resolution, from, to) => this.#healthHistory!.history(resolution, from, to),
-      log: this.#log.child({ module: 'web' }),
+      log: this.#logFor('web'),
     });
     this.#web = await listen(web, { host: config.web.host, port: config.web.port, ...(config.web.tls ? { tls: config.web.tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
       throw new AppError(
@@ -270,7 +275,7 @@ export class App {
           : `cannot listen on ${config.web.host}:${config.web.port}: ${err.message}`,
       );
     });
-    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, sync, log: this.#log.child({ module: 'control' }), startedAt: this.#now() });
+    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, sync, log: this.#logFor('control'), startedAt: this.#now() });
     this.#control = await listen(control, { socketPath: store.layout.controlSocket });
     await fs.chmod(store.layout.controlSocket, 0o660);
 
@@ -288,26 +293,31 @@ export class App {
     );
   }
 
-  #buildCapture(): void {
+  #buildCapture(handover?: ReadonlyMap<string, Handover>): void {
     const store = this.#store!;
     const config = this.config;
-    this.#pipeline ??= new PicturePipeline({ appliance: () => this.config.appliance, log: this.#log.child({ module: 'pipeline' }) });
+    this.#pipeline ??= new PicturePipeline({ appliance: () => this.config.appliance, log: this.#logFor('pipeline') });
     const stack = buildCaptureStack({
       config,
       store,
-      log: this.#log,
+      log: this.#root,
       createCamera: this.#createCamera,
-      openRelay: (relay, sourceId) => this.#openRelay(relay, this.#log.child({ module: 'relay', source: sourceId })),
+      openRelay: (relay, sourceId) => this.#openRelay(relay, this.#logFor('relay', { source: sourceId })),
       pipeline: this.#pipeline,
       outbox: this.#outbox!,
       now: this.#now,
       storage: this.#storage!,
       observe: (source, timing) => this.#metrics?.observeCapture(source, timing),
+      ...(handover ? { handover } : {}),
     });
     this.#pictureStore = stack.pictureStore;
     this.#capture = stack.capture;
     this.#capture.start();
-    this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#log.child({ module: 'schedule' }), now: this.#now });
+    this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#logFor('schedule'), now: this.#now });
+  }
+
+  #logFor(module: LogModule, bindings: Record<string, string> = {}): Logger {
+    return this.#root.child({ module, ...bindings });
   }
 
   /** Refuses to run twice on one data folder; removes the socket a crashed daemon left. */
@@ -345,6 +355,8 @@ export class App {
       } catch (err) {
         const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
         this.#log.error({ problems }, 'configuration not reloaded: the file has errors; the running configuration stays');
+        this.#rejected = { at: this.#now(), file: this.#loaded.file, problems };
+        this.#checkAlerts();
         return false;
       }
       await this.#swapConfig(next);
@@ -368,8 +380,9 @@ export class App {
 
   /**
    * Sources, schedules and sync targets change at once; web and storage keep their
-   * running values until a restart. Captures in flight get the stop grace to finish,
-   * and captures asked for meanwhile wait for the new capture service.
+   * running values until a restart. No capture is dropped: the new capture service
+   * takes each source over once the old one's capture in flight has ended, and the
+   * new schedule starts at once (a slot already started before is not run twice).
    */
   async #swapConfig(next: LoadedConfig): Promise<void> {
     if (this.#stopping) throw new AppError('unavailable', 'the daemon is stopping; the change applies at the next start');
@@ -377,24 +390,35 @@ export class App {
     const restartNeeded = (['web', 'storage'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next.config[k]));
     if (restartNeeded.length > 0) this.#log.warn({ keys: restartNeeded }, 'these settings change only after a restart: systemctl restart lapsebox');
     const kept = { ...next.config, web: before.web, storage: before.storage };
-    let swapped!: () => void;
-    this.#captureSwapped = new Promise<void>((resolve) => (swapped = resolve));
-    try {
-      this.#scheduler?.stop();
-      await this.#capture?.stop(STOP_GRACE_MS);
-      // stop() may have begun meanwhile: a scheduler started now would outlive the daemon.
-      if (this.#stopping) return;
-      this.#loaded = { ...next, config: kept };
-      for (const warning of next.warnings) this.#log.warn(warning);
-      this.#buildCapture();
-      this.#scheduler!.start();
-    } finally {
-      swapped();
-    }
+    this.#scheduler?.stop();
+    const old = this.#capture!;
+    const handover = old.release();
+    this.#draining.add(old);
+    void Promise.all([...handover.values()].map((h) => h.released)).then(() => this.#draining.delete(old));
+    this.#loaded = { ...next, config: kept };
+    setLogLevels(this.#root, kept.logging);
+    for (const warning of next.warnings) this.#log.warn(warning);
+    this.#buildCapture(handover);
+    this.#scheduler!.start();
+    const busy = [...handover].filter(([, h]) => h.inFlight !== null).map(([id]) => id);
+    if (busy.length > 0) this.#log.info({ sources: busy }, 'captures in flight finish with the previous configuration');
     await this.#sync?.reconfigure();
     // A fixed alert channel sends what waited at once, not at the end of its backoff.
     this.#notifier?.wake();
+    if (this.#rejected) {
+      this.#rejected = null;
+      this.#checkAlerts();
+    }
     this.#log.info({ sources: kept.sources.map((s) => s.id) }, 'configuration reloaded');
+  }
+
+  /** Tells the alert service now rather than at its next look (a refused or mended reload). */
+  #checkAlerts(): void {
+    try {
+      this.#alerts?.check();
+    } catch (err) {
+      this.#log.error({ err }, 'alert check failed');
+    }
   }
 
   /** Stops in reverse order; a capture in flight finishes or is discarded whole. */
@@ -408,6 +432,7 @@ export class App {
       this.#notifier?.stop(),
       this.#web?.close(),
       this.#capture?.stop(STOP_GRACE_MS),
+      ...[...this.#draining].map((old) => old.stop(STOP_GRACE_MS)),
       this.#videoJobs?.stop(),
       this.#sync?.stop(),
       this.#storage?.stop(),

@@ -49,6 +49,17 @@ interface Unit {
   relay: Relay | null;
   inFlight: Promise<CaptureOutcome> | null;
   stop: AbortController | null;
+  /** Until the previous capture service has let this source go (a reload): its capture in flight, and when it is done. */
+  handover: Handover | null;
+  closed: boolean;
+}
+
+/** A source as a capture service being replaced hands it over: see `release()`. */
+export interface Handover {
+  /** The capture still running in the previous service, if any. */
+  inFlight: Promise<CaptureOutcome> | null;
+  /** Settles once that capture has ended and the source's camera and relay are closed. */
+  released: Promise<void>;
 }
 
 /** The storage guard, as capture sees it (daemon/files/retention.ts). */
@@ -90,10 +101,17 @@ export class CaptureService {
     now?: () => number;
     storage?: StorageGate;
     observe?: CaptureObserver;
+    /** From the service this one replaces (a reload): each source is used only once that one has let it go. */
+    handover?: ReadonlyMap<string, Handover>;
   }) {
     this.#config = deps.config;
     for (const source of deps.config.sources) {
-      this.#units.set(source.id, { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, inFlight: null, stop: null });
+      const handover = deps.handover?.get(source.id) ?? null;
+      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, inFlight: null, stop: null, handover, closed: false };
+      this.#units.set(source.id, unit);
+      void handover?.released.then(() => {
+        if (unit.handover === handover) unit.handover = null;
+      });
     }
     this.#store = deps.store;
     this.#pipeline = deps.pipeline;
@@ -106,12 +124,34 @@ export class CaptureService {
     this.#observe = deps.observe ?? (() => undefined);
   }
 
-  /** Puts every power relay in its safe state: cameras powered. */
+  /** Puts every power relay in its safe state (cameras powered), each once the previous service has let its source go. */
   start(): void {
     for (const unit of this.#units.values()) {
       const powerCycle = unit.source.recovery.powerCycle;
-      if (powerCycle && unit.source.enabled) unit.relay = this.#openRelay(powerCycle, unit.source.id);
+      if (!powerCycle || !unit.source.enabled) continue;
+      const open = () => {
+        if (!unit.closed) unit.relay = this.#openRelay(powerCycle, unit.source.id);
+      };
+      if (unit.handover) void unit.handover.released.then(open);
+      else open();
     }
+  }
+
+  /**
+   * Hands every source over to the service that replaces this one (a reload or a
+   * settings edit): takes no new capture, lets each capture in flight end as it
+   * would have (within its own camera timeouts, retries and power cycle), then
+   * closes that source's camera and relay. Nothing is discarded.
+   */
+  release(): Map<string, Handover> {
+    this.#stopping = true;
+    const handovers = new Map<string, Handover>();
+    for (const unit of this.#units.values()) {
+      const inFlight = unit.inFlight ?? unit.handover?.inFlight ?? null;
+      const released = Promise.all([unit.handover?.released, unit.inFlight]).then(() => this.#close(unit));
+      handovers.set(unit.source.id, { inFlight, released });
+    }
+    return handovers;
   }
 
   has(sourceId: string): boolean {
@@ -119,7 +159,8 @@ export class CaptureService {
   }
 
   isBusy(sourceId: string): boolean {
-    return this.#units.get(sourceId)?.inFlight != null;
+    const unit = this.#units.get(sourceId);
+    return unit ? unit.inFlight !== null || unit.handover !== null : false;
   }
 
   /** Captures one picture now. Never rejects: the outcome says how it ended. */
@@ -132,6 +173,17 @@ export class CaptureService {
       if (reason === 'slot') this.#state.recordSkip(sourceId, this.#today());
       this.#log.debug({ source: sourceId, reason }, full);
       return Promise.resolve({ status: 'skipped', reason: full, storage: true });
+    }
+    if (unit.handover) {
+      // The previous capture service still holds the camera (a reload during a capture).
+      const { inFlight, released } = unit.handover;
+      if (reason === 'manual') return inFlight ?? released.then(() => this.capture(sourceId, reason));
+      if (inFlight) {
+        this.#state.recordSkip(sourceId, this.#today());
+        this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
+        return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
+      }
+      return released.then(() => this.capture(sourceId, reason));
     }
     if (unit.inFlight) {
       if (reason === 'manual') return unit.inFlight;
@@ -356,11 +408,20 @@ export class CaptureService {
       for (const unit of this.#units.values()) unit.stop?.abort(new CameraError('aborted', `camera ${unit.source.id}: capture abandoned, the daemon is stopping`));
       await Promise.allSettled(pending);
     }
-    await Promise.allSettled([...this.#units.values()].map((u) => u.camera.close?.()));
-    for (const unit of this.#units.values()) {
-      unit.relay?.close();
-      unit.relay = null;
+    await Promise.all([...this.#units.values()].map((u) => this.#close(u)));
+  }
+
+  /** Closes a source's camera and puts its relay back in its safe state, once. */
+  async #close(unit: Unit): Promise<void> {
+    if (unit.closed) return;
+    unit.closed = true;
+    try {
+      await unit.camera.close?.();
+    } catch (err) {
+      this.#log.warn({ source: unit.source.id, err: (err as Error).message }, 'camera did not close cleanly');
     }
+    unit.relay?.close();
+    unit.relay = null;
   }
 }
 

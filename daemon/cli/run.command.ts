@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { App } from '../app';
 import { createLogger } from '../logger';
+import { connectServiceManager } from '../service-manager';
 import { loadFor, withConfigOption } from './context';
 
 /** After SIGTERM the daemon must be gone within 10 s, whatever a camera does. */
@@ -11,34 +12,69 @@ export function runCommand(program: Command): void {
     .description('run the daemon (what systemd starts)')
     .action(async (_o, cmd: Command) => {
       const loaded = loadFor(cmd);
-      const log = createLogger();
+      const log = createLogger({ levels: loaded.config.logging });
+      const daemonLog = log.child({ module: 'daemon' });
+      const systemd = connectServiceManager({ log: daemonLog });
       const app = new App(loaded, { log });
+      let started = false;
+      let reloadAsked = false;
       let stopping: Promise<void> | null = null;
+
       const shutdown = (signal: string) => {
-        if (stopping) return;
-        log.info({ signal }, 'stopping');
+        if (stopping) {
+          // A second signal: the maintainer (or systemd) will not wait.
+          daemonLog.warn({ signal }, 'second signal while stopping: exiting now');
+          process.exit(1);
+        }
+        daemonLog.info({ signal }, 'stopping');
+        systemd.stopping();
         setTimeout(() => {
-          log.error('could not stop cleanly within 9.5 s; exiting now');
+          daemonLog.error(`could not stop cleanly within ${HARD_EXIT_MS / 1000} s; exiting now`);
           process.exit(1);
         }, HARD_EXIT_MS).unref();
         stopping = app.stop().then(
-          () => process.exit(0),
+          () => {
+            systemd.close();
+            process.exit(0);
+          },
           (err: unknown) => {
-            log.error({ err }, 'error while stopping');
+            daemonLog.error({ err }, 'error while stopping');
             process.exit(1);
           },
         );
       };
+
+      const reload = () => {
+        if (stopping) return;
+        // During start-up the file was just read: read it again once the daemon runs.
+        if (!started) {
+          reloadAsked = true;
+          return;
+        }
+        systemd.reloading();
+        void app.reload().then((applied) => systemd.ready(applied ? running(app) : `${running(app)}; the last reload was refused: the configuration file has errors`));
+      };
+
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGHUP', () => void app.reload());
+      process.on('SIGHUP', reload);
       try {
         await app.start();
       } catch (err) {
         await app.stop().catch(() => undefined);
         throw err;
       }
+      started = true;
+      systemd.ready(running(app));
+      systemd.startWatchdog();
+      if (systemd.watchdogMs !== null) daemonLog.info({ pingEveryMs: systemd.watchdogMs }, 'systemd watchdog on');
+      if (reloadAsked) reload();
       // Keeps the action pending while the daemon runs; signals end the process.
       await new Promise<never>(() => undefined);
     });
+}
+
+function running(app: App): string {
+  const sources = app.config.sources.filter((s) => s.enabled).length;
+  return `running: ${sources} ${sources === 1 ? 'source' : 'sources'}, web on ${app.webAddress ?? '?'}`;
 }

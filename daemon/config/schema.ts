@@ -342,6 +342,11 @@ const syncTarget = obj({
   alertAfter: duration({ min: 60_000, max: 30 * 86_400_000, default: '1h', description: 'Raise an event when the oldest unsent file, or the outage of the target, is older than this' }),
 }).refine((t) => t.privateKey !== undefined || t.password !== undefined, { error: 'expected privateKey (or password): how to log in to the server', path: ['privateKey'] });
 
+/** The modules whose log lines carry `module`, each with its own level under `logging.modules`. */
+export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'pipeline', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
+export type LogModule = (typeof LOG_MODULES)[number];
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' });
+
 export const configSchema = obj({
   appliance: obj({
     id: z
@@ -406,6 +411,13 @@ export const configSchema = obj({
       enabled: z.boolean().default(true),
       at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time "HH:MM"').default('08:00').meta({ description: 'Local time the report on the previous day is sent' }),
     }).prefault({}),
+  }).prefault({}),
+  logging: obj({
+    level: logLevel.default('info').meta({ description: 'Log level of every module not listed under modules' }),
+    modules: z
+      .partialRecord(z.enum(LOG_MODULES), logLevel)
+      .default({})
+      .meta({ description: `Log level per module, such as { sync: debug }; modules: ${LOG_MODULES.join(', ')}` }),
   }).prefault({}),
 });
 

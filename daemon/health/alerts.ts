@@ -25,7 +25,7 @@ import type { StorageStatus } from '../files/retention';
 import type { TargetStatus } from '../sync/sync.service';
 import type { AlertMessage } from './alert-message';
 import type { SystemSample } from './system-probe';
-import { conditions, type Condition, type Snapshot } from './conditions';
+import { conditions, type Condition, type ConfigRejection, type Snapshot } from './conditions';
 
 /** How often conditions are looked at. */
 const CHECK_EVERY_MS = 30_000;
@@ -37,6 +37,8 @@ export interface AlertServiceDeps {
   health: () => SystemSample | null;
   storage: () => StorageStatus | null;
   sync: () => TargetStatus[];
+  /** The last reload refused for errors in the file, if the running configuration is still the older one. */
+  configRejected?: () => ConfigRejection | null;
   log: Logger;
   now?: () => number;
   checkEveryMs?: number;
@@ -135,6 +137,7 @@ export class AlertService {
         oldestPendingAt: t.backlog.oldestAt,
         pending: t.backlog.pending,
       })),
+      configRejected: this.#deps.configRejected?.() ?? null,
       raised,
     };
   }

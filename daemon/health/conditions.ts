@@ -21,6 +21,7 @@ export const ALERT_KINDS = [
   'sync-unreachable',
   'sync-backlog',
   'sync-host-key',
+  'config-invalid',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -44,8 +45,18 @@ export interface Snapshot {
   health: { cpuTempC: number | null; power: PowerState | null; clock: { synchronized: boolean | null }; processUptimeSeconds: number } | null;
   storage: { low: boolean; freePercent: number | null; paused: string | null; waitingForSync: number } | null;
   targets: { id: string; activity: string; failingSince: number | null; lastError: string | null; oldestPendingAt: number | null; pending: number }[];
+  /** The last reload the daemon refused, while the running configuration is older than the file. */
+  configRejected?: ConfigRejection | null;
   /** Keys raised now (for the rules with hysteresis). */
   raised: ReadonlySet<string>;
+}
+
+/** A reload refused because the file has errors. */
+export interface ConfigRejection {
+  at: number;
+  file: string;
+  /** Each with its key path, as `lapsebox config check` prints them. */
+  problems: string[];
 }
 
 /** Degrees under temperatureMax at which "temperature high" clears. */
@@ -108,6 +119,20 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
     if (h.clock.synchronized === false && h.processUptimeSeconds >= CLOCK_GRACE_S) {
       out.push({ key: 'clock-unsynced', kind: 'clock-unsynced', severity: 'warning', sourceId: null, targetId: null, message: 'the clock is not synchronised (NTP): picture times and schedules may drift; check the network and timedatectl' });
     }
+  }
+
+  const rejected = s.configRejected;
+  if (rejected) {
+    const shown = rejected.problems.slice(0, 5).join('; ');
+    const more = rejected.problems.length > 5 ? ` (and ${rejected.problems.length - 5} more)` : '';
+    out.push({
+      key: 'config-invalid',
+      kind: 'config-invalid',
+      severity: 'error',
+      sourceId: null,
+      targetId: null,
+      message: `the configuration file ${rejected.file} has errors and was not applied at ${local(rejected.at)}; the box keeps running on the previous one: ${shown}${more}. Fix it, check it with "lapsebox config check", then "sudo systemctl reload lapsebox"`,
+    });
   }
 
   for (const target of config.sync.targets) {

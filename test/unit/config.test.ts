@@ -173,7 +173,7 @@ sources:
     // Regenerate with `npm run schema` after changing daemon/config/schema.ts.
     expect(fs.readFileSync(SCHEMA_FILE, 'utf8')).toBe(schemaText());
     const schema = JSON.parse(schemaText()) as { properties: Record<string, unknown>; additionalProperties: boolean };
-    expect(Object.keys(schema.properties)).toEqual(['appliance', 'storage', 'web', 'sources', 'sync', 'alerts']);
+    expect(Object.keys(schema.properties)).toEqual(['appliance', 'storage', 'web', 'sources', 'sync', 'alerts', 'logging']);
     expect(schema.additionalProperties).toBe(false);
   });
 
