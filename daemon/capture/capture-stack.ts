@@ -9,7 +9,7 @@ import { PictureStore } from '../files/picture.store';
 import { PicturePipeline } from '../pipeline/picture.pipeline';
 import { PictureSizes } from '../pipeline/picture-sizes';
 import type { Relay, RelayConfig } from '../hardware/relay';
-import { CaptureService, type CaptureObserver, type StorageGate } from './capture.service';
+import { CaptureService, type CaptureObserver, type Handover, type StorageGate } from './capture.service';
 import { Outbox } from '../sync/outbox';
 import type { CameraFactory } from './drivers';
 
@@ -32,6 +32,8 @@ export function buildCaptureStack(deps: {
   now?: () => number;
   storage?: StorageGate;
   observe?: CaptureObserver;
+  /** From the capture service this stack replaces (a reload). */
+  handover?: ReadonlyMap<string, Handover>;
 }): CaptureStack {
   const { config, store, log } = deps;
   const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
@@ -48,6 +50,7 @@ export function buildCaptureStack(deps: {
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.storage ? { storage: deps.storage } : {}),
     ...(deps.observe ? { observe: deps.observe } : {}),
+    ...(deps.handover ? { handover: deps.handover } : {}),
   });
   return { pipeline, pictureStore, capture };
 }

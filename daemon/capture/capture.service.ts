@@ -129,8 +129,9 @@ export class CaptureService {
     for (const unit of this.#units.values()) {
       const powerCycle = unit.source.recovery.powerCycle;
       if (!powerCycle || !unit.source.enabled) continue;
+      // A service released or stopped before its turn came never touches the relay.
       const open = () => {
-        if (!unit.closed) unit.relay = this.#openRelay(powerCycle, unit.source.id);
+        if (!unit.closed && !this.#stopping) unit.relay = this.#openRelay(powerCycle, unit.source.id);
       };
       if (unit.handover) void unit.handover.released.then(open);
       else open();

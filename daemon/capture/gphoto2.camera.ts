@@ -109,7 +109,7 @@ export class GPhoto2Camera implements Camera {
   async #find(signal: AbortSignal): Promise<string> {
     const { model, port, serial, sourceId } = this.#options;
     const seen = await detectCameras({ program: this.#program, signal, serials: serial !== undefined });
-    const candidates = seen.filter((c) => (!model || sameModel(c.model, model)) && (!port || c.port === port) && (!serial || c.serial === serial));
+    const candidates = matchingCameras(seen, { model, port, serial });
     const wanted = [model && `model "${model}"`, port && `port ${port}`, serial && `serial ${serial}`].filter(Boolean).join(', ');
     const listing = seen.length === 0 ? 'none' : seen.map(describeCamera).join('; ');
     if (candidates.length === 0) {
@@ -207,6 +207,12 @@ async function runGphoto2(program: string, args: string[], signal: AbortSignal):
 
 function describeCamera(camera: Gphoto2Camera): string {
   return `${camera.model} at ${camera.port}${camera.serial ? ` serial ${camera.serial}` : ''}`;
+}
+
+/** The cameras among `seen` that a source's model, port and serial (each optional) pick out; also used by `lapsebox doctor`. */
+export function matchingCameras(seen: readonly Gphoto2Camera[], wanted: { model?: string | undefined; port?: string | undefined; serial?: string | undefined }): Gphoto2Camera[] {
+  const { model, port, serial } = wanted;
+  return seen.filter((c) => (!model || sameModel(c.model, model)) && (!port || c.port === port) && (!serial || c.serial === serial));
 }
 
 function sameModel(a: string, b: string): boolean {

@@ -414,8 +414,7 @@ export const configSchema = obj({
   }).prefault({}),
   logging: obj({
     level: logLevel.default('info').meta({ description: 'Log level of every module not listed under modules' }),
-    modules: z
-      .partialRecord(z.enum(LOG_MODULES), logLevel)
+    modules: obj(Object.fromEntries(LOG_MODULES.map((m) => [m, logLevel.optional()])) as Record<LogModule, z.ZodOptional<typeof logLevel>>)
       .default({})
       .meta({ description: `Log level per module, such as { sync: debug }; modules: ${LOG_MODULES.join(', ')}` }),
   }).prefault({}),

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
 import { buildCaptureStack } from '../../daemon/capture/capture-stack';
 import { CameraError, type Camera, type CaptureRequest, type CaptureResult } from '../../daemon/capture/camera';
+import type { Handover } from '../../daemon/capture/capture.service';
 import { openStore, type Store } from '../../daemon/store/store';
 import { silentLogger } from '../../daemon/logger';
 import { SimulatedRelay } from '../../daemon/hardware/relay';
@@ -16,7 +17,15 @@ class ScriptedCamera implements Camera {
   readonly driver = 'scripted';
   calls = 0;
   readonly log: string[] = [];
-  constructor(public script: Array<'ok' | 'slow' | 'hang' | 'throw' | 'garbage'>) {}
+  /** What a 'wait' step waits for. */
+  gate: Promise<void> = Promise.resolve();
+  closed = 0;
+  constructor(public script: Array<'ok' | 'slow' | 'hang' | 'throw' | 'garbage' | 'wait'>) {}
+
+  close(): Promise<void> {
+    this.closed += 1;
+    return Promise.resolve();
+  }
 
   async capture(req: CaptureRequest): Promise<CaptureResult> {
     const step = this.script[Math.min(this.calls++, this.script.length - 1)];
@@ -31,6 +40,9 @@ class ScriptedCamera implements Camera {
         return { width: 96, height: 64, size: jpeg.length - 100 };
       case 'slow':
         await new Promise((r) => setTimeout(r, 300));
+        break;
+      case 'wait':
+        await this.gate;
     }
     fs.writeFileSync(req.destination, jpeg);
     return { width: 96, height: 64, size: jpeg.length };
@@ -50,7 +62,7 @@ describe('CaptureService', () => {
   let store: Store;
   let relays: SimulatedRelay[];
 
-  const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }') => {
+  const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }', handover?: ReadonlyMap<string, Handover>) => {
     const { config } = parseConfig(
       `appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern, timeout: ${timeout} }\n    ${extra}\n`,
       path.join(tmp.dir, 'lapsebox.yaml'),
@@ -65,6 +77,7 @@ describe('CaptureService', () => {
         relays.push(simulated);
         return simulated;
       },
+      ...(handover ? { handover } : {}),
     });
     service.start();
     return service;
@@ -165,6 +178,74 @@ describe('CaptureService', () => {
     expect(store.pictures.count('cam')).toBe(0);
     // Stopping is not the camera's fault.
     expect(store.state.get('cam').failures).toBe(0);
+  });
+
+  describe('handing the cameras over to the service of a new configuration (a reload)', () => {
+    it('lets the capture in flight end and be stored however long it takes; the new service waits for the camera', async () => {
+      let finish!: () => void;
+      const camera = new ScriptedCamera(['wait']);
+      camera.gate = new Promise((resolve) => (finish = resolve));
+      const old = make(camera, '30s');
+      const first = old.capture('cam', 'slot');
+      const handover = old.release();
+      const fresh = new ScriptedCamera(['ok']);
+      const next = make(fresh, '30s', 'recovery: { retries: 0 }', handover);
+      expect(next.isBusy('cam')).toBe(true);
+      // A slot meanwhile is skipped, as with any capture still running; "capture now" shares it.
+      expect(await next.capture('cam', 'slot')).toEqual({ status: 'skipped', reason: 'the previous capture is still running' });
+      const manual = next.capture('cam', 'manual');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(camera.closed).toBe(0);
+      finish();
+      const outcome = await first;
+      expect(outcome.status).toBe('captured');
+      expect(await manual).toBe(outcome);
+      await handover.get('cam')!.released;
+      expect(camera.closed).toBe(1);
+      expect(next.isBusy('cam')).toBe(false);
+      expect((await next.capture('cam', 'slot')).status).toBe('captured');
+      expect(fresh.calls).toBe(1);
+      expect(store.pictures.count('cam')).toBe(2);
+      expect(store.state.get('cam')).toMatchObject({ captures: 2, skipped: 1, failures: 0 });
+      // The old service takes nothing new.
+      expect(await old.capture('cam', 'manual')).toEqual({ status: 'skipped', reason: 'the daemon is stopping' });
+    });
+
+    it('opens the new relay only once the old one is back at rest, and chains through two reloads in a row', async () => {
+      const recovery = 'recovery: { retries: 0, powerCycle: { gpio: 17, afterFailures: 3, off: 1s, settle: 0s } }';
+      let finish!: () => void;
+      const camera = new ScriptedCamera(['wait']);
+      camera.gate = new Promise((resolve) => (finish = resolve));
+      const first = make(camera, '30s', recovery);
+      const pending = first.capture('cam', 'slot');
+      const second = make(new ScriptedCamera(['ok']), '30s', recovery, first.release());
+      const thirdCamera = new ScriptedCamera(['ok']);
+      const handover = second.release();
+      const third = make(thirdCamera, '30s', recovery, handover);
+      expect(relays).toHaveLength(1);
+      // A manual capture on the newest service still shares the one in flight in the oldest.
+      const manual = third.capture('cam', 'manual');
+      finish();
+      expect(await manual).toBe(await pending);
+      await handover.get('cam')!.released;
+      await new Promise((r) => setImmediate(r));
+      expect(relays).toHaveLength(2);
+      expect(relays[1]!.cameraPower).toBe(true);
+      expect((await third.capture('cam', 'slot')).status).toBe('captured');
+      expect(thirdCamera.calls).toBe(1);
+      await third.stop(100);
+    });
+
+    it('when the daemon stops during a handover, the old capture gets the grace period, then is discarded', async () => {
+      const old = make(new ScriptedCamera(['hang']), '30s');
+      const pending = old.capture('cam', 'slot');
+      const next = make(new ScriptedCamera(['ok']), '30s', 'recovery: { retries: 0 }', old.release());
+      const started = Date.now();
+      await Promise.all([next.stop(200), old.stop(200)]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await pending).toMatchObject({ status: 'failed', error: { code: 'aborted' } });
+      expect(files()).toEqual([]);
+    });
   });
 
   describe('recovery ladder', () => {

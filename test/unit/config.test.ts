@@ -151,6 +151,17 @@ sources:
     ]);
   });
 
+  it('reads log levels per module, and names an unknown module or level', () => {
+    expect(parseConfig(base, FILE).config.logging).toEqual({ level: 'info', modules: {} });
+    expect(parseConfig(`${base}logging: { level: warn, modules: { sync: debug, capture: trace } }\n`, FILE).config.logging).toEqual({ level: 'warn', modules: { sync: 'debug', capture: 'trace' } });
+    const found = problems(`${base}logging: { level: loud, modules: { synk: debug, web: verbose } }\n`);
+    expect(found).toEqual([
+      expect.stringMatching(/logging.level: expected one of fatal, error, warn, info, debug, trace, silent/),
+      expect.stringMatching(/logging.modules.web: expected one of fatal/),
+      expect.stringMatching(/logging.modules.synk: unknown key "synk"; did you mean "sync"\?/),
+    ]);
+  });
+
   it('takes a per-source retention that overrides the storage one', () => {
     const text = base.replace('    camera:', '    retention: { maxAgeDays: 7 }\n    camera:');
     const { config } = parseConfig(`${text}storage: { retention: { maxAgeDays: 30, minFreePercent: 15 } }\n`, FILE);

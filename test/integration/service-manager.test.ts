@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createSocket, type UnixDgramSocket } from 'unix-dgram';
+import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { DaemonProcess } from '../helpers/daemon';
+
+/** systemd's side of sd_notify: a Unix datagram socket that keeps what it hears, with the time. */
+class NotifyReceiver {
+  readonly messages: { at: number; fields: Record<string, string> }[] = [];
+  readonly #socket: UnixDgramSocket;
+  constructor(readonly path: string) {
+    this.#socket = createSocket('unix_dgram', (buf) => {
+      const fields = Object.fromEntries(
+        buf
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      this.messages.push({ at: Date.now(), fields });
+    });
+    this.#socket.bind(path);
+  }
+
+  with(field: string, value?: string) {
+    return this.messages.filter((m) => (value === undefined ? field in m.fields : m.fields[field] === value));
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+describe('the daemon under systemd (sd_notify on a test socket)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let receiver: NotifyReceiver;
+  let sut: DaemonProcess;
+
+  beforeAll(() => {
+    tmp = tempDir();
+    receiver = new NotifyReceiver(path.join(tmp.dir, 'notify.sock'));
+  });
+
+  afterAll(async () => {
+    await sut?.kill();
+    receiver.close();
+    tmp.cleanup();
+  });
+
+  it('says READY=1 once it serves, pings the watchdog from its event loop, reloads and stops as systemd expects', async () => {
+    const port = await freePort();
+    const file = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'cam', camera: { driver: 'testpattern', width: 160, height: 120 }, schedule: { every: '1h' } }] });
+    // WatchdogSec=600ms: a ping every 300 ms.
+    sut = new DaemonProcess(file, port, { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '600000' });
+    await sut.start();
+
+    // Ready only once the web answers: start() above waited for /healthz, and READY came with a status line.
+    const ready = await waitFor('READY=1', () => receiver.with('READY', '1')[0]);
+    expect(ready.fields['STATUS']).toBe(`running: 1 source, web on 127.0.0.1:${port}`);
+    expect(sut.logs('systemd watchdog on')[0]).toMatchObject({ module: 'daemon', pingEveryMs: 300 });
+
+    // Pings keep coming, about every 300 ms.
+    const from = Date.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    const pings = receiver.with('WATCHDOG', '1').filter((m) => m.at >= from && m.at < from + 1_500);
+    expect(pings.length).toBeGreaterThanOrEqual(3);
+    expect(pings.length).toBeLessThanOrEqual(7);
+
+    // A stopped event loop (SIGSTOP stands for a blocked one) sends nothing: systemd would restart it.
+    process.kill(sut.pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const duringFreeze = receiver.with('WATCHDOG', '1').filter((m) => m.at > frozenAt + 100 && m.at < frozenAt + 1_000);
+    process.kill(sut.pid, 'SIGCONT');
+    expect(duringFreeze).toEqual([]);
+    const thawedAt = Date.now();
+    await waitFor('pings after SIGCONT', () => receiver.with('WATCHDOG', '1').some((m) => m.at > thawedAt));
+
+    // SIGHUP (systemctl reload): RELOADING=1 with the monotonic time, then READY=1 again.
+    const before = receiver.messages.length;
+    process.kill(sut.pid, 'SIGHUP');
+    await waitFor('READY=1 after the reload', () => receiver.messages.slice(before).some((m) => m.fields['READY'] === '1'));
+    const reloadMessages = receiver.messages.slice(before).filter((m) => !('WATCHDOG' in m.fields));
+    expect(reloadMessages[0]!.fields).toMatchObject({ RELOADING: '1', STATUS: 'reloading the configuration' });
+    expect(Number(reloadMessages[0]!.fields['MONOTONIC_USEC'])).toBeGreaterThan(0);
+    expect(reloadMessages[1]!.fields).toMatchObject({ READY: '1', STATUS: expect.stringMatching(/^running: 1 source/) });
+
+    // A reload refused for a bad file still ends with READY=1, and says so in the status.
+    const mark = receiver.messages.length;
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('every: 1h', 'every: sometimes'));
+    process.kill(sut.pid, 'SIGHUP');
+    const refused = await waitFor('READY=1 after the refused reload', () => receiver.messages.slice(mark).find((m) => m.fields['READY'] === '1'));
+    expect(refused.fields['STATUS']).toContain('the last reload was refused: the configuration file has errors');
+
+    // SIGTERM: STOPPING=1 at once, then a clean exit.
+    const stopped = await sut.stop('SIGTERM');
+    expect(stopped.code).toBe(0);
+    expect(receiver.with('STOPPING', '1')).toHaveLength(1);
+  });
+
+  it('does nothing of the kind outside systemd, and warns about an abstract socket it cannot reach', async () => {
+    const port = await freePort();
+    const dir = path.join(tmp.dir, 'abstract');
+    fs.mkdirSync(dir);
+    const file = writeConfig({ dir, port });
+    sut = new DaemonProcess(file, port, { NOTIFY_SOCKET: '@/org/lapsebox/test', WATCHDOG_USEC: '600000' });
+    await sut.start();
+    expect(sut.logs('NOTIFY_SOCKET is an abstract socket, which this build cannot reach: systemd will not hear READY=1; use Type=simple for this unit')).toHaveLength(1);
+    expect(sut.logs('systemd watchdog on')).toHaveLength(0);
+    expect((await sut.stop('SIGTERM')).code).toBe(0);
+  });
+});

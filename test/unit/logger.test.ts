@@ -1,0 +1,80 @@
+import { Writable } from 'node:stream';
+import { createLogger, setLogLevels } from '../../daemon/logger';
+
+/** A destination that keeps the lines written to it. */
+function sink() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { stream, lines, parsed: () => lines.map((l) => JSON.parse(l.replace(/^<\d>/, '')) as Record<string, unknown>) };
+}
+
+describe('logger', () => {
+  const saved = process.env['LAPSEBOX_LOG_LEVEL'];
+  beforeEach(() => delete process.env['LAPSEBOX_LOG_LEVEL']);
+  afterAll(() => {
+    if (saved !== undefined) process.env['LAPSEBOX_LOG_LEVEL'] = saved;
+  });
+
+  it('writes one JSON line per event with its module and source, and a level per module', () => {
+    const out = sink();
+    const root = createLogger({ levels: { level: 'info', modules: { sync: 'debug' } }, destination: out.stream, journal: false });
+    const sync = root.child({ module: 'sync' });
+    const target = sync.child({ target: 'hq' });
+    const capture = root.child({ module: 'capture' });
+    target.debug({ file: 'a.jpg' }, 'sent');
+    capture.debug({ source: 'north' }, 'not shown');
+    capture.info({ source: 'north' }, 'picture captured');
+    expect(out.parsed().map((l) => [l['level'], l['module'], l['target'] ?? l['source'], l['msg']])).toEqual([
+      ['debug', 'sync', 'hq', 'sent'],
+      ['info', 'capture', 'north', 'picture captured'],
+    ]);
+    expect(out.lines.every((l) => l.startsWith('{"level":'))).toBe(true);
+  });
+
+  it('changes the level of loggers already made when the levels change (a reload)', () => {
+    const out = sink();
+    const root = createLogger({ levels: { level: 'info' }, destination: out.stream, journal: false });
+    const sync = root.child({ module: 'sync' }).child({ target: 'hq' });
+    const web = root.child({ module: 'web' });
+    sync.debug('before');
+    setLogLevels(root, { level: 'warn', modules: { sync: 'debug' } });
+    sync.debug('after');
+    web.info('hidden now');
+    web.warn('still shown');
+    root.info('hidden too');
+    expect(out.parsed().map((l) => l['msg'])).toEqual(['after', 'still shown']);
+    expect(sync.isLevelEnabled('debug')).toBe(true);
+    expect(web.isLevelEnabled('info')).toBe(false);
+  });
+
+  it('lets LAPSEBOX_LOG_LEVEL win over the file', () => {
+    process.env['LAPSEBOX_LOG_LEVEL'] = 'debug';
+    const out = sink();
+    const root = createLogger({ levels: { level: 'warn', modules: { web: 'error' } }, destination: out.stream, journal: false });
+    root.child({ module: 'web' }).debug('shown');
+    expect(out.parsed().map((l) => l['msg'])).toEqual(['shown']);
+  });
+
+  it('prefixes lines with their syslog priority for journald, so journalctl -p err finds errors', () => {
+    const out = sink();
+    const root = createLogger({ levels: { level: 'debug' }, destination: out.stream, journal: true });
+    root.error('e');
+    root.warn('w');
+    root.info('i');
+    root.debug('d');
+    expect(out.lines.map((l) => l.slice(0, 3))).toEqual(['<3>', '<4>', '<6>', '<7>']);
+    expect(out.parsed().map((l) => l['msg'])).toEqual(['e', 'w', 'i', 'd']);
+  });
+
+  it('never writes a password, whatever the module', () => {
+    const out = sink();
+    const root = createLogger({ levels: { level: 'info' }, destination: out.stream, journal: false });
+    root.child({ module: 'sync' }).info({ target: { password: 'hunter2' }, password: 'hunter2' }, 'connecting');
+    expect(out.lines.join('\n')).not.toContain('hunter2');
+  });
+});
