@@ -33,6 +33,7 @@ export function createControlApp(deps: {
     res.json({
       appliance: system.appliance,
       daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString() },
+      versions: system.versions,
       disk: system.disk,
       sources: deps.status.sources(),
       sync: system.sync,

@@ -156,16 +156,8 @@ class HostProbe implements SystemProbe {
     return out === null ? null : parseThrottled(out);
   }
 
-  async #clock(): Promise<SystemSample['clock']> {
-    const answer = (await this.#run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']))?.trim();
-    if (answer === 'yes') return { synchronized: true, via: 'timedatectl' };
-    if (answer === 'no') return { synchronized: false, via: 'timedatectl' };
-    // No systemd (containers), or timesyncd replaced by chrony: ask chrony itself.
-    const tracking = await this.#run('chronyc', ['-n', 'tracking']);
-    const leap = tracking === null ? undefined : /^Leap status\s*:\s*(.+?)\s*$/m.exec(tracking)?.[1];
-    if (leap === 'Not synchronised') return { synchronized: false, via: 'chronyc' };
-    if (leap === 'Normal' || leap === 'Insert second' || leap === 'Delete second') return { synchronized: true, via: 'chronyc' };
-    return { synchronized: null, via: null };
+  #clock(): Promise<SystemSample['clock']> {
+    return readClock((program, args) => this.#run(program, args));
   }
 
   /**
@@ -190,4 +182,20 @@ class HostProbe implements SystemProbe {
       return null;
     }
   }
+}
+
+/**
+ * Whether the clock is synchronised: timedatectl, else chronyc. `run` gives a
+ * tool's output when it exits 0, else null. Also used by `lapsebox doctor`.
+ */
+export async function readClock(run: (program: string, args: string[]) => Promise<string | null>): Promise<SystemSample['clock']> {
+  const answer = (await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']))?.trim();
+  if (answer === 'yes') return { synchronized: true, via: 'timedatectl' };
+  if (answer === 'no') return { synchronized: false, via: 'timedatectl' };
+  // No systemd (containers), or timesyncd replaced by chrony: ask chrony itself.
+  const tracking = await run('chronyc', ['-n', 'tracking']);
+  const leap = tracking === null ? undefined : /^Leap status\s*:\s*(.+?)\s*$/m.exec(tracking)?.[1];
+  if (leap === 'Not synchronised') return { synchronized: false, via: 'chronyc' };
+  if (leap === 'Normal' || leap === 'Insert second' || leap === 'Delete second') return { synchronized: true, via: 'chronyc' };
+  return { synchronized: null, via: null };
 }

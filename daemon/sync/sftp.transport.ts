@@ -12,6 +12,7 @@ import path from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { SyncTargetConfig } from '../config/schema';
 import { Throttle, TokenBucket } from './throttle';
+import { TEMP_PREFIX } from '../files/layout';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
 const CHUNK_SIZE = 128 * 1024;
@@ -185,6 +186,23 @@ export class SftpTransport {
     }
     await this.#call(`renaming ${tempFile} to ${finalFile}`, () => client.posixRename(tempFile, finalFile));
     return { status: 'uploaded', bytes: stat.size };
+  }
+
+  /** What is at a remote path: a folder, something else, or nothing. For `lapsebox doctor`. */
+  async remoteKind(remotePath: string): Promise<'folder' | 'other' | 'missing'> {
+    await this.connect();
+    const client = this.#client!;
+    const kind = await this.#call(`looking at ${remotePath}`, () => client.exists(remotePath));
+    return kind === false ? 'missing' : kind === 'd' ? 'folder' : 'other';
+  }
+
+  /** Writes a small file under a unique temporary name in `dir`, then removes it: whether uploads may land there. For `lapsebox doctor`. */
+  async probeWrite(dir: string): Promise<void> {
+    await this.connect();
+    const client = this.#client!;
+    const probe = path.posix.join(dir, `${TEMP_PREFIX}doctor-${crypto.randomUUID()}`);
+    await this.#call(`writing ${probe}`, () => client.put(Buffer.from('lapsebox doctor\n'), probe));
+    await this.#call(`removing ${probe}`, () => client.delete(probe));
   }
 
   /** Cuts the connection at once (the daemon is stopping); a call in flight fails and the next one reconnects. */

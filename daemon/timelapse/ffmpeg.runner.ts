@@ -161,7 +161,8 @@ export class FfmpegRunner {
   }
 }
 
-async function versionOf(program: string, name: string): Promise<string> {
+/** The first line of `<program> -version`; an EncodeError 'ffmpeg-missing' that says what to install otherwise. Also used by `lapsebox doctor`. */
+export async function versionOf(program: string, name: string): Promise<string> {
   try {
     const result = await runCommand(program, ['-version'], { signal: AbortSignal.timeout(10_000) });
     const line = result.stdout.split('\n')[0]?.trim() ?? '';

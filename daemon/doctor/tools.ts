@@ -1,0 +1,126 @@
+/**
+ * The programs lapsebox runs: Node.js itself, ffmpeg and ffprobe (and which H.264
+ * encoder works), gphoto2, the Pi's vcgencmd, and the clock tools. A missing tool
+ * is a failure only when the configuration needs it, and says what to install.
+ */
+import fs from 'node:fs/promises';
+import type { Config } from '../config/schema';
+import { tail } from '../capture/command';
+import { versionOf } from '../timelapse/ffmpeg.runner';
+import { encoderProbeArgs, type VideoEncoder } from '../timelapse/encode-args';
+import { runTool, type Check, type DoctorContext } from './context';
+
+const NODE_MAJOR = 20;
+
+/** What the enabled sources need. */
+export function needs(config: Config): { videos: boolean; ffmpegCameras: string[]; gphoto2: boolean } {
+  const enabled = config.sources.filter((s) => s.enabled);
+  return {
+    videos: enabled.some((s) => Object.values(s.timelapse).some((k) => k.enabled)),
+    ffmpegCameras: enabled.filter((s) => s.camera.driver === 'v4l2' || s.camera.driver === 'rtsp').map((s) => s.id),
+    gphoto2: enabled.some((s) => s.camera.driver === 'gphoto2'),
+  };
+}
+
+export async function toolChecks(ctx: DoctorContext): Promise<Check[]> {
+  const [ffmpeg, gphoto2, vcgencmd, clock] = await Promise.all([ffmpegChecks(ctx), gphoto2Check(ctx), vcgencmdCheck(ctx), clockToolsCheck(ctx)]);
+  return [nodeCheck(), ...ffmpeg, gphoto2, vcgencmd, clock];
+}
+
+function nodeCheck(): Check {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= NODE_MAJOR
+    ? { group: 'tools', name: 'node', verdict: 'ok', detail: `Node.js ${process.version} (${process.execPath})` }
+    : { group: 'tools', name: 'node', verdict: 'fail', detail: `Node.js ${process.version} is too old: lapsebox needs ${NODE_MAJOR} or later`, fix: `install Node.js ${NODE_MAJOR} or later (Debian 12: NodeSource's nodejs package)` };
+}
+
+async function ffmpegChecks(ctx: DoctorContext): Promise<Check[]> {
+  const need = needs(ctx.config);
+  const install = 'sudo apt-get install -y ffmpeg';
+  const forCameras = need.ffmpegCameras.length > 0;
+  const [ffmpeg, ffprobe] = await Promise.all([versionCheck('ffmpeg', need.videos || forCameras), versionCheck('ffprobe', need.videos)]);
+  const checks = [ffmpeg, ffprobe];
+  if (ffmpeg.verdict === 'ok') checks.push(await encoderCheck(ctx, need.videos));
+  return checks;
+
+  async function versionCheck(program: 'ffmpeg' | 'ffprobe', needed: boolean): Promise<Check> {
+    try {
+      return { group: 'tools', name: program, verdict: 'ok', detail: await versionOf(program, program) };
+    } catch (err) {
+      const cameras = program === 'ffmpeg' && forCameras ? ` (cameras ${need.ffmpegCameras.join(', ')} need it too)` : '';
+      return { group: 'tools', name: program, verdict: needed ? 'fail' : 'warn', detail: `${(err as Error).message}${needed ? cameras : ' (no enabled source needs it now)'}`, fix: install };
+    }
+  }
+}
+
+/** The Pi's hardware encoder when a test encode works, else libx264; a failure when neither encodes and videos are wanted. */
+async function encoderCheck(ctx: DoctorContext, videos: boolean): Promise<Check> {
+  let error = '';
+  for (const encoder of ['h264_v4l2m2m', 'libx264'] as VideoEncoder[]) {
+    const result = await runTool(ctx, 'ffmpeg', encoderProbeArgs(encoder), 15_000);
+    if (result?.code === 0) {
+      return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: encoder === 'h264_v4l2m2m' ? 'h264_v4l2m2m (the hardware encoder works)' : 'libx264 (no working hardware encoder)' };
+    }
+    error = result ? tail(result.stderr) || (result.aborted ? 'timed out' : `exit code ${result.code}`) : 'ffmpeg is not installed';
+  }
+  return {
+    group: 'tools',
+    name: 'h264 encoder',
+    verdict: videos ? 'fail' : 'warn',
+    detail: `neither h264_v4l2m2m nor libx264 encodes a test video (${error}): videos cannot be built`,
+    fix: 'sudo apt-get install -y ffmpeg (Debian\'s ffmpeg has libx264)',
+  };
+}
+
+async function gphoto2Check(ctx: DoctorContext): Promise<Check> {
+  const used = needs(ctx.config).gphoto2;
+  const result = await runTool(ctx, 'gphoto2', ['--version']);
+  if (result === null) {
+    return used
+      ? { group: 'tools', name: 'gphoto2', verdict: 'fail', detail: 'not installed, and a source uses a gphoto2 camera', fix: 'sudo apt-get install -y gphoto2' }
+      : { group: 'tools', name: 'gphoto2', verdict: 'ok', detail: 'not installed (no source needs it)' };
+  }
+  const line = result.stdout.split('\n').find((l) => /^gphoto2\s+\d/.test(l)) ?? result.stdout.split('\n')[0] ?? '';
+  if (result.code === 0) return { group: 'tools', name: 'gphoto2', verdict: 'ok', detail: line.trim() || 'installed' };
+  return {
+    group: 'tools',
+    name: 'gphoto2',
+    verdict: used ? 'fail' : 'warn',
+    detail: `"gphoto2 --version" failed: ${tail(result.stderr) || `exit code ${result.code}`}`,
+    fix: 'sudo apt-get install --reinstall -y gphoto2',
+  };
+}
+
+async function vcgencmdCheck(ctx: DoctorContext): Promise<Check> {
+  const model = await fs.readFile(ctx.paths.deviceModel, 'utf8').then((t) => t.replace(/\0/g, '').trim(), () => '');
+  const pi = model.includes('Raspberry Pi');
+  const result = await runTool(ctx, 'vcgencmd', ['get_throttled'], 5000);
+  if (result === null) {
+    return pi
+      ? { group: 'tools', name: 'vcgencmd', verdict: 'warn', detail: `not installed on this ${model}: the under-voltage and throttling flags cannot be read`, fix: 'sudo apt-get install -y libraspberrypi-bin' }
+      : { group: 'tools', name: 'vcgencmd', verdict: 'ok', detail: 'not installed: not a Raspberry Pi (no firmware flags to read)' };
+  }
+  if (result.code === 0) return { group: 'tools', name: 'vcgencmd', verdict: 'ok', detail: `works (${result.stdout.trim()})` };
+  if (!pi) return { group: 'tools', name: 'vcgencmd', verdict: 'ok', detail: 'installed, but this is not a Raspberry Pi' };
+  return {
+    group: 'tools',
+    name: 'vcgencmd',
+    verdict: 'warn',
+    detail: `"vcgencmd get_throttled" failed: ${tail(result.stderr) || `exit code ${result.code}`}`,
+    fix: `the daemon's user needs the video group: sudo usermod -aG video ${ctx.daemonUser.name}`,
+  };
+}
+
+/** Whether the clock can be checked at all; whether it is synchronised is the clock check's. */
+async function clockToolsCheck(ctx: DoctorContext): Promise<Check> {
+  const [timedatectl, chronyc] = await Promise.all([runTool(ctx, 'timedatectl', ['--version'], 5000), runTool(ctx, 'chronyc', ['--version'], 5000)]);
+  const found = [timedatectl && 'timedatectl', chronyc && 'chronyc'].filter((t): t is string => Boolean(t));
+  if (found.length > 0) return { group: 'tools', name: 'timedatectl/chronyc', verdict: 'ok', detail: `${found.join(' and ')} installed` };
+  return {
+    group: 'tools',
+    name: 'timedatectl/chronyc',
+    verdict: 'warn',
+    detail: 'neither timedatectl nor chronyc is installed: nobody can tell whether the clock is right',
+    fix: 'sudo apt-get install -y systemd-timesyncd (or chrony)',
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * `lapsebox doctor` as a maintainer runs it: the compiled CLI as a child process,
+ * with PATH cut down to node alone, a fake gphoto2, a fake timedatectl, a real
+ * OpenSSH server on loopback (right key, wrong pinned key, closed port, a folder
+ * it may not write), file modes that give secrets away, and a running daemon
+ * whose USB camera doctor must leave alone.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { DaemonProcess } from '../helpers/daemon';
+import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
+import { TestSshd } from '../helpers/sshd';
+import { fingerprint } from '../../daemon/sync/sftp.transport';
+import type { DoctorReport } from '../../daemon/doctor/doctor';
+
+const CANON = { model: 'Canon EOS 550D', port: 'usb:001,004', serial: '0270117385' };
+/** Sources that need neither ffmpeg nor gphoto2. */
+const NO_VIDEOS = { timelapse: { daily: { enabled: false } } };
+const testpattern = { id: 'demo', camera: { driver: 'testpattern', width: 320, height: 240 }, ...NO_VIDEOS };
+const isPi = (() => {
+  try {
+    return fs.readFileSync('/proc/device-tree/model', 'utf8').includes('Raspberry Pi');
+  } catch {
+    return false;
+  }
+})();
+
+describe('lapsebox doctor', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let cases = 0;
+
+  beforeAll(() => {
+    tmp = tempDir('lapsebox-doctor-');
+  });
+
+  afterAll(() => tmp.cleanup());
+
+  /** A config in a folder of its own (data in `data` beside it). */
+  function setup(sources: Record<string, unknown>[], extra: Record<string, unknown> = {}): { dir: string; configFile: string; dataDir: string } {
+    const dir = path.join(tmp.dir, `case-${++cases}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const configFile = writeConfig({ dir, port: 1, sources, extra });
+    fs.chmodSync(configFile, 0o600);
+    return { dir, configFile, dataDir: path.join(dir, 'data') };
+  }
+
+  /** A bin folder holding the named fakes (shell scripts), or links. */
+  function bin(name: string, tools: Record<string, string>, links: Record<string, string> = {}): string {
+    const dir = path.join(tmp.dir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [tool, script] of Object.entries(tools)) fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    for (const [link, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, link));
+    return dir;
+  }
+
+  async function doctor(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; report: DoctorReport; ms: number; get: (name: string) => DoctorReport['checks'][number] }> {
+    const started = Date.now();
+    const result = await cli(['doctor', '--json', '--config', configFile], { env });
+    const ms = Date.now() - started;
+    let report: DoctorReport;
+    try {
+      report = JSON.parse(result.stdout) as DoctorReport;
+    } catch {
+      throw new Error(`doctor printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+    }
+    const get = (name: string) => {
+      const found = report.checks.find((c) => c.name === name);
+      if (!found) throw new Error(`no check "${name}" in ${report.checks.map((c) => c.name).join(', ')}`);
+      return found;
+    };
+    return { code: result.code, report, ms, get };
+  }
+
+  describe('tools', () => {
+    let nodeOnly: string;
+    beforeAll(() => {
+      nodeOnly = bin('node-only', {}, { node: process.execPath });
+    });
+
+    it('fails when ffmpeg, ffprobe and gphoto2 are missing and a source needs them, and says what to install', async () => {
+      const { configFile } = setup([{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model } }]);
+      const { code, get, report } = await doctor(configFile, { PATH: nodeOnly });
+      expect(get('ffmpeg')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/ffmpeg is not installed/), fix: 'sudo apt-get install -y ffmpeg' });
+      expect(get('ffprobe')).toMatchObject({ verdict: 'fail', fix: 'sudo apt-get install -y ffmpeg' });
+      expect(get('gphoto2')).toMatchObject({ verdict: 'fail', detail: 'not installed, and a source uses a gphoto2 camera', fix: 'sudo apt-get install -y gphoto2' });
+      expect(get('camera north')).toMatchObject({ verdict: 'fail', fix: 'sudo apt-get install -y gphoto2' });
+      expect(report.checks.some((c) => c.name === 'h264 encoder')).toBe(false);
+      expect(get('node')).toMatchObject({ verdict: 'ok', detail: expect.stringContaining(process.version) });
+      if (!isPi) expect(get('vcgencmd')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/not a Raspberry Pi/) });
+      expect(get('timedatectl/chronyc')).toMatchObject({ verdict: 'warn', fix: expect.stringMatching(/apt-get install -y systemd-timesyncd/) });
+      expect(report.verdict).toBe('fail');
+      expect(code).toBe(1);
+    });
+
+    it('only warns when nothing needs them, and exits 0 on warnings; the table ends with the verdict', async () => {
+      const { configFile } = setup([testpattern]);
+      const result = await cli(['doctor', '--config', configFile], { env: { PATH: nodeOnly } });
+      expect(result.stdout).toMatch(/^CHECK\s+VERDICT\s+DETAIL$/m);
+      expect(result.stdout).toMatch(/^ffmpeg\s+warn\s+ffmpeg is not installed .*\(no enabled source needs it now\) → sudo apt-get install -y ffmpeg$/m);
+      expect(result.stdout).toMatch(/^gphoto2\s+ok\s+not installed \(no source needs it\)$/m);
+      expect(result.stdout).toMatch(/^camera demo\s+ok\s+testpattern: built in/m);
+      expect(result.stdout.trimEnd().split('\n').at(-1)).toMatch(/^verdict: no problems, \d+ warnings: .*ffmpeg \(warn\)/);
+      expect(result.code).toBe(0);
+    });
+  });
+
+  describe('gphoto2 cameras', () => {
+    it('sees the camera a source names by model or serial, and not one that is not there or unplugged', async () => {
+      const fake = await installFakeGphoto2(path.join(tmp.dir, 'fake-gphoto2'), { cameras: [CANON] });
+      const { configFile } = setup([
+        { id: 'by-model', camera: { driver: 'gphoto2', model: CANON.model }, ...NO_VIDEOS },
+        { id: 'by-serial', camera: { driver: 'gphoto2', serial: CANON.serial }, ...NO_VIDEOS },
+        { id: 'other', camera: { driver: 'gphoto2', model: 'Nikon D750' }, ...NO_VIDEOS },
+      ]);
+      const plugged = await doctor(configFile, fake.env);
+      expect(plugged.get('gphoto2')).toMatchObject({ verdict: 'ok', detail: 'gphoto2 2.5.28 (fake)' });
+      expect(plugged.get('camera by-model')).toMatchObject({ verdict: 'ok', detail: `gphoto2: seen, ${CANON.model} at ${CANON.port} serial ${CANON.serial}` });
+      expect(plugged.get('camera by-serial')).toMatchObject({ verdict: 'ok', detail: expect.stringContaining(`serial ${CANON.serial}`) });
+      expect(plugged.get('camera other')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/not seen: no camera matching model "Nikon D750" \(gphoto2 sees: Canon EOS 550D at usb:001,004/) });
+      expect(plugged.code).toBe(1);
+
+      fake.setScenario({ cameras: [CANON], plugged: false });
+      const unplugged = await doctor(configFile, fake.env);
+      expect(unplugged.get('camera by-model')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/not seen.*gphoto2 sees: none/), fix: expect.stringMatching(/switch it on/) });
+      // Detection only: doctor never takes a picture with a DSLR.
+      expect(fake.captures()).toEqual([]);
+    });
+  });
+
+  describe('sync targets', () => {
+    let sshd: TestSshd;
+    beforeAll(async () => {
+      sshd = await TestSshd.start({ dir: path.join(tmp.dir, 'sshd') });
+    });
+    afterAll(() => sshd.stop());
+
+    it('logs in to a target with the pinned key and writes there; fails a wrong host key naming both, a closed port quickly, and a folder it may not write', async () => {
+      const readOnly = path.join(sshd.root, 'read-only');
+      fs.mkdirSync(readOnly, { mode: 0o555 });
+      fs.chmodSync(readOnly, 0o555);
+      const wrongKey = fingerprint(Buffer.from('another server'));
+      const { configFile } = setup([testpattern], {
+        sync: {
+          targets: [
+            sshd.target('good'),
+            sshd.target('wrong-key', { hostKey: wrongKey }),
+            sshd.target('closed', { port: await freePort() }),
+            sshd.target('read-only', { remoteDir: readOnly }),
+          ],
+        },
+      });
+      const before = await doctor(configFile);
+      expect(before.get('target good').detail).toMatch(/; backlog unknown \(no database yet\)$/);
+      // A capture on the stopped box queues the picture and the latest picture for each target.
+      expect((await cli(['capture', 'demo', '--config', configFile])).code).toBe(0);
+      const { get, ms, code } = await doctor(configFile);
+      expect(get('target good')).toMatchObject({ verdict: 'ok', detail: `${sshd.username}@127.0.0.1:${sshd.port}: host key ${sshd.hostKey} as pinned, logged in, ${sshd.root} writable; 2 files (1 MB) waiting, the oldest for less than a minute` });
+      const wrong = get('target wrong-key');
+      expect(wrong).toMatchObject({ verdict: 'fail', detail: expect.stringContaining(`host key mismatch: the server presented ${sshd.hostKey}, the configuration pins ${wrongKey}`) });
+      expect(wrong.fix).toMatch(/check the server's key with its administrator/);
+      expect(get('target closed')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/unreachable: 127\.0\.0\.1:\d+ refused the connection/) });
+      expect(get('target read-only')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/logged in, but cannot write: .*permission denied/) });
+      expect(code).toBe(1);
+      expect(ms).toBeLessThan(10_000);
+      // The probe file is gone again, and nothing was written under the wrong key.
+      expect([...sshd.files().keys()]).toEqual([]);
+    });
+  });
+
+  describe('permissions', () => {
+    it('warns about a config every user can read and fails a data folder anyone can write; both ok once private', async () => {
+      const { configFile, dataDir } = setup([testpattern], { sync: { targets: [] } });
+      fs.chmodSync(configFile, 0o644);
+      fs.mkdirSync(dataDir);
+      fs.chmodSync(dataDir, 0o777);
+      const open = await doctor(configFile);
+      expect(open.get('config file')).toMatchObject({ verdict: 'warn', detail: expect.stringMatching(/every user can read it \(mode 0644\)/), fix: `sudo chmod 640 ${configFile}` });
+      expect(open.get('data folder')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/any user can change pictures and the database in it \(mode 0777\)/), fix: `sudo chmod 750 ${dataDir}` });
+      expect(open.code).toBe(1);
+
+      fs.chmodSync(configFile, 0o640);
+      fs.chmodSync(dataDir, 0o750);
+      const closed = await doctor(configFile);
+      expect(closed.get('config file').verdict).toBe('ok');
+      expect(closed.get('data folder')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/mode 0750\): writable by .*, private$/) });
+    });
+  });
+
+  describe('clock', () => {
+    it('says the clock is not synchronised when timedatectl says so, and ok when it is', async () => {
+      const { configFile } = setup([testpattern]);
+      const fake = (answer: string) =>
+        bin(`timedatectl-${answer}`, { timedatectl: `[ "$*" = "show -p NTPSynchronized --value" ] && { echo ${answer}; exit 0; }\n[ "$1" = "--version" ] && { echo "systemd 252"; exit 0; }\nexit 1` });
+      const no = await doctor(configFile, { PATH: `${fake('no')}:${process.env.PATH ?? ''}` });
+      // Within 15 minutes of boot the clock may still be catching up.
+      expect(no.get('clock')).toMatchObject({ verdict: os.uptime() < 15 * 60 ? 'warn' : 'fail', detail: expect.stringMatching(/^NOT synchronised \(timedatectl\)/), fix: expect.stringMatching(/sudo timedatectl set-ntp true/) });
+      const yes = await doctor(configFile, { PATH: `${fake('yes')}:${process.env.PATH ?? ''}` });
+      expect(yes.get('clock')).toMatchObject({ verdict: 'ok', detail: 'synchronised (timedatectl)' });
+    });
+  });
+
+  describe('with the daemon running', () => {
+    let daemon: DaemonProcess | null = null;
+    afterAll(async () => {
+      await daemon?.kill();
+    });
+
+    it('reports the daemon and its view of the USB camera, and leaves the camera alone', async () => {
+      const forDaemon = await installFakeGphoto2(path.join(tmp.dir, 'daemon-gphoto2'), { cameras: [CANON] });
+      const forDoctor = await installFakeGphoto2(path.join(tmp.dir, 'doctor-gphoto2'), { cameras: [CANON] });
+      const port = await freePort();
+      const { dir } = setup([]);
+      const configFile = writeConfig({ dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '10s' }, schedule: { every: '2s' }, ...NO_VIDEOS }] });
+      daemon = new DaemonProcess(configFile, port, forDaemon.env);
+      await daemon.start();
+      await waitFor('a picture from the daemon', () => forDaemon.captures().length > 0 && fs.existsSync(path.join(dir, 'data', 'sources', 'north', 'live', 'latest.jpg')));
+
+      const { get } = await doctor(configFile, forDoctor.env);
+      expect(get('daemon')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(new RegExp(`^running, pid ${daemon.pid}, lapsebox \\d+\\.\\d+\\.\\d+, up `)) });
+      expect(get('control socket')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/mode 0660/) });
+      expect(get('camera north')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/^gphoto2: left to the running daemon; last picture \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(the daemon's view\)/) });
+      // Its version, and nothing that opens a camera.
+      expect(forDoctor.calls().map((c) => c.outcome)).toEqual(['version']);
+    });
+  });
+});
