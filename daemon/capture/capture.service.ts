@@ -28,7 +28,7 @@ import { PipelineError, isCameraFault, type PicturePipeline } from '../pipeline/
 import { removeIfExists, tempPathFor } from '../files/atomic';
 import { localDate, pictureFileName } from '../files/layout';
 import type { Relay, RelayConfig } from '../hardware/relay';
-import { CameraError, abortError, sleep, type Camera } from './camera';
+import { CameraError, abortError, sleep, type Camera, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';
 
 export type CaptureReason = 'slot' | 'manual';
@@ -40,6 +40,8 @@ export type CaptureOutcome =
 
 /** Without a relay, a camera is marked down after this many failed slots in a row. */
 export const DOWN_AFTER_FAILURES = 3;
+/** How long an abandoned driver capture may take to kill its program and clean up (above command.ts's kill grace). */
+const ABANDON_SETTLE_MS = 2_500;
 /** Pause before a plain retry: a busy camera often needs a moment. */
 const RETRY_PAUSE_MS = 2_000;
 
@@ -283,6 +285,8 @@ export class CaptureService {
     /** Where the pipeline writes the picture when it has to rewrite it (masks, rotation, crop). */
     let rewritten: string | undefined;
     let companions: { path: string; extension: string }[] = [];
+    /** The driver's capture while it has not answered: an abandoned one gets a moment to clean up after itself. */
+    let capturing: Promise<CaptureResult> | undefined;
     try {
       const dir = await this.#store.prepareDir(source.id, started);
       temp = tempPathFor(path.join(dir, pictureFileName(started)));
@@ -291,7 +295,9 @@ export class CaptureService {
         else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
       });
       // The race ends the wait even if a driver ignores the signal; its late output is removed below.
-      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
+      capturing = camera.capture({ destination: temp, takenAt: new Date(started), signal });
+      const result = await Promise.race([capturing, aborted]);
+      capturing = undefined;
       companions = result.companions ?? [];
       const captured = this.#now();
       rewritten = tempPathFor(path.join(dir, pictureFileName(started)));
@@ -322,6 +328,10 @@ export class CaptureService {
       return { ok: false, error: toCameraError(err, source.id) };
     } finally {
       clear();
+      // A driver stopped by the daemon's stop kills its program (TERM, then KILL 2 s later) and removes
+      // its working files: wait for that, boundedly, as the process exits next. (After a timeout the
+      // cleanup goes on in the background, so the next slot is not delayed.)
+      if (capturing && stop.aborted) await settledWithin(capturing, ABANDON_SETTLE_MS);
       if (temp) await removeIfExists(temp).catch(() => undefined);
       if (rewritten) await removeIfExists(rewritten).catch(() => undefined);
       for (const companion of companions) await removeIfExists(companion.path).catch(() => undefined);
@@ -424,6 +434,13 @@ export class CaptureService {
     unit.relay?.close();
     unit.relay = null;
   }
+}
+
+/** Waits for a promise to settle, at most `ms`. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Retrying cannot help a driver that is not installed, nor a daemon that is stopping. */
