@@ -96,7 +96,7 @@ async function v4l2Probe(ctx: DoctorContext, sourceId: string, device: string): 
     throw new CameraError('failed', `camera ${sourceId}: ${who.name} (${who.why}) may not open ${device} (${ctx.names.user(st.uid)}:${group}, mode ${octal(st.mode)})`, `sudo usermod -aG ${group} ${who.name}, then restart the daemon`);
   }
   await fs.access(device, constants.R_OK | constants.W_OK).catch(() => {
-    throw new CameraError('failed', `camera ${sourceId}: this user (${ctx.me.name}) may not open ${device}`, 'run doctor as root: sudo lapsebox doctor');
+    throw new CameraError('failed', `camera ${sourceId}: this user (${ctx.me.name}) may not open ${device}`, `sudo usermod -aG ${group} ${ctx.me.name}, or run doctor as the daemon's user`);
   });
   const real = await fs.realpath(device);
   const known = (await listVideoDevices()).find((v) => v.device === real);

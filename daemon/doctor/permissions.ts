@@ -4,6 +4,7 @@
  * daemon runs as (see context.ts), and that nobody else may read or change them.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { constants, type Stats } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config } from '../config/schema';
@@ -24,9 +25,20 @@ export async function configFileCheck(ctx: DoctorContext): Promise<Check> {
   if (!mayAccess(st, who, { read: true })) {
     return check('fail', `${who.name} (${who.why}) cannot read it (owner ${owner}, mode ${octal(st.mode)})`, privateFix);
   }
-  if (st.mode & 0o002) return check('fail', `any user can change it (mode ${octal(st.mode)}), and ${holds}`, privateFix);
-  if (st.mode & 0o004) return check('warn', `every user can read it (mode ${octal(st.mode)}), and ${holds}`, privateFix);
-  return check('ok', `owner ${owner}, mode ${octal(st.mode)}, readable by ${who.name}`);
+  const closedBy = await folderKeepingOthersOut(file);
+  const kept = closedBy && st.mode & 0o006 ? `, but ${closedBy} keeps other users out` : '';
+  if (st.mode & 0o002 && !closedBy) return check('fail', `any user can change it (mode ${octal(st.mode)}), and ${holds}`, privateFix);
+  if (st.mode & 0o004 && !closedBy) return check('warn', `every user can read it (mode ${octal(st.mode)}), and ${holds}`, privateFix);
+  return check('ok', `owner ${owner}, mode ${octal(st.mode)}${kept}, readable by ${who.name}`);
+}
+
+/** The first folder above `file` that other users may not pass through, or null when they reach it. */
+async function folderKeepingOthersOut(file: string): Promise<string | null> {
+  for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
+    const st = await fs.stat(dir).catch(() => null);
+    if (st && !(st.mode & 0o001)) return dir;
+    if (dir === path.dirname(dir)) return null;
+  }
 }
 
 /** What in the configuration is secret, by kind (never the values). */
@@ -85,14 +97,15 @@ async function databaseCheck(ctx: DoctorContext): Promise<Check> {
   const [main] = stats;
   if (!main) return { group: 'data folder', name: 'database', verdict: 'ok', detail: `${file} not created yet (the daemon creates it at its first start)` };
   const found: Finding[] = [];
-  for (const entry of stats) {
-    if (!entry) continue;
-    const [f, st] = entry;
-    // A file root created (a CLI command run with sudo) locks the daemon out of the whole database.
-    if (!mayAccess(st, who, { read: true, write: true })) {
-      found.push({ verdict: 'fail', text: `${who.name} (${who.why}) cannot write ${f} (owner ${ctx.names.user(st.uid)}, mode ${octal(st.mode)})`, fix: `sudo chown ${who.name}: ${file}*` });
-    }
-    if (st.mode & 0o004) found.push({ verdict: 'warn', text: `every user can read ${f} (mode ${octal(st.mode)}): it holds password hashes`, fix: `sudo chmod 640 ${file}*` });
+  const present = stats.filter((e): e is [string, Stats] => e !== null);
+  // A file root created (a CLI command run as root) locks the daemon out of the whole database.
+  for (const [f, st] of present.filter(([, st]) => !mayAccess(st, who, { read: true, write: true }))) {
+    found.push({ verdict: 'fail', text: `${who.name} (${who.why}) cannot write ${path.basename(f)} (owner ${ctx.names.user(st.uid)}, mode ${octal(st.mode)})`, fix: `sudo chown ${who.name}: ${file}*` });
+  }
+  // Readable files in a folder others cannot enter are not exposed.
+  const readable = (await folderKeepingOthersOut(file)) ? [] : present.filter(([, st]) => st.mode & 0o004);
+  if (readable.length > 0) {
+    found.push({ verdict: 'warn', text: `every user can read ${readable.map(([f]) => path.basename(f)).join(', ')} (mode ${octal(readable[0]![1].mode)}): it holds password hashes`, fix: `sudo chmod 640 ${file}*` });
   }
   found.push(...(await writable(file, ctx)));
   const version = schemaVersion(file);

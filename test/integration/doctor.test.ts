@@ -171,7 +171,10 @@ describe('lapsebox doctor', () => {
 
   describe('permissions', () => {
     it('warns about a config every user can read and fails a data folder anyone can write; both ok once private', async () => {
-      const { configFile, dataDir } = setup([testpattern], { sync: { targets: [] } });
+      const { dir, configFile, dataDir } = setup([testpattern], { sync: { targets: [] } });
+      // Other users must reach the config for its mode to matter (mkdtemp makes 0700 folders).
+      fs.chmodSync(tmp.dir, 0o755);
+      fs.chmodSync(dir, 0o755);
       fs.chmodSync(configFile, 0o644);
       fs.mkdirSync(dataDir);
       fs.chmodSync(dataDir, 0o777);
@@ -180,10 +183,14 @@ describe('lapsebox doctor', () => {
       expect(open.get('data folder')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/any user can change pictures and the database in it \(mode 0777\)/), fix: `sudo chmod 750 ${dataDir}` });
       expect(open.code).toBe(1);
 
+      fs.chmodSync(dir, 0o750);
+      const shut = await doctor(configFile);
+      expect(shut.get('config file')).toMatchObject({ verdict: 'ok', detail: expect.stringContaining(`mode 0644, but ${dir} keeps other users out`) });
+
       fs.chmodSync(configFile, 0o640);
       fs.chmodSync(dataDir, 0o750);
       const closed = await doctor(configFile);
-      expect(closed.get('config file').verdict).toBe('ok');
+      expect(closed.get('config file')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/mode 0640, readable by /) });
       expect(closed.get('data folder')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/mode 0750\): writable by .*, private$/) });
     });
   });
