@@ -9,6 +9,7 @@ import { run as timelapse } from './timelapse.bench';
 import { run as sync } from './sync.bench';
 import { run as web } from './web';
 import { run as retention } from './retention.bench';
+import { run as reload } from './reload.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -17,6 +18,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['sftp sync', sync],
   ['web', web],
   ['retention', retention],
+  ['reload', reload],
 ];
 
 async function main(): Promise<void> {
