@@ -33,7 +33,7 @@ export async function configFileCheck(ctx: DoctorContext): Promise<Check> {
 }
 
 /** The first folder above `file` that other users may not pass through, or null when they reach it. */
-async function folderKeepingOthersOut(file: string): Promise<string | null> {
+export async function folderKeepingOthersOut(file: string): Promise<string | null> {
   for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
     const st = await fs.stat(dir).catch(() => null);
     if (st && !(st.mode & 0o001)) return dir;
@@ -93,7 +93,12 @@ async function writable(file: string, ctx: DoctorContext): Promise<Finding[]> {
 async function databaseCheck(ctx: DoctorContext): Promise<Check> {
   const file = new DataLayout(ctx.config.storage.dataDir).database;
   const who = ctx.daemonUser;
-  const stats = await Promise.all([file, `${file}-wal`, `${file}-shm`].map((f) => fs.stat(f).then((st): [string, Stats] => [f, st], () => null)));
+  const stats = await Promise.all(
+    [file, `${file}-wal`, `${file}-shm`].map((f) => fs.stat(f).then((st): [string, Stats] => [f, st], (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)))),
+  ).catch((err: NodeJS.ErrnoException) => err);
+  if (stats instanceof Error) {
+    return { group: 'data folder', name: 'database', verdict: 'warn', detail: `${file} cannot be looked at by this user (${ctx.me.name}): ${stats.code ?? stats.message}`, fix: 'run doctor as root or as the daemon\'s user: sudo lapsebox doctor' };
+  }
   const [main] = stats;
   if (!main) return { group: 'data folder', name: 'database', verdict: 'ok', detail: `${file} not created yet (the daemon creates it at its first start)` };
   const found: Finding[] = [];

@@ -6,6 +6,7 @@
  */
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,7 +15,8 @@ import { formatDuration } from '../config/duration';
 import { DataLayout } from '../files/layout';
 import { OutboxRepository, type Backlog } from '../store/outbox.repository';
 import { SftpTransport, SyncError } from '../sync/sftp.transport';
-import type { Check, DoctorContext } from './context';
+import { octal, type Check, type DoctorContext } from './context';
+import { folderKeepingOthersOut } from './permissions';
 
 /** Each step (connecting, one SFTP request) may take this long at most, whatever the target's timeout. */
 const STEP_TIMEOUT_MS = 8000;
@@ -35,7 +37,7 @@ function readBacklogs(ctx: DoctorContext): Map<string, Backlog | string> {
   if (ctx.daemon.state === 'running') return new Map(ctx.daemon.targets.map((t) => [t.id, t.backlog]));
   const out = new Map<string, Backlog | string>();
   const file = new DataLayout(ctx.config.storage.dataDir).database;
-  if (!fs.existsSync(file)) return new Map(ctx.config.sync.targets.map((t) => [t.id, 'no database yet']));
+  if ((fs.statSync(file, { throwIfNoEntry: false }) ?? null) === null) return new Map(ctx.config.sync.targets.map((t) => [t.id, 'no database yet']));
   let db: Database.Database | null = null;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
@@ -86,7 +88,16 @@ async function targetCheck(ctx: DoctorContext, target: SyncTargetConfig, backlog
     deadline.removeEventListener('abort', stop);
     await transport.close();
   }
-  return withBacklog({ group: 'targets', name, verdict: 'ok', detail: `${server}: ${done.join(', ')}` }, target, backlog, ctx.now());
+  const check = withBacklog({ group: 'targets', name, verdict: 'ok', detail: `${server}: ${done.join(', ')}` }, target, backlog, ctx.now());
+  return check.verdict === 'ok' ? await keyExposure(check, target) : check;
+}
+
+/** A private key other users can read is no longer private. */
+async function keyExposure(check: Check, target: SyncTargetConfig): Promise<Check> {
+  if (target.privateKey === undefined) return check;
+  const st = await fsp.stat(target.privateKey).catch(() => null);
+  if (st === null || !(st.mode & 0o004) || (await folderKeepingOthersOut(target.privateKey))) return check;
+  return { ...check, verdict: 'warn', detail: `${check.detail}; the private key ${target.privateKey} is readable by other users (mode ${octal(st.mode)})`, fix: `sudo chmod 600 ${target.privateKey} (owned by the daemon's user)` };
 }
 
 function stepFailure(t: SyncTargetConfig, err: unknown, presented: string | null, done: string[], fail: (detail: string, fix: string) => Check): Check {
