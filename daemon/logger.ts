@@ -31,7 +31,7 @@ const states = new WeakMap<Logger, LevelState>();
 
 export function createLogger(options: { levels?: LogLevels; destination?: pino.DestinationStream; journal?: boolean } = {}): Logger {
   const state: LevelState = { levels: withEnvironment(options.levels ?? { level: 'info' }), children: new Set(), prunedAt: 0 };
-  const journal = options.journal ?? stdoutIsJournal();
+  const journal = options.journal ?? (options.destination === undefined && stdoutIsJournal());
   const root = pino(
     {
       level: state.levels.level,

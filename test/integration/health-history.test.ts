@@ -303,7 +303,7 @@ describe('HealthHistory', () => {
 
   it('samples at start and then every interval; a failing sample and a failing listener are logged, not fatal', async () => {
     const lines: string[] = [];
-    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const log = createLogger({ levels: { level: 'info' }, destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
     const good = script().samples.slice(0, 50);
     let calls = 0;
     const probe: SystemProbe = {

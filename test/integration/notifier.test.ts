@@ -67,7 +67,7 @@ describe('Notifier', () => {
     to: ['ops@example.com', 'night@example.com'],
   });
   const notifier = (deps: Partial<NotifierDeps> = {}): Notifier => {
-    const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const log = createLogger({ levels: { level: 'debug' }, destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
     const sut = new Notifier({ config: () => config, repo: store.notifications, log, retry: FAST, ...deps });
     notifiers.push(sut);
     return sut;

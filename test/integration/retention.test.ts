@@ -194,7 +194,7 @@ describe('StorageGuard on a small disk', () => {
       return;
     }
     const lines: string[] = [];
-    const log = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
+    const log = createLogger({ levels: { level: 'debug' }, destination: { write: (line: string) => lines.push(line) } });
     const guard = new StorageGuard({ config: () => config, store, log, batchPauseMs: 0 });
     const big = { ...config, sources: config.sources.map((s) => ({ ...s, camera: { ...s.camera, width: 1920, height: 1080 } })) } as Config;
     const { capture } = buildCaptureStack({ config: big, store, log, createCamera, openRelay: (relay) => openRelay(relay, { log }), storage: guard });

@@ -51,7 +51,7 @@ describe('SyncService against OpenSSH', () => {
   };
   const outbox = () => new Outbox({ config: () => config, repo: store.outbox, notify: (ids) => sync?.wake(ids) });
   const startSync = (policies = FAST) => {
-    sync = new SyncService({ config: () => config, store, outbox: outbox(), log: process.env['SYNC_DEBUG'] ? createLogger({ level: 'debug' }) : silentLogger(), policies });
+    sync = new SyncService({ config: () => config, store, outbox: outbox(), log: process.env['SYNC_DEBUG'] ? createLogger({ levels: { level: 'debug' } }) : silentLogger(), policies });
     sync.start();
     return sync;
   };

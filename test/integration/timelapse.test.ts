@@ -195,7 +195,7 @@ describe('timelapse videos', () => {
 
   it('fails with a clear error when ffmpeg is missing, and says so at start-up', async () => {
     const lines: string[] = [];
-    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const log = createLogger({ levels: { level: 'info' }, destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
     const { sizes } = pictureServices(config, store);
     const stack = buildVideoStack({ config: () => config, store, sizes, log, ffmpeg: { ffmpegPath: path.join(tmp.dir, 'no-such-ffmpeg') } }).jobs;
     await stack.start();
@@ -233,7 +233,7 @@ describe('TimelapseScheduler', () => {
     let now = at('2026-11-23T00:29');
     const { sizes } = pictureServices(config, store);
     const lines: string[] = [];
-    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const log = createLogger({ levels: { level: 'info' }, destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
     const { jobs } = buildVideoStack({ config: () => config, store, sizes, log, now: () => now });
     const sut = new TimelapseScheduler({ config: () => config, jobs, log, now: () => now });
     await jobs.start();
