@@ -1,13 +1,17 @@
 /**
  * `lapsebox doctor` as a maintainer runs it: the compiled CLI as a child process,
- * with PATH cut down to node alone, a fake gphoto2, a fake timedatectl, a real
- * OpenSSH server on loopback (right key, wrong pinned key, closed port, a folder
+ * with PATH cut down to node alone, a fake gphoto2, an HTTP camera, a fake
+ * timedatectl, a real OpenSSH server on loopback (right key, wrong pinned key, closed port, a folder
  * it may not write), file modes that give secrets away, and a running daemon
  * whose USB camera doctor must leave alone.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
@@ -126,6 +130,48 @@ describe('lapsebox doctor', () => {
       expect(unplugged.get('camera by-model')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/not seen.*gphoto2 sees: none/), fix: expect.stringMatching(/switch it on/) });
       // Detection only: doctor never takes a picture with a DSLR.
       expect(fake.captures()).toEqual([]);
+    });
+  });
+
+  describe('network cameras', () => {
+    let server: http.Server;
+    let base: string;
+    beforeAll(async () => {
+      const jpeg = await sharp(crypto.randomBytes(320 * 240 * 3), { raw: { width: 320, height: 240, channels: 3 } }).jpeg().toBuffer();
+      server = http.createServer((req, res) => {
+        if (req.url === '/silent.jpg') return; // a camera that accepts and never answers
+        if (req.headers.authorization !== `Basic ${Buffer.from('lapsebox:secret-pw').toString('base64')}`) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="camera"' }).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it('asks an http camera for one picture through its driver; a refused login and a silent camera fail, without the password', async () => {
+      const camera = (url: string, password: string) => ({ driver: 'http', url, username: 'lapsebox', password, timeout: '2s' });
+      const { configFile, dataDir } = setup([
+        { id: 'gate', camera: camera(`${base}/snap.jpg`, 'secret-pw'), ...NO_VIDEOS },
+        { id: 'refused', camera: camera(`${base}/snap.jpg`, 'wrong-pw'), ...NO_VIDEOS },
+        { id: 'silent', camera: camera(`${base}/silent.jpg`, 'secret-pw'), ...NO_VIDEOS },
+      ]);
+      const started = Date.now();
+      const result = await cli(['doctor', '--json', '--config', configFile]);
+      const report = JSON.parse(result.stdout) as DoctorReport;
+      const get = (name: string) => report.checks.find((c) => c.name === name);
+      expect(get('camera gate')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/^http: one picture, 320x240, \d+ KB in \d+\.\d s$/) });
+      expect(get('camera refused')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/401/) });
+      expect(get('camera silent')).toMatchObject({ verdict: 'fail', detail: 'http: no picture within 2 s' });
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(result.stdout).not.toMatch(/secret-pw|wrong-pw/);
+      // Nothing stored: no data folder was made.
+      expect(fs.existsSync(dataDir)).toBe(false);
     });
   });
 
