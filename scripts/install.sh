@@ -230,7 +230,10 @@ gvfs_disable() {
       if dpkg-divert "${admin[@]}" --listpackage "$file" 2>/dev/null | grep -qx "$APP_USER"; then
         continue
       fi
-      dpkg-divert "${admin[@]}" --quiet --package "$APP_USER" --rename --divert "$file$DIVERT_SUFFIX" --add "$file"
+      if ! dpkg-divert "${admin[@]}" --quiet --package "$APP_USER" --rename --divert "$file$DIVERT_SUFFIX" --add "$file"; then
+        warn "dpkg-divert of $file failed (dpkg busy?): run this again later; the masks are in place meanwhile"
+        continue
+      fi
       changed=1
     done
     [ "$changed" -eq 0 ] || did "gvfs camera monitors hidden from file managers (dpkg-divert of ${GVFS_MONITOR_FILES[*]})"
@@ -275,8 +278,11 @@ gvfs_enable() {
     mapfile -t admin < <(dpkg_admin_args)
     for file in "${GVFS_MONITOR_FILES[@]}"; do
       if dpkg-divert "${admin[@]}" --listpackage "$file" 2>/dev/null | grep -qx "$APP_USER"; then
-        dpkg-divert "${admin[@]}" --quiet --package "$APP_USER" --rename --divert "$file$DIVERT_SUFFIX" --remove "$file"
-        did "removed the dpkg diversion of $file"
+        if dpkg-divert "${admin[@]}" --quiet --package "$APP_USER" --rename --divert "$file$DIVERT_SUFFIX" --remove "$file"; then
+          did "removed the dpkg diversion of $file"
+        else
+          warn "could not remove the dpkg diversion of $file (dpkg busy?): dpkg-divert --package lapsebox --rename --remove $file"
+        fi
       fi
     done
   fi

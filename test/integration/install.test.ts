@@ -84,7 +84,7 @@ function hostState(): Record<string, string> {
     const st = fs.lstatSync(p);
     return st.isDirectory() ? `dir ${st.mtimeMs}` : st.isSymbolicLink() ? `link ${fs.readlinkSync(p)}` : `file ${sha256(p)}`;
   };
-  for (const p of ['/opt', '/usr/local/bin', '/etc/lapsebox', '/var/lib/lapsebox', '/opt/lapsebox', '/opt/lapsebox.new', '/opt/lapsebox.old', '/usr/local/bin/lapsebox']) state[p] = describePath(p);
+  for (const p of ['/opt', '/home', '/usr/local/bin', '/etc/lapsebox', '/var/lib/lapsebox', '/opt/lapsebox', '/opt/lapsebox.new', '/opt/lapsebox.old', '/usr/local/bin/lapsebox']) state[p] = describePath(p);
   for (const p of ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/var/lib/dpkg/diversions']) state[p] = describePath(p);
   if (fs.existsSync('/etc/systemd')) for (const [rel, value] of Object.entries(tree('/etc/systemd'))) state[`/etc/systemd/${rel}`] = value;
   return state;
