@@ -58,6 +58,10 @@ export function runCommand(program: Command): void {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGHUP', reload);
+      // From the first moment: start-up (reconciling a large data folder) runs on the event loop too,
+      // and systemd may count WatchdogSec from the start.
+      systemd.startWatchdog();
+      if (systemd.watchdogMs !== null) daemonLog.info({ pingEveryMs: systemd.watchdogMs }, 'systemd watchdog on');
       try {
         await app.start();
       } catch (err) {
@@ -66,8 +70,6 @@ export function runCommand(program: Command): void {
       }
       started = true;
       systemd.ready(running(app));
-      systemd.startWatchdog();
-      if (systemd.watchdogMs !== null) daemonLog.info({ pingEveryMs: systemd.watchdogMs }, 'systemd watchdog on');
       if (reloadAsked) reload();
       // Keeps the action pending while the daemon runs; signals end the process.
       await new Promise<never>(() => undefined);
