@@ -15,6 +15,7 @@ import { usersCommand } from './users.command';
 import { camerasCommand } from './cameras.command';
 import { timelapseCommand } from './timelapse.command';
 import { doctorCommand } from './doctor.command';
+import { backupCommand } from './backup.command';
 import { packageVersion } from '../package-info';
 
 
@@ -34,6 +35,7 @@ export function buildProgram(io: Output = stdio): Command {
   timelapseCommand(program, io);
   doctorCommand(program, io);
   syncCommand(program, io);
+  backupCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
