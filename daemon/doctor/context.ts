@@ -80,6 +80,8 @@ export interface DoctorContext {
   config: Config;
   configFile: string;
   configWarnings: string[];
+  /** The errors of the configuration file; when there are any, `config` is a stand-in without sources. */
+  configProblems: string[];
   /** Environment of the tools doctor runs (its PATH finds them). */
   env: NodeJS.ProcessEnv;
   now: () => number;
@@ -106,6 +108,7 @@ export interface ContextOptions {
   config: Config;
   configFile: string;
   configWarnings: string[];
+  configProblems?: string[];
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   paths?: Partial<SystemPaths>;
@@ -122,6 +125,7 @@ export async function createContext(options: ContextOptions): Promise<DoctorCont
     config: options.config,
     configFile: options.configFile,
     configWarnings: options.configWarnings,
+    configProblems: options.configProblems ?? [],
     env: options.env ?? process.env,
     now: options.now ?? Date.now,
     paths,

@@ -42,6 +42,19 @@ export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
 
 async function configurationChecks(ctx: DoctorContext): Promise<Check[]> {
   const warnings = ctx.configWarnings;
+  const problems = ctx.configProblems;
+  if (problems.length > 0) {
+    return [
+      {
+        group: 'configuration',
+        name: 'configuration',
+        verdict: 'fail',
+        detail: `${ctx.configFile} has ${problems.length} error${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}. The sources, cameras and targets were not checked`,
+        fix: `fix the lines named, check with "lapsebox config check", then "sudo systemctl reload lapsebox" (a running daemon keeps its previous configuration meanwhile)`,
+      },
+      await configFileCheck(ctx),
+    ];
+  }
   return [
     { group: 'configuration', name: 'configuration', verdict: warnings.length ? 'warn' : 'ok', detail: `${ctx.configFile} is valid${warnings.length ? `; ${warnings.join('; ')}` : ''}` },
     await configFileCheck(ctx),

@@ -110,6 +110,21 @@ describe('lapsebox doctor', () => {
     });
   });
 
+  describe('a configuration with errors', () => {
+    it('names the errors, still checks what needs no source (tools, disk, the data folder the file names), and exits 2', async () => {
+      const { configFile, dataDir } = setup([testpattern]);
+      fs.writeFileSync(configFile, fs.readFileSync(configFile, 'utf8').replace('driver: testpattern', 'driver: testpatern'));
+      const { code, get, report } = await doctor(configFile);
+      expect(get('configuration')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/has 1 error: line \d+: sources\[0\]\.camera\.driver: .*The sources, cameras and targets were not checked/), fix: expect.stringContaining('lapsebox config check') });
+      expect(get('node').verdict).toBe('ok');
+      expect(get('disk').detail).toContain(path.dirname(dataDir));
+      expect(get('data folder').detail).toContain(dataDir);
+      expect(report.checks.some((c) => c.name.startsWith('camera '))).toBe(false);
+      expect(report.verdict).toBe('fail');
+      expect(code).toBe(2);
+    });
+  });
+
   describe('gphoto2 cameras', () => {
     it('sees the camera a source names by model or serial, and not one that is not there or unplugged', async () => {
       const fake = await installFakeGphoto2(path.join(tmp.dir, 'fake-gphoto2'), { cameras: [CANON] });
