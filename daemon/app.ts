@@ -395,10 +395,20 @@ export class App {
     const handover = old.release();
     this.#draining.add(old);
     void Promise.all([...handover.values()].map((h) => h.released)).then(() => this.#draining.delete(old));
+    const previous = this.#loaded;
     this.#loaded = { ...next, config: kept };
+    try {
+      this.#buildCapture(handover);
+    } catch (err) {
+      // The old service is released already: go on with the previous configuration rather than with none.
+      this.#log.error({ err }, 'the new configuration could not be applied; the previous one stays');
+      this.#loaded = previous;
+      this.#buildCapture(handover);
+      this.#scheduler!.start();
+      throw err;
+    }
     setLogLevels(this.#root, kept.logging);
     for (const warning of next.warnings) this.#log.warn(warning);
-    this.#buildCapture(handover);
     this.#scheduler!.start();
     const busy = [...handover].filter(([, h]) => h.inFlight !== null).map(([id]) => id);
     if (busy.length > 0) this.#log.info({ sources: busy }, 'captures in flight finish with the previous configuration');

@@ -11,14 +11,11 @@ import { createSocket, type UnixDgramSocket } from 'unix-dgram';
 import type { Logger } from './logger';
 
 export interface ServiceManager {
-  /** True when systemd listens (NOTIFY_SOCKET was set and usable). */
-  readonly active: boolean;
   /** The watchdog ping period in ms, or null when the unit has no watchdog. */
   readonly watchdogMs: number | null;
   ready(status?: string): void;
   reloading(): void;
   stopping(status?: string): void;
-  status(text: string): void;
   /** Starts the watchdog pings (when the unit asks for them). */
   startWatchdog(): void;
   close(): void;
@@ -41,7 +38,6 @@ export function connectServiceManager(deps: { log: Logger; env?: NodeJS.ProcessE
 }
 
 class NotifySocket implements ServiceManager {
-  readonly active = true;
   readonly #socket: UnixDgramSocket;
   readonly #path: string;
   readonly #log: Logger;
@@ -70,10 +66,6 @@ class NotifySocket implements ServiceManager {
 
   stopping(status = 'stopping'): void {
     this.#send(['STOPPING=1', `STATUS=${status}`]);
-  }
-
-  status(text: string): void {
-    this.#send([`STATUS=${text}`]);
   }
 
   startWatchdog(): void {
@@ -119,12 +111,10 @@ class NotifySocket implements ServiceManager {
 }
 
 const inactive: ServiceManager = {
-  active: false,
   watchdogMs: null,
   ready: () => undefined,
   reloading: () => undefined,
   stopping: () => undefined,
-  status: () => undefined,
   startWatchdog: () => undefined,
   close: () => undefined,
 };

@@ -133,7 +133,13 @@ export class CaptureService {
       if (!powerCycle || !unit.source.enabled) continue;
       // A service released or stopped before its turn came never touches the relay.
       const open = () => {
-        if (!unit.closed && !this.#stopping) unit.relay = this.#openRelay(powerCycle, unit.source.id);
+        if (unit.closed || this.#stopping) return;
+        try {
+          unit.relay = this.#openRelay(powerCycle, unit.source.id);
+        } catch (err) {
+          // Captures go on without the last rung of the ladder rather than not at all.
+          this.#log.error({ source: unit.source.id, gpio: powerCycle.gpio, err: (err as Error).message }, 'the power relay cannot be used: no power cycle for this camera until the daemon restarts');
+        }
       };
       if (unit.handover) void unit.handover.released.then(open);
       else open();

@@ -52,7 +52,14 @@ export function runCommand(program: Command): void {
           return;
         }
         systemd.reloading();
-        void app.reload().then((applied) => systemd.ready(applied ? running(app) : `${running(app)}; the last reload was refused: the configuration file has errors`));
+        void app.reload().then(
+          (applied) => systemd.ready(applied ? running(app) : `${running(app)}; the last reload was refused: the configuration file has errors`),
+          (err: unknown) => {
+            // The daemon goes on with what it has; systemd must not wait in "reloading".
+            daemonLog.error({ err }, 'configuration reload failed');
+            systemd.ready(`${running(app)}; the last reload failed: ${(err as Error).message}`);
+          },
+        );
       };
 
       process.on('SIGTERM', () => shutdown('SIGTERM'));

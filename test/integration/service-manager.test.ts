@@ -52,11 +52,13 @@ describe('the daemon under systemd (sd_notify on a test socket)', () => {
     const file = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'cam', camera: { driver: 'testpattern', width: 160, height: 120 }, schedule: { every: '1h' } }] });
     // WatchdogSec=600ms: a ping every 300 ms.
     sut = new DaemonProcess(file, port, { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '600000' });
-    await sut.start();
+    const starting = sut.start();
 
-    // Ready only once the web answers: start() above waited for /healthz, and READY came with a status line.
-    const ready = await waitFor('READY=1', () => receiver.with('READY', '1')[0]);
+    // READY=1 only once it serves: the web answers at the moment READY arrives.
+    const ready = await waitFor('READY=1', () => receiver.with('READY', '1')[0], 20_000);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect(ready.fields['STATUS']).toBe(`running: 1 source, web on 127.0.0.1:${port}`);
+    await starting;
     expect(sut.logs('systemd watchdog on')[0]).toMatchObject({ module: 'daemon', pingEveryMs: 300 });
 
     // Pings keep coming, about every 300 ms.
@@ -98,7 +100,7 @@ describe('the daemon under systemd (sd_notify on a test socket)', () => {
     expect(receiver.with('STOPPING', '1')).toHaveLength(1);
   });
 
-  it('does nothing of the kind outside systemd, and warns about an abstract socket it cannot reach', async () => {
+  it('warns about an abstract notify socket it cannot reach, and runs without the watchdog', async () => {
     const port = await freePort();
     const dir = path.join(tmp.dir, 'abstract');
     fs.mkdirSync(dir);

@@ -61,6 +61,7 @@ describe('CaptureService', () => {
   let tmp: ReturnType<typeof tempDir>;
   let store: Store;
   let relays: SimulatedRelay[];
+  let relayFails = false;
 
   const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }', handover?: ReadonlyMap<string, Handover>) => {
     const { config } = parseConfig(
@@ -73,6 +74,7 @@ describe('CaptureService', () => {
       log: silentLogger(),
       createCamera: () => camera,
       openRelay: (relay) => {
+        if (relayFails) throw new Error(`GPIO ${relay.gpio} is busy`);
         const simulated = new SimulatedRelay(relay.gpio, silentLogger());
         relays.push(simulated);
         return simulated;
@@ -97,6 +99,7 @@ describe('CaptureService', () => {
     tmp = tempDir();
     store = openStore(path.join(tmp.dir, 'data'));
     relays = [];
+    relayFails = false;
   });
 
   afterEach(() => {
@@ -243,10 +246,18 @@ describe('CaptureService', () => {
       const started = Date.now();
       await Promise.all([next.stop(200), old.stop(200)]);
       // The grace, then 2.5 s at most for a driver that ignores the signal to clean up.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(Date.now() - started).toBeLessThan(4_000);
       expect(await pending).toMatchObject({ status: 'failed', error: { code: 'aborted' } });
       expect(files()).toEqual([]);
     });
+  });
+
+  it('captures without a power cycle when the relay cannot be opened, instead of not at all', async () => {
+    relayFails = true;
+    const sut = make(new ScriptedCamera(['ok']), '2s', 'recovery: { retries: 0, powerCycle: { gpio: 17, afterFailures: 1, off: 1s, settle: 0s } }');
+    expect((await sut.capture('cam', 'slot')).status).toBe('captured');
+    await sut.stop(100);
   });
 
   describe('recovery ladder', () => {
