@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { MIGRATIONS } from '../store/migrations';
+import { permissionError } from './access';
 import {
   BackupError,
   CONFIG_ENTRY,
@@ -70,7 +71,7 @@ function expectedName(name: string, directory: boolean): boolean {
  */
 export async function inspectArchive(file: string): Promise<Manifest> {
   const stat = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
-    throw new BackupError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw permissionError(err, { access: 'read', path: file }) ?? new BackupError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
   if (!stat.isFile()) throw new BackupError(`${file} is not a file`);
   const problems: string[] = [];
@@ -115,7 +116,7 @@ export async function inspectArchive(file: string): Promise<Manifest> {
       },
     });
   } catch (err) {
-    throw new BackupError(`${file} is not a readable lapsebox backup (${readError(err)}): is it complete and a .tar.gz made by "lapsebox backup"? Nothing was written`);
+    throw permissionError(err, { access: 'read', path: file }) ?? new BackupError(`${file} is not a readable lapsebox backup (${readError(err)}): is it complete and a .tar.gz made by "lapsebox backup"? Nothing was written`);
   }
   await Promise.all(pending);
   if (problems.length === 0) problems.push(...againstManifest(found, manifestText));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { loadConfig, parseConfig, type LoadedConfig } from '../config/load';
 import { DataLayout } from '../files/layout';
 import { packageVersion } from '../package-info';
+import { permissionError } from './access';
 import { writeArchive } from './archive';
 import { referencedFiles, relativeInside } from './config-files';
 import { snapshotSetup, type SetupCounts } from './setup-database';
@@ -60,15 +61,23 @@ export async function createBackup(options: BackupOptions): Promise<BackupSummar
   const target = path.resolve(options.file);
   const { bytes, loaded } = readConfig(options.configFile);
   const { config } = loaded;
-  const existing = await fsp.stat(target).catch(() => null);
+  const folder = path.dirname(target);
+  // `sudo lapsebox` runs as the lapsebox user, which may not enter the folder named (a private home).
+  const denied = (err: unknown) => permissionError(err, { access: 'write', path: folder, file: target });
+  const existing = await fsp.stat(target).catch((err: unknown) => {
+    const error = denied(err);
+    if (error) throw error;
+    return null;
+  });
   if (existing?.isDirectory()) throw new BackupError(`${target} is a folder; give the archive's file name, such as ${path.join(target, `${config.appliance.id}.tar.gz`)}`);
   if (existing && !options.force) throw new BackupError(`${target} exists; choose another name, or add --force to replace it`);
-  const folder = path.dirname(target);
   if (!(await fsp.stat(folder).catch(() => null))?.isDirectory()) throw new BackupError(`the folder ${folder} does not exist`);
 
   // Everything is staged in a private folder beside the archive (the database copy
   // can be large; /tmp may be RAM), and removed whatever happens.
-  const staging = await fsp.mkdtemp(path.join(folder, '.tmp-lapsebox-backup-'));
+  const staging = await fsp.mkdtemp(path.join(folder, '.tmp-lapsebox-backup-')).catch((err: unknown) => {
+    throw denied(err) ?? err;
+  });
   try {
     const snapshot = await snapshotSetup(new DataLayout(config.storage.dataDir).database, path.join(staging, DATABASE_ENTRY));
     await fsp.chmod(path.join(staging, DATABASE_ENTRY), 0o600);

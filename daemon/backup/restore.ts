@@ -15,6 +15,7 @@ import { INITIAL_PASSWORD_FILE } from '../auth/users.service';
 import { projectRoot } from '../package-info';
 import type { AuditEntry } from '../store/audit.repository';
 import { openStore } from '../store/store';
+import { processUser } from './access';
 import { extractArchive, inspectArchive } from './archive';
 import { referencedFiles, relativeInside, withDataDir } from './config-files';
 import { prepareSetup, replaceSetup, targetUsers, type SetupCounts } from './setup-database';
@@ -75,7 +76,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
   const configDir = path.dirname(configFile);
   const manifest = await inspectArchive(archive);
 
-  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'lapsebox-restore-'));
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'lapsebox-restore-')).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EACCES' && err.code !== 'EPERM') throw err;
+    throw new BackupError(`${processUser()} cannot write to ${os.tmpdir()} for a temporary folder (permission denied): set TMPDIR to a folder it can write; nothing was written`);
+  });
   try {
     await extractArchive(archive, work, manifest);
     const local = (entry: string) => path.join(work, ...entry.split('/'));
@@ -128,13 +132,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
     const removedInitialPassword = fs.existsSync(passwordFile);
     if (removedInitialPassword) await fsp.rm(passwordFile, { force: true });
 
+    // The config folder is made like the config file (root's, the daemon's group); the folders for keys inside it like the keys.
+    const configOwner = owner && { uid: process.getuid?.() ?? owner.uid, gid: owner.gid };
+    await makeFolders(configDir, configOwner);
     const installed: RestoreSummary['installed'] = [];
     for (const install of installs) {
       const data = await fsp.readFile(local(install.entry));
       const previous = await writeKeepingPrevious(install.dest, data, KEY_MODE, owner, now);
       installed.push({ file: install.dest, keys: install.keys, previous });
     }
-    const previousConfig = await writeKeepingPrevious(configFile, newConfig, CONFIG_MODE, owner && { uid: process.getuid?.() ?? owner.uid, gid: owner.gid }, now);
+    const previousConfig = await writeKeepingPrevious(configFile, newConfig, CONFIG_MODE, configOwner, now);
 
     return {
       archive,
@@ -249,10 +256,21 @@ interface Owner {
   gid: number;
 }
 
+/** The owner of `p` (through a symbolic link: the data folder may be one). */
 function ownerOf(p: string): Owner | undefined {
   try {
     const stat = fs.statSync(p);
     return { uid: stat.uid, gid: stat.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner of the regular file at `p` itself; a symbolic link there is replaced, not followed, so it has none. */
+function fileOwnerOf(p: string): Owner | undefined {
+  try {
+    const stat = fs.lstatSync(p);
+    return stat.isFile() ? { uid: stat.uid, gid: stat.gid } : undefined;
   } catch {
     return undefined;
   }
@@ -263,12 +281,23 @@ async function giveTo(file: string, owner: Owner | undefined): Promise<void> {
   if (owner && process.getuid?.() === 0 && fs.existsSync(file)) await fsp.chown(file, owner.uid, owner.gid);
 }
 
+/** Makes the folder `dir` and those missing above it, each given to `owner` like the files put in them (a root-owned keys/ would lock the daemon out). */
+async function makeFolders(dir: string, owner: Owner | undefined): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
+  if (first === undefined) return;
+  // From the deepest folder made up to the first: `first` and every folder between it and `dir`.
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    await giveTo(d, owner);
+    if (d === path.resolve(first) || d === path.dirname(d)) break;
+  }
+}
+
 /**
  * Writes `data` to `dest` atomically with `mode`; a different file already there is
  * kept as `<dest>.before-restore-<time>` (a hard link: same owner and mode). Returns that name.
  */
 async function writeKeepingPrevious(dest: string, data: Buffer, mode: number, owner: Owner | undefined, now: Date): Promise<string | null> {
-  await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o750 });
+  await makeFolders(path.dirname(dest), owner);
   const before = await fsp.readFile(dest).catch(() => null);
   let kept: string | null = null;
   if (before && !before.equals(data)) {
@@ -283,7 +312,7 @@ async function writeKeepingPrevious(dest: string, data: Buffer, mode: number, ow
       );
     }
   }
-  const previousOwner = before ? ownerOf(dest) : undefined;
+  const previousOwner = before ? fileOwnerOf(dest) : undefined;
   const temp = tempPathFor(dest);
   try {
     await fsp.writeFile(temp, data, { flag: 'wx', mode });

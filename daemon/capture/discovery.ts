@@ -9,6 +9,12 @@ import { CameraError } from './camera';
 import { detectCameras, type Gphoto2Camera } from './gphoto2.camera';
 import { listVideoDevices, type VideoDevice } from './v4l2.camera';
 
+/** The user unit that mounts cameras for a desktop session. */
+export const GVFS_UNIT = 'gvfs-gphoto2-volume-monitor.service';
+
+/** What to do about gvfs holding cameras, wherever lapsebox says so (`lapsebox cameras`, `lapsebox doctor`). */
+export const GVFS_FIX = `sudo scripts/install.sh masks it for every user and ends it; by hand: sudo systemctl --global mask ${GVFS_UNIT} && sudo pkill -f 'gvfsd?-gphoto2' (or reboot)`;
+
 export interface CameraReport {
   gphoto2: { available: boolean; cameras: Gphoto2Camera[]; error?: string };
   video: VideoDevice[];
@@ -39,10 +45,7 @@ export async function discoverCameras(options: DiscoveryOptions = {}): Promise<C
   const video = await listVideoDevices(options.devDir, options.sysDir);
   const gvfs = await gvfsProcesses(options.procDir ?? '/proc');
   if (gvfs.length > 0) {
-    hints.push(
-      `gvfs is running (${gvfs.join(', ')}) and grabs cameras as soon as they are plugged in, so gphoto2 cannot claim them. ` +
-        'On a box without a desktop, remove it: "apt remove gvfs-backends", or stop it for the user: "systemctl --user mask gvfs-gphoto2-volume-monitor" and kill gvfsd-gphoto2',
-    );
+    hints.push(`gvfs is running (${gvfs.join(', ')}) and grabs cameras as soon as they are plugged in, so gphoto2 cannot claim them: ${GVFS_FIX}`);
   }
   if (gphoto2.available && gphoto2.cameras.length === 0 && !gphoto2.error) {
     hints.push('no gphoto2 camera: is it switched on, awake (auto power off disabled), in PTP/PC mode and plugged in? "lsusb" shows whether the box sees it at all');

@@ -110,7 +110,7 @@ export class GPhoto2Camera implements Camera {
     const { model, port, serial, sourceId } = this.#options;
     const seen = await detectCameras({ program: this.#program, signal, serials: serial !== undefined });
     const candidates = matchingCameras(seen, { model, port, serial });
-    const wanted = [model && `model "${model}"`, port && `port ${port}`, serial && `serial ${serial}`].filter(Boolean).join(', ');
+    const wanted = wantedCamera({ model, port, serial });
     const listing = seen.length === 0 ? 'none' : seen.map(describeCamera).join('; ');
     if (candidates.length === 0) {
       throw new CameraError(
@@ -205,8 +205,15 @@ async function runGphoto2(program: string, args: string[], signal: AbortSignal):
   return result;
 }
 
-function describeCamera(camera: Gphoto2Camera): string {
+/** "Canon EOS 550D at usb:001,004 serial 0270117385"; also used by `lapsebox doctor`. */
+export function describeCamera(camera: Gphoto2Camera): string {
   return `${camera.model} at ${camera.port}${camera.serial ? ` serial ${camera.serial}` : ''}`;
+}
+
+/** What a source asks for: 'model "Canon EOS 550D", serial 0270117385', or '' for any camera; also used by `lapsebox doctor`. */
+export function wantedCamera(wanted: { model?: string | undefined; port?: string | undefined; serial?: string | undefined }): string {
+  const { model, port, serial } = wanted;
+  return [model && `model "${model}"`, port && `port ${port}`, serial && `serial ${serial}`].filter(Boolean).join(', ');
 }
 
 /** The cameras among `seen` that a source's model, port and serial (each optional) pick out; also used by `lapsebox doctor`. */

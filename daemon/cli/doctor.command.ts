@@ -14,9 +14,9 @@ export function doctorCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('doctor')))
     .description('check the configuration, daemon, tools, system, data folder, cameras and sync targets; exits 1 when a check fails')
     .action(async (_o, cmd: Command) => {
-      const { loaded, problems } = loadOrFallback(configFileFrom(commonOptions(cmd).config));
+      const { loaded, problems, readError } = loadOrFallback(configFileFrom(commonOptions(cmd).config));
       const signal = AbortSignal.timeout(DOCTOR_BUDGET_MS);
-      const ctx = await createContext({ config: loaded.config, configFile: loaded.file, configWarnings: loaded.warnings, configProblems: problems, signal });
+      const ctx = await createContext({ config: loaded.config, configFile: loaded.file, configWarnings: loaded.warnings, configProblems: problems, configReadError: readError, signal });
       const report = await runDoctor(ctx);
       // A bad configuration keeps its exit code (2), after the other checks have said what they could.
       if (problems.length > 0) process.exitCode = 2;
@@ -27,22 +27,31 @@ export function doctorCommand(program: Command, io: Output): void {
 }
 
 /**
- * The configuration, or, when the file has errors, a stand-in with no sources and the
- * file's data folder (read leniently), so that the checks that need no source still run.
+ * The configuration, or, when the file has errors or cannot be read (loadConfig throws a
+ * ConfigError for both), a stand-in with no sources and the file's data folder (read
+ * leniently), so that the checks that need no source still run. `readError` is the
+ * errno code when the file could not be read at all.
  */
-function loadOrFallback(file: string): { loaded: LoadedConfig; problems: string[] } {
+function loadOrFallback(file: string): { loaded: LoadedConfig; problems: string[]; readError: string | null } {
   try {
-    return { loaded: loadConfig(file), problems: [] };
+    return { loaded: loadConfig(file), problems: [], readError: null };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
+    let text: string | null = null;
+    let readError: string | null = null;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (readErr) {
+      readError = (readErr as NodeJS.ErrnoException).code ?? 'EIO';
+    }
     let dataDir: unknown;
     try {
-      dataDir = (parse(fs.readFileSync(file, 'utf8')) as { storage?: { dataDir?: unknown } } | null)?.storage?.dataDir;
+      dataDir = text === null ? undefined : (parse(text) as { storage?: { dataDir?: unknown } } | null)?.storage?.dataDir;
     } catch {
       dataDir = undefined;
     }
-    const text = stringify({ appliance: { id: 'unknown' }, storage: typeof dataDir === 'string' && dataDir !== '' ? { dataDir } : {} });
-    return { loaded: { ...parseConfig(text, file), warnings: [] }, problems: err.problems };
+    const fallback = stringify({ appliance: { id: 'unknown' }, storage: typeof dataDir === 'string' && dataDir !== '' ? { dataDir } : {} });
+    return { loaded: { ...parseConfig(fallback, file), warnings: [] }, problems: err.problems, readError };
   }
 }
 

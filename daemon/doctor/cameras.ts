@@ -4,9 +4,11 @@
  * gphoto2 camera must be among those `gphoto2 --auto-detect` lists, matched as the
  * driver matches it; a v4l2 device must be there and open to the daemon's user.
  *
- * While the daemon runs it owns the USB cameras (a second process claiming one
- * breaks a capture), so for gphoto2 and v4l2 doctor reports the daemon's own
- * view instead: last picture, failures, down.
+ * Unless the daemon is surely stopped, it owns the USB cameras (a second process
+ * claiming one breaks a capture: gphoto2's port lock is per process), so doctor
+ * never runs gphoto2 against a camera nor opens a video device then: it reports
+ * the running daemon's own view instead (last picture, failures, down), or says
+ * why it did not look.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +18,7 @@ import type { SourceConfig } from '../config/schema';
 import type { SourceStatus } from '../status.service';
 import { CameraError } from '../capture/camera';
 import { createCamera } from '../capture/drivers';
-import { detectCameras, matchingCameras, type Gphoto2Camera } from '../capture/gphoto2.camera';
+import { describeCamera, detectCameras, matchingCameras, wantedCamera, type Gphoto2Camera } from '../capture/gphoto2.camera';
 import { listVideoDevices } from '../capture/v4l2.camera';
 import { localTime, mayAccess, octal, type Check, type DoctorContext } from './context';
 
@@ -29,7 +31,7 @@ export async function cameraChecks(ctx: DoctorContext): Promise<Check[]> {
   // One detection for every gphoto2 source; serials only when a source names one (that opens each camera).
   const detect = () =>
     (detection ??= detectCameras({
-      serials: ctx.config.sources.some((s) => s.camera.driver === 'gphoto2' && s.camera.serial !== undefined),
+      serials: ctx.config.sources.some((s) => s.enabled && s.camera.driver === 'gphoto2' && s.camera.serial !== undefined),
       signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(DETECT_TIMEOUT_MS)]),
     }));
   return Promise.all(ctx.config.sources.map((source) => sourceCheck(ctx, source, detect)));
@@ -40,7 +42,13 @@ async function sourceCheck(ctx: DoctorContext, source: SourceConfig, detect: () 
   const driver = source.camera.driver;
   if (!source.enabled) return { group: 'cameras', name, verdict: 'ok', detail: `${driver}: disabled` };
   const live = ctx.daemon.state === 'running' ? ctx.daemon.sources.find((s) => s.id === source.id) : undefined;
-  if (live && (driver === 'gphoto2' || driver === 'v4l2')) return daemonView(ctx, name, live, `${driver}: left to the running daemon`);
+  if ((driver === 'gphoto2' || driver === 'v4l2') && ctx.daemon.state !== 'stopped') {
+    if (live) return daemonView(ctx, name, live, `${driver}: left to the running daemon`);
+    // The daemon may hold this very camera under another source, or be starting: hands off.
+    return ctx.daemon.state === 'running'
+      ? { group: 'cameras', name, verdict: 'warn', detail: `${driver}: not in the running daemon's configuration (not probed: the daemon holds the USB cameras)`, fix: 'sudo systemctl reload lapsebox' }
+      : { group: 'cameras', name, verdict: 'warn', detail: `${driver}: not probed: a daemon may be using the camera (${ctx.daemon.error})`, fix: 'run doctor again once the daemon answers ("sudo lapsebox doctor" may use its socket), or stop the daemon to check the camera: sudo systemctl stop lapsebox' };
+  }
   let check: Check;
   try {
     check = { group: 'cameras', name, verdict: 'ok', detail: await probe(ctx, source, detect) };
@@ -72,18 +80,17 @@ async function probe(ctx: DoctorContext, source: SourceConfig, detect: () => Pro
 }
 
 function gphoto2Probe(sourceId: string, camera: { model?: string | undefined; port?: string | undefined; serial?: string | undefined }, seen: Gphoto2Camera[]): string {
-  const describe = (c: Gphoto2Camera) => `${c.model} at ${c.port}${c.serial ? ` serial ${c.serial}` : ''}`;
   const matches = matchingCameras(seen, camera);
-  const wanted = [camera.model && `model "${camera.model}"`, camera.port && `port ${camera.port}`, camera.serial && `serial ${camera.serial}`].filter(Boolean).join(', ') || 'any camera';
-  if (matches.length === 1) return `gphoto2: seen, ${describe(matches[0]!)}`;
+  const wanted = wantedCamera(camera) || 'any camera';
+  if (matches.length === 1) return `gphoto2: seen, ${describeCamera(matches[0]!)}`;
   if (matches.length === 0) {
     throw new CameraError(
       'not-found',
-      `camera ${sourceId}: not seen: no camera matching ${wanted} (gphoto2 sees: ${seen.length === 0 ? 'none' : seen.map(describe).join('; ')})`,
+      `camera ${sourceId}: not seen: no camera matching ${wanted} (gphoto2 sees: ${seen.length === 0 ? 'none' : seen.map(describeCamera).join('; ')})`,
       seen.length === 0 ? 'switch it on, disable auto power off, check the cable; "lsusb" shows whether the box sees it at all' : 'check camera.model, camera.port and camera.serial against "lapsebox cameras"',
     );
   }
-  throw new CameraError('failed', `camera ${sourceId}: ${matches.length} cameras match ${wanted} (${matches.map(describe).join('; ')})`, 'set camera.serial to pick one');
+  throw new CameraError('failed', `camera ${sourceId}: ${matches.length} cameras match ${wanted} (${matches.map(describeCamera).join('; ')})`, 'set camera.serial to pick one');
 }
 
 async function v4l2Probe(ctx: DoctorContext, sourceId: string, device: string): Promise<string> {

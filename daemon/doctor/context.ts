@@ -82,6 +82,8 @@ export interface DoctorContext {
   configWarnings: string[];
   /** The errors of the configuration file; when there are any, `config` is a stand-in without sources. */
   configProblems: string[];
+  /** Why the configuration file could not be read at all (an errno code such as ENOENT or EACCES); null when it was read. */
+  configReadError: string | null;
   /** Environment of the tools doctor runs (its PATH finds them). */
   env: NodeJS.ProcessEnv;
   now: () => number;
@@ -97,9 +99,11 @@ export interface DoctorContext {
   signal: AbortSignal;
 }
 
-/** The user the packaged systemd unit runs the daemon as, with the unit's SupplementaryGroups. */
+/**
+ * The user the packaged systemd unit runs the daemon as. The unit sets no
+ * SupplementaryGroups=, so the daemon has the groups /etc/group gives this user.
+ */
 export const SERVICE_USER = 'lapsebox';
-const SERVICE_GROUPS = ['plugdev', 'video', 'gpio'];
 
 /** Time the running daemon gets to answer /status. */
 const DAEMON_TIMEOUT_MS = 3000;
@@ -109,6 +113,7 @@ export interface ContextOptions {
   configFile: string;
   configWarnings: string[];
   configProblems?: string[];
+  configReadError?: string | null;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   paths?: Partial<SystemPaths>;
@@ -126,6 +131,7 @@ export async function createContext(options: ContextOptions): Promise<DoctorCont
     configFile: options.configFile,
     configWarnings: options.configWarnings,
     configProblems: options.configProblems ?? [],
+    configReadError: options.configReadError ?? null,
     env: options.env ?? process.env,
     now: options.now ?? Date.now,
     paths,
@@ -162,7 +168,6 @@ async function readDaemon(socket: string): Promise<DaemonView> {
 interface Accounts {
   byName: Map<string, { uid: number; gid: number }>;
   nameOf: (uid: number) => string;
-  groupId: (name: string) => number | undefined;
   groupName: (gid: number) => string;
   /** Supplementary groups of a user, from /etc/group. */
   groupsOf: (name: string) => number[];
@@ -176,7 +181,6 @@ async function readAccounts(paths: SystemPaths): Promise<Accounts> {
   return {
     byName,
     nameOf: (uid) => [...byName].find(([, u]) => u.uid === uid)?.[0] ?? `uid ${uid}`,
-    groupId: (name) => groups.find((g) => g.name === name)?.gid,
     groupName: (gid) => groups.find((g) => g.gid === gid)?.name ?? `gid ${gid}`,
     groupsOf: (name) => groups.filter((g) => g.members.includes(name)).map((g) => g.gid),
   };
@@ -201,8 +205,7 @@ async function daemonAccount(daemon: DaemonView, users: Accounts, paths: SystemP
   }
   const service = users.byName.get(SERVICE_USER);
   if (!service) return null;
-  const extra = SERVICE_GROUPS.map((g) => users.groupId(g)).filter((g): g is number => g !== undefined);
-  return { name: SERVICE_USER, ...service, groups: [...new Set([...users.groupsOf(SERVICE_USER), ...extra])], why: `the user systemd runs the daemon as` };
+  return { name: SERVICE_USER, ...service, groups: users.groupsOf(SERVICE_USER), why: `the user systemd runs the daemon as` };
 }
 
 /** Whether an account may read and/or write a file with these owner and mode bits (root may do anything but execute). */

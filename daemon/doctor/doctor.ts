@@ -6,7 +6,7 @@
 import { CHECK_GROUPS, type Check, type CheckGroup, type DoctorContext, type Verdict } from './context';
 import { toolChecks } from './tools';
 import { systemChecks } from './system';
-import { configFileCheck, dataFolderChecks } from './permissions';
+import { configFileCheck, dataFolderChecks, unreadableConfigFix } from './permissions';
 import { daemonChecks } from './daemon';
 import { cameraChecks } from './cameras';
 import { targetChecks } from './targets';
@@ -43,13 +43,22 @@ export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
 async function configurationChecks(ctx: DoctorContext): Promise<Check[]> {
   const warnings = ctx.configWarnings;
   const problems = ctx.configProblems;
+  const notChecked = 'The sources, cameras and targets were not checked';
+  if (ctx.configReadError !== null) {
+    const code = ctx.configReadError;
+    const why = code === 'ENOENT' ? `no configuration file at ${ctx.configFile}` : code === 'EACCES' || code === 'EPERM' ? `this user (${ctx.me.name}) cannot read ${ctx.configFile}` : `${ctx.configFile} cannot be read (${code})`;
+    return [
+      { group: 'configuration', name: 'configuration', verdict: 'fail', detail: `${why}. ${notChecked}`, fix: unreadableConfigFix(ctx, code) },
+      await configFileCheck(ctx),
+    ];
+  }
   if (problems.length > 0) {
     return [
       {
         group: 'configuration',
         name: 'configuration',
         verdict: 'fail',
-        detail: `${ctx.configFile} has ${problems.length} error${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}. The sources, cameras and targets were not checked`,
+        detail: `${ctx.configFile} has ${problems.length} error${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}. ${notChecked}`,
         fix: `fix the lines named, check with "lapsebox config check", then "sudo systemctl reload lapsebox" (a running daemon keeps its previous configuration meanwhile)`,
       },
       await configFileCheck(ctx),

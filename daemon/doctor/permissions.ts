@@ -10,16 +10,41 @@ import Database from 'better-sqlite3';
 import type { Config } from '../config/schema';
 import { DataLayout } from '../files/layout';
 import { MIGRATIONS } from '../store/migrations';
-import { mayAccess, octal, type Check, type DoctorContext } from './context';
+import { mayAccess, octal, SERVICE_USER, type Check, type DoctorContext } from './context';
+
+/** What to do when the configuration file is missing or this user cannot read it; shared by the configuration rows. */
+export function unreadableConfigFix(ctx: Pick<DoctorContext, 'configFile' | 'me' | 'daemonUser' | 'daemon' | 'names'>, code: string): string {
+  if (code === 'ENOENT') return 'sudo scripts/install.sh creates one, or --config FILE';
+  if (code !== 'EACCES' && code !== 'EPERM') return 'name a readable configuration file: --config FILE';
+  const who = ctx.daemonUser;
+  // Doctor runs as the daemon's own user (sudo lapsebox doctor does): that user must be let in.
+  const daemons = ctx.me.uid === who.uid && (ctx.daemon.state === 'running' || ctx.me.name === SERVICE_USER);
+  if (!daemons) return 'run sudo lapsebox doctor (it runs as the daemon\'s user, who must read it)';
+  const dir = path.dirname(ctx.configFile);
+  return `let ${who.name} read it and its folders, e.g. sudo chown root:${ctx.names.group(who.gid)} ${dir} ${ctx.configFile} && sudo chmod 750 ${dir} && sudo chmod 640 ${ctx.configFile}`;
+}
 
 export async function configFileCheck(ctx: DoctorContext): Promise<Check> {
   const file = ctx.configFile;
-  const st = await fs.stat(file);
+  const check = (verdict: Check['verdict'], detail: string, fix?: string): Check => ({ group: 'configuration', name: 'config file', verdict, detail: `${file}: ${detail}`, ...(fix ? { fix } : {}) });
+  let st: Stats;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const fix = unreadableConfigFix(ctx, code);
+    if (code === 'ENOENT') return { group: 'configuration', name: 'config file', verdict: 'fail', detail: `no configuration file at ${file}`, fix };
+    if (code === 'EACCES' || code === 'EPERM') {
+      // A folder on the way keeps this user out: its owner and mode cannot be seen from here.
+      return { group: 'configuration', name: 'config file', verdict: 'fail', detail: `cannot read ${file}: this user (${ctx.me.name}) may not look into its folder`, fix };
+    }
+    return check('fail', `cannot look at it: ${(err as Error).message}`, fix);
+  }
+  if (!st.isFile()) return check('fail', 'not a file', 'name the configuration file itself: --config FILE');
   const who = ctx.daemonUser;
   const owner = `${ctx.names.user(st.uid)}:${ctx.names.group(st.gid)}`;
   const secrets = secretsIn(ctx.config);
   const holds = secrets.length > 0 ? `it holds ${secrets.join(', ')}` : 'it may hold passwords';
-  const check = (verdict: Check['verdict'], detail: string, fix?: string): Check => ({ group: 'configuration', name: 'config file', verdict, detail: `${file}: ${detail}`, ...(fix ? { fix } : {}) });
   // chmod 640 alone would lock the daemon out when it reads the file through "others".
   const privateFix = mayAccess({ ...st, mode: 0o640 }, who, { read: true }) ? `sudo chmod 640 ${file}` : `sudo chown root:${ctx.names.group(who.gid)} ${file} && sudo chmod 640 ${file}`;
   if (!mayAccess(st, who, { read: true })) {

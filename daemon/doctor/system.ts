@@ -5,15 +5,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { IANAZone } from 'luxon';
-import { gvfsProcesses } from '../capture/discovery';
+import { GVFS_FIX, GVFS_UNIT, gvfsProcesses } from '../capture/discovery';
 import { statfsProbe } from '../files/retention';
 import { readClock } from '../health/system-probe';
 import { needs } from './tools';
 import { runTool, type Check, type DoctorContext } from './context';
 
 const MB = 1024 * 1024;
-/** The user unit that mounts cameras for a desktop session. */
-export const GVFS_UNIT = 'gvfs-gphoto2-volume-monitor.service';
 /** An unsynchronised clock this soon after boot is still catching up. */
 const CLOCK_GRACE_S = 15 * 60;
 
@@ -26,14 +24,13 @@ async function gvfsCheck(ctx: DoctorContext): Promise<Check> {
   const running = await gvfsProcesses(ctx.paths.proc);
   const masked = (await fs.readlink(path.join(ctx.paths.systemdUser, GVFS_UNIT)).catch(() => null)) === '/dev/null';
   const installed = (await Promise.all(ctx.paths.systemdUserUnits.map((dir) => fs.access(path.join(dir, GVFS_UNIT)).then(() => true, () => false)))).some(Boolean);
-  const mask = `sudo systemctl --global mask ${GVFS_UNIT}`;
   if (running.length > 0) {
     return {
       group: 'system',
       name: 'gvfs',
       verdict: used ? 'fail' : 'warn',
       detail: `${running.join(' and ')} running${masked ? ' (masked, but started before)' : ''}: it grabs cameras as soon as they are plugged in, so gphoto2 cannot claim them`,
-      fix: `sudo scripts/install.sh masks it; by hand: ${masked ? '' : `${mask}, then `}end it: sudo pkill -f 'gvfsd?-gphoto2' (or reboot)`,
+      fix: GVFS_FIX,
     };
   }
   if (installed && !masked) {
@@ -42,7 +39,7 @@ async function gvfsCheck(ctx: DoctorContext): Promise<Check> {
       name: 'gvfs',
       verdict: used ? 'warn' : 'ok',
       detail: `not running, but installed and not masked: a desktop session would start it and grab the camera`,
-      ...(used ? { fix: `sudo scripts/install.sh masks it; by hand: ${mask}` } : {}),
+      ...(used ? { fix: GVFS_FIX } : {}),
     };
   }
   return { group: 'system', name: 'gvfs', verdict: 'ok', detail: `not running${masked ? `, ${GVFS_UNIT} masked` : installed ? '' : ' (not installed)'}` };

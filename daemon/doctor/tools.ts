@@ -6,11 +6,12 @@
 import fs from 'node:fs/promises';
 import type { Config } from '../config/schema';
 import { tail } from '../capture/command';
-import { versionOf } from '../timelapse/ffmpeg.runner';
-import { encoderProbeArgs, type VideoEncoder } from '../timelapse/encode-args';
+import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
 import { runTool, type Check, type DoctorContext } from './context';
 
 const NODE_MAJOR = 20;
+/** Each test encode's share of doctor's time. */
+const ENCODE_TIMEOUT_MS = 15_000;
 
 /** What the enabled sources need. */
 export function needs(config: Config): { videos: boolean; ffmpegCameras: string[]; gphoto2: boolean } {
@@ -53,16 +54,14 @@ async function ffmpegChecks(ctx: DoctorContext): Promise<Check[]> {
   }
 }
 
-/** The Pi's hardware encoder when a test encode works, else libx264; a failure when neither encodes and videos are wanted. */
+/** The encoder videos would use (the runner's own choice); a failure when not even libx264 encodes and videos are wanted. */
 async function encoderCheck(ctx: DoctorContext, videos: boolean): Promise<Check> {
-  let error = '';
-  for (const encoder of ['h264_v4l2m2m', 'libx264'] as VideoEncoder[]) {
-    const result = await runTool(ctx, 'ffmpeg', encoderProbeArgs(encoder), 15_000);
-    if (result?.code === 0) {
-      return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: encoder === 'h264_v4l2m2m' ? 'h264_v4l2m2m (the hardware encoder works)' : 'libx264 (no working hardware encoder)' };
-    }
-    error = result ? tail(result.stderr) || (result.aborted ? 'timed out' : `exit code ${result.code}`) : 'ffmpeg is not installed';
-  }
+  const options = { env: ctx.env, signal: ctx.signal, timeoutMs: ENCODE_TIMEOUT_MS };
+  const encoder = await new FfmpegRunner().encoder(options);
+  if (encoder === 'h264_v4l2m2m') return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'h264_v4l2m2m (the hardware encoder works)' };
+  // The runner falls back to libx264 without trying it: doctor does.
+  const error = await testEncode('ffmpeg', encoder, options);
+  if (error === null) return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'libx264 (no working hardware encoder)' };
   return {
     group: 'tools',
     name: 'h264 encoder',

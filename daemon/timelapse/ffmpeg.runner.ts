@@ -83,11 +83,8 @@ export class FfmpegRunner {
   }
 
   /** h264_v4l2m2m (the Raspberry Pi's encoder) when ffmpeg has it and a test encode works, else libx264. */
-  encoder(): Promise<VideoEncoder> {
-    this.#encoder ??= (async () => {
-      const probe = await runCommand(this.#ffmpegPath, encoderProbeArgs('h264_v4l2m2m'), { signal: AbortSignal.timeout(20_000) }).catch(() => null);
-      return probe?.code === 0 ? 'h264_v4l2m2m' : 'libx264';
-    })();
+  encoder(options: TestEncodeOptions = {}): Promise<VideoEncoder> {
+    this.#encoder ??= (async () => ((await testEncode(this.#ffmpegPath, 'h264_v4l2m2m', options)) === null ? 'h264_v4l2m2m' : 'libx264'))();
     return this.#encoder;
   }
 
@@ -158,6 +155,27 @@ export class FfmpegRunner {
         });
       });
     });
+  }
+}
+
+export interface TestEncodeOptions {
+  /** The environment ffmpeg runs with (its PATH); the process's by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Stops the test encode early. */
+  signal?: AbortSignal;
+  /** Default 20 s. */
+  timeoutMs?: number;
+}
+
+/** A tiny test encode with `encoder`: null when it works, else why not (ffmpeg's last words). Also used by `lapsebox doctor`. */
+export async function testEncode(program: string, encoder: VideoEncoder, options: TestEncodeOptions = {}): Promise<string | null> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 20_000);
+  try {
+    const result = await runCommand(program, encoderProbeArgs(encoder), { signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout, ...(options.env ? { env: options.env } : {}) });
+    if (result.code === 0 && !result.aborted) return null;
+    return tail(result.stderr) || (result.aborted ? 'timed out' : `exit code ${result.code}`);
+  } catch (err) {
+    return err instanceof CommandNotFoundError ? `${program} is not installed` : (err as Error).message;
   }
 }
 

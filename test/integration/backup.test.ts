@@ -1,16 +1,36 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import zlib from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
-import { cli, freePort, ROOT, tempDir, waitFor, type CliResult } from '../helpers/env';
+import { CLI, cli, freePort, ROOT, tempDir, waitFor, type CliResult } from '../helpers/env';
 import { basic, DaemonProcess } from '../helpers/daemon';
 import { openDatabase } from '../../daemon/store/database';
 import { openStore } from '../../daemon/store/store';
 import { UsersService } from '../../daemon/auth/users.service';
 import { SETUP_TABLES, STATE_TABLES, tableNames } from '../../daemon/backup/setup-database';
 import { MIGRATIONS } from '../../daemon/store/migrations';
+import { permissionError } from '../../daemon/backup/access';
+
+/** An unprivileged user (chmod stops nobody who runs as root, as the tests do). */
+const NOBODY = { uid: 65534, gid: 65534 };
+const asRoot = process.getuid?.() === 0;
+
+/** The compiled `lapsebox` command run as the user "nobody". */
+function cliAsNobody(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { ...NOBODY, env: { ...process.env, HOME: '/' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 const PASSWORDS = { anna: 'anna-maintains-it', dora: 'dora-directs-it', carl: 'carl-is-a-customer' };
 
@@ -321,6 +341,98 @@ sync:
     expect(setupRows(dataDir).users).toEqual(setupRows(oldData).users);
     const kept = fs.readdirSync(etc).filter((n) => n.startsWith('lapsebox.yaml.before-restore-'));
     expect(kept.map((n) => fs.readFileSync(path.join(etc, n), 'utf8'))).toEqual([example]);
+  });
+
+  describe('files the user running the command may not use', () => {
+    let shared: ReturnType<typeof tempDir>;
+    beforeAll(() => {
+      // Open to every user, unlike mkdtemp's 0700 folders.
+      shared = tempDir('lapsebox-backup-shared-');
+      fs.chmodSync(shared.dir, 0o755);
+    });
+    afterAll(() => shared.cleanup());
+
+    it('names the lapsebox user and a folder it can write when sudo lapsebox backup cannot write there', () => {
+      const denied = Object.assign(new Error("EACCES: permission denied, mkdtemp '/home/pi/.tmp-lapsebox-backup-XXXXXX'"), { code: 'EACCES' });
+      expect(permissionError(denied, { access: 'write', path: '/home/pi', file: '/home/pi/bridge-north.tar.gz', user: 'lapsebox' })?.message).toBe(
+        `the lapsebox user cannot write to /home/pi (sudo lapsebox runs as lapsebox): give a file in a folder it can write, such as ${path.join(os.tmpdir(), 'bridge-north.tar.gz')}`,
+      );
+      expect(permissionError(denied, { access: 'read', path: '/home/pi/bridge-north.tar.gz', user: 'lapsebox' })?.message).toBe(
+        `the lapsebox user cannot read /home/pi/bridge-north.tar.gz (sudo lapsebox runs as lapsebox): put the archive where it can read it, such as ${path.join(os.tmpdir(), 'bridge-north.tar.gz')} (sudo cp /home/pi/bridge-north.tar.gz ${path.join(os.tmpdir(), 'bridge-north.tar.gz')} && sudo chown lapsebox: ${path.join(os.tmpdir(), 'bridge-north.tar.gz')}); nothing was written`,
+      );
+      expect(permissionError(Object.assign(new Error('no space'), { code: 'ENOSPC' }), { access: 'write', path: '/home/pi', file: 'x.tar.gz', user: 'lapsebox' })).toBeNull();
+    });
+
+    (asRoot ? it : it.skip)('backup into a folder the user may not write (0500) says so and where to write instead [needs root, to run as nobody]', async () => {
+      const configFile = path.join(shared.dir, 'lapsebox.yaml');
+      fs.writeFileSync(configFile, 'appliance: { id: locked-out }\nstorage: { dataDir: data }\n', { mode: 0o644 });
+      const locked = path.join(shared.dir, 'locked');
+      fs.mkdirSync(locked);
+      fs.chownSync(locked, NOBODY.uid, NOBODY.gid);
+      fs.chmodSync(locked, 0o500);
+      const result = await cliAsNobody(['backup', path.join(locked, 'locked-out.tar.gz'), '--config', configFile]);
+      expect(result.stderr).toContain(`nobody cannot write to ${locked} (permission denied): give a file in a folder it can write, such as ${path.join(os.tmpdir(), 'locked-out.tar.gz')}`);
+      expect(result.stderr).not.toMatch(/EACCES/);
+      expect(result.code).toBe(1);
+      expect(fs.readdirSync(locked)).toEqual([]);
+    });
+
+    (asRoot ? it : it.skip)('restore of an archive the user may not read says so and where to put it [needs root, to run as nobody]', async () => {
+      const file = path.join(shared.dir, 'private.tar.gz');
+      fs.copyFileSync(archive, file);
+      fs.chmodSync(file, 0o600); // root's
+      const configFile = path.join(shared.dir, 'restored', 'lapsebox.yaml');
+      const result = await cliAsNobody(['restore', file, '--config', configFile]);
+      expect(result.stderr).toContain(`nobody cannot read ${file} (permission denied): put the archive where it can read it, such as ${path.join(os.tmpdir(), 'private.tar.gz')}`);
+      expect(result.stderr).not.toMatch(/EACCES/);
+      expect(result.code).toBe(1);
+      expect(fs.existsSync(path.dirname(configFile))).toBe(false);
+    });
+  });
+
+  (asRoot ? describe : describe.skip)('restore as root into folders of the daemon user [needs root, to give files away]', () => {
+    /** `<name>/etc` and `<name>/data`, both owned by uid/gid 65534 as the daemon's user's would be. */
+    function ownedFolders(name: string): { etc: string; data: string } {
+      const etc = path.join(tmp.dir, name, 'etc');
+      const data = path.join(tmp.dir, name, 'data');
+      for (const dir of [etc, data]) {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.chownSync(dir, NOBODY.uid, NOBODY.gid);
+      }
+      return { etc, data };
+    }
+    const ownerOf = (p: string) => {
+      const st = fs.lstatSync(p);
+      return { uid: st.uid, gid: st.gid };
+    };
+
+    it('gives the key folder it creates, and the key, to the data folder owner', async () => {
+      const { etc } = ownedFolders('owned');
+      const { configFile, result } = await restoreInto('owned');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(ownerOf(path.join(etc, 'keys'))).toEqual({ uid: NOBODY.uid, gid: NOBODY.gid });
+      expect(fs.statSync(path.join(etc, 'keys')).mode & 0o777).toBe(0o750);
+      expect(ownerOf(path.join(etc, 'keys', 'hq_ed25519'))).toEqual({ uid: NOBODY.uid, gid: NOBODY.gid });
+      expect(ownerOf(configFile)).toEqual({ uid: 0, gid: NOBODY.gid });
+    });
+
+    it('replaces a symbolic link at a key path without taking the owner of the file it points to', async () => {
+      const { etc } = ownedFolders('linked-key');
+      const elsewhere = path.join(etc, 'other-owner');
+      fs.writeFileSync(elsewhere, 'someone else\'s file\n');
+      fs.chownSync(elsewhere, 4321, 4321);
+      fs.mkdirSync(path.join(etc, 'keys'));
+      fs.chownSync(path.join(etc, 'keys'), NOBODY.uid, NOBODY.gid);
+      fs.symlinkSync(elsewhere, path.join(etc, 'keys', 'hq_ed25519'));
+      const { result } = await restoreInto('linked-key', ['--force']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const key = path.join(etc, 'keys', 'hq_ed25519');
+      expect(fs.lstatSync(key).isFile()).toBe(true);
+      expect(ownerOf(key)).toEqual({ uid: NOBODY.uid, gid: NOBODY.gid });
+      expect(fs.readFileSync(elsewhere, 'utf8')).toBe('someone else\'s file\n');
+    });
   });
 
   describe('hostile archives: refused, nothing written', () => {

@@ -2,27 +2,51 @@
  * `lapsebox doctor` as a maintainer runs it: the compiled CLI as a child process,
  * with PATH cut down to node alone, a fake gphoto2, an HTTP camera, a fake
  * timedatectl, a real OpenSSH server on loopback (right key, wrong pinned key, closed port, a folder
- * it may not write), file modes that give secrets away, and a running daemon
- * whose USB camera doctor must leave alone.
+ * it may not write), file modes that give secrets away, a missing config file and
+ * one run as "nobody" cannot read, the lapsebox account's groups from its own
+ * /etc/passwd and /etc/group, and a running daemon whose USB cameras doctor must
+ * leave alone (also one added to the file but not loaded yet).
  */
 import crypto from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { parse, stringify } from 'yaml';
+import { CLI, cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
 import { TestSshd } from '../helpers/sshd';
 import { fingerprint } from '../../daemon/sync/sftp.transport';
 import type { DoctorReport } from '../../daemon/doctor/doctor';
+import { createContext } from '../../daemon/doctor/context';
+import { cameraChecks } from '../../daemon/doctor/cameras';
+import { loadConfig } from '../../daemon/config/load';
 
 const CANON = { model: 'Canon EOS 550D', port: 'usb:001,004', serial: '0270117385' };
+const NIKON = { model: 'Nikon DSC D750', port: 'usb:001,005', serial: '3004417' };
 /** Sources that need neither ffmpeg nor gphoto2. */
 const NO_VIDEOS = { timelapse: { daily: { enabled: false } } };
 const testpattern = { id: 'demo', camera: { driver: 'testpattern', width: 320, height: 240 }, ...NO_VIDEOS };
+/** The unprivileged user the permission cases run doctor as (chmod stops nobody who runs as root). */
+const NOBODY = { uid: 65534, gid: 65534 };
+const asRoot = process.getuid?.() === 0;
+/** Whether this process may make device nodes (root, with CAP_MKNOD: not in every container). */
+const canMknod = (() => {
+  if (!asRoot) return false;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-mknod-'));
+  try {
+    execFileSync('mknod', [path.join(dir, 'probe'), 'c', '1', '3'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+})();
 const isPi = (() => {
   try {
     return fs.readFileSync('/proc/device-tree/model', 'utf8').includes('Raspberry Pi');
@@ -122,6 +146,86 @@ describe('lapsebox doctor', () => {
       expect(report.checks.some((c) => c.name.startsWith('camera '))).toBe(false);
       expect(report.verdict).toBe('fail');
       expect(code).toBe(2);
+    });
+  });
+
+  describe('a configuration file it cannot read', () => {
+    it('says there is no configuration file, and how to get one, and still prints the other checks (exit 2)', async () => {
+      const missing = path.join(tmp.dir, 'nowhere', 'lapsebox.yaml');
+      const { code, get } = await doctor(missing);
+      expect(get('configuration')).toMatchObject({ verdict: 'fail', detail: `no configuration file at ${missing}. The sources, cameras and targets were not checked`, fix: 'sudo scripts/install.sh creates one, or --config FILE' });
+      expect(get('config file')).toMatchObject({ verdict: 'fail', detail: `no configuration file at ${missing}`, fix: 'sudo scripts/install.sh creates one, or --config FILE' });
+      expect(get('node').verdict).toBe('ok');
+      expect(code).toBe(2);
+
+      const table = await cli(['doctor', '--config', missing]);
+      expect(table.stdout).toMatch(/^configuration\s+fail\s+no configuration file at .* → sudo scripts\/install\.sh creates one, or --config FILE$/m);
+      expect(table.stdout).toMatch(/^verdict: /m);
+      expect(table.code).toBe(2);
+    });
+
+    (asRoot ? it : it.skip)('tells a user kept out of the config folder (0700) to run sudo lapsebox doctor (exit 2) [needs root, to run doctor as nobody]', async () => {
+      const { dir, configFile } = setup([testpattern]);
+      fs.chmodSync(tmp.dir, 0o755); // nobody reaches the case folder, and no further
+      fs.chmodSync(dir, 0o700);
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, 'doctor', '--json', '--config', configFile], { ...NOBODY, env: { ...process.env, HOME: '/' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      let report: DoctorReport;
+      try {
+        report = JSON.parse(result.stdout) as DoctorReport;
+      } catch {
+        throw new Error(`doctor printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+      }
+      const get = (name: string) => report.checks.find((c) => c.name === name);
+      expect(get('configuration')).toMatchObject({ verdict: 'fail', detail: `this user (nobody) cannot read ${configFile}. The sources, cameras and targets were not checked`, fix: expect.stringMatching(/^run sudo lapsebox doctor/) });
+      expect(get('config file')).toMatchObject({ verdict: 'fail', detail: `cannot read ${configFile}: this user (nobody) may not look into its folder`, fix: expect.stringMatching(/^run sudo lapsebox doctor/) });
+      expect(get('node')?.verdict).toBe('ok');
+      expect(result.code).toBe(2);
+    });
+  });
+
+  describe("the daemon's account", () => {
+    /** A context as doctor builds it, with its own /etc/passwd and /etc/group: lapsebox is in plugdev only, not in video. */
+    async function lapseboxContext(sources: Record<string, unknown>[]) {
+      const { dir, configFile } = setup(sources);
+      const passwd = path.join(dir, 'passwd');
+      const group = path.join(dir, 'group');
+      fs.writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\nlapsebox:x:64001:64001::/var/lib/lapsebox:/usr/sbin/nologin\n');
+      fs.writeFileSync(group, 'root:x:0:\nvideo:x:64044:pi\nplugdev:x:64046:pi,lapsebox\ngpio:x:64997:pi\nlapsebox:x:64001:\n');
+      const loaded = loadConfig(configFile);
+      const ctx = await createContext({ config: loaded.config, configFile, configWarnings: [], paths: { passwd, group }, signal: AbortSignal.timeout(10_000) });
+      return { dir, ctx };
+    }
+
+    it('has only the groups /etc/group gives the lapsebox user (the unit adds none)', async () => {
+      const { ctx } = await lapseboxContext([testpattern]);
+      expect(ctx.daemon.state).toBe('stopped');
+      expect(ctx.daemonUser).toMatchObject({ name: 'lapsebox', uid: 64001, gid: 64001, groups: [64046] });
+    });
+
+    (canMknod ? it : it.skip)('says a video device of a group lapsebox is not in is closed to it [needs root with CAP_MKNOD]', async () => {
+      const { dir, ctx } = await lapseboxContext([{ id: 'webcam', camera: { driver: 'v4l2', device: '/dev/video0' }, ...NO_VIDEOS }]);
+      // The config only takes /dev paths: the node made here stands in for /dev/video0 (root:video, 0660).
+      const device = path.join(dir, 'video0');
+      execFileSync('mknod', [device, 'c', '1', '3']);
+      fs.chownSync(device, 0, 64044);
+      fs.chmodSync(device, 0o660);
+      const camera = ctx.config.sources[0]!.camera;
+      if (camera.driver !== 'v4l2') throw new Error('expected a v4l2 source');
+      camera.device = device;
+      const [check] = await cameraChecks(ctx);
+      expect(check).toMatchObject({
+        verdict: 'fail',
+        detail: `v4l2: lapsebox (the user systemd runs the daemon as) may not open ${device} (root:video, mode 0660)`,
+        fix: 'sudo usermod -aG video lapsebox, then restart the daemon',
+      });
     });
   });
 
@@ -271,25 +375,42 @@ describe('lapsebox doctor', () => {
 
   describe('with the daemon running', () => {
     let daemon: DaemonProcess | null = null;
+    let dir: string;
+    let configFile: string;
+    beforeAll(async () => {
+      const forDaemon = await installFakeGphoto2(path.join(tmp.dir, 'daemon-gphoto2'), { cameras: [CANON] });
+      const port = await freePort();
+      ({ dir } = setup([]));
+      configFile = writeConfig({ dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '10s' }, schedule: { every: '2s' }, ...NO_VIDEOS }] });
+      daemon = new DaemonProcess(configFile, port, forDaemon.env);
+      await daemon.start();
+      await waitFor('a picture from the daemon', () => forDaemon.captures().length > 0 && fs.existsSync(path.join(dir, 'data', 'sources', 'north', 'live', 'latest.jpg')));
+    }, 40_000);
     afterAll(async () => {
       await daemon?.kill();
     });
 
     it('reports the daemon and its view of the USB camera, and leaves the camera alone', async () => {
-      const forDaemon = await installFakeGphoto2(path.join(tmp.dir, 'daemon-gphoto2'), { cameras: [CANON] });
       const forDoctor = await installFakeGphoto2(path.join(tmp.dir, 'doctor-gphoto2'), { cameras: [CANON] });
-      const port = await freePort();
-      const { dir } = setup([]);
-      const configFile = writeConfig({ dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '10s' }, schedule: { every: '2s' }, ...NO_VIDEOS }] });
-      daemon = new DaemonProcess(configFile, port, forDaemon.env);
-      await daemon.start();
-      await waitFor('a picture from the daemon', () => forDaemon.captures().length > 0 && fs.existsSync(path.join(dir, 'data', 'sources', 'north', 'live', 'latest.jpg')));
-
       const { get } = await doctor(configFile, forDoctor.env);
-      expect(get('daemon')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(new RegExp(`^running, pid ${daemon.pid}, lapsebox \\d+\\.\\d+\\.\\d+, up `)) });
+      expect(get('daemon')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(new RegExp(`^running, pid ${daemon!.pid}, lapsebox \\d+\\.\\d+\\.\\d+, up `)) });
       expect(get('control socket')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/mode 0660/) });
       expect(get('camera north')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/^gphoto2: left to the running daemon; last picture \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(the daemon's view\)/) });
       // Its version, and nothing that opens a camera.
+      expect(forDoctor.calls().map((c) => c.outcome)).toEqual(['version']);
+    });
+
+    it('leaves alone a USB camera added to the file but not loaded by the daemon, and says to reload', async () => {
+      const forDoctor = await installFakeGphoto2(path.join(tmp.dir, 'doctor-gphoto2-unloaded'), { cameras: [CANON, NIKON] });
+      // The file as edited, before "systemctl reload": a second camera with a serial (which opens every camera to read theirs).
+      const edited = parse(fs.readFileSync(configFile, 'utf8')) as { sources: Record<string, unknown>[] };
+      edited.sources.push({ id: 'south', camera: { driver: 'gphoto2', serial: NIKON.serial }, ...NO_VIDEOS });
+      const editedFile = path.join(dir, 'edited.yaml');
+      fs.writeFileSync(editedFile, stringify(edited), { mode: 0o600 });
+      const { get } = await doctor(editedFile, forDoctor.env);
+      expect(get('camera south')).toMatchObject({ verdict: 'warn', detail: expect.stringContaining("not in the running daemon's configuration"), fix: 'sudo systemctl reload lapsebox' });
+      expect(get('camera north').detail).toMatch(/^gphoto2: left to the running daemon/);
+      expect(forDoctor.calls().filter((c) => c.args.some((a) => a === '--auto-detect' || a === '--summary'))).toEqual([]);
       expect(forDoctor.calls().map((c) => c.outcome)).toEqual(['version']);
     });
   });
