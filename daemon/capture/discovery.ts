@@ -6,14 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CameraError } from './camera';
+import { GVFS_FIX } from './gphoto2-args';
 import { detectCameras, type Gphoto2Camera } from './gphoto2.camera';
 import { listVideoDevices, type VideoDevice } from './v4l2.camera';
 
-/** The user unit that mounts cameras for a desktop session. */
-export const GVFS_UNIT = 'gvfs-gphoto2-volume-monitor.service';
-
-/** What to do about gvfs holding cameras, wherever lapsebox says so (`lapsebox cameras`, `lapsebox doctor`). */
-export const GVFS_FIX = `sudo scripts/install.sh masks it for every user and ends it; by hand: sudo systemctl --global mask ${GVFS_UNIT} && sudo pkill -f 'gvfsd?-gphoto2' (or reboot)`;
+export { GVFS_FIX, GVFS_UNIT } from './gphoto2-args';
 
 export interface CameraReport {
   gphoto2: { available: boolean; cameras: Gphoto2Camera[]; error?: string };

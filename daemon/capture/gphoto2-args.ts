@@ -6,6 +6,12 @@
  */
 import { CameraError } from './camera';
 
+/** The user unit that mounts cameras for a desktop session. */
+export const GVFS_UNIT = 'gvfs-gphoto2-volume-monitor.service';
+
+/** What to do about gvfs holding cameras, wherever lapsebox says so (a capture error, `lapsebox cameras`, `lapsebox doctor`). */
+export const GVFS_FIX = `sudo scripts/install.sh masks it for every user and ends it; by hand: sudo systemctl --global mask ${GVFS_UNIT} && sudo pkill -f 'gvfsd?-gphoto2' (or reboot)`;
+
 export interface DetectedCamera {
   model: string;
   port: string;
@@ -171,7 +177,7 @@ export function classifyGphoto2Error(stderr: string, context: { sourceId: string
     return new CameraError(
       'claimed',
       `${camera}: gphoto2 could not claim the USB device${at}: ${said}`,
-      'another program holds it; is gvfs-gphoto2 running? stop it with "systemctl --user mask gvfs-gphoto2-volume-monitor" or remove the gvfs-backends package',
+      `another program holds it, most often gvfs-gphoto2 on a box with a desktop: ${GVFS_FIX}`,
     );
   }
   if (code === -110 || has(/PTP Device Busy|Device Busy/i)) {
