@@ -11,6 +11,9 @@
 # the configuration in /etc/lapsebox and the data in /var/lib/lapsebox (created once,
 # never overwritten), and a "lapsebox" system user that runs the daemon.
 set -euo pipefail
+# Folders made on the way (/etc/systemd/user, /var/lib...) must be readable by everyone,
+# whatever root's own umask is; the lapsebox folders get their mode explicitly.
+umask 022
 
 PROG="install.sh"
 SRC="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -48,12 +51,14 @@ it never touches the configuration or the data.
 
 Options:
   --uninstall      stop and remove the service, /opt/lapsebox, the command and the
-                   gvfs settings; keep /etc/lapsebox, /var/lib/lapsebox and the user
+                   gvfs masks and diversions the installer made (not those that were
+                   there before); keep /etc/lapsebox, /var/lib/lapsebox and the user
   --purge          with --uninstall: remove the configuration, the data (pictures,
                    videos, database) and the user too
   --root DIR       install into DIR as if it were / (an SD card's root partition,
                    or a test folder with etc/passwd and etc/group): no apt-get,
-                   no service start, no process touched on this machine
+                   no service start, no process touched on this machine. DIR and
+                   the folders written in it must be root's, and not symbolic links
   --no-packages    do not apt-get anything; only say what is missing
   --with-packages  with --root: apt-get the missing packages inside DIR (chroot)
   --no-build       install dist/ and node_modules/ as they are (no npm ci, no build)
@@ -81,6 +86,8 @@ did() { SUMMARY+=("$*"); }
 
 # --- Options -------------------------------------------------------------------------
 
+# As given, for the "run it as root" hint (the loop below shifts them away).
+ARGS=("$@")
 ROOT=""
 ROOT_MODE=0
 UNINSTALL=0
@@ -130,7 +137,11 @@ if [ -z "$PACKAGES" ]; then
   if [ "$ROOT_MODE" -eq 1 ]; then PACKAGES="no"; else PACKAGES="yes"; fi
 fi
 
-[ "$(id -u)" -eq 0 ] || die "run it as root: sudo $0 $*"
+if [ "$(id -u)" -ne 0 ]; then
+  hint="sudo $(printf '%q' "$0")"
+  if [ "${#ARGS[@]}" -gt 0 ]; then hint+="$(printf ' %q' "${ARGS[@]}")"; fi
+  die "run it as root: $hint"
+fi
 
 # Every path on the target is "$P/...": P is empty for a normal install, DIR with --root.
 P=""
@@ -152,6 +163,12 @@ UNIT_DIR="$P/etc/systemd/system"
 UNIT_FILE="$UNIT_DIR/$UNIT_NAME"
 WRAPPER="$P/usr/local/bin/lapsebox"
 USER_UNIT_DIR="$P/etc/systemd/user"
+# The files outside /opt/lapsebox an upgrade replaces (unit, command, schema), as they
+# were, until the upgrade is over: a failure puts them back with the previous program.
+SAVED_DIR="$OLD.files"
+# The gvfs masks this installer made (not those that were there before it), one unit
+# name a line: --uninstall removes those only.
+MASK_RECORD="$ETC/.installer-masks"
 
 # True when a systemd manager runs this machine and may be told to reload or start.
 systemd_running() {
@@ -204,12 +221,40 @@ have_dpkg_db() {
   [ -d "$P/var/lib/dpkg" ] && command -v dpkg-divert >/dev/null 2>&1
 }
 
+is_mask() { [ -L "$1" ] && [ "$(readlink -- "$1")" = "/dev/null" ]; }
+
+# The units of GVFS_UNITS named in MASK_RECORD (anything else there is ignored).
+recorded_masks() {
+  local name unit
+  [ -f "$MASK_RECORD" ] && [ ! -L "$MASK_RECORD" ] || return 0
+  while IFS= read -r name || [ -n "$name" ]; do
+    for unit in "${GVFS_UNITS[@]}"; do
+      if [ "$name" = "$unit" ]; then printf '%s\n' "$unit"; fi
+    done
+  done <"$MASK_RECORD"
+}
+is_recorded_mask() { recorded_masks | grep -qxF -- "$1"; }
+
+# Writes MASK_RECORD with the units given (through a new file and a rename: the folder
+# is the daemon's, so nothing is written through a name that may already be there).
+write_mask_record() { # UNIT...
+  local tmp
+  tmp="$(mktemp -- "$ETC/.installer-masks.XXXXXX")"
+  if [ "$#" -gt 0 ]; then printf '%s\n' "$@" >"$tmp"; fi
+  chmod 0644 -- "$tmp"
+  mv -fT -- "$tmp" "$MASK_RECORD"
+}
+
 gvfs_disable() {
-  local unit link file changed=0
+  local unit link file changed owner
+  local -a mine made=() kept=()
   mkdir -p -- "$USER_UNIT_DIR"
+  mapfile -t mine < <(recorded_masks)
   for unit in "${GVFS_UNITS[@]}"; do
     link="$USER_UNIT_DIR/$unit"
-    if [ -L "$link" ] && [ "$(readlink -- "$link")" = "/dev/null" ]; then
+    if is_mask "$link"; then
+      # Ours from an earlier run, or the administrator's: not ours to remove later.
+      is_recorded_mask "$unit" || kept+=("$unit")
       continue
     fi
     if [ -e "$link" ] || [ -L "$link" ]; then
@@ -218,16 +263,27 @@ gvfs_disable() {
     fi
     # What "systemctl --global mask" writes; a plain symlink works without systemd.
     ln -s /dev/null "$link"
-    changed=1
+    is_recorded_mask "$unit" || mine+=("$unit")
+    made+=("$unit")
   done
-  [ "$changed" -eq 0 ] || did "gvfs camera monitors masked for every user (${GVFS_UNITS[*]})"
+  if [ "${#made[@]}" -gt 0 ]; then
+    write_mask_record "${mine[@]}"
+    did "gvfs camera monitors masked for every user (${made[*]}; recorded in ${MASK_RECORD#"$P"}: --uninstall removes the masks made by the installer only)"
+  fi
+  [ "${#kept[@]}" -eq 0 ] || echo "    already masked, not by this installer (kept as they are, also by --uninstall): ${kept[*]}"
 
   if have_dpkg_db; then
     local -a admin
     mapfile -t admin < <(dpkg_admin_args)
     changed=0
     for file in "${GVFS_MONITOR_FILES[@]}"; do
-      if dpkg-divert "${admin[@]}" --listpackage "$file" 2>/dev/null | grep -qx "$APP_USER"; then
+      # dpkg keeps who made a diversion: --uninstall removes lapsebox's only.
+      owner="$(dpkg-divert "${admin[@]}" --listpackage "$file" 2>/dev/null || true)"
+      if [ "$owner" = "$APP_USER" ]; then
+        continue
+      fi
+      if [ -n "$owner" ]; then
+        echo "    $file is already diverted (by $owner): left as it is"
         continue
       fi
       if ! dpkg-divert "${admin[@]}" --quiet --package "$APP_USER" --rename --divert "$file$DIVERT_SUFFIX" --add "$file"; then
@@ -268,11 +324,15 @@ gvfs_enable() {
   local unit link file
   for unit in "${GVFS_UNITS[@]}"; do
     link="$USER_UNIT_DIR/$unit"
-    if [ -L "$link" ] && [ "$(readlink -- "$link")" = "/dev/null" ]; then
+    is_mask "$link" || continue
+    if is_recorded_mask "$unit"; then
       rm -f -- "$link"
       did "removed the mask of $unit"
+    else
+      did "kept the mask of $unit: this installer did not make it (it was there before, or an older installer made it); to remove it: rm ${link#"$P"}"
     fi
   done
+  if [ -e "$MASK_RECORD" ] || [ -L "$MASK_RECORD" ]; then rm -f -- "$MASK_RECORD"; fi
   if have_dpkg_db; then
     local -a admin
     mapfile -t admin < <(dpkg_admin_args)
@@ -308,7 +368,7 @@ uninstall() {
     systemctl reset-failed "$UNIT_NAME" >/dev/null 2>&1 || true
   fi
   local dir
-  for dir in "$OPT" "$STAGE" "$OLD"; do
+  for dir in "$OPT" "$STAGE" "$OLD" "$SAVED_DIR" "$OLD.unit"; do
     if [ -e "$dir" ]; then
       rm -rf -- "$dir"
       did "removed $dir"
@@ -352,6 +412,53 @@ print_summary() {
   local line
   for line in "${SUMMARY[@]}"; do echo "  - $line"; done
 }
+
+# --- Where the script writes ------------------------------------------------------------
+
+# A symbolic link on the way would make root write, chown or remove through it: with
+# --root DIR, a link DIR/etc/lapsebox -> /etc turns the chown of the configuration
+# folder into a chown of this machine's /etc; a folder someone else owns lets them put
+# such a link there later. Checked before anything is changed.
+refuse_unsafe_dir() { # REL OWNER_UID... (the uids that may own it)
+  local rel="$1" dir="$P/$1" owner allowed
+  shift
+  if [ -L "$dir" ]; then
+    die "--root $ROOT: $rel is a symbolic link (to $(readlink -- "$dir")): root would write, chown or remove through it, outside $ROOT; make $rel a real folder"
+  fi
+  [ -e "$dir" ] || return 0
+  [ -d "$dir" ] || die "--root $ROOT: $rel is not a folder"
+  owner="$(stat -c %u -- "$dir")"
+  for allowed in "$@"; do [ "$owner" != "$allowed" ] || return 0; done
+  die "--root $ROOT: $rel is owned by uid $owner, not root: whoever owns it could put links there that make root write elsewhere; chown root $P/$rel first"
+}
+check_target_dirs() {
+  local rel app_uid given="$ROOT"
+  if [ "$ROOT_MODE" -eq 1 ]; then
+    while [ "$given" != "/" ] && [ "${given%/}" != "$given" ]; do given="${given%/}"; done
+    if [ -L "$given" ]; then
+      die "--root $ROOT is a symbolic link (to $(readlink -- "$given")): give the folder itself (--root $(readlink -f -- "$given"))"
+    fi
+    [ "$(stat -c %u -- "${P:-/}")" = "0" ] ||
+      die "--root $ROOT is owned by uid $(stat -c %u -- "${P:-/}"), not root: whoever owns it could put links there that make root write elsewhere; chown root $ROOT first"
+    for rel in etc etc/systemd etc/systemd/system etc/systemd/system/multi-user.target.wants etc/systemd/user \
+      opt opt/lapsebox opt/lapsebox.new opt/lapsebox.old opt/lapsebox.old.files usr usr/local usr/local/bin \
+      usr/share usr/share/gvfs usr/share/gvfs/remote-volume-monitors var var/lib var/lib/dpkg; do
+      refuse_unsafe_dir "$rel" 0
+    done
+    # These two are the daemon's once installed.
+    app_uid="$(passwd_field "$APP_USER" 3)"
+    for rel in etc/lapsebox var/lib/lapsebox; do
+      refuse_unsafe_dir "$rel" 0 ${app_uid:+"$app_uid"}
+    done
+  elif [ "$UNINSTALL" -eq 0 ]; then
+    for rel in "$ETC" "$DATA"; do
+      if [ -L "$rel" ]; then
+        die "$rel is a symbolic link (to $(readlink -- "$rel")): the installer sets the owner and mode of the folder it creates there, and will not do it through a link; make it a real folder (for data on another disk, point storage.dataDir at it and add it to ReadWritePaths= in a drop-in: see the README)"
+      fi
+    done
+  fi
+}
+check_target_dirs
 
 if [ "$UNINSTALL" -eq 1 ]; then
   uninstall
@@ -486,12 +593,52 @@ VERSION="$("$NODE" -p 'require(process.argv[1]).version' "$SRC/package.json")"
 
 # --- Stage the new program beside the running one ------------------------------------
 
+# Files outside /opt/lapsebox that an upgrade replaces, by name: their previous content
+# goes to SAVED_DIR/NAME (or SAVED_DIR/NAME.absent when there was none) before the first
+# change, and comes back with the previous program if the upgrade fails.
+saved_target() {
+  case "$1" in
+    unit) printf '%s\n' "$UNIT_FILE" ;;
+    wrapper) printf '%s\n' "$WRAPPER" ;;
+    schema) printf '%s\n' "$ETC/lapsebox.schema.json" ;;
+    *) return 1 ;;
+  esac
+}
+SAVED_NAMES=(unit wrapper schema)
+save_previous() { # NAME
+  local target
+  [ "$FIRST_INSTALL" -eq 0 ] || return 0
+  target="$(saved_target "$1")"
+  if [ -e "$SAVED_DIR/$1" ] || [ -e "$SAVED_DIR/$1.absent" ]; then return 0; fi
+  [ -d "$SAVED_DIR" ] || mkdir -m 0700 -- "$SAVED_DIR"
+  if [ -f "$target" ]; then
+    cp -p -- "$target" "$SAVED_DIR/$1"
+  else
+    : >"$SAVED_DIR/$1.absent"
+  fi
+}
+restore_previous() {
+  local name target
+  [ -d "$SAVED_DIR" ] || return 0
+  for name in "${SAVED_NAMES[@]}"; do
+    target="$(saved_target "$name")"
+    if [ -f "$SAVED_DIR/$name" ]; then
+      mv -fT -- "$SAVED_DIR/$name" "$target" || warn "could not put back $target (its previous content is in $SAVED_DIR/$name)"
+    elif [ -e "$SAVED_DIR/$name.absent" ]; then
+      rm -f -- "$target"
+    fi
+  done
+  rm -rf -- "$SAVED_DIR"
+}
+
 # An interrupted upgrade may have left the previous version as .old with nothing in
-# its place: put it back first.
+# its place: put it back first, with the files it had.
 if [ ! -e "$OPT" ] && [ -d "$OLD" ]; then
   mv -T -- "$OLD" "$OPT"
+  restore_previous
   warn "put back $OPT from an interrupted upgrade"
 fi
+rm -rf -- "$SAVED_DIR"
 FIRST_INSTALL=1
 OLD_VERSION=""
 if [ -d "$OPT" ]; then
@@ -499,22 +646,139 @@ if [ -d "$OPT" ]; then
   OLD_VERSION="$("$NODE" -p 'require(process.argv[1]).version' "$OPT/package.json" 2>/dev/null || echo "?")"
 fi
 
+# --- The database, around a restart into another version ------------------------------
+
+# A new version may migrate the database at its first start, and the previous version
+# may then refuse it: when the versions differ, the database files are copied with the
+# service stopped, and put back if the new version does not start.
+DB_FILES=(lapsebox.db lapsebox.db-wal lapsebox.db-shm lapsebox.db-journal)
+DB_COPY_NAME=".lapsebox-db-before-upgrade"
+DB_DIR=""
+DB_BACKUP=""
+
+# The data folder the daemon uses: storage.dataDir of the file the unit gives it
+# (LAPSEBOX_CONFIG), relative to that file's folder; /var/lib/lapsebox by default.
+database_dir() {
+  local env word config="$ETC/lapsebox.yaml"
+  local -a words=()
+  env="$(systemctl show --property=Environment --value "$UNIT_NAME" 2>/dev/null || true)"
+  read -r -a words <<<"$env" || true
+  for word in "${words[@]}"; do
+    case "$word" in LAPSEBOX_CONFIG=?*) config="${word#LAPSEBOX_CONFIG=}" ;; esac
+  done
+  "$NODE" -e '
+    const fs = require("fs"), path = require("path");
+    const [yaml, file] = process.argv.slice(1);
+    let dir = "/var/lib/lapsebox";
+    try {
+      const d = require(yaml).parse(fs.readFileSync(file, "utf8"))?.storage?.dataDir;
+      if (typeof d === "string" && d !== "") dir = path.resolve(path.dirname(file), d);
+    } catch {}
+    process.stdout.write(dir);' "$OPT/node_modules/yaml" "$config"
+}
+
+# Before the service is stopped: where the database is, and room for a copy.
+prepare_database_copy() {
+  local f need avail
+  DB_DIR="$(database_dir)" || die "cannot tell where the database is (storage.dataDir)"
+  if [ ! -e "$DB_DIR/lapsebox.db" ]; then
+    did "no database in $DB_DIR yet: nothing to copy before the upgrade"
+    DB_DIR=""
+    return 0
+  fi
+  for f in "${DB_FILES[@]}"; do
+    if [ -L "$DB_DIR/$f" ] || { [ -e "$DB_DIR/$f" ] && [ ! -f "$DB_DIR/$f" ]; }; then
+      die "$DB_DIR/$f is not a plain file: no copy of the database can be kept for a rollback; nothing was changed in the database, the upgrade is undone"
+    fi
+  done
+  if [ -e "$DB_DIR/$DB_COPY_NAME" ] || [ -L "$DB_DIR/$DB_COPY_NAME" ]; then
+    die "$DB_DIR/$DB_COPY_NAME is there, left by an interrupted upgrade: it holds the database from before that upgrade. Check which database is the right one (keep it as $DB_DIR/lapsebox.db), remove $DB_DIR/$DB_COPY_NAME, and run this again"
+  fi
+  need=0
+  for f in "${DB_FILES[@]}"; do
+    if [ -f "$DB_DIR/$f" ]; then need=$((need + $(stat -c %s -- "$DB_DIR/$f") / 1024 + 1)); fi
+  done
+  avail="$(df -Pk -- "$DB_DIR" | awk 'NR == 2 { print $4 }')"
+  # The copy, and 64 MB left for the daemon afterwards.
+  if [ -n "$avail" ] && [ "$avail" -lt $((need + 65536)) ]; then
+    die "not enough free space in $DB_DIR for a copy of the database ($((need / 1024 + 1)) MB, and 64 MB to spare; $((avail / 1024)) MB free), kept in case the new version does not start: free some space and run this again"
+  fi
+}
+
+# With the service stopped: the database files, as they are, into DB_DIR/DB_COPY_NAME.
+copy_database() {
+  local f copy="$DB_DIR/$DB_COPY_NAME"
+  [ -n "$DB_DIR" ] || return 0
+  # mkdir without -p fails on anything already there (the folder is the daemon's).
+  mkdir -m 0700 -- "$copy" || die "could not create $copy"
+  for f in "${DB_FILES[@]}"; do
+    if [ -f "$DB_DIR/$f" ] && ! cp -p --reflink=auto -- "$DB_DIR/$f" "$copy/$f"; then
+      rm -rf -- "$copy"
+      die "could not copy $DB_DIR/$f to $copy (disk full?)"
+    fi
+  done
+  DB_BACKUP="$copy"
+  did "copied the database of lapsebox $OLD_VERSION to $DB_BACKUP (put back if lapsebox $VERSION does not start)"
+}
+
+# The database as it was before the new version started (the service stopped).
+restore_database() {
+  local f
+  for f in "${DB_FILES[@]}"; do
+    rm -f -- "$DB_DIR/$f" || return 1
+  done
+  for f in "${DB_FILES[@]}"; do
+    if [ -f "$DB_BACKUP/$f" ]; then mv -f -- "$DB_BACKUP/$f" "$DB_DIR/$f" || return 1; fi
+  done
+  rmdir -- "$DB_BACKUP"
+}
+
+# --- Failure: the previous version back -----------------------------------------------
+
 SWAPPED=0
 COMMITTED=0
-UNIT_BACKUP=""
+SERVICE_TOUCHED=0
 # Any failure before the end leaves the previous version in place: the staged copy is
-# dropped, and a swap already done is undone.
+# dropped, a swap already done is undone (program, unit, command, schema), and when the
+# service had been stopped or restarted, the database is put back and the previous
+# version started again, and what it really does is said.
 on_exit() {
-  local status=$?
+  local status=$? state
   [ "$COMMITTED" -eq 0 ] || return 0
+  set +e
   rm -rf -- "$STAGE"
+  rm -f -- "$UNIT_FILE.lapsebox-tmp" "$WRAPPER.lapsebox-tmp"
   if [ "$SWAPPED" -eq 1 ] && [ -d "$OLD" ]; then
+    if [ "$SERVICE_TOUCHED" -eq 1 ]; then
+      # Restart=always would start the new version again meanwhile.
+      systemctl stop "$UNIT_NAME" >/dev/null 2>&1
+    fi
     rm -rf -- "$OPT"
     mv -T -- "$OLD" "$OPT"
-    if [ -n "$UNIT_BACKUP" ] && [ -f "$UNIT_BACKUP" ]; then mv -f -- "$UNIT_BACKUP" "$UNIT_FILE"; fi
-    echo "$PROG: the previous version ($OLD_VERSION) is back in $OPT" >&2
+    restore_previous
+    echo "$PROG: lapsebox $OLD_VERSION is back in $OPT, with its unit and command" >&2
+    if systemd_running; then systemctl daemon-reload; fi
+    if [ "$SERVICE_TOUCHED" -eq 1 ]; then
+      if [ -n "$DB_BACKUP" ] && ! restore_database; then
+        echo "$PROG: the database could NOT be put back as it was before the upgrade: its copy is in $DB_BACKUP; lapsebox $OLD_VERSION was left stopped. Put the files of $DB_BACKUP back in $DB_DIR, then: sudo systemctl start lapsebox" >&2
+      else
+        if [ -n "$DB_BACKUP" ]; then echo "$PROG: the database is back as it was before the upgrade" >&2; fi
+        systemctl reset-failed "$UNIT_NAME" >/dev/null 2>&1
+        systemctl start "$UNIT_NAME" >/dev/null 2>&1
+        state="$(systemctl is-active "$UNIT_NAME" 2>/dev/null)"
+        if [ "$state" = "active" ]; then
+          echo "$PROG: lapsebox $OLD_VERSION is installed again and running" >&2
+        else
+          echo "$PROG: lapsebox $OLD_VERSION is installed again but did NOT start either (systemctl is-active: ${state:-unknown}): see journalctl -u lapsebox -n 100" >&2
+        fi
+      fi
+    fi
+  else
+    restore_previous
+    if [ "$SERVICE_TOUCHED" -eq 1 ]; then
+      echo "$PROG: no previous version to put back; lapsebox is $(systemctl is-active "$UNIT_NAME" 2>/dev/null)" >&2
+    fi
   fi
-  rm -f -- "$UNIT_FILE.lapsebox-tmp" "$WRAPPER.lapsebox-tmp"
   if [ "$status" -ne 0 ] && [ "${#SUMMARY[@]}" -gt 0 ]; then print_summary "Done before the failure:" >&2; fi
   return "$status"
 }
@@ -579,32 +843,49 @@ if [ -z "$APP_UID" ] || [ -z "$APP_GID" ]; then
   die "the $APP_USER user or group is missing from $P/etc/passwd or $P/etc/group after creating it"
 fi
 
-# Only the top folders' owner and mode are set; nothing inside is ever touched.
-ensure_dir() { # DIR WHAT
-  if [ ! -d "$1" ]; then
-    mkdir -p -- "$1"
-    did "created $1 ($2)"
+# Whether the lapsebox user may create and rename files in DIR, from its owner, group
+# and mode (the user's groups as the target's /etc/group has them; ACLs not read).
+app_can_write() { # DIR
+  local uid gid mode
+  read -r uid gid mode < <(stat -c '%u %g %a' -- "$1")
+  mode=$((8#$mode))
+  if [ "$uid" = "$APP_UID" ]; then
+    [ $((mode & 8#300)) -eq $((8#300)) ]
+  elif [ "$gid" = "$APP_GID" ] || awk -F: -v g="$gid" -v u="$APP_USER" '$3 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) found = 1 } END { exit !found }' "$P/etc/group"; then
+    [ $((mode & 8#030)) -eq $((8#030)) ]
+  else
+    [ $((mode & 8#003)) -eq $((8#003)) ]
   fi
-  if [ "$(stat -c '%u:%g %a' -- "$1")" != "$APP_UID:$APP_GID 750" ]; then
+}
+
+# A folder the installer creates gets the daemon as owner, mode 0750. One that is
+# already there is left as it is (an administrator may have tightened it), with a
+# warning when the daemon could not write to it.
+ensure_dir() { # DIR WHAT WHY-THE-DAEMON-WRITES-THERE
+  if [ -L "$1" ]; then
+    die "$1 is a symbolic link (to $(readlink -- "$1")): the installer will not create or change anything through it; make it a real folder"
+  fi
+  if [ ! -e "$1" ]; then
+    mkdir -p -- "$1"
     chown -- "$APP_UID:$APP_GID" "$1"
     chmod 0750 -- "$1"
+    did "created $1 ($2; owned by $APP_USER, mode 0750)"
+    return 0
+  fi
+  [ -d "$1" ] || die "$1 is there and is not a folder"
+  if ! app_can_write "$1"; then
+    warn "the $APP_USER user cannot write to $1 (owner $(stat -c '%u:%g' -- "$1"), mode $(stat -c '%a' -- "$1")), and the daemon needs to: $3. Left as it is; to let it: sudo chown $APP_USER:$APP_USER ${1#"$P"} (or give the $APP_USER group write access)"
   fi
 }
 # The daemon rewrites its configuration from the settings page (a temporary file in the
 # same folder, then a rename), so the folder is the daemon's.
-ensure_dir "$ETC" "configuration"
-ensure_dir "$DATA" "data"
+ensure_dir "$ETC" "configuration" "the settings page saves the configuration there (a new file, then a rename)"
+ensure_dir "$DATA" "data" "the database, the pictures and the videos are written there"
 
 CONFIG="$ETC/lapsebox.yaml"
 if [ ! -e "$CONFIG" ]; then
   install -m 0640 -o "$APP_UID" -g "$APP_GID" -- "$STAGE/config/lapsebox.example.yaml" "$CONFIG"
   did "created $CONFIG from the example: edit it"
-fi
-# The JSON Schema beside it, for editors ("yaml-language-server: $schema=" in the file);
-# it belongs to the program's version, so an upgrade refreshes it.
-if ! cmp -s -- "$STAGE/config/lapsebox.schema.json" "$ETC/lapsebox.schema.json"; then
-  install -m 0644 -o 0 -g 0 -- "$STAGE/config/lapsebox.schema.json" "$ETC/lapsebox.schema.json"
-  did "wrote $ETC/lapsebox.schema.json"
 fi
 
 # --- Command, unit, gvfs --------------------------------------------------------------
@@ -630,15 +911,8 @@ UNIT_TEXT="$(sed -e "s|/usr/bin/node |$node_sed |g" -- "$SRC/systemd/$UNIT_NAME"
   die "cannot read $SRC/systemd/$UNIT_NAME"
 
 step "Command, service and gvfs"
-if printf '%s\n' "$WRAPPER_TEXT" | put_file "$WRAPPER" 0755; then
-  did "installed $WRAPPER (runs as $APP_USER when called by root)"
-fi
-
 UNIT_EXISTED=0
 [ ! -f "$UNIT_FILE" ] || UNIT_EXISTED=1
-if [ "$UNIT_EXISTED" -eq 1 ] && [ "$FIRST_INSTALL" -eq 0 ]; then
-  UNIT_BACKUP="$OLD.unit"
-fi
 WAS_ACTIVE=0
 if systemd_running && systemctl is-active --quiet "$UNIT_NAME"; then WAS_ACTIVE=1; fi
 
@@ -653,9 +927,21 @@ if [ -d "$OPT" ]; then
   SWAPPED=1
 fi
 mv -T -- "$STAGE" "$OPT"
-if [ -n "$UNIT_BACKUP" ]; then cp -p -- "$UNIT_FILE" "$UNIT_BACKUP"; fi
+# From here, what a failure puts back is saved first (save_previous).
+save_previous wrapper
+if printf '%s\n' "$WRAPPER_TEXT" | put_file "$WRAPPER" 0755; then
+  did "installed $WRAPPER (runs as $APP_USER when called by root)"
+fi
+save_previous unit
 if printf '%s\n' "$UNIT_TEXT" | put_file "$UNIT_FILE" 0644; then
   if [ "$UNIT_EXISTED" -eq 1 ]; then did "updated $UNIT_FILE"; else did "installed $UNIT_FILE"; fi
+fi
+# The JSON Schema beside the configuration, for editors ("yaml-language-server:
+# $schema=" in the file); it belongs to the program's version, so an upgrade refreshes it.
+if ! cmp -s -- "$OPT/config/lapsebox.schema.json" "$ETC/lapsebox.schema.json"; then
+  save_previous schema
+  install -m 0644 -o 0 -g 0 -- "$OPT/config/lapsebox.schema.json" "$ETC/lapsebox.schema.json"
+  did "wrote $ETC/lapsebox.schema.json"
 fi
 if [ "$UNIT_NODE" != "/usr/bin/node" ]; then
   did "the unit and the command run $UNIT_NODE"
@@ -679,19 +965,19 @@ if cmp -s -- "$CONFIG" "$OPT/config/lapsebox.example.yaml"; then CONFIG_IS_EXAMP
 NEXT=()
 if systemd_running; then
   systemctl daemon-reload
-  if [ "$WAS_ACTIVE" -eq 1 ]; then
+  if [ "$WAS_ACTIVE" -eq 1 ] && [ "$FIRST_INSTALL" -eq 0 ] && [ "$OLD_VERSION" != "$VERSION" ]; then
+    prepare_database_copy
+    step "Stopping lapsebox $OLD_VERSION, to keep a copy of its database in case lapsebox $VERSION does not start"
+    SERVICE_TOUCHED=1
+    systemctl stop "$UNIT_NAME" || die "could not stop lapsebox $OLD_VERSION"
+    copy_database
+    step "Starting lapsebox $VERSION (it checks the data folder before it says it is ready)"
+    systemctl start "$UNIT_NAME" || die "lapsebox $VERSION did not start: see journalctl -u lapsebox -n 100"
+    did "restarted lapsebox ($OLD_VERSION -> $VERSION)"
+  elif [ "$WAS_ACTIVE" -eq 1 ]; then
     step "Restarting lapsebox (it checks the data folder before it says it is ready)"
-    if ! systemctl restart "$UNIT_NAME"; then
-      [ -d "$OLD" ] || die "lapsebox $VERSION failed to start: see journalctl -u lapsebox -n 100"
-      echo "$PROG: lapsebox $VERSION did not start; putting $OLD_VERSION back" >&2
-      trap - EXIT
-      rm -rf -- "$OPT"
-      mv -T -- "$OLD" "$OPT"
-      if [ -f "$UNIT_BACKUP" ]; then mv -f -- "$UNIT_BACKUP" "$UNIT_FILE"; fi
-      systemctl daemon-reload
-      systemctl restart "$UNIT_NAME" || true
-      die "lapsebox $VERSION failed to start (see: journalctl -u lapsebox -n 100); lapsebox $OLD_VERSION is installed again and was restarted"
-    fi
+    SERVICE_TOUCHED=1
+    systemctl restart "$UNIT_NAME" || die "lapsebox $VERSION did not start: see journalctl -u lapsebox -n 100"
     did "restarted lapsebox"
   elif [ "$FIRST_INSTALL" -eq 1 ] && [ "$CONFIG_IS_EXAMPLE" -eq 0 ]; then
     step "Starting lapsebox"
@@ -716,7 +1002,11 @@ fi
 
 COMMITTED=1
 trap - EXIT
-rm -rf -- "$OLD" "$OLD.unit"
+rm -rf -- "$OLD" "$OLD.unit" "$SAVED_DIR"
+if [ -n "$DB_BACKUP" ]; then
+  rm -rf -- "$DB_BACKUP"
+  did "removed the copy of the database ($DB_BACKUP): lapsebox $VERSION runs"
+fi
 
 print_summary "lapsebox $VERSION, in ${P:-/}:"
 if [ "${#NEXT[@]}" -gt 0 ]; then

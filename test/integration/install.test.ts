@@ -6,6 +6,10 @@
  * running systemd, dpkg-divert, the lapsebox command switching to the lapsebox user)
  * while nothing reaches the real files.
  *
+ * A copy of the checkout with a stand-in program (a dist/daemon/main.js of a few lines,
+ * whatever version a test needs) runs the failure paths: an upgrade that fails after the
+ * swap, and, under a stand-in systemctl, a new version that does not start.
+ *
  * Needs root (useradd, chown), as in CI. The jest global setup has built dist/.
  */
 import crypto from 'node:crypto';
@@ -26,8 +30,8 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], input?: string): Run {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...(input === undefined ? {} : { input }) });
+function run(command: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Run {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...(input === undefined ? {} : { input }), ...(env ? { env: { ...process.env, ...env } } : {}) });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -95,6 +99,57 @@ function expectedUnit(node: string): string {
   return fs.readFileSync(path.join(ROOT, 'systemd', 'lapsebox.service'), 'utf8').split('/usr/bin/node ').join(`${node} `);
 }
 
+/**
+ * A copy of the checkout with everything install.sh --no-build takes from it (its own
+ * copy of the script included), and a stand-in program: dist/daemon/main.js answers
+ * --version with VERSION and runs BODY for "run". node_modules is a real copy (the
+ * installer prunes its own copy of it, so never a link to this checkout's).
+ */
+class FakeCheckout {
+  readonly dir: string;
+  readonly script: string;
+
+  constructor(parent: string) {
+    this.dir = path.join(parent, 'checkout');
+    this.script = path.join(this.dir, 'scripts', 'install.sh');
+    for (const sub of ['scripts', 'systemd', 'config', 'web', 'daemon', 'dist/daemon']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    for (const file of ['package-lock.json', 'README.md', 'scripts/install.sh', 'config/lapsebox.example.yaml']) fs.copyFileSync(path.join(ROOT, file), path.join(this.dir, file));
+    fs.chmodSync(this.script, 0o755);
+    for (const folder of ['web/ui', 'node_modules']) {
+      const copy = run('cp', ['-a', path.join(ROOT, folder), path.join(this.dir, folder)]);
+      if (copy.code !== 0) throw new Error(`cp -a ${folder}: ${copy.stderr}`);
+    }
+  }
+
+  /** Makes it the checkout of VERSION; the unit, command and schema may differ from the repository's. */
+  set(version: string, body: string, changes: { unit?: (text: string) => string; wrapperExtra?: string; schemaExtra?: string } = {}): void {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(this.dir, 'package.json'), JSON.stringify({ ...pkg, version }, null, 2) + '\n');
+    const main = path.join(this.dir, 'dist', 'daemon', 'main.js');
+    fs.writeFileSync(
+      main,
+      [
+        '#!/usr/bin/env node',
+        "'use strict';",
+        "const fs = require('fs');",
+        `const VERSION = ${JSON.stringify(version)};`,
+        "if (process.argv.includes('--version')) { console.log(VERSION); process.exit(0); }",
+        "if (process.argv[2] !== 'run') { console.error(`stand-in lapsebox ${VERSION}: --version and run only`); process.exit(1); }",
+        "const dir = '/var/lib/lapsebox', db = dir + '/lapsebox.db';",
+        "const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch { return null; } };",
+        body,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const unit = fs.readFileSync(path.join(ROOT, 'systemd', 'lapsebox.service'), 'utf8');
+    fs.writeFileSync(path.join(this.dir, 'systemd', 'lapsebox.service'), changes.unit ? changes.unit(unit) : unit);
+    fs.writeFileSync(path.join(this.dir, 'scripts', 'lapsebox-wrapper'), fs.readFileSync(path.join(ROOT, 'scripts', 'lapsebox-wrapper'), 'utf8') + (changes.wrapperExtra ?? ''), { mode: 0o755 });
+    const schema = fs.readFileSync(path.join(ROOT, 'config', 'lapsebox.schema.json'), 'utf8');
+    fs.writeFileSync(path.join(this.dir, 'config', 'lapsebox.schema.json'), schema + (changes.schemaExtra ?? ''));
+  }
+}
+
 describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
   let tmp: ReturnType<typeof tempDir>;
   let dir: string;
@@ -107,6 +162,9 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
   let dataBefore: Record<string, string>;
   let passwdBefore: string;
   let groupBefore: string;
+  /** The two folders as the first run made them. */
+  let firstFolders: Record<string, { mode: number; uid: number; gid: number }>;
+  let appGid: number;
 
   beforeAll(() => {
     hostBefore = hostState();
@@ -118,6 +176,19 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     const config = path.join(dir, 'etc', 'lapsebox', 'lapsebox.yaml');
     const st = fs.statSync(config);
     firstConfig = { text: fs.readFileSync(config, 'utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    firstFolders = {};
+    for (const folder of ['etc/lapsebox', 'var/lib/lapsebox']) {
+      const fst = fs.statSync(path.join(dir, folder));
+      firstFolders[folder] = { mode: fst.mode & 0o7777, uid: fst.uid, gid: fst.gid };
+    }
+
+    // The administrator tightens the folders: root's, the daemon's group may write the
+    // configuration folder, and (a mistake) only read the data folder.
+    appGid = Number(entry(path.join(dir, 'etc', 'group'), 'lapsebox')?.[2]);
+    fs.chownSync(path.join(dir, 'etc', 'lapsebox'), 0, appGid);
+    fs.chmodSync(path.join(dir, 'etc', 'lapsebox'), 0o770);
+    fs.chownSync(path.join(dir, 'var', 'lib', 'lapsebox'), 0, appGid);
+    fs.chmodSync(path.join(dir, 'var', 'lib', 'lapsebox'), 0o750);
 
     // The maintainer edits the configuration; the daemon fills the data folder.
     fs.appendFileSync(config, '# edited on the box\n');
@@ -192,9 +263,9 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     const [, , uid, gid] = entry(path.join(dir, 'etc', 'passwd'), 'lapsebox')!;
     expect(firstConfig).toEqual({ text: fs.readFileSync(path.join(ROOT, 'config', 'lapsebox.example.yaml'), 'utf8'), mode: 0o640, uid: Number(uid), gid: Number(gid) });
     for (const folder of ['etc/lapsebox', 'var/lib/lapsebox']) {
-      const st = fs.statSync(path.join(dir, folder));
-      expect({ folder, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }).toEqual({ folder, mode: 0o750, uid: Number(uid), gid: Number(gid) });
+      expect({ folder, ...firstFolders[folder] }).toEqual({ folder, mode: 0o750, uid: Number(uid), gid: Number(gid) });
     }
+    expect(first.stdout).toContain(`created ${dir}/etc/lapsebox (configuration; owned by lapsebox, mode 0750)`);
     // The schema beside the file, for editors.
     expect(sha256(path.join(dir, 'etc', 'lapsebox', 'lapsebox.schema.json'))).toBe(sha256(path.join(ROOT, 'config', 'lapsebox.schema.json')));
   });
@@ -216,6 +287,20 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     for (const unitName of ['gvfs-gphoto2-volume-monitor.service', 'gvfs-mtp-volume-monitor.service']) {
       expect(fs.readlinkSync(path.join(dir, 'etc', 'systemd', 'user', unitName))).toBe('/dev/null');
     }
+    // Both made by the installer, and recorded as such for --uninstall.
+    expect(fs.readFileSync(path.join(dir, 'etc', 'lapsebox', '.installer-masks'), 'utf8')).toBe('gvfs-gphoto2-volume-monitor.service\ngvfs-mtp-volume-monitor.service\n');
+  });
+
+  it("keeps the owner and mode an administrator gave the folders, and warns when the daemon cannot write to one", () => {
+    const folder = (rel: string) => {
+      const st = fs.statSync(path.join(dir, rel));
+      return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    };
+    expect(folder('etc/lapsebox')).toEqual({ mode: 0o770, uid: 0, gid: appGid });
+    expect(folder('var/lib/lapsebox')).toEqual({ mode: 0o750, uid: 0, gid: appGid });
+    // The group may write the configuration folder: nothing to say about it.
+    expect(second.stderr).not.toMatch(/cannot write to \S*\/etc\/lapsebox/);
+    expect(second.stderr).toContain(`warning: the lapsebox user cannot write to ${dir}/var/lib/lapsebox (owner 0:${appGid}, mode 750), and the daemon needs to: the database, the pictures and the videos are written there. Left as it is`);
   });
 
   it('upgrades the program on a second run and leaves the configuration and the data as they were', () => {
@@ -285,6 +370,145 @@ describeAsRoot('scripts/install.sh --uninstall --root DIR', () => {
   });
 });
 
+describeAsRoot('scripts/install.sh and gvfs masks it did not make', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  afterAll(() => tmp?.cleanup());
+
+  it('--uninstall removes the masks the installer made and keeps one the administrator made before', () => {
+    tmp = tempDir('lapsebox-masks-');
+    const dir = path.join(tmp.dir, 'root');
+    makeRoot(dir, { video: 44 });
+    const userUnits = path.join(dir, 'etc', 'systemd', 'user');
+    const theirs = path.join(userUnits, 'gvfs-mtp-volume-monitor.service');
+    const ours = path.join(userUnits, 'gvfs-gphoto2-volume-monitor.service');
+    fs.mkdirSync(userUnits, { recursive: true });
+    fs.symlinkSync('/dev/null', theirs); // systemctl --global mask gvfs-mtp-volume-monitor
+
+    const install = sut('--root', dir, '--no-packages', '--no-build');
+    expect(install.code).toBe(0);
+    expect(install.stdout).toContain('gvfs camera monitors masked for every user (gvfs-gphoto2-volume-monitor.service;');
+    expect(install.stdout).toContain('already masked, not by this installer (kept as they are, also by --uninstall): gvfs-mtp-volume-monitor.service');
+    expect(fs.readFileSync(path.join(dir, 'etc', 'lapsebox', '.installer-masks'), 'utf8')).toBe('gvfs-gphoto2-volume-monitor.service\n');
+    expect(fs.readlinkSync(ours)).toBe('/dev/null');
+
+    const uninstall = sut('--uninstall', '--root', dir);
+    expect(uninstall.code).toBe(0);
+    expect(() => fs.lstatSync(ours)).toThrow();
+    expect(fs.readlinkSync(theirs)).toBe('/dev/null');
+    expect(uninstall.stdout).toContain('removed the mask of gvfs-gphoto2-volume-monitor.service');
+    expect(uninstall.stdout).toContain('kept the mask of gvfs-mtp-volume-monitor.service: this installer did not make it');
+    expect(fs.existsSync(path.join(dir, 'etc', 'lapsebox', '.installer-masks'))).toBe(false);
+  }, 120_000);
+});
+
+describeAsRoot('scripts/install.sh --root DIR with a symbolic link or a foreign folder on its way', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir('lapsebox-links-')));
+  afterEach(() => tmp.cleanup());
+
+  /** A folder outside the root, not root's, with a private file: what a link would expose. */
+  function elsewhere(): string {
+    const target = path.join(tmp.dir, 'elsewhere');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'private'), 'secret', { mode: 0o600 });
+    fs.chownSync(path.join(target, 'private'), 4242, 4242);
+    fs.chownSync(target, 4242, 4242);
+    fs.chmodSync(target, 0o711);
+    return target;
+  }
+
+  it.each(['etc/lapsebox', 'var/lib/lapsebox', 'etc/systemd/system', 'usr/local/bin', 'opt'])('refuses %s as a symbolic link, and leaves where it points as it was', (rel) => {
+    const dir = path.join(tmp.dir, 'root');
+    makeRoot(dir, {});
+    const target = elsewhere();
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.symlinkSync(target, path.join(dir, rel));
+    const before = tree(target);
+    const rootBefore = tree(dir);
+
+    const result = sut('--root', dir, '--no-packages', '--no-build');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`install.sh: --root ${dir}: ${rel} is a symbolic link (to ${target}): root would write, chown or remove through it`);
+    expect(tree(target)).toEqual(before);
+    // Refused before anything was done: no user, no program.
+    expect(tree(dir)).toEqual(rootBefore);
+  });
+
+  it('refuses --uninstall too, before removing anything through the link', () => {
+    const dir = path.join(tmp.dir, 'root');
+    makeRoot(dir, {});
+    const target = elsewhere();
+    fs.writeFileSync(path.join(target, 'lapsebox.service'), '[Service]\nExecStart=/bin/true\n');
+    fs.mkdirSync(path.join(dir, 'etc', 'systemd'), { recursive: true });
+    fs.symlinkSync(target, path.join(dir, 'etc', 'systemd', 'system'));
+    const before = tree(target);
+    const result = sut('--uninstall', '--root', dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('etc/systemd/system is a symbolic link');
+    expect(tree(target)).toEqual(before);
+  });
+
+  it('refuses a folder on its way that another user owns, and DIR given as a symbolic link', () => {
+    const dir = path.join(tmp.dir, 'root');
+    makeRoot(dir, {});
+    fs.mkdirSync(path.join(dir, 'opt'));
+    fs.chownSync(path.join(dir, 'opt'), 4242, 4242);
+    const owned = sut('--root', dir, '--no-packages', '--no-build');
+    expect(owned.code).toBe(1);
+    expect(owned.stderr).toContain(`--root ${dir}: opt is owned by uid 4242, not root`);
+    expect(fs.readdirSync(path.join(dir, 'opt'))).toEqual([]);
+
+    fs.chownSync(path.join(dir, 'opt'), 0, 0);
+    const link = path.join(tmp.dir, 'link-to-root');
+    fs.symlinkSync(dir, link);
+    const linked = sut('--root', link, '--no-packages', '--no-build');
+    expect(linked.code).toBe(1);
+    expect(linked.stderr).toContain(`--root ${link} is a symbolic link (to ${dir}): give the folder itself (--root ${dir})`);
+    expect(fs.readdirSync(path.join(dir, 'opt'))).toEqual([]);
+  });
+});
+
+describeAsRoot('scripts/install.sh --root DIR: an upgrade that fails after the swap', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  afterAll(() => tmp?.cleanup());
+
+  it('puts back the previous program, its unit, its command and its schema, as they were', () => {
+    tmp = tempDir('lapsebox-rollback-');
+    const checkout = new FakeCheckout(tmp.dir);
+    const dir = path.join(tmp.dir, 'root');
+    makeRoot(dir, { video: 44 });
+    const install = (...args: string[]) => run(checkout.script, ['--root', dir, '--no-packages', '--no-build', ...args]);
+
+    checkout.set('1.0.0', 'process.exit(0);');
+    const first = install();
+    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    // The administrator disables the service for a while (systemctl disable lapsebox).
+    fs.rmSync(path.join(dir, 'etc', 'systemd', 'system', 'multi-user.target.wants', 'lapsebox.service'));
+    const kept = ['etc/systemd/system/lapsebox.service', 'usr/local/bin/lapsebox', 'etc/lapsebox/lapsebox.schema.json'];
+    const before = { opt: tree(path.join(dir, 'opt', 'lapsebox')), files: kept.map((rel) => tree(path.join(dir, rel))), wants: tree(path.join(dir, 'etc', 'systemd', 'system')) };
+
+    // 2.0.0 runs (its --version works, so the staged copy passes), but its unit cannot
+    // be enabled: that fails after /opt/lapsebox was replaced, with the new command
+    // and schema already written.
+    checkout.set('2.0.0', 'process.exit(0);', {
+      unit: (text) => text.replace('WantedBy=multi-user.target', 'WantedBy=not-a-unit'),
+      wrapperExtra: '# 2.0.0\n',
+      schemaExtra: '\n',
+    });
+    const second = install();
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('install.sh: could not enable lapsebox.service (systemctl enable failed)');
+
+    expect(tree(path.join(dir, 'opt', 'lapsebox'))).toEqual(before.opt);
+    expect(kept.map((rel) => tree(path.join(dir, rel)))).toEqual(before.files);
+    expect(tree(path.join(dir, 'etc', 'systemd', 'system'))).toEqual(before.wants);
+    expect(fs.readdirSync(path.join(dir, 'opt'))).toEqual(['lapsebox']); // no .new, .old or .old.files left
+    expect(run(process.execPath, [path.join(dir, 'opt', 'lapsebox', 'dist', 'daemon', 'main.js'), '--version']).stdout).toBe('1.0.0\n');
+    expect(second.stderr).toContain(`install.sh: lapsebox 1.0.0 is back in ${dir}/opt/lapsebox, with its unit and command`);
+    expect(second.stderr).toMatch(/Done before the failure:/);
+  }, 240_000);
+});
+
 describeAsRoot('scripts/install.sh, misuse', () => {
   it('prints its help', () => {
     const result = sut('--help');
@@ -303,6 +527,35 @@ describeAsRoot('scripts/install.sh, misuse', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain('Try: install.sh --help');
+  });
+
+  it('run by another user, says how to run it as root with the options it was given', () => {
+    const tmp = tempDir('lapsebox-hint-');
+    try {
+      // A copy any user may run (the checkout may be in a folder only root can enter).
+      fs.chmodSync(tmp.dir, 0o755);
+      fs.mkdirSync(path.join(tmp.dir, 'scripts'), { mode: 0o755 });
+      const script = path.join(tmp.dir, 'scripts', 'install.sh');
+      fs.copyFileSync(SCRIPT, script);
+      fs.chmodSync(script, 0o755);
+      const asNobody = (args: string[]) => run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args]);
+      const probe = asNobody(['/bin/true']);
+      if (probe.code !== 0) {
+        console.warn(`install.sh "run it as root" hint NOT TESTED: no unprivileged user can run it here (setpriv --reuid=65534: ${probe.stderr.trim()})`);
+        return;
+      }
+      const args = ['--uninstall', '--purge', '--root', '/tmp/my box'];
+      const result = asNobody([script, ...args]);
+      expect(result.code).toBe(1);
+      const hint = /^install\.sh: run it as root: (.*)$/m.exec(result.stderr)?.[1];
+      expect(hint).toBeDefined();
+      expect(hint).toContain('--uninstall --purge');
+      // Pasted into a shell, it gives back the same words.
+      const words = run('bash', ['-c', 'eval "set -- $1"; printf "%s\\n" "$@"', 'words', hint!]);
+      expect(words.stdout.split('\n').slice(0, -1)).toEqual(['sudo', script, ...args]);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('refuses a root folder without etc/passwd, saying what it needs', () => {
@@ -326,16 +579,58 @@ describeAsRoot('scripts/install.sh, misuse', () => {
 const ISOLATE = `
 set -eu
 upper="$1"; shift
-for d in etc opt usr/local var; do
+dirs="etc opt usr/local var"
+if [ -n "\${FAKE_SYSTEMD_BIN:-}" ]; then dirs="$dirs run"; fi
+for d in $dirs; do
   n="$(echo "$d" | tr / _)"
   mkdir -p "$upper/$n/u" "$upper/$n/w"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$upper/$n/u,workdir=$upper/$n/w" "/$d"
 done
+if [ -n "\${FAKE_SYSTEMD_BIN:-}" ]; then
+  # What install.sh takes for a running systemd, and a systemctl that stands in for it.
+  mkdir -p /run/systemd/system
+  PATH="$FAKE_SYSTEMD_BIN:$PATH"
+  export PATH
+fi
 exec "$@"`;
 
-function isolated(upper: string, argv: string[], input?: string): Run {
-  return run('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', ISOLATE, 'isolate', upper, ...argv], input);
+function isolated(upper: string, argv: string[], input?: string, env?: NodeJS.ProcessEnv): Run {
+  return run('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', ISOLATE, 'isolate', upper, ...argv], input, env);
 }
+
+/**
+ * systemctl as install.sh uses it on a running system, for lapsebox.service: start and
+ * restart run the unit's ExecStart as its user, with its UMask= (the stand-in daemon exits 0 once it
+ * would be ready, non-zero when it fails), stop and is-active keep and read the state
+ * in $FAKE_SYSTEMD_STATE/state; unit files are enabled offline by the real systemctl.
+ * Every call goes to $FAKE_SYSTEMD_STATE/calls.
+ */
+const FAKE_SYSTEMCTL = `#!/bin/bash
+state_dir="$FAKE_SYSTEMD_STATE"
+printf '%s\\n' "$*" >>"$state_dir/calls"
+state() { cat "$state_dir/state" 2>/dev/null || echo inactive; }
+case "$1" in
+  is-enabled | enable | disable) SYSTEMD_OFFLINE=1 exec /usr/bin/systemctl "$@" ;;
+  daemon-reload | reset-failed | list-units | show | --user) exit 0 ;;
+  is-active)
+    s="$(state)"
+    [ "$2" = "--quiet" ] || echo "$s"
+    [ "$s" = active ] ;;
+  stop) echo inactive >"$state_dir/state" ;;
+  start | restart)
+    exec_start="$(sed -n 's/^ExecStart=//p' /etc/systemd/system/lapsebox.service)"
+    # shellcheck disable=SC2086
+    if (umask 027 && cd /var/lib/lapsebox && /usr/sbin/runuser -u lapsebox -- $exec_start) >>"$state_dir/daemon.log" 2>&1; then
+      echo active >"$state_dir/state"
+      echo "  -> active" >>"$state_dir/calls"
+    else
+      echo failed >"$state_dir/state"
+      echo "  -> failed" >>"$state_dir/calls"
+      exit 1
+    fi ;;
+  *) echo "stand-in systemctl: $1 is not faked" >&2; exit 1 ;;
+esac
+`;
 
 function isolationProblem(): string | null {
   if (!IS_ROOT) return 'not root';
@@ -393,6 +688,119 @@ if (problem && IS_ROOT) console.warn(`scripts/install.sh on a live system NOT TE
     const after = sh('id lapsebox 2>&1; dpkg-divert --list | grep -c " by lapsebox$"; ls /opt/lapsebox /usr/local/bin/lapsebox /etc/systemd/system/lapsebox.service 2>&1 | grep -c "No such file"');
     expect(after.stdout.trim().split('\n')).toEqual([expect.stringContaining('no such user'), '0', '3']);
 
+    expect(hostState()).toEqual(hostBefore);
+  });
+
+  it('refuses a /var/lib/lapsebox that is a symbolic link, before changing anything', () => {
+    const own = tempDir('lapsebox-live-link-');
+    try {
+      const target = path.join(own.dir, 'usb');
+      fs.mkdirSync(target, { mode: 0o755 });
+      fs.chownSync(target, 4242, 4242);
+      const before = tree(target);
+      const result = isolated(own.dir, ['bash', '-c', `ln -s ${target} /var/lib/lapsebox && "$0" --no-packages --no-build; echo "exit $?"; ls /opt`, SCRIPT]);
+      expect(result.stdout).toContain('exit 1');
+      expect(result.stdout).not.toContain('lapsebox');
+      expect(result.stderr).toContain(`install.sh: /var/lib/lapsebox is a symbolic link (to ${target}): the installer sets the owner and mode of the folder it creates there, and will not do it through a link`);
+      expect(tree(target)).toEqual(before);
+    } finally {
+      own.cleanup();
+    }
+  });
+});
+
+(problem ? describe.skip : describe)('scripts/install.sh restarting a running lapsebox into another version (stand-in systemctl, private overlays)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let checkout: FakeCheckout;
+  let upper: string;
+  let env: NodeJS.ProcessEnv;
+  let stateDir: string;
+  let hostBefore: Record<string, string>;
+
+  /** 1.0.0 makes its database at its first start, and refuses one of a later schema. */
+  const V1 = [
+    "if (fs.existsSync(dir + '/refuse-to-start')) { console.error('1.0.0: told to fail'); process.exit(1); }",
+    'const schema = read(db);',
+    "if (schema === null) { fs.writeFileSync(db, 'schema 1'); fs.writeFileSync(db + '-wal', 'wal 1'); fs.writeFileSync(db + '-shm', 'shm 1'); process.exit(0); }",
+    "if (schema !== 'schema 1') { console.error(`1.0.0: the database is of a later version (${schema})`); process.exit(1); }",
+    'process.exit(0);',
+  ].join('\n');
+  /** 2.0.0 migrates the database, then fails. */
+  const V2 = "fs.writeFileSync(db, 'schema 2'); fs.rmSync(db + '-wal', { force: true }); fs.writeFileSync(db + '-shm', 'shm 2'); console.error('2.0.0: migrated, then failed'); process.exit(1);";
+  /** 2.1.0 migrates the database and runs. */
+  const V3 = "fs.writeFileSync(db, 'schema 3'); process.exit(0);";
+
+  const sh = (script: string) => isolated(upper, ['bash', '-c', script], undefined, env);
+  const install = () => isolated(upper, [checkout.script, '--no-packages', '--no-build'], undefined, env);
+  const calls = () => {
+    const file = path.join(stateDir, 'calls');
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    fs.rmSync(file, { force: true });
+    return text.split('\n').filter((line) => line !== '' && !line.startsWith('is-active') && !line.startsWith('list-units') && !line.startsWith('show') && !line.startsWith('is-enabled'));
+  };
+  /** The database files, their owner and mode, the installed version and the service's state. */
+  const facts = () =>
+    sh('cd /var/lib/lapsebox && for f in lapsebox.db lapsebox.db-wal lapsebox.db-shm; do [ -e $f ] && echo "$f: $(cat $f) $(stat -c "%U:%G %a" $f)" || echo "$f: none"; done; ls -A /var/lib/lapsebox | grep -c before-upgrade; node -p "require(\'/opt/lapsebox/package.json\').version"; systemctl is-active lapsebox.service').stdout;
+
+  beforeAll(() => {
+    hostBefore = hostState();
+    tmp = tempDir('lapsebox-restart-');
+    checkout = new FakeCheckout(tmp.dir);
+    upper = path.join(tmp.dir, 'upper');
+    stateDir = path.join(tmp.dir, 'systemd');
+    const bin = path.join(tmp.dir, 'bin');
+    for (const d of [upper, stateDir, bin]) fs.mkdirSync(d);
+    fs.writeFileSync(path.join(bin, 'systemctl'), FAKE_SYSTEMCTL, { mode: 0o755 });
+    env = { FAKE_SYSTEMD_BIN: bin, FAKE_SYSTEMD_STATE: stateDir };
+
+    checkout.set('1.0.0', V1);
+    const first = install();
+    if (first.code !== 0) throw new Error(`installing 1.0.0 failed:\n${first.stdout}\n${first.stderr}`);
+    // Configured, started: its database is there.
+    const start = sh('systemctl start lapsebox.service');
+    if (start.code !== 0) throw new Error(`starting 1.0.0 failed: ${fs.readFileSync(path.join(stateDir, 'daemon.log'), 'utf8')}`);
+    calls();
+  }, 240_000);
+
+  afterAll(() => tmp?.cleanup());
+
+  it('a new version that migrates the database and fails: the database is put back and the previous version runs again', () => {
+    checkout.set('2.0.0', V2);
+    const result = install();
+    expect(result.code).toBe(1);
+    expect(facts()).toBe(['lapsebox.db: schema 1 lapsebox:lapsebox 640', 'lapsebox.db-wal: wal 1 lapsebox:lapsebox 640', 'lapsebox.db-shm: shm 1 lapsebox:lapsebox 640', '0', '1.0.0', 'active', ''].join('\n'));
+    expect(calls()).toEqual(['daemon-reload', 'stop lapsebox.service', 'start lapsebox.service', '  -> failed', 'stop lapsebox.service', 'daemon-reload', 'reset-failed lapsebox.service', 'start lapsebox.service', '  -> active']);
+    expect(result.stderr).toContain('install.sh: lapsebox 2.0.0 did not start: see journalctl -u lapsebox -n 100');
+    expect(result.stderr).toContain('install.sh: the database is back as it was before the upgrade');
+    expect(result.stderr).toContain('install.sh: lapsebox 1.0.0 is installed again and running');
+  });
+
+  it('when the previous version does not start either, says so instead of claiming it runs', () => {
+    // 1.0.0 running on its own database, and told to fail at its next start.
+    const prepared = sh(
+      'cd /var/lib/lapsebox && umask 027 && runuser -u lapsebox -- sh -c "printf \'schema 1\' >lapsebox.db && printf \'wal 1\' >lapsebox.db-wal && printf \'shm 1\' >lapsebox.db-shm" && touch refuse-to-start && echo active >"$FAKE_SYSTEMD_STATE/state"',
+    );
+    expect(prepared).toMatchObject({ code: 0, stderr: '' });
+    const result = install();
+    expect(result.code).toBe(1);
+    expect(facts()).toBe(['lapsebox.db: schema 1 lapsebox:lapsebox 640', 'lapsebox.db-wal: wal 1 lapsebox:lapsebox 640', 'lapsebox.db-shm: shm 1 lapsebox:lapsebox 640', '0', '1.0.0', 'failed', ''].join('\n'));
+    expect(result.stderr).toContain('install.sh: the database is back as it was before the upgrade');
+    expect(result.stderr).toContain('install.sh: lapsebox 1.0.0 is installed again but did NOT start either (systemctl is-active: failed): see journalctl -u lapsebox -n 100');
+    expect(result.stderr).not.toContain('running');
+    calls();
+  });
+
+  it('a new version that starts: the copy of the database goes, the migrated one stays', () => {
+    sh('rm /var/lib/lapsebox/refuse-to-start && systemctl start lapsebox.service');
+    calls();
+    checkout.set('2.1.0', V3);
+    const result = install();
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(result.stdout).toContain('copied the database of lapsebox 1.0.0 to /var/lib/lapsebox/.lapsebox-db-before-upgrade');
+    expect(result.stdout).toContain('removed the copy of the database (/var/lib/lapsebox/.lapsebox-db-before-upgrade): lapsebox 2.1.0 runs');
+    expect(result.stdout).toContain('restarted lapsebox (1.0.0 -> 2.1.0)');
+    expect(calls()).toEqual(['daemon-reload', 'stop lapsebox.service', 'start lapsebox.service', '  -> active']);
+    expect(facts()).toBe(['lapsebox.db: schema 3 lapsebox:lapsebox 640', 'lapsebox.db-wal: wal 1 lapsebox:lapsebox 640', 'lapsebox.db-shm: shm 1 lapsebox:lapsebox 640', '0', '2.1.0', 'active', ''].join('\n'));
     expect(hostState()).toEqual(hostBefore);
   });
 });

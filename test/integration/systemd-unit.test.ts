@@ -125,16 +125,37 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'User')).toBe('lapsebox');
     expect(one(sut, 'Service', 'Group')).toBe('lapsebox');
     expect(sut['Service']?.['SupplementaryGroups']).toBeUndefined();
-    expect(one(sut, 'Service', 'WorkingDirectory')).toBe('/var/lib/lapsebox');
+    expect(one(sut, 'Service', 'WorkingDirectory')).toBe('-/var/lib/lapsebox');
     expect(sut['Service']?.['Environment']).toEqual(expect.arrayContaining(['LAPSEBOX_CONFIG=/etc/lapsebox/lapsebox.yaml', 'MALLOC_ARENA_MAX=2']));
     expect(one(sut, 'Service', 'UMask')).toBe('0027');
     expect(one(sut, 'Install', 'WantedBy')).toBe('multi-user.target');
   });
 
+  it('starts the daemon even when a folder it writes to is missing, so that the daemon, not systemd, says what is wrong', () => {
+    // Without "-", a missing /var/lib/lapsebox or /etc/lapsebox (or a USB data disk not
+    // mounted, named in a drop-in) fails every start with 226/NAMESPACE (ReadWritePaths=)
+    // or 200/CHDIR (WorkingDirectory=) before the daemon runs.
+    const paths = sut['Service']?.['ReadWritePaths']?.flatMap((v) => v.split(/\s+/)) ?? [];
+    expect(paths).toEqual(['-/var/lib/lapsebox', '-/etc/lapsebox']);
+    expect(one(sut, 'Service', 'WorkingDirectory')).toBe('-/var/lib/lapsebox');
+    // The comment's drop-in example, which the README repeats, keeps the "-" as well.
+    expect(fs.readFileSync(UNIT, 'utf8')).toContain('# [Service] ReadWritePaths=-/mnt/usb/lapsebox\n');
+  });
+
+  it('passes systemd-analyze verify with a drop-in naming a data folder that does not exist', () => {
+    const dir = path.join(tmp.dir, 'dropin');
+    fs.mkdirSync(path.join(dir, 'lapsebox.service.d'), { recursive: true });
+    fs.copyFileSync(installed, path.join(dir, 'lapsebox.service'));
+    fs.writeFileSync(path.join(dir, 'lapsebox.service.d', 'usb.conf'), '[Service]\nReadWritePaths=-/mnt/usb/lapsebox\n');
+    const result = analyze(['verify', path.join(dir, 'lapsebox.service')]);
+    const aboutUs = result.output.split('\n').filter((line) => /lapsebox/.test(line));
+    expect({ code: result.code, aboutUs }).toEqual({ code: 0, aboutUs: [] });
+  });
+
   it('sandboxes the daemon, leaving it the data and configuration folders, USB cameras, video devices and GPIO', () => {
     const service = sut['Service']!;
     expect(one(sut, 'Service', 'ProtectSystem')).toBe('strict');
-    expect(service['ReadWritePaths']?.flatMap((v) => v.split(/\s+/))).toEqual(expect.arrayContaining(['/var/lib/lapsebox', '/etc/lapsebox']));
+    expect(service['ReadWritePaths']?.flatMap((v) => v.split(/\s+/))).toEqual(expect.arrayContaining(['-/var/lib/lapsebox', '-/etc/lapsebox']));
     expect(one(sut, 'Service', 'DevicePolicy')).toBe('closed');
     expect(service['DeviceAllow']).toEqual(expect.arrayContaining(['char-usb_device rw', 'char-video4linux rw', 'char-gpiochip rw']));
     for (const key of ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups', 'ProtectClock', 'ProtectHostname', 'RestrictNamespaces', 'RestrictRealtime', 'RestrictSUIDSGID', 'LockPersonality']) {
