@@ -44,10 +44,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the compiled `lapsebox` command. */
-export function cli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** The unprivileged user for tests that check what a user without rights is told (the tests run as root). */
+export const NOBODY = { uid: 65534, gid: 65534 };
+
+/** Runs the compiled `lapsebox` command (as another user with `uid` and `gid`). */
+export function cli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const as = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
+    const child = spawn(process.execPath, [CLI, ...args], { ...as, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

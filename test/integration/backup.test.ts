@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import zlib from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
-import { CLI, cli, freePort, ROOT, tempDir, waitFor, type CliResult } from '../helpers/env';
+import { cli, freePort, NOBODY, ROOT, tempDir, waitFor, type CliResult } from '../helpers/env';
 import { basic, DaemonProcess } from '../helpers/daemon';
 import { openDatabase } from '../../daemon/store/database';
 import { openStore } from '../../daemon/store/store';
@@ -16,20 +15,11 @@ import { MIGRATIONS } from '../../daemon/store/migrations';
 import { permissionError } from '../../daemon/backup/access';
 
 /** An unprivileged user (chmod stops nobody who runs as root, as the tests do). */
-const NOBODY = { uid: 65534, gid: 65534 };
 const asRoot = process.getuid?.() === 0;
 
 /** The compiled `lapsebox` command run as the user "nobody". */
 function cliAsNobody(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { ...NOBODY, env: { ...process.env, HOME: '/' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return cli(args, { ...NOBODY, env: { HOME: '/' } });
 }
 
 const PASSWORDS = { anna: 'anna-maintains-it', dora: 'dora-directs-it', carl: 'carl-is-a-customer' };

@@ -8,7 +8,7 @@
  * leave alone (also one added to the file but not loaded yet).
  */
 import crypto from 'node:crypto';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
-import { CLI, cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { cli, freePort, NOBODY, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
 import { TestSshd } from '../helpers/sshd';
@@ -32,7 +32,6 @@ const NIKON = { model: 'Nikon DSC D750', port: 'usb:001,005', serial: '3004417' 
 const NO_VIDEOS = { timelapse: { daily: { enabled: false } } };
 const testpattern = { id: 'demo', camera: { driver: 'testpattern', width: 320, height: 240 }, ...NO_VIDEOS };
 /** The unprivileged user the permission cases run doctor as (chmod stops nobody who runs as root). */
-const NOBODY = { uid: 65534, gid: 65534 };
 const asRoot = process.getuid?.() === 0;
 /** Whether this process may make device nodes (root, with CAP_MKNOD: not in every container). */
 const canMknod = (() => {
@@ -168,15 +167,7 @@ describe('lapsebox doctor', () => {
       const { dir, configFile } = setup([testpattern]);
       fs.chmodSync(tmp.dir, 0o755); // nobody reaches the case folder, and no further
       fs.chmodSync(dir, 0o700);
-      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, 'doctor', '--json', '--config', configFile], { ...NOBODY, env: { ...process.env, HOME: '/' }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const result = await cli(['doctor', '--json', '--config', configFile], { ...NOBODY, env: { HOME: '/' } });
       let report: DoctorReport;
       try {
         report = JSON.parse(result.stdout) as DoctorReport;
