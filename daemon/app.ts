@@ -43,8 +43,12 @@ import { AlertService } from './health/alerts';
 import type { ConfigRejection } from './health/conditions';
 import { Metrics } from './health/metrics';
 
-/** How long a capture in flight may finish after SIGTERM before it is discarded. */
-const STOP_GRACE_MS = 6_000;
+/**
+ * How long a capture in flight may finish after SIGTERM before it is discarded. With
+ * the 2.5 s an abandoned driver gets to kill its program and clean up, the daemon
+ * exits well inside its 9.5 s hard limit, on a busy box too.
+ */
+const STOP_GRACE_MS = 5_000;
 
 export interface AppOptions {
   log: Logger;

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
@@ -10,7 +9,7 @@ import type { AlertMessage } from '../../daemon/health/alert-message';
 
 const CANON = { model: 'Canon EOS 550D', port: 'usb:001,005', serial: '0270117385' };
 
-describe('configuration reload (SIGHUP)', () => {
+describe('the running daemon: reload (SIGHUP) and stop (SIGTERM)', () => {
   let tmp: ReturnType<typeof tempDir>;
   let sut: DaemonProcess | undefined;
 
@@ -79,7 +78,7 @@ describe('configuration reload (SIGHUP)', () => {
   });
 
   it('drops no capture: a slow DSLR capture in flight ends and is stored with the old settings while the new ones apply', async () => {
-    // 8 s: longer than the 6 s a stopping daemon grants, which a reload used to impose too.
+    // 8 s: longer than the 5 s a stopping daemon grants (6 s then), which a reload used to impose too.
     const fake = await installFakeGphoto2(tmp.dir, { cameras: [CANON], captures: ['slow:8000', 'ok'] });
     const port = await freePort();
     const source = { id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '30s' }, schedule: { every: '1h' }, recovery: { retries: 0 } };
@@ -107,67 +106,45 @@ describe('configuration reload (SIGHUP)', () => {
     expect(again.status).toBe(201);
     expect(fake.captures().map((c) => c.outcome)).toEqual(['slow:8000', 'ok']);
   });
-});
 
-describe('stopping (SIGTERM)', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let sut: DaemonProcess | undefined;
+  describe('stopping (SIGTERM)', () => {
+    const startHung = async () => {
+      const fake = await installFakeGphoto2(tmp.dir, { cameras: [CANON], captures: ['hang'] });
+      const port = await freePort();
+      const file = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '60s' }, schedule: { every: '1h' }, recovery: { retries: 0 } }] });
+      sut = new DaemonProcess(file, port, fake.env);
+      await sut.start();
+      const admin = { ...basic('admin', initialPassword(path.join(tmp.dir, 'data'))), 'content-type': 'application/json' };
+      void fetch(`${sut.baseUrl}/api/sources/north/capture`, { method: 'POST', headers: admin, body: '{}' }).catch(() => undefined);
+      await waitFor('the hung capture under way', () => fake.captures()[0]?.childPid);
+      return fake;
+    };
 
-  beforeEach(() => {
-    tmp = tempDir();
-  });
+    it('with a camera hung mid-capture, exits cleanly within 10 s, discarding the capture whole and leaving no process', async () => {
+      const fake = await startHung();
+      const { code, ms } = await sut!.stop('SIGTERM');
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(10_000);
+      expect(sut!.logs('lapsebox stopped')).toHaveLength(1);
+      const hung = fake.captures()[0]!;
+      await waitFor('the hung gphoto2 gone', () => !isAlive(hung.pid) && !isAlive(hung.childPid!), 2_000);
+      const pictures = path.join(tmp.dir, 'data', 'sources', 'north', 'pictures');
+      expect(fs.existsSync(pictures) ? (fs.readdirSync(pictures, { recursive: true }) as string[]).filter((f) => f.endsWith('.jpg') || f.includes('.tmp-')) : []).toEqual([]);
+    });
 
-  afterEach(async () => {
-    await sut?.kill();
-    sut = undefined;
-    tmp.cleanup();
-  });
-
-  const startHung = async () => {
-    const fake = await installFakeGphoto2(tmp.dir, { cameras: [CANON], captures: ['hang'] });
-    const port = await freePort();
-    const file = path.join(tmp.dir, 'lapsebox.yaml');
-    fs.writeFileSync(
-      file,
-      stringify({
-        appliance: { id: 'test-box', timezone: 'Europe/Paris' },
-        storage: { dataDir: 'data' },
-        web: { host: '127.0.0.1', port },
-        sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '60s' }, schedule: { every: '1h' }, recovery: { retries: 0 } }],
-      }),
-    );
-    sut = new DaemonProcess(file, port, fake.env);
-    await sut.start();
-    const admin = { ...basic('admin', initialPassword(path.join(tmp.dir, 'data'))), 'content-type': 'application/json' };
-    void fetch(`${sut.baseUrl}/api/sources/north/capture`, { method: 'POST', headers: admin, body: '{}' }).catch(() => undefined);
-    await waitFor('the hung capture under way', () => fake.captures()[0]?.childPid);
-    return fake;
-  };
-
-  it('with a camera hung mid-capture, exits cleanly within 10 s, discarding the capture whole and leaving no process', async () => {
-    const fake = await startHung();
-    const { code, ms } = await sut!.stop('SIGTERM');
-    expect(code).toBe(0);
-    expect(ms).toBeLessThan(10_000);
-    expect(sut!.logs('lapsebox stopped')).toHaveLength(1);
-    const hung = fake.captures()[0]!;
-    await waitFor('the hung gphoto2 gone', () => !isAlive(hung.pid) && !isAlive(hung.childPid!), 2_000);
-    const pictures = path.join(tmp.dir, 'data', 'sources', 'north', 'pictures');
-    expect(fs.existsSync(pictures) ? (fs.readdirSync(pictures, { recursive: true }) as string[]).filter((f) => f.endsWith('.jpg') || f.includes('.tmp-')) : []).toEqual([]);
-  });
-
-  it('a second signal while stopping exits at once, and still leaves no camera process behind', async () => {
-    const fake = await startHung();
-    const child = sut!;
-    const stopped = child.stop('SIGTERM');
-    await waitFor('stopping', () => child.logs('stopping').length === 1);
-    const second = Date.now();
-    process.kill(child.pid, 'SIGINT');
-    const { code } = await stopped;
-    expect(Date.now() - second).toBeLessThan(1_500);
-    expect(code).toBe(1);
-    expect(child.logs('second signal while stopping: exiting now')).toHaveLength(1);
-    const hung = fake.captures()[0]!;
-    await waitFor('the hung gphoto2 gone', () => !isAlive(hung.pid) && !isAlive(hung.childPid!), 2_000);
+    it('a second signal while stopping exits at once, and still leaves no camera process behind', async () => {
+      const fake = await startHung();
+      const child = sut!;
+      const stopped = child.stop('SIGTERM');
+      await waitFor('stopping', () => child.logs('stopping').length === 1);
+      const second = Date.now();
+      process.kill(child.pid, 'SIGINT');
+      const { code } = await stopped;
+      expect(Date.now() - second).toBeLessThan(1_500);
+      expect(code).toBe(1);
+      expect(child.logs('second signal while stopping: exiting now')).toHaveLength(1);
+      const hung = fake.captures()[0]!;
+      await waitFor('the hung gphoto2 gone', () => !isAlive(hung.pid) && !isAlive(hung.childPid!), 2_000);
+    });
   });
 });
