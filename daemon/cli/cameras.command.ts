@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { DataLayout } from '../files/layout';
 import { discoverCameras, type CameraReport } from '../capture/discovery';
+import { matchingCameras } from '../capture/gphoto2.camera';
 import { controlRequest } from './control-client';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
@@ -28,11 +29,8 @@ function render(report: CameraReport, config: Config): string {
     lines.push('gphoto2 cameras:');
     const rows = [['MODEL', 'PORT', 'SERIAL', 'USED BY']];
     for (const c of gphoto2.cameras) {
-      const users = config.sources.filter((s) => {
-        const cam = s.camera;
-        if (cam.driver !== 'gphoto2') return false;
-        return (!cam.model || cam.model.toLowerCase() === c.model.toLowerCase()) && (!cam.port || cam.port === c.port) && (!cam.serial || cam.serial === c.serial);
-      });
+      // Matched as the driver matches (model, port, serial).
+      const users = config.sources.filter((s) => s.camera.driver === 'gphoto2' && matchingCameras([c], s.camera).length > 0);
       rows.push([c.model, c.port, c.serial ?? '-', users.map((s) => s.id).join(', ') || '-']);
     }
     lines.push(indent(table(rows)));
