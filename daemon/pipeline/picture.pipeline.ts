@@ -17,6 +17,7 @@ import type { SourceConfig } from '../config/schema';
 import type { Logger } from '../logger';
 import { readExif, type ExifFacts } from './exif';
 import { Watermarks, WatermarkUnavailableError, legendOverlay, type Overlay } from './overlays';
+import { Limiter } from '../limiter';
 import {
   CAMERA_FAULTS,
   MAX_PIXELS,
@@ -84,24 +85,6 @@ export interface PictureContext {
   source: SourceConfig;
   /** When the picture was taken (the appliance clock), for the legend. */
   takenAt: number;
-}
-
-/** A tiny FIFO limiter. p-limit/p-queue are ESM-only and cannot be required from this CommonJS build. */
-class Limiter {
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
-  constructor(readonly concurrency: number) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active++;
-    try {
-      return await work();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
-  }
 }
 
 export class PicturePipeline {
