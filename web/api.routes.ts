@@ -18,6 +18,7 @@ import { HttpError } from './errors';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
 import { clientAddress, param, sourceOf, type Access, type DeclaredRoute, Routes } from './routes';
 import { videoRoutes } from './videos.routes';
+import { DownloadSlots } from './download-slots';
 import { adminRoutes } from './admin.routes';
 
 const PICTURE_SIZES = ['thumb', 'preview', 'original'] as const;
@@ -29,6 +30,13 @@ const PAGE_MAX = 2000;
 
 export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute[]): Router {
   const router = express.Router();
+  const slots = new DownloadSlots(deps.downloadLimits);
+  /** A heavy download in one of the user's slots (429 when none is free); skipped if the client left while it waited. */
+  const heavy = (res: Response, work: () => Promise<unknown>): Promise<unknown> => {
+    let gone = false;
+    res.once('close', () => (gone = true));
+    return slots.run(userOf(res).username, () => (gone ? Promise.resolve() : work()));
+  };
   const routes = new Routes(router, '/api', declared, access);
   const viewer = { kind: 'source', level: 'view' } as const;
   const editor = { kind: 'source', level: 'edit' } as const;
@@ -187,7 +195,6 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
     const { picture: p, source, level } = pictureFor(res, param(req, 'id'), size === 'original' ? 'download' : 'view');
     const clean = seesWithoutWatermark(level) || source.image.watermark === undefined;
     const headers = { lastModified: new Date(p.takenAt), cacheControl: PICTURE_CACHE, contentType: 'image/jpeg' };
-    res.setHeader('Vary', 'Authorization');
     if (size === 'original') {
       const disposition = req.query['download'] !== undefined ? `attachment; filename="${downloadName(p)}"` : undefined;
       if (p.rejection && isCameraFault(p.rejection) && level !== 'manage') {
@@ -202,7 +209,8 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
       const etag = `"w${p.id}-${(p.sha256 ?? String(p.size)).slice(0, 12)}-${shortHash(JSON.stringify(watermark))}"`;
       setCacheHeaders(res, { ...headers, etag, ...(disposition ? { disposition } : {}) });
       if (notModified(req, etag, headers.lastModified)) return res.status(304).end();
-      return res.send(await deps.sizes.watermarkedOriginal(p, source));
+      // Made on request, whole: no Range (a download manager's parallel ranges would each cost a render).
+      return heavy(res, async () => res.send(await deps.sizes.watermarkedOriginal(p, source)));
     }
     const kind: DerivativeKind = clean ? (size as 'thumb' | 'preview') : (`${size as 'thumb' | 'preview'}-wm` as const);
     const file = await deps.sizes.file(p, source, kind);
@@ -219,7 +227,7 @@ export function apiRoutes(deps: WebDeps, access: Access, declared: DeclaredRoute
     const first = deps.pictures.page(source.id, { date }, 1);
     if (first.length === 0) throw new HttpError(404, `no pictures of source "${source.id}" on ${date}`);
     const clean = seesWithoutWatermark(level) || source.image.watermark === undefined;
-    await streamDayZip(res, deps, source, date, clean);
+    await heavy(res, () => streamDayZip(res, deps, source, date, clean));
   });
 
   videoRoutes(routes, deps, access);

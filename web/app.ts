@@ -25,6 +25,8 @@ import type { Profile } from '../daemon/store/users.repository';
 import type { Metrics } from '../daemon/health/metrics';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';
+import { jsonBody } from './json-body';
+import type { DownloadLimits } from './download-slots';
 import { publicRoutes } from './public.routes';
 import { apiRoutes } from './api.routes';
 import { uiRoutes } from './ui.routes';
@@ -59,6 +61,8 @@ export interface WebDeps {
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Prometheus metrics; without them GET /metrics answers 503. */
   metrics?: Pick<Metrics, 'text' | 'contentType'>;
+  /** Bounds on day zips and watermarked originals; DOWNLOAD_LIMITS by default (tests lower them). */
+  downloadLimits?: DownloadLimits;
   /** Health samples for charts (minute, hour or day rows in [from, to)); without it the history route answers 503. */
   history?: (resolution: HealthResolution, from: number, to: number) => HealthPoint[];
   log: Logger;
@@ -106,13 +110,16 @@ export function createWebApp(deps: WebDeps): Express {
   const api = express.Router();
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
+    // Every API answer depends on who asks (pictures, videos and zips differ for customers):
+    // a cache that keeps one (the pictures and videos are privately cacheable) must key it by the credentials.
+    res.setHeader('Vary', 'Authorization');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     next();
   });
   api.use(auth);
   api.use(sameOriginJson());
-  api.use(express.json({ limit: BODY_LIMIT }));
+  api.use(jsonBody(BODY_LIMIT));
   api.use(apiRoutes(deps, access, declared));
   api.use((req, res) => sendError(res, 404, `no such API route: ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);

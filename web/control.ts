@@ -13,6 +13,7 @@ import { pictureJson } from './api.routes';
 import { jobJson } from './videos.routes';
 import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
 import { errorHandler, sendError } from './errors';
+import { jsonBody } from './json-body';
 import type { SyncService } from '../daemon/sync/sync.service';
 
 export function createControlApp(deps: {
@@ -26,7 +27,7 @@ export function createControlApp(deps: {
 }): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '64kb' }));
+  app.use(jsonBody('64kb'));
   // `lapsebox status`: what GET /api/system says (health, storage, alerts, channels), with the sources and the daemon.
   app.get('/status', async (_req, res) => {
     const system = await deps.status.system();

@@ -2,7 +2,7 @@
  * JSON errors for the API: `{error, details?}` with the status the contract names.
  */
 import type { ErrorRequestHandler, Response } from 'express';
-import { AppError, HTTP_STATUS } from '../daemon/errors';
+import { AppError, BusyError, HTTP_STATUS } from '../daemon/errors';
 import type { Logger } from '../daemon/logger';
 
 export class HttpError extends Error {
@@ -23,7 +23,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof HttpError) return sendError(res, err.status, err.message, err.details);
-    if (err instanceof AppError) return sendError(res, HTTP_STATUS[err.kind], err.message, err.details);
+    if (err instanceof AppError) {
+      if (err instanceof BusyError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return sendError(res, HTTP_STATUS[err.kind], err.message, err.details);
+    }
     // body-parser and friends mark client errors with a status (400 bad JSON, 413 too large, 415 ...).
     const status = (err as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -1,7 +1,8 @@
 /**
  * Sending picture files with validators: a strong ETag and Last-Modified, 304 when
  * the client already has the file, Range requests for large
- * originals, and a clean 404 when the file vanished between lookup and send.
+ * originals (416 for a range past the end), and a clean 404 when the file
+ * vanished between lookup and send.
  */
 import type { Request, Response } from 'express';
 import { sendError } from './errors';
@@ -33,8 +34,12 @@ export function sendCachedFile(req: Request, res: Response, file: string, header
     return Promise.resolve();
   }
   return new Promise((resolve) => {
-    res.sendFile(file, { etag: false, lastModified: false, cacheControl: false, acceptRanges: true, dotfiles: 'allow' }, (err?: Error) => {
-      if (err && !res.headersSent) {
+    res.sendFile(file, { etag: false, lastModified: false, cacheControl: false, acceptRanges: true, dotfiles: 'allow' }, (err?: Error & { status?: number }) => {
+      if (err && !res.headersSent && err.status === 416) {
+        // A range that starts past the end: send has set `Content-Range: bytes */<size>` (RFC 9110 §15.5.17).
+        sendError(res, 416, 'the requested range starts past the end of the file');
+      } else if (err && !res.headersSent) {
+        res.removeHeader('Content-Range');
         res.removeHeader('ETag');
         res.removeHeader('Last-Modified');
         res.removeHeader('Content-Disposition');

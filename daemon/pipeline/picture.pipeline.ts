@@ -124,16 +124,19 @@ export class PicturePipeline {
     });
   }
 
-  /** The stored picture at full size with the watermark, for customers who download originals. */
-  renderWatermarkedOriginal(storedFile: string, context: PictureContext & { size: Size }): Promise<Buffer> {
-    return this.#limit.run(async () => {
-      const watermark = context.source.image.watermark!;
-      const { rect, layers } = await this.#watermarks.overlay(watermark, context.size);
-      return sharp(storedFile, decodeOptions())
-        .composite(layers.map((l) => ({ ...l, left: rect.left + (l.left ?? 0), top: rect.top + (l.top ?? 0) })))
-        .jpeg({ quality: context.source.image.quality, optimiseCoding: false })
-        .toBuffer();
-    });
+  /**
+   * The stored picture at full size with the watermark, for customers who download
+   * originals. Not in the one-at-a-time queue of captures: a customer fetching
+   * 24 MP originals or a day zip would make every capture wait behind them and miss
+   * its slot. The web bounds these itself (web/download-slots.ts).
+   */
+  async renderWatermarkedOriginal(storedFile: string, context: PictureContext & { size: Size }): Promise<Buffer> {
+    const watermark = context.source.image.watermark!;
+    const { rect, layers } = await this.#watermarks.overlay(watermark, context.size);
+    return sharp(storedFile, decodeOptions())
+      .composite(layers.map((l) => ({ ...l, left: rect.left + (l.left ?? 0), top: rect.top + (l.top ?? 0) })))
+      .jpeg({ quality: context.source.image.quality, optimiseCoding: false })
+      .toBuffer();
   }
 
   /**

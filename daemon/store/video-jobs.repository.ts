@@ -71,6 +71,7 @@ export class VideoJobsRepository {
   readonly #running;
   readonly #forPeriod;
   readonly #list;
+  readonly #activeCustom;
 
   constructor(db: Db) {
     this.#insert = db.prepare<[string, string, string, string, string, number]>(
@@ -89,6 +90,9 @@ export class VideoJobsRepository {
     this.#forPeriod = db.prepare<[string, string, string], Row>(`SELECT * FROM video_jobs WHERE source_id = ? AND kind = ? AND label = ? ORDER BY id`);
     this.#list = db.prepare<[{ source: string | null; by: string | null; limit: number }], Row>(
       `SELECT * FROM video_jobs WHERE (@source IS NULL OR source_id = @source) AND (@by IS NULL OR requested_by = @by) ORDER BY id DESC LIMIT @limit`,
+    );
+    this.#activeCustom = db.prepare<[], { requestedBy: string; count: number }>(
+      `SELECT requested_by AS requestedBy, count(*) AS count FROM video_jobs WHERE kind = 'custom' AND status IN ('queued', 'running') GROUP BY requested_by`,
     );
   }
 
@@ -145,6 +149,11 @@ export class VideoJobsRepository {
   /** Every job ever made for one period of one kind, oldest first. */
   forPeriod(sourceId: string, kind: VideoKind, label: string): VideoJob[] {
     return this.#forPeriod.all(sourceId, kind, label).map(toJob);
+  }
+
+  /** Custom jobs queued or being built, per user who asked. */
+  activeCustom(): Map<string, number> {
+    return new Map(this.#activeCustom.all().map((r) => [r.requestedBy, r.count]));
   }
 
   list(filter: { sourceId?: string | undefined; requestedBy?: string | undefined; limit?: number | undefined } = {}): VideoJob[] {

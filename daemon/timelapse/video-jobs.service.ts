@@ -11,7 +11,7 @@ import type { Config } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import { TEMP_PREFIX, VIDEO_LABEL } from '../files/layout';
 import type { Logger } from '../logger';
-import { conflict, notFound } from '../errors';
+import { BusyError, conflict, notFound } from '../errors';
 import type { VideoJobsRepository, VideoJob } from '../store/video-jobs.repository';
 import { FINISHED } from '../store/video-jobs.repository';
 import { VIDEO_KINDS, type VideosRepository, type VideoKind } from '../store/videos.repository';
@@ -23,6 +23,15 @@ import { periodOfLabel } from './frames';
 
 /** Progress is written to the database at most this often; readers of the API see it live. */
 const PROGRESS_WRITE_MS = 1000;
+
+/**
+ * Custom videos queued or being built at once: per user who asked, and on the box.
+ * Each takes minutes of both cores; scheduled videos are not counted (one per
+ * period at most) and are never refused.
+ */
+export const CUSTOM_JOB_LIMITS = { perUser: 2, total: 5 } as const;
+/** What a refused client is told to wait: a custom video takes a few minutes. */
+const CUSTOM_RETRY_AFTER_SECONDS = 60;
 
 export interface VideoJobsDeps {
   jobs: VideoJobsRepository;
@@ -77,12 +86,29 @@ export class VideoJobs {
     await this.#loop;
   }
 
-  /** Queues a custom video; the request is checked first (AppError 'invalid' with field details). */
+  /**
+   * Queues a custom video; the request is checked first (AppError 'invalid' with
+   * field details), then the limits (BusyError when the user or the box already
+   * has CUSTOM_JOB_LIMITS queued or running).
+   */
   submitCustom(sourceId: string, body: unknown, requestedBy: string): VideoJob {
     const config = this.#deps.config();
     const source = config.sources.find((s) => s.id === sourceId);
     if (!source) throw notFound(`no source "${sourceId}"`);
     const { spec, request } = customSpec(body, source, config.appliance.timezone);
+    // Counted and added in one synchronous stretch: no other request can slip in between.
+    const active = this.#deps.jobs.activeCustom();
+    const mine = active.get(requestedBy) ?? 0;
+    if (mine >= CUSTOM_JOB_LIMITS.perUser) {
+      throw new BusyError(
+        `you already have ${mine} custom videos queued or being built (at most ${CUSTOM_JOB_LIMITS.perUser} per user); wait for one to finish or cancel one`,
+        CUSTOM_RETRY_AFTER_SECONDS,
+      );
+    }
+    const total = [...active.values()].reduce((a, b) => a + b, 0);
+    if (total >= CUSTOM_JOB_LIMITS.total) {
+      throw new BusyError(`${total} custom videos are queued or being built on this box (at most ${CUSTOM_JOB_LIMITS.total}); try again when one has finished`, CUSTOM_RETRY_AFTER_SECONDS);
+    }
     const count = this.#deps.builder.count(spec);
     if (count.frames < spec.minFrames) {
       throw conflict(

@@ -216,6 +216,32 @@ describe('hostile input', () => {
     expect((await json('GET', '/api/groups/none', undefined)).status).toBe(404);
   });
 
+  it('refuses JSON nested thousands of levels deep with 400 on every route that takes a body, and counts no bracket inside a string', async () => {
+    const deep = (n: number) => `{"name":${'['.repeat(n)}1${']'.repeat(n)}}`;
+    const wrong: string[] = [];
+    for (const [method, url] of [
+      ['PATCH', '/api/sources/north'],
+      ['POST', '/api/groups'],
+      ['POST', '/api/users'],
+      ['PATCH', '/api/users/viewer'],
+      ['POST', '/api/sources/north/videos'],
+    ] as const) {
+      for (const body of [deep(3000), `{"schedule":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`]) {
+        const res = await raw(method, url, { user: 'maintainer', body, headers: { 'content-type': 'application/json' } });
+        const error = res.headers['content-type']?.startsWith('application/json') ? (JSON.parse(res.body) as { error?: string }).error : res.body;
+        if (res.status !== 400 || error !== 'the request body is nested more than 32 levels deep') wrong.push(`${method} ${url}: ${res.status} ${error}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // Brackets in a string are text: this body is refused for its name, not its depth.
+    const text = await raw('POST', '/api/groups', { user: 'maintainer', body: JSON.stringify({ name: '['.repeat(3000) }), headers: { 'content-type': 'application/json' } });
+    expect(text.status).toBe(400);
+    expect(JSON.parse(text.body)).toHaveProperty('details.name');
+    // 32 levels are still read (and refused for what they say).
+    const edge = await raw('POST', '/api/groups', { user: 'maintainer', body: deep(31), headers: { 'content-type': 'application/json' } });
+    expect([edge.status, JSON.parse(edge.body).details]).toEqual([400, { name: expect.any(String) }]);
+  });
+
   it('refuses cross-site state changes by their Origin, and accepts the same host', async () => {
     const foreign = await json('POST', '/api/groups', { name: 'from-evil' }, 'maintainer', { origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
