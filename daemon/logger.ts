@@ -2,10 +2,12 @@
  * One structured logger for the whole daemon: one JSON line per event on stdout,
  * which journald keeps. Modules take a child with their name (`module`) and, where
  * it applies, the source or target it is about; `logging.modules` gives a module
- * its own level, changed on reload. Secrets are redacted by key name.
+ * its own level, changed on reload. Secrets are redacted by key name, and the
+ * secrets of URLs (`rtsp://user:***@cam`) in every line, whatever field holds them.
  */
 import fs from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { maskUrls } from './secrets';
 
 export type { Logger };
 
@@ -48,7 +50,8 @@ export function createLogger(options: { levels?: LogLevels; destination?: pino.D
         state.children.add(new WeakRef(child));
         if (state.children.size > 2 * state.prunedAt + 64) prune(state);
       },
-      ...(journal ? { hooks: { streamWrite: journalPrefix } } : {}),
+      // The finished line: a URL in a message, an error's stack or a binding is masked all the same.
+      hooks: { streamWrite: journal ? (line: string) => journalPrefix(maskUrls(line)) : maskUrls },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );

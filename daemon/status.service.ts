@@ -11,6 +11,7 @@ import { formatDuration } from './config/duration';
 import { localDate } from './files/layout';
 import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
+import { maskSecrets } from './secrets';
 import type { StorageStatus } from './files/retention';
 import type { SystemSample } from './health/system-probe';
 import { describePower, type PowerState } from './health/throttling';
@@ -121,7 +122,8 @@ export class StatusService {
             timezone: config.appliance.timezone,
             ...(config.appliance.location ? { location: config.appliance.location } : {}),
           });
-    return {
+    // Errors quote what the camera or the network said: URLs in them keep their secrets hidden.
+    return maskSecrets({
       id: source.id,
       name: source.name ?? source.id,
       enabled: source.enabled,
@@ -142,7 +144,7 @@ export class StatusService {
           }
         : null,
       counts: { pictures: this.#pictures.count(source.id), captures: state.captures, failures: state.failures, skipped: state.skipped },
-    };
+    });
   }
 
   sources(): SourceStatus[] {
@@ -151,7 +153,7 @@ export class StatusService {
 
   async system(): Promise<SystemStatus> {
     const config = this.#config();
-    return {
+    return maskSecrets({
       appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
       versions: { lapsebox: packageVersion(), node: process.versions.node },
       disk: await this.disk(),
@@ -160,7 +162,7 @@ export class StatusService {
       alerts: this.#alerts(),
       notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },
-    };
+    });
   }
 
   async disk(): Promise<DiskStatus> {

@@ -12,6 +12,7 @@ import { removeIfExists } from '../files/atomic';
 import { abortError, CameraError, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
 import { digestAuthorization, parseChallenges, pickDigestChallenge } from './http-digest';
 import { causes, errorCodes, messageOf } from '../error-causes';
+import { SECRET_QUERY_KEY } from '../secrets';
 
 export interface HttpCameraOptions {
   sourceId: string;
@@ -34,8 +35,6 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const JPEG_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg']);
 /** Types that say nothing about the body; it is accepted when it starts like a JPEG. */
 const SNIFFED_TYPES = new Set(['application/octet-stream', '']);
-/** Query parameters that some cameras take credentials in (`?usr=admin&pwd=...`). */
-const SECRET_QUERY_KEY = /pass|pwd|secret|token|key|auth|sig/i;
 
 type AuthSent = 'basic' | 'digest' | 'none';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, crossCheck, type Config } from './schema';
+import { configSchema, crossCheck, type Config, type CrossIssue } from './schema';
 
 export const DEFAULT_CONFIG_FILE = '/etc/lapsebox/lapsebox.yaml';
 
@@ -85,7 +85,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       for (const entry of explode(issue, raw)) problems.push({ at: formatPath(entry.path), line: where(entry.path), message: entry.message });
     }
   }
-  for (const issue of crossCheck(raw)) {
+  for (const issue of [...crossCheck(raw), ...(result.success ? watermarkIssues(result.data, path.dirname(file)) : [])]) {
     problems.push({ at: formatPath(issue.path), line: where(issue.path), message: issue.message });
   }
   if (problems.length > 0 || !result.success) {
@@ -143,11 +143,54 @@ function resolvePaths(config: Config, base: string): Config {
     ...config,
     storage: { ...config.storage, dataDir: abs(config.storage.dataDir) },
     web: { ...config.web, ...(config.web.tls ? { tls: { cert: abs(config.web.tls.cert), key: abs(config.web.tls.key) } } : {}) },
+    // The watermark as checked (symlinks resolved): the pipeline reads the file that was allowed.
     sources: config.sources.map((s) =>
-      s.image.watermark ? { ...s, image: { ...s.image, watermark: { ...s.image.watermark, file: abs(s.image.watermark.file) } } } : s,
+      s.image.watermark ? { ...s, image: { ...s.image, watermark: { ...s.image.watermark, file: realOrSelf(abs(s.image.watermark.file)) } } } : s,
     ),
     sync: { targets: config.sync.targets.map((t) => ({ ...t, ...(t.privateKey ? { privateKey: abs(t.privateKey) } : {}) })) },
   };
+}
+
+/**
+ * Watermark files must be inside the folder of the config file, symlinks resolved,
+ * and outside the data folder: directors may set the key from the web, and the
+ * watermark ends up on public pictures, so it must name a file a maintainer put
+ * there for it, never any image the daemon can read (another source's pictures,
+ * a private file elsewhere on the box).
+ */
+function watermarkIssues(config: Config, base: string): CrossIssue[] {
+  const folder = realOrSelf(base);
+  const dataDir = realOrSelf(path.resolve(base, config.storage.dataDir));
+  return config.sources.flatMap((source, i): CrossIssue[] => {
+    const file = source.image.watermark?.file;
+    if (file === undefined) return [];
+    const at = ['sources', i, 'image', 'watermark', 'file'];
+    const absolute = path.resolve(base, file);
+    const real = realOrSelf(absolute);
+    const shown = real === absolute ? absolute : `${absolute} (a link to ${real})`;
+    if (!isInside(real, folder) || !isInside(absolute, base)) {
+      return [{ path: at, message: `expected a file in the folder of the configuration file (${base}), got ${shown}; copy the image there` }];
+    }
+    if (isInside(real, dataDir) || isInside(absolute, dataDir)) {
+      return [{ path: at, message: `expected a file outside the data folder (${dataDir}), got ${shown}; copy the image next to the configuration file` }];
+    }
+    return [];
+  });
+}
+
+/** The path with every symlink resolved, as far as it exists (a file may come later). */
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(realOrSelf(parent), path.basename(p));
+  }
+}
+
+function isInside(p: string, folder: string): boolean {
+  const rel = path.relative(folder, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** Files the config names that are not there: not an error (they may come later), but worth saying. */

@@ -13,22 +13,56 @@ import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from '.
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
+import { holdsMaskedSecret, keepSecrets, maskSecrets } from '../secrets';
 
 export type SettingsProfile = 'maintainer' | 'director' | 'customer';
 
-/** Top-level keys of a source each profile may change; `id` is never one of them. */
-const EDITABLE: Record<SettingsProfile, readonly string[]> = {
-  maintainer: ['name', 'enabled', 'camera', 'schedule', 'recovery', 'image', 'timelapse', 'public'],
-  director: ['name', 'enabled', 'schedule', 'image', 'timelapse', 'public'],
-  customer: [],
-};
-const MAINTAINER_ONLY = EDITABLE.maintainer.filter((key) => !EDITABLE.director.includes(key));
-
 /**
- * What secrets read as. A patch that sends it back for a `password` keeps the
- * password in the file, so that a form can return what it was given.
+ * What may be changed in a source from the web, by key path, and the least profile
+ * that may change it: a path covers itself and everything under it. The one table:
+ * PATCH checks every changed key path against it, GET .../settings serves it to the
+ * settings form, which shows only the fields it allows. A key path of the schema
+ * that is not here cannot be changed from the web by anyone (edit the file).
  */
-export const REDACTED = '***';
+export const SETTABLE: Readonly<Record<string, Exclude<SettingsProfile, 'customer'>>> = {
+  name: 'director',
+  enabled: 'director',
+  camera: 'maintainer',
+  'schedule.every': 'director',
+  'schedule.windows': 'director',
+  'recovery.retries': 'maintainer',
+  'recovery.powerCycle': 'maintainer',
+  'image.rotate': 'director',
+  'image.crop': 'director',
+  'image.privacyMasks': 'director',
+  'image.legend': 'director',
+  // The file must be in the config file's folder (the schema checks it), so this publishes only what a maintainer put there.
+  'image.watermark': 'director',
+  'image.quality': 'director',
+  'image.reject': 'director',
+  'timelapse.daily': 'director',
+  'timelapse.weekly': 'director',
+  'timelapse.monthly': 'director',
+  'public.enabled': 'director',
+  'public.width': 'director',
+  'public.delay': 'director',
+  // Deletes history: the old pictures go at the next retention pass.
+  'retention.maxAgeDays': 'maintainer',
+};
+
+const RANK: Record<SettingsProfile, number> = { customer: 0, director: 1, maintainer: 2 };
+
+/** The key paths of SETTABLE that `profile` may change. */
+export function settableBy(profile: SettingsProfile): string[] {
+  return Object.entries(SETTABLE)
+    .filter(([, least]) => RANK[profile] >= RANK[least])
+    .map(([key]) => key);
+}
+
+/** The entry of SETTABLE that covers `keyPath` (`image.legend` covers `image.legend.text`), if any. */
+function coveringKey(keyPath: string): string | undefined {
+  return Object.keys(SETTABLE).find((key) => keyPath === key || keyPath.startsWith(`${key}.`) || keyPath.startsWith(`${key}[`));
+}
 
 export interface SourceSettingsDeps {
   /** Absolute path of the config file in use. */
@@ -63,14 +97,15 @@ export class SourceSettings {
 
   /**
    * The source's entry as the file holds it now (durations as written, secrets as
-   * `***`) and the keys `profile` may change. Throws not-found for an unknown source.
+   * `***`, in URLs too) and the key paths `profile` may change (SETTABLE). Throws
+   * not-found for an unknown source.
    */
   get(sourceId: string, profile: SettingsProfile): { settings: Json; editable: string[] } {
     const { file, text } = this.#read();
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) throw this.#broken(file, text);
     const { node } = findSource(doc, sourceId, file);
-    return { settings: redact(node.toJS(doc) as Json), editable: [...EDITABLE[profile]] };
+    return { settings: maskSecrets(node.toJS(doc) as Json), editable: settableBy(profile) };
   }
 
   /**
@@ -101,11 +136,23 @@ export class SourceSettings {
     const after = mergePatch(before, patch) as Json;
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => !equal(before[key], after[key]));
     // Keys sent back unchanged are not changes: a form may send the whole entry.
-    const denied = changed.filter((key) => MAINTAINER_ONLY.includes(key) && who.profile !== 'maintainer');
+    const paths = changedPaths(before, after);
+    const denied = paths.filter((p) => {
+      const key = coveringKey(p);
+      return key !== undefined && RANK[who.profile] < RANK[SETTABLE[key]!];
+    });
     if (denied.length > 0) {
       throw new AppError('forbidden', `only maintainers may change ${denied.map((k) => `"${k}"`).join(' and ')} of a source`);
     }
-    if (changed.length === 0) return { settings: redact(before) };
+    if (changed.length === 0) return { settings: maskSecrets(before) };
+    const masked = paths.filter((p) => typeof valueAtPath(after, p) === 'string' && holdsMaskedSecret(valueAtPath(after, p) as string));
+    if (masked.length > 0) {
+      throw new AppError(
+        'invalid',
+        'a secret shown as *** can only be kept while the address stays the same',
+        Object.fromEntries(masked.map((p) => [p, 'the address changed, so the password (or token) shown as *** must be typed again'])),
+      );
+    }
     // Errors elsewhere in the file are not this editor's to fix, and would block every save.
     const elsewhere = issuesOf(text, file).filter((issue) => relativePath(issue.path, index) === null);
     if (elsewhere.length > 0) throw outsideErrors(file, elsewhere);
@@ -117,6 +164,11 @@ export class SourceSettings {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       throw settingsErrors(file, index, err.issues);
+    }
+    // Checked once the values are known to be valid, so that a typo gets the schema's "did you mean".
+    const unsettable = paths.filter((p) => coveringKey(p) === undefined);
+    if (unsettable.length > 0) {
+      throw new AppError('forbidden', `${unsettable.map((k) => `"${k}"`).join(' and ')} of a source cannot be changed from the web; edit ${file}`);
     }
 
     await writeAtomically(file, nextText);
@@ -132,14 +184,14 @@ export class SourceSettings {
       ...(who.address !== undefined ? { address: who.address } : {}),
       action: 'source.settings',
       target: sourceId,
-      oldValue: forAudit(Object.fromEntries(changed.map((key) => [key, before[key] ?? null]))),
-      newValue: forAudit(Object.fromEntries(changed.map((key) => [key, after[key] ?? null]))),
+      oldValue: maskSecrets(Object.fromEntries(changed.map((key) => [key, before[key] ?? null]))),
+      newValue: maskSecrets(Object.fromEntries(changed.map((key) => [key, after[key] ?? null]))),
     });
     if (applyError !== null) {
       if (applyError instanceof AppError) throw applyError;
       throw new AppError('unavailable', `the settings were saved to ${file} but could not be applied: ${(applyError as Error).message}`);
     }
-    return { settings: redact(after) };
+    return { settings: maskSecrets(after) };
   }
 
   #read(): { file: string; text: string } {
@@ -221,15 +273,17 @@ function setOwn(target: Json, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** RFC 7396: objects merge, anything else replaces, null removes. `***` for a password keeps it. */
+/**
+ * RFC 7396: objects merge, anything else replaces, null removes. A secret sent back
+ * as `***` (a password, or inside a URL) keeps the stored one.
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return patch;
   const out: Json = {};
   if (isPlainObject(target)) for (const [key, value] of Object.entries(target)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else if (key === 'password' && value === REDACTED && key in out) continue;
-    else setOwn(out, key, mergePatch(out[key], value));
+    else setOwn(out, key, isPlainObject(value) ? mergePatch(out[key], value) : keepSecrets(key, out[key], value));
   }
   return out;
 }
@@ -244,26 +298,27 @@ function equal(a: unknown, b: unknown): boolean {
   return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && equal(a[key], b[key]));
 }
 
-/** Copies `value` with every `password` (at any depth) replaced by `***`. */
-function redact<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((item: unknown) => redact(item)) as T;
-  if (!isPlainObject(value)) return value;
-  const out: Json = {};
-  for (const [key, item] of Object.entries(value)) setOwn(out, key, key === 'password' && item !== null && item !== undefined ? REDACTED : redact(item));
-  return out as T;
+/**
+ * Every key path where `after` differs from `before`, as deep as both sides are
+ * objects (`retention.maxAgeDays`, `camera.url`); arrays are compared whole
+ * (`schedule.windows`). An object that appears or goes away empty counts at its own path.
+ */
+export function changedPaths(before: unknown, after: unknown, at = ''): string[] {
+  if (equal(before, after)) return [];
+  if (!isPlainObject(before) && !isPlainObject(after)) return at === '' ? [] : [at];
+  const b = isPlainObject(before) ? before : {};
+  const a = isPlainObject(after) ? after : {};
+  const out = [...new Set([...Object.keys(b), ...Object.keys(a)])].flatMap((key) => changedPaths(b[key], a[key], at === '' ? key : `${at}.${key}`));
+  // {} where there was nothing, or a scalar where there was an object: the path itself changed.
+  const scalar = (v: unknown) => v !== undefined && !isPlainObject(v);
+  if (at !== '' && (out.length === 0 || scalar(before) || scalar(after))) out.unshift(at);
+  return out;
 }
 
-/** Redacted, and passwords inside URLs (`http://user:secret@cam`) too: the audit is read by people. */
-function forAudit(value: unknown): unknown {
-  const hide = (v: unknown): unknown => {
-    if (typeof v === 'string') return v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^/@\s]*@/i, `$1${REDACTED}@`);
-    if (Array.isArray(v)) return v.map(hide);
-    if (!isPlainObject(v)) return v;
-    const out: Json = {};
-    for (const [key, item] of Object.entries(v)) setOwn(out, key, hide(item));
-    return out;
-  };
-  return hide(redact(value));
+function valueAtPath(root: Json, keyPath: string): unknown {
+  let value: unknown = root;
+  for (const part of keyPath.split('.')) value = isPlainObject(value) ? value[part] : undefined;
+  return value;
 }
 
 // ---------------------------------------------------------------- write-back

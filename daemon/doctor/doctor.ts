@@ -10,6 +10,7 @@ import { configFileCheck, dataFolderChecks, unreadableConfigFix } from './permis
 import { daemonChecks } from './daemon';
 import { cameraChecks } from './cameras';
 import { targetChecks } from './targets';
+import { maskSecrets } from '../secrets';
 
 /** How long the checks may take in all; each family stops what it has in flight then. */
 export const DOCTOR_BUDGET_MS = 17_000;
@@ -36,7 +37,8 @@ const FAMILIES: [CheckGroup, Family][] = [
 
 export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
   const results = await Promise.all(FAMILIES.map(([group, family]) => bounded(ctx, group, family)));
-  const checks = results.flat().sort((a, b) => CHECK_GROUPS.indexOf(a.group) - CHECK_GROUPS.indexOf(b.group));
+  // Details quote config values, cameras and servers: URLs in them keep their secrets hidden.
+  const checks = maskSecrets(results.flat()).sort((a, b) => CHECK_GROUPS.indexOf(a.group) - CHECK_GROUPS.indexOf(b.group));
   return { checks, ...verdictOf(checks) };
 }
 

@@ -8,6 +8,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema';
 import { packageVersion } from '../package-info';
 import { emailDigest, type AlertMessage } from './alert-message';
+import { urlOrigin } from '../secrets';
 import { causes, errorCodes, messageOf } from '../error-causes';
 
 export type WebhookConfig = NonNullable<Config['alerts']['webhook']>;
@@ -66,11 +67,10 @@ export class WebhookChannel implements Channel {
     this.#timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   }
 
-  /** Origin and path only: the query and the user part of the URL often carry a token. */
+  /** The origin only: the user part, the query and, for Slack- or Teams-style webhooks, the path carry the token. */
   get destination(): string {
     try {
-      const url = new URL(this.#config.url);
-      return `${url.origin}${url.pathname}`;
+      return urlOrigin(new URL(this.#config.url).href);
     } catch {
       return 'the configured URL (alerts.webhook.url does not parse)';
     }

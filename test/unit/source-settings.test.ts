@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, type LoadedConfig } from '../../daemon/config/load';
-import { SourceSettings, type SettingsEditor } from '../../daemon/config/source-settings';
+import { SETTABLE, SourceSettings, settableBy, type SettingsEditor } from '../../daemon/config/source-settings';
+import { jsonSchema } from '../../daemon/config/schema';
 import { AppError } from '../../daemon/errors';
 import type { AuditEntry } from '../../daemon/store/audit.repository';
 import { ROOT, tempDir } from '../helpers/env';
@@ -106,8 +107,12 @@ describe('SourceSettings', () => {
         schedule: { every: '5m', windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '19:00' }] },
         public: { enabled: false, delay: '10m' },
       });
-      expect(editable).toEqual(['name', 'enabled', 'schedule', 'image', 'timelapse', 'public']);
-      expect(sut.get('north', 'maintainer').editable).toEqual(['name', 'enabled', 'camera', 'schedule', 'recovery', 'image', 'timelapse', 'public']);
+      // The key paths of the one table (SETTABLE), which the PATCH checks too.
+      expect(editable).toEqual(settableBy('director'));
+      expect(editable).toEqual(expect.arrayContaining(['name', 'schedule.every', 'image.legend', 'timelapse.daily', 'public.delay']));
+      expect(editable).not.toEqual(expect.arrayContaining(['camera']));
+      expect(editable.filter((k) => k.startsWith('camera') || k.startsWith('recovery') || k.startsWith('retention'))).toEqual([]);
+      expect(sut.get('north', 'maintainer').editable).toEqual(Object.keys(SETTABLE));
       expect(sut.get('north', 'customer').editable).toEqual([]);
     });
 
@@ -273,12 +278,12 @@ describe('SourceSettings', () => {
   });
 
   describe('permissions and refusals', () => {
-    it('forbids directors the camera and the recovery, naming the key', async () => {
+    it('forbids directors the camera and the recovery, naming the key path', async () => {
       const err = await failure(sut.patch('north', { camera: { url: 'http://192.168.1.99/snap.jpg' } }, director));
       expect(err.kind).toBe('forbidden');
-      expect(err.message).toContain('"camera"');
+      expect(err.message).toBe('only maintainers may change "camera.url" of a source');
       const recovery = await failure(sut.patch('north', { recovery: { retries: 5 } }, director));
-      expect(recovery.message).toContain('"recovery"');
+      expect(recovery.message).toBe('only maintainers may change "recovery.retries" of a source');
       expect(fs.readFileSync(file, 'utf8')).toBe(HAND_WRITTEN);
       await sut.patch('north', { recovery: { retries: 5 } }, maintainer);
       expect(applied).toHaveLength(1);
@@ -351,6 +356,176 @@ describe('SourceSettings', () => {
     expect(err.message).toBe(`the settings were saved to ${file} but could not be applied: the relay cannot be opened`);
     expect(fs.readFileSync(file, 'utf8')).toContain('name: Nord');
     expect(audit).toHaveLength(1);
+  });
+
+  describe('the allow-list (SETTABLE), key path by key path', () => {
+    /** A valid change for each key path of the table, for the north source of HAND_WRITTEN. */
+    const CHANGES: Record<string, unknown> = {
+      name: 'Nord',
+      enabled: false,
+      camera: { url: 'http://192.168.1.21/snapshot.jpg' },
+      'schedule.every': '2m',
+      'schedule.windows': [],
+      'recovery.retries': 5,
+      'recovery.powerCycle': { gpio: 17 },
+      'image.rotate': 90,
+      'image.crop': { left: 0, top: 0, width: 100, height: 100 },
+      'image.privacyMasks': [{ left: 0, top: 0, width: 10, height: 10 }],
+      'image.legend': { text: '{source}' },
+      'image.watermark': { file: 'logo.png' },
+      'image.quality': 80,
+      'image.reject': { darkerThan: 10 },
+      'timelapse.daily': { fps: 30 },
+      'timelapse.weekly': { enabled: true },
+      'timelapse.monthly': { enabled: true },
+      'public.enabled': true,
+      'public.width': 640,
+      'public.delay': '1m',
+      'retention.maxAgeDays': 1,
+    };
+    const nested = (keyPath: string, value: unknown): Record<string, unknown> =>
+      keyPath.split('.').reduceRight<Record<string, unknown>>((inner, key, i, all) => ({ [key]: i === all.length - 1 ? value : inner }), {});
+
+    it('has a change to try for every key path of the table', () => {
+      expect(Object.keys(CHANGES).sort()).toEqual(Object.keys(SETTABLE).sort());
+    });
+
+    it.each(Object.keys(SETTABLE))('%s: accepted for the profile that may, refused with 403 naming it for the one that may not', async (keyPath) => {
+      const patch = nested(keyPath, CHANGES[keyPath]);
+      if (SETTABLE[keyPath] === 'maintainer') {
+        const err = await failure(sut.patch('north', patch, director));
+        expect(err.kind).toBe('forbidden');
+        expect(err.message).toMatch(new RegExp(`^only maintainers may change "${keyPath.replace('.', '\\.')}(\\.[a-zA-Z]+)?"`));
+        expect(fs.readFileSync(file, 'utf8')).toBe(HAND_WRITTEN);
+      } else {
+        await sut.patch('north', patch, director);
+        expect(applied).toHaveLength(1);
+        fs.writeFileSync(file, HAND_WRITTEN);
+      }
+      await sut.patch('north', patch, maintainer);
+      expect(fs.readFileSync(file, 'utf8')).not.toBe(HAND_WRITTEN);
+    });
+
+    it('covers every key path of the source schema but the id: a new key is placed in the table on purpose', () => {
+      type Node = { properties?: Record<string, Node>; anyOf?: Node[]; type?: string };
+      const sources = (jsonSchema() as { properties: { sources: { items: Node } } }).properties.sources.items;
+      const uncovered: string[] = [];
+      const walk = (node: Node, at: string): void => {
+        for (const [key, child] of Object.entries(node.properties ?? {})) {
+          const keyPath = at ? `${at}.${key}` : key;
+          if (keyPath === 'id' || Object.keys(SETTABLE).some((k) => keyPath === k || keyPath.startsWith(`${k}.`))) continue;
+          if (child.properties) walk(child, keyPath);
+          else uncovered.push(keyPath);
+        }
+      };
+      walk(sources, '');
+      expect(uncovered).toEqual([]);
+    });
+
+    it('refuses history-deleting retention to directors even when the form does not offer it', async () => {
+      const err = await failure(sut.patch('north', { retention: { maxAgeDays: 1 } }, director));
+      expect(err.kind).toBe('forbidden');
+      expect(err.message).toBe('only maintainers may change "retention.maxAgeDays" of a source');
+      expect(applied).toEqual([]);
+    });
+
+    it('lets directors send back forbidden keys unchanged (a form may send the whole entry)', async () => {
+      const { settings } = sut.get('north', 'director');
+      await sut.patch('north', { ...settings, name: 'Nord' }, director);
+      expect(fs.readFileSync(file, 'utf8')).toContain('password: "s3cret"');
+      expect(applied).toHaveLength(1);
+    });
+  });
+
+  describe('secrets in URLs', () => {
+    const WITH_URLS = HAND_WRITTEN.replace('url: http://192.168.1.20/snapshot.jpg', 'url: "http://admin:hunter2@192.168.1.20/snapshot.jpg?usr=admin&pwd=letmein&size=2"').replace(
+      '    camera: { driver: testpattern }',
+      '    camera: { driver: rtsp, url: "rtsp://viewer:rtsp-pass@192.168.1.30:554/stream1" }',
+    );
+    beforeEach(() => fs.writeFileSync(file, WITH_URLS));
+
+    it('masks the password and secret query values of camera URLs in GET, for every profile', () => {
+      for (const profile of ['director', 'maintainer'] as const) {
+        expect(sut.get('north', profile).settings['camera']).toEqual({
+          driver: 'http',
+          url: 'http://admin:***@192.168.1.20/snapshot.jpg?usr=admin&pwd=***&size=2',
+          username: 'cam',
+          password: '***',
+        });
+        expect(sut.get('south', profile).settings['camera']).toEqual({ driver: 'rtsp', url: 'rtsp://viewer:***@192.168.1.30:554/stream1' });
+      }
+    });
+
+    it('masks them in the PATCH reply and in the audit', async () => {
+      const { settings } = await sut.patch('south', { camera: { url: 'rtsp://viewer:n3w-pass@192.168.1.31:554/stream1' } }, maintainer);
+      expect(settings['camera']).toEqual({ driver: 'rtsp', url: 'rtsp://viewer:***@192.168.1.31:554/stream1' });
+      expect(audit[0]).toMatchObject({
+        oldValue: { camera: { url: 'rtsp://viewer:***@192.168.1.30:554/stream1' } },
+        newValue: { camera: { url: 'rtsp://viewer:***@192.168.1.31:554/stream1' } },
+      });
+      const reply = await sut.patch('north', { name: 'Nord' }, director);
+      expect(JSON.stringify([settings, reply, audit])).not.toMatch(/rtsp-pass|n3w-pass|hunter2|letmein|s3cret/);
+      expect(fs.readFileSync(file, 'utf8')).toContain('rtsp://viewer:n3w-pass@192.168.1.31:554/stream1');
+    });
+
+    it('keeps the stored secrets in the file when the masked values come back', async () => {
+      const shown = sut.get('north', 'maintainer').settings;
+      await sut.patch('north', { ...shown, name: 'Nord' }, maintainer);
+      expect(fs.readFileSync(file, 'utf8')).toBe(WITH_URLS.replace('name: North tower ', 'name: Nord        '));
+      // The path changes, the host stays: the secrets stay.
+      await sut.patch('north', { camera: { url: 'http://admin:***@192.168.1.20/snap2.jpg?usr=admin&pwd=***' } }, maintainer);
+      expect(fs.readFileSync(file, 'utf8')).toContain('url: "http://admin:hunter2@192.168.1.20/snap2.jpg?usr=admin&pwd=letmein"');
+      expect(applied.at(-1)!.config.sources[0]!.camera).toMatchObject({ url: 'http://admin:hunter2@192.168.1.20/snap2.jpg?usr=admin&pwd=letmein', password: 's3cret' });
+    });
+
+    it('refuses *** for a secret of a URL whose host changed: the secret is never sent somewhere new', async () => {
+      const err = await failure(sut.patch('south', { camera: { url: 'rtsp://viewer:***@203.0.113.9:554/stream1' } }, maintainer));
+      expect(err.kind).toBe('invalid');
+      expect(err.details).toEqual({ 'camera.url': 'the address changed, so the password (or token) shown as *** must be typed again' });
+      expect(fs.readFileSync(file, 'utf8')).toBe(WITH_URLS);
+    });
+  });
+
+  describe('watermark files', () => {
+    let logo: string;
+    beforeEach(() => {
+      logo = path.join(dir, 'logo.png');
+      fs.writeFileSync(logo, 'a png');
+    });
+
+    it('accepts a file in the folder of the config file, relative or absolute', async () => {
+      await sut.patch('north', { image: { watermark: { file: 'logo.png' } } }, director);
+      await sut.patch('north', { image: { watermark: { file: logo } } }, director);
+      expect(applied.map((a) => a.config.sources[0]!.image.watermark?.file)).toEqual([logo, logo]);
+    });
+
+    it('refuses with 400 a file outside that folder, naming the key', async () => {
+      const outside = tempDir('lapsebox-private-');
+      try {
+        const secret = path.join(outside.dir, 'private.png');
+        fs.writeFileSync(secret, 'a private png', { mode: 0o600 });
+        for (const file of [secret, '../private.png', '/etc/passwd']) {
+          const err = await failure(sut.patch('north', { image: { watermark: { file } } }, director));
+          expect(err.kind).toBe('invalid');
+          expect(err.details).toEqual({ 'image.watermark.file': expect.stringMatching(new RegExp(`^expected a file in the folder of the configuration file \\(${dir}\\), got /`)) as unknown });
+        }
+        // A link inside the folder that points out of it is refused as well, saying where it goes.
+        fs.symlinkSync(secret, path.join(dir, 'innocent.png'));
+        const err = await failure(sut.patch('north', { image: { watermark: { file: 'innocent.png' } } }, maintainer));
+        expect(err.details).toEqual({ 'image.watermark.file': `expected a file in the folder of the configuration file (${dir}), got ${path.join(dir, 'innocent.png')} (a link to ${secret}); copy the image there` });
+        expect(applied).toEqual([]);
+        expect(audit).toEqual([]);
+      } finally {
+        outside.cleanup();
+      }
+    });
+
+    it('refuses a file in the data folder (pictures of other sources are there)', async () => {
+      fs.mkdirSync(path.join(dir, 'data', 'south'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'data', 'south', 'picture.jpg'), 'a private picture');
+      const err = await failure(sut.patch('north', { image: { watermark: { file: 'data/south/picture.jpg' } } }, director));
+      expect(err.details).toEqual({ 'image.watermark.file': expect.stringMatching(/^expected a file outside the data folder/) as unknown });
+    });
   });
 
   describe('audit', () => {
