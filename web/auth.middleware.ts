@@ -30,8 +30,12 @@ export function basicAuth(authenticator: Authenticator): RequestHandler {
       return next();
     }
     if (result.reason === 'throttled') {
-      res.setHeader('Retry-After', String(result.retryAfterSeconds ?? 60));
-      return sendError(res, 429, 'too many failed logins from this address; try again later');
+      res.setHeader('Retry-After', String(result.retryAfterSeconds));
+      return sendError(res, 429, 'too many login attempts from this address; try again later');
+    }
+    if (result.reason === 'busy') {
+      res.setHeader('Retry-After', String(result.retryAfterSeconds));
+      return sendError(res, 503, 'too many password checks at once; try again in a few seconds');
     }
     // The same answer whether the user exists or not.
     res.setHeader('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`);

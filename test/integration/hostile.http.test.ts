@@ -293,4 +293,17 @@ describe('hostile input', () => {
     // The real user, from their own address, is not locked out.
     expect((await raw('GET', '/api/me', { user: 'viewer', localAddress: '127.0.0.3' })).status).toBe(200);
   });
+
+  it('counts 30 parallel guesses from one address before hashing them: no more than the limit get 401, and the real user logs in meanwhile', async () => {
+    const sprayer = '127.0.0.4';
+    const [guesses, real] = await Promise.all([
+      Promise.all(Array.from({ length: 30 }, (_, i) => raw('GET', '/api/me', { user: 'viewer', password: `parallel-${i}`, localAddress: sprayer }))),
+      raw('GET', '/api/me', { user: 'director', localAddress: '127.0.0.5' }),
+    ]);
+    const statuses = guesses.map((g) => g.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
+    expect(real.status).toBe(200);
+  });
 });

@@ -62,6 +62,56 @@ describe('Authenticator', () => {
     now += 60_001;
     expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.66')).toMatchObject({ ok: true });
   });
+
+  it('counts parallel guesses before hashing: of 30 at once from one address, no more than the limit are checked', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 5, windowMs: 60_000, perAddress: 30 } });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => sut.authenticate('ann', `guess-${i}`, '10.0.0.66')));
+    expect(results.filter((r) => !r.ok && r.reason === 'invalid')).toHaveLength(5);
+    expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(25);
+    // Still throttled afterwards, even with the right password; another address is not.
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.66')).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.0.2')).toMatchObject({ ok: true });
+  });
+
+  it('runs at most `perAddress` password checks of one address at once, and the real user logs in from elsewhere meanwhile', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 100, windowMs: 60_000, perAddress: 2 } });
+    const [guesses, real] = await Promise.all([
+      Promise.all(Array.from({ length: 10 }, (_, i) => sut.authenticate('ann', `guess-${i}`, '10.0.0.66'))),
+      sut.authenticate('ann', 'ann-password-1', '10.0.0.2'),
+    ]);
+    expect(guesses.filter((r) => !r.ok && r.reason === 'invalid')).toHaveLength(2);
+    expect(guesses.filter((r) => !r.ok && r.reason === 'throttled')).toEqual(Array(8).fill({ ok: false, reason: 'throttled', retryAfterSeconds: 1 }));
+    expect(real).toMatchObject({ ok: true });
+  });
+
+  it('shares one check between the same credentials sent in parallel (a browser loading a page), and gives a success back', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 2, windowMs: 60_000, perAddress: 1 } });
+    expect(await sut.authenticate('ann', 'typo', '10.0.0.7')).toEqual({ ok: false, reason: 'invalid' });
+    const results = await Promise.all(Array.from({ length: 8 }, () => sut.authenticate('ann', 'ann-password-1', '10.0.0.7')));
+    expect(results.every((r) => r.ok)).toBe(true);
+    // The success did not count: one more typo is still allowed before the limit.
+    expect(await sut.authenticate('ann', 'typo-2', '10.0.0.7')).toEqual({ ok: false, reason: 'invalid' });
+    expect(await sut.authenticate('ann', 'typo-3', '10.0.0.7')).toMatchObject({ ok: false, reason: 'throttled' });
+  });
+
+  it('bounds the password checks of the whole box: beyond the queue, the answer is busy, not another scrypt', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 10, windowMs: 60_000, concurrent: 1, maxWaiting: 2 } });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sut.authenticate('ann', `guess-${i}`, `10.0.1.${i}`)));
+    expect(results.filter((r) => !r.ok && r.reason === 'invalid')).toHaveLength(3);
+    expect(results.filter((r) => !r.ok && r.reason === 'busy')).toEqual(Array(3).fill({ ok: false, reason: 'busy', retryAfterSeconds: 2 }));
+  });
+
+  it('forgets the least recently seen addresses first when too many are remembered, never every limit at once', async () => {
+    const sut = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 1, windowMs: 60_000, maxAddresses: 3 } });
+    for (const address of ['10.0.2.1', '10.0.2.2', '10.0.2.3', '10.0.2.4']) {
+      expect(await sut.authenticate('nobody', 'guess', address)).toEqual({ ok: false, reason: 'invalid' });
+    }
+    // 10.0.2.1 was the oldest and is forgotten; the three most recent keep their limit.
+    for (const address of ['10.0.2.2', '10.0.2.3', '10.0.2.4']) {
+      expect(await sut.authenticate('ann', 'ann-password-1', address)).toMatchObject({ ok: false, reason: 'throttled' });
+    }
+    expect(await sut.authenticate('ann', 'ann-password-1', '10.0.2.1')).toMatchObject({ ok: true });
+  });
 });
 
 describe('permissions', () => {
