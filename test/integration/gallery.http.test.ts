@@ -236,4 +236,56 @@ describe('gallery and administration API', () => {
     const audit = await call<{ entries: Record<string, unknown>[] }>('maintainer', 'GET', '/api/audit?action=source.settings');
     expect(audit.json.entries[0]).toMatchObject({ actor: 'user:director', target: 'north', oldValue: { schedule: { every: '5m' } }, newValue: { schedule: { every: '2m' } } });
   });
+
+  it('refuses directors what the table keeps for maintainers, over HTTP, naming the key path', async () => {
+    const retention = await call<{ error: string }>('director', 'PATCH', '/api/sources/north', { retention: { maxAgeDays: 1 } });
+    expect(retention.status).toBe(403);
+    expect(retention.json.error).toBe('only maintainers may change "retention.maxAgeDays" of a source');
+    const recovery = await call<{ error: string }>('director', 'PATCH', '/api/sources/north', { recovery: { powerCycle: { gpio: 17 } } });
+    expect(recovery.status).toBe(403);
+    expect(recovery.json.error).toContain('"recovery.powerCycle.gpio"');
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('maxAgeDays');
+    const got = await call<{ editable: string[] }>('director', 'GET', '/api/sources/north/settings');
+    expect(got.json.editable).not.toContain('retention.maxAgeDays');
+    expect((await call<{ editable: string[] }>('maintainer', 'GET', '/api/sources/north/settings')).json.editable).toContain('retention.maxAgeDays');
+  });
+
+  it('never shows the secrets of camera URLs (GET, PATCH reply, audit), and keeps them when the masked values come back', async () => {
+    const url = 'rtsp://viewer:rtsp-pass@192.0.2.30:554/stream1?token=t0ken-value';
+    const shown = 'rtsp://viewer:***@192.0.2.30:554/stream1?token=***';
+    const set = await call<{ settings: { camera: unknown } }>('maintainer', 'PATCH', '/api/sources/north', { camera: { driver: 'rtsp', url } });
+    expect(set.status).toBe(200);
+    expect(set.json.settings.camera).toEqual({ driver: 'rtsp', url: shown });
+    for (const who of ['director', 'maintainer'] as const) {
+      const got = await call<{ settings: Record<string, unknown> }>(who, 'GET', '/api/sources/north/settings');
+      expect(got.json.settings['camera']).toEqual({ driver: 'rtsp', url: shown });
+    }
+    // The form sends back what it was shown, camera included: nothing of the camera changes.
+    const got = await call<{ settings: Record<string, unknown> }>('director', 'GET', '/api/sources/north/settings');
+    const back = await call<{ settings: Record<string, unknown> }>('director', 'PATCH', '/api/sources/north', { ...got.json.settings, name: 'North gate' });
+    expect(back.status).toBe(200);
+    expect(fs.readFileSync(file, 'utf8')).toContain(url);
+    expect(config().sources[0]!.camera).toMatchObject({ driver: 'rtsp', url });
+    const audit = await call<{ entries: Record<string, unknown>[] }>('maintainer', 'GET', '/api/audit?action=source.settings');
+    expect(audit.json.entries.find((e) => JSON.stringify(e).includes('rtsp'))).toMatchObject({ newValue: { camera: { url: shown } } });
+    const everything = JSON.stringify([set.json, got.json, back.json, audit.json]);
+    expect(everything).not.toMatch(/rtsp-pass|t0ken-value/);
+  });
+
+  it('refuses a watermark outside the folder of the config file with 400, links included', async () => {
+    const outside = tempDir('lapsebox-private-');
+    try {
+      const secret = path.join(outside.dir, 'private.png');
+      fs.writeFileSync(secret, 'a private png', { mode: 0o600 });
+      fs.symlinkSync(secret, path.join(tmp.dir, 'logo.png'));
+      for (const watermarkFile of [secret, 'logo.png']) {
+        const res = await call<{ details: Record<string, string> }>('director', 'PATCH', '/api/sources/north', { image: { watermark: { file: watermarkFile } } });
+        expect(res.status).toBe(400);
+        expect(res.json.details['image.watermark.file']).toMatch(/^expected a file in the folder of the configuration file/);
+      }
+      expect(fs.readFileSync(file, 'utf8')).not.toContain('watermark');
+    } finally {
+      outside.cleanup();
+    }
+  });
 });

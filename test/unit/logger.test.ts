@@ -77,4 +77,18 @@ describe('logger', () => {
     root.child({ module: 'sync' }).info({ target: { password: 'hunter2' }, password: 'hunter2' }, 'connecting');
     expect(out.lines.join('\n')).not.toContain('hunter2');
   });
+  it('masks the secrets of URLs in every line, whatever holds them: message, error, binding, field; journal lines too', () => {
+    for (const journal of [false, true]) {
+      const out = sink();
+      const log = createLogger({ levels: { level: 'info' }, destination: out.stream, journal }).child({ module: 'capture', camera: 'rtsp://viewer:rtsp-pass@192.0.2.3/stream' });
+      log.error(new Error('cannot open http://admin:hunter2@192.0.2.4/snap.jpg?pwd=letmein&size=2'));
+      log.warn({ url: 'https://hooks.example/x?token=t0ken-value' }, 'camera rtsp://u:p4ssw0rd@192.0.2.5:554/a did not answer');
+      const text = out.lines.join('\n');
+      expect(text).not.toMatch(/rtsp-pass|hunter2|letmein|t0ken-value|p4ssw0rd/);
+      expect(text).toContain('rtsp://viewer:***@192.0.2.3/stream');
+      expect(text).toContain('http://admin:***@192.0.2.4/snap.jpg?pwd=***&size=2');
+      expect(text).toContain('camera rtsp://u:***@192.0.2.5:554/a did not answer');
+      expect(out.parsed()).toHaveLength(2);
+    }
+  });
 });

@@ -63,25 +63,34 @@ export async function settingsView(root, ctx, id) {
 }
 
 function renderForm(container, id, original, editable) {
+  // `editable` is the server's table of key paths this user may change (the one the PATCH
+  // checks): a field or section is shown only when its path, or one under it, is in it.
+  const may = (path) => editable.some((key) => path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`) || key.startsWith(`${path}.`));
+  /** A labelled field, or nothing when the field is not editable. */
+  const field = (label, control, hint) => (control ? labelled(label, control, hint) : null);
   /** Simple fields: [element, path, read(el) -> form value, parse(value) -> settings value]. */
   const fields = [];
   const text = (path, props = {}) => {
+    if (!may(path)) return null;
     const el = h('input', { type: 'text', value: getPath(original, path) ?? '', dataset: { path }, name: path, ...props });
     fields.push({ el, path, read: () => el.value.trim(), parse: (v) => (v === '' ? undefined : v) });
     return el;
   };
   const number = (path, props = {}) => {
+    if (!may(path)) return null;
     const el = h('input', { type: 'number', inputmode: 'numeric', value: getPath(original, path) ?? '', dataset: { path }, name: path, ...props });
     fields.push({ el, path, read: () => el.value.trim(), parse: (v) => (v === '' ? undefined : Number.isFinite(Number(v)) ? Number(v) : v) });
     return el;
   };
   const check = (path, fallback) => {
+    if (!may(path)) return null;
     const value = getPath(original, path);
     const el = h('input', { type: 'checkbox', checked: value === undefined ? fallback : Boolean(value), dataset: { path }, name: path });
     fields.push({ el, path, read: () => el.checked, parse: (v) => v });
     return el;
   };
   const select = (path, options, fallback, parse = (v) => v) => {
+    if (!may(path)) return null;
     const current = String(getPath(original, path) ?? fallback);
     const el = h('select', { dataset: { path }, name: path }, options.map((o) => h('option', { value: String(o), selected: String(o) === current, text: String(o) })));
     fields.push({ el, path, read: () => el.value, parse });
@@ -145,9 +154,9 @@ function renderForm(container, id, original, editable) {
   drawWindows();
   drawMasks();
 
-  const may = (key) => editable.length === 0 || editable.includes(key);
   const section = (key, title, ...content) => (may(key) ? h('fieldset', { class: 'panel', dataset: { path: key } }, h('legend', { text: title }), ...content) : null);
-  const general = h('fieldset', { class: 'panel' }, h('legend', { text: 'Source' }), may('name') ? labelled('Name', text('name', { maxlength: 200 })) : null, may('enabled') ? h('label', { class: 'check' }, check('enabled', true), ' Enabled (captures on schedule)') : null);
+  const checkField = (path, fallback, label) => (may(path) ? h('label', { class: 'check' }, check(path, fallback), label) : null);
+  const general = h('fieldset', { class: 'panel' }, h('legend', { text: 'Source' }), field('Name', text('name', { maxlength: 200 })), checkField('enabled', true, ' Enabled (captures on schedule)'));
 
   const message = h('div', { class: 'form-error', hidden: true });
   const status = h('p', { class: 'flash', hidden: true, role: 'status' });
@@ -160,30 +169,27 @@ function renderForm(container, id, original, editable) {
     section(
       'schedule',
       'Schedule',
-      labelled('Capture every', text('schedule.every', { placeholder: '5m', size: 6 }), 'A duration such as 10s, 5m, 2h; slots are aligned to the clock.'),
-      h('h3', { text: 'Windows' }),
-      windowsBox,
+      field('Capture every', text('schedule.every', { placeholder: '5m', size: 6 }), 'A duration such as 10s, 5m, 2h; slots are aligned to the clock.'),
+      may('schedule.windows') ? [h('h3', { text: 'Windows' }), windowsBox] : null,
     ),
     section(
       'image',
       'Image',
-      h('div', { class: 'row' }, labelled('Rotate', select('image.rotate', [0, 90, 180, 270], 0, Number)), labelled('Legend position', select('image.legend.position', POSITIONS, 'bottom-left'))),
-      labelled('Legend text', text('image.legend.text', { placeholder: 'empty: no legend', value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), 'Placeholders: {source} {date} {time}. Empty: no legend.'),
-      h('h3', { text: 'Privacy masks' }),
-      h('p', { class: 'hint', text: 'Black rectangles, in pixels of the rotated picture.' }),
-      masksBox,
+      h('div', { class: 'row' }, field('Rotate', select('image.rotate', [0, 90, 180, 270], 0, Number)), field('Legend position', select('image.legend.position', POSITIONS, 'bottom-left'))),
+      field('Legend text', text('image.legend.text', { placeholder: 'empty: no legend', value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), 'Placeholders: {source} {date} {time}. Empty: no legend.'),
+      may('image.privacyMasks') ? [h('h3', { text: 'Privacy masks' }), h('p', { class: 'hint', text: 'Black rectangles, in pixels of the rotated picture.' }), masksBox] : null,
     ),
     section(
       'timelapse',
       'Daily video',
-      h('label', { class: 'check' }, check('timelapse.daily.enabled', true), ' Build a video of each day'),
-      h('div', { class: 'row' }, labelled('At', text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), labelled('FPS', number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), labelled('Width', number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' }))),
+      checkField('timelapse.daily.enabled', true, ' Build a video of each day'),
+      h('div', { class: 'row' }, field('At', text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), field('FPS', number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), field('Width', number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' }))),
     ),
     section(
       'public',
       'Public picture',
-      h('label', { class: 'check' }, check('public.enabled', false), ' Publish the latest picture (no login)'),
-      h('div', { class: 'row' }, labelled('Width', number('public.width', { min: 16, placeholder: '1280' })), labelled('Delay', text('public.delay', { placeholder: '0s', size: 6 }))),
+      checkField('public.enabled', false, ' Publish the latest picture (no login)'),
+      h('div', { class: 'row' }, field('Width', number('public.width', { min: 16, placeholder: '1280' })), field('Delay', text('public.delay', { placeholder: '0s', size: 6 }))),
       getPath(original, 'public.enabled') ? embed(id) : null,
     ),
     message,
