@@ -25,6 +25,7 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import type { Picture } from '../store/pictures.repository';
+import { listFolder } from './layout';
 import { DERIVATIVE_KINDS } from '../pipeline/plan';
 import { isCameraFault } from '../pipeline/picture.pipeline';
 import { targetsFor } from '../sync/remote-paths';
@@ -284,7 +285,8 @@ export class StorageGuard {
     const list = (dir: string) => {
       let names = listings.get(dir);
       if (!names) {
-        names = fs.readdir(dir).then((n) => new Set(n), () => new Set<string>());
+        // Never through a link: a day folder linked to elsewhere loses its rows, not the files it points at.
+        names = layout.inside(dir).then((real) => (real ? listFolder(real).then((l) => new Set(l.files)) : new Set<string>()), () => new Set<string>());
         listings.set(dir, names);
       }
       return names;

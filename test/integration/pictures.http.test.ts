@@ -4,9 +4,11 @@
  * again when missing, and the failures a customer may meet.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
+import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
 import { buildCaptureStack, type CaptureStack } from '../../daemon/capture/capture-stack';
 import type { Camera, CaptureRequest, CaptureResult } from '../../daemon/capture/camera';
@@ -15,7 +17,7 @@ import type { Picture } from '../../daemon/store/pictures.repository';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';
 import { addUsers, startWeb } from '../helpers/web';
-import { tempDir } from '../helpers/env';
+import { tempDir, waitFor } from '../helpers/env';
 import { jpegOf, noise, region } from '../helpers/images';
 
 const PASSWORD = 'correct horse battery staple';
@@ -40,6 +42,8 @@ describe('GET /api/pictures/<id>/<size>', () => {
   let logo: string;
   let jpeg: Buffer;
   let truncate = false;
+  let config: Config;
+  let sizes: PictureSizes;
 
   const get = (url: string, user: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${url}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`, ...headers } });
@@ -60,7 +64,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
     tmp = tempDir();
     logo = path.join(tmp.dir, 'logo.png');
     await sharp({ create: { width: 300, height: 100, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }).png().toFile(logo);
-    const { config } = parseConfig(
+    ({ config } = parseConfig(
       [
         'appliance: { id: box, timezone: Europe/Paris }',
         `storage: { dataDir: ${path.join(tmp.dir, 'data')} }`,
@@ -78,7 +82,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
         '',
       ].join('\n'),
       path.join(tmp.dir, 'lapsebox.yaml'),
-    );
+    ));
     store = openStore(config.storage.dataDir);
     const log = silentLogger();
     stack = buildCaptureStack({
@@ -97,7 +101,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
       buyer: ['customer', { north: 'download', south: 'download' }],
       stranger: ['customer'],
     });
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
+    sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
     ({ server, base } = await startWeb(() => config, store, {
       capture: stack.capture,
       sizes,
@@ -181,6 +185,63 @@ describe('GET /api/pictures/<id>/<size>', () => {
     expect((await get(`/api/pictures/${picture.id}/original`, 'buyer', { 'if-none-match': original.headers.get('etag')! })).status).toBe(304);
     const range = await get(`/api/pictures/${picture.id}/original`, 'director', { range: 'bytes=0-99' });
     expect([range.status, (await range.arrayBuffer()).byteLength]).toEqual([206, 100]);
+  });
+
+  it('answers a range that starts past the end with 416 and Content-Range: bytes */size, and varies every size by Authorization', async () => {
+    const picture = await capture('north');
+    for (const [size, user] of [['original', 'director'], ['thumb', 'viewer'], ['preview', 'director']] as const) {
+      const whole = await get(`/api/pictures/${picture.id}/${size}`, user);
+      const length = (await whole.arrayBuffer()).byteLength;
+      expect([size, whole.headers.get('vary')?.split(/\s*,\s*/)]).toEqual([size, expect.arrayContaining(['Authorization'])]);
+      const past = await get(`/api/pictures/${picture.id}/${size}`, user, { range: `bytes=${length}-` });
+      expect([size, past.status, past.headers.get('content-range')]).toEqual([size, 416, `bytes */${length}`]);
+      expect(await past.json()).toEqual({ error: 'the requested range starts past the end of the file' });
+      expect(past.headers.get('etag')).toBe(whole.headers.get('etag'));
+    }
+    // A watermarked original is made whole on request: it takes no Range, and says so by sending no Accept-Ranges.
+    const made = await get(`/api/pictures/${picture.id}/original`, 'buyer', { range: 'bytes=0-99' });
+    expect([made.status, made.headers.get('accept-ranges'), made.headers.get('vary')?.split(/\s*,\s*/)]).toEqual([200, null, expect.arrayContaining(['Authorization'])]);
+    await made.arrayBuffer();
+  });
+
+  it('makes day zips and watermarked originals in their own bounded slots: beyond them 429 with Retry-After, and the slot is free again when the download ends', async () => {
+    // Enough pictures that an unread zip cannot fit in the socket buffers: it holds its slot.
+    let day = '';
+    for (let i = 0; i < 12; i++) day = (await capture('north')).localDate;
+    const picture = await capture('north');
+    const limited = await startWeb(() => config, store, { capture: stack.capture, sizes, downloadLimits: { running: 1, waiting: 0, perUser: 1 } });
+    const open = (url: string, user: string) =>
+      new Promise<{ res: http.IncomingMessage; req: http.ClientRequest }>((resolve, reject) => {
+        const req = http.get(`${limited.base}${url}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` } }, (res) => resolve({ res, req }));
+        req.on('error', reject);
+      });
+    const call = (url: string, user: string) => fetch(`${limited.base}${url}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` } });
+    try {
+      const zip = await open(`/api/sources/north/days/${day}/zip`, 'buyer');
+      expect(zip.res.statusCode).toBe(200);
+      zip.res.pause(); // a slow customer: the zip stays in its slot
+
+      const mine = await call(`/api/pictures/${picture.id}/original`, 'buyer');
+      expect([mine.status, mine.headers.get('retry-after')]).toEqual([429, '10']);
+      expect(((await mine.json()) as { error: string }).error).toBe('you already have 1 downloads of zips or watermarked originals under way; try again when one has finished');
+      const other = await call(`/api/sources/north/days/${day}/zip`, 'director');
+      expect([other.status, other.headers.get('retry-after')]).toEqual([429, '10']);
+      expect(((await other.json()) as { error: string }).error).toBe('the box is busy with 1 downloads of zips or watermarked originals and 0 waiting; try again in a moment');
+      // Plain files need no slot: the director's clean original and the customer's thumbnail still come.
+      expect((await call(`/api/pictures/${picture.id}/original`, 'director')).status).toBe(200);
+      expect((await call(`/api/pictures/${picture.id}/thumb`, 'buyer')).status).toBe(200);
+
+      // The customer gives up: the slot is free for the next one.
+      zip.req.destroy();
+      const after = await waitFor('the slot freed', async () => {
+        const res = await call(`/api/pictures/${picture.id}/original`, 'buyer');
+        await res.arrayBuffer();
+        return res.status === 200 ? res : undefined;
+      }, 5_000);
+      expect(after.headers.get('content-type')).toBe('image/jpeg');
+    } finally {
+      await limited.server.close();
+    }
   });
 
   it('makes a size again when its file is gone', async () => {

@@ -115,6 +115,17 @@ describe('video routes', () => {
     const etag = whole.headers.get('etag')!;
     expect((await call('GET', video.file, 'viewer', undefined, { 'if-none-match': etag })).status).toBe(304);
     expect((await call('GET', video.poster, 'viewer')).headers.get('content-type')).toBe('image/jpeg');
+    // What a customer may see differs from a director's: a shared cache must key both by the credentials.
+    for (const url of [video.file, video.poster, `${video.file}?download=1`]) {
+      const res = await call('GET', url, url.includes('download') ? 'buyer' : 'viewer');
+      await res.arrayBuffer();
+      expect([url, res.headers.get('vary')?.split(/\s*,\s*/)]).toEqual([url, expect.arrayContaining(['Authorization'])]);
+    }
+    // A range that starts past the end is not satisfiable: 416 with the size, not 404.
+    const past = await call('GET', video.file, 'viewer', undefined, { range: `bytes=${body.length}-` });
+    expect([past.status, past.headers.get('content-range')]).toEqual([416, `bytes */${body.length}`]);
+    expect(((await past.json()) as { error: string }).error).toBe('the requested range starts past the end of the file');
+    expect((await call('GET', video.file, 'viewer', undefined, { range: `bytes=${body.length - 1}-` })).status).toBe(206);
 
     // Downloads need the download level.
     expect((await call('GET', `${video.file}?download=1`, 'viewer')).status).toBe(403);
@@ -155,6 +166,39 @@ describe('video routes', () => {
     await jobs.idle();
     expect(jobs.get(first.json.job.id)!.status).toBe('succeeded');
     expect(jobs.get(second.json.job.id)!.videoId).toBeNull();
+  });
+
+  it('queues at most 2 custom videos per user and 5 on the box (queued or being built): beyond, 429 with the reason and Retry-After', async () => {
+    await jobs.stop(); // nothing is built meanwhile: every job stays queued
+    const queued: number[] = [];
+    const period = { from: '2026-11-20', to: '2026-11-20' };
+    try {
+      for (const user of ['director', 'director']) queued.push((await queue(user, period)).json.job.id);
+      const third = await queue('director', period);
+      expect([third.res.status, third.res.headers.get('retry-after')]).toEqual([429, '60']);
+      expect(third.json.error).toBe('you already have 2 custom videos queued or being built (at most 2 per user); wait for one to finish or cancel one');
+      // Bad input is still named first: the limit is no excuse for a vague answer.
+      expect((await queue('director', { ...period, fps: 0 })).res.status).toBe(400);
+
+      for (const user of ['director2', 'director2', 'maintainer']) {
+        const { res, json } = await queue(user, period);
+        expect([user, res.status]).toEqual([user, 202]);
+        queued.push(json.job.id);
+      }
+      const sixth = await queue('maintainer', period);
+      expect([sixth.res.status, sixth.res.headers.get('retry-after')]).toEqual([429, '60']);
+      expect(sixth.json.error).toBe('5 custom videos are queued or being built on this box (at most 5); try again when one has finished');
+      expect(jobs.list({}).filter((j) => j.status === 'queued')).toHaveLength(5);
+
+      // A cancelled job frees its place at once.
+      expect((await call('DELETE', `/api/jobs/${queued.shift()!}`, 'director')).status).toBe(200);
+      const again = await queue('director', period);
+      expect(again.res.status).toBe(202);
+      queued.push(again.json.job.id);
+    } finally {
+      for (const id of queued) await jobs.cancel(id, 'test');
+      await jobs.start();
+    }
   });
 
   it('lets only directors and maintainers queue videos', async () => {
