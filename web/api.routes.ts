@@ -261,10 +261,19 @@ async function streamDayZip(res: Response, deps: WebDeps, source: SourceConfig, 
     for (const p of page) {
       if (aborted) return;
       const name = downloadName(p);
-      const written = entryWritten(archive);
-      if (clean) archive.file(deps.layout.absolute(p.path), { name, date: new Date(p.takenAt) });
-      else archive.append(await deps.sizes.watermarkedOriginal(p, source), { name, date: new Date(p.takenAt) });
-      await written;
+      if (clean) {
+        // Through `original`: a file reached through a link inside the data folder is left out, as a missing one is.
+        const file = await deps.sizes.original(p).catch((err: unknown) => void deps.log.warn({ err, source: source.id, date }, `picture ${p.id} was left out of a day zip`));
+        if (!file) continue;
+        const written = entryWritten(archive);
+        archive.file(file, { name, date: new Date(p.takenAt) });
+        await written;
+      } else {
+        const data = await deps.sizes.watermarkedOriginal(p, source);
+        const written = entryWritten(archive);
+        archive.append(data, { name, date: new Date(p.takenAt) });
+        await written;
+      }
     }
     if (page.length < 200) break;
     after = page[page.length - 1]!;

@@ -68,7 +68,10 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
   routes.get('/videos/:id/file', videoRule, async (req, res) => {
     const download = req.query['download'] !== undefined;
     const { video } = videoFor(res, param(req, 'id'), download ? 'download' : 'view');
-    await sendCachedFile(req, res, deps.layout.absolute(video.path), {
+    // Never through a link inside the data folder.
+    const file = await deps.layout.inside(deps.layout.absolute(video.path));
+    if (!file) throw new HttpError(404, `the file of video ${video.id} is missing`);
+    await sendCachedFile(req, res, file, {
       etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
       lastModified: new Date(video.createdAt),
       cacheControl: VIDEO_CACHE,
@@ -80,7 +83,9 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
   routes.get('/videos/:id/poster', videoRule, async (req, res) => {
     const { video } = videoFor(res, param(req, 'id'), 'view');
     if (!video.posterPath) throw new HttpError(404, `video ${video.id} has no poster`);
-    await sendCachedFile(req, res, deps.layout.absolute(video.posterPath), {
+    const poster = await deps.layout.inside(deps.layout.absolute(video.posterPath));
+    if (!poster) throw new HttpError(404, `the poster of video ${video.id} is missing`);
+    await sendCachedFile(req, res, poster, {
       etag: `"p${video.id}-${video.createdAt.toString(36)}"`,
       lastModified: new Date(video.createdAt),
       cacheControl: VIDEO_CACHE,

@@ -2,6 +2,7 @@
  * Where things live in the data folder (SPEC §1). Every path the daemon writes
  * under the data folder is built here, from validated ids only.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 
@@ -18,6 +19,8 @@ const COMPANION_NAME = /^\d{8}T\d{9}Z\.[a-z0-9]{2,4}$/;
 export const VIDEO_LABEL = /^[0-9A-Za-z][0-9A-Za-z_.-]{0,99}$/;
 
 export class DataLayout {
+  #realRoot: Promise<string> | undefined;
+
   constructor(readonly dataDir: string) {}
 
   get database(): string {
@@ -81,6 +84,46 @@ export class DataLayout {
   absolute(relative: string): string {
     return path.join(this.dataDir, relative);
   }
+
+  /**
+   * The file or folder at `absolute` (a path inside the data folder) when it exists
+   * and no part of it below the data folder is a symbolic link; null otherwise. Links
+   * inside the data folder are never followed: a day folder linked to elsewhere on the
+   * box must not be indexed, served, zipped, uploaded or deleted through. (The data
+   * folder itself may be a link, to a USB disk say.)
+   */
+  async inside(absolute: string): Promise<string | null> {
+    const relative = path.relative(this.dataDir, absolute);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return null;
+    this.#realRoot ??= fs.realpath(this.dataDir).catch(() => path.resolve(this.dataDir));
+    const [root, real] = await Promise.all([this.#realRoot, fs.realpath(absolute).catch(() => null)]);
+    return real !== null && real === path.join(root, relative) ? absolute : null;
+  }
+}
+
+export interface FolderListing {
+  /** Real folders, sorted. */
+  dirs: string[];
+  /** Regular files, sorted. */
+  files: string[];
+  /** Anything else (symbolic links, sockets, devices): never followed, never used. */
+  others: string[];
+}
+
+/** What `dir` holds, by kind, without following a link; empty when it does not exist. */
+export async function listFolder(dir: string): Promise<FolderListing> {
+  const out: FolderListing = { dirs: [], files: [], others: [] };
+  try {
+    for (const e of await fs.readdir(dir, { withFileTypes: true })) (e.isDirectory() ? out.dirs : e.isFile() ? out.files : out.others).push(e.name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return out;
+    throw err;
+  }
+  out.dirs.sort();
+  out.files.sort();
+  out.others.sort();
+  return out;
 }
 
 /** Local calendar date (YYYY-MM-DD) of an instant in the appliance time zone. */

@@ -13,7 +13,7 @@ import type { Outbox } from '../sync/outbox';
 import type { DerivativeKind } from '../pipeline/plan';
 import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
 import { isCompleteJpeg } from './jpeg';
-import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from './layout';
+import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, listFolder, localDate, parsePictureFileName, pictureFileName } from './layout';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -147,6 +147,7 @@ export class PictureStore {
     const temp = tempPathFor(file);
     try {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+      if (!(await this.#layout.inside(path.dirname(file)))) throw new Error(`${this.#layout.relative(path.dirname(file))} is a symbolic link; lapsebox never writes through one`);
       await fs.writeFile(temp, data, { mode: 0o640 });
       await commitFile(temp, file, { replace: true });
       return true;
@@ -172,12 +173,24 @@ export class PictureStore {
     const report: ReconcileReport = { indexed: 0, flaggedMissing: 0, found: 0, removedTemp: 0, ignored: [] };
     const known = new Map(this.#pictures.allPaths().map((p) => [p.path, p]));
     const seen = new Set<string>();
-    for (const sourceId of await this.#sourcesOnDisk()) {
+    // Links are never followed: a day folder linked to elsewhere on the box is not indexed (its rows read as missing).
+    const notFollowed = (dir: string, names: string[]) => report.ignored.push(...names.map((n) => this.#layout.relative(path.join(dir, n))));
+    const sources = await listFolder(this.#layout.sourcesDir);
+    notFollowed(this.#layout.sourcesDir, sources.others);
+    for (const sourceId of sources.dirs) {
       const picturesDir = this.#layout.picturesDir(sourceId);
-      for (const day of await listDir(picturesDir)) {
+      if (!(await this.#layout.inside(picturesDir))) {
+        if ((await fs.lstat(picturesDir).catch(() => null))?.isSymbolicLink()) notFollowed(path.dirname(picturesDir), ['pictures']);
+        continue;
+      }
+      const days = await listFolder(picturesDir);
+      notFollowed(picturesDir, days.others);
+      for (const day of days.dirs) {
         const dayDir = path.join(picturesDir, day);
         if (!DAY.test(day)) continue;
-        for (const name of await listDir(dayDir)) {
+        const names = await listFolder(dayDir);
+        notFollowed(dayDir, names.others);
+        for (const name of names.files) {
           const file = path.join(dayDir, name);
           if (name.startsWith(TEMP_PREFIX)) {
             await removeIfExists(file);
@@ -205,9 +218,11 @@ export class PictureStore {
           report.indexed++;
         }
       }
-      await removeTemps(this.#layout.liveDir(sourceId), report);
-      for (const kind of await listDir(this.#layout.derivedDir(sourceId))) {
-        for (const day of await listDir(path.join(this.#layout.derivedDir(sourceId), kind))) await removeTemps(path.join(this.#layout.derivedDir(sourceId), kind, day), report);
+      if (await this.#layout.inside(this.#layout.liveDir(sourceId))) await removeTemps(this.#layout.liveDir(sourceId), report);
+      const derivedDir = this.#layout.derivedDir(sourceId);
+      if (!(await this.#layout.inside(derivedDir))) continue;
+      for (const kind of (await listFolder(derivedDir)).dirs) {
+        for (const day of (await listFolder(path.join(derivedDir, kind))).dirs) await removeTemps(path.join(derivedDir, kind, day), report);
       }
     }
     for (const row of known.values()) {
@@ -224,10 +239,6 @@ export class PictureStore {
     return report;
   }
 
-  async #sourcesOnDisk(): Promise<string[]> {
-    return listDir(this.#layout.sourcesDir);
-  }
-
   async #repairLatest(sourceId: string): Promise<void> {
     const newest = this.#pictures.latest(sourceId);
     if (!newest) return;
@@ -237,17 +248,8 @@ export class PictureStore {
   }
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 async function removeTemps(dir: string, report: ReconcileReport): Promise<void> {
-  for (const name of await listDir(dir)) {
+  for (const name of (await listFolder(dir)).files) {
     if (name.startsWith(TEMP_PREFIX)) {
       await removeIfExists(path.join(dir, name));
       report.removedTemp++;

@@ -4,7 +4,6 @@
  * a size existed, a size switched on later, a file lost), so a request never
  * fails for want of a thumbnail.
  */
-import fs from 'node:fs/promises';
 import type { SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import type { PictureStore } from '../files/picture.store';
@@ -32,8 +31,9 @@ export class PictureSizes {
 
   /** The stored picture's file; AppError not-found when it is gone. */
   async original(picture: Picture): Promise<string> {
-    const file = this.#layout.absolute(picture.path);
-    if (!(await exists(file))) throw notFound(`the file of picture ${picture.id} is missing`);
+    // `inside`: a file reached through a link (a day folder linked to elsewhere) is as good as missing.
+    const file = await this.#layout.inside(this.#layout.absolute(picture.path));
+    if (!file) throw notFound(`the file of picture ${picture.id} is missing`);
     return file;
   }
 
@@ -43,7 +43,7 @@ export class PictureSizes {
       throw notFound(`picture ${picture.id} has no ${kind}: it was rejected (${picture.rejection.code})`);
     }
     const file = this.#layout.derivative(picture.path, kind);
-    if (picture.derivatives.includes(kind) && (await exists(file))) return file;
+    if (picture.derivatives.includes(kind) && (await this.#layout.inside(file))) return file;
     const key = `${picture.id}:${kind}`;
     let making = this.#making.get(key);
     if (!making) {
@@ -88,11 +88,4 @@ export class PictureSizes {
     }
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }
