@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { maskUrls } from './secrets';
 
 export type { Logger };
@@ -31,9 +32,15 @@ interface LevelState {
 
 const states = new WeakMap<Logger, LevelState>();
 
-export function createLogger(options: { levels?: LogLevels; destination?: pino.DestinationStream; journal?: boolean } = {}): Logger {
+/**
+ * `destination` defaults to stdout: JSON lines for journald and pipes, readable lines
+ * (time, level, module, message, then the fields) when stdout is a terminal, as for
+ * `npm start`. `LAPSEBOX_LOG_FORMAT=json|pretty` chooses either way.
+ */
+export function createLogger(options: { levels?: LogLevels; destination?: pino.DestinationStream; journal?: boolean; pretty?: boolean } = {}): Logger {
   const state: LevelState = { levels: withEnvironment(options.levels ?? { level: 'info' }), children: new Set(), prunedAt: 0 };
   const journal = options.journal ?? (options.destination === undefined && stdoutIsJournal());
+  const readable = options.pretty ?? (options.destination === undefined && !journal && wantsPretty());
   const root = pino(
     {
       level: state.levels.level,
@@ -53,7 +60,7 @@ export function createLogger(options: { levels?: LogLevels; destination?: pino.D
       // The finished line: a URL in a message, an error's stack or a binding is masked all the same.
       hooks: { streamWrite: journal ? (line: string) => journalPrefix(maskUrls(line)) : maskUrls },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.destination ?? (readable ? prettyStdout() : pino.destination({ dest: 1, sync: true })),
   );
   states.set(root, state);
   return root;
@@ -97,6 +104,25 @@ function journalPrefix(line: string): string {
   const match = /^\{"level":"(\w+)"/.exec(line);
   const priority = match ? PRIORITY[match[1]!] : undefined;
   return priority === undefined ? line : `<${priority}>${line}`;
+}
+
+function wantsPretty(): boolean {
+  const format = process.env['LAPSEBOX_LOG_FORMAT'];
+  if (format === 'json' || format === 'pretty') return format === 'pretty';
+  return process.stdout.isTTY === true;
+}
+
+/** pino's own pretty printer, in this thread and synchronous (no worker: a terminal session is not worth a thread on a Pi). */
+function prettyStdout(): pino.DestinationStream {
+  return pretty({
+    sync: true,
+    destination: 1,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,module',
+    messageFormat: '{if module}[{module}] {end}{msg}',
+    singleLine: true,
+  });
 }
 
 /** True when stdout is the journal stream systemd handed us (JOURNAL_STREAM is "device:inode" of it). */

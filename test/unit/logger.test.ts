@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { createLogger, setLogLevels } from '../../daemon/logger';
 
@@ -90,5 +91,31 @@ describe('logger', () => {
       expect(text).toContain('camera rtsp://u:***@192.0.2.5:554/a did not answer');
       expect(out.parsed()).toHaveLength(2);
     }
+  });
+});
+
+describe('logger on stdout', () => {
+  // The compiled logger in a child process, so its stdout is a real pipe or a real terminal.
+  const program = `const { createLogger } = require(${JSON.stringify(require.resolve('../../dist/daemon/logger'))});
+    createLogger().child({ module: 'capture' }).warn({ camera: 'rtsp://admin:hunter2@10.0.0.9/live' }, 'camera slow');`;
+  const env = { ...process.env, LAPSEBOX_LOG_FORMAT: '', JOURNAL_STREAM: '' };
+
+  it('writes JSON lines into a pipe (journald, a file, jq)', () => {
+    const out = execFileSync(process.execPath, ['-e', program], { env, encoding: 'utf8' });
+    expect(JSON.parse(out.trim())).toMatchObject({ level: 'warn', module: 'capture', msg: 'camera slow', camera: 'rtsp://admin:***@10.0.0.9/live' });
+  });
+
+  it('writes readable lines to a terminal, secrets masked all the same', () => {
+    // util-linux's script(1) gives the child a real pseudo-terminal as stdout.
+    const out = execFileSync('script', ['-qec', `${process.execPath} -e "$LB_PROGRAM"`, '/dev/null'], { env: { ...env, LB_PROGRAM: program }, encoding: 'utf8' });
+    const plain = out.replace(/\u001b\[[0-9;]*m/g, '').trim();
+    expect(plain).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: \[capture\] camera slow \{"camera":"rtsp:\/\/admin:\*\*\*@10\.0\.0\.9\/live"\}$/);
+    expect(out).not.toContain('hunter2');
+  });
+
+  it('can be told either way with LAPSEBOX_LOG_FORMAT', () => {
+    const out = execFileSync(process.execPath, ['-e', program], { env: { ...env, LAPSEBOX_LOG_FORMAT: 'pretty' }, encoding: 'utf8' });
+    expect(out).toMatch(/WARN: \[capture\] camera slow/);
+    expect(out).not.toContain('hunter2');
   });
 });
