@@ -74,7 +74,7 @@ export interface StorageStatus {
   low: boolean;
   /** Set while capture is paused for lack of space. */
   paused: { since: string; reason: string } | null;
-  /** Pictures that wait for a target before they may be deleted. */
+  /** Pictures that wait for a target before they may be deleted (counted when asked, whatever the free space). */
   waitingForSync: number;
   lastPurge: PurgeSummary | null;
   purged: { pictures: number; bytes: number };
@@ -107,7 +107,6 @@ export class StorageGuard {
   #lastAgePass = 0;
   #lastPurge: PurgeSummary | null = null;
   #purged = { pictures: 0, bytes: 0 };
-  #waiting = 0;
 
   constructor(deps: StorageGuardDeps) {
     this.#deps = deps;
@@ -176,7 +175,7 @@ export class StorageGuard {
       retention: { ...config.storage.retention },
       low: this.#low,
       paused: this.#paused ? { since: new Date(this.#paused.since).toISOString(), reason: this.#paused.reason } : null,
-      waitingForSync: this.#waiting,
+      waitingForSync: this.#deps.store.outbox.picturesWaiting(),
       lastPurge: this.#lastPurge,
       purged: { ...this.#purged },
     };
@@ -208,7 +207,6 @@ export class StorageGuard {
     } else {
       this.#low = false;
     }
-    this.#waiting = this.#low || space.freeBytes < reserveMB * MB ? this.#countWaiting() : 0;
     this.#updatePause(space, reserveMB * MB);
     return this.status();
   }
@@ -223,10 +221,11 @@ export class StorageGuard {
   #updatePause(space: DiskSpace, reserve: number): void {
     const { log } = this.#deps;
     if (!this.#paused && space.freeBytes < reserve) {
-      const waiting = this.#waiting > 0 ? `; ${this.#waiting} pictures wait to be sent before they may be deleted` : '; no picture may be deleted (retention keeps pictures until every sync target has them, and the newest of each source)';
+      const count = this.#deps.store.outbox.picturesWaiting();
+      const waiting = count > 0 ? `; ${count} pictures wait to be sent before they may be deleted` : '; no picture may be deleted (retention keeps pictures until every sync target has them, and the newest of each source)';
       const reason = `capture paused: the data disk has ${mb(space.freeBytes)} free, below storage.retention.reserveMB (${mb(reserve)})${waiting}. It resumes by itself when space comes back`;
       this.#paused = { since: this.#now(), reason };
-      log.error({ freeBytes: space.freeBytes, reserveBytes: reserve, waitingForSync: this.#waiting }, reason);
+      log.error({ freeBytes: space.freeBytes, reserveBytes: reserve, waitingForSync: count }, reason);
     } else if (this.#paused && space.freeBytes >= reserve + Math.max(reserve * 0.1, MB)) {
       log.warn({ freeBytes: space.freeBytes, pausedSince: new Date(this.#paused.since).toISOString() }, `capture resumed: the data disk has ${mb(space.freeBytes)} free again`);
       this.#paused = null;
@@ -342,16 +341,6 @@ export class StorageGuard {
     }
     await delay(this.#deps.batchPauseMs ?? BATCH_PAUSE_MS);
     return pictures.length;
-  }
-
-  /** Pictures held back only because a target does not have them yet. */
-  #countWaiting(): number {
-    const config = this.#deps.config();
-    let n = 0;
-    for (const target of config.sync.targets) {
-      if (target.send.includes('pictures')) n += this.#deps.store.outbox.backlog(target.id).byKind.picture;
-    }
-    return n;
   }
 }
 

@@ -107,6 +107,7 @@ export class OutboxRepository {
   readonly #tried;
   readonly #backlog;
   readonly #goneCount;
+  readonly #picturesWaiting;
   readonly #errors;
   readonly #resetDue;
   readonly #byId;
@@ -146,6 +147,9 @@ export class OutboxRepository {
     this.#backlog = db.prepare<[string], { kind: OutboxKind; n: number; bytes: number; oldest: number | null; failing: number }>(
       `SELECT kind, count(*) AS n, coalesce(sum(size), 0) AS bytes, min(created_at) AS oldest, sum(attempts > 0) AS failing
        FROM outbox INDEXED BY outbox_due WHERE target_id = ? AND state = 'pending' GROUP BY kind`,
+    );
+    this.#picturesWaiting = db.prepare<[], { n: number }>(
+      `SELECT count(DISTINCT item_id) AS n FROM outbox INDEXED BY outbox_due WHERE state = 'pending' AND kind = 'picture'`,
     );
     this.#goneCount = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM outbox INDEXED BY outbox_gone WHERE target_id = ? AND state = 'gone'`);
     this.#errors = db.prepare<[string, number], Row>(
@@ -210,6 +214,14 @@ export class OutboxRepository {
   get(id: number): OutboxItem | undefined {
     const row = this.#byId.get(id);
     return row && toItem(row);
+  }
+
+  /**
+   * Pictures a target still waits for, each counted once however many targets
+   * want it: what retention may not delete yet (a pending row keeps its picture).
+   */
+  picturesWaiting(): number {
+    return this.#picturesWaiting.get()?.n ?? 0;
   }
 
   backlog(targetId: string): Backlog {

@@ -38,7 +38,12 @@ export const DEFAULT_POLICIES: SyncPolicies = {
   target: { baseMs: 5_000, capMs: 600_000 },
 };
 
-export type TargetActivity = 'idle' | 'sending' | 'retrying' | 'host-key-mismatch' | 'not-running';
+/**
+ * What the target's worker is doing now: `connecting` (opening the SFTP session),
+ * `sending`, `retrying` (waiting for `nextAttemptAt` after a failure of the target),
+ * `host-key-mismatch` (waiting too, refusing to send), `idle` (nothing due).
+ */
+export type TargetActivity = 'idle' | 'connecting' | 'sending' | 'retrying' | 'host-key-mismatch' | 'not-running';
 
 export interface TargetStatus {
   id: string;
@@ -56,7 +61,7 @@ export interface TargetStatus {
   lastError: { at: string; message: string } | null;
   /** Since when the target has been failing, while it is. */
   failingSince: string | null;
-  /** When the worker tries again after a failure of the target. */
+  /** While the worker waits after a failure of the target: when it tries again (always ahead); null otherwise. */
   nextAttemptAt: string | null;
   /** Files that failed on their own, oldest first (at most 5). */
   failing: { file: string; attempts: number; error: string | null; nextAttemptAt: string }[];
@@ -191,6 +196,15 @@ export class SyncService {
   }
 }
 
+/** One batch of uploads: whether the target failed under it (set once, by the first upload that saw it). */
+interface Batch {
+  targetFailed: boolean;
+}
+
+function asSyncError(err: unknown): SyncError {
+  return err instanceof SyncError ? err : new SyncError('remote', (err as Error).message);
+}
+
 type WorkerDeps = Omit<SyncServiceDeps, 'now' | 'policies' | 'random'> & { now: () => number; policies: SyncPolicies; random: () => number };
 
 /** Drains one target's outbox for as long as the daemon runs. */
@@ -203,11 +217,11 @@ class TargetWorker {
   readonly #bell = new Doorbell();
   /** Failures of the target in a row, for its backoff. */
   #targetFailures = 0;
+  /** Set while the worker waits after a failure of the target; cleared when the wait ends. */
   #retryAt: number | null = null;
   #activity: TargetActivity = 'idle';
   #lastAlertCheck = 0;
   #hostKeyRaised = false;
-  #batchFailed = false;
   /** Callers of `pass()` waiting for the queue to empty. */
   #waiters: { resolve: (s: PassSummary) => void; summary: PassSummary }[] = [];
 
@@ -241,7 +255,7 @@ class TargetWorker {
     this.wake();
     this.#transport.abort();
     await this.#loop;
-    this.#finishWaiters(null);
+    this.#finishWaiters('the sync stopped (the daemon is stopping or reloading) before the queue was sent');
   }
 
   wake(): void {
@@ -263,10 +277,14 @@ class TargetWorker {
     while (!this.#stopped) {
       this.#bell.reset();
       this.#checkAlerts(false);
-      if (this.#retryAt !== null && now() < this.#retryAt) {
-        this.#activity = this.#activity === 'host-key-mismatch' ? this.#activity : 'retrying';
-        await this.#sleep(this.#retryAt - now());
-        continue;
+      if (this.#retryAt !== null) {
+        if (now() < this.#retryAt) {
+          this.#activity = this.#activity === 'host-key-mismatch' ? this.#activity : 'retrying';
+          await this.#sleep(this.#retryAt - now());
+          continue;
+        }
+        // The wait is over: no next try is planned until this one fails.
+        this.#retryAt = null;
       }
       const due = store.outbox.due(this.target.id, now(), BATCH);
       if (due.length === 0) {
@@ -275,6 +293,16 @@ class TargetWorker {
         const next = store.outbox.nextDueAt(this.target.id);
         await this.#sleep(next === null ? ALERT_CHECK_MS : Math.min(ALERT_CHECK_MS, Math.max(0, next - now())));
         continue;
+      }
+      if (!this.#transport.connected) {
+        // Connecting is a step of its own: it can take the whole timeout, and its failure is the target's.
+        this.#activity = 'connecting';
+        try {
+          await this.#transport.connect();
+        } catch (err) {
+          this.#targetFailed(asSyncError(err), now());
+          continue;
+        }
       }
       this.#activity = 'sending';
       await this.#sendBatch(due);
@@ -289,27 +317,28 @@ class TargetWorker {
    * wait for the rest of the batch).
    */
   async #sendBatch(due: readonly OutboxItem[]): Promise<void> {
+    // Uploads in flight together fail together: one failure of the target per batch, not four.
+    // Per batch, so that every batch that fails (each retry) records its failure, error and next try.
+    const batch: Batch = { targetFailed: false };
     // The latest picture goes alone, before anything else starts.
     const [first] = due;
     if (first?.kind === 'latest') {
-      if (!(await this.#send(first))) return;
+      if (!(await this.#send(first, batch))) return;
       due = due.slice(1);
     }
-    this.#batchFailed = false;
     let next = 0;
-    let failed = false;
     const lane = async () => {
-      while (!failed && !this.#stopped && next < due.length) {
+      while (!batch.targetFailed && !this.#stopped && next < due.length) {
         if (this.#bell.rung && next > 0) return;
         const item = due[next++]!;
-        if (!(await this.#send(item))) failed = true;
+        await this.#send(item, batch);
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, lane));
   }
 
   /** Sends one file; false when the target failed (the pass stops and the target backs off). */
-  async #send(item: OutboxItem): Promise<boolean> {
+  async #send(item: OutboxItem, batch: Batch): Promise<boolean> {
     const { store, now, log, config } = this.#deps;
     const finalFile = remoteFile(this.target, config().appliance.id, item.remotePath);
     try {
@@ -328,7 +357,7 @@ class TargetWorker {
       this.#count(outcome.status === 'already-there' ? 'alreadyThere' : 'sent');
       return true;
     } catch (err) {
-      const error = err instanceof SyncError ? err : new SyncError('remote', (err as Error).message);
+      const error = asSyncError(err);
       const at = now();
       if (error.kind === 'local-missing') {
         store.outbox.markGone(item, error.message);
@@ -336,9 +365,8 @@ class TargetWorker {
         return true;
       }
       if (error.ofTarget) {
-        // Uploads in flight together fail together: one failure of the target, not four.
-        if (!this.#batchFailed) this.#targetFailed(error, at);
-        this.#batchFailed = true;
+        if (!batch.targetFailed) this.#targetFailed(error, at);
+        batch.targetFailed = true;
         return false;
       }
       const retry = at + backoffDelay(item.attempts + 1, this.#deps.policies.file, this.#deps.random);
@@ -362,8 +390,11 @@ class TargetWorker {
     }
   }
 
+  /** Records a failure of the target when it happens: the newest error with its time, the wait, the next try. */
   #targetFailed(error: SyncError, at: number): void {
     const { store, log, policies, random } = this.#deps;
+    // Cut by stop(): not the target's failure, nothing to record.
+    if (this.#stopped) return;
     this.#targetFailures++;
     const delay = error.kind === 'host-key' ? policies.target.capMs : backoffDelay(this.#targetFailures, policies.target, random);
     this.#retryAt = at + delay;

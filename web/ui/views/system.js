@@ -16,12 +16,12 @@ function target(s) {
   const backlog = s.backlog || s.pending || {};
   const pending = backlog.pending ?? backlog.files ?? 0;
   const activity = s.activity || s.state || 'unknown';
+  // The badge says what the worker is doing now (the word `lapsebox sync status` uses); red while the target fails.
   const bad = Boolean(s.failingSince) || activity === 'host-key-mismatch' || activity === 'retrying';
-  const state = s.failingSince && activity !== 'host-key-mismatch' ? 'failing' : activity;
   return h(
     'article',
     { class: 'card target', dataset: { target: s.id } },
-    h('h3', null, s.id, ' ', h('span', { class: `badge ${bad ? 'bad' : state === 'sending' ? 'info' : 'ok'}`, text: state })),
+    h('h3', null, s.id, ' ', h('span', { class: `badge ${bad ? 'bad' : activity === 'sending' || activity === 'connecting' ? 'info' : 'ok'}`, text: activity })),
     kv([
       ['Server', `${s.host}${s.port && s.port !== 22 ? `:${s.port}` : ''}${s.remoteDir ? ` ${s.remoteDir}` : ''}`],
       ['Waiting', `${pending} file${pending === 1 ? '' : 's'}, ${bytes(backlog.bytes)}${backlog.oldestAgeSeconds ? `, oldest ${t.relative(new Date(Date.now() - backlog.oldestAgeSeconds * 1000))}` : ''}`],
