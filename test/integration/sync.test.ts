@@ -220,4 +220,50 @@ describe('SyncService against OpenSSH', () => {
       silent.close();
     }
   });
+
+  it('records each failure of a target that logs in and then stalls every upload: newest error, a next try ahead, and send now returns', async () => {
+    // A link that carries the SSH login and then stops forwarding (a saturated or dying uplink): connecting works, every upload times out.
+    const links = new Set<net.Socket>();
+    const link = net.createServer((box) => {
+      const server = net.connect(sshd.port, '127.0.0.1');
+      links.add(box).add(server);
+      let sent = 0;
+      box.on('data', (chunk: Buffer) => {
+        sent += chunk.length;
+        if (sent < 16_000) server.write(chunk);
+      });
+      server.pipe(box);
+      box.on('error', () => server.destroy());
+      server.on('error', () => box.destroy());
+    });
+    await new Promise<void>((r) => link.listen(0, '127.0.0.1', r));
+    try {
+      openWith([sshd.target('hq', { port: (link.address() as net.AddressInfo).port, timeout: '1s' })]);
+      await seed(2, 640);
+      startSync();
+      const errorTimes: number[] = [];
+      await waitFor('three failures, each recorded when it happens', () => {
+        const before = Date.now();
+        const [t] = sync!.status();
+        if (t!.activity === 'retrying') expect(Date.parse(t!.nextAttemptAt!)).toBeGreaterThanOrEqual(before);
+        else expect(t!.nextAttemptAt).toBeNull();
+        if (t!.lastError) {
+          expect(t!.lastError.message).toMatch(/stopped answering for 1 s while (uploading|creating|checking)/);
+          const at = Date.parse(t!.lastError.at);
+          if (at !== errorTimes.at(-1)) errorTimes.push(at);
+        }
+        return errorTimes.length >= 3;
+      }, 20_000);
+      expect(errorTimes).toEqual([...errorTimes].sort((a, b) => a - b));
+      // Send now: one more try, and the answer once it failed (not a wait for ever).
+      const started = Date.now();
+      const [pass] = await sync!.sendNow();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(pass).toMatchObject({ target: 'hq', sent: 0, pending: 3, error: expect.stringMatching(/stopped answering/) });
+      expect(Date.parse(sync!.status()[0]!.lastError!.at)).toBeGreaterThan(errorTimes.at(-1)!);
+    } finally {
+      for (const s of links) s.destroy();
+      link.close();
+    }
+  });
 });
