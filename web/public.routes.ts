@@ -10,6 +10,8 @@ import { sendCachedFile } from './http-cache';
 import { param, Routes, type DeclaredRoute } from './routes';
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** The embed page's policy; any website may frame it. */
+const EMBED_CSP = "default-src 'none'; img-src 'self' blob:; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors *";
 
 export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   const router = express.Router();
@@ -38,7 +40,9 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
     const source = publicSource(param(req, 'source'));
     if (!source) return sendError(res, 404, 'no public source with this name');
     const refreshSeconds = Math.max(5, Math.min(300, Math.round(source.schedule.every / 1000)));
-    res.setHeader('Content-Security-Policy', "default-src 'none'; img-src 'self' blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors *");
+    // Everything the page loads, and nothing else: its own inline script and style, the picture
+    // (first by URL, then as a blob: of what the script fetched) and that fetch (connect-src).
+    res.setHeader('Content-Security-Policy', EMBED_CSP);
     res.setHeader('Cache-Control', 'public, max-age=60');
     res.type('html').send(embedPage(source.id, source.name ?? source.id, refreshSeconds));
   });
@@ -62,10 +66,20 @@ function embedPage(id: string, name: string, refreshSeconds: number): string {
 <script>
 (function () {
   var img = document.getElementById('latest');
-  // Reload through a fresh URL only when the server has a newer picture (304 otherwise).
+  var shown = null;
+  // Ask again with the cached copy's validators (a 304 when nothing is new, which fetch hands
+  // back as the cached 200), and swap the picture only when its ETag says it is another one.
   setInterval(function () {
     fetch('${url}', { cache: 'no-cache' }).then(function (r) {
-      if (r.ok) return r.blob().then(function (b) { var old = img.src; img.src = URL.createObjectURL(b); if (old.indexOf('blob:') === 0) URL.revokeObjectURL(old); });
+      var etag = r.headers.get('etag');
+      if (!r.ok || (etag && etag === shown)) return;
+      return r.blob().then(function (b) {
+        var old = img.src;
+        img.src = URL.createObjectURL(b);
+        shown = etag;
+        if (etag) img.setAttribute('data-etag', etag); // which picture is shown, for a look from outside
+        if (old.indexOf('blob:') === 0) URL.revokeObjectURL(old);
+      });
     }).catch(function () {});
   }, ${refreshSeconds * 1000});
 })();
