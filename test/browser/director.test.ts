@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
+import { slowFfmpeg } from '../helpers/videos';
 import { addUser, apiCall, eventually, launchBrowser, openAs, pictureCount, screenshots, texts, visit, type UserPage } from '../helpers/browser';
 
 jest.setTimeout(90_000);
@@ -39,7 +40,9 @@ describe('UI: a director tunes a source', () => {
         },
       ],
     });
-    sut = new DaemonProcess(configFile, port);
+    // The real ffmpeg, reading its frames at 8 % of real time (about half a second a frame):
+    // a custom video runs long enough to watch its progress.
+    sut = new DaemonProcess(configFile, port, slowFfmpeg(tmp.dir, 0.08).env);
     await sut.start();
     await addUser(configFile, 'dora', 'director', PASSWORD);
     browser = await launchBrowser();
@@ -156,7 +159,7 @@ describe('UI: a director tunes a source', () => {
     await screenshots(page, 'capture-now');
   });
 
-  it('builds a custom video and follows the job to the end', async () => {
+  it('builds a custom video and follows the job to the end, its progress in percent', async () => {
     const { page } = director;
     await visit(page, '#/s/cam/videos');
     const today = (await apiCall<{ days: { date: string }[] }>(sut.baseUrl, 'dora', PASSWORD, 'GET', '/api/sources/cam/days')).json.days.pop()!.date;
@@ -166,7 +169,35 @@ describe('UI: a director tunes a source', () => {
     await page.locator('form.custom-video button[type="submit"]').click();
     const job = page.locator('.job').first();
     await job.waitFor();
-    await eventually(async () => expect(await job.locator('.badge').innerText()).toBe('succeeded'), 40_000);
+    // What the row shows, read every 100 ms until the job ends (the view asks every second).
+    type Seen = { status: string; max: number | null; value: number | null; pct: string | null };
+    const seen: Seen[] = [];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const now = await job.evaluate((row: { querySelector(s: string): { textContent: string | null; max?: number; value?: number } | null }): Seen => {
+        const bar = row.querySelector('progress');
+        return { status: row.querySelector('.badge')?.textContent ?? '', max: bar?.max ?? null, value: bar?.value ?? null, pct: row.querySelector('.pct')?.textContent ?? null };
+      });
+      seen.push(now);
+      if (!['queued', 'running'].includes(now.status) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const running = seen.filter((x) => x.status === 'running');
+    // The bar and the text say the same percentage as the API (0-100), never more than 100 %.
+    for (const x of running) {
+      expect(x.max).toBe(100);
+      expect(x.value).toBeGreaterThanOrEqual(0);
+      expect(x.value).toBeLessThanOrEqual(100);
+      expect(x.pct).toBe(`${Math.round(x.value!)}%`);
+    }
+    // Seen part way, and never going back.
+    expect(running.some((x) => x.value! > 0 && x.value! < 100)).toBe(true);
+    const values = running.map((x) => x.value!);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    // At the end: succeeded, no bar left, and the API says 100.
+    expect(seen.at(-1)).toEqual({ status: 'succeeded', max: null, value: null, pct: null });
+    const id = await job.getAttribute('data-job');
+    expect((await apiCall<{ job: { progress: number } }>(sut.baseUrl, 'dora', PASSWORD, 'GET', `/api/jobs/${id}`)).json.job.progress).toBe(100);
     await eventually(async () => expect(await page.locator('.video-item').count()).toBe(1));
     await screenshots(page, 'videos-director');
 

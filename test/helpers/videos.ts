@@ -104,3 +104,18 @@ export function meanStep(values: readonly number[]): number {
   for (let i = 1; i < values.length; i++) sum += Math.abs(values[i]! - values[i - 1]!);
   return sum / Math.max(1, values.length - 1);
 }
+
+/**
+ * The real ffmpeg behind a script that paces its first input (`-readrate`, 1 = real
+ * time): encodes that last long enough to watch their progress or cancel them.
+ * `program` is the script, also installed as `ffmpeg` in `binDir` for a daemon
+ * started with `env` (its PATH with `binDir` first).
+ */
+export function slowFfmpeg(dir: string, readRate = 1): { program: string; binDir: string; env: { PATH: string } } {
+  const binDir = path.join(dir, 'slow-ffmpeg-bin');
+  fs.mkdirSync(binDir, { recursive: true });
+  const program = path.join(binDir, 'ffmpeg');
+  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(program, `#!/bin/sh\nif [ "$1" = "-version" ]; then exec ${real} "$@"; fi\nexec ${real} -readrate ${readRate} "$@"\n`, { mode: 0o755 });
+  return { program, binDir, env: { PATH: `${binDir}:${process.env['PATH'] ?? ''}` } };
+}

@@ -19,7 +19,7 @@ import type { VideoSpec } from '../../daemon/timelapse/video-spec';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import { AppError } from '../../daemon/errors';
 import { tempDir } from '../helpers/env';
-import { flicker, frameLuminance, meanStep, pictureServices, probeVideo, scene, seedPictures } from '../helpers/videos';
+import { flicker, frameLuminance, meanStep, pictureServices, probeVideo, scene, seedPictures, slowFfmpeg } from '../helpers/videos';
 
 const TZ = 'Europe/Paris';
 const at = (local: string) => DateTime.fromISO(local, { zone: TZ }).toMillis();
@@ -38,14 +38,6 @@ function configFor(dataDir: string, timelapse = 'daily: { width: 320, fps: 25, c
     ].join('\n'),
     path.join(dataDir, '..', 'lapsebox.yaml'),
   ).config;
-}
-
-/** A script on PATH-less disk that runs the real ffmpeg, paced to real time (`-re`): an encode slow enough to cancel. */
-function slowFfmpeg(dir: string): string {
-  const file = path.join(dir, 'slow-ffmpeg');
-  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
-  fs.writeFileSync(file, `#!/bin/sh\nif [ "$1" = "-version" ]; then exec ${real} "$@"; fi\nexec ${real} -re "$@"\n`, { mode: 0o755 });
-  return file;
 }
 
 describe('timelapse videos', () => {
@@ -146,7 +138,7 @@ describe('timelapse videos', () => {
 
   it('cancels a running encode: ffmpeg is killed, the partial file removed, no video indexed', async () => {
     const { sizes } = pictureServices(config, store);
-    const slow = buildVideoStack({ config: () => config, store, sizes, log: silentLogger(), ffmpeg: { ffmpegPath: slowFfmpeg(tmp.dir) } }).jobs;
+    const slow = buildVideoStack({ config: () => config, store, sizes, log: silentLogger(), ffmpeg: { ffmpegPath: slowFfmpeg(tmp.dir).program } }).jobs;
     await slow.start();
     try {
       const videosBefore = store.videos.all().length;

@@ -8,6 +8,8 @@ import { loadSource, sourceHeader } from './common.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 
 const POLL_MS = 1000;
+/** A job's progress as the API gives it: percent, 0 to 100 (clamped, so a stray value cannot overflow the bar). */
+const percent = (progress) => Math.min(100, Math.max(0, Number(progress) || 0));
 const KIND_NAMES = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', custom: 'Custom' };
 
 /** "Daily · 23 Nov 2026", "Custom · 20 Nov 2026 – 21 Nov 2026": the period, in the box's days. */
@@ -90,8 +92,8 @@ function customVideos(id, ctx, reload) {
         row,
         h('span', { class: `badge ${j.status === 'failed' ? 'bad' : done ? 'muted' : 'info'}`, text: j.status }),
         ` ${j.label || `#${j.id}`} `,
-        done ? null : h('progress', { max: 1, value: j.progress || 0, 'aria-label': 'Progress' }),
-        done ? null : h('span', { class: 'pct', text: `${Math.round((j.progress || 0) * 100)}%` }),
+        done ? null : h('progress', { max: 100, value: percent(j.progress), 'aria-label': 'Progress' }),
+        done ? null : h('span', { class: 'pct', text: `${Math.round(percent(j.progress))}%` }),
         j.message ? h('small', { class: 'job-message', text: ` ${j.message}` }) : null,
         done ? null : button('Cancel', async () => {
           try {
