@@ -6,6 +6,7 @@
  * (the box was busy or asleep) is counted as skipped rather than run late.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { DateTime } from 'luxon';
 import type { Logger } from '../logger';
 import type { Config, SourceConfig } from '../config/schema';
 import type { SourceStateRepository } from '../store/source-state.repository';
@@ -86,7 +87,6 @@ export class Scheduler {
     const started: string[] = [];
     for (const plan of this.#plans.values()) {
       if (!plan.next || plan.next.getTime() > now) continue;
-      const id = plan.source.id;
       // Catch up to the newest due slot; older ones passed while the box could not act.
       let slot = plan.next;
       let missed = 0;
@@ -95,20 +95,50 @@ export class Scheduler {
         if (++missed > 100_000) break;
       }
       plan.next = nextSlot(slot, plan.spec, this.#ctx);
-      if (missed > 0) this.#state.recordSkip(id, localDate(now, this.#ctx.timezone), missed);
-      if (missed > 0) this.#log.warn({ source: id, missed }, 'slots missed: the daemon could not act in time');
-      const lateBy = now - slot.getTime();
-      if (lateBy > graceMs(plan.spec.everyMs)) {
-        this.#state.recordSkip(id, localDate(now, this.#ctx.timezone));
-        this.#log.warn({ source: id, slot: slot.toISOString(), lateByMs: lateBy }, 'slot skipped: too late to capture');
-        continue;
+      try {
+        if (this.#start(plan, slot, missed, now)) started.push(plan.source.id);
+      } catch (err) {
+        // Caught here, per source: one source's failure (the database full, say) neither stops the
+        // others nor reaches node-cron, which would log it as a bare "node-cron" line.
+        this.#failed(plan, slot, err);
       }
-      const lastSlot = this.#state.get(id).lastSlot;
-      if (lastSlot !== null && lastSlot >= slot.getTime()) continue; // ran before a restart
-      this.#state.markSlot(id, slot.getTime());
-      started.push(id);
-      void this.#capture.capture(id, 'slot');
     }
     return started;
+  }
+
+  /** Starts the slot of one source (true), or counts it as skipped. Throws when the database does. */
+  #start(plan: Plan, slot: Date, missed: number, now: number): boolean {
+    const id = plan.source.id;
+    if (missed > 0) this.#state.recordSkip(id, localDate(now, this.#ctx.timezone), missed);
+    if (missed > 0) this.#log.warn({ source: id, missed }, 'slots missed: the daemon could not act in time');
+    const lateBy = now - slot.getTime();
+    if (lateBy > graceMs(plan.spec.everyMs)) {
+      this.#state.recordSkip(id, localDate(now, this.#ctx.timezone));
+      this.#log.warn({ source: id, slot: slot.toISOString(), lateByMs: lateBy }, 'slot skipped: too late to capture');
+      return false;
+    }
+    const lastSlot = this.#state.get(id).lastSlot;
+    if (lastSlot !== null && lastSlot >= slot.getTime()) return false; // ran before a restart
+    this.#state.markSlot(id, slot.getTime());
+    void this.#capture.capture(id, 'slot');
+    return true;
+  }
+
+  /** One line that says which slot failed, why, and what happens next. */
+  #failed(plan: Plan, slot: Date, err: unknown): void {
+    const zone = this.#ctx.timezone;
+    const local = (d: Date) => DateTime.fromJSDate(d, { zone }).toFormat('yyyy-LL-dd HH:mm:ss');
+    const code = (err as { code?: unknown } | null)?.code;
+    const reason = err instanceof Error ? err.message : String(err);
+    const diskFull = code === 'SQLITE_FULL' || code === 'ENOSPC';
+    const next = plan.next
+      ? diskFull
+        ? `the next slot, ${local(plan.next)}, is tried as usual, and fails like this one until the data disk has space again`
+        : `the next slot, ${local(plan.next)}, is tried as usual`
+      : 'the source has no slot ahead';
+    this.#log.error(
+      { source: plan.source.id, slot: slot.toISOString(), next: plan.next?.toISOString() ?? null, code: typeof code === 'string' ? code : undefined, error: reason },
+      `source ${plan.source.id}: the slot of ${local(slot)} was not started: ${reason}${diskFull ? ' (the data disk is full)' : ''}; ${next}`,
+    );
   }
 }

@@ -1,8 +1,10 @@
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { parseConfig } from '../../daemon/config/load';
 import { Scheduler } from '../../daemon/schedule/scheduler';
 import { openStore, type Store } from '../../daemon/store/store';
-import { silentLogger } from '../../daemon/logger';
+import { createLogger, silentLogger } from '../../daemon/logger';
 import type { CaptureService } from '../../daemon/capture/capture.service';
 import { tempDir } from '../helpers/env';
 
@@ -93,5 +95,65 @@ describe('Scheduler', () => {
     expect(sut.tick()).toEqual([]);
     expect(store.state.get('cam').skipped).toBe(3);
     expect(sut.nextSlot('cam')!.toISOString()).toBe('2026-06-01T10:25:00.000Z');
+  });
+
+  it('logs one line that says which slot failed, why and what comes next when the database is full, and starts the other sources', () => {
+    const two = parseConfig(
+      `
+appliance: { id: box, timezone: Europe/Paris }
+sources:
+  - id: cam
+    camera: { driver: testpattern }
+    schedule: { every: 5m }
+  - id: gate
+    camera: { driver: testpattern }
+    schedule: { every: 5m }
+`,
+      '/etc/lapsebox/lapsebox.yaml',
+    ).config;
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+        done();
+      },
+    });
+    // The state repository as it fails when the disk is full: better-sqlite3's own error.
+    let full = true;
+    const state = new Proxy(store.state, {
+      get: (target, key) => {
+        if (key === 'markSlot') {
+          return (id: string, slot: number) => {
+            if (full && id === 'cam') throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+            target.markSlot(id, slot);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    now = Date.parse('2026-06-01T10:04:00Z');
+    const sut = new Scheduler({ config: two, capture, state, log: createLogger({ destination, journal: false }), now: () => now });
+    sut.start({ tick: false });
+    now = Date.parse('2026-06-01T10:05:00.200Z');
+    expect(sut.tick()).toEqual(['gate']);
+    expect(captures).toEqual(['gate']);
+    const errors = lines.filter((l) => l['level'] === 'error');
+    expect(errors).toHaveLength(1);
+    // Local times (Paris, UTC+2 in June), the reason, and what happens next.
+    expect(errors[0]).toMatchObject({
+      source: 'cam',
+      slot: '2026-06-01T10:05:00.000Z',
+      next: '2026-06-01T10:10:00.000Z',
+      code: 'SQLITE_FULL',
+      msg: 'source cam: the slot of 2026-06-01 12:05:00 was not started: database or disk is full (the data disk is full); the next slot, 2026-06-01 12:10:00, is tried as usual, and fails like this one until the data disk has space again',
+    });
+    expect(lines.map((l) => l['msg'])).not.toContain('node-cron');
+    // Given up, not retried every second; the next slot runs once the disk has room.
+    expect(sut.tick()).toEqual([]);
+    expect(lines.filter((l) => l['level'] === 'error')).toHaveLength(1);
+    full = false;
+    now = Date.parse('2026-06-01T10:10:00.100Z');
+    expect(sut.tick()).toEqual(['cam', 'gate']);
   });
 });
