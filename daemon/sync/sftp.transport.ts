@@ -91,6 +91,10 @@ export class SftpTransport {
   #dirs = new Map<string, Promise<void>>();
   #broken: Error | null = null;
   #connecting: Promise<void> | null = null;
+  /** Calls in flight, to fail at once on abort(): the library may wait on a destroyed socket until our timeout. */
+  readonly #inFlight = new Set<(err: Error) => void>();
+  /** Counts abort() calls: a connection being opened when one comes is given up, not handed over. */
+  #aborts = 0;
   /** The bandwidth cap, shared by every upload in flight on this target. */
   readonly #bucket: TokenBucket | null;
 
@@ -115,8 +119,15 @@ export class SftpTransport {
     await this.close();
     const t = this.#target;
     const where = `${t.username}@${t.host}:${t.port}`;
+    const aborts = this.#aborts;
+    const cut = () => new SyncError('connection', `the connection to ${where} was cut: the sync is stopping`);
     const credentials = await this.#credentials();
+    if (this.#aborts !== aborts) throw cut();
     const socket = await this.#openSocket();
+    if (this.#aborts !== aborts) {
+      socket.destroy();
+      throw cut();
+    }
     const client = new SftpClient(`lapsebox-${t.id}`, {
       // Events between calls (the server closing an idle connection): the next call reconnects.
       error: (err: unknown) => this.#markBroken(err instanceof Error ? err : new Error(String(err))),
@@ -207,8 +218,10 @@ export class SftpTransport {
 
   /** Cuts the connection at once (the daemon is stopping); a call in flight fails and the next one reconnects. */
   abort(): void {
+    this.#aborts++;
     this.#markBroken(new Error('the sync is stopping'));
     this.#socket?.destroy();
+    for (const fail of this.#inFlight) fail(new SyncError('connection', `the connection to ${this.#target.host}:${this.#target.port} was cut: the sync is stopping`));
   }
 
   /** Ends the connection politely if it works, else just drops it; never throws. */
@@ -313,6 +326,7 @@ export class SftpTransport {
       timer = setTimeout(() => rejectTimeout(new SyncError('timeout', `${this.#target.host}:${this.#target.port} stopped answering for ${timeout / 1000} s while ${what}`)), timeout);
     };
     arm();
+    this.#inFlight.add(rejectTimeout);
     const work = fn(arm);
     try {
       return await Promise.race([work, timedOut]);
@@ -327,6 +341,7 @@ export class SftpTransport {
       throw mapped;
     } finally {
       if (timer) clearTimeout(timer);
+      this.#inFlight.delete(rejectTimeout);
     }
   }
 

@@ -221,6 +221,28 @@ describe('SyncService against OpenSSH', () => {
     }
   });
 
+  it('stops at once while connecting, and answers a send now cut by the stop with what is left and why (`sync run` exits 1)', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      openWith([sshd.target('hq', { port: (silent.address() as net.AddressInfo).port, timeout: '30s' })]);
+      await seed(1);
+      startSync();
+      await waitFor('connecting', () => sync!.status()[0]!.activity === 'connecting', 5_000);
+      const run = sync!.sendNow();
+      const stopping = Date.now();
+      await sync!.stop();
+      // At once, not after the 30 s timeout of the connection being opened (the daemon gives its services 5 s).
+      expect(Date.now() - stopping).toBeLessThan(2_000);
+      sync = null;
+      expect(await run).toEqual([expect.objectContaining({ target: 'hq', sent: 0, pending: 2, error: expect.stringMatching(/^the sync stopped .* before the queue was sent$/) })]);
+      // Cut by the stop, not a failure of the target: nothing recorded against it.
+      expect(store.syncTargets.get('hq')).toMatchObject({ lastError: null, failingSince: null });
+    } finally {
+      silent.close();
+    }
+  });
+
   it('records each failure of a target that logs in and then stalls every upload: newest error, a next try ahead, and send now returns', async () => {
     // A link that carries the SSH login and then stops forwarding (a saturated or dying uplink): connecting works, every upload times out.
     const links = new Set<net.Socket>();
