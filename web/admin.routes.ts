@@ -129,7 +129,7 @@ export function adminRoutes(routes: Routes, deps: WebDeps): void {
   routes.get('/events', staff, (req, res) => {
     const limit = intParam(req, 'limit', 1, 1000) ?? 100;
     res.json({
-      events: events.recent(limit).map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), source: e.sourceId, target: e.targetId, kind: e.kind, message: e.message })),
+      events: events.recent(limit).map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), since: e.since === null ? null : new Date(e.since).toISOString(), source: e.sourceId, target: e.targetId, kind: e.kind, message: e.message })),
     });
   });
 }

@@ -190,7 +190,7 @@ export class AlertService {
   #message(cfg: Config, r: AlertRecord, status: 'raised' | 'reminder' | 'recovered', condition: Condition | undefined): AlertMessage {
     const now = this.#now();
     const since = r.raisedAt ?? r.changedAt;
-    const local = (ms: number) => DateTime.fromMillis(ms, { zone: cfg.appliance.timezone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
+    const local = (ms: number) => localTime(ms, cfg.appliance.timezone);
     const lasting = formatDuration(Math.max(60_000, Math.round((now - since) / 60_000) * 60_000));
     const subject = r.sourceId ?? r.targetId;
     const name = r.sourceId ? cfg.sources.find((s) => s.id === r.sourceId)?.name : undefined;
@@ -291,7 +291,8 @@ export class AlertService {
       return { id: s.id, name: s.name ?? s.id, enabled: s.enabled, expected, pictures, failures: counts.failures, skipped: counts.skipped, purged: counts.purged };
     });
     const storage = this.#deps.storage();
-    const targets = this.#deps.sync().map((t) => ({ id: t.id, pending: t.backlog.pending, oldest: t.backlog.oldestAt === null ? null : new Date(t.backlog.oldestAt).toISOString(), lastOk: t.lastOk }));
+    const sync = this.#deps.sync();
+    const targets = sync.map((t) => ({ id: t.id, pending: t.backlog.pending, oldest: t.backlog.oldestAt === null ? null : new Date(t.backlog.oldestAt).toISOString(), lastOk: t.lastOk }));
     const active = this.active();
     const pct = (a: number, b: number) => (b === 0 ? '' : ` (${Math.round((a / b) * 1000) / 10} %)`);
     const lines = [
@@ -304,7 +305,8 @@ export class AlertService {
       ),
       '',
       storage?.disk ? `Disk: ${storage.disk.freePercent} % free (${Math.round(storage.disk.freeBytes / 1024 / 1024)} MB of ${Math.round(storage.disk.totalBytes / 1024 / 1024)} MB)${storage.paused ? ' — capture is paused' : ''}` : 'Disk: not measured',
-      ...(targets.length ? targets.map((t) => `Sync ${t.id}: ${t.pending} files waiting${t.oldest ? `, the oldest since ${t.oldest}` : ''}`) : ['Sync: no target']),
+      // The text in the box's zone; `details` keeps the instants as ISO data.
+      ...(sync.length ? sync.map((t) => `Sync ${t.id}: ${t.backlog.pending} files waiting${t.backlog.oldestAt === null ? '' : `, the oldest since ${localTime(t.backlog.oldestAt, zone)}`}`) : ['Sync: no target']),
       '',
       active.length ? `Alerts raised now: ${active.map((a) => a.key).join(', ')}` : 'No alert raised now.',
     ];
@@ -324,4 +326,9 @@ export class AlertService {
       details: { day, sources, disk: storage?.disk ?? null, sync: targets, alerts: active.map((a) => a.key) },
     };
   }
+}
+
+/** An instant as people read it in alert and report texts: "2026-12-05 23:28 CET", in the appliance's zone. */
+export function localTime(ms: number, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
 }

@@ -17,7 +17,10 @@ export interface BoxEvent {
   /** The sync target the event is about. */
   targetId: string | null;
   kind: EventKind;
+  /** Text without times: readers show `at` and `since` in the appliance's time zone. */
   message: string;
+  /** When what the event is about began (ms), when that is not `at`: a sync outage, the oldest waiting file. */
+  since: number | null;
   notifiedAt: number | null;
 }
 
@@ -28,6 +31,7 @@ interface Row {
   target_id: string | null;
   kind: EventKind;
   message: string;
+  since: number | null;
   notified_at: number | null;
 }
 
@@ -42,14 +46,14 @@ export class EventsRepository {
   readonly #markNotified;
 
   constructor(db: Db) {
-    this.#insert = db.prepare<[number, string | null, string | null, string, string]>(`INSERT INTO events (at, source_id, target_id, kind, message) VALUES (?, ?, ?, ?, ?)`);
+    this.#insert = db.prepare<[number, string | null, string | null, string, string, number | null]>(`INSERT INTO events (at, source_id, target_id, kind, message, since) VALUES (?, ?, ?, ?, ?, ?)`);
     this.#recent = db.prepare<[number], Row>(`SELECT * FROM events ORDER BY id DESC LIMIT ?`);
     this.#pending = db.prepare<[], Row>(`SELECT * FROM events WHERE notified_at IS NULL ORDER BY id`);
     this.#markNotified = db.prepare<[number, number]>(`UPDATE events SET notified_at = ? WHERE id = ?`);
   }
 
-  add(event: { at: number; sourceId: string | null; targetId?: string | null; kind: EventKind; message: string }): number {
-    return Number(this.#insert.run(event.at, event.sourceId, event.targetId ?? null, event.kind, event.message).lastInsertRowid);
+  add(event: { at: number; sourceId: string | null; targetId?: string | null; kind: EventKind; message: string; since?: number | null }): number {
+    return Number(this.#insert.run(event.at, event.sourceId, event.targetId ?? null, event.kind, event.message, event.since ?? null).lastInsertRowid);
   }
 
   /** Newest first. */
@@ -67,5 +71,5 @@ export class EventsRepository {
 }
 
 function toEvent(r: Row): BoxEvent {
-  return { id: r.id, at: r.at, sourceId: r.source_id, targetId: r.target_id, kind: r.kind, message: r.message, notifiedAt: r.notified_at };
+  return { id: r.id, at: r.at, sourceId: r.source_id, targetId: r.target_id, kind: r.kind, message: r.message, since: r.since, notifiedAt: r.notified_at };
 }

@@ -299,4 +299,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX notifications_due ON notifications (channel, next_attempt_at) WHERE state = 'pending';
   CREATE INDEX notifications_by_topic ON notifications (topic, created_at);
   `,
+  /* 9 */ `
+  -- The instant an event's episode began (a sync outage, the oldest waiting file), kept as
+  -- data: readers write it in the appliance's time zone, so messages hold no time.
+  ALTER TABLE events ADD COLUMN since INTEGER;
+  `,
 ];

@@ -424,13 +424,13 @@ class TargetWorker {
     const limit = this.target.alertAfter;
     let { unreachableRaised, backlogRaised } = state;
     if (!unreachableRaised && state.failingSince !== null && at - state.failingSince >= limit) {
-      store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-unreachable', message: `sync target "${this.target.id}" has failed since ${new Date(state.failingSince).toISOString()}: ${state.lastError ?? 'unknown error'}` });
+      store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-unreachable', message: `sync target "${this.target.id}" keeps failing: ${state.lastError ?? 'unknown error'}`, since: state.failingSince });
       unreachableRaised = true;
     }
     const backlog = store.outbox.backlog(this.target.id);
     const old = backlog.oldestAt !== null && at - backlog.oldestAt >= limit;
     if (old && !backlogRaised) {
-      store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-backlog', message: `${backlog.pending} files wait for sync target "${this.target.id}", the oldest since ${new Date(backlog.oldestAt!).toISOString()}` });
+      store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-backlog', message: `${backlog.pending} files wait for sync target "${this.target.id}"`, since: backlog.oldestAt });
       backlogRaised = true;
     } else if (!old && backlogRaised) {
       store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-backlog-cleared', message: `the backlog of sync target "${this.target.id}" is down to ${backlog.pending} files` });

@@ -13,6 +13,7 @@ import { AlertService } from '../../daemon/health/alerts';
 import type { AlertMessage } from '../../daemon/health/alert-message';
 import type { SystemSample } from '../../daemon/health/system-probe';
 import type { StorageStatus } from '../../daemon/files/retention';
+import type { TargetStatus } from '../../daemon/sync/sync.service';
 import { tempDir } from '../helpers/env';
 import { startReceiver, startSmtp } from '../helpers/alert-receivers';
 
@@ -56,6 +57,8 @@ describe('AlertService with the notifier', () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let notifier: Notifier;
   let sut: AlertService;
+  /** What the sync service would say of its targets. */
+  let targets: TargetStatus[];
 
   beforeEach(async () => {
     tmp = tempDir();
@@ -85,10 +88,11 @@ alerts:
       notifier,
       health: () => sample(temperature),
       storage: () => storage,
-      sync: () => [],
+      sync: () => targets,
       log: silentLogger(),
       now: () => now,
     });
+    targets = [];
     sut.start();
     sut.stop(); // driven by hand below
     store.state.recordSuccess('north', T0, 1);
@@ -202,5 +206,16 @@ alerts:
     expect(await at(Date.parse('2026-11-24T07:01:00Z'))).toEqual([]);
     expect(subjects()).toEqual(['[lapsebox bridge-north] daily report 2026-11-23']);
     expect(webhook()).toEqual(['report report:2026-11-23']);
+  });
+
+  it('writes times in the daily report text in the appliance zone, and keeps the instants as data', async () => {
+    // A target no longer in the configuration, with files waiting since 22:30 in Paris.
+    const oldest = Date.parse('2026-11-23T21:30:00Z');
+    targets = [{ id: 'old-hq', activity: 'idle', failingSince: null, lastError: null, lastOk: null, backlog: { pending: 40, bytes: 0, oldestAt: oldest, oldestAgeSeconds: 0 } } as unknown as TargetStatus];
+    const report = sut.dailyReport('2026-11-23');
+    // The zone's name as the platform's ICU gives it (CET with full ICU data).
+    expect(report.text).toMatch(/^Sync old-hq: 40 files waiting, the oldest since 2026-11-23 22:30 (CET|GMT\+1)$/m);
+    expect(report.text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(report.details).toMatchObject({ sync: [{ id: 'old-hq', pending: 40, oldest: '2026-11-23T21:30:00.000Z' }] });
   });
 });

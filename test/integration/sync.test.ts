@@ -166,6 +166,30 @@ describe('SyncService against OpenSSH', () => {
     expect(sync!.status()[0]).toMatchObject({ failingSince: null, backlog: { pending: 0 } });
   });
 
+  it('raises the outage and backlog events with their start as data, and no time in their text', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r)); // nobody listens there now: connection refused
+    openWith([sshd.target('down', { port, alertAfter: '1m' })]);
+    await seed(2);
+    let skew = 0;
+    sync = new SyncService({ config: () => config, store, outbox: outbox(), log: silentLogger(), policies: FAST, now: () => Date.now() + skew });
+    sync.start();
+    await waitFor('the target failing', () => store.syncTargets.get('down').failingSince !== null, 10_000);
+    // Two minutes later, as the service sees it: past alertAfter for the outage and the oldest file.
+    skew = 2 * 60_000;
+    const raised = () => store.events.recent().filter((e) => e.kind === 'sync-unreachable' || e.kind === 'sync-backlog');
+    await waitFor('both events', () => raised().length === 2, 10_000);
+    const unreachable = raised().find((e) => e.kind === 'sync-unreachable')!;
+    const backlog = raised().find((e) => e.kind === 'sync-backlog')!;
+    expect(unreachable.since).toBe(store.syncTargets.get('down').failingSince);
+    expect(unreachable.message).toMatch(/^sync target "down" keeps failing: .*refused the connection/);
+    expect(backlog.since).toBe(store.outbox.backlog('down').oldestAt);
+    expect(backlog.message).toBe('3 files wait for sync target "down"');
+    for (const e of [unreachable, backlog]) expect(e.message).not.toMatch(/\d{4}-\d\d-\d\d/);
+  });
+
   it('refuses a server whose host key changed: nothing is sent, the error says both keys, an event is raised', async () => {
     openWith([sshd.target()]);
     const pinned = sshd.hostKey;

@@ -46,7 +46,7 @@ function events(list) {
       'table',
       { class: 'events' },
       h('thead', null, h('tr', null, ['When', 'Kind', 'Source', 'Message'].map((x) => h('th', { text: x })))),
-      h('tbody', null, list.map((e) => h('tr', null, h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at) }), h('td', null, h('span', { class: 'badge', text: e.kind })), h('td', { text: e.source || e.target || '' }), h('td', { text: e.message })))),
+      h('tbody', null, list.map((e) => h('tr', null, h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at) }), h('td', null, h('span', { class: 'badge', text: e.kind })), h('td', { text: e.source || e.target || '' }), h('td', { text: e.since ? `${e.message} (since ${t.shortDateTime(e.since)})` : e.message, title: e.since ? t.dateTime(e.since) : undefined })))),
     ),
   );
 }
