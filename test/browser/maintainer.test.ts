@@ -240,6 +240,21 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     expect(await page.locator('svg.chart-svg').count()).toBe(0);
   });
 
+  it('lists events with the start of their episode in the appliance time zone, not in their text', async () => {
+    const { page } = admin;
+    // A backlog event as the sync service writes it (WAL: the daemon keeps running); files wait since 22:30 in Paris.
+    const since = Date.parse('2026-11-23T21:30:00Z');
+    const db = new Database(path.join(tmp.dir, 'data', 'lapsebox.db'));
+    db.prepare(`INSERT INTO events (at, source_id, target_id, kind, message, since) VALUES (?, NULL, 'hq', 'sync-backlog', ?, ?)`).run(Date.now(), '40 files wait for sync target "hq"', since);
+    db.close();
+    const api = await apiCall<{ events: { kind: string; since: string | null }[] }>(sut.baseUrl, 'admin', adminPassword, 'GET', '/api/events');
+    expect(api.json.events.find((e) => e.kind === 'sync-backlog')?.since).toBe('2026-11-23T21:30:00.000Z');
+    await visit(page, '#/system');
+    const row = page.locator('table.events tr', { hasText: 'files wait for sync target' });
+    // 22:30 in Paris, although the browser is in New York (16:30).
+    expect(await row.locator('td').last().innerText()).toMatch(/^40 files wait for sync target "hq" \(since 23 Nov,? 22:30\)$/);
+  });
+
   it('draws the last 48 hours from the hourly history, with a hole where hours are missing', async () => {
     const { page } = admin;
     // Hours as the daemon rolls them up, written into its database (WAL: the daemon keeps running):
