@@ -95,7 +95,8 @@ export function renderTargets(targets: readonly TargetStatus[], zone: string): s
     ]);
   }
   const notes = targets.flatMap((t) => [
-    ...(t.failingSince ? [`  ${t.id}: failing since ${local(t.failingSince)}, next try ${local(t.nextAttemptAt)}`] : []),
+    // A next try exists only while the worker waits; otherwise it is trying now.
+    ...(t.failingSince ? [`  ${t.id}: failing since ${local(t.failingSince)}, ${t.nextAttemptAt ? `next try ${local(t.nextAttemptAt)}` : `now ${t.activity}`}`] : []),
     ...(t.lastError ? [`  ${t.id}: last error ${local(t.lastError.at)}: ${t.lastError.message}`] : []),
     ...t.failing.map((f) => `  ${t.id}: ${f.file}: ${f.attempts} failed attempts, next ${local(f.nextAttemptAt)}: ${f.error ?? ''}`),
     ...(t.backlog.gone > 0 ? [`  ${t.id}: ${t.backlog.gone} files were deleted from the box before they could be sent`] : []),

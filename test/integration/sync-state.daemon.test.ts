@@ -8,6 +8,7 @@
  * once everything is sent.
  */
 import path from 'node:path';
+import { DateTime } from 'luxon';
 import type { Browser } from 'playwright-core';
 import { cli, freePort, tempDir, waitFor, writeConfig, type CliResult } from '../helpers/env';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
@@ -76,7 +77,7 @@ describe('the sync status of a target that goes down and up', () => {
     const look = async (): Promise<Look> => {
       const before = Date.now();
       const status = await run(['sync', 'status', '--json']);
-      expect(status.code).toBe(0);
+      expect({ code: status.code, stderr: status.stderr }).toEqual({ code: 0, stderr: '' });
       const system = (await (await fetch(`${daemon!.baseUrl}/api/system`, { headers: auth })).json()) as { sync: { targets: TargetStatus[] }; storage: { waitingForSync: number } };
       const metrics = await (await fetch(`${daemon!.baseUrl}/metrics`, { headers: auth })).text();
       const pending = /^lapsebox_outbox_pending_files\{target="hq"\} (\d+)$/m.exec(metrics);
@@ -126,6 +127,14 @@ describe('the sync status of a target that goes down and up', () => {
     // One state everywhere (read within the backoff, so nothing moved between the readings).
     expect(afterRun.api).toEqual({ ...afterRun.cli, backlog: { ...afterRun.cli.backlog, oldestAgeSeconds: expect.any(Number) } });
     expect(afterRun.waitingForSync).toBe(3);
+    // The text says it too, in the box's time zone (Europe/Paris).
+    const paris = (iso: string) => DateTime.fromISO(iso, { zone: 'Europe/Paris' }).toFormat('yyyy-LL-dd HH:mm:ss');
+    const text = (await run(['sync', 'status'])).stdout;
+    expect(text).toMatch(/^hq\s+127\.0\.0\.1:\d+\S+\s+(retrying|connecting)\s+4 files/m);
+    // The outage began at start-up; it is one outage however many tries failed since.
+    expect(text).toContain(`hq: failing since ${paris(afterRun.cli.failingSince!)}, `);
+    expect(text).toMatch(/^ {2}hq: failing since [\d-]+ [\d:]+, (next try [\d-]+ [\d:]+|now connecting)$/m);
+    expect(text).toMatch(/^ {2}hq: last error [\d-]+ [\d:]+: 127\.0\.0\.1:\d+ refused the connection/m);
 
     // The System page says the same: the worker's state, the next try, the error; the storage card the pictures waiting.
     browser = await launchBrowser();
