@@ -112,6 +112,13 @@ describe('StorageGuard retention by age', () => {
     expect(store.state.day('north', n3a!.localDate).purged).toBe(1);
     expect(sut.status().purged.pictures).toBe(gone.length);
 
+    // What the storage card shows, with plenty of free space too: the pictures a target still waits for (n3b, nNow, sNow)...
+    expect(sut.status().waitingForSync).toBe(3);
+    // ...each once, however many rows wait for it (here a target since removed from the configuration: its row still keeps the picture).
+    store.outbox.add({ targetId: 'old', kind: 'picture', sourceId: 'north', itemId: n3b!.id, localPath: n3b!.path, remotePath: 'x.jpg', size: 1, overwrite: false, priority: 1, orderAt: n3b!.takenAt, replaces: false }, NOW);
+    expect(store.outbox.rowsOfPicture(n3b!.id)).toHaveLength(2);
+    expect(sut.status().waitingForSync).toBe(3);
+
     // Once the target has it, the held-back picture goes too; nothing else does.
     markSent(store, n3b!);
     expect(await sut.purgeByAge()).toBe(1);
