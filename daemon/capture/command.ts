@@ -26,6 +26,11 @@ export interface CommandOptions {
   env?: NodeJS.ProcessEnv;
   /** Output kept per stream; the rest is dropped (the head is kept). Default 256 KiB. */
   maxOutputBytes?: number;
+  /**
+   * Written to the program's stdin, which is then closed: how a secret reaches it, as
+   * argv is readable by every local account. Without it stdin is empty (at end at once).
+   */
+  stdin?: string;
 }
 
 /** The program could not be started at all (not installed, not executable). */
@@ -71,7 +76,7 @@ export function runCommand(program: string, args: readonly string[], options: Co
     const child = spawn(program, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group: a kill reaches helpers it started, too.
       detached: true,
       shell: false,
@@ -81,6 +86,9 @@ export function runCommand(program: string, args: readonly string[], options: Co
     const err = new Capped(maxOutputBytes);
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
+    // A program that exits before reading all of it (EPIPE) says why on stderr and in its exit code.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
 
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;

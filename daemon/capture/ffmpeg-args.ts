@@ -61,7 +61,20 @@ export function v4l2Args(options: V4l2ArgsOptions): string[] {
   ];
 }
 
-export function rtspArgs(options: RtspArgsOptions): string[] {
+/** An ffmpeg run: its argv, and what it reads on stdin (what must not be on the command line). */
+export interface FfmpegCommand {
+  args: string[];
+  stdin?: string;
+}
+
+/**
+ * The stream URL, which may hold the camera's password, never reaches argv (any local
+ * account reads argv in `ps` or /proc/PID/cmdline). ffmpeg 5.1 cannot read one input
+ * option from elsewhere, but its concat demuxer reads a playlist from stdin, and that
+ * playlist names the stream and carries its demuxer options (`option`, ffmpeg >= 5.0).
+ * The protocol whitelist keeps that playlist to the network protocols of RTSP: no file:.
+ */
+export function rtspCommand(options: RtspArgsOptions): FfmpegCommand {
   const { url, transport, timeoutMs } = options;
   checkStreamUrl(url);
   if (transport !== 'tcp' && transport !== 'udp') throw invalid(`rtsp transport must be tcp or udp, got ${JSON.stringify(transport)}`);
@@ -69,16 +82,34 @@ export function rtspArgs(options: RtspArgsOptions): string[] {
   if (!Number.isInteger(timeoutMs) || timeoutMs < minTimeoutMs || timeoutMs > maxTimeoutMs) {
     throw invalid(`rtsp timeoutMs must be an integer from ${minTimeoutMs} to ${maxTimeoutMs}, got ${String(timeoutMs)}`);
   }
-  return [
-    ...COMMON,
-    '-rtsp_transport', transport,
+  const playlist = [
+    'ffconcat version 1.0',
+    `file ${ffconcatQuote(url)}`,
+    `option rtsp_transport ${transport}`,
     // The rtsp demuxer's socket I/O timeout, in microseconds (ffmpeg >= 5; 4.x called it -stimeout).
-    '-timeout', String(timeoutMs * 1000),
+    `option timeout ${timeoutMs * 1000}`,
     // Audio is not set up at all: one stream fewer to negotiate and receive.
-    '-allowed_media_types', 'video',
-    '-i', url,
-    ...jpegOutput(options.output),
+    'option allowed_media_types video',
   ];
+  return {
+    args: [
+      ...COMMON,
+      // -safe 0: the "file" is a URL. The whitelist is inherited by the stream it opens.
+      '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'pipe,rtsp,rtsps,tcp,udp,rtp,tls',
+      '-i', 'pipe:0',
+      ...jpegOutput(options.output),
+    ],
+    stdin: `${playlist.join('\n')}\n`,
+  };
+}
+
+/**
+ * One ffconcat token: inside single quotes everything is literal (ffmpeg's av_get_token),
+ * and a quote is closed, escaped, reopened. Control characters (a newline would start a
+ * directive) never get here: checkStreamUrl refuses them.
+ */
+export function ffconcatQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 /**

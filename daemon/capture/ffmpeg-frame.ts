@@ -12,6 +12,8 @@ import { classifyFfmpegError, stripCredentials, type FfmpegErrorContext } from '
 export interface FrameJob {
   ffmpegPath: string;
   args: readonly string[];
+  /** ffmpeg's stdin: what must stay off its command line (a stream URL with a password). */
+  stdin?: string;
   /** The JPEG ffmpeg writes (the last element of `args`); removed on any failure. */
   destination: string;
   signal: AbortSignal;
@@ -32,9 +34,9 @@ export async function captureFrame(job: FrameJob): Promise<CaptureResult> {
   }
 }
 
-async function run({ ffmpegPath, args, signal, context }: FrameJob): Promise<CommandResult> {
+async function run({ ffmpegPath, args, stdin, signal, context }: FrameJob): Promise<CommandResult> {
   try {
-    return await runCommand(ffmpegPath, args, { signal });
+    return await runCommand(ffmpegPath, args, { signal, ...(stdin !== undefined ? { stdin } : {}) });
   } catch (err) {
     if (err instanceof CommandNotFoundError) {
       throw new CameraError('unsupported', `camera ${context.sourceId}: ffmpeg is not installed (cannot run ${ffmpegPath})`, 'apt install ffmpeg', { cause: err });

@@ -1,9 +1,10 @@
 /**
  * IP cameras, through ffmpeg: connect to the RTSP stream, keep its first decoded frame
- * as a JPEG, disconnect. Credentials may be in the URL; they never reach a message.
+ * as a JPEG, disconnect. Credentials may be in the URL; they never reach a message, nor
+ * ffmpeg's command line (see rtspCommand).
  */
 import { throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
-import { rtspArgs } from './ffmpeg-args';
+import { rtspCommand } from './ffmpeg-args';
 import { captureFrame } from './ffmpeg-frame';
 
 export interface RtspCameraOptions {
@@ -30,7 +31,8 @@ export class RtspCamera implements Camera {
   async capture({ destination, signal }: CaptureRequest): Promise<CaptureResult> {
     throwIfAborted(signal);
     const { sourceId, url, transport, timeoutMs, ffmpegPath } = this.#options;
-    const args = rtspArgs({ url, transport, timeoutMs, output: destination });
-    return captureFrame({ ffmpegPath, args, destination, signal, context: { sourceId, driver: 'rtsp', input: url } });
+    // The URL (and its password) goes to ffmpeg on stdin, never in argv.
+    const { args, stdin } = rtspCommand({ url, transport, timeoutMs, output: destination });
+    return captureFrame({ ffmpegPath, args, ...(stdin !== undefined ? { stdin } : {}), destination, signal, context: { sourceId, driver: 'rtsp', input: url } });
   }
 }

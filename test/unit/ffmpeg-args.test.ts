@@ -1,7 +1,8 @@
 import { CameraError } from '../../daemon/capture/camera';
 import {
   classifyFfmpegError,
-  rtspArgs,
+  ffconcatQuote,
+  rtspCommand,
   stripCredentials,
   v4l2Args,
   type FfmpegErrorContext,
@@ -86,29 +87,46 @@ describe('v4l2Args', () => {
   });
 });
 
-describe('rtspArgs', () => {
+describe('rtspCommand', () => {
   const base: RtspArgsOptions = { url: 'rtsp://admin:pa%40ss@192.168.1.64:554/Streaming/Channels/101', transport: 'tcp', timeoutMs: 5000, output: OUT };
+  /** The playlist on stdin is the only input: a concat demuxer limited to the network protocols of RTSP. */
+  const ARGS = [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'pipe,rtsp,rtsps,tcp,udp,rtp,tls',
+    '-i', 'pipe:0',
+    ...JPEG_OUT,
+  ];
 
-  it('sets the transport and the socket timeout in microseconds, video only', () => {
-    expect(rtspArgs(base)).toEqual([
-      '-hide_banner', '-nostdin', '-loglevel', 'error',
-      '-rtsp_transport', 'tcp',
-      '-timeout', '5000000',
-      '-allowed_media_types', 'video',
-      '-i', 'rtsp://admin:pa%40ss@192.168.1.64:554/Streaming/Channels/101',
-      ...JPEG_OUT,
-    ]);
+  it('keeps the URL off the command line: it goes on stdin with the transport, the socket timeout in microseconds, video only', () => {
+    const sut = rtspCommand(base);
+
+    expect(sut.args).toEqual(ARGS);
+    expect(sut.args.join(' ')).not.toMatch(/rtsp:|admin|pa%40ss/);
+    expect(sut.stdin).toBe(
+      [
+        'ffconcat version 1.0',
+        "file 'rtsp://admin:pa%40ss@192.168.1.64:554/Streaming/Channels/101'",
+        'option rtsp_transport tcp',
+        'option timeout 5000000',
+        'option allowed_media_types video',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('passes udp and rtsps through unchanged', () => {
-    expect(rtspArgs({ ...base, url: 'rtsps://cam.example:322/live?channel=1', transport: 'udp', timeoutMs: 250 })).toEqual([
-      '-hide_banner', '-nostdin', '-loglevel', 'error',
-      '-rtsp_transport', 'udp',
-      '-timeout', '250000',
-      '-allowed_media_types', 'video',
-      '-i', 'rtsps://cam.example:322/live?channel=1',
-      ...JPEG_OUT,
-    ]);
+    const sut = rtspCommand({ ...base, url: 'rtsps://cam.example:322/live?channel=1', transport: 'udp', timeoutMs: 250 });
+
+    expect(sut.args).toEqual(ARGS);
+    expect(sut.stdin).toBe("ffconcat version 1.0\nfile 'rtsps://cam.example:322/live?channel=1'\noption rtsp_transport udp\noption timeout 250000\noption allowed_media_types video\n");
+  });
+
+  it("quotes a ' in the URL so that it cannot end the file name and add a directive", () => {
+    const sut = rtspCommand({ ...base, url: "rtsp://admin:it's'option@cam/live" });
+
+    expect(sut.stdin?.split('\n')[1]).toBe("file 'rtsp://admin:it'\\''s'\\''option@cam/live'");
+    expect(ffconcatQuote("a'b")).toBe("'a'\\''b'");
+    expect(ffconcatQuote('\\#x')).toBe("'\\#x'");
   });
 
   it.each([
@@ -117,22 +135,23 @@ describe('rtspArgs', () => {
     ['file:///etc/passwd', 'must start with rtsp:// or rtsps://'],
     ['rtsp://cam/live stream', 'contains spaces or control characters'],
     ['rtsp://cam/live\n-f', 'contains spaces or control characters'],
+    ["rtsp://cam/live'\nfile '/etc/passwd", 'contains spaces or control characters'],
     ['rtsp://cam:99999/live', 'is not a valid URL'],
   ])('refuses the URL %j', (url, problem) => {
-    const error = refusal(() => rtspArgs({ ...base, url }));
+    const error = refusal(() => rtspCommand({ ...base, url }));
     expect(error.code).toBe('failed');
     expect(error.message).toContain(problem);
   });
 
   it('names a refused URL without its credentials', () => {
-    const error = refusal(() => rtspArgs({ ...base, url: 'rtsp://admin:hunter2@cam/live stream' }));
+    const error = refusal(() => rtspCommand({ ...base, url: 'rtsp://admin:hunter2@cam/live stream' }));
     expect(error.message).toBe('rtsp URL "rtsp://cam/live stream" contains spaces or control characters (percent-encode them, e.g. %20)');
   });
 
   it('refuses other transports and timeouts out of range', () => {
-    expect(refusal(() => rtspArgs({ ...base, transport: 'http' as 'tcp' })).message).toBe('rtsp transport must be tcp or udp, got "http"');
-    expect(refusal(() => rtspArgs({ ...base, timeoutMs: 0 })).message).toBe('rtsp timeoutMs must be an integer from 100 to 600000, got 0');
-    expect(refusal(() => rtspArgs({ ...base, timeoutMs: 1e9 })).message).toBe('rtsp timeoutMs must be an integer from 100 to 600000, got 1000000000');
+    expect(refusal(() => rtspCommand({ ...base, transport: 'http' as 'tcp' })).message).toBe('rtsp transport must be tcp or udp, got "http"');
+    expect(refusal(() => rtspCommand({ ...base, timeoutMs: 0 })).message).toBe('rtsp timeoutMs must be an integer from 100 to 600000, got 0');
+    expect(refusal(() => rtspCommand({ ...base, timeoutMs: 1e9 })).message).toBe('rtsp timeoutMs must be an integer from 100 to 600000, got 1000000000');
   });
 });
 

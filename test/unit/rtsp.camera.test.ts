@@ -14,7 +14,7 @@ import { cameraFailure as failure } from '../helpers/camera';
 
 const CREDENTIALS = { username: 'viewer', password: 'Tr0ub4dor&3' };
 
-/** Process ids whose command line contains `text`. */
+/** Process ids whose command line (as `ps` shows it to any local account) contains `text`. */
 function processesWith(text: string): number[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
@@ -105,6 +105,33 @@ describe('RtspCamera', () => {
     await expectPicture(result);
   });
 
+  it('captures with a password holding a quote, which the playlist on stdin must escape', async () => {
+    const quoted = { username: 'viewer', password: "it's'option" };
+    const server = await RtspServer.start(source, { credentials: quoted });
+    try {
+      const result = await shoot({ url: server.url(quoted) });
+
+      await expectPicture(result);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps the password off every command line while ffmpeg runs', async () => {
+    const password = `S3cret-${randomUUID()}`;
+    const streamPath = `/hang-${randomUUID()}`;
+
+    void shoot({ url: hung.url({ username: 'viewer', password, path: streamPath }), timeoutMs: 60_000 });
+    // ffmpeg is connected and waiting: it has read the URL and holds it now.
+    await waitFor('ffmpeg to ask the hung server', () => hung.requests.some((r) => r.uri.startsWith(hung.url({ path: streamPath }))), 5000);
+    const [pid] = processesWith(destination);
+    expect(pid).toBeGreaterThan(0);
+
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(password);
+    expect(fs.readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(password);
+    expect(processesWith(password)).toEqual([]);
+  });
+
   it('says which stream path does not exist', async () => {
     const error = await failure(shoot({ url: open.url({ path: '/no-such-stream' }) }));
 
@@ -136,7 +163,8 @@ describe('RtspCamera', () => {
     const settled = capture.catch((err: unknown) => err);
     // Abort once ffmpeg is connected and waiting for an answer, as camera.timeout would.
     await waitFor('ffmpeg to ask the hung server', () => hung.requests.some((r) => r.uri.startsWith(url)), 5000);
-    const [pid] = processesWith(url);
+    // Found by its output: the URL is not on its command line.
+    const [pid] = processesWith(destination);
     expect(pid).toBeGreaterThan(0);
 
     const abortedAt = Date.now();
@@ -147,7 +175,7 @@ describe('RtspCamera', () => {
     expect(isGone(pid)).toBe(true);
     // The whole process group is gone too.
     expect(groupExists(pid)).toBe(false);
-    expect(processesWith(url)).toEqual([]);
+    expect(processesWith(destination)).toEqual([]);
     expect(fs.existsSync(destination)).toBe(false);
   });
 
