@@ -344,7 +344,10 @@ class TargetWorker {
     try {
       // Recorded before the first byte leaves: a later attempt then checks whether this one finished.
       if (item.triedAt === null) store.outbox.markTried(item, now());
-      const outcome = await this.#transport.upload(store.layout.absolute(item.localPath), { finalFile, tempFile: remoteTempFile(finalFile), mayBeThere: !item.overwrite && item.triedAt !== null });
+      // Never through a link inside the data folder: a file reached that way is as good as gone.
+      const local = await store.layout.inside(store.layout.absolute(item.localPath));
+      if (!local) throw new SyncError('local-missing', `${item.localPath} is no longer in the data folder (missing, or reached through a symbolic link)`);
+      const outcome = await this.#transport.upload(local, { finalFile, tempFile: remoteTempFile(finalFile), mayBeThere: !item.overwrite && item.triedAt !== null });
       const at = now();
       const current = store.outbox.transaction(() => {
         const marked = store.outbox.markSent(item, at);

@@ -127,6 +127,22 @@ describe('SyncService against OpenSSH', () => {
     expect(store.outbox.get(row.id)).toMatchObject({ state: 'sent' });
   });
 
+  it('sends nothing reached through a link inside the data folder: the file counts as gone', async () => {
+    openWith([sshd.target('hq', { send: ['pictures'] })]);
+    const [linked] = await seed(1, 320, T0 - 2 * 86_400_000);
+    const [real] = await seed(1);
+    // The day folder of the first picture is swapped for a link to a folder elsewhere with a file of the same name.
+    const day = path.dirname(store.layout.absolute(linked!.path));
+    const elsewhere = path.join(tmp.dir, 'elsewhere');
+    fs.renameSync(day, elsewhere);
+    fs.symlinkSync(elsewhere, day);
+    startSync();
+    await waitFor('nothing pending', () => pending() === 0, 20_000);
+    expect(fs.existsSync(remote(`north/pictures/${linked!.localDate}/${path.basename(linked!.path)}`))).toBe(false);
+    expect(fs.existsSync(remote(`north/pictures/${real!.localDate}/${path.basename(real!.path)}`))).toBe(true);
+    expect(store.outbox.rowsOfPicture(linked!.id)).toEqual([{ kind: 'picture', targetId: 'hq', state: 'gone' }]);
+  });
+
   it('holds uploads to maxRate', async () => {
     openWith([sshd.target('hq', { send: ['pictures'], maxRate: '100KB/s' })]);
     const pictures = await seed(4, 640);
