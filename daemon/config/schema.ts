@@ -266,6 +266,7 @@ const sourceSchema = obj({
       settle: duration({ min: 0, max: 600_000, default: '10s', description: 'How long the camera gets to start once its power is back' }),
       afterFailures: int(1, 1000).default(3),
       maxPerDay: int(0, 1000).default(6),
+      simulate: z.boolean().default(false).meta({ description: 'Only log what the relay would do (a box without one, a demo, tests); otherwise a relay that cannot be opened is a fault' }),
     }).optional(),
   }).prefault({}),
   image: obj({

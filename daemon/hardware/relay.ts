@@ -8,8 +8,10 @@
  * power loss the pin is reset at the next start, and a Pi's pins float back to
  * inputs on reboot, which leaves the relay at rest too).
  *
- * Where /sys/class/gpio is not accessible (a laptop, a container, CI), a simulated
- * relay logs what it would do, so the recovery ladder runs and is testable anywhere.
+ * A simulated relay logs what it would do, so the recovery ladder runs and is testable
+ * anywhere; only when the configuration asks for one (`simulate: true`). A configured
+ * relay that cannot be opened (no access to /sys/class/gpio, a line that does not
+ * exist) is a fault: openRelay throws a RelayUnavailableError saying what to fix.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +22,19 @@ export interface RelayConfig {
   gpio: number;
   /** The relay board triggers on a low input (most cheap opto-isolated boards). */
   activeLow: boolean;
+  /** Asked for in the configuration: log what the relay would do, touch no pin. */
+  simulate?: boolean;
 }
+
+/** A configured relay that cannot be opened; the message names the line and the fix. */
+export class RelayUnavailableError extends Error {
+  override readonly name = 'RelayUnavailableError';
+  constructor(readonly gpio: number, readonly line: number, readonly reason: string, readonly fix: string, options?: { cause?: unknown }) {
+    super(`relay GPIO ${gpio} (sysfs line ${line}) cannot be opened: ${reason}; ${fix}`, options);
+  }
+}
+
+const GPIO_FIX = 'add the service user to the gpio group (sudo usermod -aG gpio lapsebox) and restart lapsebox';
 
 export interface Relay {
   readonly gpio: number;
@@ -44,7 +58,7 @@ interface OnoffGpio {
   unexport(): void;
 }
 interface OnoffModule {
-  Gpio: { accessible: boolean; new (gpio: number, direction: 'high' | 'low', edge?: 'none', options?: { activeLow?: boolean }): OnoffGpio };
+  Gpio: { new (gpio: number, direction: 'high' | 'low', edge?: 'none', options?: { activeLow?: boolean }): OnoffGpio };
 }
 
 /** Live relays, put back to rest by the exit hook whatever ends the process. */
@@ -107,7 +121,7 @@ export class SimulatedRelay implements Relay {
   }
 
   setCameraPower(on: boolean): Promise<void> {
-    this.#log.warn({ gpio: this.gpio, simulated: true }, `relay GPIO ${this.gpio} (simulated, no GPIO on this machine): camera power ${on ? 'on' : 'off'}`);
+    this.#log.warn({ gpio: this.gpio, simulated: true }, `relay GPIO ${this.gpio} (simulated): camera power ${on ? 'on' : 'off'}`);
     this.#record(on);
     return Promise.resolve();
   }
@@ -131,20 +145,51 @@ export interface RelayFactoryOptions {
   sysfs?: string;
 }
 
-/** A relay at rest (camera powered) on the configured pin, or a simulated one. */
+/**
+ * A relay at rest (camera powered) on the configured pin, or a simulated one when the
+ * configuration asks for it. Throws a RelayUnavailableError when the pin cannot be used.
+ */
 export function openRelay(config: RelayConfig, options: RelayFactoryOptions): Relay {
   installExitHook();
   const log = options.log;
-  const onoff = options.simulate ? null : loadOnoff();
   let relay: Relay;
-  if (!onoff || !onoff.Gpio.accessible) {
+  if (config.simulate || options.simulate) {
     relay = new SimulatedRelay(config.gpio, log);
-    log.info({ gpio: config.gpio }, `relay GPIO ${config.gpio}: no GPIO access here, power cycles are simulated`);
+    log.info({ gpio: config.gpio }, `relay GPIO ${config.gpio}: simulated (recovery.powerCycle.simulate), power cycles are only logged`);
   } else {
-    const line = sysfsLine(config.gpio, options.sysfs);
-    // Exported straight into the rest level, so the camera never sees a glitch.
-    const pin = new onoff.Gpio(line, config.activeLow ? 'high' : 'low', 'none', { activeLow: config.activeLow });
-    pin.writeSync(0);
+    const sysfs = options.sysfs ?? '/sys/class/gpio';
+    const line = sysfsLine(config.gpio, sysfs);
+    const unavailable = (reason: string, fix: string, cause?: unknown) => {
+      const error = new RelayUnavailableError(config.gpio, line, reason, fix, { cause });
+      log.warn({ gpio: config.gpio, line, sysfs }, error.message);
+      return error;
+    };
+    const onoff = loadOnoff();
+    if (!onoff) throw unavailable('the onoff module is not installed', 'reinstall lapsebox');
+    try {
+      // What onoff itself checks, but on the folder used here, with the reason kept.
+      fs.accessSync(path.join(sysfs, 'export'), fs.constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw unavailable(
+        code === 'ENOENT' ? `${sysfs}/export does not exist (no sysfs GPIO on this machine)` : `${sysfs}/export is not writable by this user (${code ?? 'error'})`,
+        code === 'ENOENT' ? 'on a Raspberry Pi, check the kernel has sysfs GPIO; elsewhere set recovery.powerCycle.simulate: true' : GPIO_FIX,
+        err,
+      );
+    }
+    let pin: OnoffGpio;
+    try {
+      // Exported straight into the rest level, so the camera never sees a glitch.
+      pin = new onoff.Gpio(line, config.activeLow ? 'high' : 'low', 'none', { activeLow: config.activeLow });
+      pin.writeSync(0);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw unavailable(
+        `${(err as Error).message}`,
+        code === 'EACCES' || code === 'EPERM' ? GPIO_FIX : `check recovery.powerCycle.gpio: no line ${line} on the Pi's GPIO chip (${sysfs}/gpiochip*)`,
+        err,
+      );
+    }
     relay = new GpioRelay(config.gpio, pin, log);
     log.info({ gpio: config.gpio, line }, `relay GPIO ${config.gpio}: at rest, camera powered`);
   }

@@ -83,7 +83,7 @@ describe('gphoto2 camera in the running daemon (fake gphoto2 on PATH)', () => {
     box = await startBox(
       tmp.dir,
       {},
-      { schedule: { every: '4s' }, recovery: { retries: 1, powerCycle: { gpio: 17, afterFailures: 2, off: '1s', settle: '0s', maxPerDay: 5 } } },
+      { schedule: { every: '4s' }, recovery: { retries: 1, powerCycle: { gpio: 17, afterFailures: 2, off: '1s', settle: '0s', maxPerDay: 5, simulate: true } } },
       ['io'],
     );
     const { fake, daemon } = box;
@@ -99,8 +99,8 @@ describe('gphoto2 camera in the running daemon (fake gphoto2 on PATH)', () => {
     expect(sequence.slice(0, 5)).toEqual(['auto-detect', 'io', 'reset', 'auto-detect', 'io']);
     const relay = daemon.lines.filter((l) => String(l.msg).startsWith('relay GPIO 17 (simulated')).map((l) => l.msg);
     expect(relay).toEqual([
-      'relay GPIO 17 (simulated, no GPIO on this machine): camera power off',
-      'relay GPIO 17 (simulated, no GPIO on this machine): camera power on',
+      'relay GPIO 17 (simulated): camera power off',
+      'relay GPIO 17 (simulated): camera power on',
     ]);
     const cameras = await cli(['status', '--config', box.configFile], { env: fake.env });
     expect(cameras.stdout).toMatch(/north\s+gphoto2\s+DOWN since/);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { GpioRelay, SimulatedRelay, openRelay, sysfsLine } from '../../daemon/hardware/relay';
-import { silentLogger } from '../../daemon/logger';
+import { GpioRelay, RelayUnavailableError, SimulatedRelay, openRelay, sysfsLine } from '../../daemon/hardware/relay';
+import { silentLogger, type Logger } from '../../daemon/logger';
 import { tempDir } from '../helpers/env';
 
 describe('power relay', () => {
@@ -27,11 +27,29 @@ describe('power relay', () => {
     expect(sysfsLine(17, path.join(tmp.dir, 'missing'))).toBe(17);
   });
 
-  it('is simulated where GPIO is not accessible, starting at rest', () => {
-    const relay = openRelay({ gpio: 17, activeLow: false }, { log: silentLogger(), simulate: true });
+  it('is simulated when the configuration asks for it, starting at rest', () => {
+    const relay = openRelay({ gpio: 17, activeLow: false, simulate: true }, { log: silentLogger(), sysfs: path.join(tmp.dir, 'missing') });
     expect(relay).toBeInstanceOf(SimulatedRelay);
     expect((relay as SimulatedRelay).cameraPower).toBe(true);
     relay.close();
+  });
+
+  it('is a fault, not a simulation, when the configured line cannot be opened: a warning naming the line and the fix', () => {
+    chip('gpiochip512', 'pinctrl-bcm2711', 512);
+    const warnings: string[] = [];
+    const log = { warn: (_: unknown, msg: string) => void warnings.push(msg) } as unknown as Logger;
+
+    let thrown: unknown;
+    try {
+      openRelay({ gpio: 17, activeLow: false }, { log, sysfs: tmp.dir });
+    } catch (err) {
+      thrown = err;
+    }
+
+    expect(thrown).toBeInstanceOf(RelayUnavailableError);
+    const message = `relay GPIO 17 (sysfs line 529) cannot be opened: ${tmp.dir}/export does not exist (no sysfs GPIO on this machine); on a Raspberry Pi, check the kernel has sysfs GPIO; elsewhere set recovery.powerCycle.simulate: true`;
+    expect((thrown as Error).message).toBe(message);
+    expect(warnings).toEqual([message]);
   });
 
   it('energizes the relay only to cut the power, and goes back to rest and releases the pin on close', async () => {
