@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { startReceiver } from '../helpers/alert-receivers';
+import { openStore } from '../../daemon/store/store';
 
 const SECRETS = /rtsp-pass|t0ken-value|hunter2|letmein|s3cr3t-hook-token/;
 
@@ -35,9 +36,15 @@ describe('secrets in URLs, in everything the running daemon shows', () => {
       sources: [
         { id: 'gate', camera: { driver: 'rtsp', url: `rtsp://viewer:rtsp-pass@127.0.0.1:${closed}/stream1?token=t0ken-value`, timeout: '2s' }, schedule: { every: '1s' }, recovery: { retries: 0 } },
         { id: 'door', camera: { driver: 'http', url: `http://admin:hunter2@127.0.0.1:${closed}/snap.jpg?pwd=letmein`, timeout: '2s' }, schedule: { every: '1s' }, recovery: { retries: 0 } },
+        { id: 'yard', enabled: false, camera: { driver: 'testpattern' } },
       ],
       extra: { alerts: { webhook: { url: hook }, lateAfter: '10s', quietPeriod: '0s', dailyReport: { enabled: false } } },
     });
+    // An error kept from before, quoting a URL whole (as a camera or an older version may
+    // have said it): the drivers strip URLs, so this is the way one reaches status and doctor.
+    const store = openStore(path.join(tmp.dir, 'data'));
+    store.state.recordFailure('yard', Date.now(), 'camera yard: ffmpeg said rtsp://viewer:rtsp-pass@192.0.2.7/live?token=t0ken-value: 401 Unauthorized', '2026-12-06');
+    store.close();
     sut = new DaemonProcess(configFile, port);
     await sut.start();
     const auth = basic('admin', initialPassword(path.join(tmp.dir, 'data')));
@@ -73,6 +80,8 @@ describe('secrets in URLs, in everything the running daemon shows', () => {
     const everything = [JSON.stringify([system, sources, settings, patched, audit]), status.stdout, status.stderr, statusJson.stdout, doctor.stdout, doctor.stderr, sut.output.join('\n')].join('\n');
     // The URLs do show, masked: the checks below are not passing for want of a URL.
     expect(everything).toContain(`127.0.0.1:${closed}/stream1?token=***`);
+    expect(status.stdout).toContain('rtsp://viewer:***@192.0.2.7/live?token=***');
+    expect(doctor.stdout + statusJson.stdout).toContain('rtsp://viewer:***@192.0.2.7/live?token=***');
     expect(everything.match(SECRETS)).toBeNull();
     expect(everything).not.toContain('/services/T000');
   }, 90_000);
