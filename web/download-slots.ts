@@ -18,8 +18,13 @@ export interface DownloadLimits {
   perUser: number;
 }
 
-/** Two at once on two cores leaves room for the captures; see README "HTTP". */
-export const DOWNLOAD_LIMITS: DownloadLimits = { running: 2, waiting: 4, perUser: 2 };
+/**
+ * One at a time: a 24 MP render already keeps both cores busy (libvips threads).
+ * Measured with a 1920x1080 source every second (npm run bench -- web, part 4):
+ * two at once missed 4 of 18 slots, one at a time none, for about the same
+ * downloads per minute.
+ */
+export const DOWNLOAD_LIMITS: DownloadLimits = { running: 1, waiting: 4, perUser: 2 };
 
 /** What a refused client is told to wait: a watermarked original takes a second or two. */
 const RETRY_AFTER_SECONDS = 10;

@@ -20,6 +20,9 @@
  * 3. The real daemon's RSS with three test-pattern sources, idle (before its first
  *    slot), then after one capture by each source, next to a bare express process
  *    started and read at the same moments.
+ * 4. Capture-slot delay of the real daemon (a 1920x1080 test-pattern source every
+ *    second): how long after its slot each picture is stored, alone and while three
+ *    customers download 24 MP watermarked originals and day zips in parallel.
  *
  * Reports only; it never fails on a time.
  */
@@ -32,6 +35,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import express from 'express';
+import sharp from 'sharp';
 import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config, SourceConfig } from '../../daemon/config/schema';
@@ -117,6 +121,7 @@ export async function run(): Promise<void> {
       box.store.close();
     }
     await daemonMemory(dir);
+    await captureUnderDownloads(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -598,6 +603,115 @@ async function daemonMemory(dir: string): Promise<void> {
     await stop(daemon);
     await stop(bare);
     fs.closeSync(log);
+  }
+}
+
+// ---------------------------------------------------------------- part 4: capture slots under heavy downloads
+
+const SLOT_PHASE_MS = 15_000;
+
+export async function captureUnderDownloads(dir: string): Promise<void> {
+  const home = path.join(dir, 'slots');
+  fs.mkdirSync(home, { recursive: true });
+  const port = await freePort();
+  const configFile = path.join(home, 'lapsebox.yaml');
+  await sharpLogo(path.join(home, 'logo.png'));
+  fs.writeFileSync(
+    configFile,
+    [
+      'appliance: { id: slots-bench, timezone: Europe/Paris }',
+      'storage: { dataDir: ./data }',
+      `web: { host: 127.0.0.1, port: ${port} }`,
+      'sources:',
+      '  - id: cam',
+      '    camera: { driver: testpattern, width: 1920, height: 1080 }',
+      '    schedule: { every: 1s }',
+      '  - id: big',
+      '    camera: { driver: testpattern, width: 6000, height: 4000, timeout: 60s }',
+      "    schedule: { every: 24h, windows: [ { from: '00:00', to: '00:01' } ] }",
+      '    image: { watermark: { file: logo.png, position: bottom-right, opacity: 0.6 } }',
+      '',
+    ].join('\n'),
+  );
+  console.log('');
+  console.log(`4. capture-slot delay: a 1920x1080 source every 1 s, ${SLOT_PHASE_MS / 1000} s alone, then ${SLOT_PHASE_MS / 1000} s while 3 customers download 24 MP watermarked originals and day zips (2 loops each)...`);
+  const log = fs.openSync(path.join(home, 'daemon.log'), 'w');
+  const daemon = spawn(process.execPath, [path.join(REPO, 'dist', 'daemon', 'main.js'), 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', log, log] });
+  try {
+    await untilHealthy(daemon, port, path.join(home, 'daemon.log'));
+    const base = `http://127.0.0.1:${port}`;
+    const adminPassword = fs.readFileSync(path.join(home, 'data', 'initial-admin-password'), 'utf8').trim();
+    const auth = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    const admin = { ...auth('admin', adminPassword), 'content-type': 'application/json' };
+    const customers = ['alice', 'bob', 'carol'];
+    for (const name of customers) {
+      await fetch(`${base}/api/users`, { method: 'POST', headers: admin, body: JSON.stringify({ username: name, profile: 'customer', password: PASSWORD }) });
+      await fetch(`${base}/api/users/${name}/grants/big`, { method: 'PUT', headers: admin, body: JSON.stringify({ level: 'download' }) });
+    }
+    const pictures: { id: number; date: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/api/sources/big/capture`, { method: 'POST', headers: admin, body: '{}' });
+      pictures.push(((await res.json()) as { picture: { id: number; date: string } }).picture);
+    }
+    await sleep(3_000);
+    const quietFrom = Date.now();
+    await sleep(SLOT_PHASE_MS);
+    const quietTo = Date.now();
+    const counts = { downloads: 0, busy: 0, mb: 0 };
+    const until = Date.now() + SLOT_PHASE_MS;
+    const loop = async (user: string, url: (i: number) => string) => {
+      for (let i = 0; Date.now() < until; i++) {
+        const res = await fetch(`${base}${url(i)}`, { headers: auth(user, PASSWORD) });
+        const bytes = (await res.arrayBuffer()).byteLength;
+        if (res.status === 200) {
+          counts.downloads++;
+          counts.mb += bytes / 2 ** 20;
+        } else {
+          counts.busy++;
+          await sleep(200);
+        }
+      }
+    };
+    const loadFrom = Date.now();
+    await Promise.all(
+      customers.flatMap((user) => [
+        loop(user, (i) => `/api/pictures/${pictures[i % pictures.length]!.id}/original?download=1`),
+        loop(user, () => `/api/sources/big/days/${pictures[0]!.date}/zip`),
+      ]),
+    );
+    const loadTo = Date.now();
+    await sleep(3_000);
+    const quiet = slotDelays(path.join(home, 'data'), quietFrom, quietTo);
+    const loaded = slotDelays(path.join(home, 'data'), loadFrom, loadTo);
+    console.log(`   ${counts.downloads} downloads (${counts.mb.toFixed(0)} MB) and ${counts.busy} answers 429 under load; delay = stored (created_at) minus slot start`);
+    console.log('');
+    const row = (what: string, d: { delays: number[]; missed: number; slots: number }) => [what, String(d.slots), String(d.missed), String(percentile(d.delays, 0.5)), String(percentile(d.delays, 0.95)), String(Math.max(...d.delays))];
+    printTable(['phase', 'slots', 'missed', 'p50 ms', 'p95 ms', 'max ms'], [row('alone', quiet), row('with downloads', loaded)]);
+    console.log(`   with / without downloads: p50 ${(percentile(loaded.delays, 0.5) / percentile(quiet.delays, 0.5)).toFixed(2)}x, p95 ${(percentile(loaded.delays, 0.95) / percentile(quiet.delays, 0.95)).toFixed(2)}x`);
+  } finally {
+    await stop(daemon);
+    fs.closeSync(log);
+  }
+}
+
+function sharpLogo(file: string): Promise<unknown> {
+  return sharp({ create: { width: 600, height: 200, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.8 } } }).png().toFile(file);
+}
+
+/** Each whole 1 s slot in [from, to): how long after its start the picture was stored, and the slots with none. */
+function slotDelays(dataDir: string, from: number, to: number): { delays: number[]; missed: number; slots: number } {
+  const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
+  try {
+    const first = Math.ceil(from / 1000);
+    const last = Math.floor(to / 1000);
+    const rows = db.prepare(`SELECT taken_at, created_at FROM pictures WHERE source_id = 'cam' AND taken_at >= ? AND taken_at < ?`).all(first * 1000, last * 1000) as { taken_at: number; created_at: number }[];
+    const delays = rows.map((r) => r.created_at - Math.floor(r.taken_at / 1000) * 1000);
+    const seen = new Set(rows.map((r) => Math.floor(r.taken_at / 1000)));
+    let missed = 0;
+    for (let s = first; s < last; s++) if (!seen.has(s)) missed++;
+    return { delays, missed, slots: last - first };
+  } finally {
+    db.close();
   }
 }
 
