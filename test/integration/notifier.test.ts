@@ -117,7 +117,8 @@ describe('Notifier', () => {
     });
     expect(JSON.parse(request!.body)).toEqual(message(1));
     expect(rows()).toMatchObject([{ channel: 'webhook', topic: 'picture-late:cam1', state: 'sent', attempts: 0, payload: message(1) }]);
-    expect(sut.status()).toMatchObject({ webhook: { configured: true, destination: `${hook.url}`, pending: 0, lastError: null, lastSentAt: expect.any(String) }, email: null });
+    expect(sut.status()).toMatchObject({ webhook: { configured: true, destination: new URL(hook.url).origin, pending: 0, lastError: null, lastSentAt: expect.any(String) }, email: null });
+    // The origin only: Slack- and Teams-style webhooks carry their token in the path.
     expect(sut.status().webhook!.destination).not.toContain(QUERY_SECRET);
 
     configure({});
@@ -142,7 +143,7 @@ describe('Notifier', () => {
     expect(topics).toEqual(['picture-late:cam1', 'picture-late:cam1', 'picture-late:cam1', 'picture-late:cam2', 'picture-late:cam3']);
     expect(hook.delivered()).toEqual(['picture-late:cam1', 'picture-late:cam2', 'picture-late:cam3']);
     const [first, second, third] = rows();
-    expect(first).toMatchObject({ state: 'sent', attempts: 2, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook answered 500: database is down \(you sent \*\*\*\)$/) });
+    expect(first).toMatchObject({ state: 'sent', attempts: 2, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+ answered 500: database is down \(you sent \*\*\*\)$/) });
     expect(second).toMatchObject({ state: 'sent', attempts: 0, lastError: null });
     expect(third).toMatchObject({ state: 'sent', attempts: 0 });
     expect(first!.sentAt).toBeLessThanOrEqual(second!.sentAt!);
@@ -223,7 +224,7 @@ describe('Notifier', () => {
     first.enqueue(message(1));
     first.enqueue(message(2));
     await first.flush();
-    expect(rows()[0]).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook: 127\.0\.0\.1:\d+ refused the connection/) });
+    expect(rows()[0]).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+: 127\.0\.0\.1:\d+ refused the connection/) });
     await first.stop();
     store.close();
 
@@ -255,7 +256,7 @@ describe('Notifier', () => {
     await sut.flush();
 
     expect(hook.requests).toHaveLength(2);
-    expect(rows()).toMatchObject([{ state: 'failed', attempts: 2, sentAt: null, lastError: expect.stringMatching(/^not delivered within 1h; last error: webhook http:\/\/127\.0\.0\.1:\d+\/hook answered 503: maintenance$/) }]);
+    expect(rows()).toMatchObject([{ state: 'failed', attempts: 2, sentAt: null, lastError: expect.stringMatching(/^not delivered within 1h; last error: webhook http:\/\/127\.0\.0\.1:\d+ answered 503: maintenance$/) }]);
     expect(lines.some((l) => l.includes('"level":"error"') && l.includes('gave up 1 webhook message(s) not delivered within 1h') && l.includes('picture-late:cam1'))).toBe(true);
     expect(sut.status().webhook).toMatchObject({ pending: 0, failed: 1 });
 
@@ -277,7 +278,7 @@ describe('Notifier', () => {
     await sut.flush();
 
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(rows()).toMatchObject([{ state: 'pending', attempts: 1, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook did not answer within 0\.3 s$/) }]);
+    expect(rows()).toMatchObject([{ state: 'pending', attempts: 1, lastError: expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.3 s$/) }]);
   });
 
   it('does not follow a redirect', async () => {
@@ -290,7 +291,7 @@ describe('Notifier', () => {
     await sut.flush();
 
     expect(hook.requests.map((r) => r.url)).toEqual([`/hook?token=${QUERY_SECRET}`]);
-    expect(rows()[0]!.lastError).toMatch(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook answered 302, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere, which is not followed/);
+    expect(rows()[0]!.lastError).toMatch(/^webhook http:\/\/127\.0\.0\.1:\d+ answered 302, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere, which is not followed/);
   });
 
   it('keeps the messages of a channel removed from the configuration, says so once, and sends them when it is back', async () => {
