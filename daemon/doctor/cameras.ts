@@ -13,13 +13,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { constants } from 'node:fs';
+import fsSync, { constants } from 'node:fs';
 import type { SourceConfig } from '../config/schema';
 import type { SourceStatus } from '../status.service';
 import { CameraError } from '../capture/camera';
 import { createCamera } from '../capture/drivers';
 import { describeCamera, detectCameras, matchingCameras, wantedCamera, type Gphoto2Camera } from '../capture/gphoto2.camera';
 import { listVideoDevices } from '../capture/v4l2.camera';
+import { sysfsLine } from '../hardware/relay';
 import { localTime, mayAccess, octal, type Check, type DoctorContext } from './context';
 
 /** A network camera gets at most this long for its frame, whatever camera.timeout says. */
@@ -34,7 +35,35 @@ export async function cameraChecks(ctx: DoctorContext): Promise<Check[]> {
       serials: ctx.config.sources.some((s) => s.enabled && s.camera.driver === 'gphoto2' && s.camera.serial !== undefined),
       signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(DETECT_TIMEOUT_MS)]),
     }));
-  return Promise.all(ctx.config.sources.map((source) => sourceCheck(ctx, source, detect)));
+  const cameras = await Promise.all(ctx.config.sources.map((source) => sourceCheck(ctx, source, detect)));
+  return [...cameras, ...ctx.config.sources.flatMap((source) => relayCheck(ctx, source) ?? [])];
+}
+
+/**
+ * Whether the daemon's user may drive a source's power relay, as openRelay needs it:
+ * a writable sysfs export file. A relay that cannot be opened is a fault, not a simulation.
+ */
+function relayCheck(ctx: DoctorContext, source: SourceConfig): Check | null {
+  const powerCycle = source.recovery.powerCycle;
+  if (!source.enabled || !powerCycle) return null;
+  const name = `relay ${source.id}`;
+  if (powerCycle.simulate) return { group: 'cameras', name, verdict: 'ok', detail: `GPIO ${powerCycle.gpio}: simulated (recovery.powerCycle.simulate), power cycles are only logged` };
+  const sysfs = ctx.paths.gpio;
+  const line = sysfsLine(powerCycle.gpio, sysfs);
+  const what = `GPIO ${powerCycle.gpio} (sysfs line ${line})`;
+  const exportFile = path.join(sysfs, 'export');
+  let st: { uid: number; gid: number; mode: number };
+  try {
+    st = fsSync.statSync(exportFile);
+  } catch {
+    return { group: 'cameras', name, verdict: 'fail', detail: `${what} cannot be opened: ${exportFile} does not exist (no sysfs GPIO on this machine); no power cycle for this camera`, fix: 'on a Raspberry Pi, check the kernel has sysfs GPIO; without a relay, set recovery.powerCycle.simulate: true or remove recovery.powerCycle' };
+  }
+  const who = ctx.daemonUser;
+  if (!mayAccess(st, who, { write: true })) {
+    const group = ctx.names.group(st.gid);
+    return { group: 'cameras', name, verdict: 'fail', detail: `${what} cannot be opened: ${who.name} (${who.why}) may not write ${exportFile} (${ctx.names.user(st.uid)}:${group}, mode ${octal(st.mode)}); no power cycle for this camera`, fix: `sudo usermod -aG ${group} ${who.name}, then restart the daemon` };
+  }
+  return { group: 'cameras', name, verdict: 'ok', detail: `${what}: open to ${who.name}` };
 }
 
 async function sourceCheck(ctx: DoctorContext, source: SourceConfig, detect: () => Promise<Gphoto2Camera[]>): Promise<Check> {

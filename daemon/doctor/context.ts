@@ -64,6 +64,8 @@ export interface SystemPaths {
   localtime: string;
   /** The device tree's model: "Raspberry Pi 4 Model B Rev 1.4" on a Pi. */
   deviceModel: string;
+  /** The sysfs GPIO folder the power relays use. */
+  gpio: string;
 }
 
 export const SYSTEM_PATHS: SystemPaths = {
@@ -74,6 +76,7 @@ export const SYSTEM_PATHS: SystemPaths = {
   systemdUserUnits: ['/usr/lib/systemd/user', '/lib/systemd/user'],
   localtime: '/etc/localtime',
   deviceModel: '/proc/device-tree/model',
+  gpio: '/sys/class/gpio',
 };
 
 export interface DoctorContext {

@@ -243,6 +243,23 @@ describe('lapsebox doctor', () => {
     });
   });
 
+  it('fails the row of a configured relay that cannot be opened, with the fix; a simulated one is ok', async () => {
+    const relay = (id: string, simulate: boolean) => ({ ...testpattern, id, recovery: { powerCycle: { gpio: 17, simulate } } });
+    const { configFile } = setup([relay('north', false), relay('demo', true)]);
+    const result = await cli(['doctor', '--json', '--config', configFile]);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    const get = (name: string) => report.checks.find((c) => c.name === name);
+    // This test box has no sysfs GPIO, as a laptop, a container or a Pi kernel without it.
+    expect(fs.existsSync('/sys/class/gpio/export')).toBe(false);
+    expect(get('relay north')).toMatchObject({
+      group: 'cameras',
+      verdict: 'fail',
+      detail: 'GPIO 17 (sysfs line 17) cannot be opened: /sys/class/gpio/export does not exist (no sysfs GPIO on this machine); no power cycle for this camera',
+      fix: 'on a Raspberry Pi, check the kernel has sysfs GPIO; without a relay, set recovery.powerCycle.simulate: true or remove recovery.powerCycle',
+    });
+    expect(get('relay demo')).toMatchObject({ verdict: 'ok', detail: 'GPIO 17: simulated (recovery.powerCycle.simulate), power cycles are only logged' });
+  });
+
   describe('network cameras', () => {
     let server: http.Server;
     let base: string;
