@@ -55,7 +55,7 @@ describe('UI: the settings form follows the server table', () => {
       if (res.url().endsWith('/settings')) void res.text().then((t) => seen.push(t));
     });
     await visit(page, '#/s/cam/settings');
-    const paths = async () => page.locator('form.settings [data-path]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['path']!));
+    const paths = async () => page.locator('form.settings [data-path]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!));
     const all = await paths();
     expect(all).toEqual(expect.arrayContaining(['schedule.every', 'image.rotate', 'public.delay', 'timelapse.daily.fps']));
     expect(all.filter((p) => /^(camera|recovery|retention)/.test(p))).toEqual([]);
