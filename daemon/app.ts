@@ -192,6 +192,7 @@ export class App {
       health: () => this.#healthHistory?.latest() ?? null,
       alerts: () => this.#alerts?.active() ?? [],
       notifications: () => this.#notifier?.status() ?? null,
+      relays: () => this.#capture?.relays() ?? [],
       now: this.#now,
     });
     // The capture service is rebuilt on reload; routes reach whichever is current
@@ -242,6 +243,7 @@ export class App {
       storage: () => this.#storage?.status() ?? null,
       sync: () => this.#sync?.status() ?? [],
       configRejected: () => this.#rejected,
+      relays: () => this.#capture?.relays() ?? [],
       log: this.#logFor('alerts'),
       now: this.#now,
       // A quarter of the grace for late pictures, so "late" is told within a quarter of it.

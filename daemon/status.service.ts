@@ -17,6 +17,7 @@ import type { SystemSample } from './health/system-probe';
 import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
+import type { RelayState } from './capture/capture.service';
 
 export interface SourceStatus {
   id: string;
@@ -57,6 +58,26 @@ export interface SystemStatus {
   /** The alert channels' queues; null without a running daemon. */
   notifications: { webhook: ChannelStatus | null; email: ChannelStatus | null } | null;
   sync: { targets: TargetStatus[] };
+  /** The power relays of enabled sources as the daemon holds them now; null without a running daemon. */
+  relays: RelayStatus[] | null;
+}
+
+/** A source's power relay: `unavailable` says why it cannot be opened and the fix (no power cycle meanwhile). */
+export interface RelayStatus {
+  sourceId: string;
+  gpio: number;
+  state: RelayState['state'];
+  unavailable: { line: number; reason: string; fix: string; since: string; message: string } | null;
+}
+
+function relayStatus(r: RelayState): RelayStatus {
+  const f = r.fault;
+  return {
+    sourceId: r.sourceId,
+    gpio: r.gpio,
+    state: r.state,
+    unavailable: f && { line: f.line, reason: f.reason, fix: f.fix, since: new Date(f.since).toISOString(), message: `GPIO ${r.gpio} (sysfs line ${f.line}) cannot be opened: ${f.reason}; ${f.fix}` },
+  };
 }
 
 /** A health sample as people read it: the Pi's power flags also in words. */
@@ -83,6 +104,7 @@ export class StatusService {
   readonly #health: () => SystemSample | null;
   readonly #alerts: () => ActiveAlert[];
   readonly #notifications: () => SystemStatus['notifications'];
+  readonly #relays: (() => RelayState[]) | null;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -95,6 +117,8 @@ export class StatusService {
     health?: () => SystemSample | null;
     alerts?: () => ActiveAlert[];
     notifications?: () => SystemStatus['notifications'];
+    /** The running capture service's relays. */
+    relays?: () => RelayState[];
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -106,6 +130,7 @@ export class StatusService {
     this.#health = deps.health ?? (() => null);
     this.#alerts = deps.alerts ?? (() => []);
     this.#notifications = deps.notifications ?? (() => null);
+    this.#relays = deps.relays ?? null;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -162,6 +187,7 @@ export class StatusService {
       alerts: this.#alerts(),
       notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },
+      relays: this.#relays ? this.#relays().map(relayStatus) : null,
     });
   }
 

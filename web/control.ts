@@ -42,6 +42,7 @@ export function createControlApp(deps: {
       health: system.health,
       alerts: system.alerts,
       notifications: system.notifications,
+      relays: system.relays,
     });
   });
   const sync = deps.sync;

@@ -27,7 +27,7 @@ import type { PictureStore } from '../files/picture.store';
 import { PipelineError, isCameraFault, type PicturePipeline } from '../pipeline/picture.pipeline';
 import { removeIfExists, tempPathFor } from '../files/atomic';
 import { localDate, pictureFileName } from '../files/layout';
-import type { Relay, RelayConfig } from '../hardware/relay';
+import { RelayUnavailableError, type Relay, type RelayConfig } from '../hardware/relay';
 import { CameraError, abortError, sleep, type Camera, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';
 
@@ -49,6 +49,8 @@ interface Unit {
   source: SourceConfig;
   camera: Camera;
   relay: Relay | null;
+  /** Why the configured relay could not be opened; null once it is open (or not yet tried). */
+  relayFault: RelayFault | null;
   inFlight: Promise<CaptureOutcome> | null;
   stop: AbortController | null;
   /** Until the previous capture service has let this source go (a reload): its capture in flight, and when it is done. */
@@ -62,6 +64,27 @@ export interface Handover {
   inFlight: Promise<CaptureOutcome> | null;
   /** Settles once that capture has ended and the source's camera and relay are closed. */
   released: Promise<void>;
+  /** The relay fault of the source there, still true until this service opens the relay itself. */
+  relayFault?: RelayFault | null;
+}
+
+/** A configured power relay that could not be opened: the camera has no power cycle. */
+export interface RelayFault {
+  /** The relay configuration it was for: another one (a reload) must be tried anew. */
+  config: RelayConfig;
+  line: number;
+  reason: string;
+  fix: string;
+  since: number;
+}
+
+/** A source's power relay as the service holds it now. */
+export interface RelayState {
+  sourceId: string;
+  gpio: number;
+  /** open: at rest or cycling; simulated: asked for; unavailable: see fault; waiting: the previous service still holds the source. */
+  state: 'open' | 'simulated' | 'unavailable' | 'waiting';
+  fault: RelayFault | null;
 }
 
 /** The storage guard, as capture sees it (daemon/files/retention.ts). */
@@ -109,7 +132,11 @@ export class CaptureService {
     this.#config = deps.config;
     for (const source of deps.config.sources) {
       const handover = deps.handover?.get(source.id) ?? null;
-      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, inFlight: null, stop: null, handover, closed: false };
+      // Until its own attempt, a relay the previous service could not open is still a fault (no flapping alert).
+      const inherited = handover?.relayFault ?? null;
+      const powerCycle = source.enabled ? source.recovery.powerCycle : undefined;
+      const relayFault = inherited && powerCycle && sameRelay(inherited.config, powerCycle) ? inherited : null;
+      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false };
       this.#units.set(source.id, unit);
       void handover?.released.then(() => {
         if (unit.handover === handover) unit.handover = null;
@@ -136,9 +163,18 @@ export class CaptureService {
         if (unit.closed || this.#stopping) return;
         try {
           unit.relay = this.#openRelay(powerCycle, unit.source.id);
+          unit.relayFault = null;
         } catch (err) {
-          // Captures go on without the last rung of the ladder rather than not at all.
-          this.#log.error({ source: unit.source.id, gpio: powerCycle.gpio, err: (err as Error).message }, 'the power relay cannot be used: no power cycle for this camera until the daemon restarts');
+          // Captures go on without the last rung of the ladder rather than not at all; status and alerts say so.
+          const known = err instanceof RelayUnavailableError;
+          unit.relayFault = {
+            config: powerCycle,
+            line: known ? err.line : powerCycle.gpio,
+            reason: known ? err.reason : (err as Error).message,
+            fix: known ? err.fix : 'check recovery.powerCycle and run "lapsebox doctor"',
+            since: unit.relayFault?.since ?? this.#now(),
+          };
+          this.#log.error({ source: unit.source.id, gpio: powerCycle.gpio, err: (err as Error).message }, 'the power relay cannot be used: no power cycle for this camera until a reload or a restart opens it');
         }
       };
       if (unit.handover) void unit.handover.released.then(open);
@@ -158,9 +194,21 @@ export class CaptureService {
     for (const unit of this.#units.values()) {
       const inFlight = unit.inFlight ?? unit.handover?.inFlight ?? null;
       const released = Promise.all([unit.handover?.released, unit.inFlight]).then(() => this.#close(unit));
-      handovers.set(unit.source.id, { inFlight, released });
+      handovers.set(unit.source.id, { inFlight, released, relayFault: unit.relayFault });
     }
     return handovers;
+  }
+
+  /** Every enabled source's power relay: open, simulated, unavailable (with why and the fix), or waiting for a handover. */
+  relays(): RelayState[] {
+    const out: RelayState[] = [];
+    for (const unit of this.#units.values()) {
+      const powerCycle = unit.source.recovery.powerCycle;
+      if (!powerCycle || !unit.source.enabled) continue;
+      const state = unit.relay ? (unit.relay.simulated ? 'simulated' : 'open') : unit.relayFault ? 'unavailable' : 'waiting';
+      out.push({ sourceId: unit.source.id, gpio: powerCycle.gpio, state, fault: unit.relay ? null : unit.relayFault });
+    }
+    return out;
   }
 
   has(sourceId: string): boolean {
@@ -458,4 +506,9 @@ function toCameraError(err: unknown, sourceId: string): CameraError {
   if (err instanceof CameraError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new CameraError('failed', `camera ${sourceId}: ${message}`, undefined, { cause: err });
+}
+
+/** The same pin the same way: a fault found for one is still true for the other. */
+function sameRelay(a: RelayConfig, b: RelayConfig): boolean {
+  return a.gpio === b.gpio && a.activeLow === b.activeLow && Boolean(a.simulate) === Boolean(b.simulate);
 }

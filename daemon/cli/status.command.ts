@@ -17,13 +17,13 @@ import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOpt
  * sources and the daemon. Health, storage, alerts and channels are the running
  * daemon's; without one they are null (alerts empty).
  */
-interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications'> {
+interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays'> {
   daemon: { running: boolean; pid?: number; startedAt?: string };
   sources: SourceStatus[];
 }
 
 /** What only a running daemon knows, when there is none. */
-const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications'> => ({ storage: null, health: null, alerts: [], notifications: null });
+const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications' | 'relays'> => ({ storage: null, health: null, alerts: [], notifications: null, relays: null });
 
 export function statusCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('status')))
@@ -123,6 +123,13 @@ function renderLive(r: StatusReport, local: (iso: string | null | undefined) => 
       `  retention: ${keep}; oldest sent first below ${st.retention.minFreePercent}% free; capture pauses below ${st.retention.reserveMB} MB`,
       `  waiting for sync: ${st.waitingForSync} picture${st.waitingForSync === 1 ? '' : 's'} before they may be deleted`,
       `  last purge: ${st.lastPurge ? `${local(st.lastPurge.at)}, ${st.lastPurge.pictures} pictures, ${size(st.lastPurge.bytes)} (${st.lastPurge.why})` : 'none since start'}`,
+    );
+  }
+  if (r.relays && r.relays.length > 0) {
+    const state = { open: 'ok', simulated: 'simulated (recovery.powerCycle.simulate)', waiting: 'not opened yet (the previous configuration still holds it)', unavailable: 'unavailable' } as const;
+    out.push(
+      'power relays:',
+      ...r.relays.map((x) => `  ${x.sourceId}: ${x.unavailable ? `relay unavailable since ${local(x.unavailable.since)}: ${x.unavailable.message}; no power cycle for this camera` : `GPIO ${x.gpio} ${state[x.state]}`}`),
     );
   }
   out.push(

@@ -26,6 +26,7 @@ import type { TargetStatus } from '../sync/sync.service';
 import type { AlertMessage } from './alert-message';
 import type { SystemSample } from './system-probe';
 import { conditions, type Condition, type ConfigRejection, type Snapshot } from './conditions';
+import type { RelayState } from '../capture/capture.service';
 
 /** How often conditions are looked at. */
 const CHECK_EVERY_MS = 30_000;
@@ -39,6 +40,8 @@ export interface AlertServiceDeps {
   sync: () => TargetStatus[];
   /** The last reload refused for errors in the file, if the running configuration is still the older one. */
   configRejected?: () => ConfigRejection | null;
+  /** The running capture service's power relays. */
+  relays?: () => RelayState[];
   log: Logger;
   now?: () => number;
   checkEveryMs?: number;
@@ -138,6 +141,7 @@ export class AlertService {
         pending: t.backlog.pending,
       })),
       configRejected: this.#deps.configRejected?.() ?? null,
+      relaysUnavailable: (this.#deps.relays?.() ?? []).flatMap((r) => (r.fault ? [{ sourceId: r.sourceId, gpio: r.gpio, line: r.fault.line, reason: r.fault.reason, fix: r.fault.fix }] : [])),
       raised,
     };
   }

@@ -22,6 +22,7 @@ export const ALERT_KINDS = [
   'sync-backlog',
   'sync-host-key',
   'config-invalid',
+  'relay-unavailable',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -44,6 +45,8 @@ export interface Snapshot {
   sources: { id: string; lastCaptureAt: number | null; downSince: number | null; lastError: string | null }[];
   health: { cpuTempC: number | null; power: PowerState | null; clock: { synchronized: boolean | null }; processUptimeSeconds: number } | null;
   storage: { low: boolean; freePercent: number | null; paused: string | null; waitingForSync: number } | null;
+  /** Configured power relays that cannot be opened now (none before the daemon tried). */
+  relaysUnavailable?: { sourceId: string; gpio: number; line: number; reason: string; fix: string }[];
   targets: { id: string; activity: string; failingSince: number | null; lastError: string | null; oldestPendingAt: number | null; pending: number }[];
   /** The last reload the daemon refused, while the running configuration is older than the file. */
   configRejected?: ConfigRejection | null;
@@ -76,6 +79,17 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
     const state = s.sources.find((x) => x.id === source.id);
     if (!source.enabled || !state) continue;
     const name = label(source);
+    const relay = source.recovery.powerCycle && !source.recovery.powerCycle.simulate ? s.relaysUnavailable?.find((r) => r.sourceId === source.id) : undefined;
+    if (relay) {
+      out.push({
+        key: `relay-unavailable:${source.id}`,
+        kind: 'relay-unavailable',
+        severity: 'error',
+        sourceId: source.id,
+        targetId: null,
+        message: `${name}: the power relay on GPIO ${relay.gpio} (sysfs line ${relay.line}) cannot be opened: ${relay.reason}; ${relay.fix}. Pictures go on, but a hung camera is not power-cycled`,
+      });
+    }
     if (state.downSince !== null) {
       out.push({ key: `camera-down:${source.id}`, kind: 'camera-down', severity: 'error', sourceId: source.id, targetId: null, message: `camera ${name} is down since ${local(state.downSince)}${state.lastError ? `: ${state.lastError}` : ''}. It is still tried at every slot.` });
       continue; // "late" would say the same thing again

@@ -37,6 +37,33 @@ function target(s) {
   );
 }
 
+// Each source's power relay as the daemon holds it now; one that cannot be opened says why and the fix.
+function relays(list) {
+  const words = { open: 'ok', simulated: 'simulated', waiting: 'opening', unavailable: 'unavailable' };
+  return h(
+    'section',
+    { class: 'card relays' },
+    h('h2', { text: 'Power relays' }),
+    h(
+      'ul',
+      { class: 'relays' },
+      list.map((r) =>
+        h(
+          'li',
+          { dataset: { relay: r.sourceId } },
+          h('strong', { text: r.sourceId }),
+          ' ',
+          h('span', { class: `badge ${r.unavailable ? 'bad' : r.state === 'open' ? 'ok' : 'muted'}`, text: words[r.state] || r.state }),
+          ' ',
+          r.unavailable
+            ? h('span', { class: 'bad-text', text: `relay unavailable: ${r.unavailable.message}; no power cycle for this camera (since ${t.shortDateTime(r.unavailable.since)})` })
+            : h('span', { text: `GPIO ${r.gpio}` }),
+        ),
+      ),
+    ),
+  );
+}
+
 function events(list) {
   if (list.length === 0) return h('p', { class: 'empty', text: 'No recent events.' });
   return h(
@@ -98,6 +125,7 @@ export async function systemView(root, ctx) {
         storageCard(s.disk, s.storage),
         h('section', { class: 'card' }, h('h2', { text: 'Appliance' }), kv([['Name', s.appliance.name], ['Id', s.appliance.id], ['Time zone', s.appliance.timezone], ['lapsebox', s.versions.lapsebox], ['Node.js', s.versions.node]])),
       ),
+      s.relays && s.relays.length ? relays(s.relays) : null,
       h('section', { class: 'card chart' }, h('h2', { text: 'Last 48 hours' }), chart.box),
       h('h2', { text: 'Alert channels' }),
       channelsBlock(s.notifications),
