@@ -24,6 +24,9 @@ interface SystemJson {
 
 jest.setTimeout(90_000);
 
+/** The daemon opens /sys/class/gpio itself: where it exists, south's relay would open (or a real pin move). */
+const GPIO_HERE = fs.existsSync('/sys/class/gpio/export');
+
 /** storage.retention.reserveMB at its most: more than the test machine's free space. */
 const RESERVE_MB = 1_000_000;
 
@@ -56,7 +59,8 @@ describe('UI: a maintainer manages users, groups and grants', () => {
       port,
       sources: [
         { id: 'north', name: 'North bank', camera, schedule: { every: '1h' } },
-        { id: 'south', name: 'South bank', camera, schedule: { every: '1h' } },
+        // A power relay this machine cannot open (no sysfs GPIO): the system page says why and the fix.
+        { id: 'south', name: 'South bank', camera, schedule: { every: '1h' }, ...(GPIO_HERE ? {} : { recovery: { powerCycle: { gpio: 17 } } }) },
         { id: 'east', name: 'East gate', camera: { driver: 'http', url: `http://127.0.0.1:${deadCamera}/snapshot.jpg`, timeout: '2s' }, schedule: { every: '2s' }, recovery: { retries: 0 } },
       ],
       extra: {
@@ -238,6 +242,21 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     // A fresh daemon has no full hour yet: the chart says so.
     expect(await page.locator('.history-empty').innerText()).toContain('No history yet');
     expect(await page.locator('svg.chart-svg').count()).toBe(0);
+  });
+
+  (GPIO_HERE ? it.skip : it)('says which power relay cannot be opened, why and the fix (skipped where /sys/class/gpio/export exists)', async () => {
+    const { page } = admin;
+    await visit(page, '#/system');
+    const relay = page.locator('.relays [data-relay="south"]');
+    expect(await relay.locator('.badge').innerText()).toBe('unavailable');
+    expect(await relay.innerText()).toContain(
+      'relay unavailable: GPIO 17 (sysfs line 17) cannot be opened: /sys/class/gpio/export does not exist (no sysfs GPIO on this machine); on a Raspberry Pi, check the kernel has sysfs GPIO; elsewhere set recovery.powerCycle.simulate: true; no power cycle for this camera',
+    );
+    expect(await page.locator('.relays [data-relay]').count()).toBe(1);
+    await eventually(async () => {
+      await visit(page, '#/system');
+      expect(await page.locator('.alert[data-alert="relay-unavailable:south"] .badge').innerText()).toBe('error');
+    }, 20_000);
   });
 
   it('lists events with the start of their episode in the appliance time zone, not in their text', async () => {
