@@ -243,21 +243,64 @@ describe('lapsebox doctor', () => {
     });
   });
 
-  it('fails the row of a configured relay that cannot be opened, with the fix; a simulated one is ok', async () => {
+  describe('power relays', () => {
+    /**
+     * Doctor's context with its own sysfs GPIO folder (the Pi's chip at base 512, as since Linux 6.6),
+     * whatever this machine has, and its own accounts: lapsebox in `gpio` only when `inGpio`.
+     */
+    async function relayContext(sources: Record<string, unknown>[], gpio: (dir: string) => string, inGpio = false) {
+      const { dir, configFile } = setup(sources);
+      const passwd = path.join(dir, 'passwd');
+      const group = path.join(dir, 'group');
+      fs.writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\nlapsebox:x:64001:64001::/var/lib/lapsebox:/usr/sbin/nologin\n');
+      fs.writeFileSync(group, `root:x:0:\ngpio:x:64997:pi${inGpio ? ',lapsebox' : ''}\nlapsebox:x:64001:\n`);
+      const loaded = loadConfig(configFile);
+      return createContext({ config: loaded.config, configFile, configWarnings: [], paths: { passwd, group, gpio: gpio(dir) }, signal: AbortSignal.timeout(10_000) });
+    }
+    /** A sysfs GPIO folder as a Pi's: export root:gpio 0660 (Raspberry Pi OS's udev rule). */
+    const piSysfs = (dir: string) => {
+      const sysfs = path.join(dir, 'gpio');
+      fs.mkdirSync(path.join(sysfs, 'gpiochip512'), { recursive: true });
+      fs.writeFileSync(path.join(sysfs, 'gpiochip512', 'label'), 'pinctrl-bcm2711\n');
+      fs.writeFileSync(path.join(sysfs, 'gpiochip512', 'base'), '512\n');
+      fs.writeFileSync(path.join(sysfs, 'export'), '');
+      fs.chmodSync(path.join(sysfs, 'export'), 0o660);
+      fs.chownSync(path.join(sysfs, 'export'), 0, 64997);
+      return sysfs;
+    };
     const relay = (id: string, simulate: boolean) => ({ ...testpattern, id, recovery: { powerCycle: { gpio: 17, simulate } } });
-    const { configFile } = setup([relay('north', false), relay('demo', true)]);
-    const result = await cli(['doctor', '--json', '--config', configFile]);
-    const report = JSON.parse(result.stdout) as DoctorReport;
-    const get = (name: string) => report.checks.find((c) => c.name === name);
-    // This test box has no sysfs GPIO, as a laptop, a container or a Pi kernel without it.
-    expect(fs.existsSync('/sys/class/gpio/export')).toBe(false);
-    expect(get('relay north')).toMatchObject({
-      group: 'cameras',
-      verdict: 'fail',
-      detail: 'GPIO 17 (sysfs line 17) cannot be opened: /sys/class/gpio/export does not exist (no sysfs GPIO on this machine); no power cycle for this camera',
-      fix: 'on a Raspberry Pi, check the kernel has sysfs GPIO; without a relay, set recovery.powerCycle.simulate: true or remove recovery.powerCycle',
+    const rows = async (ctx: Awaited<ReturnType<typeof relayContext>>) => (await cameraChecks(ctx)).filter((c) => c.name.startsWith('relay '));
+
+    it('fails the row of a configured relay where the GPIO folder has no export file, with the fix; a simulated one is ok', async () => {
+      const ctx = await relayContext([relay('north', false), relay('demo', true)], (dir) => path.join(dir, 'no-gpio'));
+      const exportFile = path.join(ctx.paths.gpio, 'export');
+      expect(await rows(ctx)).toEqual([
+        {
+          group: 'cameras',
+          name: 'relay north',
+          verdict: 'fail',
+          detail: `GPIO 17 (sysfs line 17) cannot be opened: ${exportFile} does not exist (no sysfs GPIO on this machine); no power cycle for this camera`,
+          fix: 'on a Raspberry Pi, check the kernel has sysfs GPIO; without a relay, set recovery.powerCycle.simulate: true or remove recovery.powerCycle',
+        },
+        { group: 'cameras', name: 'relay demo', verdict: 'ok', detail: 'GPIO 17: simulated (recovery.powerCycle.simulate), power cycles are only logged' },
+      ]);
     });
-    expect(get('relay demo')).toMatchObject({ verdict: 'ok', detail: 'GPIO 17: simulated (recovery.powerCycle.simulate), power cycles are only logged' });
+
+    (asRoot ? it : it.skip)('fails the row when the daemon\'s user is not in the group of the export file, and passes it once it is [needs root, to chown]', async () => {
+      const out = await relayContext([relay('north', false)], piSysfs);
+      const exportFile = path.join(out.paths.gpio, 'export');
+      expect(await rows(out)).toEqual([
+        {
+          group: 'cameras',
+          name: 'relay north',
+          verdict: 'fail',
+          detail: `GPIO 17 (sysfs line 529) cannot be opened: lapsebox (the user systemd runs the daemon as) may not write ${exportFile} (root:gpio, mode 0660); no power cycle for this camera`,
+          fix: 'sudo usermod -aG gpio lapsebox, then restart the daemon',
+        },
+      ]);
+      const member = await relayContext([relay('north', false)], piSysfs, true);
+      expect(await rows(member)).toEqual([{ group: 'cameras', name: 'relay north', verdict: 'ok', detail: 'GPIO 17 (sysfs line 529): open to lapsebox' }]);
+    });
   });
 
   describe('network cameras', () => {
