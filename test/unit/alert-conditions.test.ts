@@ -242,6 +242,40 @@ alerts: { lateAfter: 15m }
     });
   });
 
+  describe('relay unavailable', () => {
+    const cfg = (simulate: boolean) =>
+      config(`sources:
+  - id: north
+    name: North bank
+    camera: { driver: testpattern }
+    schedule: { every: 1h }
+    recovery: { powerCycle: { gpio: 17, simulate: ${simulate} } }
+`);
+    const fault = { sourceId: 'north', gpio: 17, line: 529, reason: '/sys/class/gpio/export is not writable by this user (EACCES)', fix: 'add the service user to the gpio group' };
+    const now = paris('2026-06-10T12:00');
+    const fresh = source('north', now - MIN);
+
+    it('is an error naming the camera, the line, why and the fix, raised while the relay cannot be opened', () => {
+      expect(sut(cfg(false), snapshot({ now, sources: [fresh], relaysUnavailable: [fault] }))).toEqual([
+        {
+          key: 'relay-unavailable:north',
+          kind: 'relay-unavailable',
+          severity: 'error',
+          sourceId: 'north',
+          targetId: null,
+          message: 'north (North bank): the power relay on GPIO 17 (sysfs line 529) cannot be opened: /sys/class/gpio/export is not writable by this user (EACCES); add the service user to the gpio group. Pictures go on, but a hung camera is not power-cycled',
+        },
+      ]);
+      expect(sut(cfg(false), snapshot({ now, sources: [fresh], relaysUnavailable: [] }))).toEqual([]);
+    });
+
+    it('is told beside "camera down", and not for a relay the configuration now simulates', () => {
+      const down = source('north', now - MIN, { downSince: now - MIN });
+      expect(kinds(sut(cfg(false), snapshot({ now, sources: [down], relaysUnavailable: [fault] })))).toEqual(['relay-unavailable:north', 'camera-down:north']);
+      expect(sut(cfg(true), snapshot({ now, sources: [fresh], relaysUnavailable: [fault] }))).toEqual([]);
+    });
+  });
+
   describe('storage', () => {
     const cfg = config(`sources:
   - id: north

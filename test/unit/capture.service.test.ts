@@ -260,6 +260,33 @@ describe('CaptureService', () => {
     await sut.stop(100);
   });
 
+  it('says which relay cannot be opened and since when, still so during a handover, and clears it once the new service opens the relay', async () => {
+    const recovery = 'recovery: { retries: 0, powerCycle: { gpio: 17, afterFailures: 1, off: 1s, settle: 0s } }';
+    relayFails = true;
+    let finish!: () => void;
+    const camera = new ScriptedCamera(['wait']);
+    camera.gate = new Promise((resolve) => (finish = resolve));
+    const old = make(camera, '30s', recovery);
+    const fault = { config: expect.objectContaining({ gpio: 17 }), line: 17, reason: 'GPIO 17 is busy', fix: 'check recovery.powerCycle and run "lapsebox doctor"', since: expect.any(Number) };
+    expect(old.relays()).toEqual([{ sourceId: 'cam', gpio: 17, state: 'unavailable', fault }]);
+    const since = old.relays()[0]!.fault!.since;
+    const pending = old.capture('cam', 'slot');
+    // The same relay: still a fault while the old capture holds the source (no alert flapping to "recovered").
+    relayFails = false;
+    const handover = old.release();
+    const next = make(new ScriptedCamera(['ok']), '30s', recovery, handover);
+    expect(next.relays()).toEqual([{ sourceId: 'cam', gpio: 17, state: 'unavailable', fault: { ...fault, since } }]);
+    // Another relay is not judged by the old one's fault: not opened yet.
+    const other = make(new ScriptedCamera(['ok']), '30s', recovery.replace('gpio: 17', 'gpio: 27'), handover);
+    expect(other.relays()).toEqual([{ sourceId: 'cam', gpio: 27, state: 'waiting', fault: null }]);
+    finish();
+    await pending;
+    await handover.get('cam')!.released;
+    await new Promise((r) => setImmediate(r));
+    expect(next.relays()).toEqual([{ sourceId: 'cam', gpio: 17, state: 'simulated', fault: null }]);
+    await Promise.all([next.stop(100), other.stop(100)]);
+  });
+
   describe('recovery ladder', () => {
     const kinds = () => store.events.recent().map((e) => e.kind).reverse();
 
