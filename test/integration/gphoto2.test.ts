@@ -74,7 +74,8 @@ describe('gphoto2 camera in the running daemon (fake gphoto2 on PATH)', () => {
     const failure = daemon.lines.find((l) => l.msg.startsWith('capture failed'));
     expect(failure).toMatchObject({ level: 'error', source: 'north', code: 'timeout' });
     await waitFor('the third picture', async () => (await box!.status()).counts.pictures >= 2);
-    // Nothing half-written is left in the picture folders.
+    // Nothing half-written is left in the picture folders once the daemon has stopped (a later slot may be writing now).
+    expect((await daemon.stop()).code).toBe(0);
     const files = fs.readdirSync(path.join(box.dataDir, 'sources', 'north', 'pictures'), { recursive: true }) as string[];
     expect(files.filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
@@ -95,8 +96,9 @@ describe('gphoto2 camera in the running daemon (fake gphoto2 on PATH)', () => {
     expect(box.events().map((e) => e.kind)).toEqual(['camera-power-cycle', 'camera-down']);
 
     // What gphoto2 was asked, in order: each failed slot ends with a reset and a retry at the new port.
+    // (On a loaded machine the first slot may have no time left for a retry: its failure then stands alone.)
     const sequence = fake.calls().map((c) => c.outcome);
-    expect(sequence.slice(0, 5)).toEqual(['auto-detect', 'io', 'reset', 'auto-detect', 'io']);
+    expect(sequence.join(',')).toMatch(/^auto-detect,(io,)+reset,auto-detect,io(,|$)/);
     const relay = daemon.lines.filter((l) => String(l.msg).startsWith('relay GPIO 17 (simulated')).map((l) => l.msg);
     expect(relay).toEqual([
       'relay GPIO 17 (simulated): camera power off',
