@@ -148,6 +148,11 @@ export function keepSecrets(key: string, stored: unknown, sent: unknown): unknow
   });
 }
 
+/** True when two URLs name the same scheme, user, host and port (what a kept secret may be sent to). */
+export function sameAddress(a: string, b: string): boolean {
+  return authority(a, spansOf(a)) === authority(b, spansOf(b));
+}
+
 /** True when `value` still holds a secret shown as `***` (one `keepSecrets` could not restore). */
 export function holdsMaskedSecret(value: string): boolean {
   if (!value.includes(REDACTED)) return false;

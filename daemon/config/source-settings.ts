@@ -13,7 +13,7 @@ import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from '.
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
-import { holdsMaskedSecret, keepSecrets, maskSecrets } from '../secrets';
+import { holdsMaskedSecret, keepSecrets, maskSecrets, sameAddress } from '../secrets';
 
 export type SettingsProfile = 'maintainer' | 'director' | 'customer';
 
@@ -146,6 +146,13 @@ export class SourceSettings {
     }
     if (changed.length === 0) return { settings: maskSecrets(before) };
     const masked = paths.filter((p) => typeof valueAtPath(after, p) === 'string' && holdsMaskedSecret(valueAtPath(after, p) as string));
+    // A password kept beside a URL whose address changed (an http camera's url, username, password)
+    // would be sent to the new address without anyone typing it: it must be typed again.
+    for (const p of paths.filter((path) => path === 'url' || path.endsWith('.url'))) {
+      const secretPath = `${p.slice(0, -'url'.length)}password`;
+      const [was, now, kept] = [valueAtPath(before, p), valueAtPath(after, p), valueAtPath(after, secretPath)];
+      if (typeof was === 'string' && typeof now === 'string' && kept !== undefined && kept === valueAtPath(before, secretPath) && !sameAddress(was, now)) masked.push(secretPath);
+    }
     if (masked.length > 0) {
       throw new AppError(
         'invalid',

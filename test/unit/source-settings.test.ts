@@ -363,7 +363,7 @@ describe('SourceSettings', () => {
     const CHANGES: Record<string, unknown> = {
       name: 'Nord',
       enabled: false,
-      camera: { url: 'http://192.168.1.21/snapshot.jpg' },
+      camera: { url: 'http://192.168.1.21/snapshot.jpg', password: 'typed-for-the-new-address' },
       'schedule.every': '2m',
       'schedule.windows': [],
       'recovery.retries': 5,
@@ -483,6 +483,19 @@ describe('SourceSettings', () => {
       expect(err.kind).toBe('invalid');
       expect(err.details).toEqual({ 'camera.url': 'the address changed, so the password (or token) shown as *** must be typed again' });
       expect(fs.readFileSync(file, 'utf8')).toBe(WITH_URLS);
+    });
+
+    it('refuses to keep a camera password beside a url whose address changed, left out or sent as ***', async () => {
+      for (const camera of [{ url: 'http://203.0.113.9/snapshot.jpg' }, { url: 'http://203.0.113.9/snapshot.jpg', password: '***' }]) {
+        const err = await failure(sut.patch('north', { camera }, maintainer));
+        expect(err.kind).toBe('invalid');
+        expect(err.details).toMatchObject({ 'camera.password': 'the address changed, so the password (or token) shown as *** must be typed again' });
+      }
+      expect(fs.readFileSync(file, 'utf8')).toBe(WITH_URLS);
+      // Typed again, or the same address with another path: accepted.
+      await sut.patch('north', { camera: { url: 'http://203.0.113.9/snapshot.jpg', password: 'typed-again' } }, maintainer);
+      await sut.patch('north', { camera: { url: 'http://203.0.113.9/other.jpg' } }, maintainer);
+      expect(fs.readFileSync(file, 'utf8')).toContain('typed-again');
     });
   });
 
