@@ -94,7 +94,11 @@ export class Authenticator {
     try {
       valid = await check.valid;
     } catch (err) {
-      if (err instanceof LimiterFullError) return { ok: false, reason: 'busy', retryAfterSeconds: 2 };
+      if (err instanceof LimiterFullError) {
+        // Never checked, so not a guess: a real user turned away while the box is busy is not locked out for it.
+        if (counted) this.#forgive(address, now);
+        return { ok: false, reason: 'busy', retryAfterSeconds: 2 };
+      }
       throw err;
     }
     if (!user || !valid) return { ok: false, reason: 'invalid' };

@@ -99,6 +99,11 @@ describe('Authenticator', () => {
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sut.authenticate('ann', `guess-${i}`, `10.0.1.${i}`)));
     expect(results.filter((r) => !r.ok && r.reason === 'invalid')).toHaveLength(3);
     expect(results.filter((r) => !r.ok && r.reason === 'busy')).toEqual(Array(3).fill({ ok: false, reason: 'busy', retryAfterSeconds: 2 }));
+    // An attempt turned away as busy was never checked, so it does not count towards its address's limit.
+    const tight = new Authenticator(store.users, { now: () => now, throttle: { maxFailures: 1, windowMs: 60_000, concurrent: 1, maxWaiting: 0 } });
+    const [first, turnedAway] = await Promise.all([tight.authenticate('ann', 'guess', '10.0.3.1'), tight.authenticate('ann', 'ann-password-1', '10.0.3.2')]);
+    expect([first, turnedAway]).toEqual([{ ok: false, reason: 'invalid' }, { ok: false, reason: 'busy', retryAfterSeconds: 2 }]);
+    expect(await tight.authenticate('ann', 'wrong-once', '10.0.3.2')).toEqual({ ok: false, reason: 'invalid' });
   });
 
   it('forgets the least recently seen addresses first when too many are remembered, never every limit at once', async () => {
