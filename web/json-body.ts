@@ -16,7 +16,11 @@ export function jsonBody(limit: string): RequestHandler {
   return express.json({
     limit,
     verify: (_req, _res, body, encoding) => {
-      if (jsonDepth(decode(body, encoding), MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      // JSON between systems is UTF-8 (RFC 8259 §8.1); a charset the depth check cannot read is refused, not guessed.
+      if (!/^utf-?8$/i.test(encoding)) {
+        throw Object.assign(new Error(`JSON bodies must be UTF-8 (got charset ${JSON.stringify(encoding).slice(0, 40)})`), { status: 415, type: 'charset.unsupported' });
+      }
+      if (jsonDepth(body.toString('utf8'), MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
         // body-parser keeps this status and type; the error handler shows the message.
         throw Object.assign(new Error(`the request body is nested more than ${MAX_JSON_DEPTH} levels deep`), { status: 400, type: 'entity.too.deep' });
       }
@@ -50,14 +54,4 @@ export function jsonDepth(text: string, stopAbove = Number.POSITIVE_INFINITY): n
     }
   }
   return deepest;
-}
-
-/** The body as text in its charset (body-parser accepts UTF-8 and the UTF-16s for JSON). */
-function decode(body: Buffer, encoding: string): string {
-  if (/^utf-?8$/i.test(encoding)) return body.toString('utf8');
-  try {
-    return new TextDecoder(encoding).decode(body);
-  } catch {
-    return body.toString('utf8');
-  }
 }

@@ -240,6 +240,14 @@ describe('hostile input', () => {
     // 32 levels are still read (and refused for what they say).
     const edge = await raw('POST', '/api/groups', { user: 'maintainer', body: deep(31), headers: { 'content-type': 'application/json' } });
     expect([edge.status, JSON.parse(edge.body).details]).toEqual([400, { name: expect.any(String) }]);
+    // Another charset cannot hide the depth from the check: bodies are UTF-8 or refused.
+    const hidden = `["\\"",${'['.repeat(200)}1${']'.repeat(200)}]`;
+    const utf32 = Buffer.alloc(hidden.length * 4);
+    for (let i = 0; i < hidden.length; i++) utf32.writeUInt32LE(hidden.charCodeAt(i), i * 4);
+    for (const [charset, body] of [['utf-32le', utf32], ['utf-16le', Buffer.from(hidden, 'utf16le')]] as const) {
+      const res = await raw('PATCH', '/api/sources/north', { user: 'maintainer', body, headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect([charset, res.status, JSON.parse(res.body).error]).toEqual([charset, 415, `JSON bodies must be UTF-8 (got charset "${charset}")`]);
+    }
   });
 
   it('refuses cross-site state changes by their Origin, and accepts the same host', async () => {
