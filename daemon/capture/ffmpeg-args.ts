@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { CameraError, type CameraErrorCode } from './camera';
 import { tail } from './command';
+import { maskUrls } from '../secrets';
 
 export interface V4l2ArgsOptions {
   /** A V4L2 node such as /dev/video0 or /dev/v4l/by-id/usb-...-video-index0. */
@@ -160,7 +161,8 @@ function invalid(message: string): CameraError {
 
 /** Removes user:password@ from every URL in a text, so no log or status line shows them. */
 export function stripCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1');
+  // The user part goes whole; secret-looking query values (`?password=...`, `?token=...`) are masked as everywhere else.
+  return maskUrls(text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1'));
 }
 
 export interface FfmpegErrorContext {

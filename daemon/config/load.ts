@@ -190,7 +190,7 @@ function realOrSelf(p: string): string {
 
 function isInside(p: string, folder: string): boolean {
   const rel = path.relative(folder, p);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /** Files the config names that are not there: not an error (they may come later), but worth saying. */

@@ -94,7 +94,7 @@ export class DataLayout {
    */
   async inside(absolute: string): Promise<string | null> {
     const relative = path.relative(this.dataDir, absolute);
-    if (relative.startsWith('..') || path.isAbsolute(relative)) return null;
+    if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) return null;
     this.#realRoot ??= fs.realpath(this.dataDir).catch(() => path.resolve(this.dataDir));
     const [root, real] = await Promise.all([this.#realRoot, fs.realpath(absolute).catch(() => null)]);
     return real !== null && real === path.join(root, relative) ? absolute : null;

@@ -162,6 +162,10 @@ describe('stripCredentials', () => {
     );
     expect(stripCredentials('rtsp://10.0.0.2/live?user=a@b')).toBe('rtsp://10.0.0.2/live?user=a@b');
   });
+
+  it('masks secret-looking query values too (cameras that take the password in the query)', () => {
+    expect(stripCredentials("Impossible to open 'rtsp://cam/s?user=admin&password=hunter2&channel=1'")).toBe("Impossible to open 'rtsp://cam/s?user=admin&password=***&channel=1'");
+  });
 });
 
 describe('classifyFfmpegError', () => {
