@@ -7,18 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Why each package: python3, make and g++ build better-sqlite3, epoll (onoff) and unix-dgram;
-# the DejaVu fonts and fontconfig draw the test pattern's text; ffmpeg runs the v4l2 and rtsp
-# drivers, the RTSP test stream and the timelapse tests; gphoto2's real output is checked
-# against the parsers (the camera itself is a fake gphoto2); openssl makes a throwaway
-# certificate for the https camera test; procps gives ps; openssh-server is the central server
-# of the sync tests (a real sshd on loopback) and openssh-client makes their keys; chromium is
-# the headless browser the UI tests drive through playwright-core; prometheus brings promtool,
-# which checks /metrics; util-linux has mount (the small tmpfs of the full-disk tests, as root)
-# and unshare (the install.sh isolation test); systemd brings systemd-analyze and
-# `systemctl --root` (neither needs systemd running); passwd has useradd --root.
-PACKAGES=(python3 make g++ fonts-dejavu-core fontconfig ca-certificates ffmpeg gphoto2 openssl procps
-  openssh-server openssh-client chromium prometheus util-linux systemd passwd)
+# The packages, one per line with why each is needed, are in scripts/test-packages.txt.
+mapfile -t PACKAGES < <(grep -v '^#' scripts/test-packages.txt | grep -v '^$')
 
 missing=()
 for p in "${PACKAGES[@]}"; do
