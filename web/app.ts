@@ -21,7 +21,7 @@ import type { UsersService } from '../daemon/auth/users.service';
 import type { AccessService } from '../daemon/auth/access.service';
 import type { AuditRepository } from '../daemon/store/audit.repository';
 import type { EventsRepository } from '../daemon/store/events.repository';
-import type { Profile } from '../daemon/store/users.repository';
+import type { Profile } from '../daemon/domain/users';
 import type { Metrics } from '../daemon/health/metrics';
 import { basicAuth, sameOriginJson } from './auth.middleware';
 import { errorHandler, sendError } from './errors';

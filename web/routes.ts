@@ -7,7 +7,7 @@
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { atLeast, levelOn, type Grants, type Level, type Principal } from '../daemon/auth/permissions';
-import type { Profile } from '../daemon/store/users.repository';
+import type { Profile } from '../daemon/domain/users';
 import type { SourceConfig } from '../daemon/config/schema';
 import { HttpError } from './errors';
 import { userOf } from './auth.middleware';

@@ -7,9 +7,7 @@
 import type { Response } from 'express';
 import type { Level } from '../daemon/auth/permissions';
 import type { SourceConfig } from '../daemon/config/schema';
-import type { Video } from '../daemon/store/videos.repository';
-import { VIDEO_KINDS, type VideoKind } from '../daemon/store/videos.repository';
-import type { VideoJob } from '../daemon/store/video-jobs.repository';
+import { type Video, VIDEO_KINDS, type VideoKind, type VideoJob } from '../daemon/domain/videos';
 import type { WebDeps } from './app';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';

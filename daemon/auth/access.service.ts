@@ -6,7 +6,8 @@
 import { conflict, invalid, notFound } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
 import { GRANT_LEVELS, type AccessRepository, type EffectiveGrant, type Grant, type GrantLevel, type Group } from '../store/access.repository';
-import type { User, UsersRepository } from '../store/users.repository';
+import type { UsersRepository } from '../store/users.repository';
+import type { User } from '../domain/users';
 import type { Grants, Level, Principal } from './permissions';
 
 /** Who made a change, for the audit trail. */

@@ -2,7 +2,7 @@
  * Who may do what (SPEC §4), as pure decisions. Routes ask these; they never
  * compare profiles themselves.
  */
-import type { Profile } from '../store/users.repository';
+import type { Profile } from '../domain/users';
 
 /** Levels on one source, from least to most. */
 export const LEVELS = ['view', 'download', 'edit', 'manage'] as const;

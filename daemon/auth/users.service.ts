@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { conflict, invalid, notFound } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
-import { PROFILES, type Profile, type User, type UsersRepository } from '../store/users.repository';
+import { type UsersRepository } from '../store/users.repository';
+import { PROFILES, type Profile, type User } from '../domain/users';
 import { generatePassword, hashPassword } from './password';
 import type { Actor } from './access.service';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { UsersService } from '../auth/users.service';
 import { AccessService, groupJson, userJson, type Actor } from '../auth/access.service';
 import { openStore } from '../store/store';
-import { PROFILES } from '../store/users.repository';
+import { PROFILES } from '../domain/users';
 import { GRANT_LEVELS } from '../store/access.repository';
 import { commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { parseDuration, formatDuration } from './duration';
 import { parseRate } from './rate';
-import type { TimeOfDay, Weekday } from '../schedule/slots';
+import type { TimeOfDay, Weekday } from '../domain/schedule';
 // The allow-lists that keep camera settings out of trouble before they reach gphoto2's argv.
 import { modelProblem, portProblem, settingProblem } from '../capture/gphoto2-args';
 

@@ -6,11 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
-import type { PicturesRepository, Picture } from '../store/pictures.repository';
+import type { PicturesRepository } from '../store/pictures.repository';
+import { type Picture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import type { SourceStateRepository } from '../store/source-state.repository';
-import { isCameraFault, type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
+import { type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
 import type { Outbox } from '../sync/outbox';
-import type { DerivativeKind } from '../pipeline/plan';
 import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
 import { isCompleteJpeg } from './jpeg';
 import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, listFolder, localDate, parsePictureFileName, pictureFileName } from './layout';

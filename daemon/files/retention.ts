@@ -24,10 +24,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Config, SourceConfig } from '../config/schema';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
-import type { Picture } from '../store/pictures.repository';
+import { type Picture, DERIVATIVE_KINDS, isCameraFault } from '../domain/pictures';
 import { listFolder } from './layout';
-import { DERIVATIVE_KINDS } from '../pipeline/plan';
-import { isCameraFault } from '../pipeline/picture.pipeline';
 import { targetsFor } from '../sync/remote-paths';
 
 const DAY_MS = 86_400_000;

@@ -4,32 +4,7 @@
  * stored as JSON until delivered, and sent as it is (webhook) or as mail text,
  * so that it says the same thing whenever and wherever it arrives.
  */
-export type AlertStatus = 'raised' | 'reminder' | 'recovered' | 'notice' | 'report';
-export type AlertSeverity = 'info' | 'warning' | 'error';
-
-export interface AlertMessage {
-  type: 'alert' | 'report';
-  appliance: { id: string; name: string };
-  /** The alert key (`picture-late:north`, `disk-low`) or `report:<local date>`. */
-  topic: string;
-  /** picture-late, camera-down, disk-low, ..., daily-report */
-  kind: string;
-  status: AlertStatus;
-  severity: AlertSeverity;
-  sourceId: string | null;
-  targetId: string | null;
-  /** One line, e.g. "picture late: north (North tower)". */
-  title: string;
-  /** Plain-text body, several lines. */
-  text: string;
-  /** ISO time the message was made (it may be delivered much later). */
-  at: string;
-  /** ISO start of the episode, for raised, reminder and recovered. */
-  since: string | null;
-  /** Figures, such as the report's counts. */
-  details?: Record<string, unknown>;
-}
-
+import type { AlertMessage, AlertStatus } from '../domain/alerts';
 const STATUS_WORD: Record<AlertStatus, string> = { raised: 'RAISED', reminder: 'REMINDER', recovered: 'RECOVERED', notice: 'NOTICE', report: 'REPORT' };
 /** The order of the counts in a digest's subject: what needs action first. */
 const STATUS_ORDER: readonly AlertStatus[] = ['raised', 'reminder', 'recovered', 'notice', 'report'];

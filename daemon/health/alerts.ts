@@ -23,7 +23,7 @@ import type { AlertRecord } from '../store/alerts.repository';
 import { slotsBetween } from '../schedule/slots';
 import type { StorageStatus } from '../files/retention';
 import type { TargetStatus } from '../sync/sync.service';
-import type { AlertMessage } from './alert-message';
+import type { AlertMessage } from '../domain/alerts';
 import type { SystemSample } from './system-probe';
 import { conditions, type Condition, type ConfigRejection, type Snapshot } from './conditions';
 import type { RelayState } from '../capture/capture.service';

@@ -7,7 +7,8 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema';
 import { packageVersion } from '../package-info';
-import { emailDigest, type AlertMessage } from './alert-message';
+import { emailDigest } from './alert-message';
+import { type AlertMessage } from '../domain/alerts';
 import { urlOrigin } from '../secrets';
 import { causes, errorCodes, messageOf } from '../error-causes';
 

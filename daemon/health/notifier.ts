@@ -10,7 +10,7 @@ import { formatDuration } from '../config/duration';
 import type { Logger } from '../logger';
 import { backoffDelay, type BackoffPolicy } from '../sync/backoff';
 import { NOTIFICATION_CHANNELS, type Notification, type NotificationChannel, type NotificationsRepository } from '../store/notifications.repository';
-import type { AlertMessage } from './alert-message';
+import type { AlertMessage } from '../domain/alerts';
 import { ChannelError, EmailChannel, WebhookChannel, type Channel, type EmailConfig, type WebhookConfig } from './channels';
 import { Doorbell } from '../doorbell';
 

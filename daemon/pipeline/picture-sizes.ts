@@ -8,10 +8,10 @@ import type { SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import type { PictureStore } from '../files/picture.store';
 import type { Logger } from '../logger';
-import type { Picture, PicturesRepository } from '../store/pictures.repository';
+import type { PicturesRepository } from '../store/pictures.repository';
+import { type Picture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import { AppError, notFound } from '../errors';
-import { PicturePipeline, WatermarkUnavailableError, isCameraFault } from './picture.pipeline';
-import type { DerivativeKind } from './plan';
+import { PicturePipeline, WatermarkUnavailableError } from './picture.pipeline';
 
 export class PictureSizes {
   readonly #layout: DataLayout;

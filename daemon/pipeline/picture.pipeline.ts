@@ -18,24 +18,8 @@ import type { Logger } from '../logger';
 import { readExif, type ExifFacts } from './exif';
 import { Watermarks, WatermarkUnavailableError, legendOverlay, type Overlay } from './overlays';
 import { Limiter } from '../limiter';
-import {
-  CAMERA_FAULTS,
-  MAX_PIXELS,
-  THUMB_WIDTH,
-  judge,
-  legendText,
-  meanLuminance,
-  planGeometry,
-  planOutput,
-  planOutputs,
-  tooLarge,
-  type DerivativeKind,
-  type Geometry,
-  type OutputPlan,
-  type Rect,
-  type Rejection,
-  type Size,
-} from './plan';
+import { MAX_PIXELS, THUMB_WIDTH, judge, legendText, meanLuminance, planGeometry, planOutput, planOutputs, tooLarge, type Geometry, type OutputPlan, type Rect, type Size } from './plan';
+import type { DerivativeKind, Rejection } from '../domain/pictures';
 
 export { WatermarkUnavailableError } from './overlays';
 
@@ -343,10 +327,6 @@ export class PicturePipeline {
   readonly #said = new Map<string, number>();
 }
 
-/** Rejections that mean the camera delivered something unusable (the capture is failed and tried again). */
-export function isCameraFault(rejection: Rejection | null): boolean {
-  return rejection !== null && CAMERA_FAULTS.has(rejection.code);
-}
 
 function decodeOptions(): sharp.SharpOptions {
   // 'error' stops on a truncated picture but not on the harmless warnings some IP cameras trigger.

@@ -7,6 +7,7 @@
  */
 import { DateTime } from 'luxon';
 import type { SourceConfig } from '../config/schema';
+import type { DerivativeKind, Rejection } from '../domain/pictures';
 
 export interface Rect {
   left: number;
@@ -21,9 +22,6 @@ export interface Size {
 }
 
 /** The sizes kept beside every picture. `-wm` sizes carry the watermark, for customers. */
-export const DERIVATIVE_KINDS = ['thumb', 'preview', 'thumb-wm', 'preview-wm', 'frame', 'public'] as const;
-export type DerivativeKind = (typeof DERIVATIVE_KINDS)[number];
-
 export const THUMB_WIDTH = 320;
 export const PREVIEW_WIDTH = 1280;
 /** Above this many pixels a picture is refused before decoding: 120 MP covers 100 MP medium format. */
@@ -31,15 +29,6 @@ export const MAX_PIXELS = 120_000_000;
 
 export type Position = NonNullable<SourceConfig['image']['legend']>['position'];
 export type ImageConfig = SourceConfig['image'];
-
-/** Why a picture is kept but left out of videos and galleries. Camera faults also fail the capture. */
-export type RejectionCode = 'corrupt' | 'too-large' | 'too-small' | 'too-dark' | 'too-bright';
-export interface Rejection {
-  code: RejectionCode;
-  detail: string;
-}
-/** Rejections that mean the camera delivered something unusable, not that the scene was. */
-export const CAMERA_FAULTS: ReadonlySet<RejectionCode> = new Set(['corrupt', 'too-large', 'too-small']);
 
 /** How the stored picture is made from what the camera gave. */
 export interface Geometry {

@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs/promises';
 import type { SourceConfig } from '../config/schema';
-import type { Picture, PicturesRepository } from '../store/pictures.repository';
+import type { PicturesRepository } from '../store/pictures.repository';
+import type { Picture } from '../domain/pictures';
 import type { PictureSizes } from './picture-sizes';
 
 export interface PublicImage {

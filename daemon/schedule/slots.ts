@@ -10,6 +10,7 @@
  */
 import { IANAZone } from 'luxon';
 import { formatDuration } from '../config/duration';
+import type { TimeOfDay, Weekday } from '../domain/schedule';
 
 /**
  * suncalc 2 is an ES module package whose typings TypeScript will not let a
@@ -22,10 +23,6 @@ interface SunCalcApi {
 }
 const { getTimes } = require('suncalc') as SunCalcApi;
 
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-export type TimeOfDay =
-  | { kind: 'clock'; minutes: number } // minutes since local midnight, 0..1440 (1440 = "24:00", only meaningful as an end)
-  | { kind: 'sunrise' | 'sunset'; offsetMs: number }; // sunrise-30m => { kind:'sunrise', offsetMs: -1800000 }
 export interface WindowSpec {
   days: Weekday[];
   from: TimeOfDay;

@@ -1,4 +1,4 @@
-import type { AlertMessage } from '../health/alert-message';
+import type { AlertMessage } from '../domain/alerts';
 import type { Db } from './database';
 
 export const NOTIFICATION_CHANNELS = ['webhook', 'email'] as const;

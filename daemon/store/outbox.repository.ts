@@ -1,7 +1,6 @@
 import type { Db } from './database';
+import type { OutboxKind } from '../domain/sync';
 
-export const OUTBOX_KINDS = ['picture', 'video', 'latest'] as const;
-export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export type OutboxState = 'pending' | 'sent' | 'gone';
 
 /** One file to send to one target. */

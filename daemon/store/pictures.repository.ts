@@ -1,27 +1,5 @@
 import type { Db } from './database';
-import { DERIVATIVE_KINDS, type DerivativeKind, type Rejection, type RejectionCode } from '../pipeline/plan';
-
-/** A stored picture as the rest of the daemon sees it. */
-export interface Picture {
-  id: number;
-  sourceId: string;
-  takenAt: number;
-  localDate: string;
-  /** Relative to the data folder. */
-  path: string;
-  size: number;
-  width: number;
-  height: number;
-  missing: boolean;
-  /** SHA-256 of the stored file (hex); null for pictures indexed before the pipeline measured them. */
-  sha256: string | null;
-  exifTakenAt: number | null;
-  luminance: number | null;
-  /** Why the picture is left out of videos and galleries; null when it is usable. */
-  rejection: Rejection | null;
-  /** The sizes made for it that are on disk. */
-  derivatives: DerivativeKind[];
-}
+import { DERIVATIVE_KINDS, type DerivativeKind, type RejectionCode, type Picture } from '../domain/pictures';
 
 export type NewPicture = Omit<Picture, 'id' | 'missing' | 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'> &
   Partial<Pick<Picture, 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'>>;

@@ -1,15 +1,5 @@
 import type { Db } from './database';
-
-export const PROFILES = ['maintainer', 'director', 'customer'] as const;
-export type Profile = (typeof PROFILES)[number];
-
-export interface User {
-  id: number;
-  username: string;
-  profile: Profile;
-  createdAt: number;
-  updatedAt: number;
-}
+import type { Profile, User } from '../domain/users';
 
 /** The user with the stored hash; only the authenticator and the users service see this. */
 export interface UserWithHash extends User {

@@ -1,29 +1,5 @@
 import type { Db } from './database';
-import type { VideoKind } from './videos.repository';
-
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'skipped', 'failed', 'cancelled']);
-
-/** One video to build, queued or done: the history a person reads. */
-export interface VideoJob {
-  id: number;
-  sourceId: string;
-  kind: VideoKind;
-  label: string;
-  /** What was asked, as given (custom jobs) or taken from the config (scheduled ones). */
-  params: Record<string, unknown>;
-  status: JobStatus;
-  progress: number;
-  requestedBy: string;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  /** Why it was skipped, failed or cancelled. */
-  message: string | null;
-  result: Record<string, unknown> | null;
-  videoId: number | null;
-}
+import type { VideoKind, JobStatus, VideoJob } from '../domain/videos';
 
 interface Row {
   id: number;

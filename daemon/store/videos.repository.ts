@@ -1,29 +1,5 @@
 import type { Db } from './database';
-
-export const VIDEO_KINDS = ['daily', 'weekly', 'monthly', 'custom'] as const;
-export type VideoKind = (typeof VIDEO_KINDS)[number];
-
-/** A built video as the rest of the daemon sees it. */
-export interface Video {
-  id: number;
-  sourceId: string;
-  kind: VideoKind;
-  label: string;
-  /** Relative to the data folder. */
-  path: string;
-  posterPath: string | null;
-  periodFrom: number;
-  periodTo: number;
-  frames: number;
-  fps: number;
-  width: number;
-  height: number;
-  durationMs: number;
-  size: number;
-  codec: string;
-  jobId: number | null;
-  createdAt: number;
-}
+import type { Video, VideoKind } from '../domain/videos';
 
 export type NewVideo = Omit<Video, 'id'>;
 

@@ -4,9 +4,9 @@
  * not at all; the sync service is woken once the rows exist.
  */
 import type { Config } from '../config/schema';
-import type { OutboxKind, OutboxRepository } from '../store/outbox.repository';
-import { CAMERA_FAULTS, type Rejection } from '../pipeline/plan';
-import { isCameraFault } from '../pipeline/picture.pipeline';
+import type { OutboxRepository } from '../store/outbox.repository';
+import type { OutboxKind } from '../domain/sync';
+import { CAMERA_FAULTS, type Rejection, isCameraFault } from '../domain/pictures';
 import { remotePathOf, targetsFor } from './remote-paths';
 
 export interface QueuedPicture {

@@ -5,7 +5,7 @@
  * 23- and 25-hour days come out right.
  */
 import { DateTime, IANAZone } from 'luxon';
-import type { Weekday } from '../schedule/slots';
+import type { Weekday } from '../domain/schedule';
 
 export interface FrameCandidate {
   id: number;

@@ -8,17 +8,15 @@ import type { Outbox } from '../sync/outbox';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema';
-import type { DataLayout } from '../files/layout';
-import { TEMP_PREFIX, VIDEO_LABEL } from '../files/layout';
+import { type DataLayout, TEMP_PREFIX, VIDEO_LABEL } from '../files/layout';
 import type { Logger } from '../logger';
 import { BusyError, conflict, notFound } from '../errors';
-import type { VideoJobsRepository, VideoJob } from '../store/video-jobs.repository';
-import { FINISHED } from '../store/video-jobs.repository';
-import { VIDEO_KINDS, type VideosRepository, type VideoKind } from '../store/videos.repository';
+import type { VideoJobsRepository } from '../store/video-jobs.repository';
+import { type VideoJob, FINISHED, VIDEO_KINDS, type VideoKind } from '../domain/videos';
+import { type VideosRepository } from '../store/videos.repository';
 import { indexVideo, type VideoBuilder } from './video-builder';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
-import type { VideoSpec } from './video-spec';
-import { customSpec } from './video-spec';
+import { type VideoSpec, customSpec } from './video-spec';
 import { periodOfLabel } from './frames';
 
 /** Progress is written to the database at most this often; readers of the API see it live. */

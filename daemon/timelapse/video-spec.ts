@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { parseDuration } from '../config/duration';
 import { X264_PRESETS, type SourceConfig, type TimelapseKind } from '../config/schema';
 import { frameWidth } from '../pipeline/plan';
-import type { Weekday } from '../schedule/slots';
-import type { VideoKind } from '../store/videos.repository';
+import type { Weekday } from '../domain/schedule';
+import type { VideoKind } from '../domain/videos';
 import { invalid } from '../errors';
 import { MAX_FRAMES, parsePeriod, PeriodError, type Period } from './frames';
 

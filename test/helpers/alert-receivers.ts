@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import type { AlertMessage } from '../../daemon/health/alert-message';
+import type { AlertMessage } from '../../daemon/domain/alerts';
 
 export interface Received {
   method: string;

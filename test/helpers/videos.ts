@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import type { Config } from '../../daemon/config/schema';
 import type { Store } from '../../daemon/store/store';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import { buildPictureServices } from '../../daemon/capture/capture-stack';
 import { tempPathFor } from '../../daemon/files/atomic';
 import { localDate, pictureFileName } from '../../daemon/files/layout';

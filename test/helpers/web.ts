@@ -14,7 +14,7 @@ import { Authenticator, type ThrottleOptions } from '../../daemon/auth/authentic
 import { StatusService } from '../../daemon/status.service';
 import { PublicImages } from '../../daemon/pipeline/public-image';
 import { silentLogger } from '../../daemon/logger';
-import type { Profile } from '../../daemon/store/users.repository';
+import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
 

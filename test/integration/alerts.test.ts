@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../daemon/store/store';
 import { silentLogger } from '../../daemon/logger';
 import { Notifier } from '../../daemon/health/notifier';
 import { AlertService } from '../../daemon/health/alerts';
-import type { AlertMessage } from '../../daemon/health/alert-message';
+import type { AlertMessage } from '../../daemon/domain/alerts';
 import type { SystemSample } from '../../daemon/health/system-probe';
 import type { StorageStatus } from '../../daemon/files/retention';
 import type { TargetStatus } from '../../daemon/sync/sync.service';

@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../../daemon/config/load';
 import { openStore, type Store } from '../../daemon/store/store';
 import { StorageGuard } from '../../daemon/files/retention';
 import { silentLogger } from '../../daemon/logger';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import type { Listener } from '../../web/server';
 import { freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';

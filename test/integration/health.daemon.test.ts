@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import type { AlertMessage } from '../../daemon/health/alert-message';
+import type { AlertMessage } from '../../daemon/domain/alerts';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { jpegOf, noise } from '../helpers/images';

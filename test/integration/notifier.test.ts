@@ -11,7 +11,7 @@ import type { Config } from '../../daemon/config/schema';
 import { createLogger } from '../../daemon/logger';
 import { packageVersion } from '../../daemon/package-info';
 import { openStore, type Store } from '../../daemon/store/store';
-import type { AlertMessage, AlertStatus } from '../../daemon/health/alert-message';
+import type { AlertMessage, AlertStatus } from '../../daemon/domain/alerts';
 import { WebhookChannel } from '../../daemon/health/channels';
 import { Notifier, type NotifierDeps, type RetryPolicy } from '../../daemon/health/notifier';
 import { freePort, tempDir, waitFor } from '../helpers/env';

@@ -13,7 +13,7 @@ import { openStore, type Store } from '../../daemon/store/store';
 import { buildCaptureStack, type CaptureStack } from '../../daemon/capture/capture-stack';
 import type { Camera, CaptureRequest, CaptureResult } from '../../daemon/capture/camera';
 import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';
 import { addUsers, startWeb } from '../helpers/web';

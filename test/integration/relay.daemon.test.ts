@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AlertMessage } from '../../daemon/health/alert-message';
+import type { AlertMessage } from '../../daemon/domain/alerts';
 import type { RelayStatus } from '../../daemon/status.service';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { cli, freePort, tempDir, waitFor, writeConfig, type TestConfigOptions } from '../helpers/env';

@@ -5,7 +5,7 @@ import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
 import { startReceiver } from '../helpers/alert-receivers';
 import { isAlive } from '../helpers/processes';
-import type { AlertMessage } from '../../daemon/health/alert-message';
+import type { AlertMessage } from '../../daemon/domain/alerts';
 
 const CANON = { model: 'Canon EOS 550D', port: 'usb:001,005', serial: '0270117385' };
 

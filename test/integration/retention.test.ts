@@ -16,7 +16,7 @@ import { openRelay } from '../../daemon/hardware/relay';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import { App } from '../../daemon/app';
 import { TEMP_PREFIX } from '../../daemon/files/layout';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import { tempDir, freePort, waitFor } from '../helpers/env';
 import { seedPictures } from '../helpers/videos';
 import { plain } from '../helpers/images';

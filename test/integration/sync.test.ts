@@ -14,7 +14,7 @@ import { createLogger, silentLogger } from '../../daemon/logger';
 import { Outbox } from '../../daemon/sync/outbox';
 import { SyncService, type SyncPolicies } from '../../daemon/sync/sync.service';
 import { indexVideo } from '../../daemon/timelapse/video-builder';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import { tempDir, waitFor } from '../helpers/env';
 import { TestSshd } from '../helpers/sshd';
 import { scene, seedPictures } from '../helpers/videos';

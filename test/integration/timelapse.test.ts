@@ -11,7 +11,7 @@ import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openStore, type Store } from '../../daemon/store/store';
-import type { Picture } from '../../daemon/store/pictures.repository';
+import type { Picture } from '../../daemon/domain/pictures';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { TimelapseScheduler } from '../../daemon/timelapse/timelapse.scheduler';

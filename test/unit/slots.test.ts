@@ -1,14 +1,5 @@
-import {
-  formatTimeOfDay,
-  isSlot,
-  nextSlot,
-  slotsBetween,
-  windowIntervals,
-  type ScheduleSpec,
-  type SlotContext,
-  type TimeOfDay,
-  type WindowSpec,
-} from '../../daemon/schedule/slots';
+import { formatTimeOfDay, isSlot, nextSlot, slotsBetween, windowIntervals, type ScheduleSpec, type SlotContext, type WindowSpec } from '../../daemon/schedule/slots';
+import { type TimeOfDay } from '../../daemon/domain/schedule';
 
 // suncalc 2 ships ES-module typings a CommonJS test cannot import; its require export works.
 interface SunCalcApi {
