@@ -8,7 +8,7 @@ import type { PicturesRepository } from './store/pictures.repository';
 import type { SourceStateRepository } from './store/source-state.repository';
 import { nextSlot } from './schedule/slots';
 import { formatDuration } from './config/duration';
-import { localDate } from './files/layout';
+import { localDate } from './domain/data-folder';
 import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
 import { maskSecrets } from './secrets';

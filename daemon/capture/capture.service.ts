@@ -26,7 +26,7 @@ import type { EventsRepository } from '../store/events.repository';
 import type { PictureStore } from '../files/picture.store';
 import { PipelineError, type PicturePipeline } from '../pipeline/picture.pipeline';
 import { removeIfExists, tempPathFor } from '../files/atomic';
-import { localDate, pictureFileName } from '../files/layout';
+import { localDate, pictureFileName } from '../domain/data-folder';
 import { RelayUnavailableError, type Relay, type RelayConfig } from '../hardware/relay';
 import { CameraError, abortError, sleep, type Camera, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';

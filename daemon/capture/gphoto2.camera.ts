@@ -31,7 +31,7 @@ import {
   type Gphoto2Setting,
 } from './gphoto2-args';
 import { isCompleteJpeg } from '../files/jpeg';
-import { TEMP_PREFIX } from '../files/layout';
+import { TEMP_PREFIX } from '../domain/data-folder';
 
 export interface Gphoto2Options {
   sourceId: string;

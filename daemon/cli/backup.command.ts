@@ -9,7 +9,7 @@ import { configFileFrom } from '../config/load';
 import { createBackup, type BackupSummary } from '../backup/backup';
 import { restoreBackup, type RestoreSummary } from '../backup/restore';
 import { BackupError } from '../backup/manifest';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { CliError, commonOptions, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 /** The audit trail's name for the person at the terminal: `cli:<login>`, the sudo user when there is one. */

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import { DataLayout } from '../files/layout';
 import { discoverCameras, type CameraReport } from '../capture/discovery';
 import { matchingCameras } from '../capture/gphoto2.camera';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 export function camerasCommand(program: Command, io: Output): void {

@@ -5,7 +5,7 @@ import { createCamera } from '../capture/drivers';
 import { openRelay } from '../hardware/relay';
 import { silentLogger } from '../logger';
 import { pictureJson } from '../../web/api.routes';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 interface Captured {

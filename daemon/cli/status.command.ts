@@ -5,7 +5,7 @@ import { StatusService, type SourceStatus, type SystemStatus } from '../status.s
 import { describePower } from '../health/throttling';
 import type { ChannelStatus } from '../health/notifier';
 import { formatDuration } from '../config/duration';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { renderTargets } from './sync.command';
 import { SyncService } from '../sync/sync.service';
 import { Outbox } from '../sync/outbox';

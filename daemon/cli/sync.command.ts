@@ -5,7 +5,7 @@ import { openStore, type Store } from '../store/store';
 import { silentLogger } from '../logger';
 import { Outbox } from '../sync/outbox';
 import { SyncService, type PassSummary, type TargetStatus } from '../sync/sync.service';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { CliError, commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 /** `sync run` may take as long as the backlog needs; Ctrl-C leaves the daemon sending. */

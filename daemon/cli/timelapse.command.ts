@@ -6,7 +6,7 @@ import { buildVideoStack } from '../timelapse/video-stack';
 import { silentLogger } from '../logger';
 import type { Config } from '../config/schema';
 import { jobJson } from '../../web/videos.routes';
-import { controlRequest } from './control-client';
+import { controlRequest } from '../control/client';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 type JobJson = ReturnType<typeof jobJson>;

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema';
 import type { SourceStatus } from '../status.service';
 import type { TargetStatus } from '../sync/sync.service';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../capture/command';
-import { controlRequest } from '../cli/control-client';
+import { controlRequest } from '../control/client';
 import { DataLayout } from '../files/layout';
 
 export type Verdict = 'ok' | 'warn' | 'fail';

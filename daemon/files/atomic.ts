@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TEMP_PREFIX } from './layout';
+import { TEMP_PREFIX } from '../domain/data-folder';
 
 /** A temporary path next to `finalPath`, ignored by the reconciliation and never served. */
 export function tempPathFor(finalPath: string): string {

@@ -13,7 +13,8 @@ import { type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.
 import type { Outbox } from '../sync/outbox';
 import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
 import { isCompleteJpeg } from './jpeg';
-import { DataLayout, TEMP_PREFIX, companionFileName, isCompanionFileName, listFolder, localDate, parsePictureFileName, pictureFileName } from './layout';
+import { DataLayout, listFolder } from './layout';
+import { TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from '../domain/data-folder';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -12,7 +12,7 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { CaptureService } from '../capture/capture.service';
 import { nextSlot, type ScheduleSpec, type SlotContext } from './slots';
-import { localDate } from '../files/layout';
+import { localDate } from '../domain/data-folder';
 
 interface Plan {
   source: SourceConfig;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { SyncTargetConfig } from '../config/schema';
-import { TEMP_PREFIX } from '../files/layout';
+import { TEMP_PREFIX } from '../domain/data-folder';
 import type { OutboxKind } from '../domain/sync';
 
 const SEND_KEY: Record<OutboxKind, 'pictures' | 'videos' | 'latest'> = { picture: 'pictures', video: 'videos', latest: 'latest' };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { SyncTargetConfig } from '../config/schema';
 import { Throttle, TokenBucket } from './throttle';
-import { TEMP_PREFIX } from '../files/layout';
+import { TEMP_PREFIX } from '../domain/data-folder';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
 const CHUNK_SIZE = 128 * 1024;

@@ -19,7 +19,7 @@ import sharp from 'sharp';
 import { createSocket } from 'unix-dgram';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
-import { parsePictureFileName, pictureFileName } from '../../daemon/files/layout';
+import { parsePictureFileName, pictureFileName } from '../../daemon/domain/data-folder';
 
 const MAIN = path.join(__dirname, '..', '..', 'daemon', 'main.js');
 

@@ -17,7 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { localDate, pictureFileName } from '../../daemon/files/layout';
+import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { StorageGuard } from '../../daemon/files/retention';
 import { silentLogger } from '../../daemon/logger';
 import { openStore, type Store } from '../../daemon/store/store';

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { pictureFileName } from '../../daemon/files/layout';
+import { pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { openStore, type Store } from '../../daemon/store/store';
 import { Outbox } from '../../daemon/sync/outbox';

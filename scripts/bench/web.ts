@@ -48,7 +48,7 @@ import { StatusService } from '../../daemon/status.service';
 import { PublicImages } from '../../daemon/pipeline/public-image';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import type { PicturePipeline } from '../../daemon/pipeline/picture.pipeline';
-import { pictureFileName } from '../../daemon/files/layout';
+import { pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { openStore, type Store } from '../../daemon/store/store';
 import { createWebApp, type WebDeps } from '../../web/app';

@@ -12,7 +12,7 @@ import type { Store } from '../../daemon/store/store';
 import type { Picture } from '../../daemon/domain/pictures';
 import { buildPictureServices } from '../../daemon/capture/capture-stack';
 import { tempPathFor } from '../../daemon/files/atomic';
-import { localDate, pictureFileName } from '../../daemon/files/layout';
+import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 

@@ -15,7 +15,7 @@ import { createCamera } from '../../daemon/capture/drivers';
 import { openRelay } from '../../daemon/hardware/relay';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import { App } from '../../daemon/app';
-import { TEMP_PREFIX } from '../../daemon/files/layout';
+import { TEMP_PREFIX } from '../../daemon/domain/data-folder';
 import type { Picture } from '../../daemon/domain/pictures';
 import { tempDir, freePort, waitFor } from '../helpers/env';
 import { seedPictures } from '../helpers/videos';

@@ -4,17 +4,17 @@
  * already read the data folder and database can use it; no password involved.
  */
 import express, { type Express } from 'express';
-import type { CaptureService } from '../daemon/capture/capture.service';
-import type { StatusService } from '../daemon/status.service';
-import type { Config } from '../daemon/config/schema';
-import type { Logger } from '../daemon/logger';
-import { discoverCameras } from '../daemon/capture/discovery';
-import { pictureJson } from './api.routes';
-import { jobJson } from './videos.routes';
-import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
-import { errorHandler, sendError } from './errors';
-import { jsonBody } from './json-body';
-import type { SyncService } from '../daemon/sync/sync.service';
+import type { CaptureService } from '../capture/capture.service';
+import type { StatusService } from '../status.service';
+import type { Config } from '../config/schema';
+import type { Logger } from '../logger';
+import { discoverCameras } from '../capture/discovery';
+import { pictureJson } from '../../web/api.routes';
+import { jobJson } from '../../web/videos.routes';
+import type { VideoJobs } from '../timelapse/video-jobs.service';
+import { errorHandler, sendError } from '../../web/errors';
+import { jsonBody } from '../../web/json-body';
+import type { SyncService } from '../sync/sync.service';
 
 export function createControlApp(deps: {
   config: () => Config;
