@@ -12,7 +12,7 @@ import { localDate } from './domain/data-folder';
 import type { SyncService, TargetStatus } from './sync/sync.service';
 import { packageVersion } from './package-info';
 import { maskSecrets } from './secrets';
-import type { StorageStatus } from './files/retention';
+import type { StorageStatus } from './storage/retention';
 import type { SystemSample } from './health/system-probe';
 import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';

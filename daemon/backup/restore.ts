@@ -14,7 +14,7 @@ import { DataLayout } from '../files/layout';
 import { INITIAL_PASSWORD_FILE } from '../auth/users.service';
 import { projectRoot } from '../package-info';
 import type { AuditEntry } from '../store/audit.repository';
-import { openStore } from '../store/store';
+import { openRepositories } from '../store/repositories';
 import { processUser } from './access';
 import { extractArchive, inspectArchive } from './archive';
 import { referencedFiles, relativeInside, withDataDir } from './config-files';
@@ -113,7 +113,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
     if (!owner && process.getuid?.() === 0) {
       warnings.push(`the data folder ${dataDir} is new and owned by root: give it to the user the daemon runs as (sudo chown -R lapsebox:lapsebox ${dataDir})`);
     }
-    const store = openStore(dataDir);
+    const store = openRepositories(dataDir);
     let counts: SetupCounts;
     try {
       counts = replaceSetup(store, local(DATABASE_ENTRY), {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { openDatabase, schemaVersion, type Db } from '../store/database';
 import type { AuditEntry } from '../store/audit.repository';
-import type { Store } from '../store/store';
+import type { Repositories } from '../store/repositories';
 import { BackupError } from './manifest';
 
 /** The setup: carried by a backup and replaced whole by a restore, parents before children. */
@@ -166,7 +166,7 @@ export function prepareSetup(file: string): SetupCounts & { usernames: string[] 
  * not hold yet, and records `entry`: all in one transaction. Everything else of the
  * target (pictures, queue, history) stays.
  */
-export function replaceSetup(store: Store, setupFile: string, entry: AuditEntry): SetupCounts {
+export function replaceSetup(store: Repositories, setupFile: string, entry: AuditEntry): SetupCounts {
   const db = store.db;
   db.prepare('ATTACH DATABASE ? AS archive').run(setupFile);
   try {

@@ -4,10 +4,10 @@
  */
 import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
-import { PictureStore } from '../files/picture.store';
+import type { Repositories } from '../store/repositories';
+import { PictureStore } from '../storage/picture.store';
 import { PicturePipeline } from '../pipeline/picture.pipeline';
-import { PictureSizes } from '../pipeline/picture-sizes';
+import { PictureSizes } from '../storage/picture-sizes';
 import type { Relay, RelayConfig } from '../hardware/relay';
 import { CaptureService, type CaptureObserver, type Handover, type StorageGate } from './capture.service';
 import { Outbox } from '../sync/outbox';
@@ -21,7 +21,7 @@ export interface CaptureStack {
 
 export function buildCaptureStack(deps: {
   config: Config;
-  store: Store;
+  store: Repositories;
   log: Logger;
   createCamera: CameraFactory;
   openRelay: (config: RelayConfig, sourceId: string) => Relay;
@@ -56,10 +56,11 @@ export function buildCaptureStack(deps: {
 }
 
 /** The picture store of a data folder; found pictures are measured with the pipeline. */
-export function buildPictureStore(deps: { config: Config; store: Store; log: Logger; pipeline: PicturePipeline; outbox?: Outbox }): PictureStore {
+export function buildPictureStore(deps: { config: Config; store: Repositories; log: Logger; pipeline: PicturePipeline; outbox?: Outbox }): PictureStore {
   const { config, store, log, pipeline } = deps;
+  const outbox = deps.outbox ?? new Outbox({ config: () => config, repo: store.outbox });
   return new PictureStore({
-    outbox: deps.outbox ?? new Outbox({ config: () => config, repo: store.outbox }),
+    indexed: (picture, options) => outbox.picture(picture, options),
     layout: store.layout,
     pictures: store.pictures,
     state: store.state,
@@ -70,7 +71,7 @@ export function buildPictureStore(deps: { config: Config; store: Store; log: Log
 }
 
 /** Pipeline, store and sizes without a camera: for building videos on a stopped box. */
-export function buildPictureServices(deps: { config: Config; store: Store; log: Logger }): { pipeline: PicturePipeline; pictureStore: PictureStore; sizes: PictureSizes } {
+export function buildPictureServices(deps: { config: Config; store: Repositories; log: Logger }): { pipeline: PicturePipeline; pictureStore: PictureStore; sizes: PictureSizes } {
   const { config, store, log } = deps;
   const pipeline = new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
   const pictureStore = buildPictureStore({ config, store, log, pipeline });

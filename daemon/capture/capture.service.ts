@@ -23,7 +23,7 @@ import { formatDuration } from '../config/duration';
 import { type Picture, isCameraFault } from '../domain/pictures';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { EventsRepository } from '../store/events.repository';
-import type { PictureStore } from '../files/picture.store';
+import type { PictureStore } from '../storage/picture.store';
 import { PipelineError, type PicturePipeline } from '../pipeline/picture.pipeline';
 import { removeIfExists, tempPathFor } from '../files/atomic';
 import { localDate, pictureFileName } from '../domain/data-folder';
@@ -87,7 +87,7 @@ export interface RelayState {
   fault: RelayFault | null;
 }
 
-/** The storage guard, as capture sees it (daemon/files/retention.ts). */
+/** The storage guard, as capture sees it (daemon/storage/retention.ts). */
 export interface StorageGate {
   /** Why capture is paused, or null. */
   blocked(): string | null;

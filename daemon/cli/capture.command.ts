@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStore } from '../store/store';
+import { openRepositories } from '../store/repositories';
 import { buildCaptureStack } from '../capture/capture-stack';
 import { createCamera } from '../capture/drivers';
 import { openRelay } from '../hardware/relay';
@@ -21,7 +21,7 @@ export function captureCommand(program: Command, io: Output): void {
       const { config } = loadFor(cmd);
       const source = config.sources.find((s) => s.id === sourceId);
       if (!source) throw new CliError(`no source "${sourceId}" in the configuration (sources: ${config.sources.map((s) => s.id).join(', ') || 'none'})`, 2);
-      const store = openStore(config.storage.dataDir);
+      const store = openRepositories(config.storage.dataDir);
       let captured: Captured;
       try {
         const live = await controlRequest(store.layout.controlSocket, 'POST', `/sources/${encodeURIComponent(sourceId)}/capture`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import { openStore } from '../store/store';
+import { openRepositories } from '../store/repositories';
 import { StatusService, type SourceStatus, type SystemStatus } from '../status.service';
 import { describePower } from '../health/throttling';
 import type { ChannelStatus } from '../health/notifier';
@@ -30,7 +30,7 @@ export function statusCommand(program: Command, io: Output): void {
     .description('sources, last and next capture, failures, disk, sync backlog; from a running daemon also health, storage, alerts and alert channels')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
-      const store = openStore(config.storage.dataDir);
+      const store = openRepositories(config.storage.dataDir);
       let report: StatusReport;
       try {
         const live = await controlRequest(store.layout.controlSocket, 'GET', '/status', 10_000);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import type { Config } from '../config/schema';
-import { openStore, type Store } from '../store/store';
+import { openRepositories, type Repositories } from '../store/repositories';
 import { silentLogger } from '../logger';
 import { Outbox } from '../sync/outbox';
 import { SyncService, type PassSummary, type TargetStatus } from '../sync/sync.service';
@@ -18,7 +18,7 @@ export function syncCommand(program: Command, io: Output): void {
     .description('per target: files waiting, the oldest, what was sent, the last error')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
-      const store = openStore(config.storage.dataDir);
+      const store = openRepositories(config.storage.dataDir);
       let targets: TargetStatus[];
       try {
         const live = await controlRequest(store.layout.controlSocket, 'GET', '/sync', 10_000);
@@ -39,7 +39,7 @@ export function syncCommand(program: Command, io: Output): void {
       if (options.target !== undefined && !config.sync.targets.some((t) => t.id === options.target)) {
         throw new CliError(`no sync target "${options.target}" (known: ${config.sync.targets.map((t) => t.id).join(', ')})`, 2);
       }
-      const store = openStore(config.storage.dataDir);
+      const store = openRepositories(config.storage.dataDir);
       let result: { passes: PassSummary[]; targets: TargetStatus[] };
       try {
         const live = await controlRequest(store.layout.controlSocket, 'POST', '/sync/run', RUN_TIMEOUT_MS, options.target ? { target: options.target } : {});
@@ -66,7 +66,7 @@ export function syncCommand(program: Command, io: Output): void {
     });
 }
 
-function offline(config: Config, store: Store): SyncService {
+function offline(config: Config, store: Repositories): SyncService {
   return new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() });
 }
 

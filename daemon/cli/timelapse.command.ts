@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openStore, type Store } from '../store/store';
+import { openRepositories, type Repositories } from '../store/repositories';
 import { buildPictureServices } from '../capture/capture-stack';
 import { buildVideoStack } from '../timelapse/video-stack';
 import { silentLogger } from '../logger';
@@ -52,7 +52,7 @@ export function timelapseCommand(program: Command, io: Output): void {
       const progress = (p: number) => {
         if (!json && process.stderr.isTTY) process.stderr.write(`\rbuilding: ${p.toFixed(1)}%   `);
       };
-      const store = openStore(config.storage.dataDir);
+      const store = openRepositories(config.storage.dataDir);
       let job: JobJson;
       try {
         job = (await viaDaemon(store, sourceId, request, progress)) ?? (await here(config, store, sourceId, request, progress));
@@ -100,7 +100,7 @@ function requestFrom(o: TimelapseOptions): Record<string, unknown> {
 }
 
 /** Queues the job with the running daemon and follows it; Ctrl-C cancels it. Null when no daemon runs. */
-async function viaDaemon(store: Store, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson | null> {
+async function viaDaemon(store: Repositories, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson | null> {
   const socket = store.layout.controlSocket;
   const queued = await controlRequest(socket, 'POST', `/sources/${encodeURIComponent(sourceId)}/videos`, 30_000, request);
   if (!queued) return null;
@@ -126,7 +126,7 @@ async function viaDaemon(store: Store, sourceId: string, request: Record<string,
 }
 
 /** No daemon: build it in this process, recorded in the same job history. */
-async function here(config: Config, store: Store, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson> {
+async function here(config: Config, store: Repositories, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson> {
   const log = silentLogger();
   const { sizes } = buildPictureServices({ config, store, log });
   const { jobs } = buildVideoStack({ config: () => config, store, sizes, log });

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import os from 'node:os';
 import { UsersService } from '../auth/users.service';
 import { AccessService, groupJson, userJson, type Actor } from '../auth/access.service';
-import { openStore } from '../store/store';
+import { openRepositories } from '../store/repositories';
 import { PROFILES } from '../domain/users';
 import { GRANT_LEVELS } from '../store/access.repository';
 import { commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
@@ -25,7 +25,7 @@ function cliActor(): Actor {
 
 async function withAccess<T>(cmd: Command, fn: (users: UsersService, access: AccessService) => Promise<T> | T): Promise<T> {
   const { config } = loadFor(cmd);
-  const store = openStore(config.storage.dataDir);
+  const store = openRepositories(config.storage.dataDir);
   try {
     const access = new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => config.sources.map((s) => s.id) });
     return await fn(new UsersService(store.users, store.audit), access);

@@ -10,7 +10,7 @@ import { parseDuration, formatDuration } from './duration';
 import { parseRate } from './rate';
 import type { TimeOfDay, Weekday } from '../domain/schedule';
 // The allow-lists that keep camera settings out of trouble before they reach gphoto2's argv.
-import { modelProblem, portProblem, settingProblem } from '../capture/gphoto2-args';
+import { modelProblem, portProblem, settingProblem } from './gphoto2-values';
 
 /** A strict object whose unknown-key message lists the keys that are allowed. */
 function obj<T extends z.core.$ZodLooseShape>(shape: T) {

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { IANAZone } from 'luxon';
 import { GVFS_FIX, GVFS_UNIT, gvfsProcesses } from '../capture/discovery';
-import { statfsProbe } from '../files/retention';
+import { statfsProbe } from '../storage/retention';
 import { readClock } from '../health/system-probe';
 import { needs } from './tools';
 import { runTool, type Check, type DoctorContext } from './context';

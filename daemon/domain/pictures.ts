@@ -42,3 +42,14 @@ export interface Picture {
   /** The sizes made for it that are on disk. */
   derivatives: DerivativeKind[];
 }
+
+/** A picture the picture store has just indexed, as those who follow it hear of it (the outbox queues it for the sync targets). */
+export interface IndexedPicture {
+  id: number;
+  sourceId: string;
+  /** Relative to the data folder. */
+  path: string;
+  size: number;
+  takenAt: number;
+  rejection: Rejection | null;
+}

@@ -18,10 +18,10 @@ import { DateTime } from 'luxon';
 import type { Config } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { Repositories } from '../store/repositories';
 import type { AlertRecord } from '../store/alerts.repository';
 import { slotsBetween } from '../schedule/slots';
-import type { StorageStatus } from '../files/retention';
+import type { StorageStatus } from '../storage/retention';
 import type { TargetStatus } from '../sync/sync.service';
 import type { AlertMessage } from '../domain/alerts';
 import type { SystemSample } from './system-probe';
@@ -33,7 +33,7 @@ const CHECK_EVERY_MS = 30_000;
 
 export interface AlertServiceDeps {
   config: () => Config;
-  store: Pick<Store, 'alerts' | 'state' | 'events' | 'pictures' | 'outbox' | 'notifications'>;
+  store: Pick<Repositories, 'alerts' | 'state' | 'events' | 'pictures' | 'outbox' | 'notifications'>;
   notifier: { enqueue(message: AlertMessage): number };
   health: () => SystemSample | null;
   storage: () => StorageStatus | null;

@@ -6,17 +6,9 @@
 import type { Config } from '../config/schema';
 import type { OutboxRepository } from '../store/outbox.repository';
 import type { OutboxKind } from '../domain/sync';
-import { CAMERA_FAULTS, type Rejection, isCameraFault } from '../domain/pictures';
-import { remotePathOf, targetsFor } from './remote-paths';
-
-export interface QueuedPicture {
-  id: number;
-  sourceId: string;
-  path: string;
-  size: number;
-  takenAt: number;
-  rejection: Rejection | null;
-}
+import { CAMERA_FAULTS, type Rejection, isCameraFault, type IndexedPicture } from '../domain/pictures';
+import { remotePathOf } from './remote-paths';
+import { targetsFor } from '../config/sync-targets';
 
 export interface QueuedVideo {
   id: number;
@@ -44,7 +36,7 @@ export class Outbox {
    * large) stay on the box for diagnosis and are not sent. `latest` when it is now
    * the source's latest picture.
    */
-  picture(p: QueuedPicture, options: { latest: boolean }): void {
+  picture(p: IndexedPicture, options: { latest: boolean }): void {
     const now = this.#now();
     const ids = new Set<string>();
     if (!isCameraFault(p.rejection)) {
@@ -67,7 +59,7 @@ export class Outbox {
    * when a target (or a source of a target) is added, and each source's latest
    * picture. Returns how many rows it added.
    */
-  backfill(latestOf: (sourceId: string) => QueuedPicture | undefined): number {
+  backfill(latestOf: (sourceId: string) => IndexedPicture | undefined): number {
     const config = this.#config();
     const now = this.#now();
     let added = 0;

@@ -7,13 +7,6 @@ import type { SyncTargetConfig } from '../config/schema';
 import { TEMP_PREFIX } from '../domain/data-folder';
 import type { OutboxKind } from '../domain/sync';
 
-const SEND_KEY: Record<OutboxKind, 'pictures' | 'videos' | 'latest'> = { picture: 'pictures', video: 'videos', latest: 'latest' };
-
-/** The targets that want a kind of file of a source (`send`, and `sources` when it is given). */
-export function targetsFor(targets: readonly SyncTargetConfig[], sourceId: string, kind: OutboxKind): SyncTargetConfig[] {
-  return targets.filter((t) => t.send.includes(SEND_KEY[kind]) && (t.sources === undefined || t.sources.includes(sourceId)));
-}
-
 /**
  * The path of a file under `<remoteDir>/<appliance.id>/`: the data folder's
  * `sources/<source>/pictures/<day>/<file>.jpg` becomes `<source>/pictures/<day>/<file>.jpg`,

@@ -7,7 +7,7 @@
  */
 import type { Config, SyncTargetConfig } from '../config/schema';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { Repositories } from '../store/repositories';
 import type { Backlog, OutboxItem } from '../store/outbox.repository';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { remoteFile, remoteTempFile } from './remote-paths';
@@ -79,7 +79,7 @@ export interface PassSummary {
 
 export interface SyncServiceDeps {
   config: () => Config;
-  store: Pick<Store, 'outbox' | 'syncTargets' | 'events' | 'layout' | 'pictures'>;
+  store: Pick<Repositories, 'outbox' | 'syncTargets' | 'events' | 'layout' | 'pictures'>;
   outbox: Pick<Outbox, 'backfill'>;
   log: Logger;
   now?: () => number;

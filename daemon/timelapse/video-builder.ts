@@ -15,7 +15,7 @@ import type { DataLayout } from '../files/layout';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { jpegInfo } from '../files/jpeg';
 import type { Logger } from '../logger';
-import type { PictureSizes } from '../pipeline/picture-sizes';
+import type { PictureSizes } from '../storage/picture-sizes';
 import type { PicturesRepository } from '../store/pictures.repository';
 import type { NewVideo, VideosRepository } from '../store/videos.repository';
 import type { Video } from '../domain/videos';

@@ -4,8 +4,8 @@
  */
 import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
-import type { PictureSizes } from '../pipeline/picture-sizes';
+import type { Repositories } from '../store/repositories';
+import type { PictureSizes } from '../storage/picture-sizes';
 import { FfmpegRunner, type FfmpegRunnerOptions } from './ffmpeg.runner';
 import { VideoBuilder } from './video-builder';
 import { VideoJobs } from './video-jobs.service';
@@ -13,7 +13,7 @@ import { Outbox } from '../sync/outbox';
 
 export function buildVideoStack(deps: {
   config: () => Config;
-  store: Store;
+  store: Repositories;
   sizes: Pick<PictureSizes, 'file'>;
   log: Logger;
   ffmpeg?: FfmpegRunnerOptions | undefined;

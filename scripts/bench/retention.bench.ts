@@ -18,9 +18,9 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
-import { StorageGuard } from '../../daemon/files/retention';
+import { StorageGuard } from '../../daemon/storage/retention';
 import { silentLogger } from '../../daemon/logger';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { remotePathOf } from '../../daemon/sync/remote-paths';
 import { envCount } from './env';
 
@@ -40,7 +40,7 @@ function configFor(dataDir: string): Config {
 }
 
 /** N pictures a minute apart ending two days ago, with their sizes, sent to hq. Returns every file written. */
-function seed(config: Config, store: Store, n: number): string[] {
+function seed(config: Config, store: Repositories, n: number): string[] {
   const files: string[] = [];
   const body = Buffer.alloc(4096, 7);
   const rows: { takenAt: number; day: string; rel: string }[] = [];
@@ -76,7 +76,7 @@ async function ours(n: number, pauseMs: number): Promise<{ seconds: number; wors
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-retention-'));
   const config = configFor(path.join(dir, 'data'));
   fs.mkdirSync(config.storage.dataDir, { recursive: true });
-  const store = openStore(config.storage.dataDir);
+  const store = openRepositories(config.storage.dataDir);
   try {
     seed(config, store, n);
     const sut = new StorageGuard({ config: () => config, store, log: silentLogger(), now: () => NOW, batchPauseMs: pauseMs });
@@ -100,7 +100,7 @@ async function plainRm(n: number): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-rm-'));
   const config = configFor(path.join(dir, 'data'));
   fs.mkdirSync(config.storage.dataDir, { recursive: true });
-  const store = openStore(config.storage.dataDir);
+  const store = openRepositories(config.storage.dataDir);
   try {
     const files = seed(config, store, n);
     const started = process.hrtime.bigint();

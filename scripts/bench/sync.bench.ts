@@ -20,7 +20,7 @@ import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { Outbox } from '../../daemon/sync/outbox';
 import { SyncService } from '../../daemon/sync/sync.service';
 import { TestSshd } from '../lib/loopback-sshd';
@@ -60,7 +60,7 @@ export async function run(): Promise<void> {
       const source = `s${sets.indexOf(set)}`;
       const dataDir = path.join(tmp, 'data');
       let config = configFor(dataDir, sshd, source, `r${round}`);
-      const store = openStore(dataDir);
+      const store = openRepositories(dataDir);
       const pictures = writePictures(store, source, set);
       const best: { ours: Result | null; openssh: Result | null } = { ours: null, openssh: null };
       try {
@@ -115,7 +115,7 @@ function configFor(dataDir: string, sshd: TestSshd, source: string, targetId: st
 }
 
 /** Files of random bytes (nothing compresses) in a picture folder, indexed as pictures. */
-function writePictures(store: Store, source: string, set: FileSet): { id: number; path: string; size: number; takenAt: number; sha: string }[] {
+function writePictures(store: Repositories, source: string, set: FileSet): { id: number; path: string; size: number; takenAt: number; sha: string }[] {
   const dir = store.layout.dayDir(source, DAY);
   fs.mkdirSync(dir, { recursive: true });
   const out = [];
@@ -132,7 +132,7 @@ function writePictures(store: Store, source: string, set: FileSet): { id: number
 }
 
 /** The whole path: rows queued in one indexing-size transaction, then the worker drains them. */
-async function ours(config: Config, store: Store, pictures: ReturnType<typeof writePictures>): Promise<Result> {
+async function ours(config: Config, store: Repositories, pictures: ReturnType<typeof writePictures>): Promise<Result> {
   const targetId = config.sync.targets[0]!.id;
   let sync: SyncService | null = null;
   const outbox = new Outbox({ config: () => config, repo: store.outbox, notify: (ids) => sync?.wake(ids) });
@@ -150,7 +150,7 @@ async function ours(config: Config, store: Store, pictures: ReturnType<typeof wr
 }
 
 /** OpenSSH's client in batch mode: one put per file to its final name. */
-async function openssh(sshd: TestSshd, tmp: string, store: Store, pictures: ReturnType<typeof writePictures>, remoteDir: string): Promise<Result> {
+async function openssh(sshd: TestSshd, tmp: string, store: Repositories, pictures: ReturnType<typeof writePictures>, remoteDir: string): Promise<Result> {
   const batch = path.join(tmp, 'batch');
   const dirs: string[] = [];
   for (let d = remoteDir; d !== sshd.root; d = path.dirname(d)) dirs.unshift(d);
@@ -162,7 +162,7 @@ async function openssh(sshd: TestSshd, tmp: string, store: Store, pictures: Retu
 }
 
 /** Every file on the server under its final name, with its size and SHA-256; nothing else there. */
-function verify(sshd: TestSshd, relativeDir: string, store: Store, pictures: ReturnType<typeof writePictures>): void {
+function verify(sshd: TestSshd, relativeDir: string, store: Repositories, pictures: ReturnType<typeof writePictures>): void {
   const files = sshd.files();
   if (files.size !== pictures.length) throw new Error(`${files.size} files on the server, ${pictures.length} expected`);
   for (const p of pictures) {

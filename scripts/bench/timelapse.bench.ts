@@ -29,7 +29,7 @@ import { type DataLayout } from '../../daemon/files/layout';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { configureSharp } from '../../daemon/pipeline/sharp';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { concatList, encodeArgs, outputSize, videoFilters, type EncodeSettings, type Size } from '../../daemon/timelapse/encode-args';
 import type { FfmpegRunner, Probe } from '../../daemon/timelapse/ffmpeg.runner';
 import { periodStarting, type Period } from '../../daemon/timelapse/frames';
@@ -77,7 +77,7 @@ interface Counts {
 interface Bench {
   runs: number;
   dir: string;
-  store: Store;
+  store: Repositories;
   builder: VideoBuilder;
   runner: FfmpegRunner;
   /** The builder reads the configuration through this, so a run can switch deflicker on. */
@@ -110,12 +110,12 @@ export async function run(): Promise<void> {
     runs: envCount('LAPSEBOX_BENCH_VIDEO_RUNS', 1),
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-timelapse-'));
-  let store: Store | null = null;
+  let store: Repositories | null = null;
   try {
     configureSharp(); // as the daemon does: the builder's poster is made with sharp
     const plain = await writeConfig(dir, 'lapsebox.yaml', false);
     const deflicker = await writeConfig(dir, 'lapsebox-deflicker.yaml', true);
-    store = openStore(plain.storage.dataDir);
+    store = openRepositories(plain.storage.dataDir);
     const config = { current: plain };
     // Every frame file is on disk, so the builder never asks for one to be made again.
     const sizes = { file: async (): Promise<string> => { throw new Error('not used: every frame file is on disk'); } };
@@ -154,7 +154,7 @@ function source(config: Config): SourceConfig {
 }
 
 /** The day's pictures, evenly spread from local midnight, each indexed with its frame file written. */
-async function makeFrames(store: Store, src: SourceConfig, period: Period, count: number): Promise<Bench['frames']> {
+async function makeFrames(store: Repositories, src: SourceConfig, period: Period, count: number): Promise<Bench['frames']> {
   const { layout } = store;
   const times = spread(period, count);
   const paths = times.map((t) => picturePath(layout, t));

@@ -45,12 +45,12 @@ import { UsersService } from '../../daemon/auth/users.service';
 import { AccessService } from '../../daemon/auth/access.service';
 import { Authenticator } from '../../daemon/auth/authenticator';
 import { StatusService } from '../../daemon/status.service';
-import { PublicImages } from '../../daemon/pipeline/public-image';
+import { PublicImages } from '../../daemon/storage/public-image';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import type { PicturePipeline } from '../../daemon/pipeline/picture.pipeline';
 import { pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { createWebApp, type WebDeps } from '../../web/app';
 import { pictureJson } from '../../web/api.routes';
 import { listen, type Listener } from '../../web/server';
@@ -89,7 +89,7 @@ interface Settings {
 interface Box {
   config: Config;
   source: SourceConfig;
-  store: Store;
+  store: Repositories;
   publicImages: PublicImages;
   status: StatusService;
   server: Listener;
@@ -154,7 +154,7 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
     configFile,
   );
   const source = config.sources[0]!;
-  const store = openStore(config.storage.dataDir);
+  const store = openRepositories(config.storage.dataDir);
   console.log(`indexing ${settings.pictures.toLocaleString('en')} pictures...`);
   const insert = insertPictures(store, settings.pictures);
   store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -196,7 +196,7 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
  * newest): local dates in the appliance zone (days of 1380 and 1500 pictures at
  * the DST changes), about 0.3 % rejected as too dark and a few as corrupt.
  */
-function insertPictures(store: Store, count: number): Box['insert'] {
+function insertPictures(store: Repositories, count: number): Box['insert'] {
   const insert = store.db.prepare<[string, number, string, string, number, number, number, string, number, number, string | null, string | null, string, number]>(
     `INSERT INTO pictures (source_id, taken_at, local_date, path, size, width, height, sha256, exif_taken_at, luminance, rejection, rejection_detail, derivatives, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -248,7 +248,7 @@ function utcName(at: number): string {
 }
 
 /** A maintainer, and a customer who sees the source through a group's `view` grant. */
-async function addPeople(store: Store, config: Config): Promise<{ users: UsersService; access: AccessService }> {
+async function addPeople(store: Repositories, config: Config): Promise<{ users: UsersService; access: AccessService }> {
   const users = new UsersService(store.users, store.audit);
   const access = new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => config.sources.map((s) => s.id) });
   await users.add('maintainer', 'maintainer', PASSWORD, ACTOR);
@@ -260,7 +260,7 @@ async function addPeople(store: Store, config: Config): Promise<{ users: UsersSe
 }
 
 /** `n` distinct random usable picture ids. */
-function usableIds(store: Store, count: number, n: number): number[] {
+function usableIds(store: Repositories, count: number, n: number): number[] {
   const random = mulberry32(SEED + 1);
   const ids = new Set<number>();
   while (ids.size < n) {
@@ -278,7 +278,7 @@ function usableIds(store: Store, count: number, n: number): number[] {
  * picture's stored file, from which the real PictureSizes makes the public size
  * on the first request.
  */
-async function makeFiles(dir: string, store: Store, source: SourceConfig, pipeline: PicturePipeline, thumbIds: number[]): Promise<void> {
+async function makeFiles(dir: string, store: Repositories, source: SourceConfig, pipeline: PicturePipeline, thumbIds: number[]): Promise<void> {
   const camera = new TestPatternCamera({ sourceId: SOURCE, sourceName: 'North tower', width: 1920, height: 1080, timezone: TIMEZONE });
   const signal = new AbortController().signal;
   const pool: { original: string; thumb: string }[] = [];
@@ -355,7 +355,7 @@ async function latencies(box: Box, settings: Settings): Promise<void> {
   printLatencies(box, load, results);
 }
 
-function neighbours(store: Store, id: number): void {
+function neighbours(store: Repositories, id: number): void {
   const p = store.pictures.get(id)!;
   store.pictures.neighbour(SOURCE, p, 'before');
   store.pictures.neighbour(SOURCE, p, 'after');

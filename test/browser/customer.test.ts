@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { DateTime } from 'luxon';
 import type { Browser } from 'playwright-core';
 import { parseConfig } from '../../daemon/config/load';
-import { openStore } from '../../daemon/store/store';
+import { openRepositories } from '../../daemon/store/repositories';
 import { cli, freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { scene, seedPictures } from '../helpers/videos';
@@ -44,7 +44,7 @@ describe('UI: a customer with view on one source', () => {
       ],
     });
     const { config } = parseConfig(fs.readFileSync(configFile, 'utf8'), configFile);
-    const store = openStore(config.storage.dataDir);
+    const store = openRepositories(config.storage.dataDir);
     try {
       for (const [d, date] of DAYS.entries()) {
         const start = DateTime.fromISO(`${date}T10:00`, { zone: TZ }).toMillis();

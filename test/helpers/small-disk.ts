@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { DiskProbe } from '../../daemon/files/retention';
+import type { DiskProbe } from '../../daemon/storage/retention';
 import { tempDir } from './env';
 
 export interface SmallDisk {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import type { Config } from '../../daemon/config/schema';
-import type { Store } from '../../daemon/store/store';
+import type { Repositories } from '../../daemon/store/repositories';
 import type { Picture } from '../../daemon/domain/pictures';
 import { buildPictureServices } from '../../daemon/capture/capture-stack';
 import { tempPathFor } from '../../daemon/files/atomic';
@@ -16,7 +16,7 @@ import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { mulberry32 } from '../../daemon/capture/testpattern.camera';
 
-export function pictureServices(config: Config, store: Store) {
+export function pictureServices(config: Config, store: Repositories) {
   return buildPictureServices({ config, store, log: silentLogger() });
 }
 
@@ -46,7 +46,7 @@ export function flicker(n: number, amplitude: number, seed = 7): number[] {
 }
 
 /** Stores pictures taken at `times` (ms) through the pipeline; `jpeg(i)` makes the i-th. */
-export async function seedPictures(config: Config, store: Store, sourceId: string, times: readonly number[], jpeg: (i: number) => Promise<Buffer>): Promise<Picture[]> {
+export async function seedPictures(config: Config, store: Repositories, sourceId: string, times: readonly number[], jpeg: (i: number) => Promise<Buffer>): Promise<Picture[]> {
   const { pipeline, pictureStore } = pictureServices(config, store);
   const source = config.sources.find((s) => s.id === sourceId)!;
   const out: Picture[] = [];

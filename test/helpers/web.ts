@@ -7,12 +7,12 @@ import path from 'node:path';
 import type { Express } from 'express';
 import type { Config } from '../../daemon/config/schema';
 import { parseConfig, type LoadedConfig } from '../../daemon/config/load';
-import type { Store } from '../../daemon/store/store';
+import type { Repositories } from '../../daemon/store/repositories';
 import { UsersService } from '../../daemon/auth/users.service';
 import { AccessService } from '../../daemon/auth/access.service';
 import { Authenticator, type ThrottleOptions } from '../../daemon/auth/authenticator';
 import { StatusService } from '../../daemon/status.service';
-import { PublicImages } from '../../daemon/pipeline/public-image';
+import { PublicImages } from '../../daemon/storage/public-image';
 import { silentLogger } from '../../daemon/logger';
 import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
@@ -20,14 +20,14 @@ import { listen, type Listener } from '../../web/server';
 
 export const TEST_ACTOR = { actor: 'test', address: 'test' };
 
-export function accessServices(config: () => Config, store: Store) {
+export function accessServices(config: () => Config, store: Repositories) {
   const users = new UsersService(store.users, store.audit);
   const access = new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => config().sources.map((s) => s.id) });
   return { users, access };
 }
 
 /** Adds users (one password for all) and customers' grants: `{ viewer: ['customer', { north: 'view' }] }`. */
-export async function addUsers(store: Store, config: () => Config, password: string, people: Record<string, [Profile, Record<string, 'view' | 'download'>?]>): Promise<void> {
+export async function addUsers(store: Repositories, config: () => Config, password: string, people: Record<string, [Profile, Record<string, 'view' | 'download'>?]>): Promise<void> {
   const { users, access } = accessServices(config, store);
   for (const [name, [profile, grants]] of Object.entries(people)) {
     await users.add(name, profile, password, TEST_ACTOR);
@@ -48,7 +48,7 @@ export function writeYamlConfig(dir: string, timezone: string, lines: string[], 
 export type WebParts = Pick<WebDeps, 'sizes' | 'capture'> & Partial<WebDeps> & { throttle?: ThrottleOptions };
 
 /** The web app on a loopback port, built like the daemon builds it. */
-export async function startWeb(config: () => Config, store: Store, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps; app: Express }> {
+export async function startWeb(config: () => Config, store: Repositories, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps; app: Express }> {
   const { users, access } = accessServices(config, store);
   const { throttle, ...rest } = parts;
   const deps: WebDeps = {

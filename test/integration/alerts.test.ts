@@ -6,13 +6,13 @@
 import path from 'node:path';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { silentLogger } from '../../daemon/logger';
 import { Notifier } from '../../daemon/health/notifier';
 import { AlertService } from '../../daemon/health/alerts';
 import type { AlertMessage } from '../../daemon/domain/alerts';
 import type { SystemSample } from '../../daemon/health/system-probe';
-import type { StorageStatus } from '../../daemon/files/retention';
+import type { StorageStatus } from '../../daemon/storage/retention';
 import type { TargetStatus } from '../../daemon/sync/sync.service';
 import { tempDir } from '../helpers/env';
 import { startReceiver, startSmtp } from '../helpers/alert-receivers';
@@ -49,7 +49,7 @@ const storage: StorageStatus = {
 
 describe('AlertService with the notifier', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let config: Config;
   let now: number;
   let temperature: number | null;
@@ -78,7 +78,7 @@ alerts:
   dailyReport: { at: "08:00" }
 `;
     config = parseConfig(text, path.join(tmp.dir, 'lapsebox.yaml')).config;
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     now = T0;
     temperature = 50;
     notifier = new Notifier({ config: () => config, repo: store.notifications, log: silentLogger(), now: () => now });

@@ -8,7 +8,7 @@ import * as tar from 'tar';
 import { cli, freePort, NOBODY, ROOT, tempDir, waitFor, type CliResult } from '../helpers/env';
 import { basic, DaemonProcess } from '../helpers/daemon';
 import { openDatabase } from '../../daemon/store/database';
-import { openStore } from '../../daemon/store/store';
+import { openRepositories } from '../../daemon/store/repositories';
 import { UsersService } from '../../daemon/auth/users.service';
 import { SETUP_TABLES, STATE_TABLES, tableNames } from '../../daemon/backup/setup-database';
 import { MIGRATIONS } from '../../daemon/store/migrations';
@@ -317,7 +317,7 @@ sync:
     const example = fs.readFileSync(path.join(ROOT, 'config', 'lapsebox.example.yaml'), 'utf8');
     fs.mkdirSync(etc, { recursive: true });
     fs.writeFileSync(path.join(etc, 'lapsebox.yaml'), example); // as scripts/install.sh leaves it
-    const store = openStore(dataDir);
+    const store = openRepositories(dataDir);
     try {
       expect(await new UsersService(store.users, store.audit).ensureMaintainer(dataDir)).toMatchObject({ username: 'admin' });
     } finally {

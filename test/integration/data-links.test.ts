@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
-import { openStore, type Store } from '../../daemon/store/store';
-import { StorageGuard } from '../../daemon/files/retention';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
+import { StorageGuard } from '../../daemon/storage/retention';
 import { silentLogger } from '../../daemon/logger';
 import type { Picture } from '../../daemon/domain/pictures';
 import type { Listener } from '../../web/server';
@@ -68,14 +68,14 @@ describe('links inside the data folder', () => {
 
   describe('once pictures are indexed and their day folder is swapped for a link', () => {
     let loaded: LoadedConfig;
-    let store: Store;
+    let store: Repositories;
     let server: Listener | undefined;
     let swapped: Picture;
     let kept: Picture;
 
     beforeEach(async () => {
       loaded = writeYamlConfig(tmp.dir, TZ, ['sources:', '  - id: north', '    camera: { driver: testpattern }', '    retention: { maxAgeDays: 2 }']);
-      store = openStore(loaded.config.storage.dataDir);
+      store = openRepositories(loaded.config.storage.dataDir);
       const old = DateTime.fromISO('2026-11-10T10:00', { zone: TZ }).toMillis();
       const recent = DateTime.fromISO('2026-11-19T10:00', { zone: TZ }).toMillis();
       [swapped, kept] = (await seedPictures(loaded.config, store, 'north', [old, recent], () => plain(320, 240, '#778899'))) as [Picture, Picture];

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { SourceSettings } from '../../daemon/config/source-settings';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
@@ -30,7 +30,7 @@ interface PictureJson {
 describe('gallery and administration API', () => {
   let tmp: ReturnType<typeof tempDir>;
   let loaded: LoadedConfig;
-  let store: Store;
+  let store: Repositories;
   let server: Listener;
   let base: string;
   let file: string;
@@ -69,7 +69,7 @@ describe('gallery and administration API', () => {
       ['# The bridge box'],
     );
     file = loaded.file;
-    store = openStore(config().storage.dataDir);
+    store = openRepositories(config().storage.dataDir);
     // Two days: 5 pictures the evening of the 19th, 7 the morning of the 20th (local time).
     const evening = DateTime.fromISO('2026-11-19T22:00', { zone: TZ }).toMillis();
     const morning = DateTime.fromISO('2026-11-20T08:00', { zone: TZ }).toMillis();

@@ -7,7 +7,7 @@ import { createSystemProbe, type SystemProbe, type SystemSample } from '../../da
 import { parseThrottled, type PowerState } from '../../daemon/health/throttling';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import type { HealthPoint, MinuteRow } from '../../daemon/store/health.repository';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { tempDir, waitFor } from '../helpers/env';
 import { isAlive } from '../helpers/processes';
 
@@ -185,11 +185,11 @@ class ScriptedProbe implements SystemProbe {
 
 describe('HealthHistory', () => {
   let dir: { dir: string; cleanup: () => void };
-  let store: Store;
+  let store: Repositories;
 
   beforeEach(() => {
     dir = tempDir();
-    store = openStore(dir.dir);
+    store = openRepositories(dir.dir);
   });
 
   afterEach(() => {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { SourceSettings } from '../../daemon/config/source-settings';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import { silentLogger } from '../../daemon/logger';
@@ -24,7 +24,7 @@ const EVIL_NAME = '<script>alert("pwned")</script> & "quotes"';
 describe('hostile input', () => {
   let tmp: ReturnType<typeof tempDir>;
   let loaded: LoadedConfig;
-  let store: Store;
+  let store: Repositories;
   let server: Listener;
   let base: string;
   let port: number;
@@ -71,7 +71,7 @@ describe('hostile input', () => {
       `    image: { legend: { text: ${JSON.stringify('<img src=x onerror=alert(1)> {date}')} } }`,
       '    public: { enabled: true }',
     ]);
-    store = openStore(config().storage.dataDir);
+    store = openRepositories(config().storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     pictureId = (await seedPictures(config(), store, 'north', [start, start + 60_000], () => scene(320, 180, 1)))[0]!.id;
     await addUsers(store, config, PASSWORD, { maintainer: ['maintainer'], director: ['director'], viewer: ['customer', { north: 'view' }] });

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { Metrics, type HealthSnapshot } from '../../daemon/health/metrics';
 import { tempDir } from '../helpers/env';
 import { basic } from '../helpers/daemon';
@@ -87,7 +87,7 @@ function promtool(text: string): Promise<{ code: number | null; output: string }
 describe('Metrics', () => {
   let tmp: ReturnType<typeof tempDir>;
   let loaded: LoadedConfig;
-  let store: Store;
+  let store: Repositories;
   let health: HealthSnapshot | null;
   let capturePaused: boolean | null;
   let alerts: { kind: string; severity: 'warning' | 'error' }[];
@@ -110,7 +110,7 @@ describe('Metrics', () => {
   beforeEach(() => {
     tmp = tempDir();
     loaded = writeYamlConfig(tmp.dir, TZ, lines(['north', 'south'], ['hq']));
-    store = openStore(config().storage.dataDir);
+    store = openRepositories(config().storage.dataDir);
     health = FULL_HEALTH;
     capturePaused = false;
     alerts = [];

@@ -10,7 +10,7 @@ import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { createLogger } from '../../daemon/logger';
 import { packageVersion } from '../../daemon/package-info';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import type { AlertMessage, AlertStatus } from '../../daemon/domain/alerts';
 import { WebhookChannel } from '../../daemon/health/channels';
 import { Notifier, type NotifierDeps, type RetryPolicy } from '../../daemon/health/notifier';
@@ -42,7 +42,7 @@ function message(n: number, status: AlertStatus = 'raised'): AlertMessage {
 
 describe('Notifier', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let config: Config;
   let lines: string[];
   const notifiers: Notifier[] = [];
@@ -87,7 +87,7 @@ describe('Notifier', () => {
 
   beforeEach(() => {
     tmp = tempDir();
-    store = openStore(path.join(tmp.dir, 'data'));
+    store = openRepositories(path.join(tmp.dir, 'data'));
     lines = [];
   });
 
@@ -229,7 +229,7 @@ describe('Notifier', () => {
     store.close();
 
     const hook = await receiver(port);
-    store = openStore(path.join(tmp.dir, 'data'));
+    store = openRepositories(path.join(tmp.dir, 'data'));
     const sut = notifier();
     sut.start();
     await waitFor('the pending messages delivered', () => store.notifications.status('webhook').pending === 0);

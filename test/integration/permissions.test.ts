@@ -8,10 +8,10 @@ import type { Express } from 'express';
 import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { buildCaptureStack } from '../../daemon/capture/capture-stack';
 import { createCamera } from '../../daemon/capture/drivers';
-import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
+import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { SourceSettings } from '../../daemon/config/source-settings';
@@ -53,7 +53,7 @@ const HIDDEN = [401, 404, 404, 404, 404, 200, 200];
 describe('the permission table (SPEC §4) on every route', () => {
   let tmp: ReturnType<typeof tempDir>;
   let loaded: LoadedConfig;
-  let store: Store;
+  let store: Repositories;
   let jobs: VideoJobs;
   let server: Listener;
   let base: string;
@@ -96,7 +96,7 @@ describe('the permission table (SPEC §4) on every route', () => {
       '  - id: south',
       '    camera: { driver: testpattern, width: 640, height: 360 }',
     ]);
-    store = openStore(config().storage.dataDir);
+    store = openRepositories(config().storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     day = '2026-11-20';
     const north = await seedPictures(config(), store, 'north', Array.from({ length: 12 }, (_, i) => start + i * 60_000), (i) => scene(320, 180, 1, i * 4));

@@ -9,10 +9,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { buildCaptureStack, type CaptureStack } from '../../daemon/capture/capture-stack';
 import type { Camera, CaptureRequest, CaptureResult } from '../../daemon/capture/camera';
-import { PictureSizes } from '../../daemon/pipeline/picture-sizes';
+import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { Picture } from '../../daemon/domain/pictures';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';
@@ -35,7 +35,7 @@ class FileCamera implements Camera {
 
 describe('GET /api/pictures/<id>/<size>', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let stack: CaptureStack;
   let server: Listener;
   let base: string;
@@ -83,7 +83,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
       ].join('\n'),
       path.join(tmp.dir, 'lapsebox.yaml'),
     ));
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     const log = silentLogger();
     stack = buildCaptureStack({
       config,

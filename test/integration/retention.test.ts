@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
-import { StorageGuard } from '../../daemon/files/retention';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
+import { StorageGuard } from '../../daemon/storage/retention';
 import { buildCaptureStack } from '../../daemon/capture/capture-stack';
 import { createCamera } from '../../daemon/capture/drivers';
 import { openRelay } from '../../daemon/hardware/relay';
@@ -46,24 +46,24 @@ sync:
 ${extra}`;
 }
 
-function markSent(store: Store, picture: Picture): void {
+function markSent(store: Repositories, picture: Picture): void {
   store.db.prepare(`UPDATE outbox SET state = 'sent', sent_at = 1 WHERE kind = 'picture' AND item_id = ?`).run(picture.id);
 }
 
-function exists(store: Store, relative: string): boolean {
+function exists(store: Repositories, relative: string): boolean {
   return fs.existsSync(store.layout.absolute(relative));
 }
 
 describe('StorageGuard retention by age', () => {
   let dir: { dir: string; cleanup: () => void };
-  let store: Store;
+  let store: Repositories;
   let config: Config;
 
   beforeEach(() => {
     dir = tempDir();
     config = parseConfig(configText(path.join(dir.dir, 'data')), path.join(dir.dir, 'lapsebox.yaml')).config;
     fs.mkdirSync(config.storage.dataDir, { recursive: true });
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
   });
 
   afterEach(() => {
@@ -137,7 +137,7 @@ describe('StorageGuard retention by age', () => {
 
 describe('StorageGuard on a small disk', () => {
   let disk: SmallDisk;
-  let store: Store;
+  let store: Repositories;
   let config: Config;
 
   beforeEach(() => {
@@ -147,7 +147,7 @@ describe('StorageGuard on a small disk', () => {
     const extra = '';
     config = parseConfig(configText(path.join(disk.dir, 'data'), extra).replace('retention: { maxAgeDays: 5 }', 'retention: { maxAgeDays: 0, minFreePercent: 30, reserveMB: 3 }'), '/x.yaml').config;
     fs.mkdirSync(config.storage.dataDir, { recursive: true });
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
   });
 
   afterEach(() => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { startReceiver } from '../helpers/alert-receivers';
-import { openStore } from '../../daemon/store/store';
+import { openRepositories } from '../../daemon/store/repositories';
 
 const SECRETS = /rtsp-pass|t0ken-value|hunter2|letmein|s3cr3t-hook-token/;
 
@@ -42,7 +42,7 @@ describe('secrets in URLs, in everything the running daemon shows', () => {
     });
     // An error kept from before, quoting a URL whole (as a camera or an older version may
     // have said it): the drivers strip URLs, so this is the way one reaches status and doctor.
-    const store = openStore(path.join(tmp.dir, 'data'));
+    const store = openRepositories(path.join(tmp.dir, 'data'));
     store.state.recordFailure('yard', Date.now(), 'camera yard: ffmpeg said rtsp://viewer:rtsp-pass@192.0.2.7/live?token=t0ken-value: 401 Unauthorized', '2026-12-06');
     store.close();
     sut = new DaemonProcess(configFile, port);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { TestSshd } from '../helpers/sshd';
-import { openStore } from '../../daemon/store/store';
+import { openRepositories } from '../../daemon/store/repositories';
 import type { TargetStatus } from '../../daemon/sync/sync.service';
 
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -43,7 +43,7 @@ describe('the daemon syncing to OpenSSH', () => {
     for (let i = 0; i < 4; i++) expect((await run(['capture', 'cam'])).code).toBe(0);
     const dataDir = path.join(tmp.dir, 'data');
     const local = (() => {
-      const store = openStore(dataDir);
+      const store = openRepositories(dataDir);
       try {
         return store.pictures.usableBetween('cam', 0, Date.now() + 60_000).map(({ id }) => {
           const p = store.pictures.get(id)!;

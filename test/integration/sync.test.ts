@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import { Outbox } from '../../daemon/sync/outbox';
 import { SyncService, type SyncPolicies } from '../../daemon/sync/sync.service';
@@ -27,7 +27,7 @@ const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync
 describe('SyncService against OpenSSH', () => {
   let tmp: ReturnType<typeof tempDir>;
   let sshd: TestSshd;
-  let store: Store;
+  let store: Repositories;
   let config: Config;
   let sync: SyncService | null;
   const watches: { close: () => void }[] = [];
@@ -78,7 +78,7 @@ describe('SyncService against OpenSSH', () => {
 
   const openWith = (targets: Record<string, unknown>[]) => {
     configure(targets);
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
   };
 
   it('sends pictures, the latest picture and videos under the layout of SPEC §3, byte for byte, once each', async () => {

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import type { Picture } from '../../daemon/domain/pictures';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
@@ -43,7 +43,7 @@ function configFor(dataDir: string, timelapse = 'daily: { width: 320, fps: 25, c
 describe('timelapse videos', () => {
   let tmp: ReturnType<typeof tempDir>;
   let config: Config;
-  let store: Store;
+  let store: Repositories;
   let jobs: VideoJobs;
   let day: Picture[];
   const gains = flicker(48, 0.2);
@@ -57,7 +57,7 @@ describe('timelapse videos', () => {
   beforeAll(async () => {
     tmp = tempDir();
     config = configFor(path.join(tmp.dir, 'data'));
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     // 48 frames of 320x180, one a minute, brightness jumping ±20% at random.
     day = await seedPictures(config, store, 'north', minutes('2026-11-20T10:00', 48), (i) => scene(320, 180, gains[i]!, i * 3));
     const { sizes } = pictureServices(config, store);
@@ -205,12 +205,12 @@ describe('timelapse videos', () => {
 describe('TimelapseScheduler', () => {
   let tmp: ReturnType<typeof tempDir>;
   let config: Config;
-  let store: Store;
+  let store: Repositories;
 
   beforeAll(async () => {
     tmp = tempDir();
     config = configFor(path.join(tmp.dir, 'data'), 'daily: { width: 320, fps: 25, preset: ultrafast, at: "00:30", minFrames: 5 }');
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     // 30 pictures on the 22nd (10 before midnight UTC+1 counts as the 22nd), 12 on the 23rd.
     await seedPictures(config, store, 'north', [...minutes('2026-11-22T23:30', 30, 1), ...minutes('2026-11-23T00:00', 12, 1)], (i) => scene(320, 180, 1, i));
     await seedPictures(config, store, 'north', minutes('2026-11-21T12:00', 3, 1), (i) => scene(320, 180, 1, i));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { silentLogger } from '../../daemon/logger';
@@ -21,7 +21,7 @@ const TZ = 'Europe/Paris';
 describe('video routes', () => {
   let tmp: ReturnType<typeof tempDir>;
   let config: Config;
-  let store: Store;
+  let store: Repositories;
   let jobs: VideoJobs;
   let server: Listener;
   let base: string;
@@ -58,7 +58,7 @@ describe('video routes', () => {
       ].join('\n'),
       path.join(tmp.dir, 'lapsebox.yaml'),
     ).config;
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     const start = DateTime.fromISO('2026-11-20T10:00', { zone: TZ }).toMillis();
     await seedPictures(config, store, 'north', Array.from({ length: 40 }, (_, i) => start + i * 60_000), (i) => scene(320, 180, 1, i * 4));
     await addUsers(store, () => config, PASSWORD, {

@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { MIGRATIONS } from '../../daemon/store/migrations';
 import { AccessService, combine } from '../../daemon/auth/access.service';
 import { UsersService } from '../../daemon/auth/users.service';
@@ -14,14 +14,14 @@ const WHO = { actor: 'test', address: 'test' };
 
 describe('access: groups and grants', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let access: AccessService;
   let users: UsersService;
   let sources = ['north', 'south', 'east'];
 
   beforeEach(async () => {
     tmp = tempDir();
-    store = openStore(tmp.dir);
+    store = openRepositories(tmp.dir);
     users = new UsersService(store.users, store.audit);
     access = new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => sources });
     for (const [name, profile] of [['ann', 'customer'], ['bob', 'customer'], ['dora', 'director']] as const) {
@@ -121,7 +121,7 @@ describe('per-day picture counts', () => {
     insert(old, 'north', '2026-11-20', 2, 'too-dark');
     insert(old, 'south', '2026-11-21', 1);
     old.close();
-    const store = openStore(tmp.dir);
+    const store = openRepositories(tmp.dir);
     expect(store.pictures.days('north')).toEqual([{ date: '2026-11-20', count: 3 }]);
     expect(store.pictures.days('south')).toEqual([{ date: '2026-11-21', count: 1 }]);
     store.close();
@@ -129,7 +129,7 @@ describe('per-day picture counts', () => {
 
   it('follow inserts, missing files, rejections and deletions', () => {
     tmp = tempDir();
-    const store = openStore(tmp.dir);
+    const store = openRepositories(tmp.dir);
     insert(store.db, 'north', '2026-11-20', 4);
     insert(store.db, 'north', '2026-11-21', 1);
     insert(store.db, 'north', '2026-11-21', 1, 'corrupt');

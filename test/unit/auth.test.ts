@@ -3,7 +3,7 @@ import { hashPassword, verifyPassword, generatePassword } from '../../daemon/aut
 import { Authenticator } from '../../daemon/auth/authenticator';
 import { UsersService } from '../../daemon/auth/users.service';
 import { levelOn, atLeast, visibleSources } from '../../daemon/auth/permissions';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { tempDir } from '../helpers/env';
 
 describe('password', () => {
@@ -26,13 +26,13 @@ describe('password', () => {
 
 describe('Authenticator', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let users: UsersService;
   let now: number;
 
   beforeEach(async () => {
     tmp = tempDir();
-    store = openStore(path.join(tmp.dir, 'data'));
+    store = openRepositories(path.join(tmp.dir, 'data'));
     users = new UsersService(store.users, store.audit);
     await users.add('ann', 'customer', 'ann-password-1', { actor: 'test' });
     now = 1_000_000;

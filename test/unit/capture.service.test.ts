@@ -5,7 +5,7 @@ import { parseConfig } from '../../daemon/config/load';
 import { buildCaptureStack } from '../../daemon/capture/capture-stack';
 import { CameraError, type Camera, type CaptureRequest, type CaptureResult } from '../../daemon/capture/camera';
 import type { Handover } from '../../daemon/capture/capture.service';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { silentLogger } from '../../daemon/logger';
 import { SimulatedRelay } from '../../daemon/hardware/relay';
 import { tempDir } from '../helpers/env';
@@ -59,7 +59,7 @@ class ResettableCamera extends ScriptedCamera {
 
 describe('CaptureService', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let relays: SimulatedRelay[];
   let relayFails = false;
 
@@ -97,7 +97,7 @@ describe('CaptureService', () => {
 
   beforeEach(() => {
     tmp = tempDir();
-    store = openStore(path.join(tmp.dir, 'data'));
+    store = openRepositories(path.join(tmp.dir, 'data'));
     relays = [];
     relayFails = false;
   });

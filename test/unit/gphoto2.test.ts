@@ -2,18 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
-import {
-  captureArgs,
-  checkedSettings,
-  classifyGphoto2Error,
-  parseAutoDetect,
-  parseSerial,
-  settingProblem,
-} from '../../daemon/capture/gphoto2-args';
+import { captureArgs, checkedSettings, classifyGphoto2Error, parseAutoDetect, parseSerial } from '../../daemon/capture/gphoto2-args';
+import { settingProblem } from '../../daemon/config/gphoto2-values';
 import { GPhoto2Camera, detectCameras } from '../../daemon/capture/gphoto2.camera';
 import { CameraError } from '../../daemon/capture/camera';
-import { parseConfig } from '../../daemon/config/load';
-import { ConfigError } from '../../daemon/config/load';
+import { parseConfig, ConfigError } from '../../daemon/config/load';
 import { installFakeGphoto2 } from '../helpers/fake-gphoto2';
 import { isAlive, isGone } from '../helpers/processes';
 import { tempDir } from '../helpers/env';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { parseConfig } from '../../daemon/config/load';
 import { Scheduler } from '../../daemon/schedule/scheduler';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import type { CaptureService } from '../../daemon/capture/capture.service';
 import { tempDir } from '../helpers/env';
@@ -24,7 +24,7 @@ sources:
 
 describe('Scheduler', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let now: number;
   let captures: string[];
   const capture = { capture: (id: string) => (captures.push(id), Promise.resolve({ status: 'skipped', reason: 'test' })) } as unknown as CaptureService;
@@ -32,7 +32,7 @@ describe('Scheduler', () => {
 
   beforeEach(() => {
     tmp = tempDir();
-    store = openStore(path.join(tmp.dir, 'data'));
+    store = openRepositories(path.join(tmp.dir, 'data'));
     captures = [];
   });
 

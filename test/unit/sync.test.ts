@@ -11,10 +11,11 @@ import { stringify } from 'yaml';
 import { parseConfig, ConfigError } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { parseRate } from '../../daemon/config/rate';
-import { openStore, type Store } from '../../daemon/store/store';
+import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { Outbox } from '../../daemon/sync/outbox';
 import { backoffDelay } from '../../daemon/sync/backoff';
-import { remoteFile, remotePathOf, remoteTempFile, targetsFor } from '../../daemon/sync/remote-paths';
+import { remoteFile, remotePathOf, remoteTempFile } from '../../daemon/sync/remote-paths';
+import { targetsFor } from '../../daemon/config/sync-targets';
 import { fingerprint } from '../../daemon/sync/sftp.transport';
 import { Throttle, TokenBucket } from '../../daemon/sync/throttle';
 import { tempDir } from '../helpers/env';
@@ -129,7 +130,7 @@ describe('Throttle', () => {
 
 describe('Outbox', () => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let store: Repositories;
   let config: Config;
   let sut: Outbox;
   const woken: string[][] = [];
@@ -142,7 +143,7 @@ describe('Outbox', () => {
   beforeEach(() => {
     tmp = tempDir();
     config = load([target(), target({ id: 'pics', send: ['pictures'], sources: ['south'] })], tmp.dir);
-    store = openStore(config.storage.dataDir);
+    store = openRepositories(config.storage.dataDir);
     woken.length = 0;
     sut = new Outbox({ config: () => config, repo: store.outbox, now: () => 1000, notify: (ids) => woken.push([...ids]) });
   });

@@ -6,12 +6,12 @@
  */
 import type { SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
-import type { PictureStore } from '../files/picture.store';
+import type { PictureStore } from './picture.store';
 import type { Logger } from '../logger';
 import type { PicturesRepository } from '../store/pictures.repository';
 import { type Picture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import { AppError, notFound } from '../errors';
-import { PicturePipeline, WatermarkUnavailableError } from './picture.pipeline';
+import { PicturePipeline, WatermarkUnavailableError } from '../pipeline/picture.pipeline';
 
 export class PictureSizes {
   readonly #layout: DataLayout;

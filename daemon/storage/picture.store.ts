@@ -7,13 +7,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
 import type { PicturesRepository } from '../store/pictures.repository';
-import { type Picture, isCameraFault, type DerivativeKind } from '../domain/pictures';
+import { type Picture, type IndexedPicture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import { type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
-import type { Outbox } from '../sync/outbox';
-import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from './atomic';
-import { isCompleteJpeg } from './jpeg';
-import { DataLayout, listFolder } from './layout';
+import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from '../files/atomic';
+import { isCompleteJpeg } from '../files/jpeg';
+import { DataLayout, listFolder } from '../files/layout';
 import { TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from '../domain/data-folder';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -33,7 +32,7 @@ export class PictureStore {
   readonly #timezone: string;
   readonly #log: Logger;
   readonly #measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
-  readonly #outbox: Pick<Outbox, 'picture'>;
+  readonly #indexed: (picture: IndexedPicture, options: { latest: boolean }) => void;
 
   constructor(deps: {
     layout: DataLayout;
@@ -43,8 +42,11 @@ export class PictureStore {
     log: Logger;
     /** Metrics of a stored picture found on disk without a row (the pipeline's `measure`). */
     measure: (file: string, sourceId: string) => Promise<PictureMetrics>;
-    /** Queues each indexed picture for the sync targets, in the indexing transaction. */
-    outbox: Pick<Outbox, 'picture'>;
+    /**
+     * Told of each picture indexed, inside the indexing transaction, with `latest` when it
+     * is now the source's latest picture (the daemon's outbox queues it for the sync targets).
+     */
+    indexed: (picture: IndexedPicture, options: { latest: boolean }) => void;
   }) {
     this.#layout = deps.layout;
     this.#pictures = deps.pictures;
@@ -52,7 +54,7 @@ export class PictureStore {
     this.#timezone = deps.timezone;
     this.#log = deps.log;
     this.#measure = deps.measure;
-    this.#outbox = deps.outbox;
+    this.#indexed = deps.indexed;
   }
 
   /** The folder a capture taken at `at` goes to; created if needed. */
@@ -132,7 +134,7 @@ export class PictureStore {
     const id = this.#pictures.transaction(() => {
       const newId = this.#pictures.insert(record);
       if (!cameraFault) this.#state.recordSuccess(sourceId, at, newId);
-      this.#outbox.picture({ id: newId, sourceId, path: relative, size: record.size, takenAt: at, rejection: record.rejection }, { latest: !metrics.rejection });
+      this.#indexed({ id: newId, sourceId, path: relative, size: record.size, takenAt: at, rejection: record.rejection }, { latest: !metrics.rejection });
       return newId;
     });
     if (!metrics.rejection) await this.#updateLatest(sourceId, finalPath);
@@ -214,7 +216,7 @@ export class PictureStore {
             const state = this.#state.get(sourceId);
             if (!metrics.rejection && (state.lastCaptureAt ?? 0) < takenAt) this.#state.recordSuccess(sourceId, takenAt, id);
             // Not as the latest picture: one found after a crash is rarely newer than what the targets have.
-            this.#outbox.picture({ id, sourceId, path: relative, size: metrics.size, takenAt, rejection: metrics.rejection }, { latest: false });
+            this.#indexed({ id, sourceId, path: relative, size: metrics.size, takenAt, rejection: metrics.rejection }, { latest: false });
           });
           report.indexed++;
         }

@@ -23,10 +23,10 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config, SourceConfig } from '../config/schema';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { Repositories } from '../store/repositories';
 import { type Picture, DERIVATIVE_KINDS, isCameraFault } from '../domain/pictures';
-import { listFolder } from './layout';
-import { targetsFor } from '../sync/remote-paths';
+import { listFolder } from '../files/layout';
+import { targetsFor } from '../config/sync-targets';
 
 const DAY_MS = 86_400_000;
 const MB = 1024 * 1024;
@@ -80,7 +80,7 @@ export interface StorageStatus {
 
 export interface StorageGuardDeps {
   config: () => Config;
-  store: Pick<Store, 'pictures' | 'outbox' | 'state' | 'layout'>;
+  store: Pick<Repositories, 'pictures' | 'outbox' | 'state' | 'layout'>;
   log: Logger;
   now?: () => number;
   /** Free and total bytes of the data folder's file system (tests inject a small disk). */

@@ -18,7 +18,7 @@ import { HealthRepository } from './health.repository';
 import { NotificationsRepository } from './notifications.repository';
 import { AlertsRepository } from './alerts.repository';
 
-export interface Store {
+export interface Repositories {
   db: Db;
   layout: DataLayout;
   pictures: PicturesRepository;
@@ -37,7 +37,7 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(dataDir: string): Store {
+export function openRepositories(dataDir: string): Repositories {
   const layout = new DataLayout(dataDir);
   const db = openDatabase(layout.database);
   return {
