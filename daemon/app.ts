@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { setLogLevels, type Logger } from './logger';
 import type { Config, LogModule } from './config/schema';
 import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
-import { SourceSettings } from './config/source-settings';
+import { SourceSettings } from './settings/source-settings';
 import { openRepositories, type Repositories } from './store/repositories';
 import type { PictureStore } from './storage/picture.store';
 import type { CaptureService, Handover } from './capture/capture.service';

@@ -11,7 +11,7 @@ import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { SourceSettings } from '../../daemon/config/source-settings';
+import { SourceSettings } from '../../daemon/settings/source-settings';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { pictureServices, scene, seedPictures } from '../helpers/videos';

@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { SourceSettings } from '../../daemon/config/source-settings';
+import { SourceSettings } from '../../daemon/settings/source-settings';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';

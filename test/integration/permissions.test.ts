@@ -14,7 +14,7 @@ import { createCamera } from '../../daemon/capture/drivers';
 import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import { buildVideoStack } from '../../daemon/timelapse/video-stack';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
-import { SourceSettings } from '../../daemon/config/source-settings';
+import { SourceSettings } from '../../daemon/settings/source-settings';
 import { Metrics } from '../../daemon/health/metrics';
 import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, type LoadedConfig } from '../../daemon/config/load';
-import { SETTABLE, SourceSettings, settableBy, type SettingsEditor } from '../../daemon/config/source-settings';
+import { SETTABLE, SourceSettings, settableBy, type SettingsEditor } from '../../daemon/settings/source-settings';
 import { jsonSchema } from '../../daemon/config/schema';
 import { AppError } from '../../daemon/errors';
 import type { AuditEntry } from '../../daemon/store/audit.repository';

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Document as YamlDocument, isCollection, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from './load';
+import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from '../config/load';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
