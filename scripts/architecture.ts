@@ -18,6 +18,8 @@ export interface ImportGraph {
   files: string[];
   /** file -> the product files it imports (values, types and re-exports alike). */
   imports: Map<string, Set<string>>;
+  /** file -> the packages and node: modules it imports. */
+  external: Map<string, Set<string>>;
   lines: Map<string, number>;
   functions: FunctionSize[];
 }
@@ -63,6 +65,7 @@ export function readImportGraph(root: string): ImportGraph {
   const files = paths.map((p) => toKey(root, p)).sort();
   const known = new Set(files);
   const imports = new Map<string, Set<string>>();
+  const external = new Map<string, Set<string>>();
   const lines = new Map<string, number>();
   const functions: FunctionSize[] = [];
   for (const file of files) {
@@ -70,6 +73,7 @@ export function readImportGraph(root: string): ImportGraph {
     const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
     lines.set(file, text.split('\n').length);
     const targets = new Set<string>();
+    const outside = new Set<string>();
     const visit = (node: ts.Node): void => {
       let specifier: string | null = null;
       if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
@@ -81,8 +85,12 @@ export function readImportGraph(root: string): ImportGraph {
         specifier = node.argument.literal.text;
       }
       if (specifier) {
-        const target = resolveImport(root, file, specifier, known);
-        if (target && target !== file) targets.add(target);
+        if (specifier.startsWith('.')) {
+          const target = resolveImport(root, file, specifier, known);
+          if (target && target !== file) targets.add(target);
+        } else {
+          outside.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.startsWith('node:') ? specifier : specifier.split('/')[0]);
+        }
       }
       if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isArrowFunction(node)
         || ts.isFunctionExpression(node) || ts.isConstructorDeclaration(node)) && node.body) {
@@ -94,8 +102,9 @@ export function readImportGraph(root: string): ImportGraph {
     };
     visit(source);
     imports.set(file, targets);
+    external.set(file, outside);
   }
-  return { files, imports, lines, functions };
+  return { files, imports, external, lines, functions };
 }
 
 /**
@@ -107,6 +116,77 @@ export function unitOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] === 'web') return 'web';
   return parts.length > 2 ? `${parts[0]}/${parts[1]}` : file;
+}
+
+/**
+ * The floors of the house, bottom first. A unit (a daemon folder, a file at daemon/'s
+ * top, or web) imports only units on its own floor or below; a new unit must be
+ * given a floor here. The flow of a picture reads upwards: the schedule drives the
+ * capture, which runs the pipeline and commits into storage; videos, sync, health
+ * and the faces (web, control socket, doctor, backup) read what storage holds; the
+ * composition root and the CLI build it all.
+ */
+export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
+  {
+    name: 'vocabulary and plumbing',
+    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/package-info.ts'],
+  },
+  { name: 'configuration, data folder, hardware', units: ['daemon/config', 'daemon/files', 'daemon/hardware'] },
+  { name: 'database', units: ['daemon/store'] },
+  { name: 'picture processing', units: ['daemon/pipeline'] },
+  { name: 'pictures on disk', units: ['daemon/storage'] },
+  { name: 'users, settings and sync', units: ['daemon/auth', 'daemon/settings', 'daemon/sync'] },
+  { name: 'cameras', units: ['daemon/capture'] },
+  { name: 'schedule', units: ['daemon/schedule'] },
+  { name: 'videos and health', units: ['daemon/timelapse', 'daemon/health'] },
+  { name: "the box's state", units: ['daemon/status.service.ts'] },
+  { name: 'faces', units: ['web', 'daemon/control', 'daemon/doctor', 'daemon/backup'] },
+  { name: 'composition and entry', units: ['daemon/app.ts', 'daemon/cli', 'daemon/main.ts', 'daemon/service-manager.ts'] },
+];
+
+/** Which libraries (and Node modules that reach outside) only their adapters may import. */
+export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[] }> = [
+  { module: 'sharp', allowed: ['daemon/pipeline/'] },
+  { module: 'better-sqlite3', allowed: ['daemon/store/'] },
+  { module: 'ssh2-sftp-client', allowed: ['daemon/sync/sftp.transport.ts'] },
+  { module: 'onoff', allowed: ['daemon/hardware/'] },
+  { module: 'systeminformation', allowed: ['daemon/health/system-probe.ts'] },
+  { module: 'fluent-ffmpeg', allowed: ['daemon/timelapse/ffmpeg.runner.ts'] },
+  { module: 'nodemailer', allowed: ['daemon/health/channels.ts'] },
+  { module: 'unix-dgram', allowed: ['daemon/service-manager.ts'] },
+  { module: 'express', allowed: ['web/', 'daemon/control/server.ts'] },
+];
+
+/** Imports that go up a floor, and units with no floor. */
+export function floorViolations(graph: ImportGraph): string[] {
+  const floorOf = new Map<string, number>();
+  FLOORS.forEach((floor, i) => floor.units.forEach((unit) => floorOf.set(unit, i)));
+  const problems = new Set<string>();
+  for (const [file, targets] of graph.imports) {
+    const from = unitOf(file);
+    if (!floorOf.has(from)) problems.add(`${from} has no floor in FLOORS (scripts/architecture.ts)`);
+    for (const target of targets) {
+      const to = unitOf(target);
+      if (from === to || !floorOf.has(from) || !floorOf.has(to)) continue;
+      if (floorOf.get(to)! > floorOf.get(from)!) {
+        problems.add(`${file} imports ${target}: "${FLOORS[floorOf.get(to)!].name}" stands above "${FLOORS[floorOf.get(from)!].name}"`);
+      }
+    }
+  }
+  return [...problems].sort();
+}
+
+/** Files importing an outside library that only its adapter may import. */
+export function adapterViolations(graph: ImportGraph): string[] {
+  const problems: string[] = [];
+  for (const [file, modules] of graph.external) {
+    for (const rule of ADAPTERS) {
+      if (modules.has(rule.module) && !rule.allowed.some((a) => (a.endsWith('/') ? file.startsWith(a) : file === a))) {
+        problems.push(`${file} imports ${rule.module}, which only ${rule.allowed.join(', ')} may import`);
+      }
+    }
+  }
+  return problems.sort();
 }
 
 /** Pairs of units that import each other, each pair once, sorted. */
@@ -189,6 +269,12 @@ function main(): void {
   const circles = fileCircles(graph);
   console.log(`\nfile circles: ${circles.length}`);
   for (const circle of circles) console.log(`  (${circle.length}) ${circle.join(', ')}`);
+  const floors = floorViolations(graph);
+  console.log(`\nimports against the floors: ${floors.length}`);
+  for (const problem of floors) console.log(`  ${problem}`);
+  const adapters = adapterViolations(graph);
+  console.log(`\nlibraries outside their adapters: ${adapters.length}`);
+  for (const problem of adapters) console.log(`  ${problem}`);
   console.log('\nlargest files:');
   for (const [file, n] of [...graph.lines].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${String(n).padStart(5)}  ${file}`);
   console.log('\nlargest functions:');
