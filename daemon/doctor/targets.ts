@@ -14,9 +14,10 @@ import type { SyncTargetConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import { DataLayout } from '../files/layout';
 import { OutboxRepository, type Backlog } from '../store/outbox.repository';
-import { SftpTransport, SyncError } from '../sync/sftp.transport';
+import { SyncError } from '../sync/transport';
 import { octal, type Check, type DoctorContext } from './context';
 import { folderKeepingOthersOut } from './permissions';
+import { createTransport } from '../sync/transports';
 
 /** Each step (connecting, one SFTP request) may take this long at most, whatever the target's timeout. */
 const STEP_TIMEOUT_MS = 8000;
@@ -62,7 +63,7 @@ async function targetCheck(ctx: DoctorContext, target: SyncTargetConfig, backlog
     if (typeof looked === 'string') return fail(`unreachable: ${looked}`, 'check the host name in sync.targets, and the box\'s DNS (/etc/resolv.conf)');
   }
   let presented: string | null = null;
-  const transport = new SftpTransport(t, { onHostKey: (fp) => (presented = fp) });
+  const transport = createTransport(t, { onHostKey: (fp) => (presented = fp) });
   const stop = () => transport.abort();
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(TARGET_TIMEOUT_MS)]);
   deadline.addEventListener('abort', stop, { once: true });

@@ -13,6 +13,7 @@ import SftpClient from 'ssh2-sftp-client';
 import type { SyncTargetConfig } from '../config/schema';
 import { Throttle, TokenBucket } from './throttle';
 import { TEMP_PREFIX } from '../domain/data-folder';
+import { SyncError, type Transport, type TransportOptions, type UploadOptions, type UploadOutcome } from './transport';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
 const CHUNK_SIZE = 128 * 1024;
@@ -24,67 +25,15 @@ const CHUNK_SIZE = 128 * 1024;
 const CHUNKS_IN_FLIGHT = 4;
 const KEEPALIVE_MS = 15_000;
 
-export type SyncErrorKind =
-  | 'host-key' // the server's key is not the pinned one
-  | 'auth' // the server refused our key or password, or the key cannot be read
-  | 'unreachable' // no TCP connection (refused, no route, unknown name)
-  | 'timeout' // the server stopped answering
-  | 'connection' // the connection broke
-  | 'permission' // the server refused to write there
-  | 'remote' // the server failed the request (its disk is full, the path is a file...)
-  | 'size-mismatch' // the uploaded file is not the size of ours
-  | 'local-missing' // our file is gone
-  | 'local'; // our file cannot be read
-
-/** Errors of the whole target (drop the connection, wait, try again) against errors of one file. */
-const TARGET_KINDS: ReadonlySet<SyncErrorKind> = new Set(['host-key', 'auth', 'unreachable', 'timeout', 'connection']);
-
-export class SyncError extends Error {
-  override readonly name = 'SyncError';
-  constructor(
-    readonly kind: SyncErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  /** True when the target cannot be used at all, false when only this file failed. */
-  get ofTarget(): boolean {
-    return TARGET_KINDS.has(this.kind);
-  }
-}
-
 /** The fingerprint OpenSSH prints for a host key (`ssh-keygen -lf`): SHA256 of the key blob, base64 without padding. */
 export function fingerprint(keyBlob: Buffer): string {
   return `SHA256:${crypto.createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
-export interface UploadOptions {
-  /** Absolute remote paths. */
-  finalFile: string;
-  tempFile: string;
-  /**
-   * Whether a final file already there with the right size counts as sent: true
-   * only when an earlier attempt may have got as far as the rename (a crash before
-   * the database update); false for a file never tried (one round trip saved) and
-   * for files that replace an older version (latest.jpg, a rebuilt video).
-   */
-  mayBeThere: boolean;
-}
-
-export type UploadOutcome = { status: 'uploaded'; bytes: number } | { status: 'already-there'; bytes: number };
-
-export interface SftpTransportOptions {
-  /** Bytes per second; none by default. */
-  maxRate?: number | undefined;
-  /** Called with the fingerprint the server presented, whether or not it matched. */
-  onHostKey?: (fingerprint: string) => void;
-}
-
 /** One target's connection and the upload protocol: temporary name, size check, rename. */
-export class SftpTransport {
+export class SftpTransport implements Transport {
   readonly #target: SyncTargetConfig;
-  readonly #options: SftpTransportOptions;
+  readonly #options: TransportOptions;
   #client: SftpClient | null = null;
   #socket: net.Socket | null = null;
   /** Remote folders made (or being made) on this connection; shared by uploads in flight. */
@@ -98,7 +47,7 @@ export class SftpTransport {
   /** The bandwidth cap, shared by every upload in flight on this target. */
   readonly #bucket: TokenBucket | null;
 
-  constructor(target: SyncTargetConfig, options: SftpTransportOptions = {}) {
+  constructor(target: SyncTargetConfig, options: TransportOptions = {}) {
     this.#target = target;
     this.#options = options;
     this.#bucket = options.maxRate === undefined ? null : new TokenBucket(options.maxRate);

@@ -11,9 +11,10 @@ import type { Repositories } from '../store/repositories';
 import type { Backlog, OutboxItem } from '../store/outbox.repository';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { remoteFile, remoteTempFile } from './remote-paths';
-import { SftpTransport, SyncError } from './sftp.transport';
+import { SyncError, type Transport } from './transport';
 import type { Outbox } from './outbox';
 import { Doorbell } from '../doorbell';
+import { createTransport } from './transports';
 
 /** Rows read per query; small, so that a new latest picture is not kept waiting long. */
 const BATCH = 16;
@@ -211,7 +212,7 @@ type WorkerDeps = Omit<SyncServiceDeps, 'now' | 'policies' | 'random'> & { now: 
 class TargetWorker {
   readonly target: SyncTargetConfig;
   readonly #deps: WorkerDeps;
-  readonly #transport: SftpTransport;
+  readonly #transport: Transport;
   #loop: Promise<void> | null = null;
   #stopped = false;
   readonly #bell = new Doorbell();
@@ -228,7 +229,7 @@ class TargetWorker {
   constructor(target: SyncTargetConfig, deps: WorkerDeps) {
     this.target = target;
     this.#deps = deps;
-    this.#transport = new SftpTransport(target, {
+    this.#transport = createTransport(target, {
       maxRate: target.maxRate,
       onHostKey: (fp) => {
         if (deps.store.syncTargets.get(target.id).hostKeySeen !== fp) deps.store.syncTargets.recordHostKey(target.id, fp);

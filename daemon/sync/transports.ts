@@ -1,0 +1,14 @@
+/**
+ * The transport of each target type: adding a protocol is one file in sync/ and
+ * one entry here (plus its keys in the configuration schema).
+ */
+import type { SyncTargetConfig } from '../config/schema';
+import { SftpTransport } from './sftp.transport';
+import type { Transport, TransportOptions } from './transport';
+
+export function createTransport(target: SyncTargetConfig, options: TransportOptions = {}): Transport {
+  switch (target.type) {
+    case 'sftp':
+      return new SftpTransport(target, options);
+  }
+}
