@@ -16,7 +16,8 @@ export class HttpError extends Error {
 }
 
 export function sendError(res: Response, status: number, error: string, details?: Record<string, unknown>): void {
-  res.status(status).json(details ? { error, details } : { error });
+  // A file route may have set the file's type before it found it cannot send it (a Range past the end): the error is JSON.
+  res.status(status).type('application/json').json(details ? { error, details } : { error });
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

@@ -309,10 +309,9 @@ describe('docs/openapi.yaml', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  // A known bug, reported: sendCachedFile (web/http-cache.ts) sets the file's Content-Type before
-  // it knows the range starts past the end, and res.json keeps it, so the JSON error of a 416
-  // goes out labelled video/mp4 or image/jpeg. Once fixed this test fails: make it a plain `it`.
-  it.failing('labels the JSON error of a Range past the end as JSON', async () => {
+  // sendCachedFile (web/http-cache.ts) sets the file's Content-Type before it knows the range
+  // starts past the end; the JSON error of a 416 went out labelled video/mp4 or image/jpeg.
+  it('labels the JSON error of a Range past the end as JSON', async () => {
     const operations = new Map(documentedOperations(doc).map((o) => [o.key, o]));
     const schemas = new OpenApiSchemas(doc);
     const problems: string[] = [];
