@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import { DateTime } from 'luxon';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
-import { mulberry32 } from '../../daemon/capture/testpattern.camera';
+import { mulberry32 } from '../../daemon/capture/testpattern/noise';
 import type { SourceConfig } from '../../daemon/config/schema';
 import {
   legendFontSize,

@@ -3,7 +3,7 @@
  * (noise that a mask must hide), plain colours where a test reads pixels back.
  */
 import sharp from 'sharp';
-import { mulberry32 } from '../../daemon/capture/testpattern.camera';
+import { mulberry32 } from '../../daemon/capture/testpattern/noise';
 
 /** Random RGB pixels: the worst case for a mask, every pixel different. */
 export function noise(width: number, height: number, seed = 1): Buffer {

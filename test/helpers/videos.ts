@@ -14,7 +14,7 @@ import { buildPictureServices } from '../../daemon/capture/capture-stack';
 import { tempPathFor } from '../../daemon/files/atomic';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
-import { mulberry32 } from '../../daemon/capture/testpattern.camera';
+import { mulberry32 } from '../../daemon/capture/testpattern/noise';
 
 export function pictureServices(config: Config, store: Repositories) {
   return buildPictureServices({ config, store, log: silentLogger() });
