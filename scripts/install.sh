@@ -453,7 +453,7 @@ check_target_dirs() {
   elif [ "$UNINSTALL" -eq 0 ]; then
     for rel in "$ETC" "$DATA"; do
       if [ -L "$rel" ]; then
-        die "$rel is a symbolic link (to $(readlink -- "$rel")): the installer sets the owner and mode of the folder it creates there, and will not do it through a link; make it a real folder (for data on another disk, point storage.dataDir at it and add it to ReadWritePaths= in a drop-in: see the README)"
+        die "$rel is a symbolic link (to $(readlink -- "$rel")): the installer sets the owner and mode of the folder it creates there, and will not do it through a link; make it a real folder (for data on another disk, point storage.dataDir at it and add it to ReadWritePaths= in a drop-in: see \"The service\" in docs/install-and-operate.md)"
       fi
     done
   fi
@@ -791,6 +791,8 @@ cp -a -- "$SRC/dist" "$STAGE/dist"
 # The UI's static files are served from the package folder (web/ui), not from dist/.
 cp -a -- "$SRC/web/ui" "$STAGE/web/ui"
 cp -- "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$STAGE/"
+# The documentation travels with the program: /opt/lapsebox/docs (the unit's Documentation=).
+cp -a -- "$SRC/docs" "$STAGE/docs"
 cp -- "$SRC/config/lapsebox.example.yaml" "$SRC/config/lapsebox.schema.json" "$STAGE/config/"
 # The checkout's node_modules, native modules already built for this machine, less the
 # development packages: no network and no compiler needed.

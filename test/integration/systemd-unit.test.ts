@@ -138,7 +138,7 @@ describe('systemd/lapsebox.service', () => {
     const paths = sut['Service']?.['ReadWritePaths']?.flatMap((v) => v.split(/\s+/)) ?? [];
     expect(paths).toEqual(['-/var/lib/lapsebox', '-/etc/lapsebox']);
     expect(one(sut, 'Service', 'WorkingDirectory')).toBe('-/var/lib/lapsebox');
-    // The comment's drop-in example, which the README repeats, keeps the "-" as well.
+    // The comment's drop-in example, which docs/install-and-operate.md repeats, keeps the "-" as well.
     expect(fs.readFileSync(UNIT, 'utf8')).toContain('# [Service] ReadWritePaths=-/mnt/usb/lapsebox\n');
   });
 
