@@ -8,12 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/env';
 
-/**
- * Files another branch is writing, linked to before they land. Remove an entry once
- * the file is merged: from then on a missing file fails like any dead link.
- */
-const PENDING = new Set<string>([]);
-
 /** GitHub's anchor for a heading's text. */
 function slug(heading: string): string {
   return heading
@@ -92,7 +86,7 @@ function deadLinks(file: string): string[] {
     const resolved = pathPart === '' ? path.join(ROOT, file) : path.resolve(path.dirname(path.join(ROOT, file)), pathPart);
     const relative = path.relative(ROOT, resolved).split(path.sep).join('/');
     if (!fs.existsSync(resolved)) {
-      if (!PENDING.has(relative)) dead.push(`${file}: ${target}: no such file ${relative}`);
+      dead.push(`${file}: ${target}: no such file ${relative}`);
       continue;
     }
     if (anchor === null || anchor === '') continue;
