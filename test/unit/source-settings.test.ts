@@ -327,7 +327,7 @@ describe('SourceSettings', () => {
             (e) => console.log(JSON.stringify({ kind: e.kind, message: e.message, calls })),
           );`;
         const asRoot = process.getuid?.() === 0;
-        const child = spawnSync(process.execPath, ['-e', script, path.join(ROOT, 'dist', 'daemon', 'config', 'source-settings.js'), file], {
+        const child = spawnSync(process.execPath, ['-e', script, path.join(ROOT, 'dist', 'daemon', 'settings', 'source-settings.js'), file], {
           encoding: 'utf8',
           cwd: '/',
           ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
