@@ -40,7 +40,7 @@ export type CaptureOutcome =
 
 /** Without a relay, a camera is marked down after this many failed slots in a row. */
 export const DOWN_AFTER_FAILURES = 3;
-/** How long an abandoned driver capture may take to kill its program and clean up (above command.ts's kill grace). */
+/** How long an abandoned driver capture may take to kill its program and clean up (above process.ts's kill grace). */
 const ABANDON_SETTLE_MS = 2_500;
 /** Pause before a plain retry: a busy camera often needs a moment. */
 const RETRY_PAUSE_MS = 2_000;

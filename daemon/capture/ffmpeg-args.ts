@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { CameraError, type CameraErrorCode } from './camera';
-import { tail } from './command';
+import { tail } from '../process';
 import { maskUrls } from '../secrets';
 
 export interface V4l2ArgsOptions {

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
 import { isCompleteJpeg } from '../files/jpeg';
 import { abortError, CameraError, throwIfAborted, type CaptureResult } from './camera';
-import { CommandNotFoundError, runCommand, type CommandResult } from './command';
+import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { classifyFfmpegError, stripCredentials, type FfmpegErrorContext } from './ffmpeg-args';
 
 export interface FrameJob {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { CameraError, abortError, sleep, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
-import { CommandNotFoundError, runCommand, type CommandResult } from './command';
+import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import {
   JPEG_EXTENSIONS,
   RAW_EXTENSIONS,

@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import type { Config } from '../config/schema';
 import type { SourceStatus } from '../status.service';
 import type { TargetStatus } from '../sync/sync.service';
-import { CommandNotFoundError, runCommand, type CommandResult } from '../capture/command';
+import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { controlRequest } from '../control/client';
 import { DataLayout } from '../files/layout';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import type { Config } from '../config/schema';
-import { tail } from '../capture/command';
+import { tail } from '../process';
 import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
 import { runTool, type Check, type DoctorContext } from './context';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import * as si from 'systeminformation';
-import { CommandNotFoundError, runCommand } from '../capture/command';
+import { CommandNotFoundError, runCommand } from '../process';
 import { parseThrottled, type PowerState } from './throttling';
 
 export interface SystemSample {

@@ -5,7 +5,7 @@
  * EncodeError with a code the job runner can act on and a message a person can.
  */
 import ffmpeg from 'fluent-ffmpeg';
-import { runCommand, CommandNotFoundError, tail } from '../capture/command';
+import { runCommand, CommandNotFoundError, tail } from '../process';
 import { encoderProbeArgs, type VideoEncoder } from './encode-args';
 
 export type EncodeErrorCode = 'ffmpeg-missing' | 'cancelled' | 'no-space' | 'bad-frame' | 'timeout' | 'failed';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCommand, CommandNotFoundError } from '../../daemon/capture/command';
+import { runCommand, CommandNotFoundError } from '../../daemon/process';
 import { isAlive } from '../helpers/processes';
 import { ROOT } from '../helpers/env';
 
@@ -34,7 +34,7 @@ describe('runCommand', () => {
   it('kills what is still running when the process exits', async () => {
     const pidFile = path.join(os.tmpdir(), `lapsebox-command-${process.pid}.pid`);
     const script = `
-      const { runCommand } = require(${JSON.stringify(path.join(ROOT, 'dist', 'daemon', 'capture', 'command.js'))});
+      const { runCommand } = require(${JSON.stringify(path.join(ROOT, 'dist', 'daemon', 'process.js'))});
       runCommand('sh', ['-c', 'echo $$ > "$1"; exec sleep 300', 'sh', ${JSON.stringify(pidFile)}]);
       setTimeout(() => process.exit(0), 300);
     `;

@@ -1,5 +1,7 @@
 /**
- * Runs a camera program (gphoto2, ffmpeg) the safe way: an argv array and no shell,
+ * The one way the daemon runs a program (gphoto2 and ffmpeg for the cameras,
+ * ffmpeg's probes, vcgencmd, timedatectl, the doctor's tools; only the video
+ * encode goes through fluent-ffmpeg): an argv array and no shell,
  * in its own process group, bounded by an AbortSignal. When the signal fires the
  * whole group gets SIGTERM, then SIGKILL after `killGraceMs`; the promise settles
  * only once the child has been reaped, so nothing is left behind (no zombie, no
