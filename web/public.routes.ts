@@ -4,6 +4,7 @@
  */
 import express, { type Router } from 'express';
 import type { SourceConfig } from '../daemon/config/schema';
+import { escapeMarkup } from '../daemon/markup';
 import type { WebDeps } from './app';
 import { sendError } from './errors';
 import { sendCachedFile } from './http-cache';
@@ -50,12 +51,8 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   return router;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 function embedPage(id: string, name: string, refreshSeconds: number): string {
-  const title = escapeHtml(name);
+  const title = escapeMarkup(name);
   const url = `/public/${id}/latest.jpg`; // id matched [a-z0-9-] before it got here
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

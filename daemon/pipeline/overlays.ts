@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import sharp, { type OverlayOptions } from 'sharp';
+import { escapeMarkup } from '../markup';
 import { legendFontSize, overlayMargin, placeOverlay, watermarkSize, type Position, type Rect, type Size } from './plan';
 
 /** Layers to lay over the area `rect` of a picture; their offsets are relative to `rect`. */
@@ -28,6 +29,7 @@ export async function legendOverlay(text: string, position: Position, canvas: Si
   const margin = overlayMargin(canvas.width);
   const maxTextWidth = Math.max(1, canvas.width - 2 * (margin + padding));
   const rendered = await sharp({
+    // Pango reads the legend as markup: a name with "&" or "<" must stay text.
     text: { text: `<span foreground="#ffffff">${escapeMarkup(text)}</span>`, font: `DejaVu Sans Bold ${fontSize}`, dpi: 72, rgba: true, width: maxTextWidth, wrap: 'char' },
   })
     .png({ compressionLevel: 0 })
@@ -48,11 +50,6 @@ export async function legendOverlay(text: string, position: Position, canvas: Si
       { input: textLayer, left: Math.min(padding, band.width - 1), top: Math.min(padding, band.height - 1) },
     ],
   };
-}
-
-/** Pango reads the legend as markup; a name with "&" or "<" must stay text. */
-function escapeMarkup(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 interface LoadedWatermark {
