@@ -1,4 +1,18 @@
+/**
+ * The one place that tells a JPEG by its bytes: the start-of-image marker, the
+ * completeness of a file, its size from the frame header. Decoding is the
+ * pipeline's (sharp); daemon/pipeline/sharp.ts `jpegSize` is what libvips reads
+ * from the header.
+ */
 import fs from 'node:fs/promises';
+
+/**
+ * Whether `head` (the first bytes of a file or a download) starts with the JPEG
+ * start-of-image marker FF D8. Anything else (an error page, a PNG) is not a JPEG.
+ */
+export function startsWithSoi(head: ArrayLike<number>): boolean {
+  return head.length >= 2 && head[0] === 0xff && head[1] === 0xd8;
+}
 
 /**
  * Cheap completeness check of a JPEG file: the start-of-image marker at the start
@@ -12,7 +26,7 @@ export async function isCompleteJpeg(file: string): Promise<boolean> {
     if (size < 4) return false;
     const head = Buffer.alloc(2);
     await handle.read(head, 0, 2, 0);
-    if (head[0] !== 0xff || head[1] !== 0xd8) return false;
+    if (!startsWithSoi(head)) return false;
     const tailLength = Math.min(size, 4096);
     const tail = Buffer.alloc(tailLength);
     await handle.read(tail, 0, tailLength, size - tailLength);
@@ -45,7 +59,7 @@ export async function jpegInfo(file: string): Promise<JpegInfo> {
     await handle.read(head, 0, head.length, 0);
     let width = 0;
     let height = 0;
-    if (head[0] === 0xff && head[1] === 0xd8) {
+    if (startsWithSoi(head)) {
       let i = 2;
       while (i + 9 < head.length && head[i] === 0xff) {
         const marker = head[i + 1]!;
@@ -66,7 +80,7 @@ export async function jpegInfo(file: string): Promise<JpegInfo> {
     const tailLength = Math.min(size, 4096);
     const tail = Buffer.alloc(tailLength);
     await handle.read(tail, 0, tailLength, size - tailLength);
-    return { complete: size >= 4 && head[0] === 0xff && head[1] === 0xd8 && endsWithEoi(tail), width, height };
+    return { complete: size >= 4 && startsWithSoi(head) && endsWithEoi(tail), width, height };
   } finally {
     await handle.close();
   }

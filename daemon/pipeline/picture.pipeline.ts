@@ -18,6 +18,7 @@ import type { Logger } from '../logger';
 import { readExif, type ExifFacts } from './exif';
 import { Watermarks, WatermarkUnavailableError, legendOverlay, type Overlay } from './overlays';
 import { Limiter } from '../limiter';
+import { startsWithSoi } from '../files/jpeg';
 import { MAX_PIXELS, THUMB_WIDTH, judge, legendText, meanLuminance, planGeometry, planOutput, planOutputs, tooLarge, type Geometry, type OutputPlan, type Rect, type Size } from './plan';
 import type { DerivativeKind, Rejection } from '../domain/pictures';
 
@@ -430,9 +431,9 @@ async function inspect(file: string): Promise<{ size: number; jpegSignature: boo
     const { size } = await handle.stat();
     if (size === 0) throw new PipelineError('empty', 'the picture file is empty (0 bytes)');
     if (size > MAX_INPUT_BYTES) throw new PipelineError('unreadable', `the picture file is ${Math.round(size / 1048576)} MB, above the limit of ${MAX_INPUT_BYTES / 1048576} MB`);
-    const head = Buffer.alloc(3);
-    await handle.read(head, 0, 3, 0);
-    return { size, jpegSignature: head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff };
+    const head = Buffer.alloc(2);
+    await handle.read(head, 0, 2, 0);
+    return { size, jpegSignature: startsWithSoi(head) };
   } finally {
     await handle.close();
   }
