@@ -3,8 +3,8 @@
  * checked picture or a CameraError. The v4l2 and rtsp drivers differ only in argv.
  */
 import { promises as fsp } from 'node:fs';
-import sharp from 'sharp';
 import { isCompleteJpeg } from '../files/jpeg';
+import { jpegSize } from '../pipeline/sharp';
 import { abortError, CameraError, throwIfAborted, type CaptureResult } from './camera';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { classifyFfmpegError, stripCredentials, type FfmpegErrorContext } from './ffmpeg-args';
@@ -60,8 +60,7 @@ async function checkPicture(file: string, context: FfmpegErrorContext): Promise<
     );
   if (!(await isCompleteJpeg(file).catch(() => false))) throw badOutput();
   try {
-    const [{ width, height }, { size }] = await Promise.all([sharp(file).metadata(), fsp.stat(file)]);
-    if (!width || !height) throw new Error('no image size in the JPEG header');
+    const [{ width, height }, { size }] = await Promise.all([jpegSize(file), fsp.stat(file)]);
     return { width, height, size };
   } catch (err) {
     throw badOutput(err);

@@ -13,7 +13,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import sharp from 'sharp';
 import { CameraError, abortError, sleep, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import {
@@ -31,6 +30,7 @@ import {
   type Gphoto2Setting,
 } from './gphoto2-args';
 import { isCompleteJpeg } from '../files/jpeg';
+import { jpegSize } from '../pipeline/sharp';
 import { TEMP_PREFIX } from '../domain/data-folder';
 
 export interface Gphoto2Options {
@@ -145,7 +145,7 @@ export class GPhoto2Camera implements Camera {
     if (!(await isCompleteJpeg(jpegPath))) {
       throw new CameraError('bad-output', `camera ${sourceId}: the picture is a truncated JPEG (${size} bytes)`, 'the transfer was cut short; check the USB cable and hub');
     }
-    const meta = await sharp(jpegPath).metadata();
+    const { width, height } = await jpegSize(jpegPath);
     await fs.rename(jpegPath, destination);
     const companions: { path: string; extension: string }[] = [];
     if (this.#options.keepRaw) {
@@ -156,7 +156,7 @@ export class GPhoto2Camera implements Camera {
         companions.push({ path: target, extension: path.extname(raw).slice(1).toLowerCase() });
       }
     }
-    return { width: meta.width ?? 0, height: meta.height ?? 0, size, ...(companions.length > 0 ? { companions } : {}) };
+    return { width, height, size, ...(companions.length > 0 ? { companions } : {}) };
   }
 
   get #program(): string {

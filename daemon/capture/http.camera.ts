@@ -6,8 +6,8 @@
 import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import sharp from 'sharp';
-import { isCompleteJpeg } from '../files/jpeg';
+import { isCompleteJpeg, startsWithSoi } from '../files/jpeg';
+import { jpegSize } from '../pipeline/sharp';
 import { removeIfExists } from '../files/atomic';
 import { abortError, CameraError, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
 import { digestAuthorization, parseChallenges, pickDigestChallenge } from './http-digest';
@@ -220,7 +220,7 @@ export class HttpCamera implements Camera {
           if (size > limits.maxBytes) throw tooLarge(size);
           // The first two bytes decide, so a web page sent as octet-stream is not downloaded whole.
           for (let i = 0; i < chunk.length && head.length < 2; i++) head.push(chunk[i]);
-          if (head.length === 2 && (head[0] !== 0xff || head[1] !== 0xd8)) throw notJpeg();
+          if (head.length === 2 && !startsWithSoi(head)) throw notJpeg();
           yield chunk;
         }
       } catch (err) {
@@ -245,12 +245,11 @@ export class HttpCamera implements Camera {
       throw this.#error('bad-output', `the picture from ${target.shown} is truncated (no JPEG end marker)`, 'the camera sent an incomplete picture; check its network link, or choose a smaller picture size');
     }
     try {
-      const { format, width, height } = await sharp(destination).metadata();
-      if (format === 'jpeg' && width && height) return { width, height, size };
+      const { width, height } = await jpegSize(destination);
+      return { width, height, size };
     } catch {
-      // Reported below, as for a JPEG without dimensions.
+      throw this.#error('bad-output', `the picture from ${target.shown} is not a readable JPEG`, 'use the address of a JPEG snapshot in camera.url');
     }
-    throw this.#error('bad-output', `the picture from ${target.shown} is not a readable JPEG`, 'use the address of a JPEG snapshot in camera.url');
   }
 
   #tooSmall(size: number, target: Target): CameraError {

@@ -1,10 +1,35 @@
 /**
+ * The sharp adapter for the rest of the daemon: the process-wide settings, and
+ * the few image operations other stages need (the camera drivers reading a new
+ * picture's size, the video builder making a poster). The picture pipeline itself
+ * (picture.pipeline.ts, overlays.ts) uses sharp directly; nothing outside
+ * daemon/pipeline/ imports sharp.
+ */
+import sharp from 'sharp';
+
+/**
  * Process-wide sharp settings for a small box. libvips' operation cache helps
  * when the same images are processed again; the daemon processes each picture
  * once, so the cache only holds memory (hundreds of MB at 24 MP).
  */
-import sharp from 'sharp';
-
 export function configureSharp(): void {
   sharp.cache(false);
+}
+
+/**
+ * The size of a JPEG file from its header, read by libvips without decoding the
+ * pixels. Throws when libvips cannot read the header (its message says why), when
+ * the file is another format, or when the header holds no size. Called by the
+ * camera drivers once the file passed `isCompleteJpeg` (files/jpeg.ts).
+ */
+export async function jpegSize(file: string): Promise<{ width: number; height: number }> {
+  const { format, width, height } = await sharp(file).metadata();
+  if (format !== 'jpeg') throw new Error(`not a JPEG but ${String(format).toUpperCase()}`);
+  if (!width || !height) throw new Error('no image size in the JPEG header');
+  return { width, height };
+}
+
+/** Writes the poster of a video: the frame `from`, at most `maxWidth` wide (never enlarged), as a JPEG. */
+export async function writePoster(from: string, to: string, maxWidth: number): Promise<void> {
+  await sharp(from).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: true }).toFile(to);
 }

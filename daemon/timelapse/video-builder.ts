@@ -8,12 +8,12 @@
 import type { Outbox } from '../sync/outbox';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { DateTime } from 'luxon';
 import type { Config, SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { jpegInfo } from '../files/jpeg';
+import { writePoster } from '../pipeline/sharp';
 import type { Logger } from '../logger';
 import type { PictureSizes } from '../storage/picture-sizes';
 import type { PicturesRepository } from '../store/pictures.repository';
@@ -159,7 +159,7 @@ export class VideoBuilder {
       const encodeMs = Date.now() - started;
       const probe = await runner.probe(tempVideo);
       const middle = frames[Math.floor(frames.length / 2)]!;
-      await sharp(middle.file).resize({ width: Math.min(POSTER_WIDTH, size.width), withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: true }).toFile(tempPoster);
+      await writePoster(middle.file, tempPoster, Math.min(POSTER_WIDTH, size.width));
       await commitFile(tempVideo, file, { replace: true });
       await commitFile(tempPoster, poster, { replace: true });
       const record: NewVideo = {
