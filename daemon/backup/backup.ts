@@ -12,7 +12,8 @@ import { packageVersion } from '../package-info';
 import { permissionError } from './access';
 import { writeArchive } from './archive';
 import { referencedFiles, relativeInside } from './config-files';
-import { snapshotSetup, type SetupCounts } from './setup-database';
+import type { SetupCounts } from '../store/setup-copy';
+import { snapshotSetup } from './setup-database';
 import { BackupError, CONFIG_ENTRY, configEntry, DATABASE_ENTRY, digestFile, FORMAT, FORMAT_VERSION, MANIFEST_ENTRY, type Manifest, type ManifestFile } from './manifest';
 
 export interface BackupOptions {

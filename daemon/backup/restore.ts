@@ -18,7 +18,8 @@ import { openRepositories } from '../store/repositories';
 import { processUser } from './access';
 import { extractArchive, inspectArchive } from './archive';
 import { referencedFiles, relativeInside, withDataDir } from './config-files';
-import { prepareSetup, replaceSetup, targetUsers, type SetupCounts } from './setup-database';
+import { replaceSetup, targetUsers, type SetupCounts } from '../store/setup-copy';
+import { prepareSetup } from './setup-database';
 import { BackupError, CONFIG_ENTRY, configEntry, DATABASE_ENTRY, type Manifest } from './manifest';
 
 export interface RestoreOptions {

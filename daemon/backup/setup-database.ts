@@ -1,63 +1,12 @@
 /**
- * The setup part of the database: who may log in and what they may see. A backup
- * copies the live database with SQLite's online backup API (the daemon may be
- * writing), then empties everything that is this box's own state; a restore puts
- * the setup tables of that copy in place of the target's, in one transaction.
+ * The database in a backup: a copy of the setup part only (store/setup-copy.ts
+ * says which tables and does the SQL). Here are the backup's words for what can go
+ * wrong: no database, one this user may not read, a damaged copy in an archive.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
-import { openDatabase, schemaVersion, type Db } from '../store/database';
-import type { AuditEntry } from '../store/audit.repository';
-import type { Repositories } from '../store/repositories';
+import { backupDatabase, openDatabase, openReadOnly, type Db } from '../store/database';
+import { danglingRows, keepOnlySetup, quickCheck, setupCounts, usernames, type SetupCounts, type SetupSnapshot } from '../store/setup-copy';
 import { BackupError } from './manifest';
-
-/** The setup: carried by a backup and replaced whole by a restore, parents before children. */
-export const SETUP_TABLES = ['users', 'groups', 'group_members', 'grants'] as const;
-
-/**
- * This box's own state, left out of a backup: pictures and their index, videos and
- * their jobs, the sync queue and what each target did, health, alerts and their
- * messages, camera state. The replacement box builds its own, and the pictures stay
- * on the old box and the central server. Every table of the schema is either here,
- * in SETUP_TABLES or `audit` (a test checks), so a new table needs a decision; an
- * unlisted one is left out.
- */
-export const STATE_TABLES = [
-  'pictures',
-  'picture_days',
-  'source_state',
-  'source_days',
-  'events',
-  'videos',
-  'video_jobs',
-  'outbox',
-  'sync_targets',
-  'health_samples',
-  'alerts',
-  'notifications',
-] as const;
-
-/**
- * Audit entries about the setup (users, groups, grants, source settings, restores)
- * go with it: they say who gave whom which access, which still holds on the new box.
- */
-const SETUP_AUDIT = `action LIKE 'user.%' OR action LIKE 'group.%' OR action LIKE 'source.%' OR action LIKE 'setup.%'`;
-
-export interface SetupCounts {
-  users: number;
-  groups: number;
-  grants: number;
-}
-
-export interface SetupSnapshot {
-  schemaVersion: number;
-  counts: SetupCounts;
-  /** Rows of this box's own state that the copy left out, per table (tables with rows only). */
-  leftOut: Record<string, number>;
-}
-
-/** Pages per backup step: all of them, so a daemon writing meanwhile cannot restart the copy over and over. */
-const ALL_PAGES = 0x7fffffff;
 
 /**
  * Copies the database at `databaseFile` to `out` while the daemon may be using it,
@@ -67,73 +16,16 @@ export async function snapshotSetup(databaseFile: string, out: string): Promise<
   if (!fs.existsSync(databaseFile)) throw new BackupError(`there is no database at ${databaseFile}: the daemon has not run with this config yet, or storage.dataDir is wrong`);
   let source: Db;
   try {
-    source = new Database(databaseFile, { readonly: true, fileMustExist: true });
+    source = openReadOnly(databaseFile);
   } catch (err) {
     throw new BackupError(`cannot open the database ${databaseFile}: ${(err as Error).message}; is storage.dataDir right, and may this user read the data folder (try sudo)?`);
   }
   try {
-    source.pragma('busy_timeout = 5000');
-    await source.backup(out, { progress: () => ALL_PAGES });
+    await backupDatabase(source, out);
   } finally {
     source.close();
   }
-  const db = openDatabase(out);
-  try {
-    const leftOut: Record<string, number> = {};
-    db.transaction(() => {
-      for (const table of tableNames(db)) {
-        if ((SETUP_TABLES as readonly string[]).includes(table)) continue;
-        const where = table === 'audit' ? ` WHERE NOT (${SETUP_AUDIT})` : '';
-        // Counted first: deleting pictures empties picture_days through its triggers.
-        const rows = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM "${table}"${where}`).get()!.n;
-        db.exec(`DELETE FROM "${table}"${where}`);
-        if (rows > 0) leftOut[table] = rows;
-      }
-    })();
-    db.pragma('journal_mode = DELETE');
-    db.exec('VACUUM');
-    return { schemaVersion: schemaVersion(db), counts: setupCounts(db), leftOut };
-  } finally {
-    db.close();
-  }
-}
-
-/** Names of the tables of a database, SQLite's own left out. */
-export function tableNames(db: Db): string[] {
-  return db
-    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-    .all()
-    .map((r) => r.name);
-}
-
-export function setupCounts(db: Db): SetupCounts {
-  const count = (table: string) => db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM "${table}"`).get()!.n;
-  return { users: count('users'), groups: count('groups'), grants: count('grants') };
-}
-
-/** What a data folder holds before a restore. Opened read-only: a refused restore creates nothing. */
-export interface TargetUsers {
-  users: { username: string; profile: string }[];
-  /** The only user is the maintainer the daemon generated at its first start (initial-admin-password). */
-  onlyGeneratedAdmin: boolean;
-}
-
-export function targetUsers(databaseFile: string): TargetUsers {
-  if (!fs.existsSync(databaseFile)) return { users: [], onlyGeneratedAdmin: false };
-  const db = new Database(databaseFile, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    if (!tableNames(db).includes('users')) return { users: [], onlyGeneratedAdmin: false };
-    const users = db.prepare<[], { username: string; profile: string }>(`SELECT username, profile FROM users ORDER BY username`).all();
-    const only = users.length === 1 ? users[0]! : undefined;
-    const generated =
-      only !== undefined &&
-      only.profile === 'maintainer' &&
-      db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM audit WHERE action = 'user.add' AND actor = 'daemon' AND target = ?`).get(only.username)!.n > 0;
-    return { users, onlyGeneratedAdmin: generated };
-  } finally {
-    db.close();
-  }
+  return keepOnlySetup(out);
 }
 
 /**
@@ -149,50 +41,12 @@ export function prepareSetup(file: string): SetupCounts & { usernames: string[] 
     throw new BackupError(`setup.db in the archive is not a database this lapsebox can use: ${(err as Error).message}`);
   }
   try {
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new BackupError(`setup.db in the archive is damaged (SQLite quick_check: ${String(check)})`);
-    const dangling = db.pragma('foreign_key_check') as unknown[];
-    if (dangling.length > 0) throw new BackupError(`setup.db in the archive has ${dangling.length} member or grant rows that point at no user or group`);
-    const usernames = db.prepare<[], { username: string }>(`SELECT username FROM users ORDER BY username`).all().map((r) => r.username);
-    return { ...setupCounts(db), usernames };
+    const check = quickCheck(db);
+    if (check !== 'ok') throw new BackupError(`setup.db in the archive is damaged (SQLite quick_check: ${check})`);
+    const dangling = danglingRows(db);
+    if (dangling > 0) throw new BackupError(`setup.db in the archive has ${dangling} member or grant rows that point at no user or group`);
+    return { ...setupCounts(db), usernames: usernames(db) };
   } finally {
     db.close();
   }
-}
-
-/**
- * Replaces the users, groups, members and grants of `store` with those of the
- * prepared copy at `setupFile`, adds the copy's setup audit entries the trail does
- * not hold yet, and records `entry`: all in one transaction. Everything else of the
- * target (pictures, queue, history) stays.
- */
-export function replaceSetup(store: Repositories, setupFile: string, entry: AuditEntry): SetupCounts {
-  const db = store.db;
-  db.prepare('ATTACH DATABASE ? AS archive').run(setupFile);
-  try {
-    return db.transaction(() => {
-      for (const table of [...SETUP_TABLES].reverse()) db.exec(`DELETE FROM main."${table}"`);
-      for (const table of SETUP_TABLES) {
-        const columns = columnsOf(db, table).map((c) => `"${c}"`).join(', ');
-        db.exec(`INSERT INTO main."${table}" (${columns}) SELECT ${columns} FROM archive."${table}"`);
-      }
-      const audit = columnsOf(db, 'audit').filter((c) => c !== 'id');
-      const same = audit.map((c) => `m."${c}" IS a."${c}"`).join(' AND ');
-      db.exec(
-        `INSERT INTO main.audit (${audit.map((c) => `"${c}"`).join(', ')}) SELECT ${audit.map((c) => `a."${c}"`).join(', ')} FROM archive.audit a
-         WHERE NOT EXISTS (SELECT 1 FROM main.audit m WHERE ${same}) ORDER BY a.id`,
-      );
-      store.audit.record(entry);
-      return setupCounts(db);
-    })();
-  } finally {
-    db.exec('DETACH DATABASE archive');
-  }
-}
-
-function columnsOf(db: Db, table: string): string[] {
-  return db
-    .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}', 'main')`)
-    .all()
-    .map((r) => r.name);
 }

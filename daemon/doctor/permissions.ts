@@ -6,9 +6,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { constants, type Stats } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Config } from '../config/schema';
 import { DataLayout } from '../files/layout';
+import { readDatabase, schemaVersion } from '../store/database';
 import { MIGRATIONS } from '../store/migrations';
 import { mayAccess, octal, SERVICE_USER, type Check, type DoctorContext } from './context';
 
@@ -138,7 +138,7 @@ async function databaseCheck(ctx: DoctorContext): Promise<Check> {
     found.push({ verdict: 'warn', text: `every user can read ${readable.map(([f]) => path.basename(f)).join(', ')} (mode ${octal(readable[0]![1].mode)}): it holds password hashes`, fix: `sudo chmod 640 ${file}*` });
   }
   found.push(...(await writable(file, ctx)));
-  const version = schemaVersion(file);
+  const version = storedSchemaVersion(file);
   if (typeof version === 'string') found.push({ verdict: 'warn', text: `cannot read it: ${version}` });
   else if (version > MIGRATIONS.length) {
     found.push({ verdict: 'fail', text: `schema version ${version}, newer than this lapsebox knows (${MIGRATIONS.length})`, fix: 'install the newer lapsebox again, or restore a backup' });
@@ -148,15 +148,11 @@ async function databaseCheck(ctx: DoctorContext): Promise<Check> {
 }
 
 /** The schema version, or why it cannot be read; read-only, never migrates. */
-function schemaVersion(file: string): number | string {
-  let db: Database.Database | null = null;
+function storedSchemaVersion(file: string): number | string {
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    return db.pragma('user_version', { simple: true }) as number;
+    return readDatabase(file, schemaVersion);
   } catch (err) {
     return (err as Error).message;
-  } finally {
-    db?.close();
   }
 }
 

@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { SyncTargetConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import { DataLayout } from '../files/layout';
+import { readDatabase } from '../store/database';
 import { OutboxRepository, type Backlog } from '../store/outbox.repository';
 import { SyncError } from '../sync/transport';
 import { octal, type Check, type DoctorContext } from './context';
@@ -39,15 +39,13 @@ function readBacklogs(ctx: DoctorContext): Map<string, Backlog | string> {
   const out = new Map<string, Backlog | string>();
   const file = new DataLayout(ctx.config.storage.dataDir).database;
   if ((fs.statSync(file, { throwIfNoEntry: false }) ?? null) === null) return new Map(ctx.config.sync.targets.map((t) => [t.id, 'no database yet']));
-  let db: Database.Database | null = null;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const outbox = new OutboxRepository(db);
-    for (const t of ctx.config.sync.targets) out.set(t.id, outbox.backlog(t.id));
+    readDatabase(file, (db) => {
+      const outbox = new OutboxRepository(db);
+      for (const t of ctx.config.sync.targets) out.set(t.id, outbox.backlog(t.id));
+    });
   } catch (err) {
     for (const t of ctx.config.sync.targets) out.set(t.id, `the database cannot be read: ${(err as Error).message}`);
-  } finally {
-    db?.close();
   }
   return out;
 }

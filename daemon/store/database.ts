@@ -32,6 +32,33 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/**
+ * Opens the database to look without changing anything (the doctor, a backup, a
+ * restore's first look): never created, never migrated. Waits up to 5 s for the
+ * daemon's writes like the daemon's own connection.
+ */
+export function openReadOnly(file: string): Db {
+  return new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+}
+
+/** Runs `read` on the database at `file` opened read-only (see openReadOnly), and closes it again. */
+export function readDatabase<T>(file: string, read: (db: Db) => T): T {
+  const db = openReadOnly(file);
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Pages per backup step: all of them, so a daemon writing meanwhile cannot restart the copy over and over. */
+const ALL_PAGES = 0x7fffffff;
+
+/** Copies the open database `db` to the new file `out` with SQLite's online backup: a consistent copy while others write. */
+export async function backupDatabase(db: Db, out: string): Promise<void> {
+  await db.backup(out, { progress: () => ALL_PAGES });
+}
+
 function migrate(db: Db): void {
   const current = schemaVersion(db);
   if (current > MIGRATIONS.length) {

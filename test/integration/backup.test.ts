@@ -10,7 +10,7 @@ import { basic, DaemonProcess } from '../helpers/daemon';
 import { openDatabase } from '../../daemon/store/database';
 import { openRepositories } from '../../daemon/store/repositories';
 import { UsersService } from '../../daemon/auth/users.service';
-import { SETUP_TABLES, STATE_TABLES, tableNames } from '../../daemon/backup/setup-database';
+import { SETUP_TABLES, STATE_TABLES, tableNames } from '../../daemon/store/setup-copy';
 import { MIGRATIONS } from '../../daemon/store/migrations';
 import { permissionError } from '../../daemon/backup/access';
 
