@@ -30,6 +30,7 @@ export function errorCodes(err: unknown): string[] {
   return [...new Set(causes(err).map((e) => e.code).filter((c): c is string => typeof c === 'string'))];
 }
 
+/** The message of anything thrown (an Error, an error-like object, a string): the one way a caught error goes into a message. */
 export function messageOf(err: unknown): string {
   const message = typeof err === 'object' && err !== null ? (err as ErrorLike).message : undefined;
   return typeof message === 'string' ? message : String(err);

@@ -27,6 +27,7 @@ import {
   unsafeName,
   type Manifest,
 } from './manifest';
+import { messageOf } from '../error-causes';
 
 /**
  * Writes `names` (files under `folder`) as a gzipped tar to `file`: a temporary
@@ -138,7 +139,7 @@ function againstManifest(found: Map<string, { size: number; sha256: string }>, t
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return [`manifest.json is not JSON: ${(err as Error).message}`];
+    return [`manifest.json is not JSON: ${messageOf(err)}`];
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof version === 'number' && version > FORMAT_VERSION) {

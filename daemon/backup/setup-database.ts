@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { backupDatabase, openDatabase, openReadOnly, type Db } from '../store/database';
 import { danglingRows, keepOnlySetup, quickCheck, setupCounts, usernames, type SetupCounts, type SetupSnapshot } from '../store/setup-copy';
 import { BackupError } from './manifest';
+import { messageOf } from '../error-causes';
 
 /**
  * Copies the database at `databaseFile` to `out` while the daemon may be using it,
@@ -18,7 +19,7 @@ export async function snapshotSetup(databaseFile: string, out: string): Promise<
   try {
     source = openReadOnly(databaseFile);
   } catch (err) {
-    throw new BackupError(`cannot open the database ${databaseFile}: ${(err as Error).message}; is storage.dataDir right, and may this user read the data folder (try sudo)?`);
+    throw new BackupError(`cannot open the database ${databaseFile}: ${messageOf(err)}; is storage.dataDir right, and may this user read the data folder (try sudo)?`);
   }
   try {
     await backupDatabase(source, out);
@@ -38,7 +39,7 @@ export function prepareSetup(file: string): SetupCounts & { usernames: string[] 
   try {
     db = openDatabase(file);
   } catch (err) {
-    throw new BackupError(`setup.db in the archive is not a database this lapsebox can use: ${(err as Error).message}`);
+    throw new BackupError(`setup.db in the archive is not a database this lapsebox can use: ${messageOf(err)}`);
   }
   try {
     const check = quickCheck(db);

@@ -30,6 +30,7 @@ import { localDate, pictureFileName } from '../domain/data-folder';
 import { RelayUnavailableError, type Relay, type RelayConfig } from '../hardware/relay';
 import { CameraError, abortError, sleep, type Camera, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';
+import { messageOf } from '../error-causes';
 
 export type CaptureReason = 'slot' | 'manual';
 
@@ -170,11 +171,11 @@ export class CaptureService {
           unit.relayFault = {
             config: powerCycle,
             line: known ? err.line : powerCycle.gpio,
-            reason: known ? err.reason : (err as Error).message,
+            reason: known ? err.reason : messageOf(err),
             fix: known ? err.fix : 'check recovery.powerCycle and run "lapsebox doctor"',
             since: unit.relayFault?.since ?? this.#now(),
           };
-          this.#log.error({ source: unit.source.id, gpio: powerCycle.gpio, err: (err as Error).message }, 'the power relay cannot be used: no power cycle for this camera until a reload or a restart opens it');
+          this.#log.error({ source: unit.source.id, gpio: powerCycle.gpio, err: messageOf(err) }, 'the power relay cannot be used: no power cycle for this camera until a reload or a restart opens it');
         }
       };
       if (unit.handover) void unit.handover.released.then(open);
@@ -483,7 +484,7 @@ export class CaptureService {
     try {
       await unit.camera.close?.();
     } catch (err) {
-      this.#log.warn({ source: unit.source.id, err: (err as Error).message }, 'camera did not close cleanly');
+      this.#log.warn({ source: unit.source.id, err: messageOf(err) }, 'camera did not close cleanly');
     }
     unit.relay?.close();
     unit.relay = null;
@@ -504,7 +505,7 @@ function worthRetrying(error: CameraError): boolean {
 
 function toCameraError(err: unknown, sourceId: string): CameraError {
   if (err instanceof CameraError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   return new CameraError('failed', `camera ${sourceId}: ${message}`, undefined, { cause: err });
 }
 

@@ -9,6 +9,7 @@ import { CameraError } from './camera';
 import { GVFS_FIX } from './gphoto2-args';
 import { detectCameras, type Gphoto2Camera } from './gphoto2.camera';
 import { listVideoDevices, type VideoDevice } from './v4l2.camera';
+import { messageOf } from '../error-causes';
 
 export { GVFS_FIX, GVFS_UNIT } from './gphoto2-args';
 
@@ -32,7 +33,7 @@ export async function discoverCameras(options: DiscoveryOptions = {}): Promise<C
   try {
     gphoto2.cameras = await detectCameras({ serials: true, ...(options.gphoto2Program ? { program: options.gphoto2Program } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   } catch (err) {
-    const error = err instanceof CameraError ? err : new CameraError('failed', (err as Error).message);
+    const error = err instanceof CameraError ? err : new CameraError('failed', messageOf(err));
     if (error.code === 'unsupported') {
       gphoto2.available = false;
       hints.push('gphoto2 is not installed: "apt install gphoto2" to use DSLR cameras');

@@ -8,6 +8,7 @@ import { jpegSize } from '../pipeline/sharp';
 import { abortError, CameraError, throwIfAborted, type CaptureResult } from './camera';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { classifyFfmpegError, stripCredentials, type FfmpegErrorContext } from './ffmpeg-args';
+import { messageOf } from '../error-causes';
 
 export interface FrameJob {
   ffmpegPath: string;
@@ -41,7 +42,7 @@ async function run({ ffmpegPath, args, stdin, signal, context }: FrameJob): Prom
     if (err instanceof CommandNotFoundError) {
       throw new CameraError('unsupported', `camera ${context.sourceId}: ffmpeg is not installed (cannot run ${ffmpegPath})`, 'apt install ffmpeg', { cause: err });
     }
-    throw new CameraError('failed', `camera ${context.sourceId}: cannot start ffmpeg: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+    throw new CameraError('failed', `camera ${context.sourceId}: cannot start ffmpeg: ${messageOf(err)}`, undefined, { cause: err });
   }
 }
 

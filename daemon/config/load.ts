@@ -7,6 +7,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, crossCheck, type Config, type CrossIssue } from './schema';
+import { messageOf } from '../error-causes';
 
 export const DEFAULT_CONFIG_FILE = '/etc/lapsebox/lapsebox.yaml';
 
@@ -55,7 +56,7 @@ export function loadConfig(file: string): LoadedConfig {
     text = fs.readFileSync(absolute, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : String((err as Error).message);
+    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : messageOf(err);
     throw new ConfigError(absolute, [`cannot read the configuration file: ${why}`]);
   }
   return parseConfig(text, absolute);

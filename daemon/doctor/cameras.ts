@@ -22,6 +22,7 @@ import { describeCamera, detectCameras, matchingCameras, wantedCamera, type Gpho
 import { listVideoDevices } from '../capture/v4l2.camera';
 import { sysfsLine } from '../hardware/relay';
 import { localTime, mayAccess, octal, type Check, type DoctorContext } from './context';
+import { messageOf } from '../error-causes';
 
 /** A network camera gets at most this long for its frame, whatever camera.timeout says. */
 const FRAME_TIMEOUT_MS = 10_000;
@@ -82,7 +83,7 @@ async function sourceCheck(ctx: DoctorContext, source: SourceConfig, detect: () 
   try {
     check = { group: 'cameras', name, verdict: 'ok', detail: await probe(ctx, source, detect) };
   } catch (err) {
-    const error = err instanceof CameraError ? err : new CameraError('failed', (err as Error).message);
+    const error = err instanceof CameraError ? err : new CameraError('failed', messageOf(err));
     const fix = error.code === 'unsupported' && driver === 'gphoto2' ? 'sudo apt-get install -y gphoto2' : error.advice;
     check = { group: 'cameras', name, verdict: 'fail', detail: `${driver}: ${error.message.replace(/^camera [a-z0-9-]+: /, '')}`, ...(fix ? { fix } : {}) };
   }

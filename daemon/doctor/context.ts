@@ -12,6 +12,7 @@ import type { TargetStatus } from '../sync/sync.service';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { controlRequest } from '../control/client';
 import { DataLayout } from '../files/layout';
+import { messageOf } from '../error-causes';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 
@@ -163,7 +164,7 @@ async function readDaemon(socket: string): Promise<DaemonView> {
     };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const error = code === 'EACCES' ? 'permission denied on the control socket (it is for the daemon\'s user and group)' : (err as Error).message;
+    const error = code === 'EACCES' ? 'permission denied on the control socket (it is for the daemon\'s user and group)' : messageOf(err);
     return { state: 'no-answer', socket, error };
   }
 }

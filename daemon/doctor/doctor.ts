@@ -11,6 +11,7 @@ import { daemonChecks } from './daemon';
 import { cameraChecks } from './cameras';
 import { targetChecks } from './targets';
 import { maskSecrets } from '../secrets';
+import { messageOf } from '../error-causes';
 
 /** How long the checks may take in all; each family stops what it has in flight then. */
 export const DOCTOR_BUDGET_MS = 17_000;
@@ -83,7 +84,7 @@ async function bounded(ctx: DoctorContext, group: CheckGroup, family: Family): P
   try {
     return await Promise.race([family(ctx), late]);
   } catch (err) {
-    return [{ group, name: group, verdict: 'fail', detail: `the ${group} checks failed: ${(err as Error).message}` }];
+    return [{ group, name: group, verdict: 'fail', detail: `the ${group} checks failed: ${messageOf(err)}` }];
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }

@@ -11,6 +11,7 @@ import { DataLayout } from '../files/layout';
 import { readDatabase, schemaVersion } from '../store/database';
 import { MIGRATIONS } from '../store/migrations';
 import { mayAccess, octal, SERVICE_USER, type Check, type DoctorContext } from './context';
+import { messageOf } from '../error-causes';
 
 /** What to do when the configuration file is missing or this user cannot read it; shared by the configuration rows. */
 export function unreadableConfigFix(ctx: Pick<DoctorContext, 'configFile' | 'me' | 'daemonUser' | 'daemon' | 'names'>, code: string): string {
@@ -38,7 +39,7 @@ export async function configFileCheck(ctx: DoctorContext): Promise<Check> {
       // A folder on the way keeps this user out: its owner and mode cannot be seen from here.
       return { group: 'configuration', name: 'config file', verdict: 'fail', detail: `cannot read ${file}: this user (${ctx.me.name}) may not look into its folder`, fix };
     }
-    return check('fail', `cannot look at it: ${(err as Error).message}`, fix);
+    return check('fail', `cannot look at it: ${messageOf(err)}`, fix);
   }
   if (!st.isFile()) return check('fail', 'not a file', 'name the configuration file itself: --config FILE');
   const who = ctx.daemonUser;
@@ -152,7 +153,7 @@ function storedSchemaVersion(file: string): number | string {
   try {
     return readDatabase(file, schemaVersion);
   } catch (err) {
-    return (err as Error).message;
+    return messageOf(err);
   }
 }
 

@@ -18,6 +18,7 @@ import { SyncError } from '../sync/transport';
 import { octal, type Check, type DoctorContext } from './context';
 import { folderKeepingOthersOut } from './permissions';
 import { createTransport } from '../sync/transports';
+import { messageOf } from '../error-causes';
 
 /** Each step (connecting, one SFTP request) may take this long at most, whatever the target's timeout. */
 const STEP_TIMEOUT_MS = 8000;
@@ -45,7 +46,7 @@ function readBacklogs(ctx: DoctorContext): Map<string, Backlog | string> {
       for (const t of ctx.config.sync.targets) out.set(t.id, outbox.backlog(t.id));
     });
   } catch (err) {
-    for (const t of ctx.config.sync.targets) out.set(t.id, `the database cannot be read: ${(err as Error).message}`);
+    for (const t of ctx.config.sync.targets) out.set(t.id, `the database cannot be read: ${messageOf(err)}`);
   }
   return out;
 }
@@ -101,7 +102,7 @@ async function keyExposure(check: Check, target: SyncTargetConfig): Promise<Chec
 
 function stepFailure(t: SyncTargetConfig, err: unknown, presented: string | null, done: string[], fail: (detail: string, fix: string) => Check): Check {
   const before = done.length ? `${done.join(', ')}, but ` : '';
-  if (!(err instanceof SyncError)) return fail(`${before}${(err as Error).message}`, 'see "lapsebox sync status" for how the sync fares');
+  if (!(err instanceof SyncError)) return fail(`${before}${messageOf(err)}`, 'see "lapsebox sync status" for how the sync fares');
   switch (err.kind) {
     case 'unreachable':
     case 'timeout':

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema';
 import { tail } from '../process';
 import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
 import { runTool, type Check, type DoctorContext } from './context';
+import { messageOf } from '../error-causes';
 
 const NODE_MAJOR = 20;
 /** Each test encode's share of doctor's time. */
@@ -49,7 +50,7 @@ async function ffmpegChecks(ctx: DoctorContext): Promise<Check[]> {
       return { group: 'tools', name: program, verdict: 'ok', detail: await versionOf(program, program) };
     } catch (err) {
       const cameras = program === 'ffmpeg' && forCameras ? ` (cameras ${need.ffmpegCameras.join(', ')} need it too)` : '';
-      return { group: 'tools', name: program, verdict: needed ? 'fail' : 'warn', detail: `${(err as Error).message}${needed ? cameras : ' (no enabled source needs it now)'}`, fix: install };
+      return { group: 'tools', name: program, verdict: needed ? 'fail' : 'warn', detail: `${messageOf(err)}${needed ? cameras : ' (no enabled source needs it now)'}`, fix: install };
     }
   }
 }

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { messageOf } from '../error-causes';
 
 export interface RelayConfig {
   /** BCM GPIO number, as on the Raspberry Pi pinout (GPIO17 = pin 11). */
@@ -185,7 +186,7 @@ export function openRelay(config: RelayConfig, options: RelayFactoryOptions): Re
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw unavailable(
-        `${(err as Error).message}`,
+        messageOf(err),
         code === 'EACCES' || code === 'EPERM' ? GPIO_FIX : `check recovery.powerCycle.gpio: no line ${line} on the Pi's GPIO chip (${sysfs}/gpiochip*)`,
         err,
       );

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { HealthPoint, HealthRepository, HealthResolution, MinuteRow } from '../store/health.repository';
 import type { SystemProbe, SystemSample } from './system-probe';
 import type { PowerState } from './throttling';
+import { messageOf } from '../error-causes';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -100,7 +101,7 @@ export class HealthHistory {
     try {
       await this.sampleNow();
     } catch (err) {
-      this.#log.warn({ err }, `could not sample the box's health: ${err instanceof Error ? err.message : String(err)}`);
+      this.#log.warn({ err }, `could not sample the box's health: ${messageOf(err)}`);
     }
   }
 

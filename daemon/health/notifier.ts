@@ -13,6 +13,7 @@ import { NOTIFICATION_CHANNELS, type Notification, type NotificationChannel, typ
 import type { AlertMessage } from '../domain/alerts';
 import { ChannelError, EmailChannel, WebhookChannel, type Channel, type EmailConfig, type WebhookConfig } from './channels';
 import { Doorbell } from '../doorbell';
+import { messageOf } from '../error-causes';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** A message still not delivered this long after it was queued is given up. */
@@ -315,7 +316,7 @@ class ChannelWorker<C> implements Worker {
     this.#failures++;
     this.#activity = 'retrying';
     const retryAt = now() + backoffDelay(this.#failures, retry);
-    const message = err instanceof ChannelError ? err.message : `${channel.destination}: unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+    const message = err instanceof ChannelError ? err.message : `${channel.destination}: unexpected error: ${messageOf(err)}`;
     repo.transaction(() => {
       for (const row of rows) repo.markFailed(row.id, message, retryAt);
     });

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import sharp, { type OverlayOptions } from 'sharp';
 import { escapeMarkup } from '../markup';
 import { legendFontSize, overlayMargin, placeOverlay, watermarkSize, type Position, type Rect, type Size } from './plan';
+import { messageOf } from '../error-causes';
 
 /** Layers to lay over the area `rect` of a picture; their offsets are relative to `rect`. */
 export interface Overlay {
@@ -92,7 +93,7 @@ export class Watermarks {
     } catch (err) {
       if (err instanceof WatermarkUnavailableError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      throw new WatermarkUnavailableError(`the watermark file ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}`);
+      throw new WatermarkUnavailableError(`the watermark file ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? messageOf(err)})`}`);
     }
     const cached = this.#loaded.get(file);
     if (cached) {
@@ -116,7 +117,7 @@ async function decode(file: string, key: string): Promise<LoadedWatermark> {
       .toBuffer({ resolveWithObject: true });
     return { key, rgba: data, size: { width: info.width, height: info.height }, scaled: new Map() };
   } catch (err) {
-    throw new WatermarkUnavailableError(`the watermark file ${file} is not a usable image: ${(err as Error).message}`);
+    throw new WatermarkUnavailableError(`the watermark file ${file} is not a usable image: ${messageOf(err)}`);
   }
 }
 

@@ -21,6 +21,7 @@ import { Limiter } from '../limiter';
 import { startsWithSoi } from '../files/jpeg';
 import { MAX_PIXELS, THUMB_WIDTH, judge, legendText, meanLuminance, planGeometry, planOutput, planOutputs, tooLarge, type Geometry, type OutputPlan, type Rect, type Size } from './plan';
 import type { DerivativeKind, Rejection } from '../domain/pictures';
+import { messageOf } from '../error-causes';
 
 export { WatermarkUnavailableError } from './overlays';
 
@@ -458,7 +459,7 @@ function key(s: Size): string {
 
 /** libvips messages carry a trailing newline and sometimes a second line of detail. */
 function cleanMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const parts = message
     .split(/\n|: (?=VipsJpeg)/)
     .map((l) => l.trim().replace(/^VipsJpeg: /, ''))

@@ -13,6 +13,7 @@ import type { SourceStateRepository } from '../store/source-state.repository';
 import type { CaptureService } from '../capture/capture.service';
 import { nextSlot, type ScheduleSpec, type SlotContext } from './slots';
 import { localDate } from '../domain/data-folder';
+import { messageOf } from '../error-causes';
 
 interface Plan {
   source: SourceConfig;
@@ -129,7 +130,7 @@ export class Scheduler {
     const zone = this.#ctx.timezone;
     const local = (d: Date) => DateTime.fromJSDate(d, { zone }).toFormat('yyyy-LL-dd HH:mm:ss');
     const code = (err as { code?: unknown } | null)?.code;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     const diskFull = code === 'SQLITE_FULL' || code === 'ENOSPC';
     const next = plan.next
       ? diskFull

@@ -12,6 +12,7 @@ import { Document as YamlDocument, isCollection, isMap, isScalar, isSeq, parseDo
 import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from '../config/load';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
+import { messageOf } from '../error-causes';
 import type { AuditRepository } from '../store/audit.repository';
 import { holdsMaskedSecret, keepSecrets, maskSecrets, sameAddress } from '../secrets';
 
@@ -196,7 +197,7 @@ export class SourceSettings {
     });
     if (applyError !== null) {
       if (applyError instanceof AppError) throw applyError;
-      throw new AppError('unavailable', `the settings were saved to ${file} but could not be applied: ${(applyError as Error).message}`);
+      throw new AppError('unavailable', `the settings were saved to ${file} but could not be applied: ${messageOf(applyError)}`);
     }
     return { settings: maskSecrets(after) };
   }

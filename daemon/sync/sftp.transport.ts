@@ -14,6 +14,7 @@ import type { SyncTargetConfig } from '../config/schema';
 import { Throttle, TokenBucket } from './throttle';
 import { TEMP_PREFIX } from '../domain/data-folder';
 import { SyncError, type Transport, type TransportOptions, type UploadOptions, type UploadOutcome } from './transport';
+import { messageOf } from '../error-causes';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
 const CHUNK_SIZE = 128 * 1024;
@@ -115,7 +116,7 @@ export class SftpTransport implements Transport {
         );
       }
       if (err instanceof SyncError) throw err;
-      const message = (err as Error).message;
+      const message = messageOf(err);
       if (/authentication methods failed/i.test(message)) {
         throw new SyncError('auth', `the server at ${t.host}:${t.port} refused to log in ${t.username} with the ${t.privateKey ? 'key ' + t.privateKey : 'password'} (is the public key in the server's authorized_keys?)`);
       }
@@ -192,7 +193,7 @@ export class SftpTransport implements Transport {
     try {
       return { privateKey: await fsp.readFile(t.privateKey), ...(t.password ? { password: t.password } : {}) };
     } catch (err) {
-      throw new SyncError('auth', `cannot read the private key ${t.privateKey} for "${t.id}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new SyncError('auth', `cannot read the private key ${t.privateKey} for "${t.id}": ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
     }
   }
 

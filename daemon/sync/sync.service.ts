@@ -15,6 +15,7 @@ import { SyncError, type Transport } from './transport';
 import type { Outbox } from './outbox';
 import { Doorbell } from '../doorbell';
 import { createTransport } from './transports';
+import { messageOf } from '../error-causes';
 
 /** Rows read per query; small, so that a new latest picture is not kept waiting long. */
 const BATCH = 16;
@@ -203,7 +204,7 @@ interface Batch {
 }
 
 function asSyncError(err: unknown): SyncError {
-  return err instanceof SyncError ? err : new SyncError('remote', (err as Error).message);
+  return err instanceof SyncError ? err : new SyncError('remote', messageOf(err));
 }
 
 type WorkerDeps = Omit<SyncServiceDeps, 'now' | 'policies' | 'random'> & { now: () => number; policies: SyncPolicies; random: () => number };

@@ -7,6 +7,7 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { runCommand, CommandNotFoundError, tail } from '../process';
 import { encoderProbeArgs, type VideoEncoder } from './encode-args';
+import { messageOf } from '../error-causes';
 
 export type EncodeErrorCode = 'ffmpeg-missing' | 'cancelled' | 'no-space' | 'bad-frame' | 'timeout' | 'failed';
 
@@ -175,7 +176,7 @@ export async function testEncode(program: string, encoder: VideoEncoder, options
     if (result.code === 0 && !result.aborted) return null;
     return tail(result.stderr) || (result.aborted ? 'timed out' : `exit code ${result.code}`);
   } catch (err) {
-    return err instanceof CommandNotFoundError ? `${program} is not installed` : (err as Error).message;
+    return err instanceof CommandNotFoundError ? `${program} is not installed` : messageOf(err);
   }
 }
 
@@ -190,7 +191,7 @@ export async function versionOf(program: string, name: string): Promise<string> 
     if (err instanceof CommandNotFoundError) {
       throw new EncodeError('ffmpeg-missing', `${name} is not installed (cannot run "${program}"): videos cannot be built; install it with "apt install ffmpeg"`);
     }
-    throw new EncodeError('ffmpeg-missing', `${name} does not work ("${program} -version" failed: ${(err as Error).message}); reinstall it with "apt install --reinstall ffmpeg"`);
+    throw new EncodeError('ffmpeg-missing', `${name} does not work ("${program} -version" failed: ${messageOf(err)}); reinstall it with "apt install --reinstall ffmpeg"`);
   }
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../logger';
 import { duePeriod } from './frames';
 import { scheduledSpec } from './video-spec';
 import type { VideoJobs } from './video-jobs.service';
+import { messageOf } from '../error-causes';
 
 const KINDS: readonly TimelapseKind[] = ['daily', 'weekly', 'monthly'];
 const RETRY_AFTER_MS = 3_600_000;
@@ -63,7 +64,7 @@ export class TimelapseScheduler {
           queued.push(job.id);
           this.#log.info({ source: source.id, kind, period: period.label, job: job.id }, `${kind} video queued`);
         } catch (err) {
-          this.#log.error({ source: source.id, kind, period: period.label, err: (err as Error).message }, `${kind} video could not be queued`);
+          this.#log.error({ source: source.id, kind, period: period.label, err: messageOf(err) }, `${kind} video could not be queued`);
         }
       }
     }

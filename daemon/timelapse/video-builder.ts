@@ -24,6 +24,7 @@ import { selectFrames } from './frames';
 import { concatList, encodeArgs, outputSize, type EncodeSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
+import { messageOf } from '../error-causes';
 
 export interface SkippedFrame {
   picture: number;
@@ -233,7 +234,7 @@ export class VideoBuilder {
             info = await jpegInfo(file);
             remade++;
           } catch (err) {
-            skip(`the frame file is ${info ? 'broken' : 'missing'} and could not be made again: ${(err as Error).message}`);
+            skip(`the frame file is ${info ? 'broken' : 'missing'} and could not be made again: ${messageOf(err)}`);
             continue;
           }
         }

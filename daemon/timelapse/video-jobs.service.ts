@@ -19,6 +19,7 @@ import { indexVideo, type VideoBuilder } from './video-builder';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import { type VideoSpec, customSpec } from './video-spec';
 import { periodOfLabel } from './frames';
+import { messageOf } from '../error-causes';
 
 /** Progress is written to the database at most this often; readers of the API see it live. */
 const PROGRESS_WRITE_MS = 1000;
@@ -237,7 +238,7 @@ export class VideoJobs {
         else jobs.requeue(job.id); // the daemon is stopping: build it again at the next start
         return;
       }
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       jobs.finish(job.id, { status: 'failed', message }, this.#now());
       log.error({ ...context, code: err instanceof EncodeError ? err.code : undefined }, `video not built: ${message}`);
     } finally {
@@ -285,7 +286,7 @@ export class VideoJobs {
             });
             log.info({ source: source.id, video: layout.relative(file) }, 'a video file the index missed was found again');
           } catch (err) {
-            log.warn({ source: source.id, file, err: (err as Error).message }, 'a file in the video folder is not a readable video; left alone');
+            log.warn({ source: source.id, file, err: messageOf(err) }, 'a file in the video folder is not a readable video; left alone');
           }
         }
       }
