@@ -129,7 +129,7 @@ export function unitOf(file: string): string {
 export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   {
     name: 'vocabulary and plumbing',
-    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/package-info.ts'],
+    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts'],
   },
   { name: 'configuration, data folder, hardware', units: ['daemon/config', 'daemon/files', 'daemon/hardware'] },
   { name: 'database', units: ['daemon/store'] },
@@ -152,6 +152,9 @@ export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[
   { module: 'onoff', allowed: ['daemon/hardware/'] },
   { module: 'systeminformation', allowed: ['daemon/health/system-probe.ts'] },
   { module: 'fluent-ffmpeg', allowed: ['daemon/timelapse/ffmpeg.runner.ts'] },
+  // Every other program runs through the one runner: own process group, TERM then KILL, capped output.
+  { module: 'node:child_process', allowed: ['daemon/process.ts'] },
+  { module: 'child_process', allowed: ['daemon/process.ts'] },
   { module: 'nodemailer', allowed: ['daemon/health/channels.ts'] },
   { module: 'unix-dgram', allowed: ['daemon/service-manager.ts'] },
   { module: 'express', allowed: ['web/', 'daemon/control/server.ts'] },
