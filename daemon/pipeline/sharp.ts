@@ -1,7 +1,8 @@
 /**
  * The sharp adapter for the rest of the daemon: the process-wide settings, and
  * the few image operations other stages need (the camera drivers reading a new
- * picture's size, the video builder making a poster). The picture pipeline itself
+ * picture's size, the test pattern encoding the frame it drew, the video builder
+ * making a poster). The picture pipeline itself
  * (picture.pipeline.ts, overlays.ts) uses sharp directly; nothing outside
  * daemon/pipeline/ imports sharp.
  */
@@ -32,4 +33,23 @@ export async function jpegSize(file: string): Promise<{ width: number; height: n
 /** Writes the poster of a video: the frame `from`, at most `maxWidth` wide (never enlarged), as a JPEG. */
 export async function writePoster(from: string, to: string, maxWidth: number): Promise<void> {
   await sharp(from).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: true }).toFile(to);
+}
+
+/** An encoded image (PNG, SVG) laid over a picture, its top-left corner at `left`, `top`. */
+export interface Layer {
+  input: Buffer;
+  left: number;
+  top: number;
+}
+
+/**
+ * Encodes raw RGB pixels (3 bytes each, row by row) as a JPEG, with `layers` laid
+ * over them first, bottom to top: how the test pattern camera turns the frame it
+ * drew into its picture. `quality` 1..100, sharp's default (80) when not given.
+ */
+export function encodeJpeg(pixels: Buffer, size: { width: number; height: number }, layers: readonly Layer[], quality?: number): Promise<Buffer> {
+  return sharp(pixels, { raw: { width: size.width, height: size.height, channels: 3 } })
+    .composite([...layers])
+    .jpeg({ ...(quality !== undefined ? { quality } : {}), mozjpeg: false })
+    .toBuffer();
 }
