@@ -5,7 +5,6 @@
  * frame; noise is the seeded randomness under all of it.
  */
 import { promises as fsp } from 'node:fs';
-import sharp from 'sharp';
 import { IANAZone } from 'luxon';
 import {
   abortError,
@@ -20,6 +19,8 @@ import { hashString } from './testpattern/noise';
 import { frameOverlays } from './testpattern/overlays';
 import { renderFrame } from './testpattern/render';
 import { buildScene, type Scene } from './testpattern/scene';
+import { encodeJpeg } from '../pipeline/sharp';
+import { messageOf } from '../error-causes';
 
 /**
  * A synthetic camera that behaves like a real one: an outdoor scene lit by the time of day,
@@ -90,10 +91,7 @@ export class TestPatternCamera implements Camera {
     const overlays = frameOverlays(scene, look, { name: this.#options.sourceName, at: takenAt, zone: this.#options.timezone });
 
     throwIfAborted(signal);
-    const encoding = sharp(frame, { raw: { width, height, channels: 3 } })
-      .composite(overlays)
-      .jpeg({ quality, mozjpeg: false })
-      .toBuffer();
+    const encoding = encodeJpeg(frame, { width, height }, overlays, quality);
     this.#encoding = encoding.catch(() => undefined);
     let jpeg: Buffer;
     try {
@@ -162,8 +160,4 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
     );
   });
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -8,10 +8,10 @@ import { LAYOUT } from './layout';
 import type { Look } from './light';
 import type { Rgb } from './math';
 import type { Scene } from './scene';
+import { escapeMarkup } from '../../markup';
 
 /**
- * An SVG and where it goes on the frame: what sharp's `composite` takes. Declared here, so
- * sharp stays imported only by the camera that encodes with it.
+ * An SVG and where it goes on the frame: a layer of the pipeline's `encodeJpeg`.
  */
 export interface SvgOverlay {
   input: Buffer;
@@ -213,8 +213,8 @@ function captionOverlay(scene: Scene, name: string, at: Date, zone: string): Svg
   const body = [
     `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${Math.round(size * 0.2)}" fill="#000" fill-opacity="0.5"/>`,
     `<g font-family="DejaVu Sans Mono" font-size="${size}" fill="#fff">`,
-    `<text x="${x + pad}" y="${y + pad + Math.round(size * 0.9)}" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${x + pad}" y="${y + pad + Math.round(size * 2.1)}">${escapeXml(stamp)}</text>`,
+    `<text x="${x + pad}" y="${y + pad + Math.round(size * 0.9)}" font-weight="bold">${escapeMarkup(title)}</text>`,
+    `<text x="${x + pad}" y="${y + pad + Math.round(size * 2.1)}">${escapeMarkup(stamp)}</text>`,
     `</g>`,
   ].join('');
   return clippedSvg(scene, x, y, x + w, y + h, body);
@@ -228,9 +228,5 @@ function zoneAbbreviation(local: DateTime): string | undefined {
     if (!/^(GMT|UTC)[+-]/.test(name)) return name;
   }
   return undefined;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 }
 
