@@ -4,18 +4,22 @@
  * and from where; passwords are never returned except a generated one, once.
  */
 import type { Request, Response } from 'express';
-import { groupJson, userJson, type Actor } from '../daemon/auth/access.service';
-import type { WebDeps } from './app';
+import type { Actor } from '../daemon/auth/access.service';
+import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { auditJson, eventJson, groupJson, userJson } from './json';
 import { clientAddress, param, type Routes } from './routes';
 
 const maintainer = { kind: 'profile', profiles: ['maintainer'] } as const;
 const staff = { kind: 'profile', profiles: ['maintainer', 'director'] } as const;
 
-export function adminRoutes(routes: Routes, deps: WebDeps): void {
-  const { users, accessAdmin: access, audit, events } = deps;
-  const who = (req: Request, res: Response): Actor => ({ actor: `user:${userOf(res).username}`, address: clientAddress(req) });
+/** Who made a change, and from where, for the audit trail. */
+const who = (req: Request, res: Response): Actor => ({ actor: `user:${userOf(res).username}`, address: clientAddress(req) });
+
+/** Users, their profiles and passwords, and their own grants. */
+export function userRoutes(routes: Routes, deps: Pick<WebDeps, 'users' | 'accessAdmin'>): void {
+  const { users, accessAdmin: access } = deps;
   const userView = (name: string) => userJson(access.userView(users.get(name)));
 
   routes.get('/users', maintainer, (_req, res) => {
@@ -59,6 +63,11 @@ export function adminRoutes(routes: Routes, deps: WebDeps): void {
   routes.delete('/users/:name/grants/:source', maintainer, (req, res) => {
     res.json({ user: userJson(access.revokeUser(param(req, 'name'), param(req, 'source'), who(req, res))) });
   });
+}
+
+/** Groups, their members and their grants. */
+export function groupRoutes(routes: Routes, deps: Pick<WebDeps, 'accessAdmin'>): void {
+  const { accessAdmin: access } = deps;
 
   routes.get('/groups', maintainer, (_req, res) => {
     res.json({ groups: access.groups().map(groupJson) });
@@ -95,6 +104,11 @@ export function adminRoutes(routes: Routes, deps: WebDeps): void {
   routes.delete('/groups/:name/grants/:source', maintainer, (req, res) => {
     res.json({ group: groupJson(access.revokeGroup(param(req, 'name'), param(req, 'source'), who(req, res))) });
   });
+}
+
+/** What happened: the audit trail of changes, and the box's recent events. */
+export function journalRoutes(routes: Routes, deps: Pick<WebDeps, 'audit' | 'events'>): void {
+  const { audit, events } = deps;
 
   routes.get('/audit', maintainer, (req, res) => {
     const limit = intParam(req, 'limit', 1, 1000) ?? 100;
@@ -110,27 +124,13 @@ export function adminRoutes(routes: Routes, deps: WebDeps): void {
     const entries = audit.query({ limit: limit + 1, ...(before !== undefined ? { before } : {}), ...filters });
     const more = entries.length > limit;
     const shown = more ? entries.slice(0, limit) : entries;
-    res.json({
-      entries: shown.map((e) => ({
-        id: e.id,
-        at: new Date(e.at).toISOString(),
-        actor: e.actor,
-        address: e.address ?? null,
-        action: e.action,
-        target: e.target ?? null,
-        oldValue: e.oldValue ?? null,
-        newValue: e.newValue ?? null,
-      })),
-      next: more ? shown[shown.length - 1]!.id : null,
-    });
+    res.json({ entries: shown.map(auditJson), next: more ? shown[shown.length - 1]!.id : null });
   });
 
   // The box's recent events (camera down and up, power cycles, sync alerts), newest first.
   routes.get('/events', staff, (req, res) => {
     const limit = intParam(req, 'limit', 1, 1000) ?? 100;
-    res.json({
-      events: events.recent(limit).map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), since: e.since === null ? null : new Date(e.since).toISOString(), source: e.sourceId, target: e.targetId, kind: e.kind, message: e.message })),
-    });
+    res.json({ events: events.recent(limit).map(eventJson) });
   });
 }
 

@@ -5,7 +5,7 @@
  * where scrapers look for it.
  */
 import express, { type Router } from 'express';
-import type { WebDeps } from './app';
+import type { WebDeps } from './deps';
 import { basicAuth } from './auth.middleware';
 import { HttpError } from './errors';
 import { Routes, type Access, type DeclaredRoute } from './routes';

@@ -5,7 +5,7 @@
 import express, { type Router } from 'express';
 import type { SourceConfig } from '../daemon/config/schema';
 import { escapeMarkup } from '../daemon/markup';
-import type { WebDeps } from './app';
+import type { WebDeps } from './deps';
 import { sendError } from './errors';
 import { sendCachedFile } from './http-cache';
 import { param, Routes, type DeclaredRoute } from './routes';

@@ -8,20 +8,22 @@ import type { Response } from 'express';
 import type { Level } from '../daemon/auth/permissions';
 import type { SourceConfig } from '../daemon/config/schema';
 import { type Video, VIDEO_KINDS, type VideoKind, type VideoJob } from '../daemon/domain/videos';
-import type { WebDeps } from './app';
+import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { sendCachedFile } from './http-cache';
+import { jobJson, videoJson } from './json';
 import { param, sourceOf, type Access, type Routes } from './routes';
 
 /** A video is rebuilt under the same id; its ETag changes with it. */
 const VIDEO_CACHE = 'private, max-age=3600';
 
+const idOf = (text: string): number | null => (/^[1-9]\d{0,15}$/.test(text) ? Number(text) : null);
+
+/** A source's videos, their files and posters, and custom videos queued; nothing without videos and jobs. */
 export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void {
   const { videos, videoJobs } = deps;
   if (!videos || !videoJobs) return;
-
-  const idOf = (text: string): number | null => (/^[1-9]\d{0,15}$/.test(text) ? Number(text) : null);
 
   /** The video if the user may see its source at `wanted` level; 404 otherwise. */
   const videoFor = (res: Response, idText: string, wanted: Level): { video: Video; source: SourceConfig } => {
@@ -30,15 +32,6 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
     const source = video ? deps.config().sources.find((s) => s.id === video.sourceId) : undefined;
     access.levelFor(res, source, wanted, `no video ${idText}`);
     return { video: video!, source: source! };
-  };
-
-  /** Jobs belong to who started them; maintainers see all. Anyone else gets 404. */
-  const jobFor = (res: Response, idText: string): VideoJob => {
-    const user = userOf(res);
-    const id = idOf(idText);
-    const job = id === null ? undefined : videoJobs.get(id);
-    if (!job || (user.profile !== 'maintainer' && job.requestedBy !== user.username)) throw new HttpError(404, `no job ${idText}`);
-    return job;
   };
 
   routes.get('/sources/:id/videos', { kind: 'source', level: 'view' }, (req, res) => {
@@ -57,7 +50,6 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
   });
 
   const videoRule = { kind: 'object', of: 'video', level: 'view' } as const;
-  const jobRule = { kind: 'object', of: 'job', level: 'view' } as const;
 
   routes.get('/videos/:id', videoRule, (req, res) => {
     res.json(videoJson(videoFor(res, param(req, 'id'), 'view').video));
@@ -90,6 +82,22 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
       contentType: 'image/jpeg',
     });
   });
+}
+
+/** Video jobs: seen and cancelled by whoever started them and by maintainers; nothing without videos and jobs. */
+export function jobRoutes(routes: Routes, deps: WebDeps, access: Access): void {
+  const { videoJobs } = deps;
+  if (!deps.videos || !videoJobs) return;
+  const jobRule = { kind: 'object', of: 'job', level: 'view' } as const;
+
+  /** Jobs belong to who started them; maintainers see all. Anyone else gets 404. */
+  const jobFor = (res: Response, idText: string): VideoJob => {
+    const user = userOf(res);
+    const id = idOf(idText);
+    const job = id === null ? undefined : videoJobs.get(id);
+    if (!job || (user.profile !== 'maintainer' && job.requestedBy !== user.username)) throw new HttpError(404, `no job ${idText}`);
+    return job;
+  };
 
   /** The history: a maintainer's is every job (optionally of one source); anyone else's is their own. */
   routes.get('/jobs', { kind: 'user' }, (req, res) => {
@@ -108,47 +116,4 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
     const found = jobFor(res, param(req, 'id'));
     res.json({ job: jobJson(await videoJobs.cancel(found.id, userOf(res).username)) });
   });
-}
-
-export function videoJson(v: Video) {
-  return {
-    id: v.id,
-    source: v.sourceId,
-    kind: v.kind,
-    label: v.label,
-    from: new Date(v.periodFrom).toISOString(),
-    to: new Date(v.periodTo).toISOString(),
-    frames: v.frames,
-    fps: v.fps,
-    width: v.width,
-    height: v.height,
-    durationMs: v.durationMs,
-    size: v.size,
-    codec: v.codec,
-    createdAt: new Date(v.createdAt).toISOString(),
-    file: `/api/videos/${v.id}/file`,
-    poster: v.posterPath ? `/api/videos/${v.id}/poster` : null,
-  };
-}
-
-export function jobJson(j: VideoJob) {
-  const { spec, ...asked } = j.params as { spec?: { from: number; to: number; fps: number; width: number; crf: number; preset: string; deflicker: boolean } };
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-  return {
-    id: j.id,
-    source: j.sourceId,
-    kind: j.kind,
-    label: j.label,
-    status: j.status,
-    progress: j.progress,
-    requestedBy: j.requestedBy,
-    params: asked,
-    settings: spec ? { from: iso(spec.from), to: iso(spec.to), fps: spec.fps, width: spec.width, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker } : null,
-    createdAt: iso(j.createdAt),
-    startedAt: iso(j.startedAt),
-    finishedAt: iso(j.finishedAt),
-    message: j.message,
-    result: j.result,
-    video: j.videoId === null ? null : `/api/videos/${j.videoId}`,
-  };
 }

@@ -4,7 +4,7 @@ import { buildCaptureStack } from '../capture/capture-stack';
 import { createCamera } from '../capture/drivers';
 import { openRelay } from '../hardware/relay';
 import { silentLogger } from '../logger';
-import { pictureJson } from '../../web/api.routes';
+import { pictureJson } from '../../web/json';
 import { controlRequest } from '../control/client';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 

@@ -5,7 +5,7 @@ import { buildPictureServices } from '../capture/capture-stack';
 import { buildVideoStack } from '../timelapse/video-stack';
 import { silentLogger } from '../logger';
 import type { Config } from '../config/schema';
-import { jobJson } from '../../web/videos.routes';
+import { jobJson } from '../../web/json';
 import { controlRequest } from '../control/client';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 

@@ -53,7 +53,7 @@ import { pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { createWebApp, type WebDeps } from '../../web/app';
-import { pictureJson } from '../../web/api.routes';
+import { pictureJson } from '../../web/json';
 import { listen, type Listener } from '../../web/server';
 import { freePort } from '../lib/net';
 import { runLoad, type LoadResult } from '../lib/autocannon-run';

@@ -1,0 +1,59 @@
+/**
+ * What the web app is given by the daemon (or a test): the services its routes call.
+ * Every route file takes its part of `WebDeps` from here, and web/app.ts mounts them:
+ * no route file imports the app.
+ */
+import type { Config } from '../daemon/config/schema';
+import type { HealthPoint, HealthResolution } from '../daemon/store/health.repository';
+import type { Logger } from '../daemon/logger';
+import type { Authenticator } from '../daemon/auth/authenticator';
+import type { StatusService } from '../daemon/status.service';
+import type { CaptureService } from '../daemon/capture/capture.service';
+import type { PublicImages } from '../daemon/storage/public-image';
+import type { DataLayout } from '../daemon/files/layout';
+import type { PicturesRepository } from '../daemon/store/pictures.repository';
+import type { PictureSizes } from '../daemon/storage/picture-sizes';
+import type { VideosRepository } from '../daemon/store/videos.repository';
+import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
+import type { UsersService } from '../daemon/auth/users.service';
+import type { AccessService } from '../daemon/auth/access.service';
+import type { AuditRepository } from '../daemon/store/audit.repository';
+import type { EventsRepository } from '../daemon/store/events.repository';
+import type { Profile } from '../daemon/domain/users';
+import type { Metrics } from '../daemon/health/metrics';
+import type { DownloadLimits } from './download-slots';
+
+/** Editing a source's settings in the config file (daemon/settings/source-settings.ts). */
+export interface SettingsEditor {
+  get(sourceId: string, profile: Profile): { settings: Record<string, unknown>; editable: string[] };
+  patch(sourceId: string, patch: unknown, who: { actor: string; address?: string; profile: Profile }): Promise<{ settings: Record<string, unknown> }>;
+}
+
+export interface WebDeps {
+  config: () => Config;
+  layout: DataLayout;
+  authenticator: Authenticator;
+  status: StatusService;
+  capture: Pick<CaptureService, 'capture' | 'isBusy'>;
+  publicImages: PublicImages;
+  pictures: Pick<PicturesRepository, 'get' | 'latest' | 'days' | 'page' | 'neighbour' | 'nearest'>;
+  sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal'>;
+  /** Videos and their jobs; without them the video routes answer 404. */
+  videos?: Pick<VideosRepository, 'get' | 'list'>;
+  videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;
+  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'remove'>;
+  /** Groups and grants, and each user's levels. */
+  accessAdmin: Pick<AccessService, 'grantsFor' | 'userView' | 'groups' | 'group' | 'addGroup' | 'removeGroup' | 'addMember' | 'removeMember' | 'grantUser' | 'revokeUser' | 'grantGroup' | 'revokeGroup'>;
+  audit: Pick<AuditRepository, 'query'>;
+  events: Pick<EventsRepository, 'recent'>;
+  /** Without it, settings cannot be edited over HTTP (404). */
+  settings?: SettingsEditor;
+  health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Prometheus metrics; without them GET /metrics answers 503. */
+  metrics?: Pick<Metrics, 'text' | 'contentType'>;
+  /** Bounds on day zips and watermarked originals; DOWNLOAD_LIMITS by default (tests lower them). */
+  downloadLimits?: DownloadLimits;
+  /** Health samples for charts (minute, hour or day rows in [from, to)); without it the history route answers 503. */
+  history?: (resolution: HealthResolution, from: number, to: number) => HealthPoint[];
+  log: Logger;
+}

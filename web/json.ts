@@ -1,0 +1,114 @@
+/**
+ * The JSON shapes of the API (SPEC §5), in one place: the routes answer with them,
+ * and the control socket (daemon/control/server.ts) and the command line print the
+ * same ones. Times are ISO 8601 strings; ids of other objects become their URLs.
+ */
+import { atLeast, type Level } from '../daemon/auth/permissions';
+import type { Picture } from '../daemon/domain/pictures';
+import type { Video, VideoJob } from '../daemon/domain/videos';
+import type { SourceStatus } from '../daemon/status.service';
+import type { HealthPoint } from '../daemon/store/health.repository';
+import type { StoredAuditEntry } from '../daemon/store/audit.repository';
+import type { BoxEvent } from '../daemon/store/events.repository';
+
+/** Users and groups: the command line's `users ... --json` prints them too, so they live with the access service. */
+export { groupJson, userJson } from '../daemon/auth/access.service';
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+/** A source as the API shows it: its status, the user's level on it and its latest picture. */
+export function sourceJson(status: SourceStatus, level: Level, latest: Picture | undefined) {
+  return { ...status, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
+}
+
+/** A picture as the API shows it; with a level, the URLs of the sizes that level may fetch. */
+export function pictureJson(p: Picture, level?: Level) {
+  return {
+    id: p.id,
+    source: p.sourceId,
+    takenAt: new Date(p.takenAt).toISOString(),
+    date: p.localDate,
+    width: p.width,
+    height: p.height,
+    size: p.size,
+    sha256: p.sha256,
+    exifTakenAt: p.exifTakenAt === null ? null : new Date(p.exifTakenAt).toISOString(),
+    luminance: p.luminance === null ? null : Math.round(p.luminance * 10) / 10,
+    rejection: p.rejection,
+    ...(level
+      ? {
+          urls: {
+            thumb: `/api/pictures/${p.id}/thumb`,
+            preview: `/api/pictures/${p.id}/preview`,
+            ...(atLeast(level, 'download') ? { original: `/api/pictures/${p.id}/original` } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export function videoJson(v: Video) {
+  return {
+    id: v.id,
+    source: v.sourceId,
+    kind: v.kind,
+    label: v.label,
+    from: new Date(v.periodFrom).toISOString(),
+    to: new Date(v.periodTo).toISOString(),
+    frames: v.frames,
+    fps: v.fps,
+    width: v.width,
+    height: v.height,
+    durationMs: v.durationMs,
+    size: v.size,
+    codec: v.codec,
+    createdAt: new Date(v.createdAt).toISOString(),
+    file: `/api/videos/${v.id}/file`,
+    poster: v.posterPath ? `/api/videos/${v.id}/poster` : null,
+  };
+}
+
+export function jobJson(j: VideoJob) {
+  const { spec, ...asked } = j.params as { spec?: { from: number; to: number; fps: number; width: number; crf: number; preset: string; deflicker: boolean } };
+  return {
+    id: j.id,
+    source: j.sourceId,
+    kind: j.kind,
+    label: j.label,
+    status: j.status,
+    progress: j.progress,
+    requestedBy: j.requestedBy,
+    params: asked,
+    settings: spec ? { from: iso(spec.from), to: iso(spec.to), fps: spec.fps, width: spec.width, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker } : null,
+    createdAt: iso(j.createdAt),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    message: j.message,
+    result: j.result,
+    video: j.videoId === null ? null : `/api/videos/${j.videoId}`,
+  };
+}
+
+/** A point of the box's health charts. */
+export function healthPointJson(p: HealthPoint) {
+  return { ...p, at: new Date(p.at).toISOString() };
+}
+
+/** An entry of the audit trail; what it does not know is null. */
+export function auditJson(e: StoredAuditEntry) {
+  return {
+    id: e.id,
+    at: new Date(e.at).toISOString(),
+    actor: e.actor,
+    address: e.address ?? null,
+    action: e.action,
+    target: e.target ?? null,
+    oldValue: e.oldValue ?? null,
+    newValue: e.newValue ?? null,
+  };
+}
+
+/** One of the box's events (camera down and up, power cycles, sync alerts). */
+export function eventJson(e: BoxEvent) {
+  return { id: e.id, at: new Date(e.at).toISOString(), since: iso(e.since), source: e.sourceId, target: e.targetId, kind: e.kind, message: e.message };
+}

@@ -1,0 +1,67 @@
+/**
+ * The sources (SPEC §5): the ones the user may see, their settings as in the config
+ * file for the director's form, and a picture taken now. A source the user may not
+ * see is 404, a level too low is 403.
+ */
+import type { Response } from 'express';
+import { visibleSources } from '../daemon/auth/permissions';
+import type { SourceConfig } from '../daemon/config/schema';
+import type { WebDeps } from './deps';
+import { userOf } from './auth.middleware';
+import { HttpError } from './errors';
+import { pictureJson, sourceJson } from './json';
+import { clientAddress, sourceOf, type Access, type Routes } from './routes';
+
+const viewer = { kind: 'source', level: 'view' } as const;
+const editor = { kind: 'source', level: 'edit' } as const;
+
+export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): void {
+  const shown = (res: Response, source: SourceConfig) => {
+    const latest = deps.pictures.latest(source.id);
+    const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);
+    return sourceJson(deps.status.source(source), level, latest);
+  };
+  const settingsEditor = () => {
+    if (!deps.settings) throw new HttpError(404, 'settings cannot be edited here');
+    return deps.settings;
+  };
+
+  routes.get('/sources', { kind: 'user' }, (_req, res) => {
+    const visible = new Set(visibleSources(userOf(res), deps.config().sources.map((s) => s.id), access.grantsOf(res)).map((s) => s.id));
+    res.json({ sources: deps.config().sources.filter((s) => visible.has(s.id)).map((s) => shown(res, s)) });
+  });
+
+  routes.get('/sources/:id', viewer, (_req, res) => {
+    res.json(shown(res, sourceOf(res)));
+  });
+
+  // Settings as in the config file, for the director's form; PATCH writes them back.
+  routes.get('/sources/:id/settings', editor, (_req, res) => {
+    res.json(settingsEditor().get(sourceOf(res).id, userOf(res).profile));
+  });
+
+  routes.patch('/sources/:id', editor, async (req, res) => {
+    const settings = settingsEditor();
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new HttpError(400, 'expected a JSON object with the settings to change', { body: 'a JSON object' });
+    }
+    const user = userOf(res);
+    res.json(await settings.patch(sourceOf(res).id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile }));
+  });
+
+  routes.post('/sources/:id/capture', editor, async (req, res) => {
+    const source = sourceOf(res);
+    if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
+    const outcome = await deps.capture.capture(source.id, 'manual');
+    if (outcome.status === 'skipped') throw new HttpError(outcome.storage ? 507 : 409, outcome.reason);
+    if (outcome.status === 'failed') {
+      throw new HttpError(502, outcome.error.message, { code: outcome.error.code, ...(outcome.error.advice ? { advice: outcome.error.advice } : {}) });
+    }
+    const picture = outcome.picture;
+    if (req.accepts(['application/json', 'image/jpeg']) === 'image/jpeg') {
+      res.status(201).type('image/jpeg');
+      return res.sendFile(deps.layout.absolute(picture.path), { headers: { 'Cache-Control': 'no-store' } });
+    }
+    res.status(201).json({ picture: pictureJson(picture, 'manage'), durationMs: outcome.durationMs });
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Who is asking and how the box is (SPEC §5): the caller's own view, the box's
+ * health and sync backlog, and the charts of its vital signs.
+ */
+import type { Request } from 'express';
+import { visibleSources } from '../daemon/auth/permissions';
+import type { HealthResolution } from '../daemon/store/health.repository';
+import type { WebDeps } from './deps';
+import { userOf } from './auth.middleware';
+import { HttpError } from './errors';
+import { healthPointJson } from './json';
+import type { Access, Routes } from './routes';
+
+const staff = { kind: 'profile', profiles: ['maintainer', 'director'] } as const;
+/** How far back the charts go when not told: minute rows two days, hour rows a week, day rows a year. */
+const SPAN = { minute: 2 * 86_400_000, hour: 7 * 86_400_000, day: 365 * 86_400_000 };
+
+export function systemRoutes(routes: Routes, deps: WebDeps, access: Access): void {
+  routes.get('/me', { kind: 'user' }, (_req, res) => {
+    const user = userOf(res);
+    const config = deps.config();
+    res.json({
+      username: user.username,
+      profile: user.profile,
+      appliance: { name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      sources: visibleSources(user, config.sources.map((s) => s.id), access.grantsOf(res)),
+    });
+  });
+
+  // The box's health and sync backlog: maintainers, and directors read-only (SPEC §5).
+  routes.get('/system', staff, async (_req, res) => {
+    res.json(await deps.status.system());
+  });
+
+  // Charts of the box's vital signs: minute rows cover two days, hour rows 90 days, day rows all time.
+  routes.get('/system/history', staff, (req, res) => {
+    if (!deps.history) throw new HttpError(503, 'health history is not available');
+    const { resolution, from, to } = historyQuery(req);
+    const points = deps.history(resolution, from, to);
+    res.json({ resolution, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map(healthPointJson) });
+  });
+}
+
+/** `resolution`, `from` and `to` of a history request, with their defaults; 400 for a bad one. */
+function historyQuery(req: Request): { resolution: HealthResolution; from: number; to: number } {
+  const resolution = req.query['resolution'] ?? 'hour';
+  if (resolution !== 'minute' && resolution !== 'hour' && resolution !== 'day') throw new HttpError(400, 'resolution must be minute, hour or day', { resolution: 'expected minute, hour or day' });
+  const instant = (name: 'from' | 'to', fallback: number) => {
+    const text = req.query[name];
+    if (text === undefined) return fallback;
+    const ms = typeof text === 'string' ? Date.parse(text) : NaN;
+    if (!Number.isFinite(ms)) throw new HttpError(400, `${name} must be an ISO date or time`, { [name]: 'expected an ISO date or time such as 2026-11-23T10:00:00Z' });
+    return ms;
+  };
+  const to = instant('to', Date.now());
+  const from = instant('from', to - SPAN[resolution]);
+  if (from >= to) throw new HttpError(400, 'from must be before to', { from: 'must be before to' });
+  return { resolution, from, to };
+}
