@@ -4,6 +4,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { AppError, BusyError, HTTP_STATUS } from '../daemon/errors';
 import type { Logger } from '../daemon/logger';
+import { messageOf } from '../daemon/error-causes';
 
 export class HttpError extends Error {
   constructor(
@@ -32,7 +33,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const status = (err as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (err as { type?: unknown }).type;
-      const message = type === 'entity.parse.failed' ? 'the request body is not valid JSON' : type === 'entity.too.large' ? 'the request body is too large' : (err as Error).message;
+      const message = type === 'entity.parse.failed' ? 'the request body is not valid JSON' : type === 'entity.too.large' ? 'the request body is too large' : messageOf(err);
       return sendError(res, status, message);
     }
     log.error({ err, method: req.method, path: req.path }, 'request failed');
