@@ -1,47 +1,23 @@
 /**
- * The composition root: builds every service from the configuration, starts them
- * in dependency order and stops them in reverse. Constructors elsewhere only
- * assign; all start-up work happens in `start()`.
+ * The composition root: builds every service from the configuration (through
+ * compose.ts), starts them in dependency order and stops them in reverse
+ * (lifecycle.ts), and applies configuration changes while running. Constructors
+ * elsewhere only assign; all start-up work happens in `start()`.
  */
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { setLogLevels, type Logger } from './logger';
-import type { Config, LogModule } from './config/schema';
+import type { Config } from './config/schema';
 import { loadConfig, type LoadedConfig, ConfigError } from './config/load';
-import { SourceSettings } from './settings/source-settings';
-import { openRepositories, type Repositories } from './store/repositories';
+import type { SourceSettings } from './settings/source-settings';
+import { openRepositories } from './store/repositories';
+import type { UsersService } from './auth/users.service';
 import type { PictureStore } from './storage/picture.store';
-import type { CaptureService, Handover } from './capture/capture.service';
-import { buildCaptureStack } from './capture/capture-stack';
-import { PicturePipeline } from './pipeline/picture.pipeline';
-import { PictureSizes } from './storage/picture-sizes';
-import { createCamera, type CameraFactory } from './capture/drivers';
-import { openRelay, type Relay, type RelayConfig } from './hardware/relay';
-import { Scheduler } from './schedule/scheduler';
-import { StatusService } from './status.service';
-import { UsersService } from './auth/users.service';
-import { Authenticator } from './auth/authenticator';
-import { AccessService } from './auth/access.service';
-import { PublicImages } from './storage/public-image';
 import { configureSharp } from './pipeline/sharp';
 import { AppError } from './errors';
-import { createWebApp } from '../web/app';
-import { createControlApp } from './control/server';
-import { listen, type Listener } from '../web/server';
-import { controlRequest } from './control/client';
-import type { FfmpegRunnerOptions } from './timelapse/ffmpeg.runner';
-import { buildVideoStack } from './timelapse/video-stack';
-import type { VideoJobs } from './timelapse/video-jobs.service';
-import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
-import { Outbox } from './sync/outbox';
-import { SyncService, type SyncPolicies } from './sync/sync.service';
-import { StorageGuard, type DiskProbe } from './storage/retention';
-import { createSystemProbe, type SystemProbe } from './health/system-probe';
-import { HealthHistory } from './health/health-history';
-import { Notifier } from './health/notifier';
-import { AlertService } from './health/alerts';
 import type { ConfigRejection } from './health/conditions';
-import { Metrics } from './health/metrics';
+import { Services, type BuildOptions } from './compose';
+import { Lifecycle, service, type Stage } from './lifecycle';
 
 /**
  * How long a capture in flight may finish after SIGTERM before it is discarded. With
@@ -50,60 +26,24 @@ import { Metrics } from './health/metrics';
  */
 const STOP_GRACE_MS = 5_000;
 
-export interface AppOptions {
+export interface AppOptions extends BuildOptions {
   log: Logger;
-  createCamera?: CameraFactory;
-  /** Power relays; default: onoff where GPIO is accessible, else simulated. */
-  openRelay?: (config: RelayConfig, log: Logger) => Relay;
-  now?: () => number;
-  /** ffmpeg and ffprobe (tests point them at missing programs). */
-  ffmpeg?: FfmpegRunnerOptions;
-  /** Retry pacing of the sync (tests shorten it). */
-  syncPolicies?: SyncPolicies;
-  /** Free space of the data folder; default statfs (tests without a small real file system inject one). */
-  diskProbe?: DiskProbe;
-  /** How often the storage guard measures the disk (default 30 s). */
-  storageCheckMs?: number;
-  /** The health probe (tests pass a scripted one); default systeminformation and the Pi's tools. */
-  systemProbe?: SystemProbe;
-  /** How often health is sampled (default 1 min) and alerts are checked (default 30 s). */
-  healthSampleMs?: number;
-  alertCheckMs?: number;
 }
 
 export class App {
   #loaded: LoadedConfig;
-  /** The root logger: modules take a child named after them (`#logFor`). */
+  /** The root logger: each service takes a child named after its module. */
   readonly #root: Logger;
   /** Lines about the daemon as a whole. */
   readonly #log: Logger;
-  readonly #createCamera: CameraFactory;
-  readonly #openRelay: (config: RelayConfig, log: Logger) => Relay;
-  readonly #now: () => number;
-  readonly #ffmpeg: AppOptions['ffmpeg'];
-  readonly #syncPolicies: AppOptions['syncPolicies'];
   readonly #options: AppOptions;
-  #outbox: Outbox | null = null;
-  #storage: StorageGuard | null = null;
-  #healthHistory: HealthHistory | null = null;
-  #notifier: Notifier | null = null;
-  #alerts: AlertService | null = null;
-  #metrics: Metrics | null = null;
-  #sync: SyncService | null = null;
-  #videoJobs: VideoJobs | null = null;
-  #timelapse: TimelapseScheduler | null = null;
-  #store: Repositories | null = null;
-  #pictureStore: PictureStore | null = null;
-  #pipeline: PicturePipeline | null = null;
-  #capture: CaptureService | null = null;
-  #scheduler: Scheduler | null = null;
-  #web: Listener | null = null;
-  #control: Listener | null = null;
-  #settings: SourceSettings | null = null;
+  readonly #now: () => number;
+  /** Every service, built once at start. */
+  #services: Services | null = null;
+  /** Starts them in order and stops them in reverse. */
+  #lifecycle: Lifecycle | null = null;
   /** Configuration changes (reloads, settings edits) run one at a time, in order. */
   #changes: Promise<unknown> = Promise.resolve();
-  /** Capture services replaced by a change whose captures in flight have not ended yet. */
-  readonly #draining = new Set<CaptureService>();
   /** The last reload refused for errors in the file, until a valid one is applied (an alert). */
   #rejected: ConfigRejection | null = null;
   #stopping = false;
@@ -112,12 +52,8 @@ export class App {
     this.#loaded = loaded;
     this.#root = options.log;
     this.#log = options.log.child({ module: 'daemon' });
-    this.#createCamera = options.createCamera ?? createCamera;
-    this.#openRelay = options.openRelay ?? ((config, log) => openRelay(config, { log }));
-    this.#now = options.now ?? Date.now;
-    this.#ffmpeg = options.ffmpeg;
-    this.#syncPolicies = options.syncPolicies;
     this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
   get config(): Config {
@@ -126,12 +62,12 @@ export class App {
 
   /** Source settings as the web UI edits them; null until started. */
   get settings(): SourceSettings | null {
-    return this.#settings;
+    return this.#lifecycle ? this.#services!.settings : null;
   }
 
   /** Where the web UI listens once started, `host:port`. */
   get webAddress(): string | null {
-    return this.#web?.address ?? null;
+    return this.#services?.web.address ?? null;
   }
 
   async start(): Promise<void> {
@@ -142,209 +78,71 @@ export class App {
     await fs.access(config.storage.dataDir, constants.W_OK).catch(() => {
       throw new AppError('unavailable', `the data folder ${config.storage.dataDir} is not writable by this user`);
     });
-
+    if (this.#stopping) throw new AppError('unavailable', 'the daemon was stopped while starting');
     const store = openRepositories(config.storage.dataDir);
-    this.#store = store;
-    await this.#claimControlSocket(store.layout.controlSocket);
-
-    const users = new UsersService(store.users, store.audit, this.#now);
-    const created = await users.ensureMaintainer(config.storage.dataDir);
-    if (created) {
-      this.#log.warn(
-        { user: created.username, passwordFile: created.passwordFile },
-        `no maintainer existed: created user "${created.username}"; its password is in ${created.passwordFile} (readable by this user only). Log in, then change it with "lapsebox users passwd ${created.username}" and delete the file`,
-      );
+    try {
+      this.#services = new Services({
+        ...this.#options,
+        config: () => this.config,
+        store,
+        daemon: { file: () => this.#loaded.file, apply: (next) => this.#applyLoaded(next), configRejected: () => this.#rejected },
+      });
+      this.#lifecycle = new Lifecycle(this.#startOrder(this.#services), this.#log);
+    } catch (err) {
+      store.close();
+      throw err;
     }
+    await this.#lifecycle.start();
+    this.#log.info({ web: this.#services.web.url, dataDir: config.storage.dataDir, sources: config.sources.map((s) => s.id) }, 'lapsebox is running');
+  }
 
-    // One outbox for pictures and videos; new rows wake the sync workers of their targets.
-    this.#outbox = new Outbox({ config: () => this.config, repo: store.outbox, now: this.#now, notify: (ids) => this.#sync?.wake(ids) });
-    const metrics = new Metrics({
-      config: () => this.config,
-      state: store.state,
-      backlog: (id) => store.outbox.backlog(id),
-      health: () => this.#healthHistory?.latest() ?? null,
-      storage: () => (this.#storage ? { capturePaused: this.#storage.status().paused !== null } : null),
-      alerts: () => this.#alerts?.active() ?? [],
-      now: this.#now,
-    });
-    this.#metrics = metrics;
-    this.#storage = new StorageGuard({
-      config: () => this.config,
-      store,
-      log: this.#logFor('storage'),
-      now: this.#now,
-      onPurged: (source, pictures, bytes) => metrics.purged(source, pictures, bytes),
-      ...(this.#options.diskProbe ? { disk: this.#options.diskProbe } : {}),
-      ...(this.#options.storageCheckMs ? { checkEveryMs: this.#options.storageCheckMs } : {}),
-    });
-    this.#buildCapture();
-    const report = await this.#pictureStore!.reconcile(config.sources.map((s) => s.id));
-    this.#log.info(report, 'data folder reconciled with the database');
-    if (report.ignored.length > 0) this.#log.warn({ files: report.ignored.slice(0, 20) }, 'files in picture folders that are not complete pictures were left alone');
+  /**
+   * The services in the order they start; they stop in reverse. Each needs those
+   * before it: the database first, the control socket claimed before anything is
+   * written, the schedules last, once captures can be stored and sent.
+   */
+  #startOrder(s: Services): Stage[] {
+    return [
+      // Opened before the services are built (each takes its repositories); closed last.
+      service('database', () => undefined, () => s.store.close()),
+      // Claimed first and given up last: no command works on the data folder while this daemon holds it.
+      service('control socket', () => s.control.claim(), () => s.control.close()),
+      service('maintainer', () => this.#ensureMaintainer(s.users)),
+      // Stopped together: a capture's grace (STOP_GRACE_MS), the web's open requests (3 s),
+      // an encode and an upload are cut at once, not one after the other, within the 9.5 s.
+      [
+        service('capture', () => s.capture.start(), () => s.stopCapture(STOP_GRACE_MS)),
+        service('reconcile', () => this.#reconcile(s.pictureStore)),
+        service('videos', () => s.videoJobs.start(), () => s.videoJobs.stop()),
+        service('sync', () => s.sync.start(), () => s.sync.stop()),
+        s.web,
+        // Answers from here on; closed with the socket, last.
+        service('control', () => s.control.listen()),
+        // A full disk at boot pauses capture before the first slot.
+        service('storage', () => s.storage.check().then(() => s.storage.start()), () => s.storage.stop()),
+        service('health', () => s.health.start(), () => s.health.stop()),
+        service('notifier', () => s.notifier.start(), () => s.notifier.stop()),
+      ],
+      service('alerts', () => s.alerts.start(), () => s.alerts.stop()),
+      // The current schedule: a reload replaces it.
+      service('schedule', () => s.scheduler.start(), () => s.scheduler.stop()),
+      service('timelapse', () => s.timelapse.start(), () => s.timelapse.stop()),
+    ];
+  }
 
-    const status = new StatusService({
-      config: () => this.config,
-      pictures: store.pictures,
-      state: store.state,
-      live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
-      sync: { status: () => this.#sync?.status() ?? [] },
-      storage: () => this.#storage!.status(),
-      health: () => this.#healthHistory?.latest() ?? null,
-      alerts: () => this.#alerts?.active() ?? [],
-      notifications: () => this.#notifier?.status() ?? null,
-      relays: () => this.#capture?.relays() ?? [],
-      now: this.#now,
-    });
-    // The capture service is rebuilt on reload; routes reach whichever is current
-    // (it waits, source by source, for the one it replaced to let the camera go).
-    const capture: Pick<CaptureService, 'capture' | 'isBusy'> = {
-      capture: (...args) => this.#capture!.capture(...args),
-      isBusy: (id) => this.#capture!.isBusy(id),
-    };
-
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.#pictureStore!, pipeline: this.#pipeline!, log: this.#logFor('pipeline') });
-    const { jobs: videoJobs } = buildVideoStack({
-      config: () => this.config,
-      store,
-      sizes,
-      log: this.#root,
-      ffmpeg: this.#ffmpeg,
-      now: this.#now,
-      outbox: this.#outbox,
-      onEncoded: (source, kind, ms) => metrics.observeEncode(source, kind, ms),
-    });
-    this.#videoJobs = videoJobs;
-    await videoJobs.start();
-    const sync = new SyncService({
-      config: () => this.config,
-      store,
-      outbox: this.#outbox,
-      log: this.#logFor('sync'),
-      now: this.#now,
-      ...(this.#syncPolicies ? { policies: this.#syncPolicies } : {}),
-    });
-    this.#sync = sync;
-    sync.start();
-    const healthLog = this.#logFor('health');
-    this.#healthHistory = new HealthHistory({
-      probe: this.#options.systemProbe ?? createSystemProbe({ dataDir: config.storage.dataDir, now: this.#now }),
-      repo: store.health,
-      timezone: () => this.config.appliance.timezone,
-      log: healthLog,
-      now: this.#now,
-      ...(this.#options.healthSampleMs ? { intervalMs: this.#options.healthSampleMs } : {}),
-    });
-    this.#notifier = new Notifier({ config: () => this.config, repo: store.notifications, log: this.#logFor('alerts'), now: this.#now });
-    this.#alerts = new AlertService({
-      config: () => this.config,
-      store,
-      notifier: this.#notifier,
-      health: () => this.#healthHistory?.latest() ?? null,
-      storage: () => this.#storage?.status() ?? null,
-      sync: () => this.#sync?.status() ?? [],
-      configRejected: () => this.#rejected,
-      relays: () => this.#capture?.relays() ?? [],
-      log: this.#logFor('alerts'),
-      now: this.#now,
-      // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
-      checkEveryMs: this.#options.alertCheckMs ?? Math.min(30_000, Math.max(1_000, config.alerts.lateAfter / 4)),
-    });
-    this.#timelapse = new TimelapseScheduler({ config: () => this.config, jobs: videoJobs, log: this.#logFor('timelapse'), now: this.#now });
-    this.#settings = new SourceSettings({ file: () => this.#loaded.file, apply: (next) => this.#applyLoaded(next), audit: store.audit, now: this.#now });
-
-    const web = createWebApp({
-      config: () => this.config,
-      layout: store.layout,
-      authenticator: new Authenticator(store.users, { now: this.#now }),
-      status,
-      capture,
-      pictures: store.pictures,
-      sizes,
-      videos: store.videos,
-      videoJobs,
-      publicImages: new PublicImages({ pictures: store.pictures, sizes, now: this.#now }),
-      users,
-      accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.config.sources.map((s) => s.id), now: this.#now }),
-      audit: store.audit,
-      events: store.events,
-      settings: this.#settings,
-      health: () => this.#health(),
-      metrics,
-      history: (resolution, from, to) => this.#healthHistory!.history(resolution, from, to),
-      log: this.#logFor('web'),
-    });
-    this.#web = await listen(web, { host: config.web.host, port: config.web.port, ...(config.web.tls ? { tls: config.web.tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
-      throw new AppError(
-        'unavailable',
-        err.code === 'EADDRINUSE'
-          ? `web.port ${config.web.port} on ${config.web.host} is already in use by another program`
-          : `cannot listen on ${config.web.host}:${config.web.port}: ${err.message}`,
-      );
-    });
-    const control = createControlApp({ config: () => this.config, status, capture, videoJobs, sync, log: this.#logFor('control'), startedAt: this.#now() });
-    this.#control = await listen(control, { socketPath: store.layout.controlSocket });
-    await fs.chmod(store.layout.controlSocket, 0o660);
-
-    // A full disk at boot pauses capture before the first slot.
-    await this.#storage.check();
-    this.#storage.start();
-    this.#healthHistory.start();
-    this.#notifier.start();
-    this.#alerts.start();
-    this.#scheduler!.start();
-    this.#timelapse.start();
-    this.#log.info(
-      { web: `${config.web.tls ? 'https' : 'http'}://${this.#web.address}`, dataDir: config.storage.dataDir, sources: config.sources.map((s) => s.id) },
-      'lapsebox is running',
+  async #ensureMaintainer(users: UsersService): Promise<void> {
+    const created = await users.ensureMaintainer(this.config.storage.dataDir);
+    if (!created) return;
+    this.#log.warn(
+      { user: created.username, passwordFile: created.passwordFile },
+      `no maintainer existed: created user "${created.username}"; its password is in ${created.passwordFile} (readable by this user only). Log in, then change it with "lapsebox users passwd ${created.username}" and delete the file`,
     );
   }
 
-  #buildCapture(handover?: ReadonlyMap<string, Handover>): void {
-    const store = this.#store!;
-    const config = this.config;
-    this.#pipeline ??= new PicturePipeline({ appliance: () => this.config.appliance, log: this.#logFor('pipeline') });
-    const stack = buildCaptureStack({
-      config,
-      store,
-      log: this.#root,
-      createCamera: this.#createCamera,
-      openRelay: (relay, sourceId) => this.#openRelay(relay, this.#logFor('relay', { source: sourceId })),
-      pipeline: this.#pipeline,
-      outbox: this.#outbox!,
-      now: this.#now,
-      storage: this.#storage!,
-      observe: (source, timing) => this.#metrics?.observeCapture(source, timing),
-      ...(handover ? { handover } : {}),
-    });
-    this.#pictureStore = stack.pictureStore;
-    this.#capture = stack.capture;
-    this.#capture.start();
-    this.#scheduler = new Scheduler({ config, capture: this.#capture, state: store.state, log: this.#logFor('schedule'), now: this.#now });
-  }
-
-  #logFor(module: LogModule, bindings: Record<string, string> = {}): Logger {
-    return this.#root.child({ module, ...bindings });
-  }
-
-  /** Refuses to run twice on one data folder; removes the socket a crashed daemon left. */
-  async #claimControlSocket(socketPath: string): Promise<void> {
-    const answer = await controlRequest(socketPath, 'GET', '/status', 2_000).catch(() => null);
-    if (answer) throw new AppError('conflict', `another lapsebox daemon is already running on ${this.config.storage.dataDir}`);
-    await fs.rm(socketPath, { force: true });
-  }
-
-  async #health(): Promise<{ ok: true } | { ok: false; reason: string }> {
-    try {
-      this.#store!.db.prepare('SELECT 1').get();
-    } catch (err) {
-      return { ok: false, reason: `database unavailable: ${(err as Error).message}` };
-    }
-    try {
-      await fs.access(this.config.storage.dataDir, constants.W_OK);
-    } catch {
-      return { ok: false, reason: 'the data folder is not writable' };
-    }
-    return { ok: true };
+  async #reconcile(pictureStore: PictureStore): Promise<void> {
+    const report = await pictureStore.reconcile(this.config.sources.map((s) => s.id));
+    this.#log.info(report, 'data folder reconciled with the database');
+    if (report.ignored.length > 0) this.#log.warn({ files: report.ignored.slice(0, 20) }, 'files in picture folders that are not complete pictures were left alone');
   }
 
   /**
@@ -391,36 +189,33 @@ export class App {
    * new schedule starts at once (a slot already started before is not run twice).
    */
   async #swapConfig(next: LoadedConfig): Promise<void> {
-    if (this.#stopping) throw new AppError('unavailable', 'the daemon is stopping; the change applies at the next start');
+    if (this.#stopping || !this.#services) throw new AppError('unavailable', 'the daemon is stopping; the change applies at the next start');
+    const services = this.#services;
     const before = this.config;
     const restartNeeded = (['web', 'storage'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next.config[k]));
     if (restartNeeded.length > 0) this.#log.warn({ keys: restartNeeded }, 'these settings change only after a restart: systemctl restart lapsebox');
     const kept = { ...next.config, web: before.web, storage: before.storage };
-    this.#scheduler?.stop();
-    const old = this.#capture!;
-    const handover = old.release();
-    this.#draining.add(old);
-    void Promise.all([...handover.values()].map((h) => h.released)).then(() => this.#draining.delete(old));
+    const handover = services.releaseCapture();
     const previous = this.#loaded;
     this.#loaded = { ...next, config: kept };
     try {
-      this.#buildCapture(handover);
+      services.replaceCapture(handover);
     } catch (err) {
       // The old service is released already: go on with the previous configuration rather than with none.
       this.#log.error({ err }, 'the new configuration could not be applied; the previous one stays');
       this.#loaded = previous;
-      this.#buildCapture(handover);
-      this.#scheduler!.start();
+      services.replaceCapture(handover);
+      services.scheduler.start();
       throw err;
     }
     setLogLevels(this.#root, kept.logging);
     for (const warning of next.warnings) this.#log.warn(warning);
-    this.#scheduler!.start();
+    services.scheduler.start();
     const busy = [...handover].filter(([, h]) => h.inFlight !== null).map(([id]) => id);
     if (busy.length > 0) this.#log.info({ sources: busy }, 'captures in flight finish with the previous configuration');
-    await this.#sync?.reconfigure();
+    await services.sync.reconfigure();
     // A fixed alert channel sends what waited at once, not at the end of its backoff.
-    this.#notifier?.wake();
+    services.notifier.wake();
     if (this.#rejected) {
       this.#rejected = null;
       this.#checkAlerts();
@@ -431,7 +226,7 @@ export class App {
   /** Tells the alert service now rather than at its next look (a refused or mended reload). */
   #checkAlerts(): void {
     try {
-      this.#alerts?.check();
+      this.#services?.alerts.check();
     } catch (err) {
       this.#log.error({ err }, 'alert check failed');
     }
@@ -440,25 +235,7 @@ export class App {
   /** Stops in reverse order; a capture in flight finishes or is discarded whole. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#scheduler?.stop();
-    this.#timelapse?.stop();
-    this.#alerts?.stop();
-    await Promise.all([
-      this.#healthHistory?.stop(),
-      this.#notifier?.stop(),
-      this.#web?.close(),
-      this.#capture?.stop(STOP_GRACE_MS),
-      ...[...this.#draining].map((old) => old.stop(STOP_GRACE_MS)),
-      this.#videoJobs?.stop(),
-      this.#sync?.stop(),
-      this.#storage?.stop(),
-    ]);
-    if (this.#control) {
-      // Only the daemon that listens on the socket removes it; a second daemon refused at start must not.
-      await this.#control.close();
-      await fs.rm(this.#store!.layout.controlSocket, { force: true }).catch(() => undefined);
-    }
-    this.#store?.close();
+    await this.#lifecycle?.stop();
     this.#log.info('lapsebox stopped');
   }
 }

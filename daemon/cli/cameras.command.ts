@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
-import { DataLayout } from '../files/layout';
 import { discoverCameras, type CameraReport } from '../capture/discovery';
 import { matchingCameras } from '../capture/gphoto2.camera';
-import { controlRequest } from '../control/client';
+import { daemonOrHere } from './daemon-or-here';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 export function camerasCommand(program: Command, io: Output): void {
@@ -12,8 +11,13 @@ export function camerasCommand(program: Command, io: Output): void {
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
       // Through the running daemon when there is one: its per-port lock keeps the serial probe off a camera that is capturing.
-      const live = await controlRequest(new DataLayout(config.storage.dataDir).controlSocket, 'GET', '/cameras', 60_000);
-      const report = live && live.status === 200 ? (live.body as CameraReport) : await discoverCameras();
+      const report = await daemonOrHere<CameraReport>(config, {
+        daemon: async (ask) => {
+          const live = await ask('GET', '/cameras', 60_000);
+          return live && live.status === 200 ? (live.body as CameraReport) : null;
+        },
+        here: () => discoverCameras(),
+      });
       if (commonOptions(cmd).json) return printJson(io, report);
       io.out(render(report, config));
     });

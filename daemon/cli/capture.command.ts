@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { openRepositories } from '../store/repositories';
-import { buildCaptureStack } from '../capture/capture-stack';
-import { createCamera } from '../capture/drivers';
-import { openRelay } from '../hardware/relay';
-import { silentLogger } from '../logger';
 import { pictureJson } from '../../web/json';
-import { controlRequest } from '../control/client';
+import { daemonOrHere } from './daemon-or-here';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 interface Captured {
@@ -21,33 +16,24 @@ export function captureCommand(program: Command, io: Output): void {
       const { config } = loadFor(cmd);
       const source = config.sources.find((s) => s.id === sourceId);
       if (!source) throw new CliError(`no source "${sourceId}" in the configuration (sources: ${config.sources.map((s) => s.id).join(', ') || 'none'})`, 2);
-      const store = openRepositories(config.storage.dataDir);
-      let captured: Captured;
-      try {
-        const live = await controlRequest(store.layout.controlSocket, 'POST', `/sources/${encodeURIComponent(sourceId)}/capture`);
-        if (live) {
-          if (live.status !== 201) throw new CliError(`capture failed: ${(live.body as { error?: string } | null)?.error ?? `daemon answered ${live.status}`}`, 1);
-          captured = live.body as Captured;
-        } else {
-          // No daemon running: capture here, into the same folders and database.
-          const log = silentLogger();
-          const { capture: service } = buildCaptureStack({
-            config: { ...config, sources: [source] },
-            store,
-            log,
-            createCamera,
-            openRelay: (relay) => openRelay(relay, { log }),
-          });
+      const captured = await daemonOrHere<Captured>(config, {
+        daemon: async (ask) => {
+          const live = await ask('POST', `/sources/${encodeURIComponent(sourceId)}/capture`);
+          if (live && live.status !== 201) throw new CliError(`capture failed: ${(live.body as { error?: string } | null)?.error ?? `daemon answered ${live.status}`}`, 1);
+          return live && (live.body as Captured);
+        },
+        // No daemon running: capture here, into the same folders and database, with this source's camera only.
+        hereConfig: { ...config, sources: [source] },
+        here: async (services) => {
+          const service = services().capture;
           service.start();
           const outcome = await service.capture(sourceId, 'manual');
           await service.stop(0);
           if (outcome.status === 'failed') throw new CliError(`capture failed: ${outcome.error.describe()}`, 1);
           if (outcome.status === 'skipped') throw new CliError(`capture skipped: ${outcome.reason}`, 1);
-          captured = { picture: { ...pictureJson(outcome.picture), path: outcome.picture.path }, durationMs: outcome.durationMs };
-        }
-      } finally {
-        store.close();
-      }
+          return { picture: { ...pictureJson(outcome.picture), path: outcome.picture.path }, durationMs: outcome.durationMs };
+        },
+      });
       if (commonOptions(cmd).json) return printJson(io, captured);
       const p = captured.picture;
       io.out(`captured ${sourceId}: ${p.path} (${p.width}x${p.height}, ${Math.round(p.size / 1024)} KB) in ${(captured.durationMs / 1000).toFixed(2)} s`);

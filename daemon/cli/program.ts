@@ -17,6 +17,7 @@ import { timelapseCommand } from './timelapse.command';
 import { doctorCommand } from './doctor.command';
 import { backupCommand } from './backup.command';
 import { packageVersion } from '../package-info';
+import { ServiceStartError } from '../lifecycle';
 
 
 export function buildProgram(io: Output = stdio): Command {
@@ -49,7 +50,9 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<number
   try {
     await buildProgram(io).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
+  } catch (thrown) {
+    // The daemon's log names the service that could not start; people read what went wrong.
+    const err = thrown instanceof ServiceStartError ? thrown.cause : thrown;
     if (err instanceof CommanderError) {
       // Help and version end the same way as a usage error in commander; only the latter is a failure.
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;

@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import { openRepositories } from '../store/repositories';
-import { StatusService, type SourceStatus, type SystemStatus } from '../status.service';
+import type { SourceStatus, SystemStatus } from '../status.service';
 import { describePower } from '../health/throttling';
 import type { ChannelStatus } from '../health/notifier';
 import { formatDuration } from '../config/duration';
-import { controlRequest } from '../control/client';
 import { renderTargets } from './sync.command';
-import { SyncService } from '../sync/sync.service';
-import { Outbox } from '../sync/outbox';
-import { silentLogger } from '../logger';
+import { daemonOrHere } from './daemon-or-here';
 import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 /**
@@ -30,27 +26,25 @@ export function statusCommand(program: Command, io: Output): void {
     .description('sources, last and next capture, failures, disk, sync backlog; from a running daemon also health, storage, alerts and alert channels')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
-      const store = openRepositories(config.storage.dataDir);
-      let report: StatusReport;
-      try {
-        const live = await controlRequest(store.layout.controlSocket, 'GET', '/status', 10_000);
-        // A daemon from before these fields leaves them out: the same as not live.
-        if (live && live.status === 200) report = { ...notLive(), ...(live.body as StatusReport) };
-        else {
-          // No daemon: the same figures from the database, the next slot from the schedule.
-          const status = new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null });
-          report = {
+      const report = await daemonOrHere<StatusReport>(config, {
+        daemon: async (ask) => {
+          const live = await ask('GET', '/status', 10_000);
+          // A daemon from before these fields leaves them out: the same as not live.
+          return live && live.status === 200 ? { ...notLive(), ...(live.body as StatusReport) } : null;
+        },
+        // No daemon: the same figures from the database, the next slot from the schedule.
+        here: async (services) => {
+          const { status, sync } = services();
+          return {
             appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
             daemon: { running: false },
             disk: await status.disk(),
             sources: status.sources(),
-            sync: { targets: new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() }).status() },
+            sync: { targets: sync.status() },
             ...notLive(),
           };
-        }
-      } finally {
-        store.close();
-      }
+        },
+      });
       if (commonOptions(cmd).json) return printJson(io, report);
       io.out(render(report));
     });

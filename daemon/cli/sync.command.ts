@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import type { Config } from '../config/schema';
-import { openRepositories, type Repositories } from '../store/repositories';
-import { silentLogger } from '../logger';
-import { Outbox } from '../sync/outbox';
-import { SyncService, type PassSummary, type TargetStatus } from '../sync/sync.service';
-import { controlRequest } from '../control/client';
+import type { PassSummary, TargetStatus } from '../sync/sync.service';
+import { daemonOrHere } from './daemon-or-here';
 import { CliError, commonOptions, loadFor, printJson, table, withConfigOption, withJsonOption, type Output } from './context';
 
 /** `sync run` may take as long as the backlog needs; Ctrl-C leaves the daemon sending. */
@@ -18,14 +14,13 @@ export function syncCommand(program: Command, io: Output): void {
     .description('per target: files waiting, the oldest, what was sent, the last error')
     .action(async (_o, cmd: Command) => {
       const { config } = loadFor(cmd);
-      const store = openRepositories(config.storage.dataDir);
-      let targets: TargetStatus[];
-      try {
-        const live = await controlRequest(store.layout.controlSocket, 'GET', '/sync', 10_000);
-        targets = live && live.status === 200 ? (live.body as { targets: TargetStatus[] }).targets : offline(config, store).status();
-      } finally {
-        store.close();
-      }
+      const targets = await daemonOrHere<TargetStatus[]>(config, {
+        daemon: async (ask) => {
+          const live = await ask('GET', '/sync', 10_000);
+          return live && live.status === 200 ? (live.body as { targets: TargetStatus[] }).targets : null;
+        },
+        here: (services) => services().sync.status(),
+      });
       if (commonOptions(cmd).json) return printJson(io, { targets });
       io.out(targets.length === 0 ? 'no sync targets configured (sync.targets in the configuration)' : renderTargets(targets, config.appliance.timezone));
     });
@@ -39,35 +34,29 @@ export function syncCommand(program: Command, io: Output): void {
       if (options.target !== undefined && !config.sync.targets.some((t) => t.id === options.target)) {
         throw new CliError(`no sync target "${options.target}" (known: ${config.sync.targets.map((t) => t.id).join(', ')})`, 2);
       }
-      const store = openRepositories(config.storage.dataDir);
-      let result: { passes: PassSummary[]; targets: TargetStatus[] };
-      try {
-        const live = await controlRequest(store.layout.controlSocket, 'POST', '/sync/run', RUN_TIMEOUT_MS, options.target ? { target: options.target } : {});
-        if (live) {
-          if (live.status !== 200) throw new CliError((live.body as { error?: string } | null)?.error ?? `the daemon answered ${live.status}`, 1);
-          result = live.body as typeof result;
-        } else {
-          // No daemon: send from this process, then stop.
-          const service = offline(config, store);
+      const result = await daemonOrHere<{ passes: PassSummary[]; targets: TargetStatus[] }>(config, {
+        daemon: async (ask) => {
+          const live = await ask('POST', '/sync/run', RUN_TIMEOUT_MS, options.target ? { target: options.target } : {});
+          if (live && live.status !== 200) throw new CliError((live.body as { error?: string } | null)?.error ?? `the daemon answered ${live.status}`, 1);
+          return live && (live.body as { passes: PassSummary[]; targets: TargetStatus[] });
+        },
+        // No daemon: send from this process, then stop.
+        here: async (services) => {
+          const service = services().sync;
           service.start();
+          let passes: PassSummary[];
           try {
-            result = { passes: await service.sendNow(options.target), targets: [] };
+            passes = await service.sendNow(options.target);
           } finally {
             await service.stop();
           }
-          result.targets = service.status();
-        }
-      } finally {
-        store.close();
-      }
+          return { passes, targets: service.status() };
+        },
+      });
       if (commonOptions(cmd).json) printJson(io, result);
       else io.out(result.passes.map(renderPass).join('\n'));
       if (result.passes.some((p) => p.error !== null || p.failed > 0)) throw new CliError('not everything could be sent; the files wait in the queue and are tried again', 1);
     });
-}
-
-function offline(config: Config, store: Repositories): SyncService {
-  return new SyncService({ config: () => config, store, outbox: new Outbox({ config: () => config, repo: store.outbox }), log: silentLogger() });
 }
 
 function renderPass(p: PassSummary): string {

@@ -1,12 +1,9 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openRepositories, type Repositories } from '../store/repositories';
-import { buildPictureServices } from '../capture/capture-stack';
-import { buildVideoStack } from '../timelapse/video-stack';
-import { silentLogger } from '../logger';
-import type { Config } from '../config/schema';
+import { openRepositories } from '../store/repositories';
+import type { VideoJobs } from '../timelapse/video-jobs.service';
 import { jobJson } from '../../web/json';
-import { controlRequest } from '../control/client';
+import { daemonOrHere, type AskDaemon } from './daemon-or-here';
 import { CliError, commonOptions, loadFor, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 type JobJson = ReturnType<typeof jobJson>;
@@ -52,15 +49,17 @@ export function timelapseCommand(program: Command, io: Output): void {
       const progress = (p: number) => {
         if (!json && process.stderr.isTTY) process.stderr.write(`\rbuilding: ${p.toFixed(1)}%   `);
       };
+      const job = await daemonOrHere<JobJson>(config, {
+        daemon: (ask) => viaDaemon(ask, sourceId, request, progress),
+        here: (services) => here(services().videoJobs, sourceId, request, progress),
+      });
+      if (!json && process.stderr.isTTY) process.stderr.write('\r');
+      if (job.status !== 'succeeded') {
+        if (json) printJson(io, { job });
+        throw new CliError(`video ${job.status}: ${job.message ?? 'no reason given'}`, 1);
+      }
       const store = openRepositories(config.storage.dataDir);
-      let job: JobJson;
       try {
-        job = (await viaDaemon(store, sourceId, request, progress)) ?? (await here(config, store, sourceId, request, progress));
-        if (!json && process.stderr.isTTY) process.stderr.write('\r');
-        if (job.status !== 'succeeded') {
-          if (json) printJson(io, { job });
-          throw new CliError(`video ${job.status}: ${job.message ?? 'no reason given'}`, 1);
-        }
         const video = store.videos.get(Number(job.video!.split('/').pop()))!;
         const file = store.layout.absolute(video.path);
         if (o.out) await fs.copyFile(file, o.out);
@@ -100,20 +99,19 @@ function requestFrom(o: TimelapseOptions): Record<string, unknown> {
 }
 
 /** Queues the job with the running daemon and follows it; Ctrl-C cancels it. Null when no daemon runs. */
-async function viaDaemon(store: Repositories, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson | null> {
-  const socket = store.layout.controlSocket;
-  const queued = await controlRequest(socket, 'POST', `/sources/${encodeURIComponent(sourceId)}/videos`, 30_000, request);
+async function viaDaemon(ask: AskDaemon, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson | null> {
+  const queued = await ask('POST', `/sources/${encodeURIComponent(sourceId)}/videos`, 30_000, request);
   if (!queued) return null;
   const body = queued.body as { job?: JobJson; error?: string; details?: Record<string, string> };
   if (queued.status !== 202 || !body.job) {
     throw new CliError(body.error ?? `the daemon answered ${queued.status}`, queued.status === 400 ? 2 : 1);
   }
   const id = body.job.id;
-  const cancel = () => void controlRequest(socket, 'DELETE', `/jobs/${id}`, 30_000).catch(() => undefined);
+  const cancel = () => void ask('DELETE', `/jobs/${id}`, 30_000).catch(() => undefined);
   process.once('SIGINT', cancel);
   try {
     for (;;) {
-      const answer = await controlRequest(socket, 'GET', `/jobs/${id}`, 30_000);
+      const answer = await ask('GET', `/jobs/${id}`, 30_000);
       if (!answer || answer.status !== 200) throw new CliError(`the daemon stopped answering about job ${id}`, 1);
       const job = (answer.body as { job: JobJson }).job;
       if (job.status !== 'queued' && job.status !== 'running') return job;
@@ -125,11 +123,8 @@ async function viaDaemon(store: Repositories, sourceId: string, request: Record<
   }
 }
 
-/** No daemon: build it in this process, recorded in the same job history. */
-async function here(config: Config, store: Repositories, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson> {
-  const log = silentLogger();
-  const { sizes } = buildPictureServices({ config, store, log });
-  const { jobs } = buildVideoStack({ config: () => config, store, sizes, log });
+/** No daemon: build it in this process, recorded in the same job history (one job, the queue is not started). */
+async function here(jobs: VideoJobs, sourceId: string, request: Record<string, unknown>, progress: (p: number) => void): Promise<JobJson> {
   const job = jobs.submitCustom(sourceId, request, 'cli');
   const timer = setInterval(() => progress(jobs.get(job.id)?.progress ?? 0), POLL_MS);
   const cancel = () => void jobs.cancel(job.id, 'cli').catch(() => undefined);

@@ -1,0 +1,516 @@
+/**
+ * The composition root's builder: every service of a box, built from the
+ * configuration and the options, one way. The daemon (app.ts) builds the whole set
+ * and starts it in order; a command on a stopped box (cli/daemon-or-here.ts) builds
+ * the few services it needs through the same class, so both are wired alike.
+ * Constructors elsewhere only assign; nothing here starts anything.
+ */
+import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { RequestListener } from 'node:http';
+import type { Logger } from './logger';
+import type { Config, LogModule } from './config/schema';
+import type { LoadedConfig } from './config/load';
+import type { Repositories } from './store/repositories';
+import { SourceSettings } from './settings/source-settings';
+import { PictureStore } from './storage/picture.store';
+import { PictureSizes } from './storage/picture-sizes';
+import { PublicImages } from './storage/public-image';
+import { StorageGuard, type DiskProbe } from './storage/retention';
+import { PicturePipeline } from './pipeline/picture.pipeline';
+import { CaptureService, type CaptureObserver, type Handover, type StorageGate } from './capture/capture.service';
+import { createCamera, type CameraFactory } from './capture/drivers';
+import { openRelay, type Relay, type RelayConfig } from './hardware/relay';
+import { Scheduler } from './schedule/scheduler';
+import { StatusService } from './status.service';
+import { UsersService } from './auth/users.service';
+import { Authenticator } from './auth/authenticator';
+import { AccessService } from './auth/access.service';
+import { FfmpegRunner, type FfmpegRunnerOptions } from './timelapse/ffmpeg.runner';
+import { VideoBuilder } from './timelapse/video-builder';
+import { VideoJobs } from './timelapse/video-jobs.service';
+import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
+import { Outbox } from './sync/outbox';
+import { SyncService, type SyncPolicies } from './sync/sync.service';
+import { createSystemProbe, type SystemProbe } from './health/system-probe';
+import { HealthHistory } from './health/health-history';
+import { Notifier } from './health/notifier';
+import { AlertService } from './health/alerts';
+import type { ConfigRejection } from './health/conditions';
+import { Metrics } from './health/metrics';
+import { AppError } from './errors';
+import type { Service } from './lifecycle';
+import { createWebApp } from '../web/app';
+import { listen, type Listener } from '../web/server';
+import { createControlApp } from './control/server';
+import { ControlSocket } from './control/socket';
+
+/** What tests and the box's hardware change; each has a default for the real box. */
+export interface BuildOptions {
+  createCamera?: CameraFactory;
+  /** Power relays; default: onoff where GPIO is accessible, else simulated. */
+  openRelay?: (config: RelayConfig, log: Logger) => Relay;
+  now?: () => number;
+  /** ffmpeg and ffprobe (tests point them at missing programs). */
+  ffmpeg?: FfmpegRunnerOptions;
+  /** Retry pacing of the sync (tests shorten it). */
+  syncPolicies?: SyncPolicies;
+  /** Free space of the data folder; default statfs (tests without a small real file system inject one). */
+  diskProbe?: DiskProbe;
+  /** How often the storage guard measures the disk (default 30 s). */
+  storageCheckMs?: number;
+  /** The health probe (tests pass a scripted one); default systeminformation and the Pi's tools. */
+  systemProbe?: SystemProbe;
+  /** How often health is sampled (default 1 min) and alerts are checked (default 30 s). */
+  healthSampleMs?: number;
+  alertCheckMs?: number;
+}
+
+/** What only the running daemon has: its configuration file, the way a change is made live, a refused reload. */
+export interface DaemonHooks {
+  file: () => string;
+  /** Makes a validated configuration live (after any change already under way). */
+  apply: (next: LoadedConfig) => Promise<void>;
+  /** The last reload refused for errors in the file (an alert), or null. */
+  configRejected: () => ConfigRejection | null;
+}
+
+export interface ServicesDeps extends BuildOptions {
+  /** The configuration in force; the daemon's changes with a reload. */
+  config: () => Config;
+  /** The data folder's database, open; whoever opened it closes it. */
+  store: Repositories;
+  /** The root logger: each service takes a child named after its module. */
+  log: Logger;
+  /**
+   * Set for the daemon. Without it the services are those of a command on a stopped
+   * box: the status says what the database and the schedule say, captures are not
+   * held back by the storage guard, and nothing is measured for /metrics.
+   */
+  daemon?: DaemonHooks;
+}
+
+/**
+ * Every service of a box, each built on first use and then kept. The capture
+ * service, its picture store and its schedule are the exception: a change of
+ * configuration replaces them (`releaseCapture`, `replaceCapture`).
+ */
+export class Services {
+  readonly #deps: ServicesDeps;
+  readonly #config: () => Config;
+  readonly #now: () => number;
+  /** Capture services replaced by a change whose captures in flight have not ended yet. */
+  readonly #draining = new Set<CaptureService>();
+  #outbox: Outbox | null = null;
+  #metrics: Metrics | null = null;
+  #storage: StorageGuard | null = null;
+  #pipeline: PicturePipeline | null = null;
+  #pictureStore: PictureStore | null = null;
+  #capture: CaptureService | null = null;
+  #scheduler: Scheduler | null = null;
+  #sizes: PictureSizes | null = null;
+  #users: UsersService | null = null;
+  #videoJobs: VideoJobs | null = null;
+  #timelapse: TimelapseScheduler | null = null;
+  #sync: SyncService | null = null;
+  #health: HealthHistory | null = null;
+  #notifier: Notifier | null = null;
+  #alerts: AlertService | null = null;
+  #status: StatusService | null = null;
+  #settings: SourceSettings | null = null;
+  #web: WebServer | null = null;
+  #control: ControlSocket | null = null;
+
+  constructor(deps: ServicesDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  get store(): Repositories {
+    return this.#deps.store;
+  }
+
+  /** One outbox for pictures and videos; new rows wake the sync workers of their targets. */
+  get outbox(): Outbox {
+    return (this.#outbox ??= new Outbox({ config: this.#config, repo: this.store.outbox, now: this.#now, notify: (ids) => this.#sync?.wake(ids) }));
+  }
+
+  get metrics(): Metrics {
+    const store = this.store;
+    return (this.#metrics ??= new Metrics({
+      config: this.#config,
+      state: store.state,
+      backlog: (id) => store.outbox.backlog(id),
+      health: () => this.#health?.latest() ?? null,
+      storage: () => (this.#storage ? { capturePaused: this.#storage.status().paused !== null } : null),
+      alerts: () => this.#alerts?.active() ?? [],
+      now: this.#now,
+    }));
+  }
+
+  get storage(): StorageGuard {
+    const o = this.#deps;
+    return (this.#storage ??= new StorageGuard({
+      config: this.#config,
+      store: this.store,
+      log: this.#logFor('storage'),
+      now: this.#now,
+      onPurged: (source, pictures, bytes) => this.#metrics?.purged(source, pictures, bytes),
+      ...(o.diskProbe ? { disk: o.diskProbe } : {}),
+      ...(o.storageCheckMs ? { checkEveryMs: o.storageCheckMs } : {}),
+    }));
+  }
+
+  /** One pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
+  get pipeline(): PicturePipeline {
+    return (this.#pipeline ??= new PicturePipeline({ appliance: () => this.#config().appliance, log: this.#logFor('pipeline') }));
+  }
+
+  /** The picture store of the configuration in force. */
+  get pictureStore(): PictureStore {
+    return (this.#pictureStore ??= buildPictureStore({ config: this.#config(), store: this.store, log: this.#deps.log, pipeline: this.pipeline, outbox: this.outbox }));
+  }
+
+  /** The capture service of the configuration in force. */
+  get capture(): CaptureService {
+    return (this.#capture ??= this.#buildCapture(this.#config()));
+  }
+
+  /** The schedule of the configuration in force, driving `capture`. */
+  get scheduler(): Scheduler {
+    return (this.#scheduler ??= new Scheduler({ config: this.#config(), capture: this.capture, state: this.store.state, log: this.#logFor('schedule'), now: this.#now }));
+  }
+
+  /**
+   * Lets the capture service and its schedule go for a change of configuration: no
+   * slot starts, and each capture in flight ends as it would have. Returns what the
+   * next capture service takes over.
+   */
+  releaseCapture(): ReadonlyMap<string, Handover> {
+    this.#scheduler?.stop();
+    const old = this.capture;
+    const handover = old.release();
+    this.#draining.add(old);
+    void Promise.all([...handover.values()].map((h) => h.released)).then(() => this.#draining.delete(old));
+    return handover;
+  }
+
+  /**
+   * Builds the picture store, capture service and schedule of the configuration in
+   * force, taking each source over from the released service; starts the capture
+   * service (its relays) but not the schedule. Changes nothing when building fails.
+   */
+  replaceCapture(handover: ReadonlyMap<string, Handover>): void {
+    const config = this.#config();
+    const pictureStore = buildPictureStore({ config, store: this.store, log: this.#deps.log, pipeline: this.pipeline, outbox: this.outbox });
+    const capture = this.#buildCapture(config, handover, pictureStore);
+    const scheduler = new Scheduler({ config, capture, state: this.store.state, log: this.#logFor('schedule'), now: this.#now });
+    this.#pictureStore = pictureStore;
+    this.#capture = capture;
+    this.#scheduler = scheduler;
+    capture.start();
+  }
+
+  /** Stops the capture service and those a change replaced whose captures are still in flight. */
+  async stopCapture(graceMs: number): Promise<void> {
+    await Promise.all([this.#capture?.stop(graceMs), ...[...this.#draining].map((old) => old.stop(graceMs))]);
+  }
+
+  get sizes(): PictureSizes {
+    const store = this.store;
+    return (this.#sizes ??= new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.pictureStore, pipeline: this.pipeline, log: this.#logFor('pipeline') }));
+  }
+
+  get users(): UsersService {
+    return (this.#users ??= new UsersService(this.store.users, this.store.audit, this.#now));
+  }
+
+  get videoJobs(): VideoJobs {
+    return (this.#videoJobs ??= buildVideoStack({
+      config: this.#config,
+      store: this.store,
+      sizes: this.sizes,
+      log: this.#deps.log,
+      ffmpeg: this.#deps.ffmpeg,
+      now: this.#now,
+      outbox: this.outbox,
+      onEncoded: (source, kind, ms) => this.#metrics?.observeEncode(source, kind, ms),
+    }).jobs);
+  }
+
+  get timelapse(): TimelapseScheduler {
+    return (this.#timelapse ??= new TimelapseScheduler({ config: this.#config, jobs: this.videoJobs, log: this.#logFor('timelapse'), now: this.#now }));
+  }
+
+  get sync(): SyncService {
+    const policies = this.#deps.syncPolicies;
+    return (this.#sync ??= new SyncService({ config: this.#config, store: this.store, outbox: this.outbox, log: this.#logFor('sync'), now: this.#now, ...(policies ? { policies } : {}) }));
+  }
+
+  get health(): HealthHistory {
+    const o = this.#deps;
+    return (this.#health ??= new HealthHistory({
+      probe: o.systemProbe ?? createSystemProbe({ dataDir: this.#config().storage.dataDir, now: this.#now }),
+      repo: this.store.health,
+      timezone: () => this.#config().appliance.timezone,
+      log: this.#logFor('health'),
+      now: this.#now,
+      ...(o.healthSampleMs ? { intervalMs: o.healthSampleMs } : {}),
+    }));
+  }
+
+  get notifier(): Notifier {
+    return (this.#notifier ??= new Notifier({ config: this.#config, repo: this.store.notifications, log: this.#logFor('alerts'), now: this.#now }));
+  }
+
+  get alerts(): AlertService {
+    const lateAfter = this.#config().alerts.lateAfter;
+    return (this.#alerts ??= new AlertService({
+      config: this.#config,
+      store: this.store,
+      notifier: this.notifier,
+      health: () => this.#health?.latest() ?? null,
+      storage: () => this.#storage?.status() ?? null,
+      sync: () => this.#sync?.status() ?? [],
+      configRejected: () => this.#deps.daemon?.configRejected() ?? null,
+      relays: () => this.#capture?.relays() ?? [],
+      log: this.#logFor('alerts'),
+      now: this.#now,
+      // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
+      checkEveryMs: this.#deps.alertCheckMs ?? Math.min(30_000, Math.max(1_000, lateAfter / 4)),
+    }));
+  }
+
+  /** The daemon's status reads its live parts; a stopped box's reads the database and the schedule. */
+  get status(): StatusService {
+    const store = this.store;
+    const base = { config: this.#config, pictures: store.pictures, state: store.state, now: this.#now };
+    return (this.#status ??= !this.#deps.daemon
+      ? new StatusService({ ...base, live: null })
+      : new StatusService({
+          ...base,
+          live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false },
+          sync: { status: () => this.#sync?.status() ?? [] },
+          storage: () => this.storage.status(),
+          health: () => this.#health?.latest() ?? null,
+          alerts: () => this.#alerts?.active() ?? [],
+          notifications: () => this.#notifier?.status() ?? null,
+          relays: () => this.#capture?.relays() ?? [],
+        }));
+  }
+
+  /** The UI's editor of the config file; null on a stopped box (nothing to make live). */
+  get settings(): SourceSettings | null {
+    const daemon = this.#deps.daemon;
+    if (!daemon) return null;
+    return (this.#settings ??= new SourceSettings({ file: daemon.file, apply: daemon.apply, audit: this.store.audit, now: this.#now }));
+  }
+
+  /** The web UI and API on `web.host`:`web.port`. */
+  get web(): WebServer {
+    return (this.#web ??= new WebServer(this.#webApp(), this.#config().web));
+  }
+
+  /** The control socket the CLI reaches the running daemon through. */
+  get control(): ControlSocket {
+    return (this.#control ??= new ControlSocket({
+      socketPath: this.store.layout.controlSocket,
+      dataDir: this.#config().storage.dataDir,
+      handler: createControlApp({ config: this.#config, status: this.status, capture: this.#currentCapture(), videoJobs: this.videoJobs, sync: this.sync, log: this.#logFor('control'), startedAt: this.#now() }),
+    }));
+  }
+
+  #webApp(): RequestListener {
+    const store = this.store;
+    const settings = this.settings;
+    return createWebApp({
+      config: this.#config,
+      layout: store.layout,
+      authenticator: new Authenticator(store.users, { now: this.#now }),
+      status: this.status,
+      capture: this.#currentCapture(),
+      pictures: store.pictures,
+      sizes: this.sizes,
+      videos: store.videos,
+      videoJobs: this.videoJobs,
+      publicImages: new PublicImages({ pictures: store.pictures, sizes: this.sizes, now: this.#now }),
+      users: this.users,
+      accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.#config().sources.map((s) => s.id), now: this.#now }),
+      audit: store.audit,
+      events: store.events,
+      ...(settings ? { settings } : {}),
+      health: () => this.#healthz(),
+      metrics: this.metrics,
+      history: (resolution, from, to) => this.health.history(resolution, from, to),
+      log: this.#logFor('web'),
+    });
+  }
+
+  /**
+   * The capture service is replaced on reload; routes reach whichever is current (it
+   * waits, source by source, for the one it replaced to let the camera go).
+   */
+  #currentCapture(): Pick<CaptureService, 'capture' | 'isBusy'> {
+    return { capture: (...args) => this.capture.capture(...args), isBusy: (id) => this.capture.isBusy(id) };
+  }
+
+  #buildCapture(config: Config, handover?: ReadonlyMap<string, Handover>, pictureStore = this.pictureStore): CaptureService {
+    return buildCaptureStack({
+      config,
+      store: this.store,
+      log: this.#deps.log,
+      createCamera: this.#deps.createCamera ?? createCamera,
+      openRelay: (relay, sourceId) => (this.#deps.openRelay ?? defaultRelay)(relay, this.#logFor('relay', { source: sourceId })),
+      pipeline: this.pipeline,
+      pictureStore,
+      now: this.#now,
+      ...(this.#deps.daemon ? { storage: this.storage, observe: (source, timing) => this.#metrics?.observeCapture(source, timing) } : {}),
+      ...(handover ? { handover } : {}),
+    }).capture;
+  }
+
+  /** GET /healthz: the database answers and the data folder is writable. */
+  async #healthz(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    try {
+      this.store.db.prepare('SELECT 1').get();
+    } catch (err) {
+      return { ok: false, reason: `database unavailable: ${(err as Error).message}` };
+    }
+    try {
+      await fs.access(this.#config().storage.dataDir, constants.W_OK);
+    } catch {
+      return { ok: false, reason: 'the data folder is not writable' };
+    }
+    return { ok: true };
+  }
+
+  #logFor(module: LogModule, bindings: Record<string, string> = {}): Logger {
+    return this.#deps.log.child({ module, ...bindings });
+  }
+}
+
+const defaultRelay = (config: RelayConfig, log: Logger): Relay => openRelay(config, { log });
+
+/** The web UI's listener: listens at start, closes at stop (requests still running after 3 s are cut). */
+export class WebServer implements Service {
+  readonly name = 'web';
+  readonly #handler: RequestListener;
+  readonly #web: Config['web'];
+  #listener: Listener | null = null;
+
+  constructor(handler: RequestListener, web: Config['web']) {
+    this.#handler = handler;
+    this.#web = web;
+  }
+
+  /** `host:port` once listening. */
+  get address(): string | null {
+    return this.#listener?.address ?? null;
+  }
+
+  /** The address as people type it. */
+  get url(): string {
+    return `${this.#web.tls ? 'https' : 'http'}://${this.address}`;
+  }
+
+  async start(): Promise<void> {
+    const { host, port, tls } = this.#web;
+    this.#listener = await listen(this.#handler, { host, port, ...(tls ? { tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
+      throw new AppError(
+        'unavailable',
+        err.code === 'EADDRINUSE' ? `web.port ${port} on ${host} is already in use by another program` : `cannot listen on ${host}:${port}: ${err.message}`,
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#listener?.close();
+  }
+}
+
+/** The capture service and what a capture goes through (pipeline, picture store). */
+export interface CaptureStack {
+  pipeline: PicturePipeline;
+  pictureStore: PictureStore;
+  capture: CaptureService;
+}
+
+/** A capture service on its own (tests, and `Services` for the daemon and `lapsebox capture`). */
+export function buildCaptureStack(deps: {
+  config: Config;
+  store: Repositories;
+  log: Logger;
+  createCamera: CameraFactory;
+  openRelay: (config: RelayConfig, sourceId: string) => Relay;
+  /** The daemon's one pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
+  pipeline?: PicturePipeline;
+  /** By default one of this configuration, whose outbox only writes rows. */
+  pictureStore?: PictureStore;
+  now?: () => number;
+  storage?: StorageGate;
+  observe?: CaptureObserver;
+  /** From the capture service this one replaces (a reload). */
+  handover?: ReadonlyMap<string, Handover>;
+}): CaptureStack {
+  const { config, store, log } = deps;
+  const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
+  const pictureStore = deps.pictureStore ?? buildPictureStore({ config, store, log, pipeline });
+  const capture = new CaptureService({
+    config,
+    createCamera: deps.createCamera,
+    store: pictureStore,
+    pipeline,
+    state: store.state,
+    events: store.events,
+    openRelay: deps.openRelay,
+    log: log.child({ module: 'capture' }),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.storage ? { storage: deps.storage } : {}),
+    ...(deps.observe ? { observe: deps.observe } : {}),
+    ...(deps.handover ? { handover: deps.handover } : {}),
+  });
+  return { pipeline, pictureStore, capture };
+}
+
+/** The picture store of a data folder; found pictures are measured with the pipeline. */
+export function buildPictureStore(deps: { config: Config; store: Repositories; log: Logger; pipeline: PicturePipeline; outbox?: Outbox }): PictureStore {
+  const { config, store, log, pipeline } = deps;
+  const outbox = deps.outbox ?? new Outbox({ config: () => config, repo: store.outbox });
+  return new PictureStore({
+    indexed: (picture, options) => outbox.picture(picture, options),
+    layout: store.layout,
+    pictures: store.pictures,
+    state: store.state,
+    timezone: config.appliance.timezone,
+    log: log.child({ module: 'store' }),
+    measure: (file, sourceId) => pipeline.measure(file, config.sources.find((s) => s.id === sourceId)?.image.reject),
+  });
+}
+
+/** Pipeline, store and sizes without a camera (tests and benchmarks). */
+export function buildPictureServices(deps: { config: Config; store: Repositories; log: Logger }): { pipeline: PicturePipeline; pictureStore: PictureStore; sizes: PictureSizes } {
+  const services = new Services({ config: () => deps.config, store: deps.store, log: deps.log });
+  return { pipeline: services.pipeline, pictureStore: services.pictureStore, sizes: services.sizes };
+}
+
+/** The services a video goes through (ffmpeg runner, builder, job queue). */
+export function buildVideoStack(deps: {
+  config: () => Config;
+  store: Repositories;
+  sizes: Pick<PictureSizes, 'file'>;
+  log: Logger;
+  ffmpeg?: FfmpegRunnerOptions | undefined;
+  now?: () => number;
+  /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
+  outbox?: Outbox;
+  onEncoded?: (sourceId: string, kind: string, encodeMs: number) => void;
+}): { runner: FfmpegRunner; builder: VideoBuilder; jobs: VideoJobs } {
+  const { store, config, sizes, now } = deps;
+  const log = deps.log.child({ module: 'timelapse' });
+  const runner = new FfmpegRunner(deps.ffmpeg ?? {});
+  const outbox = deps.outbox ?? new Outbox({ config, repo: store.outbox, ...(now ? { now } : {}) });
+  const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, outbox, sizes, runner, config, log, ...(now ? { now } : {}) });
+  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}), ...(deps.onEncoded ? { onEncoded: deps.onEncoded } : {}) });
+  return { runner, builder, jobs };
+}
