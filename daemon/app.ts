@@ -1,6 +1,6 @@
 /**
  * The composition root: builds every service from the configuration (through
- * compose.ts), starts them in dependency order and stops them in reverse
+ * compose/), starts them in dependency order and stops them in reverse
  * (lifecycle.ts), and applies configuration changes while running. Constructors
  * elsewhere only assign; all start-up work happens in `start()`.
  */
@@ -16,7 +16,7 @@ import type { PictureStore } from './storage/picture.store';
 import { configureSharp } from './pipeline/sharp';
 import { AppError } from './errors';
 import type { ConfigRejection } from './health/conditions';
-import { Services, type BuildOptions } from './compose';
+import { Services, type BuildOptions } from './compose/services';
 import { Lifecycle, service, type Stage } from './lifecycle';
 
 /**

@@ -7,7 +7,7 @@ import type { Logger } from './logger';
 
 /**
  * A part of the daemon with something to start and to stop: a timer, a queue, a
- * listener, a worker per target. Built by the composition root (compose.ts) with all
+ * listener, a worker per target. Built by the composition root (compose/) with all
  * it needs; its constructor only assigns.
  */
 export interface Service {

@@ -26,8 +26,8 @@ export interface ImportGraph {
 
 const ROOTS = ['daemon', 'web'];
 
-/** The files that build the services (compose.ts), list them in start order (app.ts) and run that order (lifecycle.ts). */
-const COMPOSITION_ROOT = ['daemon/app.ts', 'daemon/compose.ts', 'daemon/lifecycle.ts'];
+/** The files that build the services (compose/), list them in start order (app.ts) and run that order (lifecycle.ts). */
+const COMPOSITION_ROOT = ['daemon/app.ts', 'daemon/compose/services.ts', 'daemon/compose/stacks.ts', 'daemon/lifecycle.ts'];
 
 function listTs(dir: string): string[] {
   const out: string[] = [];

@@ -3,13 +3,13 @@
  * of the data folder on its control socket (one camera operation at a time, one
  * encode at a time, its live state); with no daemon listening it does the same work
  * in this process, with the services the daemon builds, wired the same way
- * (compose.ts).
+ * (compose/services.ts).
  */
 import type { Config } from '../config/schema';
 import { DataLayout } from '../files/layout';
 import { openRepositories } from '../store/repositories';
 import { controlRequest, type ControlResponse } from '../control/client';
-import { Services } from '../compose';
+import { Services } from '../compose/services';
 import { silentLogger } from '../logger';
 
 /** One request to the running daemon; null when no daemon listens on the socket. */

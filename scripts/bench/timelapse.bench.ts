@@ -35,7 +35,7 @@ import type { FfmpegRunner, Probe } from '../../daemon/timelapse/ffmpeg.runner';
 import { periodStarting, type Period } from '../../daemon/timelapse/frames';
 import type { VideoBuilder } from '../../daemon/timelapse/video-builder';
 import { scheduledSpec, type VideoSpec } from '../../daemon/timelapse/video-spec';
-import { buildVideoStack } from '../../daemon/compose';
+import { buildVideoStack } from '../../daemon/compose/stacks';
 import { median } from './pipeline.worker';
 import { envCount } from './env';
 

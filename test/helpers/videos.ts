@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import type { Config } from '../../daemon/config/schema';
 import type { Repositories } from '../../daemon/store/repositories';
 import type { Picture } from '../../daemon/domain/pictures';
-import { buildPictureServices } from '../../daemon/compose';
+import { buildPictureServices } from '../../daemon/compose/stacks';
 import { tempPathFor } from '../../daemon/files/atomic';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';

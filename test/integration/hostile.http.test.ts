@@ -10,7 +10,7 @@ import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { SourceSettings } from '../../daemon/settings/source-settings';
-import { buildVideoStack } from '../../daemon/compose';
+import { buildVideoStack } from '../../daemon/compose/stacks';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';

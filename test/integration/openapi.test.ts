@@ -11,7 +11,7 @@ import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { buildCaptureStack, buildVideoStack } from '../../daemon/compose';
+import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
 import { createCamera } from '../../daemon/capture/drivers';
 import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { buildCaptureStack, type CaptureStack } from '../../daemon/compose';
+import { buildCaptureStack, type CaptureStack } from '../../daemon/compose/stacks';
 import type { Camera, CaptureRequest, CaptureResult } from '../../daemon/capture/camera';
 import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { Picture } from '../../daemon/domain/pictures';

@@ -10,7 +10,7 @@ import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { StorageGuard } from '../../daemon/storage/retention';
-import { buildCaptureStack } from '../../daemon/compose';
+import { buildCaptureStack } from '../../daemon/compose/stacks';
 import { createCamera } from '../../daemon/capture/drivers';
 import { openRelay } from '../../daemon/hardware/relay';
 import { createLogger, silentLogger } from '../../daemon/logger';

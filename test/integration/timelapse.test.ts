@@ -12,7 +12,7 @@ import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import type { Picture } from '../../daemon/domain/pictures';
-import { buildVideoStack } from '../../daemon/compose';
+import { buildVideoStack } from '../../daemon/compose/stacks';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { TimelapseScheduler } from '../../daemon/timelapse/timelapse.scheduler';
 import type { VideoSpec } from '../../daemon/timelapse/video-spec';

@@ -7,7 +7,7 @@ import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { buildVideoStack } from '../../daemon/compose';
+import { buildVideoStack } from '../../daemon/compose/stacks';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { silentLogger } from '../../daemon/logger';
 import type { Listener } from '../../web/server';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
-import { buildCaptureStack } from '../../daemon/compose';
+import { buildCaptureStack } from '../../daemon/compose/stacks';
 import { CameraError, type Camera, type CaptureRequest, type CaptureResult } from '../../daemon/capture/camera';
 import type { Handover } from '../../daemon/capture/capture.service';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';

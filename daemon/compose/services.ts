@@ -1,6 +1,6 @@
 /**
  * The composition root's builder: every service of a box, built from the
- * configuration and the options, one way. The daemon (app.ts) builds the whole set
+ * configuration and the options, one way. The daemon (../app.ts) builds the whole set
  * and starts it in order; a command on a stopped box (cli/daemon-or-here.ts) builds
  * the few services it needs through the same class, so both are wired alike.
  * Constructors elsewhere only assign; nothing here starts anything.
@@ -8,42 +8,42 @@
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { RequestListener } from 'node:http';
-import type { Logger } from './logger';
-import type { Config, LogModule } from './config/schema';
-import type { LoadedConfig } from './config/load';
-import type { Repositories } from './store/repositories';
-import { SourceSettings } from './settings/source-settings';
-import { PictureStore } from './storage/picture.store';
-import { PictureSizes } from './storage/picture-sizes';
-import { PublicImages } from './storage/public-image';
-import { StorageGuard, type DiskProbe } from './storage/retention';
-import { PicturePipeline } from './pipeline/picture.pipeline';
-import { CaptureService, type CaptureObserver, type Handover, type StorageGate } from './capture/capture.service';
-import { createCamera, type CameraFactory } from './capture/drivers';
-import { openRelay, type Relay, type RelayConfig } from './hardware/relay';
-import { Scheduler } from './schedule/scheduler';
-import { StatusService } from './status.service';
-import { UsersService } from './auth/users.service';
-import { Authenticator } from './auth/authenticator';
-import { AccessService } from './auth/access.service';
-import { FfmpegRunner, type FfmpegRunnerOptions } from './timelapse/ffmpeg.runner';
-import { VideoBuilder } from './timelapse/video-builder';
-import { VideoJobs } from './timelapse/video-jobs.service';
-import { TimelapseScheduler } from './timelapse/timelapse.scheduler';
-import { Outbox } from './sync/outbox';
-import { SyncService, type SyncPolicies } from './sync/sync.service';
-import { createSystemProbe, type SystemProbe } from './health/system-probe';
-import { HealthHistory } from './health/health-history';
-import { Notifier } from './health/notifier';
-import { AlertService } from './health/alerts';
-import type { ConfigRejection } from './health/conditions';
-import { Metrics } from './health/metrics';
-import { AppError } from './errors';
-import type { Service } from './lifecycle';
-import { createWebApp } from '../web/app';
-import { listen, type Listener } from '../web/server';
-import { createControlApp } from './control/server';
-import { ControlSocket } from './control/socket';
+import type { Logger } from '../logger';
+import type { Config, LogModule } from '../config/schema';
+import type { LoadedConfig } from '../config/load';
+import type { Repositories } from '../store/repositories';
+import { SourceSettings } from '../settings/source-settings';
+import type { PictureStore } from '../storage/picture.store';
+import type { PictureSizes } from '../storage/picture-sizes';
+import { PublicImages } from '../storage/public-image';
+import { StorageGuard, type DiskProbe } from '../storage/retention';
+import type { PicturePipeline } from '../pipeline/picture.pipeline';
+import type { CaptureService, Handover } from '../capture/capture.service';
+import { createCamera, type CameraFactory } from '../capture/drivers';
+import { openRelay, type Relay, type RelayConfig } from '../hardware/relay';
+import { Scheduler } from '../schedule/scheduler';
+import { StatusService } from '../status.service';
+import { UsersService } from '../auth/users.service';
+import { Authenticator } from '../auth/authenticator';
+import { AccessService } from '../auth/access.service';
+import type { FfmpegRunnerOptions } from '../timelapse/ffmpeg.runner';
+import type { VideoJobs } from '../timelapse/video-jobs.service';
+import { TimelapseScheduler } from '../timelapse/timelapse.scheduler';
+import { Outbox } from '../sync/outbox';
+import { SyncService, type SyncPolicies } from '../sync/sync.service';
+import { createSystemProbe, type SystemProbe } from '../health/system-probe';
+import { HealthHistory } from '../health/health-history';
+import { Notifier } from '../health/notifier';
+import { AlertService } from '../health/alerts';
+import type { ConfigRejection } from '../health/conditions';
+import { Metrics } from '../health/metrics';
+import { AppError } from '../errors';
+import type { Service } from '../lifecycle';
+import { createWebApp } from '../../web/app';
+import { listen, type Listener } from '../../web/server';
+import { createControlApp } from '../control/server';
+import { ControlSocket } from '../control/socket';
+import { buildCaptureStack, buildPictureStore, buildPipeline, buildSizes, buildVideoStack } from './stacks';
 
 /** What tests and the box's hardware change; each has a default for the real box. */
 export interface BuildOptions {
@@ -164,7 +164,7 @@ export class Services {
 
   /** One pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
   get pipeline(): PicturePipeline {
-    return (this.#pipeline ??= new PicturePipeline({ appliance: () => this.#config().appliance, log: this.#logFor('pipeline') }));
+    return (this.#pipeline ??= buildPipeline(() => this.#config().appliance, this.#deps.log));
   }
 
   /** The picture store of the configuration in force. */
@@ -218,8 +218,7 @@ export class Services {
   }
 
   get sizes(): PictureSizes {
-    const store = this.store;
-    return (this.#sizes ??= new PictureSizes({ layout: store.layout, pictures: store.pictures, store: this.pictureStore, pipeline: this.pipeline, log: this.#logFor('pipeline') }));
+    return (this.#sizes ??= buildSizes({ store: this.store, pictureStore: this.pictureStore, pipeline: this.pipeline, log: this.#deps.log }));
   }
 
   get users(): UsersService {
@@ -427,90 +426,4 @@ export class WebServer implements Service {
   async stop(): Promise<void> {
     await this.#listener?.close();
   }
-}
-
-/** The capture service and what a capture goes through (pipeline, picture store). */
-export interface CaptureStack {
-  pipeline: PicturePipeline;
-  pictureStore: PictureStore;
-  capture: CaptureService;
-}
-
-/** A capture service on its own (tests, and `Services` for the daemon and `lapsebox capture`). */
-export function buildCaptureStack(deps: {
-  config: Config;
-  store: Repositories;
-  log: Logger;
-  createCamera: CameraFactory;
-  openRelay: (config: RelayConfig, sourceId: string) => Relay;
-  /** The daemon's one pipeline, kept across reloads (its watermark cache and its one-at-a-time limit). */
-  pipeline?: PicturePipeline;
-  /** By default one of this configuration, whose outbox only writes rows. */
-  pictureStore?: PictureStore;
-  now?: () => number;
-  storage?: StorageGate;
-  observe?: CaptureObserver;
-  /** From the capture service this one replaces (a reload). */
-  handover?: ReadonlyMap<string, Handover>;
-}): CaptureStack {
-  const { config, store, log } = deps;
-  const pipeline = deps.pipeline ?? new PicturePipeline({ appliance: () => config.appliance, log: log.child({ module: 'pipeline' }) });
-  const pictureStore = deps.pictureStore ?? buildPictureStore({ config, store, log, pipeline });
-  const capture = new CaptureService({
-    config,
-    createCamera: deps.createCamera,
-    store: pictureStore,
-    pipeline,
-    state: store.state,
-    events: store.events,
-    openRelay: deps.openRelay,
-    log: log.child({ module: 'capture' }),
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.storage ? { storage: deps.storage } : {}),
-    ...(deps.observe ? { observe: deps.observe } : {}),
-    ...(deps.handover ? { handover: deps.handover } : {}),
-  });
-  return { pipeline, pictureStore, capture };
-}
-
-/** The picture store of a data folder; found pictures are measured with the pipeline. */
-export function buildPictureStore(deps: { config: Config; store: Repositories; log: Logger; pipeline: PicturePipeline; outbox?: Outbox }): PictureStore {
-  const { config, store, log, pipeline } = deps;
-  const outbox = deps.outbox ?? new Outbox({ config: () => config, repo: store.outbox });
-  return new PictureStore({
-    indexed: (picture, options) => outbox.picture(picture, options),
-    layout: store.layout,
-    pictures: store.pictures,
-    state: store.state,
-    timezone: config.appliance.timezone,
-    log: log.child({ module: 'store' }),
-    measure: (file, sourceId) => pipeline.measure(file, config.sources.find((s) => s.id === sourceId)?.image.reject),
-  });
-}
-
-/** Pipeline, store and sizes without a camera (tests and benchmarks). */
-export function buildPictureServices(deps: { config: Config; store: Repositories; log: Logger }): { pipeline: PicturePipeline; pictureStore: PictureStore; sizes: PictureSizes } {
-  const services = new Services({ config: () => deps.config, store: deps.store, log: deps.log });
-  return { pipeline: services.pipeline, pictureStore: services.pictureStore, sizes: services.sizes };
-}
-
-/** The services a video goes through (ffmpeg runner, builder, job queue). */
-export function buildVideoStack(deps: {
-  config: () => Config;
-  store: Repositories;
-  sizes: Pick<PictureSizes, 'file'>;
-  log: Logger;
-  ffmpeg?: FfmpegRunnerOptions | undefined;
-  now?: () => number;
-  /** The daemon's outbox (it wakes the sync); by default one that only writes rows. */
-  outbox?: Outbox;
-  onEncoded?: (sourceId: string, kind: string, encodeMs: number) => void;
-}): { runner: FfmpegRunner; builder: VideoBuilder; jobs: VideoJobs } {
-  const { store, config, sizes, now } = deps;
-  const log = deps.log.child({ module: 'timelapse' });
-  const runner = new FfmpegRunner(deps.ffmpeg ?? {});
-  const outbox = deps.outbox ?? new Outbox({ config, repo: store.outbox, ...(now ? { now } : {}) });
-  const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, outbox, sizes, runner, config, log, ...(now ? { now } : {}) });
-  const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}), ...(deps.onEncoded ? { onEncoded: deps.onEncoded } : {}) });
-  return { runner, builder, jobs };
 }
