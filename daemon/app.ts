@@ -15,6 +15,7 @@ import type { UsersService } from './auth/users.service';
 import type { PictureStore } from './storage/picture.store';
 import { configureSharp } from './pipeline/sharp';
 import { AppError } from './errors';
+import { messageOf } from './error-causes';
 import type { ConfigRejection } from './health/conditions';
 import { Services, type BuildOptions } from './compose/services';
 import { Lifecycle, service, type Stage } from './lifecycle';
@@ -157,7 +158,7 @@ export class App {
       try {
         next = loadConfig(this.#loaded.file);
       } catch (err) {
-        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+        const problems = err instanceof ConfigError ? err.problems : [messageOf(err)];
         this.#log.error({ problems }, 'configuration not reloaded: the file has errors; the running configuration stays');
         this.#rejected = { at: this.#now(), file: this.#loaded.file, problems };
         this.#checkAlerts();

@@ -4,6 +4,7 @@
  * this file knows none of them.
  */
 import type { Logger } from './logger';
+import { messageOf } from './error-causes';
 
 /**
  * A part of the daemon with something to start and to stop: a timer, a queue, a
@@ -47,7 +48,7 @@ export class ServiceStartError extends Error {
     readonly service: string,
     cause: unknown,
   ) {
-    super(`${service}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${service}: ${messageOf(cause)}`, { cause });
     this.name = 'ServiceStartError';
   }
 }

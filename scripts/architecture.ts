@@ -27,7 +27,7 @@ export interface ImportGraph {
 const ROOTS = ['daemon', 'web'];
 
 /** The files that build the services (compose/), list them in start order (app.ts) and run that order (lifecycle.ts). */
-const COMPOSITION_ROOT = ['daemon/app.ts', 'daemon/compose/services.ts', 'daemon/compose/stacks.ts', 'daemon/lifecycle.ts'];
+export const COMPOSITION_ROOT = ['daemon/app.ts', 'daemon/compose/services.ts', 'daemon/compose/stacks.ts', 'daemon/lifecycle.ts'];
 
 function listTs(dir: string): string[] {
   const out: string[] = [];
@@ -132,7 +132,7 @@ export function unitOf(file: string): string {
 export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   {
     name: 'vocabulary and plumbing',
-    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts'],
+    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts', 'daemon/lifecycle.ts'],
   },
   { name: 'configuration, data folder, hardware', units: ['daemon/config', 'daemon/files', 'daemon/hardware'] },
   { name: 'database', units: ['daemon/store'] },
@@ -144,7 +144,7 @@ export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> =
   { name: 'videos and health', units: ['daemon/timelapse', 'daemon/health'] },
   { name: "the box's state", units: ['daemon/status.service.ts'] },
   { name: 'faces', units: ['web', 'daemon/control', 'daemon/doctor', 'daemon/backup'] },
-  { name: 'composition and entry', units: ['daemon/app.ts', 'daemon/cli', 'daemon/main.ts', 'daemon/service-manager.ts'] },
+  { name: 'composition and entry', units: ['daemon/app.ts', 'daemon/compose', 'daemon/cli', 'daemon/main.ts', 'daemon/service-manager.ts'] },
 ];
 
 /** Which libraries (and Node modules that reach outside) only their adapters may import. */

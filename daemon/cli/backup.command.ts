@@ -10,6 +10,7 @@ import { createBackup, type BackupSummary } from '../backup/backup';
 import { restoreBackup, type RestoreSummary } from '../backup/restore';
 import { BackupError } from '../backup/manifest';
 import { controlRequest } from '../control/client';
+import { messageOf } from '../error-causes';
 import { CliError, commonOptions, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 /** The audit trail's name for the person at the terminal: `cli:<login>`, the sudo user when there is one. */
@@ -97,7 +98,7 @@ export function backupCommand(program: Command, io: Output): void {
             try {
               return (await controlRequest(layout.controlSocket, 'GET', '/status', 5_000)) !== null;
             } catch (err) {
-              throw new BackupError(`cannot tell whether a daemon is running on ${layout.dataDir} (${(err as Error).message}); stop it first: sudo systemctl stop lapsebox`);
+              throw new BackupError(`cannot tell whether a daemon is running on ${layout.dataDir} (${messageOf(err)}); stop it first: sudo systemctl stop lapsebox`);
             }
           },
         }),

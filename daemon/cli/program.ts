@@ -18,6 +18,7 @@ import { doctorCommand } from './doctor.command';
 import { backupCommand } from './backup.command';
 import { packageVersion } from '../package-info';
 import { ServiceStartError } from '../lifecycle';
+import { messageOf } from '../error-causes';
 
 
 export function buildProgram(io: Output = stdio): Command {
@@ -69,7 +70,7 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<number
       io.err(`lapsebox: ${err.message}`);
       return EXIT_CODE[err.kind];
     }
-    io.err(`lapsebox: ${err instanceof Error ? err.message : String(err)}`);
+    io.err(`lapsebox: ${messageOf(err)}`);
     return 1;
   }
 }

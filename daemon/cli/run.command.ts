@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { App } from '../app';
 import { createLogger } from '../logger';
 import { connectServiceManager } from '../service-manager';
+import { messageOf } from '../error-causes';
 import { loadFor, withConfigOption } from './context';
 
 /** After SIGTERM the daemon must be gone within 10 s, whatever a camera does. */
@@ -57,7 +58,7 @@ export function runCommand(program: Command): void {
           (err: unknown) => {
             // The daemon goes on with what it has; systemd must not wait in "reloading".
             daemonLog.error({ err }, 'configuration reload failed');
-            systemd.ready(`${running(app)}; the last reload failed: ${(err as Error).message}`);
+            systemd.ready(`${running(app)}; the last reload failed: ${messageOf(err)}`);
           },
         );
       };

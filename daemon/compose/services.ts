@@ -38,6 +38,7 @@ import { AlertService } from '../health/alerts';
 import type { ConfigRejection } from '../health/conditions';
 import { Metrics } from '../health/metrics';
 import { AppError } from '../errors';
+import { messageOf } from '../error-causes';
 import type { Service } from '../lifecycle';
 import { createWebApp } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
@@ -374,7 +375,7 @@ export class Services {
     try {
       this.store.db.prepare('SELECT 1').get();
     } catch (err) {
-      return { ok: false, reason: `database unavailable: ${(err as Error).message}` };
+      return { ok: false, reason: `database unavailable: ${messageOf(err)}` };
     }
     try {
       await fs.access(this.#config().storage.dataDir, constants.W_OK);

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import {
   type ImportGraph,
+  COMPOSITION_ROOT,
   adapterViolations,
   fileCircles,
   floorViolations,
@@ -16,8 +17,6 @@ import {
 } from '../../scripts/architecture';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-/** The composition root: the files that build every service. */
-const COMPOSITION_ROOT = ['daemon/app.ts', 'daemon/compose.ts', 'daemon/lifecycle.ts'];
 const LONGEST_FUNCTION = 80;
 
 function graphOf(imports: Record<string, string[]>, external: Record<string, string[]> = {}): ImportGraph {
