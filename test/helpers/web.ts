@@ -17,6 +17,13 @@ import { silentLogger } from '../../daemon/logger';
 import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
+import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
+import { createCamera } from '../../daemon/capture/drivers';
+import type { CaptureService } from '../../daemon/capture/capture.service';
+import { PictureSizes } from '../../daemon/storage/picture-sizes';
+import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
+import { SourceSettings } from '../../daemon/settings/source-settings';
+import { Metrics } from '../../daemon/health/metrics';
 
 export const TEST_ACTOR = { actor: 'test', address: 'test' };
 
@@ -70,4 +77,35 @@ export async function startWeb(config: () => Config, store: Repositories, parts:
   const app = createWebApp(deps);
   const server = await listen(app, { host: '127.0.0.1', port: 0 });
   return { server, base: `http://${server.address}`, deps, app };
+}
+
+export interface EveryPart {
+  /** The source whose film of `day` is built before the app starts. */
+  source: string;
+  day: string;
+  /** Where the settings editor reads the file, and what it does with a valid edit. */
+  settings: { file: () => string; apply: (next: LoadedConfig) => void };
+  /** The status service (default: from the database only, as startWeb makes it). */
+  status?: StatusService;
+}
+
+/**
+ * The web app with every part a running daemon gives it: a test-pattern capture stack,
+ * sizes, one custom film of `day` built, the settings editor, metrics. What the tests
+ * that walk every route (permissions, OpenAPI) serve; they stop `capture` and `jobs`.
+ */
+export async function startWebWithEveryPart(config: () => Config, store: Repositories, parts: EveryPart): Promise<{ server: Listener; base: string; app: Express; capture: CaptureService; jobs: VideoJobs; videoId: number }> {
+  const log = silentLogger();
+  const stack = buildCaptureStack({ config: config(), store, log, createCamera, openRelay: () => { throw new Error('no relay here'); } });
+  stack.capture.start();
+  const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
+  const jobs = buildVideoStack({ config, store, sizes, log }).jobs;
+  await jobs.start();
+  const job = jobs.submitCustom(parts.source, { from: parts.day, to: parts.day }, 'maintainer');
+  await jobs.idle();
+  const videoId = jobs.get(job.id)!.videoId!;
+  const settings = new SourceSettings({ file: parts.settings.file, apply: async (next) => parts.settings.apply(next), audit: store.audit });
+  const metrics = new Metrics({ config, state: store.state, backlog: (id) => store.outbox.backlog(id), health: () => null, storage: () => null, alerts: () => [] });
+  const { server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics, ...(parts.status ? { status: parts.status } : {}) });
+  return { server, base, app, capture: stack.capture, jobs, videoId };
 }

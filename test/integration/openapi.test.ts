@@ -11,26 +11,21 @@ import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
-import { createCamera } from '../../daemon/capture/drivers';
-import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
-import { SourceSettings } from '../../daemon/settings/source-settings';
-import { Metrics } from '../../daemon/health/metrics';
 import { StatusService } from '../../daemon/status.service';
 import type { TargetStatus } from '../../daemon/sync/sync.service';
 import type { StorageStatus } from '../../daemon/storage/retention';
 import type { SystemSample } from '../../daemon/health/system-probe';
 import type { ActiveAlert } from '../../daemon/health/alerts';
 import type { ChannelStatus } from '../../daemon/health/notifier';
-import type { RelayState } from '../../daemon/capture/capture.service';
+import type { CaptureService, RelayState } from '../../daemon/capture/capture.service';
 import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';
 import { listen, type Listener } from '../../web/server';
 import { createControlApp } from '../../daemon/control/server';
 import { tempDir } from '../helpers/env';
 import { scene, seedPictures } from '../helpers/videos';
-import { accessServices, addUsers, startWeb, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
+import { accessServices, addUsers, startWebWithEveryPart, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
 import {
   accessDifferences,
   documentedOperations,
@@ -106,25 +101,16 @@ describe('docs/openapi.yaml', () => {
       clockUnsynced: false,
     });
 
-    const log = silentLogger();
-    const stack = buildCaptureStack({ config: config(), store, log, createCamera, openRelay: () => { throw new Error('no relay here'); } });
-    stack.capture.start();
-    stopCapture = () => stack.capture.stop(1_000);
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
-    jobs = buildVideoStack({ config, store, sizes, log }).jobs;
-    await jobs.start();
-    const job = jobs.submitCustom('north', { from: day, to: day }, 'maintainer');
-    await jobs.idle();
-    videoId = jobs.get(job.id)!.videoId!;
-    const settings = new SourceSettings({ file: () => loaded.file, apply: async (next) => void (loaded = next), audit: store.audit });
-    const metrics = new Metrics({ config, state: store.state, backlog: (id) => store.outbox.backlog(id), health: () => null, storage: () => null, alerts: () => [] });
     // GET /api/system with every part a running daemon fills in: the types make these
     // samples follow the code, the document must then describe them.
     const parts = systemParts(start);
     const status = new StatusService({ config, pictures: store.pictures, state: store.state, live: null, ...parts });
-    ({ server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics, status }));
+    let capture: CaptureService;
+    ({ server, base, app, capture, jobs, videoId } = await startWebWithEveryPart(config, store, { source: 'north', day, status, settings: { file: () => loaded.file, apply: (next) => void (loaded = next) } }));
+    stopCapture = () => capture.stop(1_000);
+    const log = silentLogger();
     const sync = { status: parts.sync.status, sendNow: async () => [{ target: 'central', sent: 0, alreadyThere: 0, failed: 0, pending: 4, error: null }] };
-    controlApp = createControlApp({ config, status, capture: stack.capture, videoJobs: jobs, sync, log, startedAt: Date.now() });
+    controlApp = createControlApp({ config, status, capture, videoJobs: jobs, sync, log, startedAt: Date.now() });
     control = await listen(controlApp, { host: '127.0.0.1', port: 0 });
   }, 120_000);
 

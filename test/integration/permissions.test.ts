@@ -9,18 +9,12 @@ import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
-import { createCamera } from '../../daemon/capture/drivers';
-import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
-import { SourceSettings } from '../../daemon/settings/source-settings';
-import { Metrics } from '../../daemon/health/metrics';
-import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';
 import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { scene, seedPictures } from '../helpers/videos';
-import { accessServices, addUsers, startWeb, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
+import { accessServices, addUsers, startWebWithEveryPart, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
 
 const PASSWORD = 'permission-table-password';
 const TZ = 'Europe/Paris';
@@ -116,18 +110,7 @@ describe('the permission table (SPEC §4) on every route', () => {
     services.access.addMember('site-team', 'grouped', TEST_ACTOR);
     services.access.grantGroup('site-team', 'north', 'download', TEST_ACTOR);
 
-    const log = silentLogger();
-    const stack = buildCaptureStack({ config: config(), store, log, createCamera, openRelay: () => { throw new Error('no relay here'); } });
-    stack.capture.start();
-    const sizes = new PictureSizes({ layout: store.layout, pictures: store.pictures, store: stack.pictureStore, pipeline: stack.pipeline, log });
-    jobs = buildVideoStack({ config, store, sizes, log }).jobs;
-    await jobs.start();
-    const job = jobs.submitCustom('north', { from: day, to: day }, 'maintainer');
-    await jobs.idle();
-    videoId = jobs.get(job.id)!.videoId!;
-    const settings = new SourceSettings({ file: () => loaded.file, apply: async (next) => void (loaded = next), audit: store.audit });
-    const metrics = new Metrics({ config, state: store.state, backlog: (id) => store.outbox.backlog(id), health: () => null, storage: () => null, alerts: () => [] });
-    ({ server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics }));
+    ({ server, base, app, jobs, videoId } = await startWebWithEveryPart(config, store, { source: 'north', day, settings: { file: () => loaded.file, apply: (next) => void (loaded = next) } }));
   }, 120_000);
 
   afterAll(async () => {
