@@ -96,9 +96,11 @@ describe('gphoto2 camera in the running daemon (fake gphoto2 on PATH)', () => {
     expect(box.events().map((e) => e.kind)).toEqual(['camera-power-cycle', 'camera-down']);
 
     // What gphoto2 was asked, in order: each failed slot ends with a reset and a retry at the new port.
-    // (On a loaded machine the first slot may have no time left for a retry: its failure then stands alone.)
+    // (On a loaded machine the first slot may have no time left for a retry: its failure then stands alone;
+    // its capture may even be cut by the 1 s camera.timeout before the fake program has logged its call,
+    // as a CI run showed: "auto-detect,reset,auto-detect,io,io,reset,...".)
     const sequence = fake.calls().map((c) => c.outcome);
-    expect(sequence.join(',')).toMatch(/^auto-detect,(io,)+reset,auto-detect,io(,|$)/);
+    expect(sequence.join(',')).toMatch(/^auto-detect,(io,)*reset,auto-detect,io(,|$)/);
     const relay = daemon.lines.filter((l) => String(l.msg).startsWith('relay GPIO 17 (simulated')).map((l) => l.msg);
     expect(relay).toEqual([
       'relay GPIO 17 (simulated): camera power off',
