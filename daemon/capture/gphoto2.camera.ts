@@ -31,6 +31,7 @@ import {
 } from './gphoto2-args';
 import { isCompleteJpeg } from '../files/jpeg';
 import { jpegSize } from '../pipeline/sharp';
+import { messageOf } from '../error-causes';
 import { TEMP_PREFIX } from '../domain/data-folder';
 
 export interface Gphoto2Options {
@@ -145,7 +146,9 @@ export class GPhoto2Camera implements Camera {
     if (!(await isCompleteJpeg(jpegPath))) {
       throw new CameraError('bad-output', `camera ${sourceId}: the picture is a truncated JPEG (${size} bytes)`, 'the transfer was cut short; check the USB cable and hub');
     }
-    const { width, height } = await jpegSize(jpegPath);
+    const { width, height } = await jpegSize(jpegPath).catch((err: unknown) => {
+      throw new CameraError('bad-output', `camera ${sourceId}: the picture's JPEG header cannot be read (${messageOf(err).trim().split('\n')[0]})`, 'the camera sent a damaged picture; check the USB cable and the camera\'s image format (JPEG)', { cause: err });
+    });
     await fs.rename(jpegPath, destination);
     const companions: { path: string; extension: string }[] = [];
     if (this.#options.keepRaw) {

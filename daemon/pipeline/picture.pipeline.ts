@@ -329,7 +329,6 @@ export class PicturePipeline {
   readonly #said = new Map<string, number>();
 }
 
-
 function decodeOptions(): sharp.SharpOptions {
   // 'error' stops on a truncated picture but not on the harmless warnings some IP cameras trigger.
   return { failOn: 'error', limitInputPixels: MAX_PIXELS };

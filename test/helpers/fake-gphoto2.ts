@@ -14,6 +14,8 @@ export interface Scenario {
   plugged?: boolean;
   captures?: string[];
   raw?: boolean;
+  /** The file a capture "downloads" (default: a real JPEG made at install). */
+  jpeg?: string;
 }
 
 export interface FakeCall {

@@ -209,6 +209,18 @@ describe('GPhoto2Camera with a fake gphoto2', () => {
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
+  it('fails with bad-output, naming the header, when a complete JPEG has no readable header, and leaves no file', async () => {
+    // Start and end markers in place (it passes the completeness check), nothing libvips can read between them.
+    const damaged = path.join(fake.binDir, 'damaged.jpg');
+    fs.writeFileSync(damaged, Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(20_000), Buffer.from([0xff, 0xd9])]));
+    fake.setScenario({ cameras: [CANON], captures: ['ok'], jpeg: damaged });
+    await expect(camera().capture({ destination: destination(), takenAt: new Date(), signal: signal() })).rejects.toMatchObject({
+      code: 'bad-output',
+      message: expect.stringMatching(/^camera north: the picture's JPEG header cannot be read \(.+\)$/),
+    });
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+
   it('says when no camera is plugged in', async () => {
     fake.setScenario({ cameras: [CANON], plugged: false });
     await expect(camera().capture({ destination: destination(), takenAt: new Date(), signal: signal() })).rejects.toMatchObject({
