@@ -152,6 +152,8 @@ export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[
   { module: 'sharp', allowed: ['daemon/pipeline/'] },
   { module: 'better-sqlite3', allowed: ['daemon/store/'] },
   { module: 'ssh2-sftp-client', allowed: ['daemon/sync/sftp.transport.ts'] },
+  { module: '@aws-sdk/client-s3', allowed: ['daemon/sync/s3.transport.ts'] },
+  { module: '@smithy/types', allowed: ['daemon/sync/s3.transport.ts'] },
   { module: 'onoff', allowed: ['daemon/hardware/'] },
   { module: 'systeminformation', allowed: ['daemon/health/system-probe.ts'] },
   { module: 'fluent-ffmpeg', allowed: ['daemon/timelapse/ffmpeg.runner.ts'] },

@@ -23,7 +23,8 @@ export function referencedFiles(config: Config): ReferencedFile[] {
     if (s.image.watermark) named.push({ key: `sources[${i}].image.watermark.file`, file: s.image.watermark.file });
   });
   config.sync.targets.forEach((t, i) => {
-    if (t.privateKey !== undefined) named.push({ key: `sync.targets[${i}].privateKey`, file: t.privateKey });
+    if (t.type === 'sftp' && t.privateKey !== undefined) named.push({ key: `sync.targets[${i}].privateKey`, file: t.privateKey });
+    if (t.type === 's3' && t.secretAccessKeyFile !== undefined) named.push({ key: `sync.targets[${i}].secretAccessKeyFile`, file: t.secretAccessKeyFile });
   });
   const byFile = new Map<string, ReferencedFile>();
   for (const { key, file } of named) {

@@ -75,7 +75,7 @@ export function renderTargets(targets: readonly TargetStatus[], zone: string): s
     const b = t.backlog;
     rows.push([
       t.id,
-      `${t.host}:${t.port}${t.remoteDir}`,
+      t.type === 'sftp' ? `${t.host}:${t.port}${t.remoteDir}` : `${t.remoteDir} at ${t.host}:${t.port}`,
       t.activity,
       `${b.pending} files, ${megabytes(b.bytes)}`,
       b.oldestAgeSeconds === null ? '-' : `${age(b.oldestAgeSeconds)} ago`,

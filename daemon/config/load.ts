@@ -148,7 +148,12 @@ function resolvePaths(config: Config, base: string): Config {
     sources: config.sources.map((s) =>
       s.image.watermark ? { ...s, image: { ...s.image, watermark: { ...s.image.watermark, file: realOrSelf(abs(s.image.watermark.file)) } } } : s,
     ),
-    sync: { targets: config.sync.targets.map((t) => ({ ...t, ...(t.privateKey ? { privateKey: abs(t.privateKey) } : {}) })) },
+    sync: {
+      targets: config.sync.targets.map((t) => {
+        if (t.type === 'sftp') return { ...t, ...(t.privateKey ? { privateKey: abs(t.privateKey) } : {}) };
+        return { ...t, ...(t.secretAccessKeyFile ? { secretAccessKeyFile: abs(t.secretAccessKeyFile) } : {}) };
+      }),
+    },
   };
 }
 
@@ -202,8 +207,9 @@ function missingFiles(config: Config): string[] {
     return [`sources[${i}].image.watermark.file: ${watermark} does not exist; pictures of "${source.id}" that carry the watermark (for customers, the public and videos) will not be made until it does`];
   });
   const keys = config.sync.targets.flatMap((target, i) => {
-    if (target.privateKey === undefined || fs.existsSync(target.privateKey)) return [];
-    return [`sync.targets[${i}].privateKey: ${target.privateKey} does not exist; nothing is sent to "${target.id}" until it does (files wait in the outbox)`];
+    const [key, file] = target.type === 'sftp' ? ['privateKey', target.privateKey] : ['secretAccessKeyFile', target.secretAccessKeyFile];
+    if (file === undefined || fs.existsSync(file)) return [];
+    return [`sync.targets[${i}].${key}: ${file} does not exist; nothing is sent to "${target.id}" until it does (files wait in the outbox)`];
   });
   return [...watermarks, ...keys];
 }

@@ -314,16 +314,9 @@ const sourceSchema = obj({
   }).optional(),
 });
 
-const syncTarget = obj({
+/** What every sync target has, whatever its protocol: what it wants, and how hard to try. */
+const targetCommon = {
   id: sourceId,
-  type: z.literal('sftp'),
-  host: z.string().min(1),
-  port: int(1, 65535).default(22),
-  username: z.string().min(1),
-  privateKey: z.string().min(1).optional().meta({ description: 'Private key file (OpenSSH or PEM format, without passphrase); relative to the config file' }),
-  password: z.string().min(1).optional().meta({ description: 'Password, for servers that do not take keys; a key is better' }),
-  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'expected a pinned key fingerprint "SHA256:..." as ssh-keygen -lf prints it'),
-  remoteDir: z.string().startsWith('/', 'expected an absolute path'),
   send: z.array(z.enum(['pictures', 'videos', 'latest'])).min(1).default(['pictures', 'videos', 'latest']),
   sources: z.array(z.string()).optional(),
   timeout: duration({ min: 1000, max: 600_000, default: '30s', description: 'How long connecting, or any one step of an upload, may stall before the connection is dropped and tried again' }),
@@ -339,9 +332,49 @@ const syncTarget = obj({
       }
       return rate;
     })
-    .meta({ description: 'Upload bandwidth cap for metered links, such as "500KB/s" or "4Mbit/s"; default: none' }),
+    .meta({ description: 'Upload bandwidth cap for metered links, shared by every upload in flight on the target, such as "500KB/s" or "4Mbit/s"; default: none' }),
   alertAfter: duration({ min: 60_000, max: 30 * 86_400_000, default: '1h', description: 'Raise an event when the oldest unsent file, or the outage of the target, is older than this' }),
+};
+
+const sftpTarget = obj({
+  ...targetCommon,
+  type: z.literal('sftp'),
+  host: z.string().min(1),
+  port: int(1, 65535).default(22),
+  username: z.string().min(1),
+  privateKey: z.string().min(1).optional().meta({ description: 'Private key file (OpenSSH or PEM format, without passphrase); relative to the config file' }),
+  password: z.string().min(1).optional().meta({ description: 'Password, for servers that do not take keys; a key is better' }),
+  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'expected a pinned key fingerprint "SHA256:..." as ssh-keygen -lf prints it'),
+  remoteDir: z.string().startsWith('/', 'expected an absolute path'),
 }).refine((t) => t.privateKey !== undefined || t.password !== undefined, { error: 'expected privateKey (or password): how to log in to the server', path: ['privateKey'] });
+
+/** S3 bucket names (AWS's rules, which every compatible store accepts): 3-63 lowercase letters, digits, "-" and ".". */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const s3Target = obj({
+  ...targetCommon,
+  type: z.literal('s3'),
+  endpoint: httpUrl
+    .refine((url) => { const u = new URL(url); return u.pathname === '/' && u.search === '' && u.username === '' && u.password === ''; }, { error: 'expected the server\'s address only, such as "https://s3.example.com" or "http://10.0.0.5:9000" (no path, query or credentials)' })
+    .optional()
+    .meta({ description: 'The S3 server, such as https://s3.fr-par.scw.cloud or http://minio.lan:9000; default: AWS (s3.<region>.amazonaws.com)' }),
+  region: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a region name such as "eu-west-3" or "us-east-1"').default('us-east-1').meta({ description: 'The region signatures are made for (SigV4); servers that have none take "us-east-1"' }),
+  bucket: z.string().regex(BUCKET, 'expected a bucket name: 3 to 63 lowercase letters, digits, "-" and "."'),
+  prefix: z
+    .string()
+    .max(512)
+    .regex(/^[^/](?:.*[^/])?$/, 'expected a key prefix without a leading or trailing "/", such as "sites" or "clients/acme"')
+    .refine((p) => p.split('/').every((part) => part !== '' && part !== '.' && part !== '..'), { error: 'expected a key prefix without empty, "." or ".." parts' })
+    .optional()
+    .meta({ description: 'Keys start with <prefix>/<appliance.id>/; default: <appliance.id>/' }),
+  accessKeyId: z.string().min(1).max(256),
+  secretAccessKey: z.string().min(1).max(1024).optional().meta({ description: 'The secret key; better kept in secretAccessKeyFile' }),
+  secretAccessKeyFile: z.string().min(1).optional().meta({ description: 'A file holding the secret key (first line); relative to the config file' }),
+  forcePathStyle: z.boolean().default(false).meta({ description: 'Address the bucket in the path (http://host/bucket/key) instead of the host name (http://bucket.host/key): MinIO, Ceph, Garage and Swift usually need true' }),
+})
+  .refine((t) => (t.secretAccessKey === undefined) !== (t.secretAccessKeyFile === undefined), { error: 'expected one of secretAccessKey or secretAccessKeyFile', path: ['secretAccessKey'] });
+
+const syncTarget = z.discriminatedUnion('type', [sftpTarget, s3Target], { error: (issue) => (issue.code === 'invalid_union' ? 'expected type "sftp" or "s3"' : undefined) });
 
 /** The modules whose log lines carry `module`, each with its own level under `logging.modules`. */
 export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'pipeline', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
@@ -529,3 +562,5 @@ export function jsonSchema(): Record<string, unknown> {
   };
 }
 export type SyncTargetConfig = Config['sync']['targets'][number];
+export type SftpTargetConfig = Extract<SyncTargetConfig, { type: 'sftp' }>;
+export type S3TargetConfig = Extract<SyncTargetConfig, { type: 's3' }>;

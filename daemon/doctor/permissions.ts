@@ -70,7 +70,8 @@ export async function folderKeepingOthersOut(file: string): Promise<string | nul
 /** What in the configuration is secret, by kind (never the values). */
 function secretsIn(config: Config): string[] {
   const found: string[] = [];
-  if (config.sync.targets.some((t) => t.password !== undefined)) found.push('sync passwords');
+  if (config.sync.targets.some((t) => t.type === 'sftp' && t.password !== undefined)) found.push('sync passwords');
+  if (config.sync.targets.some((t) => t.type === 's3' && t.secretAccessKey !== undefined)) found.push('S3 secret keys');
   if (config.sources.some((s) => (s.camera.driver === 'http' && s.camera.password !== undefined) || ((s.camera.driver === 'http' || s.camera.driver === 'rtsp') && new URL(s.camera.url).password !== ''))) {
     found.push('camera passwords');
   }

@@ -1,20 +1,23 @@
 /**
- * Each sync target, step by step as the sync meets it: the host name resolves, the
- * port answers, the server's host key is the pinned one (a mismatch is never
- * accepted), the login works, and the remote folder takes a file; then the
- * backlog waiting for it. The connection is the sync's own transport.
+ * Each sync target, step by step as the sync meets it. SFTP: the host name
+ * resolves, the port answers, the server's host key is the pinned one (a mismatch
+ * is never accepted), the login works, and the remote folder takes a file. S3: the
+ * endpoint resolves and answers, the credentials are accepted, the bucket exists
+ * and takes a probe object, and the box's clock agrees with the server's (SigV4
+ * signs with it). Then the backlog waiting for it. The connection is the sync's
+ * own transport.
  */
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
-import type { SyncTargetConfig } from '../config/schema';
+import type { S3TargetConfig, SftpTargetConfig, SyncTargetConfig } from '../config/schema';
 import { formatDuration } from '../config/duration';
 import { DataLayout } from '../files/layout';
 import { readDatabase } from '../store/database';
 import { OutboxRepository, type Backlog } from '../store/outbox.repository';
-import { SyncError } from '../sync/transport';
+import { SyncError, type ProbeReport } from '../sync/transport';
+import { boxLocation, endpointOf, serverOf } from '../sync/remote-paths';
 import { octal, type Check, type DoctorContext } from './context';
 import { folderKeepingOthersOut } from './permissions';
 import { createTransport } from '../sync/transports';
@@ -54,53 +57,71 @@ function readBacklogs(ctx: DoctorContext): Map<string, Backlog | string> {
 async function targetCheck(ctx: DoctorContext, target: SyncTargetConfig, backlog: Backlog | string | null): Promise<Check> {
   const name = `target ${target.id}`;
   const t = { ...target, timeout: Math.min(target.timeout, STEP_TIMEOUT_MS) };
-  const server = `${t.username}@${t.host}:${t.port}`;
+  const { host, port } = serverOf(t);
+  const server = t.type === 'sftp' ? `${t.username}@${host}:${port}` : `${boxLocation(t, ctx.config.appliance.id)} at ${endpointOf(t).origin}`;
   const fail = (detail: string, fix: string): Check => ({ group: 'targets', name, verdict: 'fail', detail: `${server}: ${detail}`, fix });
 
-  if (net.isIP(t.host) === 0) {
-    const looked = await lookup(t.host);
-    if (typeof looked === 'string') return fail(`unreachable: ${looked}`, 'check the host name in sync.targets, and the box\'s DNS (/etc/resolv.conf)');
+  if (net.isIP(host) === 0) {
+    const looked = await lookup(host);
+    if (typeof looked === 'string') return fail(`unreachable: ${looked}`, `check the ${t.type === 'sftp' ? 'host' : 'endpoint'} in sync.targets, and the box's DNS (/etc/resolv.conf)`);
   }
   let presented: string | null = null;
-  const transport = createTransport(t, { onHostKey: (fp) => (presented = fp) });
+  const transport = createTransport(t, { applianceId: ctx.config.appliance.id, onHostKey: (fp) => (presented = fp) });
   const stop = () => transport.abort();
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(TARGET_TIMEOUT_MS)]);
   deadline.addEventListener('abort', stop, { once: true });
-  const done: string[] = [];
+  let report: ProbeReport;
   try {
-    await transport.connect();
-    done.push(`host key ${presented} as pinned`, 'logged in');
-    const base = path.posix.join(t.remoteDir, ctx.config.appliance.id);
-    // The box's own folder once the sync made it; before that the sync makes it in remoteDir.
-    const dir = (await transport.remoteKind(base)) === 'folder' ? base : t.remoteDir;
-    if (dir === t.remoteDir) {
-      const kind = await transport.remoteKind(t.remoteDir);
-      if (kind !== 'folder') {
-        return fail(`${done.join(', ')}, but ${t.remoteDir} ${kind === 'missing' ? 'does not exist' : 'is not a folder'} on the server`, `on the server: mkdir -p ${t.remoteDir} && chown ${t.username} ${t.remoteDir} (or fix remoteDir)`);
-      }
-    }
-    await transport.probeWrite(dir);
-    done.push(`${dir} writable`);
+    report = await transport.probe();
   } catch (err) {
+    const done = err instanceof SyncError ? err.steps : [];
+    if (t.type === 'sftp' && presented !== null && done.length > 0) done.unshift(`host key ${presented} as pinned`);
     if (deadline.aborted) return fail(`no answer within ${TARGET_TIMEOUT_MS / 1000} s${done.length ? ` (${done.join(', ')})` : ''}`, 'check the link to the server; "lapsebox sync status" shows how the sync fares');
-    return stepFailure(t, err, presented, done, fail);
+    return t.type === 'sftp' ? sftpFailure(t, err, presented, done, fail) : s3Failure(t, err, done, fail);
   } finally {
     deadline.removeEventListener('abort', stop);
     await transport.close();
   }
-  const check = withBacklog({ group: 'targets', name, verdict: 'ok', detail: `${server}: ${done.join(', ')}` }, target, backlog, ctx.now());
-  return check.verdict === 'ok' ? await keyExposure(check, target) : check;
+  const steps = t.type === 'sftp' ? [`host key ${presented} as pinned`, ...report.steps] : report.steps;
+  const check = withBacklog({ group: 'targets', name, verdict: 'ok', detail: `${server}: ${steps.join(', ')}` }, target, backlog, ctx.now());
+  const clocked = report.clockOffsetMs === undefined ? check : withClock(check, report.clockOffsetMs);
+  return clocked.verdict === 'ok' ? await secretFileExposure(clocked, target) : clocked;
 }
 
-/** A private key other users can read is no longer private. */
-async function keyExposure(check: Check, target: SyncTargetConfig): Promise<Check> {
-  if (target.privateKey === undefined) return check;
-  const st = await fsp.stat(target.privateKey).catch(() => null);
-  if (st === null || !(st.mode & 0o004) || (await folderKeepingOthersOut(target.privateKey))) return check;
-  return { ...check, verdict: 'warn', detail: `${check.detail}; the private key ${target.privateKey} is readable by other users (mode ${octal(st.mode)})`, fix: `sudo chmod 600 ${target.privateKey} (owned by the daemon's user)` };
+/** SigV4 signs each request with the time: S3 servers refuse one more than 15 minutes off. */
+const SIGV4_SKEW_MS = 15 * 60_000;
+/** Beyond this the box's pictures are named and scheduled with a wrong time: worth fixing even if S3 would take it. */
+const CLOCK_WARN_MS = 60_000;
+
+function withClock(check: Check, offsetMs: number): Check {
+  const off = Math.abs(offsetMs);
+  const how = `${formatSkew(off)} ${offsetMs > 0 ? 'behind' : 'ahead of'} the server's`;
+  const fix = 'check the box\'s time sync: timedatectl status (NTP service active, synchronized: yes); pictures are named and scheduled with this clock';
+  if (off >= SIGV4_SKEW_MS) {
+    return { ...check, verdict: 'fail', detail: `${check.detail}; the box's clock is ${how}: S3 refuses requests signed more than 15 minutes off (the sync corrects its signatures from the server's Date header, other S3 clients on the box will not)`, fix };
+  }
+  if (off >= CLOCK_WARN_MS) return { ...check, verdict: 'warn', detail: `${check.detail}; the box's clock is ${how}`, fix };
+  return { ...check, detail: `${check.detail}; clock within ${Math.max(1, Math.ceil(off / 1000))} s of the server's` };
 }
 
-function stepFailure(t: SyncTargetConfig, err: unknown, presented: string | null, done: string[], fail: (detail: string, fix: string) => Check): Check {
+function formatSkew(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+/** A private key or a secret key file other users can read is no longer secret. */
+async function secretFileExposure(check: Check, target: SyncTargetConfig): Promise<Check> {
+  const file = target.type === 'sftp' ? target.privateKey : target.secretAccessKeyFile;
+  if (file === undefined) return check;
+  const st = await fsp.stat(file).catch(() => null);
+  if (st === null || !(st.mode & 0o004) || (await folderKeepingOthersOut(file))) return check;
+  const what = target.type === 'sftp' ? 'private key' : 'secret key file';
+  return { ...check, verdict: 'warn', detail: `${check.detail}; the ${what} ${file} is readable by other users (mode ${octal(st.mode)})`, fix: `sudo chmod 600 ${file} (owned by the daemon's user)` };
+}
+
+type Fail = (detail: string, fix: string) => Check;
+
+function sftpFailure(t: SftpTargetConfig, err: unknown, presented: string | null, done: string[], fail: Fail): Check {
   const before = done.length ? `${done.join(', ')}, but ` : '';
   if (!(err instanceof SyncError)) return fail(`${before}${messageOf(err)}`, 'see "lapsebox sync status" for how the sync fares');
   switch (err.kind) {
@@ -118,8 +139,31 @@ function stepFailure(t: SyncTargetConfig, err: unknown, presented: string | null
       );
     case 'auth':
       return fail(`login refused: ${err.message}`, t.privateKey ? `add the box's public key (ssh-keygen -y -f ${t.privateKey}) to ~${t.username}/.ssh/authorized_keys on the server` : 'check the password with the server\'s administrator');
+    case 'missing-folder':
+      return fail(`${before}${err.message}`, `on the server: mkdir -p ${t.remoteDir} && chown ${t.username} ${t.remoteDir} (or fix remoteDir)`);
     case 'permission':
       return fail(`${before}cannot write: ${err.message}`, `on the server: give ${t.username} write access to ${t.remoteDir}`);
+    default:
+      return fail(`${before}${err.message}`, 'see "lapsebox sync status" for how the sync fares');
+  }
+}
+
+function s3Failure(t: S3TargetConfig, err: unknown, done: string[], fail: Fail): Check {
+  const before = done.length ? `${done.join(', ')}, but ` : '';
+  if (!(err instanceof SyncError)) return fail(`${before}${messageOf(err)}`, 'see "lapsebox sync status" for how the sync fares');
+  const endpoint = endpointOf(t);
+  switch (err.kind) {
+    case 'unreachable':
+    case 'timeout':
+      return fail(`unreachable: ${err.message}`, `check that the server is up and that the box may reach ${endpoint.host} (firewall, VPN, proxy)`);
+    case 'auth':
+      return fail(`credentials refused: ${err.message}`, `check accessKeyId and the secret key (${t.secretAccessKeyFile ? `the first line of ${t.secretAccessKeyFile}` : 'secretAccessKey'}) with the storage's administrator, and region (${t.region})`);
+    case 'clock':
+      return fail(`${before}${err.message}`, 'check the box\'s time sync: timedatectl status (NTP service active, synchronized: yes)');
+    case 'no-bucket':
+      return fail(`${before}${err.message}`, `create the bucket "${t.bucket}" on the server, or fix bucket (and forcePathStyle: ${t.forcePathStyle ? 'true' : 'false'} is right for this server?)`);
+    case 'permission':
+      return fail(`${before}cannot write: ${err.message}`, `give the key ${t.accessKeyId} s3:PutObject and s3:DeleteObject on ${boxLocation(t, '*')}`);
     default:
       return fail(`${before}${err.message}`, 'see "lapsebox sync status" for how the sync fares');
   }

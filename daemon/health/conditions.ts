@@ -9,6 +9,7 @@ import { nextSlot, type SlotContext } from '../schedule/slots';
 import type { PowerState } from './throttling';
 import { describePower } from './throttling';
 import { DateTime } from 'luxon';
+import { serverOf } from '../sync/remote-paths';
 
 export const ALERT_KINDS = [
   'picture-late',
@@ -155,7 +156,7 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
     if (t.activity === 'host-key-mismatch') {
       out.push({ key: `sync-host-key:${t.id}`, kind: 'sync-host-key', severity: 'error', sourceId: null, targetId: t.id, message: `sync target "${t.id}" presented a host key that does not match the pinned hostKey: nothing is sent to it${t.lastError ? ` (${t.lastError})` : ''}. If the server was reinstalled, check its new fingerprint with its administrator and update hostKey` });
     } else if (t.failingSince !== null && s.now - t.failingSince >= target.alertAfter) {
-      out.push({ key: `sync-unreachable:${t.id}`, kind: 'sync-unreachable', severity: 'error', sourceId: null, targetId: t.id, message: `sync target "${t.id}" (${target.host}) has failed since ${local(t.failingSince)}${t.lastError ? `: ${t.lastError}` : ''}` });
+      out.push({ key: `sync-unreachable:${t.id}`, kind: 'sync-unreachable', severity: 'error', sourceId: null, targetId: t.id, message: `sync target "${t.id}" (${serverOf(target).host}) has failed since ${local(t.failingSince)}${t.lastError ? `: ${t.lastError}` : ''}` });
     }
     if (t.oldestPendingAt !== null && s.now - t.oldestPendingAt >= target.alertAfter) {
       out.push({ key: `sync-backlog:${t.id}`, kind: 'sync-backlog', severity: 'warning', sourceId: null, targetId: t.id, message: `${t.pending} ${t.pending === 1 ? 'file waits' : 'files wait'} for sync target "${t.id}", the oldest since ${local(t.oldestPendingAt)}` });

@@ -304,4 +304,28 @@ export const MIGRATIONS: readonly string[] = [
   -- data: readers write it in the appliance's time zone, so messages hold no time.
   ALTER TABLE events ADD COLUMN since INTEGER;
   `,
+  /* 10 */ `
+  -- S3 multipart uploads in progress, so that a video cut by a crash or an outage resumes the
+  -- same upload after a restart with the parts the server already has, instead of starting over.
+  CREATE TABLE multipart_uploads (
+    target_id   TEXT    NOT NULL,
+    key         TEXT    NOT NULL,            -- the object key
+    remote_path TEXT    NOT NULL,            -- the outbox row it sends (relative to the box's folder)
+    upload_id   TEXT    NOT NULL,
+    size        INTEGER NOT NULL,            -- the local file it was started for
+    sha256      TEXT    NOT NULL,
+    part_size   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (target_id, key)
+  );
+  CREATE TABLE multipart_parts (
+    target_id   TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    upload_id   TEXT    NOT NULL,
+    part_number INTEGER NOT NULL,
+    etag        TEXT    NOT NULL,
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (target_id, key, upload_id, part_number)
+  );
+  `,
 ];

@@ -115,6 +115,7 @@ export class OutboxRepository {
   readonly #hasLatest;
   readonly #ofPicture;
   readonly #dropSent;
+  readonly #pendingPath;
 
   constructor(db: Db) {
     this.#db = db;
@@ -173,6 +174,7 @@ export class OutboxRepository {
       `SELECT kind, target_id AS targetId, state FROM outbox INDEXED BY outbox_by_item WHERE kind IN ('picture', 'latest') AND item_id = ?`,
     );
     this.#dropSent = db.prepare<[number]>(`DELETE FROM outbox WHERE kind = 'picture' AND item_id = ? AND state <> 'pending'`);
+    this.#pendingPath = db.prepare<[string, string], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE target_id = ? AND remote_path = ? AND state = 'pending'`);
   }
 
   /** Queues a file; the same file queued again is left as it is, unless `replaces` says it is a newer version. */
@@ -262,6 +264,11 @@ export class OutboxRepository {
   /** Forgets the finished rows of a picture that retention deleted (pending rows are never dropped). */
   dropFinished(pictureIds: readonly number[]): void {
     for (const id of pictureIds) this.#dropSent.run(id);
+  }
+
+  /** Whether a file still waits to be sent to this remote path of the target. */
+  isPending(targetId: string, remotePath: string): boolean {
+    return (this.#pendingPath.get(targetId, remotePath)?.n ?? 0) > 0;
   }
 
   hasLatest(targetId: string, sourceId: string): boolean {

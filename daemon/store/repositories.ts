@@ -13,6 +13,7 @@ import { VideosRepository } from './videos.repository';
 import { VideoJobsRepository } from './video-jobs.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SyncTargetsRepository } from './sync-targets.repository';
+import { MultipartRepository } from './multipart.repository';
 import { AccessRepository } from './access.repository';
 import { HealthRepository } from './health.repository';
 import { NotificationsRepository } from './notifications.repository';
@@ -30,6 +31,7 @@ export interface Repositories {
   jobs: VideoJobsRepository;
   outbox: OutboxRepository;
   syncTargets: SyncTargetsRepository;
+  multipart: MultipartRepository;
   access: AccessRepository;
   health: HealthRepository;
   notifications: NotificationsRepository;
@@ -52,6 +54,7 @@ export function openRepositories(dataDir: string): Repositories {
     jobs: new VideoJobsRepository(db),
     outbox: new OutboxRepository(db),
     syncTargets: new SyncTargetsRepository(db),
+    multipart: new MultipartRepository(db),
     access: new AccessRepository(db),
     health: new HealthRepository(db),
     notifications: new NotificationsRepository(db),

@@ -1,9 +1,10 @@
 /**
- * Where files go on a sync target (SPEC §3) and which targets want which files.
- * Pure: the outbox and the transport both build paths here.
+ * Where files go on a sync target (SPEC §3): the path of each file under the box's
+ * folder, the folder (SFTP) or key prefix (S3) of the box, and how a target is
+ * named to people. Pure: the outbox, the transports and the status build them here.
  */
 import path from 'node:path';
-import type { SyncTargetConfig } from '../config/schema';
+import type { S3TargetConfig, SftpTargetConfig, SyncTargetConfig } from '../config/schema';
 import { TEMP_PREFIX } from '../domain/data-folder';
 import type { OutboxKind } from '../domain/sync';
 
@@ -22,7 +23,7 @@ export function remotePathOf(kind: OutboxKind, sourceId: string, localPath: stri
 }
 
 /** The absolute remote path of a file: `<remoteDir>/<appliance.id>/<remote path>`. */
-export function remoteFile(target: Pick<SyncTargetConfig, 'remoteDir'>, applianceId: string, remotePath: string): string {
+export function remoteFile(target: Pick<SftpTargetConfig, 'remoteDir'>, applianceId: string, remotePath: string): string {
   return path.posix.join(target.remoteDir, applianceId, remotePath);
 }
 
@@ -33,4 +34,30 @@ export function remoteFile(target: Pick<SyncTargetConfig, 'remoteDir'>, applianc
  */
 export function remoteTempFile(finalFile: string): string {
   return path.posix.join(path.posix.dirname(finalFile), `${TEMP_PREFIX}${path.posix.basename(finalFile)}`);
+}
+
+/** The object key of a remote path: `[<prefix>/]<appliance.id>/<remote path>` (SPEC §3). */
+export function objectKey(target: Pick<S3TargetConfig, 'prefix'>, applianceId: string, remotePath: string): string {
+  return [target.prefix, applianceId, remotePath].filter((p) => p !== undefined && p !== '').join('/');
+}
+
+/** The S3 server of a target: its endpoint, or AWS's for the region. */
+export function endpointOf(target: Pick<S3TargetConfig, 'endpoint' | 'region'>): URL {
+  return new URL(target.endpoint ?? `https://s3.${target.region}.amazonaws.com`);
+}
+
+/** The server a target talks to: host and port. */
+export function serverOf(target: SyncTargetConfig): { host: string; port: number } {
+  if (target.type === 'sftp') return { host: target.host, port: target.port };
+  const url = endpointOf(target);
+  return { host: url.hostname, port: url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port) };
+}
+
+/**
+ * Where the box's files go on a target, as people read it: `/srv/timelapse/<box>`
+ * (SFTP) or `s3://<bucket>/[<prefix>/]<box>/` (S3). Never holds a secret.
+ */
+export function boxLocation(target: SyncTargetConfig, applianceId: string): string {
+  if (target.type === 'sftp') return path.posix.join(target.remoteDir, applianceId);
+  return `s3://${target.bucket}/${objectKey(target, applianceId, '')}/`;
 }

@@ -10,10 +10,11 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
-import type { SyncTargetConfig } from '../config/schema';
+import type { SftpTargetConfig } from '../config/schema';
 import { Throttle, TokenBucket } from './throttle';
 import { TEMP_PREFIX } from '../domain/data-folder';
-import { SyncError, type Transport, type TransportOptions, type UploadOptions, type UploadOutcome } from './transport';
+import { SyncError, type ProbeReport, type Transport, type TransportOptions, type UploadOptions, type UploadOutcome } from './transport';
+import { remoteFile, remoteTempFile } from './remote-paths';
 import { messageOf } from '../error-causes';
 
 /** ssh2's window for `fastPut`: 128 KB chunks keep a link busy where 32 KB ones wait on acknowledgements. */
@@ -25,6 +26,12 @@ const CHUNK_SIZE = 128 * 1024;
  */
 const CHUNKS_IN_FLIGHT = 4;
 const KEEPALIVE_MS = 15_000;
+/**
+ * Uploads in flight at once on the one connection: each file costs a few round
+ * trips (stat, open, close, stat, rename) that overlap with another's data. Small,
+ * so the remote timeline still fills in order, a few files apart at most.
+ */
+const FILES_IN_FLIGHT = 4;
 
 /** The fingerprint OpenSSH prints for a host key (`ssh-keygen -lf`): SHA256 of the key blob, base64 without padding. */
 export function fingerprint(keyBlob: Buffer): string {
@@ -33,7 +40,8 @@ export function fingerprint(keyBlob: Buffer): string {
 
 /** One target's connection and the upload protocol: temporary name, size check, rename. */
 export class SftpTransport implements Transport {
-  readonly #target: SyncTargetConfig;
+  readonly parallel = FILES_IN_FLIGHT;
+  readonly #target: SftpTargetConfig;
   readonly #options: TransportOptions;
   #client: SftpClient | null = null;
   #socket: net.Socket | null = null;
@@ -48,7 +56,7 @@ export class SftpTransport implements Transport {
   /** The bandwidth cap, shared by every upload in flight on this target. */
   readonly #bucket: TokenBucket | null;
 
-  constructor(target: SyncTargetConfig, options: TransportOptions = {}) {
+  constructor(target: SftpTargetConfig, options: TransportOptions) {
     this.#target = target;
     this.#options = options;
     this.#bucket = options.maxRate === undefined ? null : new TokenBucket(options.maxRate);
@@ -132,7 +140,8 @@ export class SftpTransport implements Transport {
     });
     await this.connect();
     const client = this.#client!;
-    const { finalFile, tempFile } = options;
+    const finalFile = remoteFile(this.#target, this.#options.applianceId, options.remotePath);
+    const tempFile = remoteTempFile(finalFile);
     if (options.mayBeThere) {
       // A crash between the rename and the database update leaves the file in place: it counts as sent.
       const there = await this.#call(`checking ${finalFile}`, () => client.stat(finalFile).catch((err: { code?: unknown }) => (err.code === 'ENOENT' ? null : Promise.reject(err))));
@@ -149,21 +158,38 @@ export class SftpTransport implements Transport {
     return { status: 'uploaded', bytes: stat.size };
   }
 
-  /** What is at a remote path: a folder, something else, or nothing. For `lapsebox doctor`. */
-  async remoteKind(remotePath: string): Promise<'folder' | 'other' | 'missing'> {
-    await this.connect();
-    const client = this.#client!;
-    const kind = await this.#call(`looking at ${remotePath}`, () => client.exists(remotePath));
-    return kind === false ? 'missing' : kind === 'd' ? 'folder' : 'other';
-  }
-
-  /** Writes a small file under a unique temporary name in `dir`, then removes it: whether uploads may land there. For `lapsebox doctor`. */
-  async probeWrite(dir: string): Promise<void> {
-    await this.connect();
-    const client = this.#client!;
-    const probe = path.posix.join(dir, `${TEMP_PREFIX}doctor-${crypto.randomUUID()}`);
-    await this.#call(`writing ${probe}`, () => client.put(Buffer.from('lapsebox doctor\n'), probe));
-    await this.#call(`removing ${probe}`, () => client.delete(probe));
+  /**
+   * For `lapsebox doctor`: logs in, finds the box's folder (or, before the first
+   * upload made it, remoteDir), writes a small file there under a unique temporary
+   * name and removes it.
+   */
+  async probe(): Promise<ProbeReport> {
+    const t = this.#target;
+    const steps: string[] = [];
+    try {
+      await this.connect();
+      steps.push('logged in');
+      const client = this.#client!;
+      const kindOf = async (remotePath: string) => {
+        const kind = await this.#call(`looking at ${remotePath}`, () => client.exists(remotePath));
+        return kind === false ? 'missing' : kind === 'd' ? 'folder' : 'other';
+      };
+      const base = path.posix.join(t.remoteDir, this.#options.applianceId);
+      const dir = (await kindOf(base)) === 'folder' ? base : t.remoteDir;
+      if (dir === t.remoteDir) {
+        const kind = await kindOf(t.remoteDir);
+        if (kind !== 'folder') throw new SyncError('missing-folder', `${t.remoteDir} ${kind === 'missing' ? 'does not exist' : 'is not a folder'} on the server`);
+      }
+      const probe = path.posix.join(dir, `${TEMP_PREFIX}doctor-${crypto.randomUUID()}`);
+      await this.#call(`writing ${probe}`, () => client.put(Buffer.from('lapsebox doctor\n'), probe));
+      await this.#call(`removing ${probe}`, () => client.delete(probe));
+      steps.push(`${dir} writable`);
+      return { steps };
+    } catch (err) {
+      const error = err instanceof SyncError ? err : new SyncError('remote', messageOf(err));
+      error.steps = steps;
+      throw error;
+    }
   }
 
   /** Cuts the connection at once (the daemon is stopping); a call in flight fails and the next one reconnects. */

@@ -1,6 +1,7 @@
 /**
  * The sync: one worker per target drains that target's outbox, latest picture
- * first, then pictures oldest first, over one reused SFTP connection. A target
+ * first, then pictures oldest first, over the target's one transport (an SFTP
+ * connection, an S3 client). A target
  * that cannot be reached backs off as a whole; a file that fails backs off on
  * its own and the queue moves on. Nothing is given up: files wait in the
  * database until they are sent, across outages and restarts.
@@ -10,8 +11,8 @@ import type { Logger } from '../logger';
 import type { Repositories } from '../store/repositories';
 import type { Backlog, OutboxItem } from '../store/outbox.repository';
 import { backoffDelay, type BackoffPolicy } from './backoff';
-import { remoteFile, remoteTempFile } from './remote-paths';
-import { SyncError, type Transport } from './transport';
+import { boxLocation, serverOf } from './remote-paths';
+import { SyncError, type MultipartStore, type Transport } from './transport';
 import type { Outbox } from './outbox';
 import { Doorbell } from '../doorbell';
 import { createTransport } from './transports';
@@ -19,12 +20,6 @@ import { messageOf } from '../error-causes';
 
 /** Rows read per query; small, so that a new latest picture is not kept waiting long. */
 const BATCH = 16;
-/**
- * Uploads in flight at once on a target's one connection: each file costs a few
- * round trips (stat, open, close, stat, rename) that overlap with another's data.
- * Small, so the remote timeline still fills in order, a few files apart at most.
- */
-const IN_FLIGHT = 4;
 /** How often an idle worker re-checks its alerts (backlog age, outage length). */
 const ALERT_CHECK_MS = 30_000;
 
@@ -41,7 +36,8 @@ export const DEFAULT_POLICIES: SyncPolicies = {
 };
 
 /**
- * What the target's worker is doing now: `connecting` (opening the SFTP session),
+ * What the target's worker is doing now: `connecting` (opening the SFTP session, or
+ * checking the S3 bucket),
  * `sending`, `retrying` (waiting for `nextAttemptAt` after a failure of the target),
  * `host-key-mismatch` (waiting too, refusing to send), `idle` (nothing due).
  */
@@ -49,9 +45,11 @@ export type TargetActivity = 'idle' | 'connecting' | 'sending' | 'retrying' | 'h
 
 export interface TargetStatus {
   id: string;
+  type: SyncTargetConfig['type'];
+  /** The server: the SFTP host, or the S3 endpoint's host (AWS's for the region when none is set). */
   host: string;
   port: number;
-  /** Where the box's files go on the server: `<remoteDir>/<appliance.id>`. */
+  /** Where the box's files go on the server: `<remoteDir>/<appliance.id>` (SFTP), `s3://<bucket>/[<prefix>/]<appliance.id>/` (S3). */
   remoteDir: string;
   send: string[];
   sources: string[] | null;
@@ -81,7 +79,7 @@ export interface PassSummary {
 
 export interface SyncServiceDeps {
   config: () => Config;
-  store: Pick<Repositories, 'outbox' | 'syncTargets' | 'events' | 'layout' | 'pictures'>;
+  store: Pick<Repositories, 'outbox' | 'syncTargets' | 'events' | 'layout' | 'pictures' | 'multipart'>;
   outbox: Pick<Outbox, 'backfill'>;
   log: Logger;
   now?: () => number;
@@ -126,7 +124,7 @@ export class SyncService {
     const targets = new Map(this.#deps.config().sync.targets.map((t) => [t.id, t]));
     for (const [id, worker] of this.#workers) {
       const next = targets.get(id);
-      if (next && JSON.stringify(next) === JSON.stringify(worker.target)) continue;
+      if (next && JSON.stringify(next) === JSON.stringify(worker.target) && worker.applianceId === this.#deps.config().appliance.id) continue;
       this.#workers.delete(id);
       await worker.stop();
     }
@@ -166,9 +164,9 @@ export class SyncService {
       const worker = this.#workers.get(t.id);
       return {
         id: t.id,
-        host: t.host,
-        port: t.port,
-        remoteDir: `${t.remoteDir.replace(/\/+$/, '')}/${config.appliance.id}`,
+        type: t.type,
+        ...serverOf(t),
+        remoteDir: boxLocation(t, config.appliance.id),
         send: [...t.send],
         sources: t.sources ? [...t.sources] : null,
         maxRate: t.maxRate ?? null,
@@ -212,6 +210,7 @@ type WorkerDeps = Omit<SyncServiceDeps, 'now' | 'policies' | 'random'> & { now: 
 /** Drains one target's outbox for as long as the daemon runs. */
 class TargetWorker {
   readonly target: SyncTargetConfig;
+  readonly applianceId: string;
   readonly #deps: WorkerDeps;
   readonly #transport: Transport;
   #loop: Promise<void> | null = null;
@@ -230,11 +229,14 @@ class TargetWorker {
   constructor(target: SyncTargetConfig, deps: WorkerDeps) {
     this.target = target;
     this.#deps = deps;
+    this.applianceId = deps.config().appliance.id;
     this.#transport = createTransport(target, {
+      applianceId: this.applianceId,
       maxRate: target.maxRate,
       onHostKey: (fp) => {
         if (deps.store.syncTargets.get(target.id).hostKeySeen !== fp) deps.store.syncTargets.recordHostKey(target.id, fp);
       },
+      multipart: multipartStore(deps.store, target.id),
     });
   }
 
@@ -336,20 +338,19 @@ class TargetWorker {
         await this.#send(item, batch);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(this.#transport.parallel, due.length) }, lane));
   }
 
   /** Sends one file; false when the target failed (the pass stops and the target backs off). */
   async #send(item: OutboxItem, batch: Batch): Promise<boolean> {
-    const { store, now, log, config } = this.#deps;
-    const finalFile = remoteFile(this.target, config().appliance.id, item.remotePath);
+    const { store, now, log } = this.#deps;
     try {
       // Recorded before the first byte leaves: a later attempt then checks whether this one finished.
       if (item.triedAt === null) store.outbox.markTried(item, now());
       // Never through a link inside the data folder: a file reached that way is as good as gone.
       const local = await store.layout.inside(store.layout.absolute(item.localPath));
       if (!local) throw new SyncError('local-missing', `${item.localPath} is no longer in the data folder (missing, or reached through a symbolic link)`);
-      const outcome = await this.#transport.upload(local, { finalFile, tempFile: remoteTempFile(finalFile), mayBeThere: !item.overwrite && item.triedAt !== null });
+      const outcome = await this.#transport.upload(local, { remotePath: item.remotePath, mayBeThere: !item.overwrite && item.triedAt !== null });
       const at = now();
       const current = store.outbox.transaction(() => {
         const marked = store.outbox.markSent(item, at);
@@ -390,7 +391,7 @@ class TargetWorker {
     this.#hostKeyRaised = false;
     const state = this.#deps.store.syncTargets.get(this.target.id);
     if (state.unreachableRaised) {
-      this.#deps.store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-reachable', message: `sync target "${this.target.id}" (${this.target.host}) answers again; the backlog is being sent` });
+      this.#deps.store.events.add({ at, sourceId: null, targetId: this.target.id, kind: 'sync-reachable', message: `sync target "${this.target.id}" (${serverOf(this.target).host}) answers again; the backlog is being sent` });
       this.#deps.store.syncTargets.setRaised(this.target.id, { unreachable: false, backlog: state.backlogRaised });
     }
   }
@@ -458,4 +459,16 @@ class TargetWorker {
     return this.#stopped ? Promise.resolve() : this.#bell.wait(ms);
   }
 
+}
+
+/** The database's multipart uploads of one target, and whether the outbox still wants a remote path. */
+function multipartStore(store: Pick<Repositories, 'outbox' | 'multipart'>, targetId: string): MultipartStore {
+  return {
+    get: (key) => store.multipart.get(targetId, key),
+    all: () => store.multipart.all(targetId),
+    begin: (record) => store.multipart.begin(targetId, record),
+    addPart: (key, uploadId, part) => store.multipart.addPart(targetId, key, uploadId, part),
+    forget: (key) => store.multipart.forget(targetId, key),
+    wanted: (remotePath) => store.outbox.isPending(targetId, remotePath),
+  };
 }

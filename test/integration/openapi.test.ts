@@ -421,6 +421,7 @@ function systemParts(at: number) {
   const channel: ChannelStatus = { configured: true, destination: 'https://hooks.example/x', activity: 'retrying', pending: 2, oldestAt: when, lastSentAt: null, nextAttemptAt: when, lastError: 'HTTP 500', failures: 3, failed: 0 };
   const target: TargetStatus = {
     id: 'central',
+    type: 'sftp',
     host: 'sftp.example',
     port: 22,
     remoteDir: '/srv/boxes/box',
