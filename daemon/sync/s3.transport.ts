@@ -44,6 +44,10 @@ import { endpointOf, objectKey } from './remote-paths';
 import { SyncError, type ProbeReport, type Transport, type TransportOptions, type UploadOptions, type UploadOutcome } from './transport';
 import { messageOf } from '../error-causes';
 
+// The SDK warns on every start under Node 20 that its releases after January 2027 will need
+// Node 22; the lockfile pins one that supports Node 20, and the warning would fill every box's journal.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const MiB = 1024 * 1024;
 /** Files from this size on go up as multipart uploads: a cut one resumes instead of starting over. */
 export const MULTIPART_FROM = 16 * MiB;
@@ -304,7 +308,7 @@ export class S3Transport implements Transport {
       const head = await this.#send(`checking ${key}`, () => new HeadObjectCommand({ Bucket: this.#target.bucket, Key: key }));
       return { size: head.ContentLength ?? -1, sha256: head.Metadata?.[SHA256_META] ?? null };
     } catch (err) {
-      if (err instanceof SyncError && err.kind === 'remote' && /\b404\b|NotFound|NoSuchKey/.test(err.message)) return null;
+      if (err instanceof SyncError && err.kind === 'remote' && /\b404\b|NoSuchKey/.test(err.message)) return null;
       throw err;
     }
   }
@@ -503,7 +507,9 @@ export class S3Transport implements Transport {
     const t = this.#target;
     const where = `${this.#endpoint.host}`;
     const status = err.$metadata?.httpStatusCode;
-    const code = err.Code ?? err.name ?? '';
+    // A HEAD's error has no body: the SDK names it after the status alone ("Unknown", "Forbidden", "NotFound").
+    const named = err.Code ?? err.name ?? '';
+    const code = ['Unknown', 'UnknownError', 'Forbidden', 'NotFound', 'BadRequest'].includes(named) ? '' : named;
     const errno = err.code ?? '';
     if (err.name === 'AbortError' || this.#abort.signal.aborted) return new SyncError('connection', `the connection to ${where} was cut while ${what}: the sync is stopping`);
     const why: Record<string, string> = {
@@ -520,7 +526,7 @@ export class S3Transport implements Transport {
     if (status === undefined) {
       return new SyncError('connection', `the connection to ${where} broke while ${what}: ${err.message ?? code}`);
     }
-    const detail = `${status} ${code}`.trim();
+    const detail = code ? `${status} ${code}` : `HTTP ${status}`;
     if (code === 'RequestTimeTooSkewed' || err.$metadata?.clockSkewCorrected) {
       return new SyncError('clock', `${where} refuses the requests of "${t.id}" because the box's clock is off (${detail}); check the clock (timedatectl, NTP)`);
     }
@@ -537,7 +543,8 @@ export class S3Transport implements Transport {
       return new SyncError('connection', `${where} is overloaded or unavailable (${detail}) while ${what}`);
     }
     const hint = code === 'BadDigest' || code === 'InvalidDigest' ? ' (the body arrived damaged)' : '';
-    return new SyncError('remote', `the server failed while ${what}: ${detail}${hint}${err.message && err.message !== code && !/^UnknownError$/.test(err.message) ? ` ${err.message}` : ''}`);
+    const said = err.message && err.message !== named && !/^Unknown(Error)?$/.test(err.message) ? `: ${err.message}` : '';
+    return new SyncError('remote', `the server failed while ${what}: ${detail}${hint}${said}`);
   }
 }
 

@@ -60,7 +60,7 @@ export interface S3Ports {
 /** One client-facing S3 request, from the proxy's access log. */
 export interface S3Request {
   method: string;
-  /** Path as the client sent it, percent-decoded: `/bucket/key` (path style). */
+  /** Path as the client sent it, percent-decoded: `/bucket/key` (path style); `/bucket/` for bucket requests. */
   path: string;
   /** Query string as the client sent it (still encoded), without '?': `partNumber=2&uploadId=...&x-id=UploadPart`, or ''. */
   query: string;
@@ -220,8 +220,11 @@ export class TestS3 {
    * pipeline has two proxy-logging instances, around s3api; the left one (before s3api)
    * marks the WSGI environ as logged (swift.proxy_access_log_made), and s3api's backend
    * requests are made on copies of that environ, so each S3 request is logged once, by the
-   * left instance, with the S3 path and query as the client sent them, e.g.
-   *   127.0.0.1 127.0.0.1 21/Dec/2026/10/00/00 PUT /bucket/pics/a.jpg HTTP/1.0 200 - aws-sdk-js/3.x... - 12 - - tx3f... - 0.0213 - - 1766311200.1 1766311200.2 0
+   * left instance, with the S3 path and query as the client sent them (path_qs, quoted once
+   * more: `%3F` is the '?', `%2520` a space the client sent as `%20`), e.g. an UploadPart:
+   *   127.0.0.1 127.0.0.1 06/Dec/2026/06/31/05 PUT /bkt/v.mp4%3FpartNumber%3D1%26uploadId%3DMTU3...%26x-id%3DUploadPart HTTP/1.0 200 - aws-sdk-js/3.1177.0%20ua/2.1%20... - 5242880 - - txa4bf...-006b150129 - 0.0403 - - 1796538665.741874695 1796538665.782179356 0
+   * and, from the right instance, a subrequest of the CompleteMultipartUpload (source SLO):
+   *   - - 06/Dec/2026/06/31/05 HEAD /v1/AUTH_test/bkt%252Bsegments/v.mp4/MTU3.../2 HTTP/1.0 200 - aws-sdk-js/...%20SLO%20MultipartPUT - - - - tx554d... - 0.0024 SLO - 1796538665.837673426 1796538665.840108633 0
    * Fields (Swift's default log_msg_template, each URL-quoted so that a space splits them):
    *   client_ip remote_addr datetime method path protocol status referer user_agent
    *   auth_token bytes_recvd bytes_sent client_etag transaction_id headers request_time
