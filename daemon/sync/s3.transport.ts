@@ -120,6 +120,8 @@ interface S3Failure {
   name?: string;
   Code?: string;
   code?: string;
+  cause?: unknown;
+  $cause?: unknown;
   message?: string;
   $metadata?: { httpStatusCode?: number; clockSkewCorrected?: boolean };
   $response?: unknown;
@@ -273,6 +275,8 @@ export class S3Transport implements Transport {
       // One attempt per call: the sync's backoff decides when to try again (a clock skew and a
       // reused connection the server had closed are retried once, below).
       maxAttempts: 1,
+      // The SDK's own warnings (a failed streaming request cannot be retried) would go to the console; the sync logs each failure itself.
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       requestHandler: { connectionTimeout: t.timeout, socketTimeout: t.timeout, httpAgent, httpsAgent },
     });
     return this.#client;
@@ -510,7 +514,7 @@ export class S3Transport implements Transport {
     // A HEAD's error has no body: the SDK names it after the status alone ("Unknown", "Forbidden", "NotFound").
     const named = err.Code ?? err.name ?? '';
     const code = ['Unknown', 'UnknownError', 'Forbidden', 'NotFound', 'BadRequest'].includes(named) ? '' : named;
-    const errno = err.code ?? '';
+    const errno = errnoOf(err);
     if (err.name === 'AbortError' || this.#abort.signal.aborted) return new SyncError('connection', `the connection to ${where} was cut while ${what}: the sync is stopping`);
     const why: Record<string, string> = {
       ECONNREFUSED: 'refused the connection (is the server running, and is the port in endpoint right?)',
@@ -524,7 +528,7 @@ export class S3Transport implements Transport {
       return new SyncError('timeout', `${where} stopped answering for ${t.timeout / 1000} s while ${what}`);
     }
     if (status === undefined) {
-      return new SyncError('connection', `the connection to ${where} broke while ${what}: ${err.message ?? code}`);
+      return new SyncError('connection', `the connection to ${where} broke while ${what}: ${(err.message ?? code).replace(/^AWS SDK error wrapper for (Error: )?/, '')}`);
     }
     const detail = code ? `${status} ${code}` : `HTTP ${status}`;
     if (code === 'RequestTimeTooSkewed' || err.$metadata?.clockSkewCorrected) {
@@ -548,7 +552,18 @@ export class S3Transport implements Transport {
   }
 }
 
+/** The system error code under the SDK's wrappers ("AWS SDK error wrapper for Error: connect ECONNREFUSED ..."). */
+function errnoOf(err: S3Failure): string {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+    e = (e as S3Failure).cause ?? (e as S3Failure).$cause;
+  }
+  return /\b(E(?:CONNREFUSED|CONNRESET|PIPE|NOTFOUND|AI_AGAIN|HOSTUNREACH|NETUNREACH|TIMEDOUT))\b/.exec(err.message ?? '')?.[1] ?? '';
+}
+
 /** A request cut before any answer on a kept-alive connection (the server closed it as we reused it). */
 function isStaleSocket(err: S3Failure): boolean {
-  return err.$metadata?.httpStatusCode === undefined && (err.code === 'ECONNRESET' || err.code === 'EPIPE' || /socket hang up/i.test(err.message ?? ''));
+  const errno = errnoOf(err);
+  return err.$metadata?.httpStatusCode === undefined && (errno === 'ECONNRESET' || errno === 'EPIPE' || /socket hang up/i.test(err.message ?? ''));
 }
