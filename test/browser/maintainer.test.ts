@@ -39,6 +39,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
   let carolPassword = '';
   let carol: UserPage | null = null;
   let configOptions: TestConfigOptions;
+  let closedPort: number;
 
   const carolSees = async (): Promise<string[]> => {
     await visit(carol!.page, '#/');
@@ -50,7 +51,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     const port = await freePort();
     const camera = { driver: 'testpattern', width: 320, height: 180, timeout: '10s' };
     // A sync target nobody listens for: the system page shows its backlog and its error.
-    const closedPort = await freePort();
+    closedPort = await freePort();
     // A camera nobody answers for: its "camera down" alert goes to a webhook nobody answers either.
     const deadCamera = await freePort();
     const deadHook = await freePort();
@@ -64,7 +65,13 @@ describe('UI: a maintainer manages users, groups and grants', () => {
         { id: 'east', name: 'East gate', camera: { driver: 'http', url: `http://127.0.0.1:${deadCamera}/snapshot.jpg`, timeout: '2s' }, schedule: { every: '2s' }, recovery: { retries: 0 } },
       ],
       extra: {
-        sync: { targets: [{ id: 'hq', type: 'sftp', host: '127.0.0.1', port: closedPort, username: 'box', password: 'secret', hostKey: `SHA256:${'A'.repeat(43)}`, remoteDir: '/srv/timelapse', timeout: '2s' }] },
+        sync: {
+          targets: [
+            { id: 'hq', type: 'sftp', host: '127.0.0.1', port: closedPort, username: 'box', password: 'secret', hostKey: `SHA256:${'A'.repeat(43)}`, remoteDir: '/srv/timelapse', timeout: '2s' },
+            // An S3 store that is down: the page names the bucket and prefix, and says why nothing goes there.
+            { id: 'cloud', type: 's3', endpoint: `http://127.0.0.1:${closedPort}`, bucket: 'timelapse', prefix: 'sites', accessKeyId: 'box', secretAccessKey: 's3-secret-value', forcePathStyle: true, timeout: '2s' },
+          ],
+        },
         alerts: { lateAfter: '10s', webhook: { url: `http://127.0.0.1:${deadHook}/alerts` } },
       },
     };
@@ -344,6 +351,14 @@ describe('UI: a maintainer manages users, groups and grants', () => {
       await visit(page, '#/system');
       expect(await page.locator('.target[data-target="hq"]').innerText()).toContain('Last error');
     }, 20_000);
+    await eventually(async () => {
+      await visit(page, '#/system');
+      const cloud = await page.locator('.target[data-target="cloud"]').innerText();
+      expect(cloud).toMatch(/^cloud\s+S3\s+retrying/);
+      expect(cloud).toContain(`s3://timelapse/sites/test-box/ at 127.0.0.1:${closedPort}`);
+      expect(cloud).toMatch(new RegExp(`Last error\\s+127\\.0\\.0\\.1:${closedPort} refused the connection`));
+    }, 20_000);
+    expect(await main.innerText()).not.toContain('s3-secret-value');
     await screenshots(page, 'system');
 
     await visit(page, '#/audit');

@@ -21,9 +21,12 @@ function target(s) {
   return h(
     'article',
     { class: 'card target', dataset: { target: s.id } },
-    h('h3', null, s.id, ' ', h('span', { class: `badge ${bad ? 'bad' : activity === 'sending' || activity === 'connecting' ? 'info' : 'ok'}`, text: activity })),
+    h('h3', null, s.id, ' ', h('span', { class: 'badge muted', text: s.type === 's3' ? 'S3' : 'SFTP' }), ' ', h('span', { class: `badge ${bad ? 'bad' : activity === 'sending' || activity === 'connecting' ? 'info' : 'ok'}`, text: activity })),
     kv([
-      ['Server', `${s.host}${s.port && s.port !== 22 ? `:${s.port}` : ''}${s.remoteDir ? ` ${s.remoteDir}` : ''}`],
+      // SFTP: host[:port] /remote/dir/<box>; S3: s3://bucket/prefix/<box>/ at host[:port] (the port only when not the protocol's own).
+      s.type === 's3'
+        ? ['Bucket', `${s.remoteDir} at ${s.host}${s.port && s.port !== 443 && s.port !== 80 ? `:${s.port}` : ''}`]
+        : ['Server', `${s.host}${s.port && s.port !== 22 ? `:${s.port}` : ''}${s.remoteDir ? ` ${s.remoteDir}` : ''}`],
       ['Waiting', `${pending} file${pending === 1 ? '' : 's'}, ${bytes(backlog.bytes)}${backlog.oldestAgeSeconds ? `, oldest ${t.relative(new Date(Date.now() - backlog.oldestAgeSeconds * 1000))}` : ''}`],
       ['Sent', s.sent ? `${s.sent.files} files, ${bytes(s.sent.bytes)}${s.sent.last ? `, last ${t.relative(s.sent.last)}` : ''}` : '–'],
       s.lastOk ? ['Last success', t.dateTime(s.lastOk)] : null,
