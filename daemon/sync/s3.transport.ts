@@ -76,37 +76,29 @@ export function contentTypeOf(file: string): string {
 
 interface FileHashes {
   sha256: string;
-  /** Base64 MD5 of the whole file (Content-MD5 of a single PUT). */
-  md5: string;
-  /** Base64 MD5 of each part, when hashed for a multipart upload. */
-  partMd5s: string[];
+  /** Base64 MD5 of the whole file (the Content-MD5 of a single PUT); null when not asked for. */
+  md5: string | null;
 }
 
-/** One read of the file: its SHA-256, its MD5 and, with a part size, each part's MD5. */
-async function hashFile(file: string, partSize: number | null): Promise<FileHashes> {
+/** Chunks read from the file: large enough that a 300 MB video is a few thousand reads, not tens of thousands. */
+const READ_CHUNK = 512 * 1024;
+
+/** One read of the file: its SHA-256, and its MD5 when it goes up in one PUT. */
+async function hashFile(file: string, withMd5: boolean): Promise<FileHashes> {
   const sha = crypto.createHash('sha256');
-  const md5 = crypto.createHash('md5');
-  const partMd5s: string[] = [];
-  let part = partSize === null ? null : crypto.createHash('md5');
-  let inPart = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+  const md5 = withMd5 ? crypto.createHash('md5') : null;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
     sha.update(chunk);
-    md5.update(chunk);
-    if (part === null || partSize === null) continue;
-    for (let offset = 0; offset < chunk.length; ) {
-      const take = Math.min(partSize - inPart, chunk.length - offset);
-      part.update(chunk.subarray(offset, offset + take));
-      offset += take;
-      inPart += take;
-      if (inPart === partSize) {
-        partMd5s.push(part.digest('base64'));
-        part = crypto.createHash('md5');
-        inPart = 0;
-      }
-    }
+    md5?.update(chunk);
   }
-  if (part !== null && inPart > 0) partMd5s.push(part.digest('base64'));
-  return { sha256: sha.digest('hex'), md5: md5.digest('base64'), partMd5s };
+  return { sha256: sha.digest('hex'), md5: md5?.digest('base64') ?? null };
+}
+
+/** The base64 MD5 of a part of the file (its Content-MD5), read just before the part goes up. */
+async function md5Of(file: string, start: number, length: number): Promise<string> {
+  const md5 = crypto.createHash('md5');
+  for await (const chunk of fs.createReadStream(file, { start, end: start + length - 1, highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) md5.update(chunk);
+  return md5.digest('base64');
 }
 
 /** The ETag S3 gives a part or a single PUT: the hex MD5 of the body, quoted. */
@@ -178,7 +170,7 @@ export class S3Transport implements Transport {
     const key = objectKey(this.#target, this.#options.applianceId, options.remotePath);
     const multipart = stat.size >= MULTIPART_FROM;
     const partSize = partSizeFor(stat.size);
-    const hashes = await hashFile(localFile, multipart ? partSize : null).catch((err: NodeJS.ErrnoException) => {
+    const hashes = await hashFile(localFile, !multipart).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new SyncError('local-missing', `${localFile} is no longer on the box`);
       throw new SyncError('local', `cannot read ${localFile}: ${err.message}`);
     });
@@ -199,7 +191,7 @@ export class S3Transport implements Transport {
           Key: key,
           Body: this.#body(localFile, 0, stat.size),
           ContentLength: stat.size,
-          ContentMD5: hashes.md5,
+          ContentMD5: hashes.md5!,
           ContentType: contentType,
           Metadata: { [SHA256_META]: hashes.sha256 },
         }),
@@ -299,7 +291,7 @@ export class S3Transport implements Transport {
 
   /** A body read from the file, through the target's bandwidth cap when it has one. */
   #body(file: string, start: number, length: number): Readable {
-    const reader = fs.createReadStream(file, { start, end: start + length - 1, highWaterMark: 64 * 1024 });
+    const reader = fs.createReadStream(file, { start, end: start + length - 1, highWaterMark: this.#bucket === null ? READ_CHUNK : 64 * 1024 });
     if (this.#bucket === null) return reader;
     const throttle = new Throttle(this.#bucket);
     reader.on('error', (err) => throttle.destroy(err));
@@ -329,6 +321,8 @@ export class S3Transport implements Transport {
       await this.#drop(record);
       record = null;
     }
+    const count = Math.ceil(size / partSize);
+    const lengthOf = (partNumber: number) => Math.min(partSize, size - (partNumber - 1) * partSize);
     const done = new Map<number, MultipartPart>();
     if (record !== null) {
       const listed = await this.#listParts(key, record.uploadId);
@@ -339,10 +333,9 @@ export class S3Transport implements Transport {
       } else {
         const recorded = new Map(record.parts.map((p) => [p.partNumber, p]));
         for (const part of listed) {
-          const expected = part.partNumber <= hashes.partMd5s.length ? Math.min(partSize, size - (part.partNumber - 1) * partSize) : -1;
-          if (part.size !== expected) continue;
+          if (part.partNumber > count || part.size !== lengthOf(part.partNumber)) continue;
           // A part counts when the database recorded it, or when its ETag is the MD5 of our bytes (sent just before a crash).
-          const mine = recorded.get(part.partNumber)?.etag === part.etag || part.etag === etagOfMd5(hashes.partMd5s[part.partNumber - 1]!);
+          const mine = recorded.get(part.partNumber)?.etag === part.etag || part.etag === etagOfMd5(await md5Of(localFile, (part.partNumber - 1) * partSize, part.size));
           if (mine) done.set(part.partNumber, part);
         }
       }
@@ -359,7 +352,6 @@ export class S3Transport implements Transport {
       uploadId = record.uploadId;
     }
 
-    const count = hashes.partMd5s.length;
     const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !done.has(n));
     let next = 0;
     let failed = false;
@@ -367,8 +359,11 @@ export class S3Transport implements Transport {
       while (!failed && next < todo.length) {
         const partNumber = todo[next++]!;
         const start = (partNumber - 1) * partSize;
-        const length = Math.min(partSize, size - start);
+        const length = lengthOf(partNumber);
         try {
+          const md5 = await md5Of(localFile, start, length).catch((err: NodeJS.ErrnoException) => {
+            throw new SyncError(err.code === 'ENOENT' ? 'local-missing' : 'local', `cannot read ${localFile}: ${err.message}`);
+          });
           const sent = await this.#send(`uploading part ${partNumber}/${count} of ${key}`, () =>
             new UploadPartCommand({
               Bucket: this.#target.bucket,
@@ -377,10 +372,10 @@ export class S3Transport implements Transport {
               PartNumber: partNumber,
               Body: this.#body(localFile, start, length),
               ContentLength: length,
-              ContentMD5: hashes.partMd5s[partNumber - 1],
+              ContentMD5: md5,
             }),
           );
-          const part = { partNumber, etag: sent.ETag ?? etagOfMd5(hashes.partMd5s[partNumber - 1]!), size: length };
+          const part = { partNumber, etag: sent.ETag ?? etagOfMd5(md5), size: length };
           store?.addPart(key, uploadId, part);
           done.set(partNumber, part);
         } catch (err) {

@@ -7,6 +7,7 @@ import { run as pipeline } from './pipeline.bench';
 import { run as testpattern } from './testpattern.bench';
 import { run as timelapse } from './timelapse.bench';
 import { run as sync } from './sync.bench';
+import { run as s3 } from './s3.bench';
 import { run as web } from './web';
 import { run as retention } from './retention.bench';
 import { run as reload } from './reload.bench';
@@ -16,6 +17,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['picture pipeline', pipeline],
   ['timelapse video', timelapse],
   ['sftp sync', sync],
+  ['s3 sync', s3],
   ['web', web],
   ['retention', retention],
   ['reload', reload],
