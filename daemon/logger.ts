@@ -47,7 +47,7 @@ export function createLogger(options: { levels?: LogLevels; destination?: pino.D
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['password', '*.password', '*.*.password', 'authorization', '*.authorization', 'privateKey', '*.privateKey'],
+        paths: ['password', '*.password', '*.*.password', 'authorization', '*.authorization', 'privateKey', '*.privateKey', 'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey'],
         censor: '[redacted]',
       },
       formatters: { level: (label) => ({ level: label }) },

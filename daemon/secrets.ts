@@ -1,7 +1,7 @@
 /**
  * The one way secrets are hidden wherever a setting or a message is shown: the
  * settings API and form, the audit, the logs, `lapsebox status` and `doctor`.
- * Secrets are values of keys named `password`, the password in the user part of a
+ * Secrets are values of keys named `password` or `secretAccessKey`, the password in the user part of a
  * URL (`rtsp://user:secret@cam`) and the values of query parameters whose name
  * looks like a secret (`?token=...`). What is shown can be sent back: `keepSecrets`
  * puts the stored secret back where the shown value holds `***`.
@@ -14,7 +14,7 @@ export const REDACTED = '***';
 export const SECRET_QUERY_KEY = /pass|pwd|secret|token|key|auth|sig/i;
 
 /** Keys whose value is a secret, whatever it holds. */
-const SECRET_KEYS = new Set(['password']);
+const SECRET_KEYS = new Set(['password', 'secretAccessKey']);
 
 /** A URL, in a value or in the middle of a sentence: up to a space, a quote or an angle bracket. */
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;

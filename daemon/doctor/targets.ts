@@ -84,7 +84,10 @@ async function targetCheck(ctx: DoctorContext, target: SyncTargetConfig, backlog
   }
   const steps = t.type === 'sftp' ? [`host key ${presented} as pinned`, ...report.steps] : report.steps;
   const check = withBacklog({ group: 'targets', name, verdict: 'ok', detail: `${server}: ${steps.join(', ')}` }, target, backlog, ctx.now());
-  const clocked = report.clockOffsetMs === undefined ? check : withClock(check, report.clockOffsetMs);
+  const probed: Check = report.leftBehind
+    ? { ...check, verdict: 'warn', detail: `${check.detail}; the key may not delete, so the probe ${report.leftBehind} stayed (the sync never deletes: it does not need that right)`, fix: `remove ${report.leftBehind} with a key that may, or give this one s3:DeleteObject on its prefix to keep the doctor tidy` }
+    : check;
+  const clocked = report.clockOffsetMs === undefined ? probed : withClock(probed, report.clockOffsetMs);
   return clocked.verdict === 'ok' ? await secretFileExposure(clocked, target) : clocked;
 }
 
@@ -163,7 +166,7 @@ function s3Failure(t: S3TargetConfig, err: unknown, done: string[], fail: Fail):
     case 'no-bucket':
       return fail(`${before}${err.message}`, `create the bucket "${t.bucket}" on the server, or fix bucket (and forcePathStyle: ${t.forcePathStyle ? 'true' : 'false'} is right for this server?)`);
     case 'permission':
-      return fail(`${before}cannot write: ${err.message}`, `give the key ${t.accessKeyId} s3:PutObject and s3:DeleteObject on ${boxLocation(t, '*')}`);
+      return fail(`${before}cannot write: ${err.message}`, `give the key ${t.accessKeyId} the rights docs/sync.md lists (s3:PutObject first) on arn:aws:s3:::${t.bucket}/${t.prefix ? `${t.prefix}/` : ''}*`);
     default:
       return fail(`${before}${err.message}`, 'see "lapsebox sync status" for how the sync fares');
   }

@@ -31,6 +31,7 @@ import {
   AbortMultipartUploadCommand,
   ListPartsCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   type ServiceOutputTypes,
   type ServiceInputTypes,
   type S3ClientResolvedConfig,
@@ -134,6 +135,8 @@ export class S3Transport implements Transport {
   /** Aborts every request in flight (stop, reload); replaced after each abort. */
   #abort = new AbortController();
   readonly #bucket: TokenBucket | null;
+  /** CreateMultipartUpload calls in flight: an upload the server lists but the database does not know yet may be one of them. */
+  #creating = 0;
 
   constructor(target: S3TargetConfig, options: TransportOptions) {
     this.#target = target;
@@ -155,8 +158,7 @@ export class S3Transport implements Transport {
   }
 
   async #connect(): Promise<void> {
-    await this.#ensureClient();
-    await this.#send(`opening bucket "${this.#target.bucket}"`, () => new HeadBucketCommand({ Bucket: this.#target.bucket }));
+    await this.#openBucket();
     this.#ok = true;
     await this.#abortAbandoned();
   }
@@ -178,7 +180,7 @@ export class S3Transport implements Transport {
     // After a crash the object may be complete already (sent, or a multipart upload completed before the database knew).
     if (options.mayBeThere || (record !== null && record.sha256 === hashes.sha256)) {
       const there = await this.#head(key);
-      if (there !== null && there.sha256 === hashes.sha256 && there.size === stat.size) {
+      if (there !== null && there !== 'unknown' && there.sha256 === hashes.sha256 && there.size === stat.size) {
         if (record !== null) await this.#drop(record);
         return { status: 'already-there', bytes: stat.size };
       }
@@ -202,6 +204,29 @@ export class S3Transport implements Transport {
     return { status: 'uploaded', bytes: stat.size };
   }
 
+  /**
+   * HeadBucket: the server answers, takes our signature, and the bucket exists. A HEAD's
+   * refusal has no body to say why, so a 403 is asked again with a GET of the box's keys:
+   * a wrong secret or key id is then named as such, while a key that may write but not
+   * list the bucket (s3:ListBucket, which HeadBucket needs on AWS) is let through.
+   */
+  async #openBucket(): Promise<'listable' | 'write-only'> {
+    const bucket = this.#target.bucket;
+    try {
+      await this.#send(`opening bucket "${bucket}"`, () => new HeadBucketCommand({ Bucket: bucket }));
+      return 'listable';
+    } catch (err) {
+      if (!(err instanceof SyncError && err.kind === 'auth' && /HTTP 403$|\(access key [^)]*: HTTP 403\)/.test(err.message))) throw err;
+      try {
+        await this.#send(`opening bucket "${bucket}"`, () => new ListObjectsV2Command({ Bucket: bucket, Prefix: this.#boxPrefix, MaxKeys: 1 }));
+        return 'listable';
+      } catch (again) {
+        if (again instanceof SyncError && again.kind === 'permission') return 'write-only';
+        throw again;
+      }
+    }
+  }
+
   async probe(): Promise<ProbeReport> {
     const steps: string[] = [];
     const failed = (err: unknown) => {
@@ -210,16 +235,21 @@ export class S3Transport implements Transport {
       return error;
     };
     try {
-      await this.#ensureClient();
-      await this.#send(`opening bucket "${this.#target.bucket}"`, () => new HeadBucketCommand({ Bucket: this.#target.bucket }));
-      steps.push(`${this.#endpoint.host} answers`, `credentials of ${this.#target.accessKeyId} accepted`, `bucket "${this.#target.bucket}" exists`);
+      const access = await this.#openBucket();
+      steps.push(`${this.#endpoint.host} answers`, `credentials of ${this.#target.accessKeyId} accepted`, access === 'listable' ? `bucket "${this.#target.bucket}" exists` : `bucket "${this.#target.bucket}" not listable by this key (enough to send)`);
       const key = `${this.#boxPrefix}${TEMP_PREFIX}doctor-${crypto.randomUUID()}`;
       const body = Buffer.from('lapsebox doctor\n');
       await this.#send(`writing ${key}`, () =>
         new PutObjectCommand({ Bucket: this.#target.bucket, Key: key, Body: body, ContentLength: body.length, ContentMD5: crypto.createHash('md5').update(body).digest('base64'), ContentType: 'text/plain' }),
       );
-      await this.#send(`removing ${key}`, () => new DeleteObjectCommand({ Bucket: this.#target.bucket, Key: key }));
       steps.push(`${this.#boxPrefix} writable`);
+      try {
+        await this.#send(`removing ${key}`, () => new DeleteObjectCommand({ Bucket: this.#target.bucket, Key: key }));
+      } catch (err) {
+        // The sync never deletes: a key without s3:DeleteObject is enough, only the probe stays behind.
+        if (!(err instanceof SyncError && err.kind === 'permission')) throw err;
+        return { steps, clockOffsetMs: this.#clockOffset(), leftBehind: key };
+      }
     } catch (err) {
       throw failed(err);
     }
@@ -234,6 +264,10 @@ export class S3Transport implements Transport {
 
   async close(): Promise<void> {
     this.#ok = false;
+    this.#dropClient();
+  }
+
+  #dropClient(): void {
     this.#client?.destroy();
     this.#client = null;
     for (const agent of this.#agents) agent.destroy();
@@ -298,13 +332,18 @@ export class S3Transport implements Transport {
     return reader.pipe(throttle);
   }
 
-  /** What is under a key: its size and the SHA-256 it was sent with, or null. */
-  async #head(key: string): Promise<{ size: number; sha256: string | null } | null> {
+  /**
+   * What is under a key: its size and the SHA-256 it was sent with, null when nothing
+   * is, 'unknown' when the key may not read objects (s3:GetObject): then a file is
+   * sent rather than assumed there, and a completed upload is taken as the server's word.
+   */
+  async #head(key: string): Promise<{ size: number; sha256: string | null } | null | 'unknown'> {
     try {
       const head = await this.#send(`checking ${key}`, () => new HeadObjectCommand({ Bucket: this.#target.bucket, Key: key }));
       return { size: head.ContentLength ?? -1, sha256: head.Metadata?.[SHA256_META] ?? null };
     } catch (err) {
       if (err instanceof SyncError && err.kind === 'remote' && /\b404\b|NoSuchKey/.test(err.message)) return null;
+      if (err instanceof SyncError && err.kind === 'permission') return 'unknown';
       throw err;
     }
   }
@@ -342,12 +381,17 @@ export class S3Transport implements Transport {
     }
     let uploadId: string;
     if (record === null) {
-      const created = await this.#send(`starting the upload of ${key}`, () =>
-        new CreateMultipartUploadCommand({ Bucket: this.#target.bucket, Key: key, ContentType: file.contentType, Metadata: { [SHA256_META]: hashes.sha256 } }),
-      );
-      if (!created.UploadId) throw new SyncError('remote', `the server started the upload of ${key} without an upload id`);
-      uploadId = created.UploadId;
-      store?.begin({ key, remotePath: file.remotePath, uploadId, size, sha256: hashes.sha256, partSize, createdAt: Date.now() });
+      this.#creating++;
+      try {
+        const created = await this.#send(`starting the upload of ${key}`, () =>
+          new CreateMultipartUploadCommand({ Bucket: this.#target.bucket, Key: key, ContentType: file.contentType, Metadata: { [SHA256_META]: hashes.sha256 } }),
+        );
+        if (!created.UploadId) throw new SyncError('remote', `the server started the upload of ${key} without an upload id`);
+        uploadId = created.UploadId;
+        store?.begin({ key, remotePath: file.remotePath, uploadId, size, sha256: hashes.sha256, partSize, createdAt: Date.now() });
+      } finally {
+        this.#creating--;
+      }
     } else {
       uploadId = record.uploadId;
     }
@@ -410,8 +454,9 @@ export class S3Transport implements Transport {
       throw err;
     }
     store?.forget(key);
+    // The object as the server now holds it: complete, and the size of ours.
     const there = await this.#head(key);
-    if (there === null || there.size !== size) {
+    if (there === null || (there !== 'unknown' && there.size !== size)) {
       throw new SyncError('size-mismatch', `${key} holds ${there?.size ?? 'nothing'} after the upload was completed, ${size} bytes were sent; it will be sent again`);
     }
   }
@@ -431,6 +476,8 @@ export class S3Transport implements Transport {
       }
     } catch (err) {
       if (err instanceof SyncError && /NoSuchUpload|\b404\b/.test(err.message)) return null;
+      // A key that may not list parts (s3:ListMultipartUploadParts): the parts the database recorded, each confirmed by the server when sent.
+      if (err instanceof SyncError && err.kind === 'permission') return this.#options.multipart?.get(key)?.parts ?? [];
       throw err;
     }
   }
@@ -440,7 +487,8 @@ export class S3Transport implements Transport {
     try {
       await this.#send(`aborting the upload of ${upload.key}`, () => new AbortMultipartUploadCommand({ Bucket: this.#target.bucket, Key: upload.key, UploadId: upload.uploadId }));
     } catch (err) {
-      if (!(err instanceof SyncError && /NoSuchUpload|\b404\b/.test(err.message))) throw err;
+      // Gone already; or a key that may not abort (s3:AbortMultipartUpload): left to the bucket's lifecycle rule.
+      if (!(err instanceof SyncError && (/NoSuchUpload|\b404\b/.test(err.message) || err.kind === 'permission'))) throw err;
     }
     this.#options.multipart?.forget(upload.key);
   }
@@ -459,15 +507,18 @@ export class S3Transport implements Transport {
       for (const record of store.all()) {
         if (!store.wanted(record.remotePath)) await this.#drop(record);
       }
-      const known = new Set(store.all().map((r) => `${r.key}\n${r.uploadId}`));
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       for (;;) {
         const page = await this.#send('listing unfinished uploads', () =>
           new ListMultipartUploadsCommand({ Bucket: this.#target.bucket, Prefix: this.#boxPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
         );
+        // Read after the listing: an upload another file started meanwhile is recorded by now.
+        const known = new Set(store.all().map((r) => `${r.key}\n${r.uploadId}`));
         for (const u of page.Uploads ?? []) {
           if (u.Key === undefined || u.UploadId === undefined || known.has(`${u.Key}\n${u.UploadId}`)) continue;
+          // One of ours being started (its id not recorded yet) looks the same: wait for the next connection.
+          if (this.#creating > 0) return;
           await this.#drop({ key: u.Key, uploadId: u.UploadId });
         }
         if (!page.IsTruncated) return;
@@ -496,7 +547,11 @@ export class S3Transport implements Transport {
         const retry = attempt === 1 && !this.#abort.signal.aborted && (failure.$metadata?.clockSkewCorrected === true || isStaleSocket(failure));
         if (retry) continue;
         const error = this.#classify(failure, what);
-        if (error.ofTarget) this.#ok = false;
+        if (error.ofTarget) {
+          this.#ok = false;
+          // The next connection starts a new client: a secret file fixed meanwhile is read again.
+          if (error.kind === 'auth') this.#dropClient();
+        }
         throw error;
       }
     }
@@ -529,6 +584,11 @@ export class S3Transport implements Transport {
     if (code === 'RequestTimeTooSkewed' || err.$metadata?.clockSkewCorrected) {
       return new SyncError('clock', `${where} refuses the requests of "${t.id}" because the box's clock is off (${detail}); check the clock (timedatectl, NTP)`);
     }
+    if (status === 301 || code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException') {
+      const headers = (err.$response as { headers?: Record<string, string> } | undefined)?.headers ?? {};
+      const region = headers['x-amz-bucket-region'];
+      return new SyncError('auth', `the bucket "${t.bucket}" on ${where} is not in region "${t.region}"${region ? ` but in "${region}"` : ''} (${detail}); set region${region ? `: ${region}` : ''} in sync target "${t.id}"`);
+    }
     if (code === 'NoSuchBucket' || (status === 404 && what.startsWith('opening bucket'))) {
       return new SyncError('no-bucket', `the bucket "${t.bucket}" does not exist on ${where} (${detail}); create it, or fix bucket in sync target "${t.id}"`);
     }
@@ -536,7 +596,7 @@ export class S3Transport implements Transport {
       return new SyncError('auth', `${where} refused the credentials of "${t.id}" (access key ${t.accessKeyId}: ${detail}); check accessKeyId and the secret key${code === 'AuthorizationHeaderMalformed' ? ', and region' : ''}`);
     }
     if (status === 403) {
-      return new SyncError('permission', `${where} refused to let ${t.accessKeyId} write while ${what} (${detail}); check the key's rights on bucket "${t.bucket}"`);
+      return new SyncError('permission', `${where} refused access key ${t.accessKeyId} while ${what} (${detail}); the key lacks a right the sync needs on bucket "${t.bucket}"`);
     }
     if (status === 503 || status === 429 || code === 'SlowDown') {
       return new SyncError('connection', `${where} is overloaded or unavailable (${detail}) while ${what}`);

@@ -85,7 +85,9 @@ export interface TransportOptions {
 export interface ProbeReport {
   steps: string[];
   /** Server clock minus ours, in milliseconds, from the server's Date header (S3 signs with the time). */
-  clockOffsetMs?: number;
+  clockOffsetMs?: number | undefined;
+  /** A probe the key could write but not remove (S3 without s3:DeleteObject, which the sync does not need). */
+  leftBehind?: string;
 }
 
 export interface Transport {

@@ -284,22 +284,31 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     expect(store.multipart.all('cloud')).toEqual([]);
   });
 
-  it('a wrong secret: a clear error naming the target and the key, the target backs off (no retry storm), nothing is lost', async () => {
-    openWith([s3Target('cloud', { secretAccessKey: 'not-the-secret' })]);
+  it('a wrong secret: a clear error naming the target and the key, the target backs off (no retry storm), nothing is lost; the fixed secret file is read again', async () => {
+    const secretFile = path.join(data, 's3-secret');
+    fs.writeFileSync(secretFile, 'not-the-secret\n', { mode: 0o600 });
+    openWith([s3Target('cloud', { secretAccessKey: undefined, secretAccessKeyFile: secretFile })]);
     await seed(3);
     const before = s3.requests().length;
     startSync(DEFAULT_POLICIES);
     const status = await waitFor('the error', () => sync!.status().find((s) => s.lastError !== null), 10_000);
-    expect(status!.lastError!.message).toBe(`127.0.0.1:${s3.port} refused the credentials of "cloud" (access key ${s3.accessKeyId}: HTTP 403); check accessKeyId and the secret key`);
+    expect(status!.lastError!.message).toBe(`127.0.0.1:${s3.port} refused the credentials of "cloud" (access key ${s3.accessKeyId}: 403 SignatureDoesNotMatch); check accessKeyId and the secret key`);
     expect(status!.activity).toBe('retrying');
     expect(Date.parse(status!.nextAttemptAt!) - Date.now()).toBeGreaterThan(2_000);
     await new Promise((r) => setTimeout(r, 3_000));
-    // One look at the bucket per try, 5 s apart and growing: not a request per file, not a storm.
+    // One look at the bucket per try (a HEAD, and a GET to learn why it was refused), 5 s apart
+    // and growing: not a request per file, not a storm.
     const tried = s3.requests().slice(before);
-    expect(tried.length).toBeLessThanOrEqual(2);
-    expect(tried.every((r) => r.method === 'HEAD' && r.status === 403)).toBe(true);
+    expect(tried.filter((r) => r.method === 'HEAD').length).toBeLessThanOrEqual(2);
+    expect(tried.length).toBeLessThanOrEqual(4);
+    expect(tried.every((r) => (r.method === 'HEAD' || r.method === 'GET') && r.status === 403)).toBe(true);
     expect(pending()).toBe(4);
     expect(await keys()).toEqual([]);
+    // The operator fixes the file: the next try reads it again, without a restart.
+    fs.writeFileSync(secretFile, `${s3.secretAccessKey}\n`);
+    const [pass] = await sync!.sendNow('cloud');
+    expect(pass).toMatchObject({ sent: 4, pending: 0, error: null });
+    expect(await keys()).toHaveLength(4);
   });
 
   it('a bucket that does not exist: a clear error naming it, nothing sent, nothing lost', async () => {

@@ -14,7 +14,10 @@ import { parseRate } from '../../daemon/config/rate';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { Outbox } from '../../daemon/sync/outbox';
 import { backoffDelay } from '../../daemon/sync/backoff';
-import { remoteFile, remotePathOf, remoteTempFile } from '../../daemon/sync/remote-paths';
+import { boxLocation, endpointOf, objectKey, remoteFile, remotePathOf, remoteTempFile, serverOf } from '../../daemon/sync/remote-paths';
+import { contentTypeOf, partSizeFor, PART_SIZE } from '../../daemon/sync/s3.transport';
+import { maskSecrets, REDACTED } from '../../daemon/secrets';
+import { createLogger } from '../../daemon/logger';
 import { targetsFor } from '../../daemon/config/sync-targets';
 import { fingerprint } from '../../daemon/sync/sftp.transport';
 import { Throttle, TokenBucket } from '../../daemon/sync/throttle';
@@ -83,6 +86,63 @@ describe('sync configuration', () => {
     expect(parseRate('800kbit/s')).toBe(100_000);
     expect(parseRate('1.5 Mbit/s')).toBe(187_500);
     for (const bad of ['', '5', '5 MB', '0KB/s', '2GB/s', '-1KB/s']) expect(parseRate(bad)).toBeNull();
+  });
+});
+
+describe('S3 targets', () => {
+  const s3 = (extra: Record<string, unknown> = {}) => ({ id: 'cloud', type: 's3', endpoint: 'https://s3.example.com', region: 'eu-west-3', bucket: 'timelapse', prefix: 'sites', accessKeyId: 'AKIA1', secretAccessKey: 'very-secret', ...extra });
+  const problems = (targets: Record<string, unknown>[]): string => {
+    try {
+      load(targets);
+    } catch (err) {
+      return (err as ConfigError).problems.join('\n');
+    }
+    return '';
+  };
+
+  it('read with their defaults beside SFTP targets; keys mirror the SFTP layout under [prefix/]<appliance.id>/', () => {
+    const config = load([target(), s3(), s3({ id: 'aws', endpoint: undefined, prefix: undefined, region: undefined, secretAccessKey: undefined, secretAccessKeyFile: 'aws-secret' })]);
+    const [sftp, cloud, aws] = config.sync.targets;
+    expect(cloud).toMatchObject({ type: 's3', forcePathStyle: false, timeout: 30_000, send: ['pictures', 'videos', 'latest'] });
+    expect(aws).toMatchObject({ type: 's3', region: 'us-east-1', secretAccessKeyFile: '/tmp/x/aws-secret' });
+    expect(objectKey(cloud as never, 'box', 'north/pictures/2026-11-20/x.jpg')).toBe('sites/box/north/pictures/2026-11-20/x.jpg');
+    expect(objectKey(aws as never, 'box', 'north/latest.jpg')).toBe('box/north/latest.jpg');
+    expect(boxLocation(cloud!, 'box')).toBe('s3://timelapse/sites/box/');
+    expect(boxLocation(sftp!, 'box')).toBe('/srv/box');
+    expect(serverOf(cloud!)).toEqual({ host: 's3.example.com', port: 443 });
+    expect(serverOf(aws!)).toEqual({ host: 's3.us-east-1.amazonaws.com', port: 443 });
+    expect(endpointOf({ endpoint: 'http://10.0.0.5:9000', region: 'x' }).host).toBe('10.0.0.5:9000');
+    expect(contentTypeOf('a/b.JPG')).toBe('image/jpeg');
+    expect(contentTypeOf('a/b.mp4')).toBe('video/mp4');
+  });
+
+  it('name each bad key', () => {
+    expect(problems([s3({ secretAccessKey: undefined })])).toMatch(/sync\.targets\[0\]\.secretAccessKey: expected one of secretAccessKey or secretAccessKeyFile/);
+    expect(problems([s3({ secretAccessKeyFile: 'f' })])).toMatch(/expected one of secretAccessKey or secretAccessKeyFile/);
+    expect(problems([s3({ bucket: 'My_Bucket' })])).toMatch(/sync\.targets\[0\]\.bucket: expected a bucket name/);
+    expect(problems([s3({ prefix: '/sites/' })])).toMatch(/sync\.targets\[0\]\.prefix: expected a key prefix without a leading or trailing "\/"/);
+    expect(problems([s3({ prefix: 'a//b' })])).toMatch(/sync\.targets\[0\]\.prefix: expected a key prefix without empty/);
+    expect(problems([s3({ endpoint: 'https://user:pw@s3.example.com/bucket' })])).toMatch(/sync\.targets\[0\]\.endpoint: expected the server's address only/);
+    expect(problems([s3({ endpoint: 'ftp://s3.example.com' })])).toMatch(/sync\.targets\[0\]\.endpoint: expected an http:\/\/ or https:\/\/ URL/);
+    expect(problems([s3({ host: 'h' })])).toMatch(/unknown key "host"/);
+    expect(problems([s3({ type: 'ftp' })])).toMatch(/sync\.targets\[0\]\.type: expected type "sftp" or "s3"/);
+  });
+
+  it('never show or log the secret key', () => {
+    const config = load([s3()]);
+    expect(JSON.stringify(maskSecrets(config.sync))).not.toContain('very-secret');
+    expect(maskSecrets({ secretAccessKey: 'very-secret' })).toEqual({ secretAccessKey: REDACTED });
+    const lines: string[] = [];
+    const log = createLogger({ levels: { level: 'info' }, destination: { write: (line: string) => lines.push(line) } } as never);
+    log.info({ target: config.sync.targets[0] }, 'a target');
+    log.info(config.sync.targets[0], 'the target itself');
+    expect(lines.join('')).not.toContain('very-secret');
+  });
+
+  it('part sizes: 8 MiB, larger for files that would need more than 10,000 parts', () => {
+    expect(partSizeFor(300 * 1024 * 1024)).toBe(PART_SIZE);
+    expect(partSizeFor(200 * 1024 ** 3)).toBe(21 * 1024 * 1024);
+    expect(Math.ceil((200 * 1024 ** 3) / partSizeFor(200 * 1024 ** 3))).toBeLessThanOrEqual(10_000);
   });
 });
 
