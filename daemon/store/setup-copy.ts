@@ -15,7 +15,7 @@ export const SETUP_TABLES = ['users', 'groups', 'group_members', 'grants'] as co
 
 /**
  * This box's own state, left out of a backup: pictures and their index, videos and
- * their jobs, the sync queue and what each target did, health, alerts and their
+ * their jobs, the sync queue, its multipart uploads and what each target did, health, alerts and their
  * messages, camera state. The replacement box builds its own, and the pictures stay
  * on the old box and the central server. Every table of the schema is either here,
  * in SETUP_TABLES or `audit` (a test checks), so a new table needs a decision; an
@@ -31,6 +31,9 @@ export const STATE_TABLES = [
   'video_jobs',
   'outbox',
   'sync_targets',
+  // Uploads in progress of this box's files: the replacement box sends its own (and aborts these as abandoned).
+  'multipart_uploads',
+  'multipart_parts',
   'health_samples',
   'alerts',
   'notifications',

@@ -21,7 +21,7 @@ function target(s) {
   return h(
     'article',
     { class: 'card target', dataset: { target: s.id } },
-    h('h3', null, s.id, ' ', h('span', { class: 'badge muted', text: s.type === 's3' ? 'S3' : 'SFTP' }), ' ', h('span', { class: `badge ${bad ? 'bad' : activity === 'sending' || activity === 'connecting' ? 'info' : 'ok'}`, text: activity })),
+    h('h3', null, s.id, ' ', h('small', { class: 'muted-text target-type', text: s.type === 's3' ? 'S3' : 'SFTP' }), ' ', h('span', { class: `badge ${bad ? 'bad' : activity === 'sending' || activity === 'connecting' ? 'info' : 'ok'}`, text: activity })),
     kv([
       // SFTP: host[:port] /remote/dir/<box>; S3: s3://bucket/prefix/<box>/ at host[:port] (the port only when not the protocol's own).
       s.type === 's3'
