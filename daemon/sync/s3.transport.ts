@@ -573,7 +573,12 @@ export class S3Transport implements Transport {
       EHOSTUNREACH: 'cannot be reached (no route: is the network up?)',
       ENETUNREACH: 'cannot be reached (the network is down)',
     };
-    if (why[errno]) return new SyncError('unreachable', `${where} ${why[errno]}`);
+    if (why[errno]) {
+      // Without forcePathStyle the SDK reaches the bucket as a host of its own: that is the name that failed.
+      const contacted = t.forcePathStyle ? where : `${t.bucket}.${this.#endpoint.host}`;
+      const hint = !t.forcePathStyle && errno !== 'ECONNREFUSED' ? ' (self-hosted servers usually need forcePathStyle: true)' : '';
+      return new SyncError('unreachable', `${contacted} ${why[errno]}${hint}`);
+    }
     if (err.name === 'TimeoutError' || errno === 'ETIMEDOUT' || /timed out/i.test(err.message ?? '')) {
       return new SyncError('timeout', `${where} stopped answering for ${t.timeout / 1000} s while ${what}`);
     }

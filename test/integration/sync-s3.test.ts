@@ -321,6 +321,15 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     expect(pending()).toBe(3);
   });
 
+  it('a self-hosted server without forcePathStyle: the error names the host name the box looked up, and the fix', async () => {
+    openWith([s3Target('cloud', { endpoint: 'http://minio.invalid:9000', forcePathStyle: false })]);
+    await seed(1);
+    startSync(DEFAULT_POLICIES);
+    const status = await waitFor('the error', () => sync!.status().find((s) => s.lastError !== null), 10_000);
+    expect(status!.lastError!.message).toBe(`${BUCKET}.minio.invalid:9000 is not a known host name (check endpoint, and the box's DNS) (self-hosted servers usually need forcePathStyle: true)`);
+    expect(status).toMatchObject({ host: 'minio.invalid', port: 9000, activity: 'retrying' });
+  });
+
   it('an SFTP and an S3 target side by side each get every file once', async () => {
     const sshd = await TestSshd.start({ dir: path.join(data, 'sshd') });
     try {
