@@ -24,6 +24,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { S3Client, CreateBucketCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { freePort } from './net';
 
+// The SDK's notice that its 2027 releases will need Node 22 (see daemon/sync/s3.transport.ts) would print in every test run.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 /** Debian's python (swift is in its dist-packages), never a pyenv or venv shim found on PATH. */
 export const PYTHON = '/usr/bin/python3';
 export const MEMCACHED = ['/usr/bin/memcached', '/usr/local/bin/memcached'].find((p) => fs.existsSync(p)) ?? '/usr/bin/memcached';
