@@ -164,19 +164,14 @@ export class S3Transport implements Transport {
   }
 
   async upload(localFile: string, options: UploadOptions): Promise<UploadOutcome> {
-    const stat = await fsp.stat(localFile).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new SyncError('local-missing', `${localFile} is no longer on the box`);
-      throw new SyncError('local', `cannot read ${localFile}: ${err.message}`);
-    });
+    const stat = await fsp.stat(localFile).catch(localFailure(localFile));
     await this.connect();
     const key = objectKey(this.#target, this.#options.applianceId, options.remotePath);
     const multipart = stat.size >= MULTIPART_FROM;
     const partSize = partSizeFor(stat.size);
-    const hashes = await hashFile(localFile, !multipart).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new SyncError('local-missing', `${localFile} is no longer on the box`);
-      throw new SyncError('local', `cannot read ${localFile}: ${err.message}`);
-    });
-    const record = this.#options.multipart?.get(key) ?? null;
+    const hashes = await hashFile(localFile, !multipart).catch(localFailure(localFile));
+    // Only multipart uploads are recorded: a picture costs no lookup.
+    const record = multipart ? (this.#options.multipart?.get(key) ?? null) : null;
     // After a crash the object may be complete already (sent, or a multipart upload completed before the database knew).
     if (options.mayBeThere || (record !== null && record.sha256 === hashes.sha256)) {
       const there = await this.#head(key);
@@ -216,7 +211,8 @@ export class S3Transport implements Transport {
       await this.#send(`opening bucket "${bucket}"`, () => new HeadBucketCommand({ Bucket: bucket }));
       return 'listable';
     } catch (err) {
-      if (!(err instanceof SyncError && err.kind === 'auth' && /HTTP 403$|\(access key [^)]*: HTTP 403\)/.test(err.message))) throw err;
+      // Only a bodiless 403 says nothing of why; a named refusal (SignatureDoesNotMatch...) stands.
+      if (!(err instanceof SyncError && err.kind === 'auth' && err.answer?.status === 403 && err.answer.code === '')) throw err;
       try {
         await this.#send(`opening bucket "${bucket}"`, () => new ListObjectsV2Command({ Bucket: bucket, Prefix: this.#boxPrefix, MaxKeys: 1 }));
         return 'listable';
@@ -342,7 +338,7 @@ export class S3Transport implements Transport {
       const head = await this.#send(`checking ${key}`, () => new HeadObjectCommand({ Bucket: this.#target.bucket, Key: key }));
       return { size: head.ContentLength ?? -1, sha256: head.Metadata?.[SHA256_META] ?? null };
     } catch (err) {
-      if (err instanceof SyncError && err.kind === 'remote' && /\b404\b|NoSuchKey/.test(err.message)) return null;
+      if (err instanceof SyncError && err.answer?.status === 404) return null;
       if (err instanceof SyncError && err.kind === 'permission') return 'unknown';
       throw err;
     }
@@ -405,9 +401,7 @@ export class S3Transport implements Transport {
         const start = (partNumber - 1) * partSize;
         const length = lengthOf(partNumber);
         try {
-          const md5 = await md5Of(localFile, start, length).catch((err: NodeJS.ErrnoException) => {
-            throw new SyncError(err.code === 'ENOENT' ? 'local-missing' : 'local', `cannot read ${localFile}: ${err.message}`);
-          });
+          const md5 = await md5Of(localFile, start, length).catch(localFailure(localFile));
           const sent = await this.#send(`uploading part ${partNumber}/${count} of ${key}`, () =>
             new UploadPartCommand({
               Bucket: this.#target.bucket,
@@ -433,7 +427,7 @@ export class S3Transport implements Transport {
     if (rejected) {
       const error = rejected.reason as unknown;
       // The upload is kept (and its parts): the next attempt, after a restart too, resumes it.
-      if (error instanceof SyncError && error.message.includes('NoSuchUpload')) store?.forget(key);
+      if (error instanceof SyncError && error.answer?.code === 'NoSuchUpload') store?.forget(key);
       throw error;
     }
 
@@ -448,7 +442,7 @@ export class S3Transport implements Transport {
       );
     } catch (err) {
       // A part the server does not have after all: start over next time.
-      if (err instanceof SyncError && /InvalidPart|NoSuchUpload|EntityTooSmall/.test(err.message)) {
+      if (err instanceof SyncError && ['InvalidPart', 'InvalidPartOrder', 'NoSuchUpload', 'EntityTooSmall'].includes(err.answer?.code ?? '')) {
         await this.#drop({ key, uploadId });
       }
       throw err;
@@ -475,7 +469,7 @@ export class S3Transport implements Transport {
         marker = page.NextPartNumberMarker;
       }
     } catch (err) {
-      if (err instanceof SyncError && /NoSuchUpload|\b404\b/.test(err.message)) return null;
+      if (err instanceof SyncError && err.answer?.status === 404) return null;
       // A key that may not list parts (s3:ListMultipartUploadParts): the parts the database recorded, each confirmed by the server when sent.
       if (err instanceof SyncError && err.kind === 'permission') return this.#options.multipart?.get(key)?.parts ?? [];
       throw err;
@@ -488,7 +482,7 @@ export class S3Transport implements Transport {
       await this.#send(`aborting the upload of ${upload.key}`, () => new AbortMultipartUploadCommand({ Bucket: this.#target.bucket, Key: upload.key, UploadId: upload.uploadId }));
     } catch (err) {
       // Gone already; or a key that may not abort (s3:AbortMultipartUpload): left to the bucket's lifecycle rule.
-      if (!(err instanceof SyncError && (/NoSuchUpload|\b404\b/.test(err.message) || err.kind === 'permission'))) throw err;
+      if (!(err instanceof SyncError && (err.answer?.status === 404 || err.kind === 'permission'))) throw err;
     }
     this.#options.multipart?.forget(upload.key);
   }
@@ -557,13 +551,20 @@ export class S3Transport implements Transport {
     }
   }
 
+  /** The SyncError of a failed request, with the server's answer (status and code) attached when there was one. */
   #classify(err: S3Failure, what: string): SyncError {
+    const error = this.#describe(err, what);
+    const status = err.$metadata?.httpStatusCode;
+    if (status !== undefined) error.answer = { status, code: codeOf(err) };
+    return error;
+  }
+
+  #describe(err: S3Failure, what: string): SyncError {
     const t = this.#target;
     const where = `${this.#endpoint.host}`;
     const status = err.$metadata?.httpStatusCode;
-    // A HEAD's error has no body: the SDK names it after the status alone ("Unknown", "Forbidden", "NotFound").
     const named = err.Code ?? err.name ?? '';
-    const code = ['Unknown', 'UnknownError', 'Forbidden', 'NotFound', 'BadRequest'].includes(named) ? '' : named;
+    const code = codeOf(err);
     const errno = errnoOf(err);
     if (err.name === 'AbortError' || this.#abort.signal.aborted) return new SyncError('connection', `the connection to ${where} was cut while ${what}: the sync is stopping`);
     const why: Record<string, string> = {
@@ -610,6 +611,20 @@ export class S3Transport implements Transport {
     const said = err.message && err.message !== named && !/^Unknown(Error)?$/.test(err.message) ? `: ${err.message}` : '';
     return new SyncError('remote', `the server failed while ${what}: ${detail}${hint}${said}`);
   }
+}
+
+/** Our own file failed to read: gone (nothing to send any more), or unreadable (tried again later). */
+function localFailure(file: string): (err: NodeJS.ErrnoException) => never {
+  return (err) => {
+    if (err.code === 'ENOENT') throw new SyncError('local-missing', `${file} is no longer on the box`);
+    throw new SyncError('local', `cannot read ${file}: ${err.message}`);
+  };
+}
+
+/** The S3 error code of an answer; '' for a HEAD's, which has no body (the SDK names it after the status: "Unknown", "Forbidden", "NotFound"). */
+function codeOf(err: S3Failure): string {
+  const named = err.Code ?? err.name ?? '';
+  return ['Unknown', 'UnknownError', 'Forbidden', 'NotFound', 'BadRequest'].includes(named) ? '' : named;
 }
 
 /** The system error code under the SDK's wrappers ("AWS SDK error wrapper for Error: connect ECONNREFUSED ..."). */

@@ -28,6 +28,8 @@ export class SyncError extends Error {
   override readonly name = 'SyncError';
   /** In the doctor's probe: the steps that worked before this failure. */
   steps: string[] = [];
+  /** The server's answer, when it gave one (S3: the HTTP status and the error code, '' when its answer had no body). */
+  answer: { status: number; code: string } | null = null;
   constructor(
     readonly kind: SyncErrorKind,
     message: string,

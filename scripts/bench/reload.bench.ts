@@ -20,6 +20,7 @@ import { createSocket } from 'unix-dgram';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
 import { parsePictureFileName, pictureFileName } from '../../daemon/domain/data-folder';
+import { table } from './table';
 
 const MAIN = path.join(__dirname, '..', '..', 'daemon', 'main.js');
 
@@ -118,8 +119,7 @@ export async function run(): Promise<void> {
       ['restart (reference)', ms(median(restartMs)), ms(Math.max(...restartMs)), missed(restartWindow).join(', '), '1.00'],
       ['reload (SIGHUP)', ms(median(reloadMs)), ms(Math.max(...reloadMs)), missed(reloadWindow).join(', '), (median(restartMs) / median(reloadMs)).toFixed(1)],
     ];
-    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}\n`);
+    process.stdout.write(table(rows));
     process.stdout.write('ratio: how many times faster than a restart a change applies\n');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

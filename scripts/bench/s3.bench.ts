@@ -31,6 +31,7 @@ import { Outbox } from '../../daemon/sync/outbox';
 import { SyncService } from '../../daemon/sync/sync.service';
 import { TestS3 } from '../lib/loopback-s3';
 import { envCount } from './env';
+import { table } from './table';
 
 const exec = promisify(execFile);
 const DAY = '2026-11-20';
@@ -61,8 +62,6 @@ interface Result {
 }
 
 export async function run(): Promise<void> {
-  const missing = TestS3.available();
-  if (missing !== null) throw new Error(missing);
   const rclone = await exec('rclone', ['version']).catch(() => null);
   if (rclone === null) throw new Error('rclone is not installed (apt-get install rclone): it is the reference of this benchmark');
   const sets: FileSet[] = [
@@ -113,8 +112,7 @@ export async function run(): Promise<void> {
     await s3.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n`);
+  process.stdout.write(table(rows));
   process.stdout.write('ratio = rclone time / our time (above 1: we are faster); best of two runs each, orders alternated;\n');
   process.stdout.write('peak memory = highest resident memory above the tool\'s own at its start (ours: this process; rclone: its process)\n');
 }

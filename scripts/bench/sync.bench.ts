@@ -25,6 +25,7 @@ import { Outbox } from '../../daemon/sync/outbox';
 import { SyncService } from '../../daemon/sync/sync.service';
 import { TestSshd } from '../lib/loopback-sshd';
 import { envCount } from './env';
+import { table } from './table';
 
 const exec = promisify(execFile);
 const DAY = '2026-11-20';
@@ -97,8 +98,7 @@ export async function run(): Promise<void> {
     await sshd.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n`);
+  process.stdout.write(table(rows));
   process.stdout.write('ratio = OpenSSH time / our time (above 1: we are faster); best of two runs each, orders alternated\n');
 }
 

@@ -51,8 +51,6 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
   let sync: SyncService | null;
 
   beforeAll(async () => {
-    const missing = TestS3.available();
-    if (missing !== null) throw new Error(missing);
     tmp = tempDir();
     s3 = await TestS3.start({ dir: path.join(tmp.dir, 's3') });
     client = s3.client();
@@ -272,7 +270,7 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     };
     // One the server has but the database never recorded (a crash right after it started), one the database
     // records for a file that is no longer queued (deleted since), and another box's.
-    const orphan = await started(`${PREFIX}north/videos/daily/2026-11-01.mp4`);
+    await started(`${PREFIX}north/videos/daily/2026-11-01.mp4`);
     const stale = await started(`${PREFIX}north/videos/daily/2026-11-02.mp4`);
     store.multipart.begin('cloud', { key: `${PREFIX}north/videos/daily/2026-11-02.mp4`, remotePath: 'north/videos/daily/2026-11-02.mp4', uploadId: stale, size: 6 * MiB, sha256: 'x'.repeat(64), partSize: 8 * MiB, createdAt: T0 });
     const other = await started('sites/box-2/north/videos/daily/2026-11-01.mp4');
@@ -281,7 +279,6 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     await waitFor('pending() === 0', () => pending() === 0, 20_000);
     await waitFor('the abandoned uploads aborted', async () => (await unfinishedUploads()).length === 1, 10_000);
     expect(await unfinishedUploads()).toEqual([{ key: 'sites/box-2/north/videos/daily/2026-11-01.mp4', uploadId: other }]);
-    expect(orphan).not.toBe(other);
     expect(store.multipart.all('cloud')).toEqual([]);
   });
 
