@@ -123,6 +123,8 @@ export class App {
         service('storage', () => s.storage.check().then(() => s.storage.start()), () => s.storage.stop()),
         service('health', () => s.health.start(), () => s.health.stop()),
         service('notifier', () => s.notifier.start(), () => s.notifier.stop()),
+        // Says "offline" on the broker while the others stop.
+        service('mqtt', () => s.mqtt.start(), () => s.mqtt.stop()),
       ],
       service('alerts', () => s.alerts.start(), () => s.alerts.stop()),
       // The current schedule: a reload replaces it.
@@ -217,6 +219,7 @@ export class App {
     await services.sync.reconfigure();
     // A fixed alert channel sends what waited at once, not at the end of its backoff.
     services.notifier.wake();
+    services.mqtt.reconfigure();
     if (this.#rejected) {
       this.#rejected = null;
       this.#checkAlerts();

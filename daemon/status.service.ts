@@ -18,6 +18,7 @@ import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
+import type { MqttStatus } from './domain/mqtt';
 
 export interface SourceStatus {
   id: string;
@@ -60,6 +61,8 @@ export interface SystemStatus {
   sync: { targets: TargetStatus[] };
   /** The power relays of enabled sources as the daemon holds them now; null without a running daemon. */
   relays: RelayStatus[] | null;
+  /** The link to the fleet's MQTT broker; null without an mqtt section or a running daemon. */
+  mqtt: MqttStatus | null;
 }
 
 /** A source's power relay: `unavailable` says why it cannot be opened and the fix (no power cycle meanwhile). */
@@ -105,6 +108,7 @@ export class StatusService {
   readonly #alerts: () => ActiveAlert[];
   readonly #notifications: () => SystemStatus['notifications'];
   readonly #relays: (() => RelayState[]) | null;
+  readonly #mqtt: () => MqttStatus | null;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -119,6 +123,7 @@ export class StatusService {
     notifications?: () => SystemStatus['notifications'];
     /** The running capture service's relays. */
     relays?: () => RelayState[];
+    mqtt?: () => MqttStatus | null;
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -131,6 +136,7 @@ export class StatusService {
     this.#alerts = deps.alerts ?? (() => []);
     this.#notifications = deps.notifications ?? (() => null);
     this.#relays = deps.relays ?? null;
+    this.#mqtt = deps.mqtt ?? (() => null);
     this.#now = deps.now ?? Date.now;
   }
 
@@ -188,6 +194,7 @@ export class StatusService {
       notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },
       relays: this.#relays ? this.#relays().map(relayStatus) : null,
+      mqtt: this.#mqtt(),
     });
   }
 

@@ -143,6 +143,7 @@ export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> =
   { name: 'schedule', units: ['daemon/schedule'] },
   { name: 'videos and health', units: ['daemon/timelapse', 'daemon/health'] },
   { name: "the box's state", units: ['daemon/status.service.ts'] },
+  { name: 'the fleet', units: ['daemon/mqtt'] },
   { name: 'faces', units: ['web', 'daemon/control', 'daemon/doctor', 'daemon/backup'] },
   { name: 'composition and entry', units: ['daemon/app.ts', 'daemon/compose', 'daemon/cli', 'daemon/main.ts', 'daemon/service-manager.ts'] },
 ];
@@ -161,6 +162,7 @@ export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[
   { module: 'node:child_process', allowed: ['daemon/process.ts'] },
   { module: 'child_process', allowed: ['daemon/process.ts'] },
   { module: 'nodemailer', allowed: ['daemon/health/channels.ts'] },
+  { module: 'mqtt', allowed: ['daemon/mqtt/broker.ts'] },
   { module: 'unix-dgram', allowed: ['daemon/service-manager.ts'] },
   { module: 'express', allowed: ['web/', 'daemon/control/server.ts'] },
 ];

@@ -26,6 +26,10 @@ export function referencedFiles(config: Config): ReferencedFile[] {
     if (t.type === 'sftp' && t.privateKey !== undefined) named.push({ key: `sync.targets[${i}].privateKey`, file: t.privateKey });
     if (t.type === 's3' && t.secretAccessKeyFile !== undefined) named.push({ key: `sync.targets[${i}].secretAccessKeyFile`, file: t.secretAccessKeyFile });
   });
+  for (const key of ['passwordFile', 'ca', 'cert', 'key'] as const) {
+    const file = config.mqtt?.[key];
+    if (file !== undefined) named.push({ key: `mqtt.${key}`, file });
+  }
   const byFile = new Map<string, ReferencedFile>();
   for (const { key, file } of named) {
     const seen = byFile.get(file);

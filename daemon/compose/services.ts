@@ -37,6 +37,8 @@ import { Notifier } from '../health/notifier';
 import { AlertService } from '../health/alerts';
 import type { ConfigRejection } from '../health/conditions';
 import { Metrics } from '../health/metrics';
+import { MqttService } from '../mqtt/mqtt.service';
+import { localDate } from '../domain/data-folder';
 import { AppError } from '../errors';
 import { messageOf } from '../error-causes';
 import type { Service } from '../lifecycle';
@@ -121,6 +123,7 @@ export class Services {
   #settings: SourceSettings | null = null;
   #web: WebServer | null = null;
   #control: ControlSocket | null = null;
+  #mqtt: MqttService | null = null;
 
   constructor(deps: ServicesDeps) {
     this.#deps = deps;
@@ -269,7 +272,13 @@ export class Services {
     return (this.#alerts ??= new AlertService({
       config: this.#config,
       store: this.store,
-      notifier: this.notifier,
+      // The fleet's broker hears alerts as the webhook does (it is no channel: nothing waits for it in the database).
+      notifier: {
+        enqueue: (message) => {
+          this.#mqtt?.event(message);
+          return this.notifier.enqueue(message);
+        },
+      },
       health: () => this.#health?.latest() ?? null,
       storage: () => this.#storage?.status() ?? null,
       sync: () => this.#sync?.status() ?? [],
@@ -297,7 +306,30 @@ export class Services {
           alerts: () => this.#alerts?.active() ?? [],
           notifications: () => this.#notifier?.status() ?? null,
           relays: () => this.#capture?.relays() ?? [],
+          mqtt: () => this.#mqtt?.status() ?? null,
         }));
+  }
+
+  /** The box on its fleet's MQTT broker; does nothing without an mqtt section. */
+  get mqtt(): MqttService {
+    const store = this.store;
+    const settings = this.settings;
+    return (this.#mqtt ??= new MqttService({
+      config: this.#config,
+      status: this.status,
+      picturesToday: (id) => store.pictures.countOn(id, localDate(this.#now(), this.#config().appliance.timezone)),
+      alerts: () => this.#alerts?.active() ?? [],
+      retained: store.mqttRetained,
+      audit: store.audit,
+      actions: settings && {
+        capture: (id) => this.capture.capture(id, 'manual'),
+        setEnabled: async (id, enabled, who) => {
+          await settings.patch(id, { enabled }, { ...who, profile: 'director' });
+        },
+      },
+      log: this.#logFor('mqtt'),
+      now: this.#now,
+    }));
   }
 
   /** The UI's editor of the config file; null on a stopped box (nothing to make live). */

@@ -154,6 +154,7 @@ function resolvePaths(config: Config, base: string): Config {
         return { ...t, ...(t.secretAccessKeyFile ? { secretAccessKeyFile: abs(t.secretAccessKeyFile) } : {}) };
       }),
     },
+    ...(config.mqtt ? { mqtt: { ...config.mqtt, ...Object.fromEntries(MQTT_FILES.flatMap((key) => (config.mqtt![key] === undefined ? [] : [[key, abs(config.mqtt![key]!)]]))) } } : {}),
   };
 }
 
@@ -211,8 +212,16 @@ function missingFiles(config: Config): string[] {
     if (file === undefined || fs.existsSync(file)) return [];
     return [`sync.targets[${i}].${key}: ${file} does not exist; nothing is sent to "${target.id}" until it does (files wait in the outbox)`];
   });
-  return [...watermarks, ...keys];
+  const mqtt = MQTT_FILES.flatMap((key) => {
+    const file = config.mqtt?.[key];
+    if (file === undefined || fs.existsSync(file)) return [];
+    return [`mqtt.${key}: ${file} does not exist; the box cannot connect to the MQTT broker until it does`];
+  });
+  return [...watermarks, ...keys, ...mqtt];
 }
+
+/** The keys of the mqtt section that name files. */
+const MQTT_FILES = ['passwordFile', 'ca', 'cert', 'key'] as const;
 
 /** Alerts without a channel are only seen by someone who looks: say so at start. */
 function alertChannels(config: Config): string[] {

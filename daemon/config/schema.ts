@@ -376,8 +376,47 @@ const s3Target = obj({
 
 const syncTarget = z.discriminatedUnion('type', [sftpTarget, s3Target], { error: (issue) => (issue.code === 'invalid_union' ? 'expected type "sftp" or "s3"' : undefined) });
 
+/** MQTT topic levels: no wildcard, no empty level, no leading or trailing "/". */
+const topicPath = (what: string) =>
+  z
+    .string()
+    .max(100)
+    .regex(/^[^\s#+/]+(\/[^\s#+/]+)*$/, `expected ${what}: topic levels separated by "/", without "+", "#", spaces, or a leading or trailing "/"`);
+
+const mqttSection = obj({
+  url: z
+    .url({ protocol: /^(mqtts?|wss?)$/, error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL, such as mqtts://broker.example.com:8883' })
+    .refine((url) => { const u = new URL(url); return u.username === '' && u.password === ''; }, {
+      error: 'expected the user name and password in mqtt.username and mqtt.password (or passwordFile), not in the URL',
+    })
+    .meta({ description: 'The broker: mqtt:// (1883), mqtts:// (TLS, 8883), ws:// or wss:// (MQTT over WebSocket; the path is kept, such as /mqtt)' }),
+  username: z.string().min(1).max(256).optional().meta({ description: "The box's login on the broker; usually appliance.id, so that the broker's ACL can use %u" }),
+  password: z.string().min(1).max(1024).optional().meta({ description: 'The password; better kept in passwordFile' }),
+  passwordFile: z.string().min(1).optional().meta({ description: 'A file holding the password (first line); relative to the config file' }),
+  ca: z.string().min(1).optional().meta({ description: "A PEM file of the certificate authority that signed the broker's certificate (mqtts, wss); default: the system's" }),
+  cert: z.string().min(1).optional().meta({ description: 'A PEM client certificate, for brokers that log boxes in by certificate (with key)' }),
+  key: z.string().min(1).optional().meta({ description: "The client certificate's PEM private key" }),
+  topicPrefix: topicPath('a topic prefix such as "lapsebox" or "acme/sites"').default('lapsebox').meta({ description: 'Every topic of the box is under <topicPrefix>/<appliance.id>/' }),
+  interval: duration({ min: 5_000, max: 3_600_000, default: '1m', description: 'How often the state is published again when nothing changed (a change is published within a second)' }),
+  keepalive: duration({ min: 5_000, max: 1_200_000, default: '30s', description: 'MQTT keepalive: the broker publishes the last will "offline" when it has heard nothing for 1.5 times this' }),
+  homeAssistant: obj({
+    enabled: z.boolean().default(false),
+    discoveryPrefix: topicPath('a discovery prefix such as "homeassistant"').default('homeassistant').meta({ description: "Home Assistant's MQTT discovery prefix" }),
+  })
+    .prefault({})
+    .meta({ description: 'Home Assistant discovery: one device per box, with sensors per box and per source' }),
+  commands: z.boolean().default(false).meta({ description: 'true: capture now and enable or disable a source over MQTT (audited as actor "mqtt"); anyone who may publish on the box\'s topics may then do it' }),
+})
+  .refine((m) => m.password === undefined || m.passwordFile === undefined, { error: 'expected one of password or passwordFile, not both', path: ['passwordFile'] })
+  .refine((m) => (m.password === undefined && m.passwordFile === undefined) || m.username !== undefined, { error: 'required with a password: the user name', path: ['username'] })
+  .refine((m) => (m.cert === undefined) === (m.key === undefined), { error: 'expected cert and key together (a client certificate and its private key)', path: ['cert'] })
+  .refine((m) => !(m.url.startsWith('mqtt:') || m.url.startsWith('ws:')) || (m.ca === undefined && m.cert === undefined), {
+    error: 'expected an mqtts:// or wss:// URL with ca, cert or key: a plain connection uses no certificate',
+    path: ['url'],
+  });
+
 /** The modules whose log lines carry `module`, each with its own level under `logging.modules`. */
-export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'pipeline', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
+export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'mqtt', 'pipeline', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
 export type LogModule = (typeof LOG_MODULES)[number];
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' });
 
@@ -410,6 +449,11 @@ export const configSchema = obj({
     host: z.string().min(1).default('0.0.0.0'),
     port: int(1, 65535).default(8080),
     tls: obj({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    publicUrl: httpUrl
+      .refine((url) => { const u = new URL(url); return u.username === '' && u.password === '' && u.search === '' && u.hash === ''; }, { error: 'expected the address people open, without a user, a query or a fragment' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional()
+      .meta({ description: "The address people use to reach this box's UI from outside, such as https://bridge-north.example.com (a proxy or tunnel); used in links the box publishes (MQTT, Home Assistant)" }),
   }).prefault({}),
   sources: z.array(sourceSchema).default([]),
   sync: obj({ targets: z.array(syncTarget).default([]) }).prefault({}),
@@ -446,6 +490,7 @@ export const configSchema = obj({
       at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time "HH:MM"').default('08:00').meta({ description: 'Local time the report on the previous day is sent' }),
     }).prefault({}),
   }).prefault({}),
+  mqtt: mqttSection.optional().meta({ description: 'Live state for a fleet: the box publishes its state to an MQTT broker (SPEC section 8)' }),
   logging: obj({
     level: logLevel.default('info').meta({ description: 'Log level of every module not listed under modules' }),
     modules: obj(Object.fromEntries(LOG_MODULES.map((m) => [m, logLevel.optional()])) as Record<LogModule, z.ZodOptional<typeof logLevel>>)
@@ -564,3 +609,4 @@ export function jsonSchema(): Record<string, unknown> {
 export type SyncTargetConfig = Config['sync']['targets'][number];
 export type SftpTargetConfig = Extract<SyncTargetConfig, { type: 'sftp' }>;
 export type S3TargetConfig = Extract<SyncTargetConfig, { type: 's3' }>;
+export type MqttConfig = NonNullable<Config['mqtt']>;

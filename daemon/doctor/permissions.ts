@@ -76,6 +76,7 @@ function secretsIn(config: Config): string[] {
     found.push('camera passwords');
   }
   if (config.alerts.email?.smtp.password !== undefined) found.push('the SMTP password');
+  if (config.mqtt?.password !== undefined) found.push('the MQTT password');
   if (config.alerts.webhook?.headers !== undefined) found.push('webhook headers');
   return found;
 }

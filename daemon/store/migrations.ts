@@ -328,4 +328,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (target_id, key, upload_id, part_number)
   );
   `,
+  /* 11 */ `
+  -- The retained MQTT messages this box has left on its broker (source states, Home Assistant
+  -- discovery), so that those of a source that left the configuration, or of a feature turned
+  -- off, are removed from the broker even across restarts.
+  CREATE TABLE mqtt_retained (
+    topic        TEXT    PRIMARY KEY,
+    published_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -52,6 +52,7 @@ export class PicturesRepository {
   readonly #setDerivatives;
   readonly #usable;
   readonly #days;
+  readonly #dayCount;
   readonly #dayPage;
   readonly #rangePage;
   readonly #before;
@@ -84,6 +85,7 @@ export class PicturesRepository {
     this.#days = db.prepare<[string], { date: string; count: number }>(
       `SELECT local_date AS date, count FROM picture_days WHERE source_id = ? AND count > 0 ORDER BY local_date`,
     );
+    this.#dayCount = db.prepare<[string, string], { count: number }>('SELECT count FROM picture_days WHERE source_id = ? AND local_date = ?');
     type Cursor = { source: string; afterAt: number; afterId: number; limit: number };
     this.#dayPage = db.prepare<Cursor & { date: string }, Row>(
       `SELECT * FROM pictures INDEXED BY pictures_by_source_day
@@ -131,6 +133,11 @@ export class PicturesRepository {
   /** Days with usable pictures and their counts, oldest first (kept by triggers: one small read). */
   days(sourceId: string): { date: string; count: number }[] {
     return this.#days.all(sourceId);
+  }
+
+  /** Usable pictures of one local day (`YYYY-MM-DD`), from the per-day counts. */
+  countOn(sourceId: string, date: string): number {
+    return this.#dayCount.get(sourceId, date)?.count ?? 0;
   }
 
   /**

@@ -18,6 +18,7 @@ import { AccessRepository } from './access.repository';
 import { HealthRepository } from './health.repository';
 import { NotificationsRepository } from './notifications.repository';
 import { AlertsRepository } from './alerts.repository';
+import { MqttRetainedRepository } from './mqtt-retained.repository';
 
 export interface Repositories {
   db: Db;
@@ -36,6 +37,7 @@ export interface Repositories {
   health: HealthRepository;
   notifications: NotificationsRepository;
   alerts: AlertsRepository;
+  mqttRetained: MqttRetainedRepository;
   close(): void;
 }
 
@@ -59,6 +61,7 @@ export function openRepositories(dataDir: string): Repositories {
     health: new HealthRepository(db),
     notifications: new NotificationsRepository(db),
     alerts: new AlertsRepository(db),
+    mqttRetained: new MqttRetainedRepository(db),
     close: () => {
       if (db.open) db.close();
     },

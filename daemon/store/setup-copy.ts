@@ -37,6 +37,8 @@ export const STATE_TABLES = [
   'health_samples',
   'alerts',
   'notifications',
+  // What this box left on its MQTT broker: the replacement box publishes its own.
+  'mqtt_retained',
 ] as const;
 
 /**
