@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { SourceStatus, SystemStatus } from '../status.service';
 import { describePower } from '../health/throttling';
 import type { ChannelStatus } from '../health/notifier';
+import type { MqttStatus } from '../domain/mqtt';
 import { formatDuration } from '../config/duration';
 import { renderTargets } from './sync.command';
 import { daemonOrHere } from './daemon-or-here';
@@ -13,13 +14,13 @@ import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOpt
  * sources and the daemon. Health, storage, alerts and channels are the running
  * daemon's; without one they are null (alerts empty).
  */
-interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays'> {
+interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt'> {
   daemon: { running: boolean; pid?: number; startedAt?: string };
   sources: SourceStatus[];
 }
 
 /** What only a running daemon knows, when there is none. */
-const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications' | 'relays'> => ({ storage: null, health: null, alerts: [], notifications: null, relays: null });
+const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt'> => ({ storage: null, health: null, alerts: [], notifications: null, relays: null, mqtt: null });
 
 export function statusCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('status')))
@@ -137,7 +138,21 @@ function renderLive(r: StatusReport, local: (iso: string | null | undefined) => 
       `  email: ${channel(r.notifications.email, local)}`,
     );
   }
+  if (r.mqtt) out.push(`mqtt: ${mqttLine(r.mqtt, local)}`);
   return out;
+}
+
+/** The broker link in one line: where, how it is, since when, what waits and what went wrong. */
+export function mqttLine(m: MqttStatus, local: (iso: string | null | undefined) => string): string {
+  const state = { connected: 'connected', connecting: 'connecting', waiting: 'NOT connected', stopped: 'stopped' }[m.activity];
+  const parts = [`${m.broker} as ${m.topic}: ${state}${m.since ? ` since ${local(m.since)}` : ''}`];
+  if (m.nextAttemptAt) parts.push(`next try ${local(m.nextAttemptAt)}`);
+  if (m.lastError) parts.push(`last error: ${m.lastError}`);
+  parts.push(`${m.published} published${m.lastPublishedAt ? ` (last ${local(m.lastPublishedAt)})` : ''}, ${m.queued} waiting${m.dropped > 0 ? `, ${m.dropped} events dropped` : ''}`);
+  if (m.refused) parts.push(`REFUSED by the broker at ${local(m.refused.at)}: ${m.refused.message}`);
+  const extras = [m.homeAssistant ? 'Home Assistant discovery' : null, m.commands ? 'commands on' : null].filter(Boolean);
+  if (extras.length > 0) parts.push(extras.join(', '));
+  return parts.join('; ');
 }
 
 function channel(c: ChannelStatus | null, local: (iso: string | null | undefined) => string): string {

@@ -42,6 +42,7 @@ export function createControlApp(deps: {
       alerts: system.alerts,
       notifications: system.notifications,
       relays: system.relays,
+      mqtt: system.mqtt,
     });
   });
   const sync = deps.sync;

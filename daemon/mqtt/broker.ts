@@ -99,8 +99,11 @@ export function describeBrokerError(err: unknown, config: Pick<MqttConfig, 'url'
   const message = messageOf(err);
   const reason = typeof (err as { code?: unknown } | null)?.code === 'number' ? ((err as { code: number }).code) : null;
   if (reason !== null) {
-    if (reason === 4 || reason === 134) return new BrokerError('login', `the broker refused the login: wrong mqtt.username or password (${message})`);
-    if (reason === 5 || reason === 135 || reason === 138) return new BrokerError('not-authorized', `the broker does not let this user connect (${message}): check its users and ACL`);
+    // Mosquitto answers a wrong password with "not authorized" (5, or 135 in MQTT 5), like an unknown user.
+    if (reason === 4 || reason === 134 || reason === 5 || reason === 135) {
+      return new BrokerError('login', `the broker refused the login (${message}): check mqtt.username and the password against the broker's users`);
+    }
+    if (reason === 138) return new BrokerError('not-authorized', `the broker has banned this client (${message})`);
     if (reason === 1 || reason === 132) return new BrokerError('protocol', `the broker does not speak this MQTT version (${message})`);
     if (reason === 2 || reason === 133) return new BrokerError('not-authorized', `the broker refused the client id (${message})`);
     return new BrokerError('protocol', `the broker refused the connection: ${message}`);
