@@ -85,6 +85,8 @@ export class MqttService implements Service {
   #sent = 0;
   #lastSentAt: number | null = null;
   #refused: { topic: string; at: number; message: string } | null = null;
+  /** Topics the broker refused on this connection. */
+  readonly #refusedNow = new Set<string>();
   #commands: Promise<void> = Promise.resolve();
   #commandsWaiting = 0;
   #stopped = true;
@@ -207,6 +209,7 @@ export class MqttService implements Service {
   #connected(): void {
     const topics = this.#topics!;
     this.#onlineSince = this.#now();
+    this.#refusedNow.clear();
     this.#deps.log.info({ broker: brokerName(this.#deps.config().mqtt!), topic: topics.base }, `connected to the MQTT broker ${brokerName(this.#deps.config().mqtt!)}`);
     // Everything again: the broker may have lost its retained messages, or never had them.
     this.#published.clear();
@@ -324,10 +327,12 @@ export class MqttService implements Service {
   #sendFailed(message: OutgoingMessage, err: BrokerError): void {
     if (!this.#inFlight.has(message)) return;
     if (err.kind === 'not-authorized' || err.kind === 'protocol') {
-      // Sending it again would be refused again: said once per topic, then dropped.
-      if (this.#refused?.topic !== message.topic) this.#deps.log.warn({ topic: message.topic }, err.message);
+      // Sending it again would be refused again: dropped, and said once per connection (the others at debug).
+      if (this.#refusedNow.size === 0) this.#deps.log.warn({ topic: message.topic }, err.message);
+      else if (!this.#refusedNow.has(message.topic)) this.#deps.log.debug({ topic: message.topic }, err.message);
+      this.#refusedNow.add(message.topic);
+      // A state keeps its record: it is tried again when it changes or at the interval, not at every look.
       this.#refused = { topic: message.topic, at: this.#now(), message: err.message };
-      if (message.retain) this.#published.delete(message.topic);
       return;
     }
     this.#outgoing.putBack(message);
