@@ -195,9 +195,14 @@ export class App {
     if (this.#stopping || !this.#services) throw new AppError('unavailable', 'the daemon is stopping; the change applies at the next start');
     const services = this.#services;
     const before = this.config;
-    const restartNeeded = (['web', 'storage'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next.config[k]));
+    // The listener's settings need a restart; the address people use from outside (links) does not.
+    const listener = (web: Config['web']) => JSON.stringify({ ...web, publicUrl: undefined });
+    const restartNeeded = [
+      ...(listener(before.web) !== listener(next.config.web) ? ['web'] : []),
+      ...(JSON.stringify(before.storage) !== JSON.stringify(next.config.storage) ? ['storage'] : []),
+    ];
     if (restartNeeded.length > 0) this.#log.warn({ keys: restartNeeded }, 'these settings change only after a restart: systemctl restart lapsebox');
-    const kept = { ...next.config, web: before.web, storage: before.storage };
+    const kept = { ...next.config, web: { ...before.web, publicUrl: next.config.web.publicUrl }, storage: before.storage };
     const handover = services.releaseCapture();
     const previous = this.#loaded;
     this.#loaded = { ...next, config: kept };
