@@ -1,6 +1,6 @@
 // The box's health: alerts, vital signs, storage, the last 48 hours, alert channels,
-// versions, sync targets and their backlog; recent events for maintainers (directors
-// see the status read-only: nothing on this page changes anything).
+// versions, sync targets and their backlog, the fleet's MQTT broker; recent events for
+// maintainers (directors see the status read-only: nothing on this page changes anything).
 import { api } from '../api.js';
 import { h, fill, spinner, errorBox, bytes } from '../dom.js';
 import * as t from '../time.js';
@@ -37,6 +37,42 @@ function target(s) {
     s.failing && s.failing.length
       ? h('details', null, h('summary', { text: `${s.failing.length} file${s.failing.length > 1 ? 's' : ''} failing` }), h('ul', { class: 'failing' }, s.failing.map((f) => h('li', null, h('code', { text: f.file }), ` · ${f.attempts} attempts · `, f.error || ''))))
       : null,
+  );
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+// The link to the fleet's MQTT broker, in the words of `lapsebox status`: how it is and since
+// when, what went out and what waits, what went wrong. Shown only with an mqtt section.
+function mqttCard(m) {
+  const words = { connected: 'connected', connecting: 'connecting', waiting: 'not connected', stopped: 'stopped' };
+  const tone = { connected: 'ok', connecting: 'info', waiting: 'bad', stopped: 'muted' }[m.activity] || 'muted';
+  // In the box's time zone; the full date and time on hover.
+  const at = (iso, format = t.shortDateTime) => h('time', { datetime: iso, title: t.dateTime(iso), text: format(iso) });
+  // While waiting, `since` is the last failed attempt, not the start of the outage: not shown.
+  const state =
+    m.activity === 'connected' ? ['connected since ', h('time', { datetime: m.since, text: t.dateTime(m.since) })]
+    : m.activity === 'waiting' ? ['not connected: waiting', m.nextAttemptAt ? [', next try at ', at(m.nextAttemptAt, t.time)] : null]
+    : m.activity === 'connecting' ? ['connecting', m.since ? [' since ', at(m.since, t.time)] : null]
+    : words[m.activity] || m.activity;
+  // The broker's message names the topic, most often; said once.
+  const refused = m.refused && (m.refused.message.includes(m.refused.topic) ? m.refused.message : `on ${m.refused.topic}: ${m.refused.message}`);
+  return h(
+    'article',
+    { class: 'card mqtt', dataset: { activity: m.activity } },
+    h('h3', null, h('span', { class: 'broker', text: m.broker }), ' ', h('span', { class: `badge ${tone}`, text: words[m.activity] || m.activity })),
+    kv([
+      ['Topic', h('code', { text: m.topic })],
+      ['Client id', h('code', { text: m.clientId })],
+      ['State', h('span', { class: 'state' }, state)],
+      m.lastError ? ['Last error', h('span', { class: 'bad-text last-error', text: m.lastError })] : null,
+      ['Published', [plural(m.published, 'message'), m.lastPublishedAt ? [', last at ', at(m.lastPublishedAt)] : null]],
+      ['Waiting', plural(m.queued, 'message')],
+      m.dropped > 0 ? ['Dropped', h('span', { class: 'warn-text', text: `${plural(m.dropped, 'event')}: too many waited while the broker was away` })] : null,
+      m.refused ? ['Refused', h('span', { class: 'bad-text refused' }, at(m.refused.at), `: ${refused}`)] : null,
+      ['Home Assistant', m.homeAssistant ? 'discovery on' : 'off'],
+      ['Commands', m.commands ? 'on: capture and enable or disable sources over MQTT' : 'off'],
+    ]),
   );
 }
 
@@ -134,6 +170,8 @@ export async function systemView(root, ctx) {
       channelsBlock(s.notifications),
       h('h2', { text: 'Sync targets' }),
       s.sync && s.sync.targets.length ? h('div', { class: 'cards' }, s.sync.targets.map(target)) : h('p', { class: 'empty', text: 'No sync target configured.' }),
+      // One card, the width of the page (`two` fits the cards to the row).
+      s.mqtt ? [h('h2', { text: 'Fleet broker (MQTT)' }), h('div', { class: 'cards two' }, mqttCard(s.mqtt))] : null,
       ev ? [h('h2', { text: 'Recent events' }), ev instanceof Error ? errorBox(ev, 'Cannot load the events') : events(ev.events)] : null,
     );
   };
