@@ -16,6 +16,7 @@ import { camerasCommand } from './cameras.command';
 import { timelapseCommand } from './timelapse.command';
 import { doctorCommand } from './doctor.command';
 import { backupCommand } from './backup.command';
+import { fleetCommand } from './fleet.command';
 import { packageVersion } from '../package-info';
 import { ServiceStartError } from '../lifecycle';
 import { messageOf } from '../error-causes';
@@ -38,6 +39,7 @@ export function buildProgram(io: Output = stdio): Command {
   doctorCommand(program, io);
   syncCommand(program, io);
   backupCommand(program, io);
+  fleetCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

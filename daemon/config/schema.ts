@@ -383,9 +383,19 @@ const topicPath = (what: string) =>
     .max(100)
     .regex(/^[^\s#+/]+(\/[^\s#+/]+)*$/, `expected ${what}: topic levels separated by "/", without "+", "#", spaces, or a leading or trailing "/"`);
 
+/** mqtt:// or ws://, whatever the case: no TLS, so no certificate. */
+function plainScheme(url: string): boolean {
+  try {
+    const p = new URL(url).protocol;
+    return p === 'mqtt:' || p === 'ws:';
+  } catch {
+    return false;
+  }
+}
+
 const mqttSection = obj({
   url: z
-    .url({ protocol: /^(mqtts?|wss?)$/, error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL, such as mqtts://broker.example.com:8883' })
+    .url({ protocol: /^(mqtts?|wss?)$/, hostname: /^./, error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL with the broker\'s host, such as mqtts://broker.example.com:8883' })
     .refine((url) => { const u = new URL(url); return u.username === '' && u.password === ''; }, {
       error: 'expected the user name and password in mqtt.username and mqtt.password (or passwordFile), not in the URL',
     })
@@ -410,7 +420,7 @@ const mqttSection = obj({
   .refine((m) => m.password === undefined || m.passwordFile === undefined, { error: 'expected one of password or passwordFile, not both', path: ['passwordFile'] })
   .refine((m) => (m.password === undefined && m.passwordFile === undefined) || m.username !== undefined, { error: 'required with a password: the user name', path: ['username'] })
   .refine((m) => (m.cert === undefined) === (m.key === undefined), { error: 'expected cert and key together (a client certificate and its private key)', path: ['cert'] })
-  .refine((m) => !(m.url.startsWith('mqtt:') || m.url.startsWith('ws:')) || (m.ca === undefined && m.cert === undefined), {
+  .refine((m) => !plainScheme(m.url) || (m.ca === undefined && m.cert === undefined), {
     error: 'expected an mqtts:// or wss:// URL with ca, cert or key: a plain connection uses no certificate',
     path: ['url'],
   });
@@ -450,7 +460,7 @@ export const configSchema = obj({
     port: int(1, 65535).default(8080),
     tls: obj({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     publicUrl: httpUrl
-      .refine((url) => { const u = new URL(url); return u.username === '' && u.password === '' && u.search === '' && u.hash === ''; }, { error: 'expected the address people open, without a user, a query or a fragment' })
+      .refine((url) => { const u = new URL(url); return u.username === '' && u.password === '' && !/[?#]/.test(url); }, { error: 'expected the address people open, without a user, a query or a fragment' })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional()
       .meta({ description: "The address people use to reach this box's UI from outside, such as https://bridge-north.example.com (a proxy or tunnel); used in links the box publishes (MQTT, Home Assistant)" }),

@@ -74,16 +74,32 @@ describe('architecture', () => {
     });
 
     it('names an import going up a floor, and a folder without a floor', () => {
-      const broken = graphOf({ 'daemon/store/a.repository.ts': ['daemon/pipeline/plan.ts'], 'daemon/pipeline/plan.ts': [], 'daemon/mqtt/client.ts': [] });
+      const broken = graphOf({ 'daemon/store/a.repository.ts': ['daemon/pipeline/plan.ts'], 'daemon/pipeline/plan.ts': [], 'daemon/zigbee/client.ts': [] });
       expect(floorViolations(broken)).toEqual([
-        'daemon/mqtt has no floor in FLOORS (scripts/architecture.ts)',
         'daemon/store/a.repository.ts imports daemon/pipeline/plan.ts: "picture processing" stands above "database"',
+        'daemon/zigbee has no floor in FLOORS (scripts/architecture.ts)',
       ]);
+    });
+
+    it('puts the fleet above the box\'s state and below the faces', () => {
+      const broken = graphOf({
+        'daemon/health/alerts.ts': ['daemon/mqtt/topics.ts'],
+        'daemon/mqtt/topics.ts': [],
+        'daemon/mqtt/payloads.ts': ['daemon/status.service.ts'],
+        'daemon/status.service.ts': [],
+        'daemon/doctor/mqtt.ts': ['daemon/mqtt/topics.ts'],
+      });
+      expect(floorViolations(broken)).toEqual(['daemon/health/alerts.ts imports daemon/mqtt/topics.ts: "the fleet" stands above "videos and health"']);
     });
 
     it('names a library used outside its adapter', () => {
       const broken = graphOf({ 'daemon/capture/x.camera.ts': [], 'daemon/pipeline/p.ts': [] }, { 'daemon/capture/x.camera.ts': ['sharp'], 'daemon/pipeline/p.ts': ['sharp'] });
       expect(adapterViolations(broken)).toEqual(['daemon/capture/x.camera.ts imports sharp, which only daemon/pipeline/ may import']);
+    });
+
+    it('allows MQTT.js in the broker file only, not in the rest of its folder', () => {
+      const broken = graphOf({ 'daemon/mqtt/broker.ts': [], 'daemon/mqtt/mqtt.service.ts': [] }, { 'daemon/mqtt/broker.ts': ['mqtt'], 'daemon/mqtt/mqtt.service.ts': ['mqtt'] });
+      expect(adapterViolations(broken)).toEqual(['daemon/mqtt/mqtt.service.ts imports mqtt, which only daemon/mqtt/broker.ts may import']);
     });
   });
 });

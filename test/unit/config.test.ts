@@ -184,8 +184,159 @@ sources:
     // Regenerate with `npm run schema` after changing daemon/config/schema.ts.
     expect(fs.readFileSync(SCHEMA_FILE, 'utf8')).toBe(schemaText());
     const schema = JSON.parse(schemaText()) as { properties: Record<string, unknown>; additionalProperties: boolean };
-    expect(Object.keys(schema.properties)).toEqual(['appliance', 'storage', 'web', 'sources', 'sync', 'alerts', 'logging']);
+    expect(Object.keys(schema.properties)).toEqual(['appliance', 'storage', 'web', 'sources', 'sync', 'alerts', 'mqtt', 'logging']);
     expect(schema.additionalProperties).toBe(false);
+  });
+
+  describe('mqtt', () => {
+    /** The base file with an mqtt section on line 8, in flow style. */
+    const mqtt = (section: string) => `${base}mqtt: { ${section} }\n`;
+    const PREFIX_RULE = 'topic levels separated by "/", without "+", "#", spaces, or a leading or trailing "/"';
+
+    it('reads an mqtt section with its defaults, and none without one', () => {
+      const { config } = parseConfig(mqtt('url: "mqtts://broker.example.com:8883"'), FILE);
+      expect(config.mqtt).toEqual({
+        url: 'mqtts://broker.example.com:8883',
+        topicPrefix: 'lapsebox',
+        interval: 60_000,
+        keepalive: 30_000,
+        homeAssistant: { enabled: false, discoveryPrefix: 'homeassistant' },
+        commands: false,
+      });
+      expect(parseConfig(base, FILE).config.mqtt).toBeUndefined();
+    });
+
+    it('reads every key set', () => {
+      const text = `${base}mqtt:
+  url: wss://broker.example.com/mqtt
+  username: bridge-north
+  password: s3cret
+  topicPrefix: acme/sites
+  interval: 5m
+  keepalive: 1m
+  homeAssistant: { enabled: true, discoveryPrefix: ha }
+  commands: true
+`;
+      expect(parseConfig(text, FILE).config.mqtt).toEqual({
+        url: 'wss://broker.example.com/mqtt',
+        username: 'bridge-north',
+        password: 's3cret',
+        topicPrefix: 'acme/sites',
+        interval: 300_000,
+        keepalive: 60_000,
+        homeAssistant: { enabled: true, discoveryPrefix: 'ha' },
+        commands: true,
+      });
+    });
+
+    it('refuses a broker URL of another scheme or with credentials in it', () => {
+      expect(problems(mqtt('url: "https://broker.example.com"'))).toEqual([
+        "line 8: mqtt.url: expected an mqtt://, mqtts://, ws:// or wss:// URL with the broker's host, such as mqtts://broker.example.com:8883",
+      ]);
+      for (const url of ['mqtts://bridge-north:s3cret@broker.example.com:8883', 'mqtts://bridge-north@broker.example.com:8883']) {
+        expect(problems(mqtt(`url: "${url}"`))).toEqual([
+          'line 8: mqtt.url: expected the user name and password in mqtt.username and mqtt.password (or passwordFile), not in the URL',
+        ]);
+      }
+    });
+
+    it('refuses a broker URL without a host', () => {
+      expect(problems(mqtt('url: "mqtts:broker.example.com"'))).toEqual([expect.stringMatching(/^line 8: mqtt\.url: /)]);
+      expect(problems(mqtt('url: "mqtt:"'))).toEqual([expect.stringMatching(/^line 8: mqtt\.url: /)]);
+    });
+
+    it('names the key of a login or certificate that does not add up', () => {
+      expect(problems(mqtt('url: "mqtts://b.example.com", username: u, password: p, passwordFile: mqtt.pass'))).toEqual([
+        'line 8: mqtt.passwordFile: expected one of password or passwordFile, not both',
+      ]);
+      expect(problems(mqtt('url: "mqtts://b.example.com", password: p'))).toEqual(['line 8: mqtt.username: required with a password: the user name']);
+      expect(problems(mqtt('url: "mqtts://b.example.com", passwordFile: mqtt.pass'))).toEqual(['line 8: mqtt.username: required with a password: the user name']);
+      expect(problems(mqtt('url: "mqtts://b.example.com", cert: box.crt'))).toEqual([
+        'line 8: mqtt.cert: expected cert and key together (a client certificate and its private key)',
+      ]);
+      expect(problems(mqtt('url: "mqtts://b.example.com", key: box.key'))).toEqual([
+        'line 8: mqtt.cert: expected cert and key together (a client certificate and its private key)',
+      ]);
+      for (const url of ['mqtt://b.example.com', 'ws://b.example.com/mqtt']) {
+        expect(problems(mqtt(`url: "${url}", ca: ca.pem`))).toEqual([
+          'line 8: mqtt.url: expected an mqtts:// or wss:// URL with ca, cert or key: a plain connection uses no certificate',
+        ]);
+      }
+      // The same with TLS is fine.
+      expect(problems(mqtt('url: "mqtts://b.example.com", username: u, passwordFile: mqtt.pass, ca: ca.pem, cert: box.crt, key: box.key'))).toEqual([]);
+    });
+
+    it('refuses certificates on a plain URL whatever the case of its scheme', () => {
+      expect(problems(mqtt('url: "MQTT://b.example.com", ca: ca.pem'))).toEqual([expect.stringMatching(/^line 8: mqtt\.url: expected an mqtts:\/\/ or wss:\/\/ URL with ca/)]);
+    });
+
+    it('refuses a topic prefix with a wildcard, an empty level or a "/" at either end', () => {
+      for (const prefix of ['acme/#', 'acme/+/sites', '/acme', 'acme/', 'acme//sites', '']) {
+        expect({ prefix, problems: problems(mqtt(`url: "mqtts://b.example.com", topicPrefix: "${prefix}"`)) }).toEqual({
+          prefix,
+          problems: [`line 8: mqtt.topicPrefix: expected a topic prefix such as "lapsebox" or "acme/sites": ${PREFIX_RULE}`],
+        });
+      }
+      expect(problems(mqtt('url: "mqtts://b.example.com", homeAssistant: { discoveryPrefix: "ha/" }'))).toEqual([
+        `line 8: mqtt.homeAssistant.discoveryPrefix: expected a discovery prefix such as "homeassistant": ${PREFIX_RULE}`,
+      ]);
+    });
+
+    it('names an unknown key with a suggestion, and a duration out of range', () => {
+      expect(problems(mqtt('url: "mqtts://b.example.com", topicprefix: acme'))).toEqual([
+        'line 8: mqtt.topicprefix: unknown key "topicprefix"; did you mean "topicPrefix"? (allowed here: url, username, password, passwordFile, ca, cert, key, topicPrefix, interval, keepalive, homeAssistant, commands)',
+      ]);
+      expect(problems(mqtt('url: "mqtts://b.example.com", interval: 1s'))).toEqual(['line 8: mqtt.interval: expected a duration between 5s and 1h, got "1s"']);
+    });
+
+    it('resolves passwordFile, ca, cert and key against the folder of the file', () => {
+      const text = mqtt('url: "mqtts://b.example.com", username: u, passwordFile: secrets/mqtt.pass, ca: ../pki/ca.pem, cert: /etc/ssl/box.crt, key: private/box.key');
+      const { config } = parseConfig(text, '/opt/box/config/demo.yaml');
+      expect(config.mqtt).toMatchObject({
+        passwordFile: '/opt/box/config/secrets/mqtt.pass',
+        ca: '/opt/box/pki/ca.pem',
+        // An absolute path stays as it is.
+        cert: '/etc/ssl/box.crt',
+        key: '/opt/box/config/private/box.key',
+      });
+    });
+
+    it('warns while the password file is not there', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-config-'));
+      try {
+        const file = path.join(dir, 'box.yaml');
+        const text = mqtt('url: "mqtts://b.example.com", username: u, passwordFile: mqtt.pass');
+        const mqttWarnings = () => parseConfig(text, file).warnings.filter((w) => w.startsWith('mqtt.'));
+        expect(mqttWarnings()).toEqual([`mqtt.passwordFile: ${path.join(dir, 'mqtt.pass')} does not exist; the box cannot connect to the MQTT broker until it does`]);
+        fs.writeFileSync(path.join(dir, 'mqtt.pass'), 's3cret\n');
+        expect(mqttWarnings()).toEqual([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('web.publicUrl', () => {
+    const publicUrl = (url: string) => `${base}web: { publicUrl: "${url}" }\n`;
+    const REFUSED = 'line 8: web.publicUrl: expected the address people open, without a user, a query or a fragment';
+
+    it('drops a trailing "/"', () => {
+      expect(parseConfig(publicUrl('https://bridge-north.example.com/'), FILE).config.web.publicUrl).toBe('https://bridge-north.example.com');
+      expect(parseConfig(publicUrl('https://proxy.example.com/boxes/bridge-north/'), FILE).config.web.publicUrl).toBe('https://proxy.example.com/boxes/bridge-north');
+      expect(parseConfig(publicUrl('http://10.0.0.5:8080'), FILE).config.web.publicUrl).toBe('http://10.0.0.5:8080');
+    });
+
+    it('refuses a query, a fragment, a user and a scheme other than http(s)', () => {
+      expect(problems(publicUrl('https://bridge-north.example.com/?box=1'))).toEqual([REFUSED]);
+      expect(problems(publicUrl('https://bridge-north.example.com/#ui'))).toEqual([REFUSED]);
+      expect(problems(publicUrl('https://admin@bridge-north.example.com/'))).toEqual([REFUSED]);
+      expect(problems(publicUrl('ftp://bridge-north.example.com/'))).toEqual(['line 8: web.publicUrl: expected an http:// or https:// URL']);
+    });
+
+    it('refuses an empty query or fragment, which would end up inside every link', () => {
+      expect(problems(publicUrl('https://bridge-north.example.com/?'))).toEqual([REFUSED]);
+      expect(problems(publicUrl('https://bridge-north.example.com/#'))).toEqual([REFUSED]);
+    });
   });
 
   it('does not depend on the working directory', () => {
