@@ -9,6 +9,7 @@ import { DateTime } from 'luxon';
 import type { Config } from '../config/schema';
 import type { SourceStatus } from '../status.service';
 import type { TargetStatus } from '../sync/sync.service';
+import type { MqttStatus } from '../domain/mqtt';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import { controlRequest } from '../control/client';
 import { DataLayout } from '../files/layout';
@@ -17,7 +18,7 @@ import { messageOf } from '../error-causes';
 export type Verdict = 'ok' | 'warn' | 'fail';
 
 /** Families of checks, in the order they are printed. */
-export const CHECK_GROUPS = ['configuration', 'daemon', 'tools', 'system', 'data folder', 'cameras', 'targets'] as const;
+export const CHECK_GROUPS = ['configuration', 'daemon', 'tools', 'system', 'data folder', 'cameras', 'targets', 'mqtt'] as const;
 export type CheckGroup = (typeof CHECK_GROUPS)[number];
 
 export interface Check {
@@ -50,6 +51,8 @@ export type DaemonView =
       version: string | null;
       sources: SourceStatus[];
       targets: TargetStatus[];
+      /** The daemon's link to its broker; null without an mqtt section loaded (or from a daemon that does not say). */
+      mqtt: MqttStatus | null;
     };
 
 /** System files and folders doctor reads; the real ones by default. */
@@ -152,7 +155,7 @@ async function readDaemon(socket: string): Promise<DaemonView> {
     const answer = await controlRequest(socket, 'GET', '/status', DAEMON_TIMEOUT_MS);
     if (answer === null) return { state: 'stopped', socket };
     if (answer.status !== 200) return { state: 'no-answer', socket, error: `it answered ${answer.status}` };
-    const body = answer.body as { daemon: { pid: number; startedAt: string }; versions?: { lapsebox: string }; sources: SourceStatus[]; sync?: { targets: TargetStatus[] } };
+    const body = answer.body as { daemon: { pid: number; startedAt: string }; versions?: { lapsebox: string }; sources: SourceStatus[]; sync?: { targets: TargetStatus[] }; mqtt?: MqttStatus | null };
     return {
       state: 'running',
       socket,
@@ -161,6 +164,7 @@ async function readDaemon(socket: string): Promise<DaemonView> {
       version: body.versions?.lapsebox ?? null,
       sources: body.sources,
       targets: body.sync?.targets ?? [],
+      mqtt: body.mqtt ?? null,
     };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -10,6 +10,7 @@ import { configFileCheck, dataFolderChecks, unreadableConfigFix } from './permis
 import { daemonChecks } from './daemon';
 import { cameraChecks } from './cameras';
 import { targetChecks } from './targets';
+import { mqttChecks } from './mqtt';
 import { maskSecrets } from '../secrets';
 import { messageOf } from '../error-causes';
 
@@ -34,6 +35,7 @@ const FAMILIES: [CheckGroup, Family][] = [
   ['data folder', dataFolderChecks],
   ['cameras', cameraChecks],
   ['targets', targetChecks],
+  ['mqtt', mqttChecks],
 ];
 
 export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {

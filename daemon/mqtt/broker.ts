@@ -363,8 +363,15 @@ export async function openSession(config: MqttConfig, clientId: string, options:
   client.on('error', (err) => (lastError = err));
   return {
     async subscribe(filters) {
-      const granted = await client.subscribeAsync([...filters], { qos: 1 }).catch((err: unknown) => Promise.reject(describeBrokerError(err, config)));
-      return { refused: granted.filter((g) => g.qos >= 128).map((g) => g.topic) };
+      try {
+        const granted = await client.subscribeAsync([...filters], { qos: 1 });
+        return { refused: granted.filter((g) => g.qos >= 128).map((g) => g.topic) };
+      } catch (err) {
+        // MQTT.js rejects a SUBACK refusing any filter (reason code >= 128) without saying which: a refusal, not a lost login.
+        const reason = (err as { code?: unknown } | null)?.code;
+        if (typeof reason === 'number' && reason >= 128) return { refused: [...filters] };
+        throw describeBrokerError(err, config);
+      }
     },
     async publish(topic, payload, o) {
       await client.publishAsync(topic, payload, { qos: o.qos, retain: o.retain }).catch((err: unknown) => Promise.reject(describePublishError(err, topic, config)));
