@@ -12,7 +12,7 @@ import { commonOptions, printJson, table, withConfigOption, withJsonOption, type
 
 export function doctorCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('doctor')))
-    .description('check the configuration, daemon, tools, system, data folder, cameras and sync targets; exits 1 when a check fails')
+    .description('check the configuration, daemon, tools, system, data folder, cameras, sync targets and the MQTT broker; exits 1 when a check fails')
     .action(async (_o, cmd: Command) => {
       const { loaded, problems, readError } = loadOrFallback(configFileFrom(commonOptions(cmd).config));
       const signal = AbortSignal.timeout(DOCTOR_BUDGET_MS);
