@@ -14,6 +14,7 @@ import type { AlertMessage } from '../domain/alerts';
 import { ChannelError, EmailChannel, WebhookChannel, type Channel, type EmailConfig, type WebhookConfig } from './channels';
 import { Doorbell } from '../doorbell';
 import { messageOf } from '../error-causes';
+import { settledWithin } from '../settled';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** A message still not delivered this long after it was queued is given up. */
@@ -184,13 +185,13 @@ class ChannelWorker<C> implements Worker {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.wake();
-    const finished = await within(this.#busy, STOP_GRACE_MS);
+    const finished = await settledWithin(this.#busy, STOP_GRACE_MS);
     if (!finished && this.#abort) {
       this.#deps.log.warn(`a ${this.#name} delivery was still in flight after ${formatDuration(STOP_GRACE_MS)}: cut short, it is sent again at the next start`);
       this.#abort.abort();
     }
     // A channel that ignores the abort is left behind rather than holding the daemon's stop.
-    await within(Promise.all([this.#busy, this.#loop]), 1_000);
+    await settledWithin(Promise.all([this.#busy, this.#loop]), 1_000);
   }
 
   wake(): void {
@@ -362,17 +363,4 @@ class ChannelWorker<C> implements Worker {
     return this.#stopped ? Promise.resolve() : this.#bell.wait(ms, { unref: true });
   }
 
-}
-
-/** Waits for `promise` at most `ms`; true when it settled in time. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

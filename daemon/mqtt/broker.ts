@@ -15,6 +15,7 @@ import type { MqttConfig } from '../config/schema';
 import type { Logger } from '../logger';
 import { backoffDelay, type BackoffPolicy } from '../sync/backoff';
 import { errorCodes, messageOf } from '../error-causes';
+import { settledWithin } from '../settled';
 
 export type BrokerErrorKind = 'config' | 'dns' | 'refused' | 'unreachable' | 'tls' | 'login' | 'not-authorized' | 'timeout' | 'closed' | 'protocol';
 
@@ -237,10 +238,10 @@ export class BrokerLink {
     this.#timer = null;
     const client = this.#client;
     if (!client) return;
-    if (last && this.#connected) await within(this.publish(last.topic, last.payload, { qos: 1, retain: last.retain }).catch(() => undefined), STOP_PUBLISH_MS);
+    if (last && this.#connected) await settledWithin(this.publish(last.topic, last.payload, { qos: 1, retain: last.retain }).catch(() => undefined), STOP_PUBLISH_MS);
     this.#client = null;
     this.#connected = false;
-    const ended = await within(client.endAsync(false).catch(() => undefined), STOP_PUBLISH_MS);
+    const ended = await settledWithin(client.endAsync(false).catch(() => undefined), STOP_PUBLISH_MS);
     if (!ended) client.end(true);
   }
 
@@ -390,7 +391,7 @@ export async function openSession(config: MqttConfig, clientId: string, options:
     },
     async end() {
       closed = true;
-      const ended = await within(client.endAsync(false).catch(() => undefined), STOP_PUBLISH_MS);
+      const ended = await settledWithin(client.endAsync(false).catch(() => undefined), STOP_PUBLISH_MS);
       if (!ended) client.end(true);
     },
   };
@@ -416,17 +417,4 @@ function connectOnce(url: string, options: IClientOptions, timeoutMs: number): P
     client.once('error', fail);
     client.once('close', () => fail(new Error('connection closed before the broker answered')));
   });
-}
-
-/** Waits for `promise` at most `ms`; true when it settled in time. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -125,7 +125,7 @@ async function echo(session: Session, topic: string, steps: string[], at: (stage
     return { steps, unread: `the broker refused the subscription to ${topic}: ${unreadable}` };
   }
   const wait = run.left(ECHO_MS);
-  const came = await untilAborted(within(back, wait), run);
+  const came = await untilAborted(resolvedWithin(back, wait), run);
   if (!came) {
     steps.push(`published on ${topic}`);
     return { steps, unread: `the message did not come back within ${Math.max(1, Math.round(wait / 1000))} s: ${unreadable}` };
@@ -198,7 +198,7 @@ function untilAborted<T>(promise: Promise<T>, run: Run, step?: { ms: number; err
 }
 
 /** Whether the promise resolved within `ms`; rejects when it does. */
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+async function resolvedWithin(promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
