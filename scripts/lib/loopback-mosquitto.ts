@@ -25,10 +25,9 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './net';
+import { accepts, freePort } from './net';
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => fs.existsSync(p)) ?? '/usr/sbin/mosquitto';
 export const MOSQUITTO_PASSWD = ['/usr/bin/mosquitto_passwd', '/usr/local/bin/mosquitto_passwd'].find((p) => fs.existsSync(p)) ?? '/usr/bin/mosquitto_passwd';
@@ -388,21 +387,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // group already gone
   }
-}
-
-/** Whether a TCP connection to the port is accepted (the TLS listener logs the probe as "unexpected eof": harmless). */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
 }
 
 function tail(text: string, lines: number): string {

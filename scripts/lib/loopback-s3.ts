@@ -22,7 +22,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { S3Client, CreateBucketCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { freePort } from './net';
+import { accepts, freePort } from './net';
 
 // The SDK's notice that its 2027 releases will need Node 22 (see daemon/sync/s3.transport.ts) would print in every test run.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -553,20 +553,6 @@ async function busyPorts(ports: number[]): Promise<number[]> {
     ),
   );
   return results.filter((p): p is number => p !== null);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
