@@ -3,12 +3,14 @@
  * daemon meets it (daemon/mqtt/probe.ts), on a connection of doctor's own; then,
  * when the daemon runs, how its own link fares, as its control socket says.
  */
+import fsp from 'node:fs/promises';
 import type { MqttConfig } from '../config/schema';
 import type { MqttStatus } from '../domain/mqtt';
 import { brokerAddress, brokerName } from '../mqtt/broker';
 import { ProbeError, probeBroker } from '../mqtt/probe';
 import { boxTopics } from '../mqtt/topics';
-import { localTime, type Check, type DoctorContext } from './context';
+import { localTime, octal, type Check, type DoctorContext } from './context';
+import { folderKeepingOthersOut } from './permissions';
 
 /** The whole probe, every step: well within doctor's budget. */
 const BROKER_TIMEOUT_MS = 12_000;
@@ -17,7 +19,25 @@ export async function mqttChecks(ctx: DoctorContext): Promise<Check[]> {
   const config = ctx.config.mqtt;
   if (!config) return [];
   const link = linkCheck(ctx, config);
-  return [await brokerCheck(ctx, config), ...(link ? [link] : [])];
+  return [await secretFilesExposure(await brokerCheck(ctx, config), config), ...(link ? [link] : [])];
+}
+
+/** The password file or the client key, readable by other users, is no longer secret. */
+async function secretFilesExposure(check: Check, config: MqttConfig): Promise<Check> {
+  const exposed: string[] = [];
+  for (const file of [config.passwordFile, config.key]) {
+    if (file === undefined) continue;
+    const st = await fsp.stat(file).catch(() => null);
+    if (st !== null && st.mode & 0o004 && !(await folderKeepingOthersOut(file))) exposed.push(`${file} (mode ${octal(st.mode)})`);
+  }
+  if (exposed.length === 0) return check;
+  const files = exposed.map((e) => e.split(' ')[0]).join(' ');
+  return {
+    ...check,
+    verdict: check.verdict === 'fail' ? 'fail' : 'warn',
+    detail: `${check.detail}; ${exposed.join(', ')} ${exposed.length === 1 ? 'is' : 'are'} readable by other users`,
+    fix: `${check.fix ? `${check.fix}; ` : ''}sudo chmod 600 ${files} (owned by the daemon's user)`,
+  };
 }
 
 async function brokerCheck(ctx: DoctorContext, config: MqttConfig): Promise<Check> {

@@ -70,7 +70,7 @@ export async function clientOptions(config: MqttConfig, clientId: string, extra:
       throw new BrokerError('config', `mqtt.${key}: ${file} ${why}`);
     }
   };
-  const password = config.passwordFile !== undefined ? (await read('passwordFile', config.passwordFile)).toString('utf8').split(/\r?\n/)[0]! : config.password;
+  const password = config.passwordFile !== undefined ? (await read('passwordFile', config.passwordFile)).toString('utf8').split(/\r?\n/)[0]!.trim() : config.password;
   if (config.passwordFile !== undefined && password === '') throw new BrokerError('config', `mqtt.passwordFile: ${config.passwordFile} is empty`);
   return {
     clientId,
@@ -136,7 +136,7 @@ export type LinkActivity = 'connecting' | 'connected' | 'waiting' | 'stopped';
 
 export interface LinkStatus {
   activity: LinkActivity;
-  /** When the activity began: connected since, waiting since. */
+  /** Connected since; otherwise since when the box has been without a connection (since start if it never had one). */
   since: number;
   /** Why the last connection ended or failed; null once connected. */
   lastError: BrokerError | null;
@@ -179,6 +179,8 @@ export class BrokerLink {
   #failures = 0;
   #activity: LinkActivity = 'stopped';
   #since = 0;
+  /** When the box last had (or started without) a connection: `since` while not connected. */
+  #downSince = 0;
   #nextAttemptAt: number | null = null;
   #lastError: BrokerError | null = null;
   #protocolVersion: 4 | 5 = 5;
@@ -194,12 +196,13 @@ export class BrokerLink {
   }
 
   status(): LinkStatus {
-    return { activity: this.#activity, since: this.#since, lastError: this.#lastError, failures: this.#failures, nextAttemptAt: this.#nextAttemptAt };
+    return { activity: this.#activity, since: this.#connected ? this.#since : this.#downSince, lastError: this.#lastError, failures: this.#failures, nextAttemptAt: this.#nextAttemptAt };
   }
 
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#downSince = this.#now();
     void this.#attempt();
   }
 
@@ -300,12 +303,17 @@ export class BrokerLink {
       const refused = granted.filter((g) => g.qos >= 128).map((g) => g.topic);
       if (refused.length > 0) this.#deps.log.warn({ topics: refused }, `the broker does not let this box read ${refused.join(', ')} (not authorized): check the broker's ACL`);
     } catch (err) {
-      if (this.#client === client) this.#deps.log.warn({ err: messageOf(err) }, `could not subscribe to ${filters.join(', ')}`);
+      if (this.#client !== client) return;
+      // MQTT.js rejects a SUBACK that refuses (MQTT 5 reason codes of 128 and above).
+      const reason = (err as { code?: unknown }).code;
+      if (typeof reason === 'number' && reason >= 128) this.#deps.log.warn({ topics: filters }, `the broker does not let this box read ${filters.join(', ')} (${messageOf(err)}): check the broker's ACL`);
+      else this.#deps.log.warn({ err: messageOf(err) }, `could not subscribe to ${filters.join(', ')}`);
     }
   }
 
   #lost(client: MqttClient | null, error: BrokerError): void {
     const wasConnected = this.#connected;
+    if (wasConnected) this.#downSince = this.#now();
     this.#connected = false;
     if (client) {
       client.removeAllListeners('close');

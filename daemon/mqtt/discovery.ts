@@ -127,8 +127,8 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       add('image', node, 'latest', {
         name: `${source.name} latest picture`,
         url_topic: state,
+        // Home Assistant refuses content_type with url_topic: it reads the type from the answer.
         url_template: '{{ value_json.publicUrl }}',
-        content_type: 'image/jpeg',
       });
     }
     if (input.commands) {

@@ -18,6 +18,7 @@ import type { AuditRepository } from '../store/audit.repository';
 import type { CaptureOutcome } from '../capture/capture.service';
 import { packageVersion } from '../package-info';
 import { messageOf } from '../error-causes';
+import { settledWithin } from '../settled';
 import type { MqttStatus } from '../domain/mqtt';
 import { AVAILABLE, NOT_AVAILABLE, boxTopics, parseCommandTopic, type BoxTopics, type Command } from './topics';
 import { boxState, significant, sourceState } from './payloads';
@@ -125,7 +126,9 @@ export class MqttService implements Service {
       const old = this.#link;
       const oldTopics = this.#topics;
       this.#link = null;
-      if (old) void old.stop(oldTopics ? { topic: oldTopics.availability, payload: NOT_AVAILABLE, retain: true } : undefined);
+      // Without an mqtt section the box leaves the fleet: what it left on the broker is cleared, so no one sees it offline for ever.
+      if (old && !mqtt) void this.#leave(old);
+      else if (old) void old.stop(oldTopics ? { topic: oldTopics.availability, payload: NOT_AVAILABLE, retain: true } : undefined);
       this.#linkedWith = key;
       this.#topics = mqtt ? boxTopics(mqtt.topicPrefix, config.appliance.id) : null;
       if (mqtt) this.#link = this.#makeLink(mqtt);
@@ -196,6 +199,15 @@ export class MqttService implements Service {
       log: this.#deps.log,
       now: this.#now,
     });
+  }
+
+  /** Clears every retained message the box left on the broker (at most 2 s), then disconnects. */
+  async #leave(link: BrokerLink): Promise<void> {
+    const topics = [...(this.#retained ?? [])];
+    const cleared = topics.map((topic) => link.publish(topic, '', { qos: 1, retain: true }).then(() => this.#untrack(topic)));
+    await settledWithin(Promise.allSettled(cleared), 2_000);
+    this.#deps.log.info({ topics: topics.length }, 'the mqtt section is gone: the box left the broker and cleared its retained messages');
+    await link.stop();
   }
 
   async #closeLink(): Promise<void> {
@@ -332,7 +344,9 @@ export class MqttService implements Service {
       else if (!this.#refusedNow.has(message.topic)) this.#deps.log.debug({ topic: message.topic }, err.message);
       this.#refusedNow.add(message.topic);
       // A state keeps its record: it is tried again when it changes or at the interval, not at every look.
+      // A removal the broker refuses is given up (it would be tried at every look).
       this.#refused = { topic: message.topic, at: this.#now(), message: err.message };
+      if (message.retain && message.payload === '') this.#untrack(message.topic);
       return;
     }
     this.#outgoing.putBack(message);
@@ -386,30 +400,33 @@ export class MqttService implements Service {
     const config = this.#deps.config();
     const source = config.sources.find((s) => s.id === command.sourceId);
     const verb = command.kind === 'capture' ? 'capture' : 'enabled/set';
-    let requestId: string | null = null;
+    const text = message.payload.length > MAX_COMMAND_BYTES ? null : message.payload.toString('utf8').trim();
+    // An empty payload is what clears a retained message: never a command.
+    if (text === '') {
+      this.#deps.log.info({ topic: message.topic }, `ignored an empty message on ${message.topic} (it clears a retained command; send PRESS to capture)`);
+      return;
+    }
+    const request = command.kind === 'capture' && text !== null ? captureRequest(text) : null;
+    const requestId = request?.requestId ?? null;
+    // Answers go under the box's own topics: a response topic elsewhere is not ours to write.
+    const replyTo = message.responseTopic !== null && message.responseTopic.startsWith(`${topics.base}/`) ? message.responseTopic : topics.reply(message.topic);
     const answer = (body: Record<string, unknown>) => {
       const reply = { command: verb, source: command.sourceId, ...(requestId !== null ? { requestId } : {}), at: new Date(this.#now()).toISOString(), ...body };
-      this.#outgoing.event({
-        topic: message.responseTopic ?? topics.reply(message.topic),
-        payload: JSON.stringify(reply),
-        ...(message.correlationData ? { correlationData: message.correlationData } : {}),
-      });
+      this.#outgoing.event({ topic: replyTo, payload: JSON.stringify(reply), ...(message.correlationData ? { correlationData: message.correlationData } : {}) });
       this.#pump();
     };
     const refuse = (why: string) => {
       this.#deps.log.warn({ topic: message.topic }, `ignored the command on ${message.topic}: ${why}`);
       answer({ ok: false, error: why });
     };
+    if (message.responseTopic !== null && replyTo !== message.responseTopic) this.#deps.log.warn({ topic: message.topic, responseTopic: message.responseTopic }, `the answer goes to ${replyTo}: the response topic ${message.responseTopic} is not under ${topics.base}/`);
     const actions = this.#deps.actions;
     if (!actions) return refuse('this box takes no commands now');
-    if (message.payload.length > MAX_COMMAND_BYTES) return refuse(`the payload is larger than ${MAX_COMMAND_BYTES} bytes`);
-    const text = message.payload.toString('utf8').trim();
+    if (text === null) return refuse(`the payload is larger than ${MAX_COMMAND_BYTES} bytes`);
     if (!source) return refuse(`no source "${command.sourceId}" on this box`);
     const who = { actor: 'mqtt', address: brokerName(config.mqtt!) };
     if (command.kind === 'capture') {
-      const parsed = captureRequest(text);
-      if (parsed === null) return refuse('expected an empty payload, PRESS, or a JSON object such as {"requestId": "..."}');
-      requestId = parsed.requestId;
+      if (request === null) return refuse('expected PRESS, or a JSON object such as {"requestId": "..."}');
       if (!source.enabled) return refuse(`source "${source.id}" is disabled`);
       const outcome = await actions.capture(source.id);
       if (outcome.status === 'captured') {
@@ -433,9 +450,9 @@ export class MqttService implements Service {
   }
 }
 
-/** A capture command's payload: empty, Home Assistant's PRESS, or a JSON object with an optional requestId. */
+/** A capture command's payload: Home Assistant's PRESS, or a JSON object with an optional requestId. */
 function captureRequest(text: string): { requestId: string | null } | null {
-  if (text === '' || text === 'PRESS') return { requestId: null };
+  if (text === 'PRESS') return { requestId: null };
   try {
     const value: unknown = JSON.parse(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;

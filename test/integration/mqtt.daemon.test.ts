@@ -171,8 +171,8 @@ describe('the daemon on a real MQTT broker', () => {
     expect((parse(fs.readFileSync(file, 'utf8')) as any).sources[0].enabled).toBe(false);
     await waitFor('camera "disabled" in the state', async () => json<SourceState>(await snapshot(['lapsebox/box-a/cam/state']), 'lapsebox/box-a/cam/state')?.camera === 'disabled');
     const refused = nextMessage(box, 'lapsebox/box-a/cam/capture/reply');
-    await box.publishAsync('lapsebox/box-a/cam/capture', '', { qos: 1 });
-    expect(JSON.parse((await refused).payload)).toMatchObject({ ok: false, error: 'source "cam" is disabled' });
+    await box.publishAsync('lapsebox/box-a/cam/capture', '{"requestId": "r-7"}', { qos: 1 });
+    expect(JSON.parse((await refused).payload)).toMatchObject({ ok: false, requestId: 'r-7', error: 'source "cam" is disabled' });
 
     // Home Assistant says it is back: the configs come again (live, to its subscription).
     await subscribe(ha, 'homeassistant/sensor/box-a/disk_free/config');
@@ -188,9 +188,13 @@ describe('the daemon on a real MQTT broker', () => {
     });
     await box.endAsync();
 
-    // A clean stop says offline at once.
+    // The mqtt section removed: the box leaves the broker, and nothing of it stays there.
+    reload(daemon, file, (c) => delete c['mqtt']);
+    await waitFor('box-a gone from the broker', async () => {
+      const m = await snapshot(['lapsebox/box-a/#', 'homeassistant/#']);
+      return [...m.keys()].every((t) => !t.includes('box-a'));
+    });
     await daemon.stop('SIGTERM');
-    expect((await snapshot(['lapsebox/box-a/availability'])).get('lapsebox/box-a/availability')?.payload).toBe('offline');
   }, 90_000);
 
   test('the broker stopped and started: the box reconnects and publishes again, and no capture slot is missed meanwhile', async () => {
@@ -273,6 +277,9 @@ describe('the daemon on a real MQTT broker', () => {
     const asJson = await cli(['fleet', '--json', '--url', broker.url, '--username', 'fleet', '--password-file', path.join(tmp.dir, 'fleet.password')]);
     const boxesSeen = (JSON.parse(asJson.stdout) as { boxes: { id: string; online: boolean | null }[] }).boxes;
     expect(boxesSeen.map((b) => [b.id, b.online])).toEqual([['box-b', false], ['box-a', true], ['box-c', true]]);
+    // A clean stop says offline at once, without waiting for the keepalive.
+    await boxes[2]!.daemon.stop('SIGTERM');
+    expect((await snapshot(['lapsebox/box-c/availability'])).get('lapsebox/box-c/availability')?.payload).toBe('offline');
     await Promise.all(boxes.map((b) => b.daemon.stop().catch(() => undefined)));
   }, 120_000);
 });
