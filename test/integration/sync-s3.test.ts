@@ -366,10 +366,10 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     addVideo(24 * MiB);
     const videoKey = `${PREFIX}north/videos/daily/2026-11-20.mp4`;
     startSync();
-    await waitFor('a part of the video on the server', () => (store.multipart.get('cloud', videoKey)?.parts.length ?? 0) > 0, 30_000);
+    await waitFor('a part of the video on the server', () => (store.multipart.get('cloud', videoKey)?.parts.length ?? 0) > 0, 60_000);
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: videoKey }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     expect(await keys()).toEqual([]);
-    await waitFor('pending() === 0', () => pending() === 0, 30_000);
+    await waitFor('pending() === 0', () => pending() === 0, 60_000);
     expect(await keys()).toEqual([videoKey]);
-  });
+  }, 150_000);
 });
