@@ -53,8 +53,6 @@ export interface MqttServiceDeps {
   actions: CommandActions | null;
   log: Logger;
   now?: () => number;
-  /** Tests make their own link (shorter backoff). */
-  link?: (handlers: LinkHandlers, config: () => MqttConfig, clientId: string, topics: BoxTopics) => BrokerLink;
 }
 
 interface Published {
@@ -68,8 +66,11 @@ export class MqttService implements Service {
   readonly #deps: MqttServiceDeps;
   readonly #now: () => number;
   readonly #startedAt: number;
-  readonly #outgoing = new Outgoing();
+  /** What waits for the broker; a new one with each new link (what waited was for the old broker or topics). */
+  #outgoing = new Outgoing();
   #link: BrokerLink | null = null;
+  /** The topic filters the link holds. */
+  #filtersHeld: string[] = [];
   /** The mqtt section and box the link was made for: a change of either makes a new link. */
   #linkedWith: string | null = null;
   #topics: BoxTopics | null = null;
@@ -131,15 +132,17 @@ export class MqttService implements Service {
       else if (old) void old.stop(oldTopics ? { topic: oldTopics.availability, payload: NOT_AVAILABLE, retain: true } : undefined);
       this.#linkedWith = key;
       this.#topics = mqtt ? boxTopics(mqtt.topicPrefix, config.appliance.id) : null;
+      this.#outgoing = new Outgoing();
+      this.#inFlight.clear();
+      this.#published.clear();
+      this.#filtersHeld = [];
       if (mqtt) this.#link = this.#makeLink(mqtt);
     }
     if (!mqtt || !this.#link) return;
-    this.#link.subscribe(this.#filters(mqtt));
-    const unwanted = [
-      ...(mqtt.homeAssistant.enabled ? [] : [statusTopic(mqtt.homeAssistant.discoveryPrefix)]),
-      ...(mqtt.commands ? [] : this.#topics!.commandFilters),
-    ];
-    this.#link.unsubscribe(unwanted);
+    const wanted = this.#filters(mqtt);
+    this.#link.unsubscribe(this.#filtersHeld.filter((f) => !wanted.includes(f)));
+    this.#link.subscribe(wanted);
+    this.#filtersHeld = wanted;
     this.#link.start();
     this.#discoveryKey = null;
   }
@@ -190,7 +193,6 @@ export class MqttService implements Service {
       disconnected: (error) => this.#disconnected(error),
       message: (message) => this.#message(message),
     };
-    if (this.#deps.link) return this.#deps.link(handlers, config, this.#clientId(), topics);
     return new BrokerLink({
       config,
       clientId: this.#clientId(),
