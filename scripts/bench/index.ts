@@ -11,6 +11,7 @@ import { run as s3 } from './s3.bench';
 import { run as web } from './web';
 import { run as retention } from './retention.bench';
 import { run as reload } from './reload.bench';
+import { run as mqtt } from './mqtt.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -21,6 +22,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['web', web],
   ['retention', retention],
   ['reload', reload],
+  ['mqtt', mqtt],
 ];
 
 async function main(): Promise<void> {
