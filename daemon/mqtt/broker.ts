@@ -81,6 +81,8 @@ export async function clientOptions(config: MqttConfig, clientId: string, extra:
     reconnectPeriod: 0,
     connectTimeout: 20_000,
     resubscribe: false,
+    // MQTT.js would otherwise pre-build 65,536 two-byte buffers (mqtt-packet's number cache): 7 MB of heap for nothing we need.
+    writeCache: false,
     ...(config.username !== undefined ? { username: config.username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.ca !== undefined ? { ca: await read('ca', config.ca) } : {}),
