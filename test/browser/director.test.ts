@@ -212,7 +212,7 @@ describe('UI: a director tunes a source', () => {
     const { page } = director;
     await visit(page, '#/s/cam/settings');
     const snippet = page.locator('textarea[data-embed="cam"]');
-    expect(await snippet.inputValue()).toBe(`<iframe src="${sut.baseUrl}/public/cam" width="640" height="360" title="Live picture" loading="lazy"></iframe>`);
+    expect(await snippet.inputValue()).toBe(`<iframe src="${sut.baseUrl}/public/cam" title="Live picture" loading="lazy" style="display:block;width:100%;max-width:1280px;aspect-ratio:16/9;border:0"></iframe>`);
     const embed = await openAs(browser, sut.baseUrl, 'nobody', 'wrong');
     try {
       await embed.page.goto('/public/cam');

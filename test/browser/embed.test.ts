@@ -113,7 +113,7 @@ describe('embed page /public/<source>', () => {
     const { page } = visitor!;
     const site = http.createServer((_req, res) => {
       res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(`<!doctype html><title>Builder's site</title><h1>Our crane</h1><iframe src="${sut.baseUrl}/public/cam" width="640" height="360" title="Live picture"></iframe>`);
+      res.end(builderSite(sut.baseUrl));
     });
     await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
     try {
@@ -128,4 +128,36 @@ describe('embed page /public/<source>', () => {
       await new Promise((resolve) => site.close(resolve));
     }
   });
+
+  it("the settings page's snippet fits a phone's page: no wider than the screen, the picture's shape kept", async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const site = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(builderSite(sut.baseUrl));
+    });
+    await new Promise<void>((resolve) => site.listen(0, 'localhost', resolve));
+    try {
+      await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
+      const frame = await waitFor('the embed frame', () => page.frames().find((f) => f.url().startsWith(`${sut.baseUrl}/public/cam`)) ?? false, 10_000);
+      await frame.locator('img#latest').waitFor();
+      const sizes = await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number }; querySelector(s: string): { getBoundingClientRect(): { width: number; height: number } } } }).document;
+        const box = d.querySelector('iframe').getBoundingClientRect();
+        return { scroll: d.documentElement.scrollWidth, client: d.documentElement.clientWidth, width: box.width, height: box.height };
+      });
+      expect(sizes.scroll).toBeLessThanOrEqual(sizes.client);
+      expect(sizes.width).toBeGreaterThan(300);
+      expect(sizes.width).toBeLessThanOrEqual(375);
+      expect(sizes.height).toBeCloseTo((sizes.width * 9) / 16, 0);
+    } finally {
+      await context.close();
+      await new Promise((resolve) => site.close(resolve));
+    }
+  });
 });
+
+/** A customer's website with the snippet the settings page gives (director.test.ts checks that snippet). */
+function builderSite(baseUrl: string): string {
+  return `<!doctype html><html><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>Builder's site</title></head><body><h1>Our crane</h1><iframe src="${baseUrl}/public/cam" title="Live picture" loading="lazy" style="display:block;width:100%;max-width:1280px;aspect-ratio:16/9;border:0"></iframe></body></html>`;
+}

@@ -230,7 +230,9 @@ function renderForm(container, id, original, editable) {
 }
 
 function embed(id) {
-  const code = `<iframe src="${location.origin}/public/${id}" width="640" height="360" title="Live picture" loading="lazy"></iframe>`;
+  // As wide as the page's column and never wider (a fixed 640 px would widen a phone's page); the
+  // embed page letterboxes pictures of another shape.
+  const code = `<iframe src="${location.origin}/public/${id}" title="Live picture" loading="lazy" style="display:block;width:100%;max-width:1280px;aspect-ratio:16/9;border:0"></iframe>`;
   const area = h('textarea', { readonly: true, rows: 3, class: 'code', value: code, 'aria-label': 'Embed code', dataset: { embed: id } });
   const done = h('span', { class: 'flash', hidden: true });
   return h(
