@@ -19,6 +19,7 @@ import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
 import type { MqttStatus } from './domain/mqtt';
+import { publicSwitchJson, type PublicSwitch, type PublicSwitchJson } from './settings/public-switch';
 
 export interface SourceStatus {
   id: string;
@@ -63,6 +64,8 @@ export interface SystemStatus {
   relays: RelayStatus[] | null;
   /** The link to the fleet's MQTT broker; null without an mqtt section or a running daemon. */
   mqtt: MqttStatus | null;
+  /** The box-wide public switch (`lapsebox public`): off, every public route answers 404. */
+  public: PublicSwitchJson;
 }
 
 /** A source's power relay: `unavailable` says why it cannot be opened and the fix (no power cycle meanwhile). */
@@ -109,6 +112,7 @@ export class StatusService {
   readonly #notifications: () => SystemStatus['notifications'];
   readonly #relays: (() => RelayState[]) | null;
   readonly #mqtt: () => MqttStatus | null;
+  readonly #publicSwitch: Pick<PublicSwitch, 'state'> | null;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -124,6 +128,8 @@ export class StatusService {
     /** The running capture service's relays. */
     relays?: () => RelayState[];
     mqtt?: () => MqttStatus | null;
+    /** The box-wide public switch; without it the status says on, never switched. */
+    publicSwitch?: Pick<PublicSwitch, 'state'>;
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -137,6 +143,7 @@ export class StatusService {
     this.#notifications = deps.notifications ?? (() => null);
     this.#relays = deps.relays ?? null;
     this.#mqtt = deps.mqtt ?? (() => null);
+    this.#publicSwitch = deps.publicSwitch ?? null;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -195,7 +202,13 @@ export class StatusService {
       sync: { targets: this.#sync?.status() ?? [] },
       relays: this.#relays ? this.#relays().map(relayStatus) : null,
       mqtt: this.#mqtt(),
+      public: this.publicSwitch(),
     });
+  }
+
+  /** The box-wide public switch, from the database (the same with or without a running daemon). */
+  publicSwitch(): PublicSwitchJson {
+    return publicSwitchJson(this.#publicSwitch?.state() ?? { enabled: true, changedAt: null, changedBy: null });
   }
 
   async disk(): Promise<DiskStatus> {

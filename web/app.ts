@@ -11,6 +11,7 @@ import { jsonBody } from './json-body';
 import type { WebDeps } from './deps';
 import { publicRoutes } from './public.routes';
 import { systemRoutes } from './system.routes';
+import { publicSwitchRoutes } from './public-switch.routes';
 import { sourceRoutes } from './sources.routes';
 import { pictureRoutes } from './pictures.routes';
 import { jobRoutes, videoRoutes } from './videos.routes';
@@ -95,6 +96,7 @@ function apiRouter(deps: WebDeps, auth: RequestHandler, access: Access, declared
   const resources = express.Router();
   const routes = new Routes(resources, '/api', declared, access);
   systemRoutes(routes, deps, access);
+  publicSwitchRoutes(routes, deps);
   sourceRoutes(routes, deps, access);
   pictureRoutes(routes, deps, access);
   videoRoutes(routes, deps, access);

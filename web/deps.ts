@@ -10,6 +10,7 @@ import type { Authenticator } from '../daemon/auth/authenticator';
 import type { StatusService } from '../daemon/status.service';
 import type { CaptureService } from '../daemon/capture/capture.service';
 import type { PublicImages } from '../daemon/storage/public-image';
+import type { PublicSwitch } from '../daemon/settings/public-switch';
 import type { DataLayout } from '../daemon/files/layout';
 import type { PicturesRepository } from '../daemon/store/pictures.repository';
 import type { PictureSizes } from '../daemon/storage/picture-sizes';
@@ -36,8 +37,10 @@ export interface WebDeps {
   status: StatusService;
   capture: Pick<CaptureService, 'capture' | 'isBusy'>;
   publicImages: PublicImages;
+  /** The box-wide public switch: off, every /public/ route answers 404 (web/public.routes.ts). */
+  publicSwitch: Pick<PublicSwitch, 'enabled' | 'state' | 'set'>;
   pictures: Pick<PicturesRepository, 'get' | 'latest' | 'days' | 'page' | 'neighbour' | 'nearest'>;
-  sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal'>;
+  sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal' | 'publicWidth'>;
   /** Videos and their jobs; without them the video routes answer 404. */
   videos?: Pick<VideosRepository, 'get' | 'list'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;

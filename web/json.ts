@@ -13,6 +13,8 @@ import type { BoxEvent } from '../daemon/store/events.repository';
 
 /** Users and groups: the command line's `users ... --json` prints them too, so they live with the access service. */
 export { groupJson, userJson } from '../daemon/auth/access.service';
+/** The box-wide public switch: the status and `lapsebox public --json` show it too, so it lives with the switch. */
+export { publicSwitchJson } from '../daemon/settings/public-switch';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 

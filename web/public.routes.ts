@@ -1,8 +1,9 @@
 /**
- * Routes anyone may call: the latest picture of public sources, and a small page
+ * Routes anyone may call: the latest picture of public sources (at `public.width`
+ * and at each width of `public.sizes`), and a small page
  * that shows it and refreshes, for websites to embed in an iframe.
  */
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { SourceConfig } from '../daemon/config/schema';
 import { escapeMarkup } from '../daemon/markup';
 import type { WebDeps } from './deps';
@@ -13,10 +14,31 @@ import { param, Routes, type DeclaredRoute } from './routes';
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** The embed page's policy; any website may frame it. */
 const EMBED_CSP = "default-src 'none'; img-src 'self' blob:; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors *";
+/** What every public route answers while the box-wide public switch is off. */
+export const SWITCHED_OFF = 'the public pictures of this box are switched off';
+/** A public source before its first picture (the embed page keeps waiting for one). */
+const NO_PICTURE_YET = 'this source has no picture yet';
+/** `/public/<source>`: the embed page, the one public route that is a page rather than a picture. */
+const EMBED_PATH = /^\/[^/]+\/?$/;
 
 export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   const router = express.Router();
   const routes = new Routes(router, '/public', declared, null);
+
+  // The box-wide public switch (issue 22), checked here once for every public route, those added
+  // later too: while it is off they all answer 404 at once, sources public or not, known or not
+  // (nothing tells which exist). 404 rather than 503: a website embedding the picture should show
+  // nothing, and a cache must let the old picture go, where a 503 invites it to keep serving it
+  // (stale-if-error) and monitoring to call the box down. no-store: nobody keeps this answer
+  // either, so switching back on works at once too.
+  router.use((req, res, next) => {
+    if (deps.publicSwitch.enabled()) return next();
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (!EMBED_PATH.test(req.path)) return sendError(res, 404, SWITCHED_OFF);
+    res.setHeader('Content-Security-Policy', EMBED_CSP);
+    res.status(404).type('html').send(switchedOffPage());
+  });
 
   const publicSource = (id: string): SourceConfig | undefined =>
     SOURCE_ID.test(id) ? deps.config().sources.find((s) => s.id === id && s.public.enabled) : undefined;
@@ -24,8 +46,25 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   routes.get('/:source/latest.jpg', { kind: 'anyone' }, async (req, res) => {
     const source = publicSource(param(req, 'source'));
     if (!source) return sendError(res, 404, 'no public source with this name');
-    const image = await deps.publicImages.get(source);
-    if (!image) return sendError(res, 404, 'this source has no picture yet');
+    await sendPublicImage(req, res, source);
+  });
+
+  // The same picture at another width of `public.sizes`, for `<img srcset>` on a website.
+  routes.get('/:source/latest-:width.jpg', { kind: 'anyone' }, async (req, res) => {
+    const source = publicSource(param(req, 'source'));
+    if (!source) return sendError(res, 404, 'no public source with this name');
+    const text = param(req, 'width');
+    const width = /^[1-9][0-9]{0,3}$/.test(text) ? Number(text) : NaN;
+    if (!source.public.sizes.includes(width)) {
+      const listed = source.public.sizes.length > 0 ? `its widths: ${source.public.sizes.join(', ')}` : 'it publishes latest.jpg only';
+      return sendError(res, 404, `this source has no latest-${text.slice(0, 40)}.jpg (${listed})`);
+    }
+    await sendPublicImage(req, res, source, width);
+  });
+
+  async function sendPublicImage(req: Request, res: Response, source: SourceConfig, width?: number): Promise<void> {
+    const image = await deps.publicImages.get(source, width);
+    if (!image) return sendError(res, 404, NO_PICTURE_YET);
     // Caches may keep the picture for half an interval, then must ask again (a cheap 304).
     const maxAge = Math.max(1, Math.min(300, Math.floor(source.schedule.every / 2000)));
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -35,7 +74,7 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
       cacheControl: `public, max-age=${maxAge}`,
       contentType: 'image/jpeg',
     });
-  });
+  }
 
   routes.get('/:source', { kind: 'anyone' }, (req, res) => {
     const source = publicSource(param(req, 'source'));
@@ -57,17 +96,33 @@ function embedPage(id: string, name: string, refreshSeconds: number): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
-<style>html,body{margin:0;height:100%;background:#111}img{display:block;width:100%;height:100%;object-fit:contain}</style>
+<style>html,body{margin:0;height:100%;background:#111}img{display:block;width:100%;height:100%;object-fit:contain}${OFF_STYLE}</style>
 </head><body>
 <img id="latest" src="${url}" alt="${title}: latest picture">
+<p id="off" hidden>${OFF_TEXT}</p>
 <script>
 (function () {
   var img = document.getElementById('latest');
+  var off = document.getElementById('off');
   var shown = null;
   // Ask again with the cached copy's validators (a 304 when nothing is new, which fetch hands
   // back as the cached 200), and swap the picture only when its ETag says it is another one.
   setInterval(function () {
     fetch('${url}', { cache: 'no-cache' }).then(function (r) {
+      // 404: the picture is public no more (the box's public switch, or the source's): the old one
+      // goes too, the message takes its place. Other failures (a restart, the network) keep it.
+      if (r.status === 404) return r.json().catch(function () { return {}; }).then(function (e) {
+        if (e && e.error === ${JSON.stringify(NO_PICTURE_YET)}) return;
+        if (img.hasAttribute('src')) {
+          var gone = img.src;
+          img.removeAttribute('src');
+          img.removeAttribute('data-etag');
+          if (gone.indexOf('blob:') === 0) URL.revokeObjectURL(gone);
+        }
+        img.hidden = true;
+        off.hidden = false;
+        shown = null;
+      });
       var etag = r.headers.get('etag');
       if (!r.ok || (etag && etag === shown)) return;
       return r.blob().then(function (b) {
@@ -76,9 +131,41 @@ function embedPage(id: string, name: string, refreshSeconds: number): string {
         shown = etag;
         if (etag) img.setAttribute('data-etag', etag); // which picture is shown, for a look from outside
         if (old.indexOf('blob:') === 0) URL.revokeObjectURL(old);
+        img.hidden = false;
+        off.hidden = true;
       });
     }).catch(function () {});
   }, ${refreshSeconds * 1000});
+})();
+</script>
+</body></html>
+`;
+}
+
+/** What the embed page shows instead of the picture while it is not public. */
+const OFF_TEXT = 'The public view of this camera is switched off.';
+const OFF_STYLE = '[hidden]{display:none!important}#off{margin:0;padding:1rem;height:100%;box-sizing:border-box;display:flex;align-items:center;justify-content:center;text-align:center;color:#ddd;font:1.1rem/1.4 system-ui,sans-serif}';
+
+/**
+ * The embed page while the box's public switch is off: the message alone, no name (every
+ * path answers the same). It asks every 30 s whether the picture is back, and then loads
+ * the real page, so a website's frame comes back by itself once the switch is on again.
+ */
+function switchedOffPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Switched off</title>
+<style>html,body{margin:0;height:100%;background:#111}${OFF_STYLE}</style>
+</head><body>
+<p id="off">${OFF_TEXT}</p>
+<script>
+(function () {
+  var picture = location.pathname.replace(/[/]?$/, '/latest.jpg');
+  setInterval(function () {
+    fetch(picture, { method: 'HEAD', cache: 'no-store' }).then(function (r) {
+      if (r.ok) location.reload();
+    }).catch(function () {});
+  }, 30000);
 })();
 </script>
 </body></html>

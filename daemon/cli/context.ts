@@ -3,6 +3,7 @@
  * that map to the exit codes of the contract (0 done, 1 failed, 2 bad usage or config).
  */
 import type { Command } from 'commander';
+import os from 'node:os';
 import { configFileFrom, loadConfig, type LoadedConfig } from '../config/load';
 
 export interface CommonOptions {
@@ -61,4 +62,15 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Who the audit trail names for changes made from the command line: `cli:<login>` (the sudo user's, under sudo). */
+export function cliActor(): { actor: string; address: string } {
+  let login = 'unknown';
+  try {
+    login = os.userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep "unknown" */
+  }
+  return { actor: `cli:${process.env['SUDO_USER'] ?? login}`, address: 'cli' };
 }

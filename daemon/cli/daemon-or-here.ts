@@ -13,7 +13,7 @@ import { Services } from '../compose/services';
 import { silentLogger } from '../logger';
 
 /** One request to the running daemon; null when no daemon listens on the socket. */
-export type AskDaemon = (method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs?: number, body?: unknown) => Promise<ControlResponse | null>;
+export type AskDaemon = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, timeoutMs?: number, body?: unknown) => Promise<ControlResponse | null>;
 
 export interface DaemonOrHere<T> {
   /** Asks the daemon; null when no daemon answered (or its answer means "do it here"). */

@@ -17,6 +17,7 @@ import { timelapseCommand } from './timelapse.command';
 import { doctorCommand } from './doctor.command';
 import { backupCommand } from './backup.command';
 import { fleetCommand } from './fleet.command';
+import { publicCommand } from './public.command';
 import { packageVersion } from '../package-info';
 import { ServiceStartError } from '../lifecycle';
 import { messageOf } from '../error-causes';
@@ -40,6 +41,7 @@ export function buildProgram(io: Output = stdio): Command {
   syncCommand(program, io);
   backupCommand(program, io);
   fleetCommand(program, io);
+  publicCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

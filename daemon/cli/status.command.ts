@@ -15,6 +15,8 @@ import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOpt
  * daemon's; without one they are null (alerts empty).
  */
 interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt'> {
+  /** The box-wide public switch; absent from a daemon from before it. */
+  public?: SystemStatus['public'];
   daemon: { running: boolean; pid?: number; startedAt?: string };
   sources: SourceStatus[];
 }
@@ -42,6 +44,7 @@ export function statusCommand(program: Command, io: Output): void {
             disk: await status.disk(),
             sources: status.sources(),
             sync: { targets: sync.status() },
+            public: status.publicSwitch(),
             ...notLive(),
           };
         },
@@ -58,6 +61,7 @@ function render(r: StatusReport): string {
     `${r.appliance.name} (${r.appliance.id}), times in ${zone}`,
     r.daemon.running ? `daemon: running, pid ${r.daemon.pid}, since ${local(r.daemon.startedAt)}` : 'daemon: not running',
     `disk: ${size(r.disk.freeBytes)} free of ${size(r.disk.totalBytes)} (${r.disk.freePercent}%) at ${r.disk.path}`,
+    ...(r.public ? [r.public.enabled ? 'public pictures: on' : `public pictures: OFF${r.public.changedAt ? ` since ${local(r.public.changedAt)} by ${r.public.changedBy}` : ''} (every /public/ route answers 404; lapsebox public on)`] : []),
     ...(r.sync.targets.length === 0 ? ['sync: no targets configured'] : ['sync:', renderTargets(r.sync.targets, zone)]),
     '',
     ...renderSources(r.sources, local),

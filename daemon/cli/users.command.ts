@@ -4,24 +4,12 @@
  * Every change is audited with the login that made it.
  */
 import type { Command } from 'commander';
-import os from 'node:os';
 import { UsersService } from '../auth/users.service';
-import { AccessService, groupJson, userJson, type Actor } from '../auth/access.service';
+import { AccessService, groupJson, userJson } from '../auth/access.service';
 import { openRepositories } from '../store/repositories';
 import { PROFILES } from '../domain/users';
 import { GRANT_LEVELS } from '../store/access.repository';
-import { commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
-
-/** Who the audit trail names for changes made from the command line. */
-function cliActor(): Actor {
-  let login = 'unknown';
-  try {
-    login = os.userInfo().username;
-  } catch {
-    /* no passwd entry (containers): keep "unknown" */
-  }
-  return { actor: `cli:${process.env['SUDO_USER'] ?? login}`, address: 'cli' };
-}
+import { cliActor, commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
 
 async function withAccess<T>(cmd: Command, fn: (users: UsersService, access: AccessService) => Promise<T> | T): Promise<T> {
   const { config } = loadFor(cmd);

@@ -13,6 +13,7 @@ import type { Config, LogModule } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import type { Repositories } from '../store/repositories';
 import { SourceSettings } from '../settings/source-settings';
+import { PublicSwitch } from '../settings/public-switch';
 import type { PictureStore } from '../storage/picture.store';
 import type { PictureSizes } from '../storage/picture-sizes';
 import { PublicImages } from '../storage/public-image';
@@ -124,6 +125,7 @@ export class Services {
   #web: WebServer | null = null;
   #control: ControlSocket | null = null;
   #mqtt: MqttService | null = null;
+  #publicSwitch: PublicSwitch | null = null;
 
   constructor(deps: ServicesDeps) {
     this.#deps = deps;
@@ -294,7 +296,7 @@ export class Services {
   /** The daemon's status reads its live parts; a stopped box's reads the database and the schedule. */
   get status(): StatusService {
     const store = this.store;
-    const base = { config: this.#config, pictures: store.pictures, state: store.state, now: this.#now };
+    const base = { config: this.#config, pictures: store.pictures, state: store.state, publicSwitch: this.publicSwitch, now: this.#now };
     return (this.#status ??= !this.#deps.daemon
       ? new StatusService({ ...base, live: null })
       : new StatusService({
@@ -332,6 +334,11 @@ export class Services {
     }));
   }
 
+  /** The box-wide public switch, read from the database on every public request (a stopped box's CLI writes it there too). */
+  get publicSwitch(): PublicSwitch {
+    return (this.#publicSwitch ??= new PublicSwitch({ repo: this.store.publicSwitch, audit: this.store.audit, log: this.#logFor('web'), now: this.#now }));
+  }
+
   /** The UI's editor of the config file; null on a stopped box (nothing to make live). */
   get settings(): SourceSettings | null {
     const daemon = this.#deps.daemon;
@@ -349,7 +356,7 @@ export class Services {
     return (this.#control ??= new ControlSocket({
       socketPath: this.store.layout.controlSocket,
       dataDir: this.#config().storage.dataDir,
-      handler: createControlApp({ config: this.#config, status: this.status, capture: this.#currentCapture(), videoJobs: this.videoJobs, sync: this.sync, log: this.#logFor('control'), startedAt: this.#now() }),
+      handler: createControlApp({ config: this.#config, status: this.status, capture: this.#currentCapture(), videoJobs: this.videoJobs, sync: this.sync, publicSwitch: this.publicSwitch, log: this.#logFor('control'), startedAt: this.#now() }),
     }));
   }
 
@@ -367,6 +374,7 @@ export class Services {
       videos: store.videos,
       videoJobs: this.videoJobs,
       publicImages: new PublicImages({ pictures: store.pictures, sizes: this.sizes, now: this.#now }),
+      publicSwitch: this.publicSwitch,
       users: this.users,
       accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.#config().sources.map((s) => s.id), now: this.#now }),
       audit: store.audit,

@@ -151,6 +151,16 @@ function allowed(problem: (value: string) => string | null) {
   };
 }
 
+/** A width listed twice is a typo; the second one is named, with where the first is. */
+function distinctWidths(ctx: z.core.ParsePayload<number[]>): void {
+  const first = new Map<number, number>();
+  ctx.value.forEach((width, i) => {
+    const seen = first.get(width);
+    if (seen === undefined) first.set(width, i);
+    else ctx.issues.push({ code: 'custom', input: width, path: [i], message: `${width} is listed twice (already at [${seen}])` });
+  });
+}
+
 const timeout = duration({ min: 1000, max: 3_600_000, default: '60s', description: 'How long a capture may take before it is abandoned' });
 
 const testpatternCamera = obj({
@@ -308,6 +318,12 @@ const sourceSchema = obj({
     enabled: z.boolean().default(false),
     width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
     delay: duration({ min: 0, max: 30 * 86_400_000, default: '0s', description: 'Publish the newest picture at least this old' }),
+    sizes: z
+      .array(int(16, 8000), { error: 'expected a list of widths in pixels, such as [640, 1280, 1920]' })
+      .max(6, 'expected at most 6 widths')
+      .default([])
+      .check(distinctWidths)
+      .meta({ description: 'More widths of the public picture, each served as /public/<source>/latest-<width>.jpg (never wider than captured)' }),
   }).prefault({}),
   retention: obj({
     maxAgeDays: int(0, 100_000).meta({ description: 'Overrides storage.retention.maxAgeDays for this source; 0 = keep forever' }),

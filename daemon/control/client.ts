@@ -9,7 +9,7 @@ export interface ControlResponse {
   body: unknown;
 }
 
-export function controlRequest(socketPath: string, method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs = 120_000, body?: unknown): Promise<ControlResponse | null> {
+export function controlRequest(socketPath: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, timeoutMs = 120_000, body?: unknown): Promise<ControlResponse | null> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { accept: 'application/json' };

@@ -14,6 +14,7 @@ import type { VideoJobs } from '../timelapse/video-jobs.service';
 import { errorHandler, sendError } from '../../web/errors';
 import { jsonBody } from '../../web/json-body';
 import type { SyncService } from '../sync/sync.service';
+import { publicSwitchJson, type PublicSwitch } from '../settings/public-switch';
 
 export function createControlApp(deps: {
   config: () => Config;
@@ -21,6 +22,7 @@ export function createControlApp(deps: {
   capture: Pick<CaptureService, 'capture'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'cancel'>;
   sync?: Pick<SyncService, 'status' | 'sendNow'>;
+  publicSwitch?: Pick<PublicSwitch, 'state' | 'set'>;
   log: Logger;
   startedAt: number;
 }): Express {
@@ -43,8 +45,24 @@ export function createControlApp(deps: {
       notifications: system.notifications,
       relays: system.relays,
       mqtt: system.mqtt,
+      public: system.public,
     });
   });
+  const publicSwitch = deps.publicSwitch;
+  if (publicSwitch) {
+    // `lapsebox public`: through the daemon, so that it is this process that writes it.
+    app.get('/public', (_req, res) => {
+      res.json(publicSwitchJson(publicSwitch.state()));
+    });
+    // The socket has no users: the CLI says who runs it (`cli:<login>`), for the audit.
+    app.put('/public', (req, res) => {
+      const body = req.body as { enabled?: unknown; actor?: unknown } | undefined;
+      if (typeof body?.enabled !== 'boolean') return sendError(res, 400, 'enabled must be true or false', { enabled: 'expected true or false' });
+      if (typeof body.actor !== 'string' || !/^cli:\S{1,64}$/.test(body.actor)) return sendError(res, 400, 'actor must be cli:<login>', { actor: 'expected cli:<login>' });
+      const { state, changed } = publicSwitch.set(body.enabled, { actor: body.actor, address: 'cli' });
+      res.json({ ...publicSwitchJson(state), changed });
+    });
+  }
   const sync = deps.sync;
   if (sync) {
     app.get('/sync', (_req, res) => {

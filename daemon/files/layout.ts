@@ -64,6 +64,19 @@ export class DataLayout {
     return path.join(this.liveDir(sourceId), 'latest.jpg');
   }
 
+  /**
+   * The public picture at the widths of `public.sizes`: sources/<id>/public/<width>-<picture id>.jpg.
+   * A cache, not a record: no row names these files, and only the current public picture's are kept.
+   */
+  publicSizesDir(sourceId: string): string {
+    return path.join(this.sourcesDir, sourceId, 'public');
+  }
+
+  publicSize(sourceId: string, width: number, pictureId: number): string {
+    if (!Number.isSafeInteger(width) || !Number.isSafeInteger(pictureId) || width <= 0 || pictureId <= 0) throw new Error(`not a public size: ${width}, picture ${pictureId}`);
+    return path.join(this.publicSizesDir(sourceId), `${width}-${pictureId}.jpg`);
+  }
+
   /** Relative path as stored in the database. */
   relative(absolute: string): string {
     return path.relative(this.dataDir, absolute);

@@ -253,8 +253,9 @@ export class MqttService implements Service {
       const publicUrl = config.web.publicUrl ?? null;
       const alerts = this.#deps.alerts();
       const wanted = new Set<string>([topics.availability, topics.state]);
+      const system = await this.#deps.status.system();
       const box = boxState({
-        system: await this.#deps.status.system(),
+        system,
         now,
         onlineSince: this.#onlineSince,
         startedAt: this.#startedAt,
@@ -267,7 +268,8 @@ export class MqttService implements Service {
       for (const status of this.#deps.status.sources()) {
         const topic = topics.sourceState(status.id);
         wanted.add(topic);
-        const state = sourceState({ status, picturesToday: this.#deps.picturesToday(status.id), alerts, publicUrl, now });
+        // The box's public switch off: no source has a public picture to point at (the route answers 404).
+        const state = sourceState({ status, picturesToday: this.#deps.picturesToday(status.id), alerts, publicUrl: system.public.enabled ? publicUrl : null, now });
         this.#offer(topic, state, significant(state), mqtt.interval, now);
       }
       if (mqtt.homeAssistant.enabled) {

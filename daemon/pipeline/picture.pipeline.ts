@@ -19,7 +19,7 @@ import { readExif, type ExifFacts } from './exif';
 import { Watermarks, WatermarkUnavailableError, legendOverlay, type Overlay } from './overlays';
 import { Limiter } from '../limiter';
 import { startsWithSoi } from '../files/jpeg';
-import { MAX_PIXELS, THUMB_WIDTH, judge, legendText, meanLuminance, planGeometry, planOutput, planOutputs, tooLarge, type Geometry, type OutputPlan, type Rect, type Size } from './plan';
+import { MAX_PIXELS, THUMB_WIDTH, judge, legendText, meanLuminance, planGeometry, planOutput, planOutputs, planPublicWidth, tooLarge, type Geometry, type OutputPlan, type Rect, type Size } from './plan';
 import type { DerivativeKind, Rejection } from '../domain/pictures';
 import { messageOf } from '../error-causes';
 
@@ -103,8 +103,20 @@ export class PicturePipeline {
    * WatermarkUnavailableError when the size needs a watermark that cannot be read.
    */
   render(storedFile: string, context: PictureContext & { size: Size }, kind: DerivativeKind): Promise<Buffer> {
+    return this.#renderOne(storedFile, context, planOutput(context.source, context.size, kind));
+  }
+
+  /**
+   * The public picture at one of `public.sizes` (`width`, or the stored picture's
+   * width when it is narrower), made from a stored picture like `render` makes the
+   * `public` size: same legend, watermark and quality. Throws like `render`.
+   */
+  renderPublicWidth(storedFile: string, context: PictureContext & { size: Size }, width: number): Promise<Buffer> {
+    return this.#renderOne(storedFile, context, planPublicWidth(context.source, context.size, width));
+  }
+
+  #renderOne(storedFile: string, context: PictureContext & { size: Size }, plan: OutputPlan): Promise<Buffer> {
     return this.#limit.run(async () => {
-      const plan = planOutput(context.source, context.size, kind);
       const { outputs } = await this.#outputs(sharp(storedFile, decodeOptions()), [plan], context, null);
       return outputs[0]!.data;
     });

@@ -138,6 +138,14 @@ export function planOutput(source: SourceConfig, stored: Size, kind: DerivativeK
   return { ...plain, kind, watermark };
 }
 
+/**
+ * The public picture at one of `public.sizes`: the `public` size (legend, watermark,
+ * quality) at another width, never wider than the stored picture.
+ */
+export function planPublicWidth(source: SourceConfig, stored: Size, width: number): OutputPlan {
+  return { ...planOutput(source, stored, 'public'), size: scaledTo(stored, width) };
+}
+
 /** `size` scaled down to `width` (never up), keeping the aspect ratio. */
 export function scaledTo(size: Size, width: number): Size {
   if (width >= size.width) return { ...size };

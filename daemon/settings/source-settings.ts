@@ -47,6 +47,7 @@ export const SETTABLE: Readonly<Record<string, Exclude<SettingsProfile, 'custome
   'public.enabled': 'director',
   'public.width': 'director',
   'public.delay': 'director',
+  'public.sizes': 'director',
   // Deletes history: the old pictures go at the next retention pass.
   'retention.maxAgeDays': 'maintainer',
 };

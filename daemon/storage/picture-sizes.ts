@@ -4,14 +4,18 @@
  * a size existed, a size switched on later, a file lost), so a request never
  * fails for want of a thumbnail.
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { SourceConfig } from '../config/schema';
-import type { DataLayout } from '../files/layout';
+import { listFolder, type DataLayout } from '../files/layout';
+import { commitFile, removeIfExists, tempPathFor } from '../files/atomic';
 import type { PictureStore } from './picture.store';
 import type { Logger } from '../logger';
 import type { PicturesRepository } from '../store/pictures.repository';
 import { type Picture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import { AppError, notFound } from '../errors';
 import { PicturePipeline, WatermarkUnavailableError } from '../pipeline/picture.pipeline';
+import { scaledTo } from '../pipeline/plan';
 
 export class PictureSizes {
   readonly #layout: DataLayout;
@@ -53,6 +57,31 @@ export class PictureSizes {
     return making;
   }
 
+  /**
+   * The public picture at one of `public.sizes` (`width` already capped to the stored
+   * picture's), made now when it is not on disk. Made on the first request, not at
+   * capture time: a source captures every few minutes all day, while a website asks
+   * for a width of the one public picture at a time, and with `public.delay` that is
+   * not even the picture just taken; so each public picture costs at most one
+   * render per width that someone asked for, and nothing for widths nobody uses.
+   * Writing the file of a width removes that width's file of older pictures (and
+   * files of widths no longer listed): the folder holds one file per width.
+   */
+  async publicWidth(picture: Picture, source: SourceConfig, width: number): Promise<string> {
+    if (picture.rejection && isCameraFault(picture.rejection)) {
+      throw notFound(`picture ${picture.id} has no public size: it was rejected (${picture.rejection.code})`);
+    }
+    const file = this.#layout.publicSize(source.id, width, picture.id);
+    if (await this.#layout.inside(file)) return file;
+    const key = `${picture.id}:public@${width}`;
+    let making = this.#making.get(key);
+    if (!making) {
+      making = this.#makePublicWidth(picture, source, width, file).finally(() => this.#making.delete(key));
+      this.#making.set(key, making);
+    }
+    return making;
+  }
+
   /** The stored picture at full size under the watermark, for customers' downloads. */
   async watermarkedOriginal(picture: Picture, source: SourceConfig): Promise<Buffer> {
     const original = await this.original(picture);
@@ -78,6 +107,46 @@ export class PictureSizes {
     if (current) this.#pictures.setDerivatives(picture.id, [...current.derivatives, kind]);
     this.#log.info({ source: source.id, picture: picture.id, kind }, 'size made again from the stored picture');
     return file;
+  }
+
+  async #makePublicWidth(picture: Picture, source: SourceConfig, width: number, file: string): Promise<string> {
+    const original = await this.original(picture);
+    let data: Buffer;
+    try {
+      data = await this.#pipeline.renderPublicWidth(original, { source, takenAt: picture.takenAt, size: picture }, width);
+    } catch (err) {
+      throw this.#explain(err, source);
+    }
+    const dir = path.dirname(file);
+    const temp = tempPathFor(file);
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o750 });
+      if (!(await this.#layout.inside(dir))) throw new Error(`${this.#layout.relative(dir)} is a symbolic link; lapsebox never writes through one`);
+      await fs.writeFile(temp, data, { mode: 0o640 });
+      await commitFile(temp, file, { replace: true });
+    } catch (err) {
+      await removeIfExists(temp).catch(() => undefined);
+      this.#log.warn({ source: source.id, err, file }, `could not write the public picture ${width} pixels wide`);
+      throw new AppError('unavailable', `the public picture ${width} pixels wide could not be written; the daemon log says why`);
+    }
+    await this.#prunePublicWidths(source, picture, width, dir);
+    this.#log.debug({ source: source.id, picture: picture.id, width }, 'public picture made at another width');
+    return file;
+  }
+
+  /**
+   * Removes the files of `width` of other pictures, and of widths the current list no
+   * longer gives for this picture; temporary files are left to the start-up repair
+   * (another width may be being written).
+   */
+  async #prunePublicWidths(source: SourceConfig, picture: Picture, width: number, dir: string): Promise<void> {
+    const wanted = new Set(source.public.sizes.map((w) => scaledTo(picture, w).width));
+    for (const name of (await listFolder(dir)).files) {
+      const m = /^(\d+)-(\d+)\.jpg$/.exec(name);
+      if (!m) continue;
+      const [w, id] = [Number(m[1]), Number(m[2])];
+      if ((w === width && id !== picture.id) || !wanted.has(w)) await removeIfExists(path.join(dir, name)).catch((err: unknown) => this.#log.warn({ source: source.id, err }, `could not remove ${name}`));
+    }
   }
 
   /** Whoever asked (a customer, a website) is told the watermark is missing, not where the file should be. */

@@ -222,6 +222,7 @@ export class PictureStore {
         }
       }
       if (await this.#layout.inside(this.#layout.liveDir(sourceId))) await removeTemps(this.#layout.liveDir(sourceId), report);
+      if (await this.#layout.inside(this.#layout.publicSizesDir(sourceId))) await removeTemps(this.#layout.publicSizesDir(sourceId), report);
       const derivedDir = this.#layout.derivedDir(sourceId);
       if (!(await this.#layout.inside(derivedDir))) continue;
       for (const kind of (await listFolder(derivedDir)).dirs) {

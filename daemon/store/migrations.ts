@@ -337,4 +337,14 @@ export const MIGRATIONS: readonly string[] = [
     published_at INTEGER NOT NULL
   );
   `,
+  /* 12 */ `
+  -- The box-wide public switch (issue 22): off, every /public/ route answers 404 at once,
+  -- whatever the sources' public settings say. One row at most; no row is "on, never switched".
+  CREATE TABLE public_switch (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    changed_at INTEGER NOT NULL,
+    changed_by TEXT    NOT NULL              -- the audit's actor: user:<name> or cli:<login>
+  );
+  `,
 ];

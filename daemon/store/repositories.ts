@@ -19,6 +19,7 @@ import { HealthRepository } from './health.repository';
 import { NotificationsRepository } from './notifications.repository';
 import { AlertsRepository } from './alerts.repository';
 import { MqttRetainedRepository } from './mqtt-retained.repository';
+import { PublicSwitchRepository } from './public-switch.repository';
 
 export interface Repositories {
   db: Db;
@@ -38,6 +39,7 @@ export interface Repositories {
   notifications: NotificationsRepository;
   alerts: AlertsRepository;
   mqttRetained: MqttRetainedRepository;
+  publicSwitch: PublicSwitchRepository;
   close(): void;
 }
 
@@ -62,6 +64,7 @@ export function openRepositories(dataDir: string): Repositories {
     notifications: new NotificationsRepository(db),
     alerts: new AlertsRepository(db),
     mqttRetained: new MqttRetainedRepository(db),
+    publicSwitch: new PublicSwitchRepository(db),
     close: () => {
       if (db.open) db.close();
     },

@@ -10,8 +10,15 @@ import { openDatabase, readDatabase, schemaVersion, type Db } from './database';
 import type { AuditEntry } from './audit.repository';
 import type { Repositories } from './repositories';
 
-/** The setup: carried by a backup and replaced whole by a restore, parents before children. */
-export const SETUP_TABLES = ['users', 'groups', 'group_members', 'grants'] as const;
+/**
+ * The setup: carried by a backup and replaced whole by a restore, parents before children.
+ * `public_switch` (the box-wide public switch) goes with it: it is a person's decision
+ * about what this site shows the world, like the sources' `public` settings in the config
+ * file the backup carries, not something the box works out for itself. A box replaced
+ * while its public pictures are off (after an accident on site) must not publish them
+ * again on its own; a restore gives the target the switch of the box that was saved.
+ */
+export const SETUP_TABLES = ['users', 'groups', 'group_members', 'grants', 'public_switch'] as const;
 
 /**
  * This box's own state, left out of a backup: pictures and their index, videos and
@@ -42,10 +49,11 @@ export const STATE_TABLES = [
 ] as const;
 
 /**
- * Audit entries about the setup (users, groups, grants, source settings, restores)
- * go with it: they say who gave whom which access, which still holds on the new box.
+ * Audit entries about the setup (users, groups, grants, source settings, the public
+ * switch, restores) go with it: they say who gave whom which access, or switched the
+ * public pictures off, which still holds on the new box.
  */
-const SETUP_AUDIT = `action LIKE 'user.%' OR action LIKE 'group.%' OR action LIKE 'source.%' OR action LIKE 'setup.%'`;
+const SETUP_AUDIT = `action LIKE 'user.%' OR action LIKE 'group.%' OR action LIKE 'source.%' OR action LIKE 'public.%' OR action LIKE 'setup.%'`;
 
 export interface SetupCounts {
   users: number;

@@ -47,6 +47,7 @@ import { AccessService } from '../../daemon/auth/access.service';
 import { Authenticator } from '../../daemon/auth/authenticator';
 import { StatusService } from '../../daemon/status.service';
 import { PublicImages } from '../../daemon/storage/public-image';
+import { PublicSwitch } from '../../daemon/settings/public-switch';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import type { PicturePipeline } from '../../daemon/pipeline/picture.pipeline';
 import { pictureFileName } from '../../daemon/domain/data-folder';
@@ -170,7 +171,8 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
 
   // As test/helpers/web.ts startWeb and daemon/app.ts build it; no camera behind the capture route.
   const publicImages = new PublicImages({ pictures: store.pictures, sizes });
-  const status = new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null });
+  const publicSwitch = new PublicSwitch({ repo: store.publicSwitch, audit: store.audit });
+  const status = new StatusService({ config: () => config, pictures: store.pictures, state: store.state, live: null, publicSwitch });
   const deps: WebDeps = {
     config: () => config,
     layout: store.layout,
@@ -181,6 +183,7 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
     sizes,
     videos: store.videos,
     publicImages,
+    publicSwitch,
     users,
     accessAdmin: access,
     audit: store.audit,

@@ -13,6 +13,7 @@ import { AccessService } from '../../daemon/auth/access.service';
 import { Authenticator, type ThrottleOptions } from '../../daemon/auth/authenticator';
 import { StatusService } from '../../daemon/status.service';
 import { PublicImages } from '../../daemon/storage/public-image';
+import { PublicSwitch } from '../../daemon/settings/public-switch';
 import { silentLogger } from '../../daemon/logger';
 import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
@@ -58,13 +59,15 @@ export type WebParts = Pick<WebDeps, 'sizes' | 'capture'> & Partial<WebDeps> & {
 export async function startWeb(config: () => Config, store: Repositories, parts: WebParts): Promise<{ server: Listener; base: string; deps: WebDeps; app: Express }> {
   const { users, access } = accessServices(config, store);
   const { throttle, ...rest } = parts;
+  const publicSwitch = new PublicSwitch({ repo: store.publicSwitch, audit: store.audit });
   const deps: WebDeps = {
     config,
     layout: store.layout,
     authenticator: new Authenticator(store.users, throttle ? { throttle } : {}),
-    status: new StatusService({ config, pictures: store.pictures, state: store.state, live: null }),
+    status: new StatusService({ config, pictures: store.pictures, state: store.state, live: null, publicSwitch }),
     pictures: store.pictures,
     publicImages: new PublicImages({ pictures: store.pictures, sizes: parts.sizes }),
+    publicSwitch,
     users,
     accessAdmin: access,
     audit: store.audit,

@@ -13,6 +13,7 @@ import type { Config } from '../../daemon/config/schema';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { StatusService } from '../../daemon/status.service';
+import { PublicSwitch } from '../../daemon/settings/public-switch';
 import type { TargetStatus } from '../../daemon/sync/sync.service';
 import type { StorageStatus } from '../../daemon/storage/retention';
 import type { SystemSample } from '../../daemon/health/system-probe';
@@ -71,7 +72,7 @@ describe('docs/openapi.yaml', () => {
       'sources:',
       '  - id: north',
       '    camera: { driver: testpattern, width: 640, height: 360 }',
-      '    public: { enabled: true, width: 320 }',
+      '    public: { enabled: true, width: 320, sizes: [160] }',
       '    timelapse: { daily: { width: 160, fps: 25, preset: ultrafast, deflicker: false } }',
     ]);
     store = openRepositories(config().storage.dataDir);
@@ -104,13 +105,14 @@ describe('docs/openapi.yaml', () => {
     // GET /api/system with every part a running daemon fills in: the types make these
     // samples follow the code, the document must then describe them.
     const parts = systemParts(start);
-    const status = new StatusService({ config, pictures: store.pictures, state: store.state, live: null, ...parts });
+    const publicSwitch = new PublicSwitch({ repo: store.publicSwitch, audit: store.audit });
+    const status = new StatusService({ config, pictures: store.pictures, state: store.state, live: null, publicSwitch, ...parts });
     let capture: CaptureService;
     ({ server, base, app, capture, jobs, videoId } = await startWebWithEveryPart(config, store, { source: 'north', day, status, settings: { file: () => loaded.file, apply: (next) => void (loaded = next) } }));
     stopCapture = () => capture.stop(1_000);
     const log = silentLogger();
     const sync = { status: parts.sync.status, sendNow: async () => [{ target: 'central', sent: 0, alreadyThere: 0, failed: 0, pending: 4, error: null }] };
-    controlApp = createControlApp({ config, status, capture, videoJobs: jobs, sync, log, startedAt: Date.now() });
+    controlApp = createControlApp({ config, status, capture, videoJobs: jobs, sync, publicSwitch, log, startedAt: Date.now() });
     control = await listen(controlApp, { host: '127.0.0.1', port: 0 });
   }, 120_000);
 
@@ -193,6 +195,8 @@ describe('docs/openapi.yaml', () => {
       { op: 'GET /public/{source}/latest.jpg', url: '/public/north/latest.jpg', as: null, status: 200 },
       { op: 'GET /public/{source}/latest.jpg', url: '/public/north/latest.jpg', as: null, status: 206, headers: { range: 'bytes=0-99' } },
       { op: 'GET /public/{source}/latest.jpg', url: '/public/nowhere/latest.jpg', as: null, status: 404 },
+      { op: 'GET /public/{source}/latest-{width}.jpg', url: '/public/north/latest-160.jpg', as: null, status: 200 },
+      { op: 'GET /public/{source}/latest-{width}.jpg', url: '/public/north/latest-161.jpg', as: null, status: 404 },
       { op: 'GET /public/{source}', url: '/public/north', as: null, status: 200 },
       { op: 'GET /', url: '/', status: 200 },
       { op: 'GET /', url: '/', as: null, status: 401 },
@@ -265,6 +269,16 @@ describe('docs/openapi.yaml', () => {
       { op: 'DELETE /api/groups/{name}/grants/{source}', url: '/api/groups/crew/grants/north', method: 'DELETE', status: 200 },
       { op: 'DELETE /api/groups/{name}', url: '/api/groups/crew', method: 'DELETE', status: 204 },
       { op: 'GET /api/audit', url: '/api/audit?limit=2', status: 200 },
+      // The box-wide public switch: off, the public routes answer 404 (JSON for the picture, HTML for the page); on again.
+      { op: 'GET /api/public', url: '/api/public', as: 'director', status: 200 },
+      { op: 'GET /api/public', url: '/api/public', as: 'viewer', status: 403 },
+      { op: 'PUT /api/public', url: '/api/public', method: 'PUT', body: { enabled: 'off' }, status: 400 },
+      { op: 'PUT /api/public', url: '/api/public', method: 'PUT', body: { enabled: false }, as: 'director', status: 200 },
+      { op: 'GET /api/system', url: '/api/system', status: 200 },
+      { op: 'GET /public/{source}/latest.jpg', url: '/public/north/latest.jpg', as: null, status: 404 },
+      { op: 'GET /public/{source}', url: '/public/north', as: null, status: 404 },
+      { op: 'PUT /api/public', url: '/api/public', method: 'PUT', body: { enabled: true }, status: 200 },
+      { op: 'GET /public/{source}', url: '/public/north', as: null, status: 200 },
     ];
     let helperJob: number | null = null;
     const directorJob = () => helperJob!;
@@ -348,6 +362,12 @@ describe('docs/openapi.yaml', () => {
       for (const t of (await ask('POST /sync/run', '/sync/run', [200], {}))['targets'] as unknown[]) problems.push(...web.problemsOf('SyncTarget', t, '/sync/run'));
       await ask('POST /sync/run', '/sync/run', [404], { target: 'elsewhere' });
       await ask('GET /cameras', '/cameras', [200]);
+      problems.push(...web.problemsOf('PublicSwitch', await ask('GET /public', '/public', [200]), '/public'));
+      const { changed, ...switched } = await ask('PUT /public', '/public', [200], { enabled: false, actor: 'cli:tester' });
+      problems.push(...web.problemsOf('PublicSwitch', switched, 'PUT /public'));
+      expect([changed, switched['enabled'], switched['changedBy']]).toEqual([true, false, 'cli:tester']);
+      await ask('PUT /public', '/public', [200], { enabled: true, actor: 'cli:tester' });
+      await ask('PUT /public', '/public', [400], { enabled: true, actor: 'user:somebody' });
       const captured = await ask('POST /sources/{id}/capture', '/sources/north/capture', [201]);
       const { path: _path, ...picture } = captured['picture'] as Record<string, unknown>;
       problems.push(...web.problemsOf('Picture', { ...picture, urls: { thumb: '', preview: '' } }, 'capture picture'));

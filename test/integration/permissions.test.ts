@@ -84,7 +84,7 @@ describe('the permission table (SPEC §4) on every route', () => {
       'sources:',
       '  - id: north',
       '    camera: { driver: testpattern, width: 640, height: 360 }',
-      '    public: { enabled: true, width: 320 }',
+      '    public: { enabled: true, width: 320, sizes: [160] }',
       '    timelapse: { daily: { width: 160, fps: 25, preset: ultrafast, deflicker: false } }',
       '  - id: south',
       '    camera: { driver: testpattern, width: 640, height: 360 }',
@@ -123,6 +123,7 @@ describe('the permission table (SPEC §4) on every route', () => {
   const rows = (): Row[] => [
     { route: 'GET /healthz', url: '/healthz', expect: ANYONE },
     { route: 'GET /public/:source/latest.jpg', url: '/public/north/latest.jpg', expect: ANYONE },
+    { route: 'GET /public/:source/latest-:width.jpg', url: '/public/north/latest-160.jpg', expect: ANYONE },
     { route: 'GET /public/:source', url: '/public/north', expect: ANYONE },
     { route: 'GET /', url: '/', expect: USERS },
     { route: 'GET /ui/*file', url: '/ui/index.html', expect: [401, 404, 404, 404, 404, 404, 404] },
@@ -130,6 +131,9 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /api/me', url: '/api/me', expect: USERS },
     { route: 'GET /api/system', url: '/api/system', expect: STAFF },
     { route: 'GET /api/system/history', url: '/api/system/history', expect: STAFF },
+    { route: 'GET /api/public', url: '/api/public', expect: STAFF },
+    // Switched on, as it already is: the public rows above and below stay as they are.
+    { route: 'PUT /api/public', url: '/api/public', body: { enabled: true }, expect: STAFF },
     { route: 'GET /api/events', url: '/api/events', expect: STAFF },
     { route: 'GET /api/sources', url: '/api/sources', expect: USERS },
     { route: 'GET /api/sources/:id', url: '/api/sources/north', expect: VIEWERS },

@@ -339,6 +339,26 @@ sources:
     });
   });
 
+  describe('sources[].public.sizes', () => {
+    const sizes = (list: string) => `${base}    public: { enabled: true, width: 1280, sizes: ${list} }\n`;
+
+    it('is empty by default; a width equal to public.width is allowed', () => {
+      expect(parseConfig(base, FILE).config.sources[0]!.public.sizes).toEqual([]);
+      expect(parseConfig(sizes('[640, 1280, 1920]'), FILE).config.sources[0]!.public.sizes).toEqual([640, 1280, 1920]);
+    });
+
+    it('names the key path of a width out of range, not whole, listed twice, or of too many', () => {
+      expect(problems(sizes('[8, 640.5, 9000]'))).toEqual([
+        'line 8: sources[0].public.sizes[0]: expected an integer between 16 and 8000',
+        'line 8: sources[0].public.sizes[1]: expected an integer between 16 and 8000',
+        'line 8: sources[0].public.sizes[2]: expected an integer between 16 and 8000',
+      ]);
+      expect(problems(sizes('[640, 1920, 640]'))).toEqual(['line 8: sources[0].public.sizes[2]: 640 is listed twice (already at [0])']);
+      expect(problems(sizes('[100, 200, 300, 400, 500, 600, 700]'))).toEqual(['line 8: sources[0].public.sizes: expected at most 6 widths']);
+      expect(problems(sizes('640'))).toEqual(['line 8: sources[0].public.sizes: expected a list of widths in pixels, such as [640, 1280, 1920]']);
+    });
+  });
+
   it('does not depend on the working directory', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-config-'));
     try {

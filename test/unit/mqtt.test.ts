@@ -216,6 +216,7 @@ const system: SystemStatus = {
     homeAssistant: true,
     commands: false,
   },
+  public: { enabled: true, changedAt: null, changedBy: null },
 };
 
 function boxInput(over: Partial<BoxStateInput> = {}): BoxStateInput {

@@ -10,6 +10,7 @@ import {
   planGeometry,
   planOutput,
   planOutputs,
+  planPublicWidth,
   tooLarge,
   watermarkSize,
 } from '../../daemon/pipeline/plan';
@@ -93,6 +94,14 @@ describe('planOutputs', () => {
   it('plans one size alone, the plain one when no watermark is configured', () => {
     expect(planOutput(source(), { width: 6000, height: 4000 }, 'public')).toMatchObject({ kind: 'public', size: { width: 1280 } });
     expect(planOutput(source(), { width: 6000, height: 4000 }, 'preview-wm')).toMatchObject({ kind: 'preview-wm', watermark: false, size: { width: 1280 } });
+  });
+
+  it('plans the public picture at another width of public.sizes like the public size, never wider than stored', () => {
+    const north = source('    image: { legend: {}, watermark: { file: logo.png } }\n    public: { enabled: true, width: 1280, sizes: [640, 8000] }\n');
+    const stored = { width: 6000, height: 4000 };
+    expect(planPublicWidth(north, stored, 640)).toEqual({ ...planOutput(north, stored, 'public'), size: { width: 640, height: 427 } });
+    expect(planPublicWidth(north, stored, 640)).toMatchObject({ legend: true, watermark: true, quality: 82 });
+    expect(planPublicWidth(north, stored, 8000).size).toEqual(stored);
   });
 });
 

@@ -381,6 +381,7 @@ describe('SourceSettings', () => {
       'public.enabled': true,
       'public.width': 640,
       'public.delay': '1m',
+      'public.sizes': [640, 1920],
       'retention.maxAgeDays': 1,
     };
     const nested = (keyPath: string, value: unknown): Record<string, unknown> =>

@@ -82,6 +82,14 @@ function renderForm(container, id, original, editable) {
     fields.push({ el, path, read: () => el.value.trim(), parse: (v) => (v === '' ? undefined : Number.isFinite(Number(v)) ? Number(v) : v) });
     return el;
   };
+  /** A list of whole numbers typed as "640, 1920"; what is not a number goes as typed, for the server to name. */
+  const numbers = (path, props = {}) => {
+    if (!may(path)) return null;
+    const el = h('input', { type: 'text', inputmode: 'numeric', value: (getPath(original, path) ?? []).join(', '), dataset: { path }, name: path, ...props });
+    const parse = (v) => (v === '' ? undefined : v.split(/[\s,]+/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x)));
+    fields.push({ el, path, read: () => el.value.trim(), parse });
+    return el;
+  };
   const check = (path, fallback) => {
     if (!may(path)) return null;
     const value = getPath(original, path);
@@ -190,6 +198,7 @@ function renderForm(container, id, original, editable) {
       'Public picture',
       checkField('public.enabled', false, ' Publish the latest picture (no login)'),
       h('div', { class: 'row' }, field('Width', number('public.width', { min: 16, placeholder: '1280' })), field('Delay', text('public.delay', { placeholder: '0s', size: 6 }))),
+      field('Other widths', numbers('public.sizes', { placeholder: '640, 1920' }), ' Each served as latest-<width>.jpg, for websites that want several sizes.'),
       getPath(original, 'public.enabled') ? embed(id) : null,
     ),
     message,

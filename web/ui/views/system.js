@@ -40,6 +40,12 @@ function target(s) {
   );
 }
 
+// The box-wide public switch, read-only here: it is switched on the Sources page.
+function publicState(p) {
+  if (p.enabled) return h('span', { class: 'public-state', text: 'on' });
+  return h('span', { class: 'bad-text public-state', text: `off since ${t.shortDateTime(p.changedAt)}, by ${p.changedBy} (switched on the Sources page)`, title: t.dateTime(p.changedAt) });
+}
+
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // The link to the fleet's MQTT broker, in the words of `lapsebox status`: how it is and since
@@ -162,7 +168,7 @@ export async function systemView(root, ctx) {
         { class: 'cards two' },
         healthCard(s.health),
         storageCard(s.disk, s.storage),
-        h('section', { class: 'card' }, h('h2', { text: 'Appliance' }), kv([['Name', s.appliance.name], ['Id', s.appliance.id], ['Time zone', s.appliance.timezone], ['lapsebox', s.versions.lapsebox], ['Node.js', s.versions.node]])),
+        h('section', { class: 'card' }, h('h2', { text: 'Appliance' }), kv([['Name', s.appliance.name], ['Id', s.appliance.id], ['Time zone', s.appliance.timezone], ['lapsebox', s.versions.lapsebox], ['Node.js', s.versions.node], s.public ? ['Public pictures', publicState(s.public)] : null])),
       ),
       s.relays && s.relays.length ? relays(s.relays) : null,
       h('section', { class: 'card chart' }, h('h2', { text: 'Last 48 hours' }), chart.box),
