@@ -78,7 +78,13 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
 
   routes.get('/:source', { kind: 'anyone' }, (req, res) => {
     const source = publicSource(param(req, 'source'));
-    if (!source) return sendError(res, 404, 'no public source with this name');
+    // A person (or a website's frame) opened it: a page that says so, not JSON. The same for a
+    // source that exists but is not public and for no source at all: nothing tells which exist.
+    if (!source) {
+      res.setHeader('Content-Security-Policy', EMBED_CSP);
+      res.setHeader('Cache-Control', 'no-store');
+      return res.status(404).type('html').send(notPublicPage());
+    }
     const refreshSeconds = Math.max(5, Math.min(300, Math.round(source.schedule.every / 1000)));
     // Everything the page loads, and nothing else: its own inline script and style, the picture
     // (first by URL, then as a blob: of what the script fetched) and that fetch (connect-src).
@@ -144,6 +150,7 @@ function embedPage(id: string, name: string, refreshSeconds: number): string {
 
 /** What the embed page shows instead of the picture while it is not public. */
 const OFF_TEXT = 'The public view of this camera is switched off.';
+const NOT_PUBLIC_TEXT = 'There is no public picture here: this camera is not public, or the address is wrong.';
 const OFF_STYLE = '[hidden]{display:none!important}#off{margin:0;padding:1rem;height:100%;box-sizing:border-box;display:flex;align-items:center;justify-content:center;text-align:center;color:#ddd;font:1.1rem/1.4 system-ui,sans-serif}';
 
 /**
@@ -151,6 +158,18 @@ const OFF_STYLE = '[hidden]{display:none!important}#off{margin:0;padding:1rem;he
  * path answers the same). It asks every 30 s whether the picture is back, and then loads
  * the real page, so a website's frame comes back by itself once the switch is on again.
  */
+/** The embed page of a name that is no public source: the message alone, no script. */
+function notPublicPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>No public picture</title>
+<style>html,body{margin:0;height:100%;background:#111}${OFF_STYLE}</style>
+</head><body>
+<p id="off">${NOT_PUBLIC_TEXT}</p>
+</body></html>
+`;
+}
+
 function switchedOffPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -171,6 +171,19 @@ describe('GET /public/<source>/latest-<width>.jpg', () => {
     expect(await error('/public/nowhere/latest-640.jpg')).toEqual(['/public/nowhere/latest-640.jpg', 404, 'no public source with this name']);
   });
 
+  it('answers the page of a source that is not public, or of no source, with a small page that says so, the same for both', async () => {
+    const pages = await Promise.all(['/public/private', '/public/nowhere'].map(async (url) => {
+      const res = await get(url);
+      return { status: res.status, type: res.headers.get('content-type'), store: res.headers.get('cache-control'), body: await res.text() };
+    }));
+    for (const page of pages) {
+      expect(page).toMatchObject({ status: 404, type: expect.stringMatching(/^text\/html/), store: 'no-store' });
+      expect(page.body).toContain('There is no public picture here: this camera is not public, or the address is wrong.');
+      expect(page.body).not.toMatch(/<script|private|nowhere/);
+    }
+    expect(pages[0]!.body).toBe(pages[1]!.body);
+  });
+
   describe('public.delay', () => {
     const routes = ['/public/late/latest.jpg', '/public/late/latest-640.jpg', '/public/late/latest-320.jpg'];
     /** The id of the picture each route serves (from its ETag), or its status when it serves none. */
