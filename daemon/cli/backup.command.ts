@@ -3,7 +3,6 @@
  * files it names, users, groups, grants) to move it to a replacement box.
  */
 import type { Command } from 'commander';
-import os from 'node:os';
 import path from 'node:path';
 import { configFileFrom } from '../config/load';
 import { createBackup, type BackupSummary } from '../backup/backup';
@@ -11,18 +10,7 @@ import { restoreBackup, type RestoreSummary } from '../backup/restore';
 import { BackupError } from '../backup/manifest';
 import { controlRequest } from '../control/client';
 import { messageOf } from '../error-causes';
-import { CliError, commonOptions, printJson, withConfigOption, withJsonOption, type Output } from './context';
-
-/** The audit trail's name for the person at the terminal: `cli:<login>`, the sudo user when there is one. */
-function cliLogin(): string {
-  const login = process.env['SUDO_USER'];
-  if (login) return login;
-  try {
-    return os.userInfo().username;
-  } catch {
-    return 'unknown'; // no passwd entry (containers)
-  }
-}
+import { CliError, cliActor, commonOptions, printJson, withConfigOption, withJsonOption, type Output } from './context';
 
 /** Refusals and bad archives are failures (exit 1), with the message as it is. */
 async function failing<T>(fn: () => Promise<T>): Promise<T> {
@@ -93,7 +81,7 @@ export function backupCommand(program: Command, io: Output): void {
           configFile: configFileFrom(commonOptions(cmd).config),
           ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
           force: opts.force === true,
-          actor: { actor: `cli:${cliLogin()}`, address: 'cli' },
+          actor: cliActor(),
           daemonRunning: async (layout) => {
             try {
               return (await controlRequest(layout.controlSocket, 'GET', '/status', 5_000)) !== null;

@@ -4,11 +4,10 @@
  * a size existed, a size switched on later, a file lost), so a request never
  * fails for want of a thumbnail.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceConfig } from '../config/schema';
 import { listFolder, type DataLayout } from '../files/layout';
-import { commitFile, removeIfExists, tempPathFor } from '../files/atomic';
+import { removeIfExists } from '../files/atomic';
 import type { PictureStore } from './picture.store';
 import type { Logger } from '../logger';
 import type { PicturesRepository } from '../store/pictures.repository';
@@ -20,12 +19,12 @@ import { scaledTo } from '../pipeline/plan';
 export class PictureSizes {
   readonly #layout: DataLayout;
   readonly #pictures: PicturesRepository;
-  readonly #store: Pick<PictureStore, 'writeDerivative'>;
+  readonly #store: Pick<PictureStore, 'writeDerivative' | 'writeSize'>;
   readonly #pipeline: PicturePipeline;
   readonly #log: Logger;
   readonly #making = new Map<string, Promise<string>>();
 
-  constructor(deps: { layout: DataLayout; pictures: PicturesRepository; store: Pick<PictureStore, 'writeDerivative'>; pipeline: PicturePipeline; log: Logger }) {
+  constructor(deps: { layout: DataLayout; pictures: PicturesRepository; store: Pick<PictureStore, 'writeDerivative' | 'writeSize'>; pipeline: PicturePipeline; log: Logger }) {
     this.#layout = deps.layout;
     this.#pictures = deps.pictures;
     this.#store = deps.store;
@@ -117,19 +116,10 @@ export class PictureSizes {
     } catch (err) {
       throw this.#explain(err, source);
     }
-    const dir = path.dirname(file);
-    const temp = tempPathFor(file);
-    try {
-      await fs.mkdir(dir, { recursive: true, mode: 0o750 });
-      if (!(await this.#layout.inside(dir))) throw new Error(`${this.#layout.relative(dir)} is a symbolic link; lapsebox never writes through one`);
-      await fs.writeFile(temp, data, { mode: 0o640 });
-      await commitFile(temp, file, { replace: true });
-    } catch (err) {
-      await removeIfExists(temp).catch(() => undefined);
-      this.#log.warn({ source: source.id, err, file }, `could not write the public picture ${width} pixels wide`);
+    if (!(await this.#store.writeSize(source.id, file, `the public picture ${width} pixels wide`, data))) {
       throw new AppError('unavailable', `the public picture ${width} pixels wide could not be written; the daemon log says why`);
     }
-    await this.#prunePublicWidths(source, picture, width, dir);
+    await this.#prunePublicWidths(source, picture, width, path.dirname(file));
     this.#log.debug({ source: source.id, picture: picture.id, width }, 'public picture made at another width');
     return file;
   }

@@ -146,7 +146,15 @@ export class PictureStore {
    * an older one). Returns false, after logging why, when it could not.
    */
   async writeDerivative(sourceId: string, picturePath: string, kind: DerivativeKind, data: Buffer): Promise<boolean> {
-    const file = this.#layout.derivative(picturePath, kind);
+    return this.writeSize(sourceId, this.#layout.derivative(picturePath, kind), `the ${kind} size of ${picturePath}`, data);
+  }
+
+  /**
+   * Writes a made size (a derivative, a public width) at `file` inside the data folder,
+   * crash-safe, replacing an older one. Returns false, after logging why (`what` names
+   * it), when it could not.
+   */
+  async writeSize(sourceId: string, file: string, what: string, data: Buffer): Promise<boolean> {
     const temp = tempPathFor(file);
     try {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
@@ -156,7 +164,7 @@ export class PictureStore {
       return true;
     } catch (err) {
       await removeIfExists(temp).catch(() => undefined);
-      this.#log.warn({ source: sourceId, err, file }, `could not write the ${kind} size of ${picturePath}`);
+      this.#log.warn({ source: sourceId, err, file }, `could not write ${what}`);
       return false;
     }
   }

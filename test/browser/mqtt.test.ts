@@ -120,14 +120,19 @@ describe('UI: the fleet broker on the system page', () => {
     const before = await mqttStatus('the link up', (s) => s.activity === 'connected');
     await visit(page, '#/system');
 
+    const stoppedAt = Date.now();
     await broker.stop();
     const down = await mqttStatus('the link down, waiting', (s) => s.activity === 'waiting' && s.lastError !== null && s.nextAttemptAt !== null);
+    // "since" is when the link was lost, not the last failed attempt: it stays put while the box tries again.
+    expect(Date.parse(down.since!)).toBeGreaterThanOrEqual(stoppedAt - 1_000);
+    const later = await mqttStatus('another attempt failed', (s) => s.activity === 'waiting' && s.nextAttemptAt !== down.nextAttemptAt);
+    expect(later.since).toBe(down.since);
     // Nothing moves until the page refreshes by itself.
     expect(await panel().locator('h3 .badge').innerText()).toBe('connected');
     await page.clock.fastForward(PAGE_REFRESH_MS);
     await eventually(async () => expect(await panel().locator('h3 .badge').innerText()).toBe('not connected'));
     expect(await panel().locator('h3 .badge').getAttribute('class')).toBe('badge bad');
-    expect(await row('State')).toMatch(/^not connected: waiting, next try at \d\d:\d\d:\d\d$/);
+    expect(await row('State')).toMatch(/^not connected since \d\d:\d\d:\d\d: waiting, next try at \d\d:\d\d:\d\d$/);
     // The refused-connection error of an attempt, or the loss itself if no attempt has failed yet.
     expect(await panel().locator('.bad-text.last-error').innerText()).toMatch(new RegExp(`127\\.0\\.0\\.1:${broker.port}`));
     expect(down.lastError).toMatch(new RegExp(`127\\.0\\.0\\.1:${broker.port}`));

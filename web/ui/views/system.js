@@ -55,10 +55,10 @@ function mqttCard(m) {
   const tone = { connected: 'ok', connecting: 'info', waiting: 'bad', stopped: 'muted' }[m.activity] || 'muted';
   // In the box's time zone; the full date and time on hover.
   const at = (iso, format = t.shortDateTime) => h('time', { datetime: iso, title: t.dateTime(iso), text: format(iso) });
-  // While waiting, `since` is the last failed attempt, not the start of the outage: not shown.
+  // While not connected, `since` is when the link was lost (or the daemon started without one).
   const state =
     m.activity === 'connected' ? ['connected since ', h('time', { datetime: m.since, text: t.dateTime(m.since) })]
-    : m.activity === 'waiting' ? ['not connected: waiting', m.nextAttemptAt ? [', next try at ', at(m.nextAttemptAt, t.time)] : null]
+    : m.activity === 'waiting' ? ['not connected', m.since ? [' since ', at(m.since, t.time)] : null, ': waiting', m.nextAttemptAt ? [', next try at ', at(m.nextAttemptAt, t.time)] : null]
     : m.activity === 'connecting' ? ['connecting', m.since ? [' since ', at(m.since, t.time)] : null]
     : words[m.activity] || m.activity;
   // The broker's message names the topic, most often; said once.
