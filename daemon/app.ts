@@ -122,6 +122,7 @@ export class App {
         // A full disk at boot pauses capture before the first slot.
         service('storage', () => s.storage.check().then(() => s.storage.start()), () => s.storage.stop()),
         service('health', () => s.health.start(), () => s.health.stop()),
+        service('shares', () => s.shares.start(), () => s.shares.stop()),
         service('notifier', () => s.notifier.start(), () => s.notifier.stop()),
         // Says "offline" on the broker while the others stop.
         service('mqtt', () => s.mqtt.start(), () => s.mqtt.stop()),

@@ -23,6 +23,7 @@ import type { EventsRepository } from '../daemon/store/events.repository';
 import type { Profile } from '../daemon/domain/users';
 import type { Metrics } from '../daemon/health/metrics';
 import type { DownloadLimits } from './download-slots';
+import type { ShareService } from '../daemon/shares/share.service';
 
 /** Editing a source's settings in the config file (daemon/settings/source-settings.ts). */
 export interface SettingsEditor {
@@ -48,6 +49,8 @@ export interface WebDeps {
   /** Groups and grants, and each user's levels. */
   accessAdmin: Pick<AccessService, 'grantsFor' | 'userView' | 'groups' | 'group' | 'addGroup' | 'removeGroup' | 'addMember' | 'removeMember' | 'grantUser' | 'revokeUser' | 'grantGroup' | 'revokeGroup'>;
   audit: Pick<AuditRepository, 'query'>;
+  /** Share links: made by users under /api/shares, opened by anyone holding one under /s/<token>. */
+  shares: Pick<ShareService, 'create' | 'list' | 'get' | 'revoke' | 'resolve'>;
   events: Pick<EventsRepository, 'recent'>;
   /** Without it, settings cannot be edited over HTTP (404). */
   settings?: SettingsEditor;

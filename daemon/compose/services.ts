@@ -14,6 +14,7 @@ import type { LoadedConfig } from '../config/load';
 import type { Repositories } from '../store/repositories';
 import { SourceSettings } from '../settings/source-settings';
 import { PublicSwitch } from '../settings/public-switch';
+import type { ShareService } from '../shares/share.service';
 import type { PictureStore } from '../storage/picture.store';
 import type { PictureSizes } from '../storage/picture-sizes';
 import { PublicImages } from '../storage/public-image';
@@ -47,7 +48,7 @@ import { createWebApp } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
 import { createControlApp } from '../control/server';
 import { ControlSocket } from '../control/socket';
-import { buildCaptureStack, buildPictureStore, buildPipeline, buildSizes, buildVideoStack } from './stacks';
+import { buildCaptureStack, buildPictureStore, buildPipeline, buildShares, buildSizes, buildVideoStack } from './stacks';
 
 /** What tests and the box's hardware change; each has a default for the real box. */
 export interface BuildOptions {
@@ -126,6 +127,8 @@ export class Services {
   #control: ControlSocket | null = null;
   #mqtt: MqttService | null = null;
   #publicSwitch: PublicSwitch | null = null;
+  #shares: ShareService | null = null;
+  #accessService: AccessService | null = null;
 
   constructor(deps: ServicesDeps) {
     this.#deps = deps;
@@ -339,6 +342,17 @@ export class Services {
     return (this.#publicSwitch ??= new PublicSwitch({ repo: this.store.publicSwitch, audit: this.store.audit, log: this.#logFor('web'), now: this.#now }));
   }
 
+  /** Groups and grants, and each user's levels on the sources. */
+  #access(): AccessService {
+    const store = this.store;
+    return (this.#accessService ??= new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.#config().sources.map((s) => s.id), now: this.#now }));
+  }
+
+  /** Share links: made and opened over the web, their expiry noted as it happens. */
+  get shares(): ShareService {
+    return (this.#shares ??= buildShares({ config: this.#config, store: this.store, grantsFor: (user) => this.#access().grantsFor(user), now: this.#now }));
+  }
+
   /** The UI's editor of the config file; null on a stopped box (nothing to make live). */
   get settings(): SourceSettings | null {
     const daemon = this.#deps.daemon;
@@ -376,7 +390,8 @@ export class Services {
       publicImages: new PublicImages({ pictures: store.pictures, sizes: this.sizes, now: this.#now }),
       publicSwitch: this.publicSwitch,
       users: this.users,
-      accessAdmin: new AccessService({ access: store.access, users: store.users, audit: store.audit, sourceIds: () => this.#config().sources.map((s) => s.id), now: this.#now }),
+      accessAdmin: this.#access(),
+      shares: this.shares,
       audit: store.audit,
       events: store.events,
       ...(settings ? { settings } : {}),

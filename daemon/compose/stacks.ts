@@ -18,6 +18,8 @@ import { FfmpegRunner, type FfmpegRunnerOptions } from '../timelapse/ffmpeg.runn
 import { VideoBuilder } from '../timelapse/video-builder';
 import { VideoJobs } from '../timelapse/video-jobs.service';
 import { Outbox } from '../sync/outbox';
+import { ShareService } from '../shares/share.service';
+import type { Grants, Principal } from '../auth/permissions';
 
 /** The capture service and what a capture goes through (pipeline, picture store). */
 export interface CaptureStack {
@@ -116,4 +118,19 @@ export function buildVideoStack(deps: {
   const builder = new VideoBuilder({ layout: store.layout, pictures: store.pictures, videos: store.videos, outbox, sizes, runner, config, log, ...(now ? { now } : {}) });
   const jobs = new VideoJobs({ jobs: store.jobs, videos: store.videos, outbox, builder, runner, layout: store.layout, config, log, ...(now ? { now } : {}), ...(deps.onEncoded ? { onEncoded: deps.onEncoded } : {}) });
   return { runner, builder, jobs };
+}
+
+/** Share links over the store, as the daemon, the web tests and the web benchmark build them. */
+export function buildShares(deps: { config: () => Config; store: Repositories; grantsFor: (user: Principal) => Grants; now?: () => number }): ShareService {
+  const { store } = deps;
+  return new ShareService({
+    shares: store.shares,
+    pictures: store.pictures,
+    videos: store.videos,
+    audit: store.audit,
+    sources: () => deps.config().sources,
+    users: store.users,
+    grantsFor: deps.grantsFor,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
 }

@@ -347,4 +347,36 @@ export const MIGRATIONS: readonly string[] = [
     changed_by TEXT    NOT NULL              -- the audit's actor: user:<name> or cli:<login>
   );
   `,
+  /* 13 */ `
+  -- Share links (issue 22): one scope of one source opened to anyone holding the link until it
+  -- expires or is revoked. Only the SHA-256 of the token is kept, so a copy of the database
+  -- opens nothing. A customer's link also ends when its owner loses the right it was made with.
+  CREATE TABLE shares (
+    id            INTEGER PRIMARY KEY,
+    token_hash    TEXT    NOT NULL UNIQUE,   -- hex SHA-256 of the token
+    source_id     TEXT    NOT NULL,
+    scope         TEXT    NOT NULL CHECK (scope IN ('latest', 'gallery', 'picture', 'video', 'compare')),
+    level         TEXT    NOT NULL CHECK (level IN ('view', 'download')),
+    label         TEXT,
+    from_date     TEXT,                      -- gallery: first local day (YYYY-MM-DD), inclusive
+    to_date       TEXT,                      -- gallery: last local day, inclusive
+    picture_id    INTEGER,                   -- picture, and the first of a compare
+    picture2_id   INTEGER,                   -- the second picture of a compare
+    video_id      INTEGER,
+    owner_id      INTEGER,                   -- the user who made it; null for the box's own (progress e-mails)
+    created_by    TEXT    NOT NULL,          -- the audit's actor: user:<name>, progress:<source>
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    revoked_at    INTEGER,
+    revoked_by    TEXT,
+    expiry_noted  INTEGER NOT NULL DEFAULT 0, -- 1: its expiry is in the audit trail
+    uses          INTEGER NOT NULL DEFAULT 0, -- pages opened
+    last_used_at  INTEGER
+  );
+  CREATE INDEX shares_by_owner ON shares (owner_id, created_at);
+  CREATE INDEX shares_to_expire ON shares (expires_at) WHERE expiry_noted = 0 AND revoked_at IS NULL;
+
+  -- A user's e-mail address, for progress e-mails sent to a group of customers.
+  ALTER TABLE users ADD COLUMN email TEXT;
+  `,
 ];

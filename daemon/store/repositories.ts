@@ -20,6 +20,7 @@ import { NotificationsRepository } from './notifications.repository';
 import { AlertsRepository } from './alerts.repository';
 import { MqttRetainedRepository } from './mqtt-retained.repository';
 import { PublicSwitchRepository } from './public-switch.repository';
+import { SharesRepository } from './shares.repository';
 
 export interface Repositories {
   db: Db;
@@ -40,6 +41,7 @@ export interface Repositories {
   alerts: AlertsRepository;
   mqttRetained: MqttRetainedRepository;
   publicSwitch: PublicSwitchRepository;
+  shares: SharesRepository;
   close(): void;
 }
 
@@ -65,6 +67,7 @@ export function openRepositories(dataDir: string): Repositories {
     alerts: new AlertsRepository(db),
     mqttRetained: new MqttRetainedRepository(db),
     publicSwitch: new PublicSwitchRepository(db),
+    shares: new SharesRepository(db),
     close: () => {
       if (db.open) db.close();
     },

@@ -46,6 +46,9 @@ export const STATE_TABLES = [
   'notifications',
   // What this box left on its MQTT broker: the replacement box publishes its own.
   'mqtt_retained',
+  // Share links open this box's pictures by their ids: the replacement box has other ids, and
+  // links handed out for the old box must not open anything there.
+  'shares',
 ] as const;
 
 /**

@@ -27,6 +27,7 @@ const toUser = (r: Row): UserWithHash => ({
 export class UsersRepository {
   readonly #db: Db;
   readonly #byName;
+  readonly #byId;
   readonly #all;
   readonly #insert;
   readonly #setHash;
@@ -37,6 +38,7 @@ export class UsersRepository {
   constructor(db: Db) {
     this.#db = db;
     this.#byName = db.prepare<[string], Row>(`SELECT * FROM users WHERE username = ?`);
+    this.#byId = db.prepare<[number], Row>(`SELECT * FROM users WHERE id = ?`);
     this.#all = db.prepare<[], Row>(`SELECT * FROM users ORDER BY username`);
     this.#insert = db.prepare<[string, Profile, string, number, number]>(
       `INSERT INTO users (username, profile, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
@@ -49,6 +51,11 @@ export class UsersRepository {
 
   findByName(username: string): UserWithHash | undefined {
     const r = this.#byName.get(username);
+    return r && toUser(r);
+  }
+
+  findById(id: number): UserWithHash | undefined {
+    const r = this.#byId.get(id);
     return r && toUser(r);
   }
 

@@ -41,7 +41,7 @@ import { parseConfig } from '../../daemon/config/load';
 import type { Config, SourceConfig } from '../../daemon/config/schema';
 import { TestPatternCamera } from '../../daemon/capture/testpattern.camera';
 import { mulberry32 } from '../../daemon/capture/testpattern/noise';
-import { buildPictureServices } from '../../daemon/compose/stacks';
+import { buildPictureServices, buildShares } from '../../daemon/compose/stacks';
 import { UsersService } from '../../daemon/auth/users.service';
 import { AccessService } from '../../daemon/auth/access.service';
 import { Authenticator } from '../../daemon/auth/authenticator';
@@ -186,6 +186,7 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
     publicSwitch,
     users,
     accessAdmin: access,
+    shares: buildShares({ config: () => config, store, grantsFor: (user) => access.grantsFor(user) }),
     audit: store.audit,
     events: store.events,
     health: async () => ({ ok: true }),

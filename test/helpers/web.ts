@@ -18,7 +18,7 @@ import { silentLogger } from '../../daemon/logger';
 import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
-import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
+import { buildCaptureStack, buildShares, buildVideoStack } from '../../daemon/compose/stacks';
 import { createCamera } from '../../daemon/capture/drivers';
 import type { CaptureService } from '../../daemon/capture/capture.service';
 import { PictureSizes } from '../../daemon/storage/picture-sizes';
@@ -70,6 +70,7 @@ export async function startWeb(config: () => Config, store: Repositories, parts:
     publicSwitch,
     users,
     accessAdmin: access,
+    shares: buildShares({ config, store, grantsFor: (user) => access.grantsFor(user) }),
     audit: store.audit,
     events: store.events,
     health: async () => ({ ok: true }),
