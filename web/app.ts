@@ -17,8 +17,11 @@ import { pictureRoutes } from './pictures.routes';
 import { jobRoutes, videoRoutes } from './videos.routes';
 import { groupRoutes, journalRoutes, userRoutes } from './admin.routes';
 import { uiRoutes } from './ui.routes';
+import { shareRoutes } from './shares.routes';
+import { shareVisitorRoutes } from './share-visitor.routes';
 import { metricsRoutes } from './metrics.routes';
 import { Access, Routes, type DeclaredRoute } from './routes';
+import { DownloadSlots } from './download-slots';
 
 /** The tests and the benchmarks build their deps from here, as before web/deps.ts. */
 export type { SettingsEditor, WebDeps } from './deps';
@@ -62,7 +65,11 @@ export function createWebApp(deps: WebDeps): Express {
   // Mounted after the public routes: websites polling the latest picture skip it altogether.
   app.use(compression({ threshold: 2048 }));
 
-  app.use('/api', apiRouter(deps, auth, access, declared));
+  // Heavy downloads (day zips, watermarked originals) share one queue, for users and share links alike.
+  const slots = new DownloadSlots(deps.downloadLimits);
+  // What share links open, without an account (the token is the key; nothing else answers there).
+  app.use('/s', shareVisitorRoutes(deps, declared, slots));
+  app.use('/api', apiRouter(deps, auth, access, declared, slots));
 
   app.use(metricsRoutes(deps, access, declared));
   app.use(uiRoutes(auth, access, declared));
@@ -79,7 +86,7 @@ export function createWebApp(deps: WebDeps): Express {
  * The JSON API behind Basic auth, every resource's routes mounted here in the order
  * they match (express tries routes in the order they were added).
  */
-function apiRouter(deps: WebDeps, auth: RequestHandler, access: Access, declared: DeclaredRoute[]): Router {
+function apiRouter(deps: WebDeps, auth: RequestHandler, access: Access, declared: DeclaredRoute[], slots: DownloadSlots): Router {
   const api = express.Router();
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -98,9 +105,10 @@ function apiRouter(deps: WebDeps, auth: RequestHandler, access: Access, declared
   systemRoutes(routes, deps, access);
   publicSwitchRoutes(routes, deps);
   sourceRoutes(routes, deps, access);
-  pictureRoutes(routes, deps, access);
+  pictureRoutes(routes, deps, access, slots);
   videoRoutes(routes, deps, access);
   jobRoutes(routes, deps, access);
+  shareRoutes(routes, deps, access);
   userRoutes(routes, deps);
   groupRoutes(routes, deps);
   journalRoutes(routes, deps);

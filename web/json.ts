@@ -23,8 +23,11 @@ export function sourceJson(status: SourceStatus, level: Level, latest: Picture |
   return { ...status, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
 }
 
-/** A picture as the API shows it; with a level, the URLs of the sizes that level may fetch. */
-export function pictureJson(p: Picture, level?: Level) {
+/**
+ * A picture as the API shows it; with a level, the URLs of the sizes that level may fetch,
+ * under `base` (`/api`, or a share link's `/s/<token>/api`).
+ */
+export function pictureJson(p: Picture, level?: Level, base = '/api') {
   return {
     id: p.id,
     source: p.sourceId,
@@ -40,16 +43,17 @@ export function pictureJson(p: Picture, level?: Level) {
     ...(level
       ? {
           urls: {
-            thumb: `/api/pictures/${p.id}/thumb`,
-            preview: `/api/pictures/${p.id}/preview`,
-            ...(atLeast(level, 'download') ? { original: `/api/pictures/${p.id}/original` } : {}),
+            thumb: `${base}/pictures/${p.id}/thumb`,
+            preview: `${base}/pictures/${p.id}/preview`,
+            ...(atLeast(level, 'download') ? { original: `${base}/pictures/${p.id}/original` } : {}),
           },
         }
       : {}),
   };
 }
 
-export function videoJson(v: Video) {
+/** A video as the API shows it, its file and poster under `base` (`/api`, or a share link's `/s/<token>/api`). */
+export function videoJson(v: Video, base = '/api') {
   return {
     id: v.id,
     source: v.sourceId,
@@ -65,8 +69,8 @@ export function videoJson(v: Video) {
     size: v.size,
     codec: v.codec,
     createdAt: new Date(v.createdAt).toISOString(),
-    file: `/api/videos/${v.id}/file`,
-    poster: v.posterPath ? `/api/videos/${v.id}/poster` : null,
+    file: `${base}/videos/${v.id}/file`,
+    poster: v.posterPath ? `${base}/videos/${v.id}/poster` : null,
   };
 }
 

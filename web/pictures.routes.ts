@@ -16,7 +16,7 @@ import { HttpError } from './errors';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
 import { pictureJson } from './json';
 import { downloadName, streamDayZip } from './day-zip';
-import { DownloadSlots } from './download-slots';
+import type { DownloadSlots } from './download-slots';
 import { param, sourceOf, type Access, type Routes } from './routes';
 
 const PICTURE_SIZES = ['thumb', 'preview', 'original'] as const;
@@ -30,23 +30,26 @@ const viewer = { kind: 'source', level: 'view' } as const;
 const pictureRule = { kind: 'object', of: 'picture', level: 'view' } as const;
 
 /** A picture the user may see, its source and the user's level on it. */
-interface Found {
+export interface Found {
   picture: Picture;
   source: SourceConfig;
   level: Level;
 }
 
-/** Runs a heavy download in one of the user's slots (429 when none is free). */
-type Heavy = (res: Response, work: () => Promise<unknown>) => Promise<unknown>;
+/** Runs a heavy download in one of the caller's slots (429 when none is free). */
+export type Heavy = (res: Response, work: () => Promise<unknown>) => Promise<unknown>;
 
-export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access): void {
-  const slots = new DownloadSlots(deps.downloadLimits);
-  /** Skipped if the client left while it waited for its slot. */
-  const heavy: Heavy = (res, work) => {
+/** A heavy download in a slot of the caller `who(res)` names; skipped if the client left while it waited. */
+export function heavyIn(slots: DownloadSlots, who: (res: Response) => string): Heavy {
+  return (res, work) => {
     let gone = false;
     res.once('close', () => (gone = true));
-    return slots.run(userOf(res).username, () => (gone ? Promise.resolve() : work()));
+    return slots.run(who(res), () => (gone ? Promise.resolve() : work()));
   };
+}
+
+export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slots: DownloadSlots): void {
+  const heavy = heavyIn(slots, (res) => userOf(res).username);
 
   /** A picture the user may see, with its level; 404 for an unknown or invisible one. */
   const pictureFor = (res: Response, idText: string, wanted: Level): Found => {
@@ -118,15 +121,15 @@ function isClean({ source, level }: Found): boolean {
   return seesWithoutWatermark(level) || source.image.watermark === undefined;
 }
 
-function pictureHeaders(p: Picture) {
-  return { lastModified: new Date(p.takenAt), cacheControl: PICTURE_CACHE, contentType: 'image/jpeg' };
+function pictureHeaders(p: Picture, cacheControl = PICTURE_CACHE) {
+  return { lastModified: new Date(p.takenAt), cacheControl, contentType: 'image/jpeg' };
 }
 
 /** The original: the file itself for a clean one, else watermarked on request, whole, in a download slot. */
-async function sendOriginal(req: Request, res: Response, found: Found, deps: WebDeps, heavy: Heavy): Promise<unknown> {
+export async function sendOriginal(req: Request, res: Response, found: Found, deps: WebDeps, heavy: Heavy, cacheControl?: string): Promise<unknown> {
   const { picture: p, source, level } = found;
   const clean = isClean(found);
-  const headers = pictureHeaders(p);
+  const headers = pictureHeaders(p, cacheControl);
   const disposition = req.query['download'] !== undefined ? `attachment; filename="${downloadName(p)}"` : undefined;
   if (p.rejection && isCameraFault(p.rejection) && level !== 'manage') {
     throw new HttpError(404, `picture ${p.id} was rejected (${p.rejection.code}); only a maintainer may fetch it`);
@@ -145,13 +148,13 @@ async function sendOriginal(req: Request, res: Response, found: Found, deps: Web
 }
 
 /** A thumb or preview, watermarked for those who see the watermark. */
-async function sendSmaller(req: Request, res: Response, found: Found, size: 'thumb' | 'preview', deps: WebDeps): Promise<void> {
+export async function sendSmaller(req: Request, res: Response, found: Found, size: 'thumb' | 'preview', deps: WebDeps, cacheControl?: string): Promise<void> {
   const { picture: p, source } = found;
   const kind: DerivativeKind = isClean(found) ? size : (`${size}-wm` as const);
   const file = await deps.sizes.file(p, source, kind);
   const st = await fs.stat(file);
   const etag = `"${kind}${p.id}-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
-  await sendCachedFile(req, res, file, { ...pictureHeaders(p), etag });
+  await sendCachedFile(req, res, file, { ...pictureHeaders(p, cacheControl), etag });
 }
 
 type PageQuery =
@@ -194,7 +197,7 @@ function queryStrings<K extends string>(req: Request, keys: readonly K[]): Parti
   return out;
 }
 
-function checkDate(text: string, field: string): string {
+export function checkDate(text: string, field: string): string {
   const valid = DATE.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
   if (!valid) throw new HttpError(400, `bad date "${text.slice(0, 40)}"`, { [field]: 'a date YYYY-MM-DD' });
   return text;

@@ -10,6 +10,7 @@ import { atLeast, levelOn, type Grants, type Level, type Principal } from '../da
 import type { Profile } from '../daemon/domain/users';
 import type { SourceConfig } from '../daemon/config/schema';
 import { HttpError } from './errors';
+import type { Share, ShareLevel, ShareScope } from '../daemon/domain/shares';
 import { userOf } from './auth.middleware';
 
 export type Rule =
@@ -25,7 +26,13 @@ export type Rule =
    * `:id` names a picture, video or job: the handler finds it and checks the
    * user's level on its source with `Access.levelFor` (404 when invisible).
    */
-  | { kind: 'object'; of: 'picture' | 'video' | 'job'; level: Level };
+  | { kind: 'object'; of: 'picture' | 'video' | 'job'; level: Level }
+  /**
+   * No login: whoever holds an open share link (`/s/:token/...`) of one of these scopes;
+   * the share middleware has resolved the token (410 revoked or expired, 404 unknown) and
+   * any other scope answers 404. The handler keeps to what the link opens.
+   */
+  | { kind: 'share'; scopes: readonly ShareScope[] };
 
 export interface DeclaredRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -37,6 +44,8 @@ declare module 'express-serve-static-core' {
   interface Locals {
     /** The source a `source` rule resolved. */
     source?: SourceConfig;
+    /** The open share link of a `/s/:token` request, and the level it gives now. */
+    share?: { share: Share; level: ShareLevel };
   }
 }
 
@@ -120,6 +129,12 @@ export class Routes {
     const access = this.#access;
     return (req: Request, res: Response, next) => {
       if (rule.kind === 'anyone') return next();
+      if (rule.kind === 'share') {
+        const open = res.locals.share;
+        if (!open) throw new Error('a share rule on a router without the share link middleware');
+        if (!rule.scopes.includes(open.share.scope)) throw new HttpError(404, 'not part of this share link');
+        return next();
+      }
       if (!access) throw new Error(`a ${rule.kind} rule on a router without authentication`);
       const user = userOf(res);
       if (rule.kind === 'profile' && !rule.profiles.includes(user.profile)) {

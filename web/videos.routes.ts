@@ -40,7 +40,7 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
     if (kind !== undefined && !(VIDEO_KINDS as readonly unknown[]).includes(kind)) {
       throw new HttpError(400, `no video kind ${JSON.stringify(kind)}`, { kind: `expected one of: ${VIDEO_KINDS.join(', ')}` });
     }
-    res.json({ videos: videos.list(source.id, (kind as VideoKind | undefined) ?? null).map(videoJson) });
+    res.json({ videos: videos.list(source.id, (kind as VideoKind | undefined) ?? null).map((v) => videoJson(v)) });
   });
 
   routes.post('/sources/:id/videos', { kind: 'source', level: 'edit' }, (req, res) => {

@@ -61,8 +61,8 @@ export interface CreatedShare {
 /** What a token opens, checked now. */
 export type Resolution =
   | { kind: 'open'; share: Share; level: ShareLevel }
-  /** Revoked, expired, or its maker no longer has the right it was made with: 410. */
-  | { kind: 'gone'; share: Share; reason: 'revoked' | 'expired' | 'owner' }
+  /** Revoked, expired, or withdrawn (its source left the configuration, or its maker lost the right it was made with): 410. */
+  | { kind: 'gone'; share: Share; reason: 'revoked' | 'expired' | 'withdrawn' }
   | { kind: 'unknown' }
   | { kind: 'throttled'; retryAfterSeconds: number };
 
@@ -259,10 +259,11 @@ export class ShareService {
     }
     const state = shareState(share, now);
     if (state !== 'active') return { kind: 'gone', share, reason: state };
+    if (!this.#deps.sources().some((s) => s.id === share.sourceId)) return { kind: 'gone', share, reason: 'withdrawn' };
     let level: ShareLevel = share.level;
     if (share.ownerId !== null) {
       const owner = this.#ownerLevel(share.ownerId, share.sourceId);
-      if (owner === null) return { kind: 'gone', share, reason: 'owner' };
+      if (owner === null) return { kind: 'gone', share, reason: 'withdrawn' };
       if (!atLeast(owner, share.level)) level = 'view';
     }
     if (options.open) {
@@ -313,7 +314,7 @@ export class ShareService {
   /** The maker's level now: null when they were removed, the source is gone, or a customer lost the grant. */
   #ownerLevel(ownerId: number, sourceId: string): Level | null {
     const user = this.#deps.users.findById(ownerId);
-    if (!user || !this.#deps.sources().some((s) => s.id === sourceId)) return null;
+    if (!user) return null;
     const principal: Principal = { id: user.id, username: user.username, profile: user.profile };
     return levelOn(principal, sourceId, this.#deps.grantsFor(principal));
   }
