@@ -15,6 +15,8 @@ import type { Listener } from '../../web/server';
 import { tempDir } from '../helpers/env';
 import { scene, seedPictures } from '../helpers/videos';
 import { accessServices, addUsers, startWebWithEveryPart, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
+import { buildShares } from '../../daemon/compose/stacks';
+import type { ShareService } from '../../daemon/shares/share.service';
 
 const PASSWORD = 'permission-table-password';
 const TZ = 'Europe/Paris';
@@ -40,6 +42,8 @@ const DOWNLOADERS = [401, 404, 403, 200, 200, 200, 200];
 const EDITORS = (ok: number) => [401, 404, 403, 403, 403, ok, ok];
 const STAFF = [401, 403, 403, 403, 403, 200, 200];
 const MAINTAINERS = (ok: number) => [401, 403, 403, 403, 403, 403, ok];
+/** Share link routes ignore who calls: the token alone decides. */
+const ALL = (status: number) => [status, status, status, status, status, status, status];
 /** A source nobody was granted: customers cannot tell it exists. */
 const HIDDEN = [401, 404, 404, 404, 404, 200, 200];
 
@@ -56,6 +60,9 @@ describe('the permission table (SPEC §4) on every route', () => {
   let videoId: number;
   let day: string;
   let counter = 0;
+  let makeShare: (body: Record<string, unknown>, service?: ShareService) => ReturnType<ShareService['create']>;
+  let tokens: Record<'gallery' | 'galleryDownload' | 'picture' | 'latest' | 'expired' | 'revoked', string>;
+  let otherPicture: number;
 
   const config = (): Config => loaded.config;
   const authHeader = (caller: Caller): Record<string, string> => (caller === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${caller}:${PASSWORD}`).toString('base64')}` });
@@ -111,6 +118,26 @@ describe('the permission table (SPEC §4) on every route', () => {
     services.access.grantGroup('site-team', 'north', 'download', TEST_ACTOR);
 
     ({ server, base, app, jobs, videoId } = await startWebWithEveryPart(config, store, { source: 'north', day, settings: { file: () => loaded.file, apply: (next) => void (loaded = next) } }));
+
+    // Share links of every kind a visitor may hold, made by the director (one made 8 days ago for 7).
+    const director = store.users.findByName('director')!;
+    const shares = buildShares({ config, store, grantsFor: (user) => services.access.grantsFor(user) });
+    const past = buildShares({ config, store, grantsFor: (user) => services.access.grantsFor(user), now: () => Date.now() - 8 * 86_400_000 });
+    makeShare = (body, service = shares) =>
+      service.create({ source: 'north', expiresIn: '7d', ...body }, { actor: 'user:director', user: { id: director.id, username: 'director', profile: 'director' }, levelOn: () => 'edit' });
+    tokens = {
+      gallery: makeShare({ scope: 'gallery', level: 'view' }).token,
+      galleryDownload: makeShare({ scope: 'gallery', level: 'download' }).token,
+      picture: makeShare({ scope: 'picture', picture: northPicture }).token,
+      latest: makeShare({ scope: 'latest' }).token,
+      expired: makeShare({ scope: 'gallery' }, past).token,
+      revoked: (() => {
+        const made = makeShare({ scope: 'gallery' });
+        shares.revoke(made.share.id, { actor: 'user:director', user: { id: director.id, username: 'director', profile: 'director' } });
+        return made.token;
+      })(),
+    };
+    otherPicture = north[4]!.id;
   }, 120_000);
 
   afterAll(async () => {
@@ -178,6 +205,44 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'PUT /api/groups/:name/grants/:source', url: '/api/groups/site-team/grants/north', body: { level: 'download' }, expect: MAINTAINERS(200) },
     { route: 'DELETE /api/groups/:name/grants/:source', url: () => { services.access.grantGroup('site-team', 'south', 'view', TEST_ACTOR); return '/api/groups/site-team/grants/south'; }, expect: MAINTAINERS(200) },
     { route: 'GET /api/audit', url: '/api/audit', expect: MAINTAINERS(200) },
+    // Share links: directors and maintainers, and customers who may download the source.
+    { route: 'POST /api/shares', url: '/api/shares', body: { source: 'north', scope: 'latest', expiresIn: '1d' }, expect: [401, 404, 403, 201, 201, 201, 201] },
+    { route: 'POST /api/shares', url: '/api/shares', body: { source: 'south', scope: 'latest', expiresIn: '1d' }, expect: HIDDEN.map((s) => (s === 200 ? 201 : s)) },
+    { route: 'GET /api/shares', url: '/api/shares', expect: USERS },
+    // Revoked by who made it (here the director) and by maintainers.
+    { route: 'DELETE /api/shares/:id', url: () => `/api/shares/${makeShare({ scope: 'latest' }).share.id}`, expect: [401, 404, 404, 404, 404, 200, 200] },
+    // What a visitor reaches: the same for every caller, by the token and its scope alone.
+    { route: 'GET /s/:token', url: () => `/s/${tokens.gallery}`, expect: ALL(200) },
+    { route: 'GET /s/:token', url: () => `/s/${tokens.revoked}`, expect: ALL(410) },
+    { route: 'GET /s/:token', url: () => `/s/${tokens.expired}`, expect: ALL(410) },
+    { route: 'GET /s/:token', url: '/s/ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ', expect: ALL(404) },
+    { route: 'GET /s/:token/ui/*file', url: () => `/s/${tokens.gallery}/ui/app.js`, expect: ALL(200) },
+    { route: 'GET /s/:token/ui/*file', url: () => `/s/${tokens.revoked}/ui/app.js`, expect: ALL(410) },
+    { route: 'GET /s/:token/api/me', url: () => `/s/${tokens.latest}/api/me`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/me', url: () => `/s/${tokens.expired}/api/me`, expect: ALL(410) },
+    { route: 'GET /s/:token/api/sources/:id', url: () => `/s/${tokens.gallery}/api/sources/north`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/sources/:id', url: () => `/s/${tokens.gallery}/api/sources/south`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/sources/:id/days', url: () => `/s/${tokens.gallery}/api/sources/north/days`, expect: ALL(200) },
+    // A latest link lists no days; a picture link opens no other picture.
+    { route: 'GET /s/:token/api/sources/:id/days', url: () => `/s/${tokens.latest}/api/sources/north/days`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/sources/:id/pictures', url: () => `/s/${tokens.gallery}/api/sources/north/pictures?date=${day}`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/sources/:id/days/:date/zip', url: () => `/s/${tokens.gallery}/api/sources/north/days/${day}/zip`, expect: ALL(403) },
+    { route: 'GET /s/:token/api/sources/:id/days/:date/zip', url: () => `/s/${tokens.galleryDownload}/api/sources/north/days/${day}/zip`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/pictures/:id', url: () => `/s/${tokens.picture}/api/pictures/${northPicture}`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/pictures/:id', url: () => `/s/${tokens.picture}/api/pictures/${otherPicture}`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/pictures/:id', url: () => `/s/${tokens.gallery}/api/pictures/${southPicture}`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/pictures/:id/:size', url: () => `/s/${tokens.gallery}/api/pictures/${northPicture}/thumb`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/pictures/:id/:size', url: () => `/s/${tokens.gallery}/api/pictures/${northPicture}/original`, expect: ALL(403) },
+    { route: 'GET /s/:token/api/pictures/:id/:size', url: () => `/s/${tokens.galleryDownload}/api/pictures/${northPicture}/original`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/pictures/:id/:size', url: () => `/s/${tokens.picture}/api/pictures/${otherPicture}/preview`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/sources/:id/videos', url: () => `/s/${tokens.gallery}/api/sources/north/videos`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/sources/:id/videos', url: () => `/s/${tokens.picture}/api/sources/north/videos`, expect: ALL(404) },
+    { route: 'GET /s/:token/api/videos/:id/file', url: () => `/s/${tokens.gallery}/api/videos/${videoId}/file`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/videos/:id/file', url: () => `/s/${tokens.gallery}/api/videos/${videoId}/file?download=1`, expect: ALL(403) },
+    { route: 'GET /s/:token/api/videos/:id/poster', url: () => `/s/${tokens.gallery}/api/videos/${videoId}/poster`, expect: ALL(200) },
+    { route: 'GET /s/:token/api/videos/:id/poster', url: () => `/s/${tokens.latest}/api/videos/${videoId}/poster`, expect: ALL(404) },
+    { route: 'GET /s/:token/latest.jpg', url: () => `/s/${tokens.latest}/latest.jpg`, expect: ALL(200) },
+    { route: 'GET /s/:token/latest.jpg', url: () => `/s/${tokens.gallery}/latest.jpg`, expect: ALL(404) },
   ];
 
   async function someUser(): Promise<string> {
