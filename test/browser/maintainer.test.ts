@@ -102,7 +102,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
   it('adds a customer with a generated password, shown once', async () => {
     const { page } = admin;
     await visit(page, '#/users');
-    expect(await texts(page.locator('#nav a'))).toEqual(['Sources', 'System', 'Users', 'Audit']);
+    expect(await texts(page.locator('#nav a'))).toEqual(['Sources', 'System', 'Shares', 'Users', 'Audit']);
     const form = page.locator('form.add-user');
     await form.locator('input[name="username"]').fill('carol');
     await form.locator('select[name="profile"]').selectOption('customer');

@@ -1,6 +1,29 @@
 // The JSON API. Reads are plain GETs; every state change says it is JSON (the
 // server's cross-site guard refuses anything else, DELETE included) and stays on
 // this origin, where the browser resends the Basic credentials on its own.
+//
+// Opened as a share link (/s/<token>), the same UI runs for a visitor without an
+// account: every /api/... path then goes to /s/<token>/api/..., here and only here
+// (apiUrl), so that no request of a visitor's page ever meets the login.
+
+const SHARE_PATH = /^\/s\/([A-Za-z0-9_-]{32})\/?$/;
+const shareMatch = SHARE_PATH.exec(location.pathname);
+/** The share link's token when the page was opened as /s/<token>, else null. */
+export const shareToken = shareMatch ? shareMatch[1] : null;
+const shareBase = shareToken ? `/s/${shareToken}` : '';
+
+/**
+ * The URL to fetch or link for an API path: `/api/pictures/7/thumb` as it is, or
+ * under the share link in share mode. Paths the server already gave under the link
+ * (a picture's `urls`) are left alone, so it may be applied twice.
+ */
+export function apiUrl(path) {
+  if (shareBase && typeof path === 'string' && (path === '/api' || path.startsWith('/api/'))) return `${shareBase}${path}`;
+  return path;
+}
+
+/** A path under the share link (`latest.jpg`); only in share mode. */
+export const shareUrl = (rest) => `${shareBase}/${rest}`;
 
 export class ApiError extends Error {
   constructor(status, message, details) {
@@ -18,7 +41,7 @@ async function request(method, path, body, signal) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(apiUrl(path), init);
   } catch (err) {
     if (err && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'the box did not answer (network down?); try again');
@@ -27,7 +50,9 @@ async function request(method, path, body, signal) {
   const type = res.headers.get('content-type') || '';
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
-    const message = (data && data.error) || (res.status === 401 ? 'your login is no longer valid: reload the page to log in again' : `${res.status} ${res.statusText}`);
+    const message =
+      (data && data.error) ||
+      (res.status === 401 ? 'your login is no longer valid: reload the page to log in again' : res.status === 410 ? 'this link no longer works: it was revoked or it expired' : `${res.status} ${res.statusText}`);
     throw new ApiError(res.status, message, data && data.details);
   }
   return data;
@@ -44,4 +69,5 @@ export const api = {
 /** Path segment, encoded: ids are safe by the server's rules but user names may not be. */
 export const seg = (text) => encodeURIComponent(String(text));
 
-export const pictureUrl = (picture, size) => (picture.urls && picture.urls[size]) || `/api/pictures/${seg(picture.id)}/${size}`;
+/** A size of a picture (thumb, preview, original): the URL the API gave, else the usual one. */
+export const pictureUrl = (picture, size) => apiUrl((picture.urls && picture.urls[size]) || `/api/pictures/${seg(picture.id)}/${size}`);

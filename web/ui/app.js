@@ -1,9 +1,11 @@
-// Start-up: who am I, the navigation my profile may use, then the routes.
-import { api } from './api.js';
+// Start-up: who am I, the navigation my profile may use, then the routes. Opened as
+// a share link (/s/<token>), the same UI for a visitor: the link's own header, no
+// navigation, and only the views its scope opens.
+import { api, shareToken } from './api.js';
 import { h, fill, errorBox } from './dom.js';
 import { createRouter } from './router.js';
 import { session } from './session.js';
-import { setTimeZone } from './time.js';
+import { setTimeZone, dateMinutes, dateTime } from './time.js';
 import { galleryView } from './views/gallery.js';
 import { calendarView, dayView } from './views/source.js';
 import { viewerView } from './views/viewer.js';
@@ -13,6 +15,8 @@ import { settingsView } from './views/settings.js';
 import { systemView } from './views/system.js';
 import { usersView } from './views/users.js';
 import { auditView } from './views/audit.js';
+import { sharesView } from './views/shares.js';
+import { sharedLatestView } from './views/shared.js';
 
 const SOURCE = '([a-z0-9][a-z0-9-]{0,31})';
 
@@ -27,20 +31,45 @@ const routes = [
   { pattern: /^\/system$/, view: systemView },
   { pattern: /^\/users$/, view: usersView },
   { pattern: /^\/audit$/, view: auditView },
+  { pattern: /^\/shares$/, view: sharesView },
 ];
 
+/** A visitor's routes: the start view of the link's scope, and for a gallery the source's pages. */
+function shareRoutes(share) {
+  const id = share.source;
+  const start = {
+    gallery: (root, ctx) => calendarView(root, ctx, id),
+    latest: sharedLatestView,
+    picture: (root, ctx) => viewerView(root, ctx, String(share.picture)),
+    video: (root, ctx) => videosView(root, ctx, id),
+    compare: (root, ctx) => compareView(root, ctx, id),
+  }[share.scope];
+  const list = [{ pattern: /^\/?$/, view: start || notFound }];
+  if (share.scope === 'gallery') {
+    list.push(
+      { pattern: new RegExp(`^/s/${SOURCE}/?$`), view: calendarView },
+      { pattern: new RegExp(`^/s/${SOURCE}/videos$`), view: videosView },
+      { pattern: new RegExp(`^/s/${SOURCE}/(\\d{4}-\\d{2}-\\d{2})$`), view: dayView },
+      { pattern: /^\/p\/(\d+)$/, view: viewerView },
+    );
+  }
+  return list;
+}
+
 function notFound(container, _ctx, err) {
+  const back = h('a', { href: '#/', text: session.share ? 'Back to the start' : 'Back to the sources' });
   if (err) {
-    fill(container, errorBox(err, err.status === 404 ? 'Not found' : 'Something went wrong'), h('p', null, h('a', { href: '#/', text: 'Back to the sources' })));
+    fill(container, errorBox(err, err.status === 404 ? 'Not found' : err.status === 410 ? 'This link has ended' : 'Something went wrong'), h('p', null, back));
     if (!err.status) console.error(err);
   } else {
-    fill(container, h('h1', { text: 'Not found' }), h('p', null, 'There is no such page. ', h('a', { href: '#/', text: 'Back to the sources' })));
+    fill(container, h('h1', { text: 'Not found' }), h('p', null, 'There is no such page. ', back));
   }
 }
 
 function navigation() {
   const links = [['#/', 'Sources']];
   if (session.isDirector) links.push(['#/system', 'System']);
+  if (session.sharesAnything) links.push(['#/shares', 'Shares']);
   if (session.isMaintainer) links.push(['#/users', 'Users'], ['#/audit', 'Audit']);
   const nav = document.getElementById('nav');
   fill(nav, links.map(([href, text]) => h('a', { href, text, dataset: { nav: href } })));
@@ -58,12 +87,25 @@ function navigation() {
   fill(document.getElementById('whoami'), h('span', { class: 'user', text: session.me.username }), ' ', h('span', { class: 'badge', text: session.me.profile }));
 }
 
+/** A visitor's header: the box's name, the link's label and until when it works; no navigation, no user. */
+function shareHeader(share) {
+  document.getElementById('nav').hidden = true;
+  const info = document.getElementById('whoami');
+  info.className = 'whoami share-info';
+  fill(
+    info,
+    share.label ? h('span', { class: 'share-label', text: share.label }) : null,
+    h('span', { class: 'badge share-until', title: dateTime(share.expiresAt) }, `Shared · until ${dateMinutes(share.expiresAt)}`),
+  );
+  document.title = `${share.label || session.appliance.name} · shared`;
+}
+
 async function start() {
   const outlet = document.getElementById('app');
   try {
     session.me = await api.get('/api/me');
   } catch (err) {
-    fill(outlet, errorBox(err, 'Cannot load your profile'));
+    fill(outlet, errorBox(err, shareToken ? 'This link does not open' : 'Cannot load your profile'));
     return;
   }
   // Times are shown in the box's zone, wherever the browser is.
@@ -71,8 +113,14 @@ async function start() {
   setTimeZone(session.appliance.timezone);
   document.getElementById('brand').textContent = session.appliance.name;
   document.title = `${session.appliance.name} · lapsebox`;
-  navigation();
-  const router = createRouter(outlet, routes, notFound);
+  const share = shareToken ? session.share : null;
+  if (shareToken && !share) {
+    fill(outlet, errorBox(new Error('the box did not say what this link opens'), 'This link does not open'));
+    return;
+  }
+  if (share) shareHeader(share);
+  else navigation();
+  const router = createRouter(outlet, share ? shareRoutes(share) : routes, notFound);
   await router.render();
 }
 

@@ -30,6 +30,8 @@ const toDate = (value) => (value instanceof Date ? value : new Date(value));
 
 export const dateTime = (iso) => (iso ? format('dt', { dateStyle: 'medium', timeStyle: 'medium', hourCycle: 'h23' }).format(toDate(iso)) : '–');
 export const shortDateTime = (iso) => (iso ? format('sdt', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(toDate(iso)) : '–');
+/** "13 Dec 2026, 14:05": an expiry, a creation. */
+export const dateMinutes = (iso) => (iso ? format('dm2', { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(toDate(iso)) : '–');
 export const time = (iso) => (iso ? format('t', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(toDate(iso)) : '–');
 
 /** "14:00" and "24 Nov": chart ticks. */

@@ -41,8 +41,9 @@ const TABS = [
   ['settings', 'Settings', 'edit'],
 ];
 
-/** Title, status and tabs of a source page; `active` is the tab's suffix. */
-export function sourceHeader(source, active) {
+/** Title, status and tabs of a source page; `active` is the tab's suffix; `extra`, more actions (a Share button). */
+export function sourceHeader(source, active, extra = null) {
+  if (session.share) return sharedSourceHeader(source, active);
   const id = source.id;
   const tabs = h(
     'nav',
@@ -53,6 +54,7 @@ export function sourceHeader(source, active) {
   );
   const result = h('div', { class: 'capture-result', hidden: true, 'aria-live': 'polite' });
   const actions = h('div', { class: 'actions' });
+  if (extra) actions.append(extra);
   if (session.can(id, 'edit')) actions.append(captureButton(source, result));
   return h(
     'header',
@@ -62,6 +64,33 @@ export function sourceHeader(source, active) {
     tabs,
     result,
   );
+}
+
+/** A visitor's source header: the name, the period a gallery link covers, and its tabs (no status, no actions). */
+function sharedSourceHeader(source, active) {
+  const share = session.share;
+  const gallery = share.scope === 'gallery';
+  const tabs = gallery
+    ? h(
+        'nav',
+        { class: 'tabs', 'aria-label': 'Source' },
+        [['', 'Pictures'], ['videos', 'Videos']].map(([suffix, text]) => h('a', { href: `#/s/${source.id}${suffix ? `/${suffix}` : ''}`, text, 'aria-current': suffix === active ? 'page' : null })),
+      )
+    : null;
+  return h('header', { class: 'source-head' }, h('div', { class: 'title-row' }, h('h1', { class: 'source-name', text: source.name })), gallery ? periodLine(share) : null, tabs);
+}
+
+/** "Pictures from 20 Nov 2026 to 21 Nov 2026" for a gallery link with a period. */
+export function periodText(from, to) {
+  if (from && to) return from === to ? `Pictures of ${t.day(from, 'medium')}` : `Pictures from ${t.day(from, 'medium')} to ${t.day(to, 'medium')}`;
+  if (from) return `Pictures from ${t.day(from, 'medium')} on`;
+  if (to) return `Pictures up to ${t.day(to, 'medium')}`;
+  return null;
+}
+
+function periodLine(share) {
+  const text = periodText(share.from, share.to);
+  return text ? h('p', { class: 'hint period', text }) : null;
 }
 
 function captureButton(source, result) {

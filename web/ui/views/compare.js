@@ -1,9 +1,12 @@
-// Two moments of a source side by side, or one over the other with a slider.
+// Two moments of a source side by side, or one over the other with a slider. A
+// visitor of a compare link sees the link's two pictures, loaded by id.
 import { api, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner, errorBox, labelled } from '../dom.js';
+import { session } from '../session.js';
 import * as t from '../time.js';
 import { replaceQuery } from '../router.js';
 import { loadSource, sourceHeader } from './common.js';
+import { shareButton } from './share.js';
 
 async function nearest(id, iso, signal) {
   const answer = await api.get(`/api/sources/${seg(id)}/pictures?at=${encodeURIComponent(iso)}`, signal);
@@ -12,14 +15,70 @@ async function nearest(id, iso, signal) {
 
 export async function compareView(root, ctx, id) {
   fill(root, spinner());
+  const shared = session.share && session.share.scope === 'compare' ? session.share : null;
+  if (shared) return sharedCompare(root, ctx, id, shared.pictures);
   const [source, { days }] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal)]);
   const lastAt = (source.latest && source.latest.takenAt) || (source.lastCapture && source.lastCapture.at) || new Date().toISOString();
   const firstDay = days.length ? days[0].date : null;
   const defaultA = firstDay && firstDay < t.wallClock(lastAt).slice(0, 10) ? `${firstDay}T12:00` : t.wallClock(new Date(Date.parse(lastAt) - 3600_000));
   const inputA = h('input', { type: 'datetime-local', name: 'a', value: ctx.query.get('a') || defaultA, required: true });
   const inputB = h('input', { type: 'datetime-local', name: 'b', value: ctx.query.get('b') || t.wallClock(lastAt), required: true });
-  let mode = ctx.query.get('mode') === 'slider' ? 'slider' : 'side';
+  const out = h('section', { class: 'compare-out', 'aria-live': 'polite' });
+  let pair = null;
+  const display = comparison(out, ctx.query.get('mode') === 'slider' ? 'slider' : 'side', () => pair, (mode) => replaceQuery({ a: inputA.value, b: inputB.value, mode }), true);
 
+  const load = async () => {
+    const isoA = t.fromWallClock(inputA.value);
+    const isoB = t.fromWallClock(inputB.value);
+    if (!isoA || !isoB) return;
+    fill(out, spinner());
+    try {
+      pair = await Promise.all([nearest(id, isoA, ctx.signal), nearest(id, isoB, ctx.signal)]);
+      display.show();
+    } catch (err) {
+      if (err.name !== 'AbortError') fill(out, errorBox(err, 'Cannot find the pictures'));
+    }
+  };
+  // Share these two pictures, as they are now.
+  const share = shareButton(id, () => {
+    const [a, b] = pair || [];
+    if (!a || !b) return null;
+    return { scopes: ['compare'], pictures: [a.id, b.id], describe: `${t.dateTime(a.takenAt)} and ${t.dateTime(b.takenAt)}` };
+  }, ctx);
+  const form = h(
+    'form',
+    { class: 'compare-form', onsubmit: (e) => {
+      e.preventDefault();
+      load();
+    } },
+    labelled('Moment A', inputA),
+    labelled('Moment B', inputB),
+    h('button', { type: 'submit', class: 'primary', text: 'Compare' }),
+    display.modes,
+    share,
+  );
+  inputA.addEventListener('change', load);
+  inputB.addEventListener('change', load);
+  fill(root, sourceHeader(source, 'compare'), form, h('p', { class: 'hint', text: `Times are in ${t.timeZone()}; each side shows the picture nearest to its moment.` }), out);
+  await load();
+}
+
+/** A visitor's compare link: the two pictures it names, side by side or with the slider. */
+async function sharedCompare(root, ctx, id, ids) {
+  const [source, ...answers] = await Promise.all([loadSource(id, ctx.signal), ...ids.map((pid) => api.get(`/api/pictures/${seg(pid)}`, ctx.signal))]);
+  const pair = answers.map((a) => a.picture);
+  const out = h('section', { class: 'compare-out', 'aria-live': 'polite' });
+  const display = comparison(out, ctx.query.get('mode') === 'slider' ? 'slider' : 'side', () => pair, (mode) => replaceQuery({ mode }), false);
+  fill(root, sourceHeader(source, 'compare'), h('div', { class: 'compare-form' }, display.modes), out);
+  display.show();
+}
+
+/**
+ * The two pictures in `out`, side by side or with the slider, and the buttons that
+ * switch; `linked`: the captions open each picture in the viewer.
+ */
+function comparison(out, initialMode, getPair, remember, linked) {
+  let mode = initialMode;
   const modeButtons = ['side', 'slider'].map((m) =>
     h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(mode === m), dataset: { mode: m }, text: m === 'side' ? 'Side by side' : 'Slider', onclick: () => {
       mode = m;
@@ -27,12 +86,11 @@ export async function compareView(root, ctx, id) {
       show();
     } }),
   );
-  const out = h('section', { class: 'compare-out', 'aria-live': 'polite' });
-  let pair = null;
-
-  const caption = (p, label) => h('figcaption', null, h('strong', { text: `${label} ` }), p ? h('a', { href: `#/p/${p.id}` }, h('time', { datetime: p.takenAt, text: t.dateTime(p.takenAt) })) : 'no picture');
+  const when = (p) => h('time', { datetime: p.takenAt, text: t.dateTime(p.takenAt) });
+  const caption = (p, label) => h('figcaption', null, h('strong', { text: `${label} ` }), p ? (linked ? h('a', { href: `#/p/${p.id}` }, when(p)) : when(p)) : 'no picture');
   const show = () => {
-    replaceQuery({ a: inputA.value, b: inputB.value, mode });
+    remember(mode);
+    const pair = getPair();
     if (!pair) return;
     const [a, b] = pair;
     if (!a || !b) return fill(out, h('p', { class: 'empty', text: 'No picture near these moments.' }));
@@ -69,32 +127,5 @@ export async function compareView(root, ctx, id) {
     place();
     fill(out, h('figure', { class: 'slider-figure' }, overlay, range, h('div', { class: 'captions' }, caption(a, 'A (left)'), caption(b, 'B (right)'))));
   };
-
-  const load = async () => {
-    const isoA = t.fromWallClock(inputA.value);
-    const isoB = t.fromWallClock(inputB.value);
-    if (!isoA || !isoB) return;
-    fill(out, spinner());
-    try {
-      pair = await Promise.all([nearest(id, isoA, ctx.signal), nearest(id, isoB, ctx.signal)]);
-      show();
-    } catch (err) {
-      if (err.name !== 'AbortError') fill(out, errorBox(err, 'Cannot find the pictures'));
-    }
-  };
-  const form = h(
-    'form',
-    { class: 'compare-form', onsubmit: (e) => {
-      e.preventDefault();
-      load();
-    } },
-    labelled('Moment A', inputA),
-    labelled('Moment B', inputB),
-    h('button', { type: 'submit', class: 'primary', text: 'Compare' }),
-    h('div', { class: 'segmented', role: 'group', 'aria-label': 'Display' }, modeButtons),
-  );
-  inputA.addEventListener('change', load);
-  inputB.addEventListener('change', load);
-  fill(root, sourceHeader(source, 'compare'), form, h('p', { class: 'hint', text: `Times are in ${t.timeZone()}; each side shows the picture nearest to its moment.` }), out);
-  await load();
+  return { show, modes: h('div', { class: 'segmented', role: 'group', 'aria-label': 'Display' }, modeButtons) };
 }

@@ -1,6 +1,6 @@
 // Every source the user may see, as a card with its latest picture and status; above them,
 // for directors and maintainers, the box-wide public switch.
-import { api } from '../api.js';
+import { api, apiUrl } from '../api.js';
 import { h, fill, errorBox, spinner, button } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
@@ -17,7 +17,7 @@ function card(source) {
     h(
       'a',
       { href, class: 'thumb-link', 'aria-label': `Open ${source.name}` },
-      pictureId ? h('img', { src: `/api/pictures/${pictureId}/thumb`, alt: '', width: 320, height: 180, loading: 'lazy', decoding: 'async' }) : h('span', { class: 'no-picture', text: 'No picture yet' }),
+      pictureId ? h('img', { src: apiUrl(`/api/pictures/${pictureId}/thumb`), alt: '', width: 320, height: 180, loading: 'lazy', decoding: 'async' }) : h('span', { class: 'no-picture', text: 'No picture yet' }),
     ),
     h('div', { class: 'card-body' }, h('h2', null, h('a', { href, class: 'source-name', text: source.name })), h('p', { class: 'badges' }, statusBadges(source)), statusLines(source)),
   );

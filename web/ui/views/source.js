@@ -1,10 +1,11 @@
 // A source: the calendar of days with pictures, and one day's pictures by hour.
-import { api, seg, pictureUrl } from '../api.js';
+import { api, apiUrl, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner, button } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { replaceQuery } from '../router.js';
 import { latestPictureId, loadSource, sourceHeader, statusLines } from './common.js';
+import { shareButton } from './share.js';
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 /** Thumbnails shown per hour before "show all": a day at 10 s is 360 an hour. */
@@ -58,17 +59,20 @@ export async function calendarView(root, ctx, id) {
   };
   draw();
 
+  // Under a gallery link with a period, the server gives the period's latest picture.
   const latestId = latestPictureId(source);
   const latest = latestId
     ? h(
         'section',
         { class: 'latest' },
         h('h2', { text: 'Latest picture' }),
-        h('a', { href: `#/p/${latestId}` }, h('img', { src: `/api/pictures/${latestId}/preview`, alt: `Latest picture of ${source.name}`, class: 'latest-img', width: 640, height: 360, decoding: 'async' })),
-        statusLines(source),
+        h('a', { href: `#/p/${latestId}` }, h('img', { src: apiUrl(`/api/pictures/${latestId}/preview`), alt: `Latest picture of ${source.name}`, class: 'latest-img', width: 640, height: 360, decoding: 'async' })),
+        session.share ? null : statusLines(source),
       )
     : null;
-  fill(root, sourceHeader(source, ''), h('div', { class: 'split' }, calendar, latest));
+  // Share the source: its pictures and films (a period too), or its live picture.
+  const share = shareButton(id, () => ({ scopes: ['gallery', 'latest'] }), ctx);
+  fill(root, sourceHeader(source, '', share), h('div', { class: 'split' }, calendar, latest));
 }
 
 /** Every picture of a day, following the API's cursor. */
@@ -123,12 +127,14 @@ export async function dayView(root, ctx, id, date) {
     document.getElementById(`h${hour}`)?.scrollIntoView({ behavior: 'smooth' });
   } })));
   const downloads = session.can(id, 'download') && pictures.length > 0
-    ? h('a', { class: 'button download', href: `/api/sources/${seg(id)}/days/${date}/zip`, download: `${id}-${date}.zip`, text: 'Download the day (zip)' })
+    ? h('a', { class: 'button download', href: apiUrl(`/api/sources/${seg(id)}/days/${date}/zip`), download: `${id}-${date}.zip`, text: 'Download the day (zip)' })
     : null;
+  // Share this day (or change the period in the dialog).
+  const share = shareButton(id, () => ({ scopes: ['gallery', 'latest'], from: date, to: date }), ctx);
 
   fill(
     root,
-    sourceHeader(source, ''),
+    sourceHeader(source, '', share),
     h(
       'div',
       { class: 'day-head' },

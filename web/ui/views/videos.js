@@ -1,11 +1,13 @@
 // A source's videos with a player; directors also build custom videos here and
-// follow the job until it is done (or cancel it).
-import { api, seg } from '../api.js';
+// follow the job until it is done (or cancel it). A visitor of a video link sees
+// the player of that film alone.
+import { api, apiUrl, seg } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, bytes } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { loadSource, sourceHeader } from './common.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
+import { shareButton } from './share.js';
 
 const POLL_MS = 1000;
 /** A job's progress as the API gives it: percent, 0 to 100 (clamped, so a stray value cannot overflow the bar). */
@@ -28,21 +30,33 @@ export async function videosView(root, ctx, id) {
   const player = h('section', { class: 'player', hidden: true });
   const list = h('section', { class: 'video-list', 'aria-label': 'Videos' }, spinner());
 
-  const play = (v) => {
-    const video = h('video', { controls: true, preload: 'metadata', playsinline: true, src: v.file, poster: v.poster || undefined, width: v.width, height: v.height });
+  const play = (v, scroll = true) => {
+    const video = h('video', { controls: true, preload: 'metadata', playsinline: true, src: apiUrl(v.file), poster: v.poster ? apiUrl(v.poster) : undefined, width: v.width, height: v.height });
+    const share = shareButton(id, () => ({ scopes: ['video'], video: v.id, describe: title(v) }), ctx);
     fill(
       player,
       video,
       h('p', { class: 'video-title' }, h('strong', { text: title(v) }), ` · ${t.duration(v.durationMs)} · ${v.frames} frames at ${v.fps} fps · ${v.width}×${v.height}`),
-      mayDownload ? h('a', { class: 'button download', href: `${v.file}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null,
+      share || mayDownload
+        ? h('div', { class: 'viewer-tools' }, share, mayDownload ? h('a', { class: 'button download', href: `${apiUrl(v.file)}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null)
+        : null,
     );
     player.hidden = false;
-    player.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    if (scroll) player.scrollIntoView({ behavior: 'smooth', block: 'start' });
   };
+
+  // A video link: that film's player, nothing else.
+  if (session.share && session.share.scope === 'video') {
+    const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
+    const film = videos.find((v) => v.id === session.share.video);
+    fill(root, sourceHeader(source, 'videos'), film ? player : h('p', { class: 'empty', text: 'This film is no longer on the box.' }));
+    if (film) play(film, false);
+    return;
+  }
 
   const load = async () => {
     const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
-    if (videos.length === 0) return fill(list, h('p', { class: 'empty', text: 'No video yet. Daily videos are built every night.' }));
+    if (videos.length === 0) return fill(list, h('p', { class: 'empty', text: session.share ? 'No film in this link yet.' : 'No video yet. Daily videos are built every night.' }));
     fill(
       list,
       h(
@@ -55,10 +69,10 @@ export async function videosView(root, ctx, id) {
             h(
               'button',
               { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play: ${title(v)}` },
-              v.poster ? h('img', { src: v.poster, alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
+              v.poster ? h('img', { src: apiUrl(v.poster), alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
               h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} frames · ${t.shortDateTime(v.createdAt)}` })),
             ),
-            mayDownload ? h('a', { class: 'button small download', href: `${v.file}?download=1`, download: '', text: 'Download' }) : null,
+            mayDownload ? h('a', { class: 'button small download', href: `${apiUrl(v.file)}?download=1`, download: '', text: 'Download' }) : null,
           ),
         ),
       ),

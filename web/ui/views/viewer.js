@@ -1,15 +1,22 @@
 // One picture: preview size, previous/next (buttons, arrow keys, swipe), zoom to
 // 100% (the original for the download level, else the preview) by click or toggle.
-import { api, seg, pictureUrl } from '../api.js';
+// A visitor of a picture or compare link sees the picture alone: no way to another.
+import { api, apiUrl, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
+import { shareButton } from './share.js';
 
 const SWIPE_PX = 50;
 
 export async function viewerView(root, ctx, id) {
   fill(root, spinner());
-  const { picture: p, prev, next } = await api.get(`/api/pictures/${seg(id)}`, ctx.signal);
+  const answer = await api.get(`/api/pictures/${seg(id)}`, ctx.signal);
+  const p = answer.picture;
+  // Only a gallery link (or a login) walks from picture to picture.
+  const walks = !session.share || session.share.scope === 'gallery';
+  const prev = walks ? answer.prev : null;
+  const next = walks ? answer.next : null;
   const source = p.source;
   const mayDownload = session.can(source, 'download');
   const sourceEntry = await api.get(`/api/sources/${seg(source)}`, ctx.signal).catch(() => ({ id: source, name: source }));
@@ -66,14 +73,21 @@ export async function viewerView(root, ctx, id) {
       if (e.key === 'ArrowRight') go(next);
       else if (e.key === 'ArrowLeft') go(prev);
       else if (e.key === 'z' || e.key === '+') setZoom(!zoomed);
-      else if (e.key === 'Escape') location.hash = `#/s/${source}/${p.date}`;
+      else if (e.key === 'Escape' && walks) location.hash = `#/s/${source}/${p.date}`;
       else return;
       e.preventDefault();
     },
     { signal: ctx.signal },
   );
   // Fetch the neighbours' previews now, so that "next" is instant on a slow link.
-  for (const n of [next, prev]) if (n) new Image().src = `/api/pictures/${n}/preview`;
+  for (const n of [next, prev]) if (n) new Image().src = apiUrl(`/api/pictures/${n}/preview`);
+
+  const crumbs = session.share
+    ? walks
+      ? h('p', { class: 'crumbs' }, h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: `#/s/${source}/${p.date}`, text: t.day(p.date, 'medium') }))
+      : h('p', { class: 'crumbs' }, h('span', { class: 'source-name', text: sourceEntry.name }))
+    : h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'Sources' }), ' › ', h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: `#/s/${source}/${p.date}`, text: t.day(p.date, 'medium') }));
+  const share = shareButton(source, () => ({ scopes: ['picture'], picture: p.id, describe: `${sourceEntry.name}, ${t.dateTime(p.takenAt)}` }), ctx);
 
   fill(
     root,
@@ -83,19 +97,20 @@ export async function viewerView(root, ctx, id) {
       h(
         'div',
         { class: 'viewer-bar' },
-        h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'Sources' }), ' › ', h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: `#/s/${source}/${p.date}`, text: t.day(p.date, 'medium') })),
+        crumbs,
         h('h1', { class: 'taken-at' }, h('time', { datetime: p.takenAt, text: t.dateTime(p.takenAt) })),
       ),
       stage,
       h(
         'div',
         { class: 'viewer-tools' },
-        prev ? h('a', { class: 'button', href: `#/p/${prev}`, rel: 'prev', 'data-action': 'prev', onclick: (e) => { e.preventDefault(); go(prev); } }, '‹ Previous') : h('span', { class: 'button disabled', text: '‹ Previous' }),
+        !walks ? null : prev ? h('a', { class: 'button', href: `#/p/${prev}`, rel: 'prev', 'data-action': 'prev', onclick: (e) => { e.preventDefault(); go(prev); } }, '‹ Previous') : h('span', { class: 'button disabled', text: '‹ Previous' }),
         zoomButton,
-        next ? h('a', { class: 'button', href: `#/p/${next}`, rel: 'next', 'data-action': 'next', onclick: (e) => { e.preventDefault(); go(next); } }, 'Next ›') : h('span', { class: 'button disabled', text: 'Next ›' }),
+        !walks ? null : next ? h('a', { class: 'button', href: `#/p/${next}`, rel: 'next', 'data-action': 'next', onclick: (e) => { e.preventDefault(); go(next); } }, 'Next ›') : h('span', { class: 'button disabled', text: 'Next ›' }),
+        share,
         mayDownload ? h('a', { class: 'button download', href: `${pictureUrl(p, 'original')}?download=1`, download: '', text: 'Download original' }) : null,
       ),
-      h('p', { class: 'meta' }, `${p.width}×${p.height}`, p.exifTakenAt ? ` · camera clock ${t.time(p.exifTakenAt)}` : '', ' · ← → to move, Z to zoom'),
+      h('p', { class: 'meta' }, `${p.width}×${p.height}`, p.exifTakenAt ? ` · camera clock ${t.time(p.exifTakenAt)}` : '', walks ? ' · ← → to move, Z to zoom' : ' · Z to zoom'),
     ),
   );
   stage.focus({ preventScroll: true });
