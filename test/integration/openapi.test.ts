@@ -24,6 +24,8 @@ import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';
 import { listen, type Listener } from '../../web/server';
 import { createControlApp } from '../../daemon/control/server';
+import { buildShares } from '../../daemon/compose/stacks';
+import type { ShareRequest } from '../../daemon/shares/share.service';
 import { tempDir } from '../helpers/env';
 import { scene, seedPictures } from '../helpers/videos';
 import { accessServices, addUsers, startWebWithEveryPart, TEST_ACTOR, writeYamlConfig } from '../helpers/web';
@@ -61,6 +63,9 @@ describe('docs/openapi.yaml', () => {
   let controlApp: Express;
   let control: Listener;
   let stopCapture: (() => Promise<void>) | undefined;
+  /** Share link tokens made before the rows run, and the id of one the director may revoke. */
+  let tokens: Record<'gallery' | 'galleryDownload' | 'picture' | 'latest' | 'film' | 'revoked' | 'expired', string>;
+  let revocable: number;
 
   const config = (): Config => loaded.config;
   const declared = (): DeclaredRoute[] => app.locals['routes'] as DeclaredRoute[];
@@ -110,6 +115,31 @@ describe('docs/openapi.yaml', () => {
     let capture: CaptureService;
     ({ server, base, app, capture, jobs, videoId } = await startWebWithEveryPart(config, store, { source: 'north', day, status, settings: { file: () => loaded.file, apply: (next) => void (loaded = next) } }));
     stopCapture = () => capture.stop(1_000);
+
+    // Share links of the director's (one made 8 days ago for 7); the maintainer holds the 200 active links a
+    // user may have, for the 409 row (the maintainer makes no other link).
+    const director = store.users.findByName('director')!;
+    const maintainer = store.users.findByName('maintainer')!;
+    const shares = buildShares({ config, store, grantsFor: (user) => services.access.grantsFor(user) });
+    const past = buildShares({ config, store, grantsFor: (user) => services.access.grantsFor(user), now: () => Date.now() - 8 * 86_400_000 });
+    const directorAct = { actor: 'user:director', user: { id: director.id, username: 'director', profile: 'director' as const } };
+    const share = (body: Partial<ShareRequest>, service = shares) => service.create({ source: 'north', scope: 'gallery', expiresIn: '7d', ...body }, { ...directorAct, levelOn: () => 'edit' });
+    const revoked = share({ scope: 'latest' });
+    shares.revoke(revoked.share.id, directorAct);
+    tokens = {
+      gallery: share({ from: day, to: day, level: 'view' }).token,
+      galleryDownload: share({ from: day, to: day, level: 'download' }).token,
+      picture: share({ scope: 'picture', picture: pictureId }).token,
+      latest: share({ scope: 'latest' }).token,
+      film: share({ scope: 'video', video: videoId, level: 'download' }).token,
+      revoked: revoked.token,
+      expired: share({}, past).token,
+    };
+    revocable = share({ scope: 'latest', label: 'to revoke' }).share.id;
+    for (let i = 0; i < 200; i++) {
+      shares.create({ source: 'north', scope: 'latest', expiresIn: '1d' }, { actor: 'user:maintainer', user: { id: maintainer.id, username: 'maintainer', profile: 'maintainer' }, levelOn: () => 'manage' });
+    }
+
     const log = silentLogger();
     const sync = { status: parts.sync.status, sendNow: async () => [{ target: 'central', sent: 0, alreadyThere: 0, failed: 0, pending: 4, error: null }] };
     controlApp = createControlApp({ config, status, capture, videoJobs: jobs, sync, publicSwitch, log, startedAt: Date.now() });
@@ -142,13 +172,14 @@ describe('docs/openapi.yaml', () => {
     expect(routeDifferences(declared(), doc)).toEqual([]);
   });
 
-  it("gives each route the rule it declares, and needs no login exactly on the 'anyone' routes", () => {
+  it("gives each route the rule it declares, and needs no login exactly on the 'anyone' and 'share' routes", () => {
     expect(accessDifferences(declared(), doc)).toEqual([]);
     const byKey = new Map(documentedOperations(doc).map((o) => [o.key, o]));
     const wrong = declared().flatMap((r) => {
       const o = byKey.get(`${r.method} ${openApiPath(r.path)}`);
       const open = o !== undefined && o.security.length === 0;
-      return o && open !== (r.rule.kind === 'anyone') ? [`${o.key}: security ${JSON.stringify(o.security)} for rule ${r.rule.kind}`] : [];
+      // Share link routes need no login either: the token is the key.
+      return o && open !== (r.rule.kind === 'anyone' || r.rule.kind === 'share') ? [`${o.key}: security ${JSON.stringify(o.security)} for rule ${r.rule.kind}`] : [];
     });
     expect(wrong).toEqual([]);
   });
@@ -159,7 +190,8 @@ describe('docs/openapi.yaml', () => {
       const o = documentedOperations(doc).find((d) => d.key === `${r.method} ${openApiPath(r.path)}`);
       if (!o) return [];
       const expected: string[] = [];
-      if (r.rule.kind !== 'anyone') expected.push('401', '429', '503'); // login, throttled, password checks busy
+      if (r.rule.kind !== 'anyone' && r.rule.kind !== 'share') expected.push('401', '429', '503'); // login, throttled, password checks busy
+      if (r.rule.kind === 'share') expected.push('404', '410', '429'); // unknown token or outside the link, revoked or expired, tokens guessed
       if (r.rule.kind === 'profile') expected.push('403');
       if (r.rule.kind === 'source' || r.rule.kind === 'object') expected.push('404');
       if (r.rule.kind === 'source' && r.rule.level !== 'view') expected.push('403');
@@ -269,6 +301,77 @@ describe('docs/openapi.yaml', () => {
       { op: 'DELETE /api/groups/{name}/grants/{source}', url: '/api/groups/crew/grants/north', method: 'DELETE', status: 200 },
       { op: 'DELETE /api/groups/{name}', url: '/api/groups/crew', method: 'DELETE', status: 204 },
       { op: 'GET /api/audit', url: '/api/audit?limit=2', status: 200 },
+      // Share links: made, listed and revoked by their makers; what a link opens to anyone holding it.
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'gallery', from: day, to: day, expiresIn: '7d', label: 'Client' }, as: 'director', status: 201 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'compare', pictures: [pictureId, pictureId + 1], level: 'download', expiresIn: '1d' }, as: 'director', status: 201 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'everything', expiresIn: '91d' }, as: 'director', status: 400 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'latest', expiresIn: '1d' }, as: 'viewer', status: 403 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'nowhere', scope: 'latest', expiresIn: '1d' }, as: 'director', status: 404 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'latest', expiresIn: '1d' }, status: 409 },
+      { op: 'POST /api/shares', url: '/api/shares', method: 'POST', body: { source: 'north', scope: 'latest', expiresIn: '1d' }, as: null, status: 401 },
+      { op: 'GET /api/shares', url: '/api/shares', as: 'director', status: 200 },
+      { op: 'GET /api/shares', url: '/api/shares?source=north', status: 200 },
+      { op: 'GET /api/shares', url: '/api/shares', as: 'viewer', status: 200 },
+      { op: 'GET /api/shares', url: '/api/shares?source=north&source=north', as: 'director', status: 400 },
+      { op: 'GET /api/shares', url: '/api/shares?source=nowhere', as: 'director', status: 404 },
+      { op: 'DELETE /api/shares/{id}', url: () => `/api/shares/${revocable}`, method: 'DELETE', as: 'viewer', status: 404 },
+      { op: 'DELETE /api/shares/{id}', url: () => `/api/shares/${revocable}`, method: 'DELETE', as: 'director', status: 200 },
+      { op: 'DELETE /api/shares/{id}', url: () => `/api/shares/${revocable}`, method: 'DELETE', as: 'director', status: 200 },
+      { op: 'DELETE /api/shares/{id}', url: '/api/shares/999999', method: 'DELETE', as: 'director', status: 404 },
+      { op: 'GET /s/{token}', url: () => `/s/${tokens.gallery}`, as: null, status: 200 },
+      { op: 'GET /s/{token}', url: () => `/s/${tokens.revoked}`, as: null, status: 410 },
+      { op: 'GET /s/{token}', url: () => `/s/${tokens.expired}`, as: null, status: 410 },
+      { op: 'GET /s/{token}', url: `/s/${'A'.repeat(32)}`, as: null, status: 404 },
+      { op: 'GET /s/{token}/ui/{file}', url: () => `/s/${tokens.latest}/ui/app.js`, as: null, status: 200 },
+      { op: 'GET /s/{token}/ui/{file}', url: () => `/s/${tokens.latest}/ui/style.css`, as: null, status: 200 },
+      { op: 'GET /s/{token}/ui/{file}', url: () => `/s/${tokens.latest}/ui/nothing.js`, as: null, status: 404 },
+      { op: 'GET /s/{token}/ui/{file}', url: () => `/s/${tokens.revoked}/ui/app.js`, as: null, status: 410 },
+      { op: 'GET /s/{token}/api/me', url: () => `/s/${tokens.gallery}/api/me`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/me', url: () => `/s/${tokens.picture}/api/me`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/me', url: () => `/s/${tokens.expired}/api/me`, as: null, status: 410 },
+      { op: 'GET /s/{token}/api/me', url: `/s/${'B'.repeat(32)}/api/me`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/sources/{id}', url: () => `/s/${tokens.gallery}/api/sources/north`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}', url: () => `/s/${tokens.latest}/api/sources/north`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}', url: () => `/s/${tokens.picture}/api/sources/north`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}', url: () => `/s/${tokens.gallery}/api/sources/nowhere`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/sources/{id}/days', url: () => `/s/${tokens.gallery}/api/sources/north/days`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/days', url: () => `/s/${tokens.picture}/api/sources/north/days`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/sources/{id}/days', url: () => `/s/${tokens.revoked}/api/sources/north/days`, as: null, status: 410 },
+      { op: 'GET /s/{token}/api/sources/{id}/pictures', url: () => `/s/${tokens.gallery}/api/sources/north/pictures?date=${day}`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/pictures', url: () => `/s/${tokens.galleryDownload}/api/sources/north/pictures?date=${day}`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/pictures', url: () => `/s/${tokens.gallery}/api/sources/north/pictures`, as: null, status: 400 },
+      { op: 'GET /s/{token}/api/sources/{id}/pictures', url: () => `/s/${tokens.gallery}/api/sources/north/pictures?date=${day}&cursor=next`, as: null, status: 400 },
+      { op: 'GET /s/{token}/api/sources/{id}/pictures', url: () => `/s/${tokens.gallery}/api/sources/north/pictures?date=2026-11-19`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/sources/{id}/days/{date}/zip', url: () => `/s/${tokens.galleryDownload}/api/sources/north/days/${day}/zip`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/days/{date}/zip', url: () => `/s/${tokens.gallery}/api/sources/north/days/${day}/zip`, as: null, status: 403 },
+      { op: 'GET /s/{token}/api/sources/{id}/days/{date}/zip', url: () => `/s/${tokens.galleryDownload}/api/sources/north/days/2026-13-01/zip`, as: null, status: 400 },
+      { op: 'GET /s/{token}/api/sources/{id}/days/{date}/zip', url: () => `/s/${tokens.galleryDownload}/api/sources/north/days/2026-11-19/zip`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/pictures/{id}', url: () => `/s/${tokens.gallery}/api/pictures/${pictureId}`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/pictures/{id}', url: () => `/s/${tokens.picture}/api/pictures/${pictureId}`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/pictures/{id}', url: () => `/s/${tokens.picture}/api/pictures/${pictureId + 1}`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/pictures/{id}', url: () => `/s/${tokens.latest}/api/pictures/${pictureId}`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.gallery}/api/pictures/${pictureId}/thumb`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.picture}/api/pictures/${pictureId}/preview`, as: null, status: 206, headers: { range: 'bytes=0-99' } },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.galleryDownload}/api/pictures/${pictureId}/original?download=1`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.gallery}/api/pictures/${pictureId}/original`, as: null, status: 403 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.gallery}/api/pictures/${pictureId}/huge`, as: null, status: 400 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.picture}/api/pictures/${pictureId + 1}/thumb`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.revoked}/api/pictures/${pictureId}/thumb`, as: null, status: 410 },
+      { op: 'GET /s/{token}/api/pictures/{id}/{size}', url: () => `/s/${tokens.gallery}/api/pictures/${pictureId}/thumb`, as: null, status: 416, headers: { range: 'bytes=999999999-' } },
+      { op: 'GET /s/{token}/api/sources/{id}/videos', url: () => `/s/${tokens.gallery}/api/sources/north/videos`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/videos', url: () => `/s/${tokens.film}/api/sources/north/videos`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/sources/{id}/videos', url: () => `/s/${tokens.picture}/api/sources/north/videos`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/videos/{id}/file', url: () => `/s/${tokens.gallery}/api/videos/${videoId}/file`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/videos/{id}/file', url: () => `/s/${tokens.film}/api/videos/${videoId}/file`, as: null, status: 206, headers: { range: 'bytes=0-99' } },
+      { op: 'GET /s/{token}/api/videos/{id}/file', url: () => `/s/${tokens.film}/api/videos/${videoId}/file?download=1`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/videos/{id}/file', url: () => `/s/${tokens.gallery}/api/videos/${videoId}/file?download=1`, as: null, status: 403 },
+      { op: 'GET /s/{token}/api/videos/{id}/file', url: () => `/s/${tokens.latest}/api/videos/${videoId}/file`, as: null, status: 404 },
+      { op: 'GET /s/{token}/api/videos/{id}/poster', url: () => `/s/${tokens.film}/api/videos/${videoId}/poster`, as: null, status: 200 },
+      { op: 'GET /s/{token}/api/videos/{id}/poster', url: () => `/s/${tokens.expired}/api/videos/${videoId}/poster`, as: null, status: 410 },
+      { op: 'GET /s/{token}/latest.jpg', url: () => `/s/${tokens.latest}/latest.jpg`, as: null, status: 200 },
+      { op: 'GET /s/{token}/latest.jpg', url: () => `/s/${tokens.latest}/latest.jpg`, as: null, status: 206, headers: { range: 'bytes=0-99' } },
+      { op: 'GET /s/{token}/latest.jpg', url: () => `/s/${tokens.gallery}/latest.jpg`, as: null, status: 404 },
+      { op: 'GET /s/{token}/latest.jpg', url: () => `/s/${tokens.revoked}/latest.jpg`, as: null, status: 410 },
       // The box-wide public switch: off, the public routes answer 404 (JSON for the picture, HTML for the page); on again.
       { op: 'GET /api/public', url: '/api/public', as: 'director', status: 200 },
       { op: 'GET /api/public', url: '/api/public', as: 'viewer', status: 403 },
