@@ -124,6 +124,8 @@ export class App {
         service('health', () => s.health.start(), () => s.health.stop()),
         service('shares', () => s.shares.start(), () => s.shares.stop()),
         service('notifier', () => s.notifier.start(), () => s.notifier.stop()),
+        // After the shares (its links) and the web (the links' pages); a send in flight gets its grace with the others.
+        s.progress,
         // Says "offline" on the broker while the others stop.
         service('mqtt', () => s.mqtt.start(), () => s.mqtt.stop()),
       ],
@@ -225,6 +227,7 @@ export class App {
     await services.sync.reconfigure();
     // A fixed alert channel sends what waited at once, not at the end of its backoff.
     services.notifier.wake();
+    services.progress.reconfigure();
     services.mqtt.reconfigure();
     if (this.#rejected) {
       this.#rejected = null;

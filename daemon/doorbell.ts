@@ -36,3 +36,22 @@ export class Doorbell {
     });
   }
 }
+
+/**
+ * A worker's loop: runs `pass` until `stopped()`, and after each pass waits `waitMs()` or
+ * until the bell rings (a ring during a pass makes the next one start at once). A pass
+ * that throws is handed to `failed` and the loop goes on: the work is still there
+ * (in the database) for the next pass.
+ */
+export async function passUntilStopped(bell: Doorbell, worker: { stopped: () => boolean; pass: () => Promise<void>; waitMs: () => number; failed: (err: unknown) => void }): Promise<void> {
+  while (!worker.stopped()) {
+    bell.reset();
+    try {
+      await worker.pass();
+    } catch (err) {
+      worker.failed(err);
+    }
+    if (worker.stopped() || bell.rung) continue;
+    await bell.wait(worker.waitMs(), { unref: true });
+  }
+}

@@ -19,6 +19,7 @@ import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
 import type { MqttStatus } from './domain/mqtt';
+import type { ProgressStatus } from './progress/progress.service';
 import { publicSwitchJson, type PublicSwitch, type PublicSwitchJson } from './settings/public-switch';
 
 export interface SourceStatus {
@@ -66,6 +67,8 @@ export interface SystemStatus {
   mqtt: MqttStatus | null;
   /** The box-wide public switch (`lapsebox public`): off, every public route answers 404. */
   public: PublicSwitchJson;
+  /** Progress e-mails of the sources that have them: next, last sent, waiting, given up; null without a running daemon. */
+  progress: ProgressStatus[] | null;
 }
 
 /** A source's power relay: `unavailable` says why it cannot be opened and the fix (no power cycle meanwhile). */
@@ -113,6 +116,7 @@ export class StatusService {
   readonly #relays: (() => RelayState[]) | null;
   readonly #mqtt: () => MqttStatus | null;
   readonly #publicSwitch: Pick<PublicSwitch, 'state'> | null;
+  readonly #progress: () => ProgressStatus[] | null;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -130,6 +134,7 @@ export class StatusService {
     mqtt?: () => MqttStatus | null;
     /** The box-wide public switch; without it the status says on, never switched. */
     publicSwitch?: Pick<PublicSwitch, 'state'>;
+    progress?: () => ProgressStatus[] | null;
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -144,6 +149,7 @@ export class StatusService {
     this.#relays = deps.relays ?? null;
     this.#mqtt = deps.mqtt ?? (() => null);
     this.#publicSwitch = deps.publicSwitch ?? null;
+    this.#progress = deps.progress ?? (() => null);
     this.#now = deps.now ?? Date.now;
   }
 
@@ -203,6 +209,7 @@ export class StatusService {
       relays: this.#relays ? this.#relays().map(relayStatus) : null,
       mqtt: this.#mqtt(),
       public: this.publicSwitch(),
+      progress: this.#progress(),
     });
   }
 

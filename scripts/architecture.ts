@@ -138,10 +138,12 @@ export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> =
   { name: 'database', units: ['daemon/store'] },
   { name: 'picture processing', units: ['daemon/pipeline'] },
   { name: 'pictures on disk', units: ['daemon/storage'] },
-  { name: 'users, settings and sync', units: ['daemon/auth', 'daemon/settings', 'daemon/sync'] },
+  // Share links check their maker's level through auth, and are made by progress e-mails above.
+  { name: 'users, settings, share links and sync', units: ['daemon/auth', 'daemon/settings', 'daemon/shares', 'daemon/sync'] },
   { name: 'cameras', units: ['daemon/capture'] },
   { name: 'schedule', units: ['daemon/schedule'] },
-  { name: 'videos and health', units: ['daemon/timelapse', 'daemon/health'] },
+  // Progress e-mails send through health's SMTP transport and are shown by the box's state.
+  { name: 'videos and health', units: ['daemon/timelapse', 'daemon/health', 'daemon/progress'] },
   { name: "the box's state", units: ['daemon/status.service.ts'] },
   { name: 'the fleet', units: ['daemon/mqtt'] },
   { name: 'faces', units: ['web', 'daemon/control', 'daemon/doctor', 'daemon/backup'] },
@@ -165,6 +167,8 @@ export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[
   { module: 'mqtt', allowed: ['daemon/mqtt/broker.ts'] },
   { module: 'unix-dgram', allowed: ['daemon/service-manager.ts'] },
   { module: 'express', allowed: ['web/', 'daemon/control/server.ts'] },
+  // The QR code of a share link, made where the link is given out.
+  { module: 'qrcode', allowed: ['web/shares.routes.ts'] },
 ];
 
 /** Imports that go up a floor, and units with no floor. */

@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Actor } from '../daemon/auth/access.service';
+import { checkEmail } from '../daemon/auth/users.service';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
@@ -27,8 +28,8 @@ export function userRoutes(routes: Routes, deps: Pick<WebDeps, 'users' | 'access
   });
 
   routes.post('/users', maintainer, async (req, res) => {
-    const body = objectBody(req, { username: 'string', profile: 'string', password: 'string?' });
-    const result = await users.add(body['username'] as string, body['profile'] as string, body['password'] as string | undefined, who(req, res));
+    const body = objectBody(req, { username: 'string', profile: 'string', password: 'string?', email: 'string?' });
+    const result = await users.add(body['username'] as string, body['profile'] as string, body['password'] as string | undefined, who(req, res), { email: body['email'] as string | undefined });
     res.status(201).location(`/api/users/${encodeURIComponent(result.user.username)}`);
     res.json({ user: userView(result.user.username), ...(result.generatedPassword ? { password: result.generatedPassword } : {}) });
   });
@@ -38,10 +39,13 @@ export function userRoutes(routes: Routes, deps: Pick<WebDeps, 'users' | 'access
   });
 
   routes.patch('/users/:name', maintainer, async (req, res) => {
-    const body = objectBody(req, { profile: 'string?', password: 'string?' });
+    const body = objectBody(req, { profile: 'string?', password: 'string?', email: 'string|null?' });
     const name = param(req, 'name');
     users.get(name); // 404 before anything changes
+    // Checked before anything changes; an empty address clears it too (what a form sends when the field is emptied).
+    const email = body['email'] === undefined ? undefined : body['email'] === null || (body['email'] as string).trim() === '' ? null : checkEmail(body['email'] as string);
     if (body['profile'] !== undefined) users.setProfile(name, body['profile'] as string, who(req, res));
+    if (email !== undefined) users.setEmail(name, email, who(req, res));
     if (body['password'] !== undefined) await users.setPassword(name, body['password'] as string, who(req, res));
     res.json({ user: userView(name) });
   });
@@ -134,7 +138,8 @@ export function journalRoutes(routes: Routes, deps: Pick<WebDeps, 'audit' | 'eve
   });
 }
 
-type FieldType = 'string' | 'string?';
+/** `string?` may be left out; `string|null?` may also be null (a value to clear). */
+type FieldType = 'string' | 'string?' | 'string|null?';
 
 /** The JSON object body with the expected fields, or a 400 naming each wrong one; unknown fields are refused. */
 function objectBody(req: Request, fields: Record<string, FieldType>): Record<string, unknown> {
@@ -146,7 +151,8 @@ function objectBody(req: Request, fields: Record<string, FieldType>): Record<str
   for (const [key, type] of Object.entries(fields)) {
     const value = (body as Record<string, unknown>)[key];
     if (value === undefined && type.endsWith('?')) continue;
-    if (typeof value !== 'string') details[key] = value === undefined ? 'required' : 'expected a string';
+    if (value === null && type === 'string|null?') continue;
+    if (typeof value !== 'string') details[key] = value === undefined ? 'required' : type === 'string|null?' ? 'expected a string, or null to clear it' : 'expected a string';
   }
   for (const key of Object.keys(body)) if (!(key in fields)) details[key] = 'unknown field';
   if (Object.keys(details).length > 0) throw new HttpError(400, `bad request body: ${Object.keys(details).join(', ')}`, details);

@@ -24,6 +24,7 @@ import type { Profile } from '../daemon/domain/users';
 import type { Metrics } from '../daemon/health/metrics';
 import type { DownloadLimits } from './download-slots';
 import type { ShareService } from '../daemon/shares/share.service';
+import type { ProgressService } from '../daemon/progress/progress.service';
 
 /** Editing a source's settings in the config file (daemon/settings/source-settings.ts). */
 export interface SettingsEditor {
@@ -45,7 +46,7 @@ export interface WebDeps {
   /** Videos and their jobs; without them the video routes answer 404. */
   videos?: Pick<VideosRepository, 'get' | 'list'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;
-  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'remove'>;
+  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'setEmail' | 'remove'>;
   /** Groups and grants, and each user's levels. */
   accessAdmin: Pick<AccessService, 'grantsFor' | 'userView' | 'groups' | 'group' | 'addGroup' | 'removeGroup' | 'addMember' | 'removeMember' | 'grantUser' | 'revokeUser' | 'grantGroup' | 'revokeGroup'>;
   audit: Pick<AuditRepository, 'query'>;
@@ -54,6 +55,8 @@ export interface WebDeps {
   events: Pick<EventsRepository, 'recent'>;
   /** Without it, settings cannot be edited over HTTP (404). */
   settings?: SettingsEditor;
+  /** Progress e-mails (their state, send one now); without them those routes answer 404. */
+  progress?: Pick<ProgressService, 'status' | 'sendNow'>;
   health: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Prometheus metrics; without them GET /metrics answers 503. */
   metrics?: Pick<Metrics, 'text' | 'contentType'>;

@@ -11,6 +11,7 @@ import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { pictureJson, sourceJson } from './json';
 import { clientAddress, sourceOf, type Access, type Routes } from './routes';
+import { progressEmailJson } from '../daemon/progress/progress.service';
 
 const viewer = { kind: 'source', level: 'view' } as const;
 const editor = { kind: 'source', level: 'edit' } as const;
@@ -47,6 +48,23 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
     }
     const user = userOf(res);
     res.json(await settings.patch(sourceOf(res).id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile }));
+  });
+
+  const progressService = () => {
+    if (!deps.progress) throw new HttpError(404, 'progress e-mails are not available here');
+    return deps.progress;
+  };
+
+  // The source's progress e-mails as the System page shows them, and the groups the settings form offers as recipients.
+  routes.get('/sources/:id/progress', editor, (_req, res) => {
+    const id = sourceOf(res).id;
+    res.json({ progress: progressService().status().find((p) => p.sourceId === id) ?? null, groups: deps.accessAdmin.groups().map((g) => g.name) });
+  });
+
+  // One e-mail now, to the source's recipients, with a new link: a director checks that it arrives.
+  routes.post('/sources/:id/progress/send', editor, async (req, res) => {
+    const email = await progressService().sendNow(sourceOf(res).id, { actor: `user:${userOf(res).username}`, address: clientAddress(req) });
+    res.status(201).json({ email: progressEmailJson(email) });
   });
 
   routes.post('/sources/:id/capture', editor, async (req, res) => {

@@ -227,6 +227,7 @@ export function userJson(u: UserView) {
   return {
     username: u.username,
     profile: u.profile,
+    email: u.email,
     createdAt: new Date(u.createdAt).toISOString(),
     updatedAt: new Date(u.updatedAt).toISOString(),
     groups: u.groups,

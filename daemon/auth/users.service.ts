@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { conflict, invalid, notFound } from '../errors';
 import type { AuditRepository } from '../store/audit.repository';
 import { type UsersRepository } from '../store/users.repository';
@@ -29,6 +30,18 @@ export function checkProfile(profile: string): Profile {
   return profile as Profile;
 }
 
+/** The same check as the addresses of the config file (alerts.email.to, sources[].progress.to). */
+const EMAIL = z.email();
+
+/** A user's e-mail address, trimmed; throws invalid (with `email` in the details) when it is not one. */
+export function checkEmail(address: string): string {
+  const trimmed = address.trim();
+  if (trimmed.length > 254 || !EMAIL.safeParse(trimmed).success) {
+    throw invalid(`invalid e-mail address "${address}": expected an address such as anna@example.com`, { email: 'an e-mail address such as anna@example.com' });
+  }
+  return trimmed;
+}
+
 function checkPassword(password: string): string {
   if (password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`, { password: `at least ${MIN_PASSWORD_LENGTH} characters` });
   if (password.length > 1024) throw invalid('the password is too long: at most 1024 characters', { password: 'at most 1024 characters' });
@@ -51,9 +64,10 @@ export class UsersService {
   }
 
   /** Adds a user; when no password is given, generates one and returns it once. */
-  async add(username: string, profile: string, password: string | undefined, who: Actor): Promise<{ user: User; generatedPassword?: string }> {
+  async add(username: string, profile: string, password: string | undefined, who: Actor, options: { email?: string | undefined } = {}): Promise<{ user: User; generatedPassword?: string }> {
     checkUsername(username);
     const checkedProfile = checkProfile(profile);
+    const email = options.email === undefined ? null : checkEmail(options.email);
     const clear = password === undefined ? generatePassword() : checkPassword(password);
     if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
     const hash = await hashPassword(clear);
@@ -61,11 +75,11 @@ export class UsersService {
     const id = this.#users.transaction(() => {
       // Checked again inside the transaction: another process may have added it while we hashed.
       if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
-      const newId = this.#users.insert(username, checkedProfile, hash, now);
-      this.#audit.record({ at: now, ...who, action: 'user.add', target: username, newValue: { profile: checkedProfile } });
+      const newId = this.#users.insert(username, checkedProfile, hash, now, email);
+      this.#audit.record({ at: now, ...who, action: 'user.add', target: username, newValue: { profile: checkedProfile, ...(email !== null ? { email } : {}) } });
       return newId;
     });
-    const user: User = { id, username, profile: checkedProfile, createdAt: now, updatedAt: now };
+    const user: User = { id, username, profile: checkedProfile, email, createdAt: now, updatedAt: now };
     return password === undefined ? { user, generatedPassword: clear } : { user };
   }
 
@@ -102,6 +116,19 @@ export class UsersService {
       this.#users.setProfile(user.id, checked, now);
       this.#audit.record({ at: now, ...who, action: 'user.profile', target: user.username, oldValue: { profile: user.profile }, newValue: { profile: checked } });
       return { ...user, profile: checked, updatedAt: now };
+    });
+  }
+
+  /** Sets or (with null) clears a user's e-mail address; audited with the old and the new one. */
+  setEmail(username: string, email: string | null, who: Actor): User {
+    const checked = email === null ? null : checkEmail(email);
+    return this.#users.transaction(() => {
+      const user = this.get(username);
+      if (user.email === checked) return user;
+      const now = this.#now();
+      this.#users.setEmail(user.id, checked, now);
+      this.#audit.record({ at: now, ...who, action: 'user.email', target: user.username, oldValue: { email: user.email }, newValue: { email: checked } });
+      return { ...user, email: checked, updatedAt: now };
     });
   }
 

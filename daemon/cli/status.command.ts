@@ -4,6 +4,7 @@ import type { SourceStatus, SystemStatus } from '../status.service';
 import { describePower } from '../health/throttling';
 import type { ChannelStatus } from '../health/notifier';
 import type { MqttStatus } from '../domain/mqtt';
+import type { ProgressStatus } from '../progress/progress.service';
 import { formatDuration } from '../config/duration';
 import { renderTargets } from './sync.command';
 import { daemonOrHere } from './daemon-or-here';
@@ -14,7 +15,7 @@ import { commonOptions, loadFor, printJson, table, withConfigOption, withJsonOpt
  * sources and the daemon. Health, storage, alerts and channels are the running
  * daemon's; without one they are null (alerts empty).
  */
-interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt'> {
+interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' | 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt' | 'progress'> {
   /** The box-wide public switch; absent from a daemon from before it. */
   public?: SystemStatus['public'];
   daemon: { running: boolean; pid?: number; startedAt?: string };
@@ -22,7 +23,7 @@ interface StatusReport extends Pick<SystemStatus, 'appliance' | 'disk' | 'sync' 
 }
 
 /** What only a running daemon knows, when there is none. */
-const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt'> => ({ storage: null, health: null, alerts: [], notifications: null, relays: null, mqtt: null });
+const notLive = (): Pick<StatusReport, 'storage' | 'health' | 'alerts' | 'notifications' | 'relays' | 'mqtt' | 'progress'> => ({ storage: null, health: null, alerts: [], notifications: null, relays: null, mqtt: null, progress: null });
 
 export function statusCommand(program: Command, io: Output): void {
   withJsonOption(withConfigOption(program.command('status')))
@@ -143,7 +144,20 @@ function renderLive(r: StatusReport, local: (iso: string | null | undefined) => 
     );
   }
   if (r.mqtt) out.push(`mqtt: ${mqttLine(r.mqtt, local)}`);
+  if (r.progress && r.progress.length > 0) out.push('progress e-mails:', ...r.progress.map((p) => `  ${p.sourceId}: ${progressLine(p, local)}`));
   return out;
+}
+
+/** A source's progress e-mails in one line: when the next goes, the last sent, what waits or went wrong. */
+function progressLine(p: ProgressStatus, local: (iso: string | null | undefined) => string): string {
+  if (!p.enabled) return 'off (progress.enabled: false)';
+  const parts = [`${p.content} ${p.rhythm} to ${p.recipients.length} recipient${p.recipients.length === 1 ? '' : 's'}`, `next ${local(p.nextAt)}`];
+  parts.push(p.lastSent ? `last sent ${local(p.lastSent.at)}` : 'none sent yet');
+  if (p.pending) parts.push(p.pending.sending ? 'one being sent' : `one WAITING since ${local(p.pending.queuedAt)}, ${p.pending.attempts} failed attempt(s), next try ${local(p.pending.nextAttemptAt)}${p.pending.lastError ? `, last error: ${p.pending.lastError}` : ''}`);
+  if (p.lastProblem) parts.push(`${p.lastProblem.state === 'failed' ? 'GIVEN UP' : 'skipped'} ${local(p.lastProblem.at)}: ${p.lastProblem.reason}`);
+  if (p.problem) parts.push(`PROBLEM: ${p.problem}`);
+  if (p.withoutAddress.length > 0) parts.push(`without an e-mail address: ${p.withoutAddress.join(', ')}`);
+  return parts.join('; ');
 }
 
 /** The broker link in one line: where, how it is, since when, what waits and what went wrong. */

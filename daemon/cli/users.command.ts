@@ -9,7 +9,7 @@ import { AccessService, groupJson, userJson } from '../auth/access.service';
 import { openRepositories } from '../store/repositories';
 import { PROFILES } from '../domain/users';
 import { GRANT_LEVELS } from '../store/access.repository';
-import { cliActor, commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
+import { CliError, cliActor, commonOptions, loadFor, printJson, readStdin, table, withConfigOption, withJsonOption, type Output } from './context';
 
 async function withAccess<T>(cmd: Command, fn: (users: UsersService, access: AccessService) => Promise<T> | T): Promise<T> {
   const { config } = loadFor(cmd);
@@ -36,7 +36,7 @@ export function usersCommand(program: Command, io: Output): void {
       const list = await withAccess(cmd, (u, a) => u.list().map((user) => a.userView(user)));
       if (commonOptions(cmd).json) return printJson(io, list.map(userJson));
       if (list.length === 0) return io.out('no users');
-      io.out(table([['USER', 'PROFILE', 'GROUPS', 'GRANTS', 'CREATED'], ...list.map((u) => [u.username, u.profile, u.groups.join(', ') || '-', u.profile === 'customer' ? grantsText(u.effective) : 'all sources', new Date(u.createdAt).toISOString()])]));
+      io.out(table([['USER', 'PROFILE', 'E-MAIL', 'GROUPS', 'GRANTS', 'CREATED'], ...list.map((u) => [u.username, u.profile, u.email ?? '-', u.groups.join(', ') || '-', u.profile === 'customer' ? grantsText(u.effective) : 'all sources', new Date(u.createdAt).toISOString()])]));
     });
 
   withJsonOption(withConfigOption(users.command('add')))
@@ -44,11 +44,12 @@ export function usersCommand(program: Command, io: Output): void {
     .argument('<name>', 'user name')
     .requiredOption('-p, --profile <profile>', `one of ${PROFILES.join(', ')}`)
     .option('--password-stdin', 'read the password from standard input')
-    .action(async (name: string, opts: { profile: string; passwordStdin?: boolean }, cmd: Command) => {
+    .option('--email <address>', 'where progress e-mails sent to a group of this user go')
+    .action(async (name: string, opts: { profile: string; passwordStdin?: boolean; email?: string }, cmd: Command) => {
       const password = opts.passwordStdin ? await readStdin() : undefined;
-      const result = await withAccess(cmd, (s) => s.add(name, opts.profile, password, cliActor()));
+      const result = await withAccess(cmd, (s) => s.add(name, opts.profile, password, cliActor(), { email: opts.email }));
       if (commonOptions(cmd).json) {
-        return printJson(io, { username: result.user.username, profile: result.user.profile, ...(result.generatedPassword ? { password: result.generatedPassword } : {}) });
+        return printJson(io, { username: result.user.username, profile: result.user.profile, email: result.user.email, ...(result.generatedPassword ? { password: result.generatedPassword } : {}) });
       }
       io.out(`added ${result.user.profile} "${result.user.username}"`);
       if (result.generatedPassword) io.out(`password: ${result.generatedPassword}`);
@@ -64,6 +65,18 @@ export function usersCommand(program: Command, io: Output): void {
       if (commonOptions(cmd).json) return printJson(io, { username: name, ...(result.generatedPassword ? { password: result.generatedPassword } : {}) });
       io.out(`password of "${name}" changed`);
       if (result.generatedPassword) io.out(`password: ${result.generatedPassword}`);
+    });
+
+  withJsonOption(withConfigOption(users.command('email')))
+    .description("set a user's e-mail address (progress e-mails sent to its groups), or clear it with --clear")
+    .argument('<name>', 'user name')
+    .argument('[address]', 'the e-mail address')
+    .option('--clear', 'remove the address: progress e-mails to its groups no longer reach this user')
+    .action(async (name: string, address: string | undefined, opts: { clear?: boolean }, cmd: Command) => {
+      if ((address === undefined) === !opts.clear) throw new CliError('give either an e-mail address or --clear, such as "lapsebox users email anna anna@example.com"', 2);
+      const user = await withAccess(cmd, (u, a) => a.userView(u.setEmail(name, address ?? null, cliActor())));
+      if (commonOptions(cmd).json) return printJson(io, userJson(user));
+      io.out(user.email === null ? `"${user.username}" has no e-mail address` : `e-mail address of "${user.username}": ${user.email}`);
     });
 
   withConfigOption(users.command('remove'))

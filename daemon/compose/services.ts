@@ -40,6 +40,7 @@ import { AlertService } from '../health/alerts';
 import type { ConfigRejection } from '../health/conditions';
 import { Metrics } from '../health/metrics';
 import { MqttService } from '../mqtt/mqtt.service';
+import { ProgressService } from '../progress/progress.service';
 import { localDate } from '../domain/data-folder';
 import { AppError } from '../errors';
 import { messageOf } from '../error-causes';
@@ -129,6 +130,7 @@ export class Services {
   #publicSwitch: PublicSwitch | null = null;
   #shares: ShareService | null = null;
   #accessService: AccessService | null = null;
+  #progress: ProgressService | null = null;
 
   constructor(deps: ServicesDeps) {
     this.#deps = deps;
@@ -312,6 +314,7 @@ export class Services {
           notifications: () => this.#notifier?.status() ?? null,
           relays: () => this.#capture?.relays() ?? [],
           mqtt: () => this.#mqtt?.status() ?? null,
+          progress: () => this.#progress?.status() ?? null,
         }));
   }
 
@@ -351,6 +354,23 @@ export class Services {
   /** Share links: made and opened over the web, their expiry noted as it happens. */
   get shares(): ShareService {
     return (this.#shares ??= buildShares({ config: this.#config, store: this.store, grantsFor: (user) => this.#access().grantsFor(user), now: this.#now }));
+  }
+
+  /** Progress e-mails: on their rhythm, through the SMTP server of alerts.email, each with a share link. */
+  get progress(): ProgressService {
+    const store = this.store;
+    return (this.#progress ??= new ProgressService({
+      config: this.#config,
+      repo: store.progress,
+      pictures: store.pictures,
+      videos: store.videos,
+      groupMembers: (name) => store.access.memberAddresses(name),
+      shares: this.shares,
+      sizes: this.sizes,
+      audit: store.audit,
+      log: this.#logFor('progress'),
+      now: this.#now,
+    }));
   }
 
   /** The UI's editor of the config file; null on a stopped box (nothing to make live). */
@@ -395,6 +415,7 @@ export class Services {
       audit: store.audit,
       events: store.events,
       ...(settings ? { settings } : {}),
+      progress: this.progress,
       health: () => this.#healthz(),
       metrics: this.metrics,
       history: (resolution, from, to) => this.health.history(resolution, from, to),

@@ -258,6 +258,37 @@ const timelapseKind = (enabled: boolean, maxSeconds: number) =>
     minFrames: int(2, 100_000).default(10).meta({ description: 'Fewer usable frames than this: the video is skipped, with the reason in the log' }),
   }).prefault({});
 
+/** What a progress e-mail shows: the newest picture, it beside one from `compareDays` ago, or the newest film. */
+export const PROGRESS_CONTENTS = ['latest', 'compare', 'film'] as const;
+
+/**
+ * Progress e-mails of a source (issue 22): to people outside the box, on a rhythm, with a
+ * share link that stays valid until the next e-mail. Needs web.publicUrl and alerts.email
+ * (crossCheck), and recipients.
+ */
+const progressSchema = obj({
+  enabled: z.boolean().default(true),
+  to: z
+    .array(z.email({ error: 'expected an e-mail address such as anna@example.com' }))
+    .max(50, 'expected at most 50 addresses (use a group for more)')
+    .default([])
+    .meta({ description: 'E-mail addresses that receive the e-mails' }),
+  group: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected the name of a group of users, as "lapsebox groups list" prints it')
+    .optional()
+    .meta({ description: 'A group of users (lapsebox groups): its members with an e-mail address receive the e-mails too' }),
+  every: z.enum(['day', 'week'], { error: 'expected "day" or "week"' }).default('week').meta({ description: 'How often: every day, or every week on `day`' }),
+  day: z.enum(WEEKDAYS, { error: `expected a day of the week: ${WEEKDAYS.join(', ')}` }).optional().meta({ description: 'The day of the weekly e-mail (every: week); default mon' }),
+  at: clockTime.default('08:00').meta({ description: 'Local time (appliance.timezone) the e-mail is sent' }),
+  content: z.enum(PROGRESS_CONTENTS, { error: `expected one of: ${PROGRESS_CONTENTS.join(', ')}` }).default('latest').meta({ description: 'latest: the newest picture; compare: the newest beside one from compareDays ago; film: the newest film' }),
+  compareDays: int(1, 365).optional().meta({ description: 'content: compare: how many days back the older picture is; default 7' }),
+  level: z.enum(['view', 'download'], { error: 'expected "view" or "download"' }).default('view').meta({ description: 'What the share link in the e-mail lets its holders do: view, or also download' }),
+})
+  .refine((p) => p.to.length > 0 || p.group !== undefined, { error: 'expected recipients: to (e-mail addresses), group (a group of users), or both', path: ['to'] })
+  .refine((p) => p.day === undefined || p.every === 'week', { error: 'used only with every: week; remove it, or set every: week', path: ['day'] })
+  .refine((p) => p.compareDays === undefined || p.content === 'compare', { error: 'used only with content: compare; remove it, or set content: compare', path: ['compareDays'] });
+
 const sourceSchema = obj({
   id: sourceId,
   name: z.string().min(1).max(200).optional(),
@@ -328,6 +359,7 @@ const sourceSchema = obj({
   retention: obj({
     maxAgeDays: int(0, 100_000).meta({ description: 'Overrides storage.retention.maxAgeDays for this source; 0 = keep forever' }),
   }).optional(),
+  progress: progressSchema.optional().meta({ description: 'Progress e-mails: the newest picture, a comparison or the newest film, daily or weekly, with a share link (needs web.publicUrl and alerts.email)' }),
 });
 
 /** What every sync target has, whatever its protocol: what it wants, and how hard to try. */
@@ -442,7 +474,7 @@ const mqttSection = obj({
   });
 
 /** The modules whose log lines carry `module`, each with its own level under `logging.modules`. */
-export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'mqtt', 'pipeline', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
+export const LOG_MODULES = ['alerts', 'capture', 'control', 'daemon', 'health', 'mqtt', 'pipeline', 'progress', 'relay', 'schedule', 'storage', 'store', 'sync', 'timelapse', 'web'] as const;
 export type LogModule = (typeof LOG_MODULES)[number];
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' });
 
@@ -479,7 +511,7 @@ export const configSchema = obj({
       .refine((url) => { const u = new URL(url); return u.username === '' && u.password === '' && !/[?#]/.test(url); }, { error: 'expected the address people open, without a user, a query or a fragment' })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional()
-      .meta({ description: "The address people use to reach this box's UI from outside, such as https://bridge-north.example.com (a proxy or tunnel); used in links the box publishes (MQTT, Home Assistant)" }),
+      .meta({ description: "The address people use to reach this box's UI from outside, such as https://bridge-north.example.com (a proxy or tunnel); used in links the box publishes (MQTT, Home Assistant, progress e-mails)" }),
   }).prefault({}),
   sources: z.array(sourceSchema).default([]),
   sync: obj({ targets: z.array(syncTarget).default([]) }).prefault({}),
@@ -551,6 +583,16 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     }),
   );
   const hasLocation = record(record(root?.['appliance'])?.['location']) !== undefined;
+  const hasPublicUrl = typeof record(root?.['web'])?.['publicUrl'] === 'string';
+  const hasEmail = record(record(root?.['alerts'])?.['email']) !== undefined;
+  sources.forEach((source, s) => {
+    const progress = record(record(source)?.['progress']);
+    if (progress && progress['enabled'] !== false) {
+      const at = ['sources', s, 'progress'];
+      if (!hasPublicUrl) issues.push({ path: at, message: 'progress e-mails need web.publicUrl: the address their links open from outside, such as https://bridge-north.example.com' });
+      if (!hasEmail) issues.push({ path: at, message: 'progress e-mails are sent through the SMTP server of alerts.email: set alerts.email (smtp, from, to) first' });
+    }
+  });
   sources.forEach((source, s) => {
     const schedule = record(record(source)?.['schedule']);
     const every = parseDuration(typeof schedule?.['every'] === 'string' ? schedule['every'] : '5m');
@@ -624,6 +666,7 @@ export type SourceConfig = Config['sources'][number];
 export type CameraConfig = SourceConfig['camera'];
 export type TimelapseSettings = SourceConfig['timelapse']['daily'];
 export type TimelapseKind = keyof SourceConfig['timelapse'];
+export type ProgressConfig = NonNullable<SourceConfig['progress']>;
 
 /** The JSON Schema published for editors (config/lapsebox.schema.json). */
 export function jsonSchema(): Record<string, unknown> {

@@ -46,6 +46,7 @@ export function createControlApp(deps: {
       relays: system.relays,
       mqtt: system.mqtt,
       public: system.public,
+      progress: system.progress,
     });
   });
   const publicSwitch = deps.publicSwitch;

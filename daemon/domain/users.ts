@@ -6,6 +6,8 @@ export interface User {
   id: number;
   username: string;
   profile: Profile;
+  /** Where progress e-mails sent to a group reach this user; null when none was given. */
+  email: string | null;
   createdAt: number;
   updatedAt: number;
 }

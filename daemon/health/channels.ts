@@ -185,74 +185,131 @@ export class EmailChannel implements Channel {
   }
 
   get #server(): string {
-    return `SMTP ${this.#config.smtp.host}:${this.#config.smtp.port}`;
+    return smtpServer(this.#config);
   }
 
   async send(messages: readonly AlertMessage[], signal?: AbortSignal): Promise<void> {
     const [first] = messages;
     if (!first) return;
-    const { smtp, from, to } = this.#config;
     const { subject, text } = emailDigest(messages);
-    const transport = nodemailer.createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      secure: smtp.secure ?? smtp.port === 465,
-      ...(smtp.username !== undefined && smtp.username !== '' ? { auth: { user: smtp.username, pass: smtp.password ?? '' } } : {}),
-      connectionTimeout: this.#timeoutMs,
-      greetingTimeout: this.#timeoutMs,
-      socketTimeout: this.#timeoutMs,
-      // Plain text made here: nothing in a message may make nodemailer read a file or a URL.
-      disableFileAccess: true,
-      disableUrlAccess: true,
-      logger: false,
-    });
-    try {
-      await transport.sendMail({ from: { name: `lapsebox ${first.appliance.name}`, address: from }, to: [...to], subject, text, ...(signal ? { signal } : {}) });
-    } catch (err) {
-      throw new ChannelError(this.#scrub(this.#problem(err)));
-    } finally {
-      transport.close();
-    }
+    await sendMail(
+      this.#config,
+      { from: { name: `lapsebox ${first.appliance.name}`, address: this.#config.from }, to: this.#config.to, subject, text },
+      { timeoutMs: this.#timeoutMs, recipientsKey: 'alerts.email.to', ...(signal ? { signal } : {}) },
+    );
   }
+}
 
-  #problem(err: unknown): string {
-    const { smtp } = this.#config;
-    const server = this.#server;
-    const { code, originalCode, response } = smtpErrorParts(err);
-    const said = response ?? messageOf(err);
-    switch (code) {
-      case 'EAUTH':
-        return `${server} refused the login: ${said} (check alerts.email.smtp.username and password)`;
-      case 'ENOAUTH':
-        return `${server}: the login needs a password (alerts.email.smtp.password)`;
-      case 'ETIMEDOUT':
-        return `${server} did not answer within ${seconds(this.#timeoutMs)} (${messageOf(err)})`;
-      case 'ETLS':
-        return `${server}: TLS failed: ${messageOf(err)} (port 465 wants secure: true; 587 and 25 want it unset)`;
-      case 'EENVELOPE':
-        return `${server} refused the sender or a recipient: ${said} (check alerts.email.from and alerts.email.to)`;
-      case 'EMESSAGE':
-        return `${server} refused the message: ${said}`;
-      case 'EABORT':
-        return `${server}: sending was cut short (the daemon is stopping)`;
-      case 'EDNS':
-        return `${server}: cannot resolve the host name ${smtp.host} (check alerts.email.smtp.host and the DNS settings of this box)`;
-      default:
-        if (originalCode === 'ECONNREFUSED') return `${server} refused the connection (check alerts.email.smtp.host and port)`;
-        if (originalCode === 'ENOTFOUND' || originalCode === 'EAI_AGAIN') return `${server}: cannot resolve the host name ${smtp.host} (check alerts.email.smtp.host and the DNS settings of this box)`;
-        if (code === 'ECONNECTION' || code === 'ESOCKET') return `${server} could not be reached: ${messageOf(err)}`;
-        return `${server}: ${said}`;
-    }
-  }
+/** One mail: the alerts' digest, or a progress e-mail with its HTML and pictures. */
+export interface MailMessage {
+  from: { name: string; address: string };
+  to: readonly string[];
+  subject: string;
+  text: string;
+  html?: string;
+  /** Pictures shown in the HTML as `cid:<cid>`, attached inline. */
+  inline?: readonly { cid: string; filename: string; contentType: string; content: Buffer }[];
+  /** A stable Message-ID (`<...@...>`): a mail tried again is the same message to the receivers. */
+  messageId?: string;
+  /**
+   * The recipients get the mail without seeing each other's addresses (as with Bcc): the To
+   * line says "undisclosed-recipients", and `to` goes only in the SMTP envelope.
+   */
+  undisclosed?: boolean;
+}
 
-  /** The server's answers are quoted in errors; it might echo what the login sent. */
-  #scrub(text: string): string {
-    const { username, password } = this.#config.smtp;
-    const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-    const secrets = [password, password && base64(password), username && password !== undefined ? base64(`\0${username}\0${password}`) : undefined];
-    // The user name alone is no secret, but with the password it is a login: it goes too.
-    return scrub(text, [...secrets, username, username && base64(username)]);
+export interface SendMailOptions {
+  /** How long each SMTP step may take; 15 s by default. */
+  timeoutMs?: number;
+  /** Cuts the conversation short (the daemon stops). */
+  signal?: AbortSignal;
+  /** The key people fix when the server refuses a recipient (`alerts.email.to`). */
+  recipientsKey: string;
+}
+
+/**
+ * Sends one mail through the SMTP server of `alerts.email.smtp`: the one transport of the
+ * box's alerts and its progress e-mails. Resolves with the recipients the server refused
+ * while taking the mail for the others; rejects with a ChannelError that says what to check
+ * and holds no password.
+ */
+export async function sendMail(config: EmailConfig, message: MailMessage, options: SendMailOptions): Promise<{ refused: string[] }> {
+  const { smtp } = config;
+  const timeoutMs = options.timeoutMs ?? SMTP_TIMEOUT_MS;
+  const transport = nodemailer.createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure ?? smtp.port === 465,
+    ...(smtp.username !== undefined && smtp.username !== '' ? { auth: { user: smtp.username, pass: smtp.password ?? '' } } : {}),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    // Everything is made here (text, HTML, picture buffers): nothing in a message may make nodemailer read a file or a URL.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    logger: false,
+  });
+  try {
+    const info = (await transport.sendMail({
+      from: message.from,
+      ...(message.undisclosed ? { to: 'undisclosed-recipients:;', envelope: { from: message.from.address, to: [...message.to] } } : { to: [...message.to] }),
+      subject: message.subject,
+      text: message.text,
+      ...(message.html !== undefined ? { html: message.html } : {}),
+      ...(message.inline ? { attachments: message.inline.map((a) => ({ cid: a.cid, filename: a.filename, contentType: a.contentType, content: a.content, contentDisposition: 'inline' as const })) } : {}),
+      ...(message.messageId ? { messageId: message.messageId } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) as { rejected?: unknown[] };
+    return { refused: (info.rejected ?? []).map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address ?? r))) };
+  } catch (err) {
+    throw new ChannelError(scrubSmtp(config, smtpProblem(config, err, timeoutMs, options.recipientsKey)));
+  } finally {
+    transport.close();
   }
+}
+
+/** The server as status and log lines name it: `SMTP host:port`. */
+export function smtpServer(config: EmailConfig): string {
+  return `SMTP ${config.smtp.host}:${config.smtp.port}`;
+}
+
+function smtpProblem(config: EmailConfig, err: unknown, timeoutMs: number, recipientsKey: string): string {
+  const { smtp } = config;
+  const server = smtpServer(config);
+  const { code, originalCode, response } = smtpErrorParts(err);
+  const said = response ?? messageOf(err);
+  switch (code) {
+    case 'EAUTH':
+      return `${server} refused the login: ${said} (check alerts.email.smtp.username and password)`;
+    case 'ENOAUTH':
+      return `${server}: the login needs a password (alerts.email.smtp.password)`;
+    case 'ETIMEDOUT':
+      return `${server} did not answer within ${seconds(timeoutMs)} (${messageOf(err)})`;
+    case 'ETLS':
+      return `${server}: TLS failed: ${messageOf(err)} (port 465 wants secure: true; 587 and 25 want it unset)`;
+    case 'EENVELOPE':
+      return `${server} refused the sender or a recipient: ${said} (check alerts.email.from and ${recipientsKey})`;
+    case 'EMESSAGE':
+      return `${server} refused the message: ${said}`;
+    case 'EABORT':
+      return `${server}: sending was cut short (the daemon is stopping)`;
+    case 'EDNS':
+      return `${server}: cannot resolve the host name ${smtp.host} (check alerts.email.smtp.host and the DNS settings of this box)`;
+    default:
+      if (originalCode === 'ECONNREFUSED') return `${server} refused the connection (check alerts.email.smtp.host and port)`;
+      if (originalCode === 'ENOTFOUND' || originalCode === 'EAI_AGAIN') return `${server}: cannot resolve the host name ${smtp.host} (check alerts.email.smtp.host and the DNS settings of this box)`;
+      if (code === 'ECONNECTION' || code === 'ESOCKET') return `${server} could not be reached: ${messageOf(err)}`;
+      return `${server}: ${said}`;
+  }
+}
+
+/** The server's answers are quoted in errors; it might echo what the login sent. */
+function scrubSmtp(config: EmailConfig, text: string): string {
+  const { username, password } = config.smtp;
+  const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  const secrets = [password, password && base64(password), username && password !== undefined ? base64(`\0${username}\0${password}`) : undefined];
+  // The user name alone is no secret, but with the password it is a login: it goes too.
+  return scrub(text, [...secrets, username, username && base64(username)]);
 }
 
 /** nodemailer's error fields (`code`, `originalCode`, `response`), duck-typed. */

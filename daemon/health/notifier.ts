@@ -12,7 +12,7 @@ import { backoffDelay, type BackoffPolicy } from '../sync/backoff';
 import { NOTIFICATION_CHANNELS, type Notification, type NotificationChannel, type NotificationsRepository } from '../store/notifications.repository';
 import type { AlertMessage } from '../domain/alerts';
 import { ChannelError, EmailChannel, WebhookChannel, type Channel, type EmailConfig, type WebhookConfig } from './channels';
-import { Doorbell } from '../doorbell';
+import { Doorbell, passUntilStopped } from '../doorbell';
 import { messageOf } from '../error-causes';
 import { settledWithin } from '../settled';
 
@@ -223,18 +223,14 @@ class ChannelWorker<C> implements Worker {
     };
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      this.#bell.reset();
-      try {
-        await this.#exclusive(() => this.#pass());
-      } catch (err) {
-        // The database, most likely; the queue is still there when it comes back.
-        this.#deps.log.error({ err }, `the ${this.#name} notifications could not be read or updated`);
-      }
-      if (this.#stopped || this.#bell.rung) continue;
-      await this.#sleep(this.#waitMs());
-    }
+  #run(): Promise<void> {
+    return passUntilStopped(this.#bell, {
+      stopped: () => this.#stopped,
+      pass: () => this.#exclusive(() => this.#pass()),
+      waitMs: () => this.#waitMs(),
+      // The database, most likely; the queue is still there when it comes back.
+      failed: (err) => this.#deps.log.error({ err }, `the ${this.#name} notifications could not be read or updated`),
+    });
   }
 
   /** Runs `fn` after the pass in progress, so that a flush and the loop never send the same rows. */
@@ -358,9 +354,4 @@ class ChannelWorker<C> implements Worker {
     if (next === null) return IDLE_MS;
     return Math.min(IDLE_MS, Math.max(MIN_WAIT_MS, next - this.#deps.now()));
   }
-
-  #sleep(ms: number): Promise<void> {
-    return this.#stopped ? Promise.resolve() : this.#bell.wait(ms, { unref: true });
-  }
-
 }

@@ -48,6 +48,8 @@ export const SETTABLE: Readonly<Record<string, Exclude<SettingsProfile, 'custome
   'public.width': 'director',
   'public.delay': 'director',
   'public.sizes': 'director',
+  // Who gets e-mails with a share link: the director's call, like what the public sees.
+  progress: 'director',
   // Deletes history: the old pictures go at the next retention pass.
   'retention.maxAgeDays': 'maintainer',
 };

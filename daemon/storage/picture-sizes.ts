@@ -81,6 +81,23 @@ export class PictureSizes {
     return making;
   }
 
+  /**
+   * A picture at `width` (never wider than stored) with the legend and the watermark, as
+   * customers see it, for progress e-mails. Made in memory and not kept: one e-mail a day
+   * or a week costs one render, and nobody asks for that width again.
+   */
+  async watermarkedWidth(picture: Picture, source: SourceConfig, width: number): Promise<Buffer> {
+    if (picture.rejection && isCameraFault(picture.rejection)) {
+      throw notFound(`picture ${picture.id} cannot be shown: it was rejected (${picture.rejection.code})`);
+    }
+    const original = await this.original(picture);
+    try {
+      return await this.#pipeline.renderPublicWidth(original, { source, takenAt: picture.takenAt, size: picture }, width);
+    } catch (err) {
+      throw this.#explain(err, source);
+    }
+  }
+
   /** The stored picture at full size under the watermark, for customers' downloads. */
   async watermarkedOriginal(picture: Picture, source: SourceConfig): Promise<Buffer> {
     const original = await this.original(picture);

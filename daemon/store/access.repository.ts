@@ -30,6 +30,7 @@ export class AccessRepository {
   readonly #insertGroup;
   readonly #deleteGroup;
   readonly #members;
+  readonly #addresses;
   readonly #groupsOfUser;
   readonly #addMember;
   readonly #removeMember;
@@ -49,6 +50,9 @@ export class AccessRepository {
     this.#deleteGroup = db.prepare<[number]>(`DELETE FROM groups WHERE id = ?`);
     this.#members = db.prepare<[number], { username: string }>(
       `SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.username COLLATE NOCASE`,
+    );
+    this.#addresses = db.prepare<[number], { username: string; email: string | null }>(
+      `SELECT u.username, u.email FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.username COLLATE NOCASE`,
     );
     this.#groupsOfUser = db.prepare<[number], { name: string }>(
       `SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.name COLLATE NOCASE`,
@@ -96,6 +100,12 @@ export class AccessRepository {
 
   members(groupId: number): string[] {
     return this.#members.all(groupId).map((r) => r.username);
+  }
+
+  /** A group's members with their e-mail addresses (progress e-mails); null when there is no such group. */
+  memberAddresses(groupName: string): { username: string; email: string | null }[] | null {
+    const group = this.findGroup(groupName);
+    return group ? this.#addresses.all(group.id) : null;
   }
 
   groupsOf(userId: number): string[] {

@@ -379,4 +379,36 @@ export const MIGRATIONS: readonly string[] = [
   -- A user's e-mail address, for progress e-mails sent to a group of customers.
   ALTER TABLE users ADD COLUMN email TEXT;
   `,
+  /* 14 */ `
+  -- Progress e-mails (issue 22): one row per e-mail, written before it is sent, so that a
+  -- slot is sent at most once across restarts, a failed send is tried again with backoff, and
+  -- the System page says what happened to each.
+  CREATE TABLE progress_emails (
+    id              INTEGER PRIMARY KEY,
+    source_id       TEXT    NOT NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('scheduled', 'manual')),
+    slot            INTEGER NOT NULL,          -- the instant it is for: the slot of the rhythm, or when a person asked
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
+    content         TEXT,                      -- JSON: what it shows (pictures, film), chosen when it was queued
+    recipients      INTEGER NOT NULL DEFAULT 0, -- how many it went to
+    attempts        INTEGER NOT NULL DEFAULT 0, -- failed sends so far
+    next_attempt_at INTEGER NOT NULL,
+    sending_since   INTEGER,                   -- set while the SMTP conversation runs: found at start-up, it may have arrived
+    last_error      TEXT,                      -- why the last send failed, why it was skipped or given up
+    share_id        INTEGER,                   -- the link in it (shares.id), made at each attempt
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+  );
+  CREATE UNIQUE INDEX progress_emails_slot ON progress_emails (source_id, slot) WHERE kind = 'scheduled';
+  CREATE INDEX progress_emails_by_source ON progress_emails (source_id, id);
+  CREATE INDEX progress_emails_pending ON progress_emails (next_attempt_at) WHERE state = 'pending';
+
+  -- Since when each source's rhythm holds as it is now: a slot from before (the rhythm was just
+  -- set or changed) is never sent late, while one missed with the box off is.
+  CREATE TABLE progress_rhythms (
+    source_id TEXT    PRIMARY KEY,
+    rhythm    TEXT    NOT NULL,                -- day@08:00, week:mon@08:00
+    since     INTEGER NOT NULL
+  );
+  `,
 ];

@@ -21,6 +21,7 @@ import { AlertsRepository } from './alerts.repository';
 import { MqttRetainedRepository } from './mqtt-retained.repository';
 import { PublicSwitchRepository } from './public-switch.repository';
 import { SharesRepository } from './shares.repository';
+import { ProgressRepository } from './progress.repository';
 
 export interface Repositories {
   db: Db;
@@ -42,6 +43,7 @@ export interface Repositories {
   mqttRetained: MqttRetainedRepository;
   publicSwitch: PublicSwitchRepository;
   shares: SharesRepository;
+  progress: ProgressRepository;
   close(): void;
 }
 
@@ -68,6 +70,7 @@ export function openRepositories(dataDir: string): Repositories {
     mqttRetained: new MqttRetainedRepository(db),
     publicSwitch: new PublicSwitchRepository(db),
     shares: new SharesRepository(db),
+    progress: new ProgressRepository(db),
     close: () => {
       if (db.open) db.close();
     },

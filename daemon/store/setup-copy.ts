@@ -49,6 +49,11 @@ export const STATE_TABLES = [
   // Share links open this box's pictures by their ids: the replacement box has other ids, and
   // links handed out for the old box must not open anything there.
   'shares',
+  // Progress e-mails sent, waiting and given up, and since when each rhythm holds: they name this
+  // box's links and pictures; the replacement box starts its own rhythm (its first e-mail at the
+  // next slot, none sent late for a slot before it ran).
+  'progress_emails',
+  'progress_rhythms',
 ] as const;
 
 /**

@@ -11,6 +11,7 @@ interface Row {
   username: string;
   profile: Profile;
   password_hash: string;
+  email: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -20,6 +21,7 @@ const toUser = (r: Row): UserWithHash => ({
   username: r.username,
   profile: r.profile,
   passwordHash: r.password_hash,
+  email: r.email,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -34,18 +36,20 @@ export class UsersRepository {
   readonly #delete;
   readonly #countProfile;
   readonly #setProfile;
+  readonly #setEmail;
 
   constructor(db: Db) {
     this.#db = db;
     this.#byName = db.prepare<[string], Row>(`SELECT * FROM users WHERE username = ?`);
     this.#byId = db.prepare<[number], Row>(`SELECT * FROM users WHERE id = ?`);
     this.#all = db.prepare<[], Row>(`SELECT * FROM users ORDER BY username`);
-    this.#insert = db.prepare<[string, Profile, string, number, number]>(
-      `INSERT INTO users (username, profile, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+    this.#insert = db.prepare<[string, Profile, string, string | null, number, number]>(
+      `INSERT INTO users (username, profile, password_hash, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.#setHash = db.prepare<[string, number, number]>(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`);
     this.#delete = db.prepare<[number]>(`DELETE FROM users WHERE id = ?`);
     this.#setProfile = db.prepare<[Profile, number, number]>(`UPDATE users SET profile = ?, updated_at = ? WHERE id = ?`);
+    this.#setEmail = db.prepare<[string | null, number, number]>(`UPDATE users SET email = ?, updated_at = ? WHERE id = ?`);
     this.#countProfile = db.prepare<[Profile], { n: number }>(`SELECT count(*) AS n FROM users WHERE profile = ?`);
   }
 
@@ -66,8 +70,8 @@ export class UsersRepository {
     });
   }
 
-  insert(username: string, profile: Profile, passwordHash: string, now: number): number {
-    return Number(this.#insert.run(username, profile, passwordHash, now, now).lastInsertRowid);
+  insert(username: string, profile: Profile, passwordHash: string, now: number, email: string | null = null): number {
+    return Number(this.#insert.run(username, profile, passwordHash, email, now, now).lastInsertRowid);
   }
 
   setPasswordHash(id: number, passwordHash: string, now: number): void {
@@ -76,6 +80,10 @@ export class UsersRepository {
 
   setProfile(id: number, profile: Profile, now: number): void {
     this.#setProfile.run(profile, now, id);
+  }
+
+  setEmail(id: number, email: string | null, now: number): void {
+    this.#setEmail.run(email, now, id);
   }
 
   delete(id: number): void {

@@ -25,6 +25,7 @@ import { PictureSizes } from '../../daemon/storage/picture-sizes';
 import type { VideoJobs } from '../../daemon/timelapse/video-jobs.service';
 import { SourceSettings } from '../../daemon/settings/source-settings';
 import { Metrics } from '../../daemon/health/metrics';
+import { ProgressService, type ProgressServiceDeps } from '../../daemon/progress/progress.service';
 
 export const TEST_ACTOR = { actor: 'test', address: 'test' };
 
@@ -110,6 +111,30 @@ export async function startWebWithEveryPart(config: () => Config, store: Reposit
   const videoId = jobs.get(job.id)!.videoId!;
   const settings = new SourceSettings({ file: parts.settings.file, apply: async (next) => parts.settings.apply(next), audit: store.audit });
   const metrics = new Metrics({ config, state: store.state, backlog: (id) => store.outbox.backlog(id), health: () => null, storage: () => null, alerts: () => [] });
-  const { server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics, ...(parts.status ? { status: parts.status } : {}) });
+  const shares = buildShares({ config, store, grantsFor: (user) => accessServices(config, store).access.grantsFor(user) });
+  const progress = progressService(config, store, shares, sizes);
+  const { server, base, app } = await startWeb(config, store, { capture: stack.capture, sizes, videos: store.videos, videoJobs: jobs, settings, metrics, shares, progress, ...(parts.status ? { status: parts.status } : {}) });
   return { server, base, app, capture: stack.capture, jobs, videoId };
+}
+
+/** The progress e-mails of a store, as the daemon builds them (compose/services.ts), with the given clock. */
+export function progressService(
+  config: () => Config,
+  store: Repositories,
+  shares: ReturnType<typeof buildShares>,
+  sizes: PictureSizes,
+  options: Pick<ProgressServiceDeps, 'now' | 'retry'> = {},
+): ProgressService {
+  return new ProgressService({
+    config,
+    repo: store.progress,
+    pictures: store.pictures,
+    videos: store.videos,
+    groupMembers: (name) => store.access.memberAddresses(name),
+    shares,
+    sizes,
+    audit: store.audit,
+    log: silentLogger(),
+    ...options,
+  });
 }

@@ -29,7 +29,7 @@ function setupRows(dataDir: string) {
   const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
   try {
     return {
-      users: db.prepare('SELECT id, username, profile, password_hash FROM users ORDER BY id').all(),
+      users: db.prepare('SELECT id, username, profile, password_hash, email FROM users ORDER BY id').all(),
       groups: db.prepare('SELECT id, name FROM groups ORDER BY id').all(),
       members: db.prepare('SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id').all(),
       grants: db.prepare('SELECT id, user_id, group_id, source_id, level FROM grants ORDER BY id').all(),
@@ -162,6 +162,7 @@ sync:
     await run(['groups', 'member', 'site-office', 'carl']);
     await run(['groups', 'grant', 'site-office', 'cam', '--level', 'download']);
     await run(['users', 'grant', 'carl', 'cam']);
+    await run(['users', 'email', 'carl', 'carl@client.example']);
 
     const daemon = new DaemonProcess(oldConfig, port);
     try {
@@ -268,6 +269,27 @@ sync:
     } finally {
       await daemon.stop();
     }
+  });
+
+  it('restores a backup made before users had e-mail addresses (schema 12): the column comes with the migration, empty', async () => {
+    const entries = await readEntries(archive);
+    const old = path.join(tmp.dir, 'schema-12.db');
+    fs.writeFileSync(old, entries.find((e) => e.path === 'setup.db')!.data!);
+    const db = new Database(old);
+    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email.
+    db.exec('DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; PRAGMA user_version = 12; VACUUM');
+    db.close();
+    const made = withConsistentManifest(entries.map((e) => (e.path === 'setup.db' ? { ...e, data: fs.readFileSync(old) } : e)), (m) => (m['schemaVersion'] = 12));
+    const file = path.join(tmp.dir, 'schema-12.tar.gz');
+    fs.writeFileSync(file, tarGz(made));
+    const { dataDir, result } = await restoreInto('schema-12', [], file);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const restored = setupRows(dataDir);
+    const before = setupRows(oldData);
+    expect(restored.users).toEqual(before.users.map((u) => ({ ...(u as object), email: null })));
+    expect(restored.grants).toEqual(before.grants);
+    expect(count(path.join(dataDir, 'lapsebox.db'), 'SELECT count(*) AS n FROM progress_emails')).toBe(0);
   });
 
   it('restore refuses while a daemon runs on the target data folder', async () => {

@@ -20,7 +20,7 @@ describe('lapsebox CLI', () => {
 
   afterAll(() => tmp.cleanup());
 
-  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['users', 'grant']], [['groups']], [['groups', 'member']], [['timelapse']], [['doctor']]])(
+  it.each([[[]], [['run']], [['config', 'check']], [['status']], [['capture']], [['users']], [['users', 'add']], [['users', 'email']], [['users', 'passwd']], [['users', 'remove']], [['users', 'list']], [['users', 'grant']], [['groups']], [['groups', 'member']], [['timelapse']], [['doctor']]])(
     'prints help for %j --help and exits 0',
     async (args) => {
       const result = await cli([...args, '--help']);
@@ -136,7 +136,33 @@ describe('lapsebox CLI', () => {
       ]);
       expect(result.stdout).not.toContain('scrypt');
       const text = await run(['users', 'list']);
-      expect(text.stdout).toMatch(/^USER\s+PROFILE\s+GROUPS\s+GRANTS\s+CREATED\nalice\s+director\s+-\s+all sources/);
+      expect(text.stdout).toMatch(/^USER\s+PROFILE\s+E-MAIL\s+GROUPS\s+GRANTS\s+CREATED\nalice\s+director\s+-\s+-\s+all sources/);
+    });
+
+    it('gives users an e-mail address, changes and clears it, and audits each change', async () => {
+      const added = await run(['users', 'add', 'erin', '--profile', 'customer', '--email', ' erin@client.example ', '--json']);
+      expect(added.code).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ username: 'erin', email: 'erin@client.example' });
+      const changed = await run(['users', 'email', 'erin', 'erin@example.org']);
+      expect([changed.code, changed.stdout]).toEqual([0, 'e-mail address of "erin": erin@example.org\n']);
+      expect((await run(['users', 'list'])).stdout).toMatch(/^erin\s+customer\s+erin@example\.org\s+-/m);
+      const bad = await run(['users', 'email', 'erin', 'erin at example']);
+      expect([bad.code, bad.stderr]).toEqual([2, 'lapsebox: invalid e-mail address "erin at example": expected an address such as anna@example.com\n']);
+      expect((await run(['users', 'add', 'fred', '--profile', 'customer', '--email', 'nope'])).code).toBe(2);
+      const neither = await run(['users', 'email', 'erin']);
+      expect([neither.code, neither.stderr]).toEqual([2, 'lapsebox: give either an e-mail address or --clear, such as "lapsebox users email anna anna@example.com"\n']);
+      expect((await run(['users', 'email', 'erin', 'a@example.com', '--clear'])).code).toBe(2);
+      const cleared = await run(['users', 'email', 'erin', '--clear', '--json']);
+      expect(JSON.parse(cleared.stdout)).toMatchObject({ username: 'erin', email: null });
+      const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
+      const audit = db.prepare(`SELECT action, old_value, new_value FROM audit WHERE target = 'erin' ORDER BY id`).all();
+      db.close();
+      expect(audit).toEqual([
+        { action: 'user.add', old_value: null, new_value: '{"profile":"customer","email":"erin@client.example"}' },
+        { action: 'user.email', old_value: '{"email":"erin@client.example"}', new_value: '{"email":"erin@example.org"}' },
+        { action: 'user.email', old_value: '{"email":"erin@example.org"}', new_value: '{"email":null}' },
+      ]);
+      expect((await run(['users', 'remove', 'erin'])).code).toBe(0);
     });
 
     it('changes a password and removes users, but never the last maintainer', async () => {

@@ -19,6 +19,7 @@ import type { StorageStatus } from '../../daemon/storage/retention';
 import type { SystemSample } from '../../daemon/health/system-probe';
 import type { ActiveAlert } from '../../daemon/health/alerts';
 import type { ChannelStatus } from '../../daemon/health/notifier';
+import type { ProgressStatus } from '../../daemon/progress/progress.service';
 import type { CaptureService, RelayState } from '../../daemon/capture/capture.service';
 import { silentLogger } from '../../daemon/logger';
 import type { DeclaredRoute } from '../../web/routes';
@@ -257,6 +258,10 @@ describe('docs/openapi.yaml', () => {
       { op: 'PATCH /api/sources/{id}', url: '/api/sources/north', method: 'PATCH', body: big, status: 413 },
       { op: 'PATCH /api/sources/{id}', url: '/api/sources/north', method: 'PATCH', raw: 'name=x', status: 415 },
       { op: 'POST /api/sources/{id}/capture', url: '/api/sources/north/capture', method: 'POST', status: 201 },
+      { op: 'GET /api/sources/{id}/progress', url: '/api/sources/north/progress', as: 'director', status: 200 },
+      { op: 'GET /api/sources/{id}/progress', url: '/api/sources/north/progress', as: 'viewer', status: 403 },
+      // North has no progress section here; a sent e-mail's answer is checked against the schema in progress-email.test.ts.
+      { op: 'POST /api/sources/{id}/progress/send', url: '/api/sources/north/progress/send', method: 'POST', as: 'director', status: 409 },
       { op: 'POST /api/sources/{id}/capture', url: '/api/sources/north/capture', method: 'POST', status: 201, headers: { accept: 'image/jpeg' } },
       { op: 'GET /api/sources/{id}/days', url: '/api/sources/north/days', status: 200 },
       { op: 'GET /api/sources/{id}/pictures', url: `/api/sources/north/pictures?date=${day}&limit=3`, status: 200 },
@@ -284,11 +289,13 @@ describe('docs/openapi.yaml', () => {
       { op: 'DELETE /api/jobs/{id}', url: () => `/api/jobs/${directorJob()}`, method: 'DELETE', as: 'director', status: [200, 409] },
       { op: 'DELETE /api/jobs/{id}', url: () => `/api/jobs/${directorJob()}`, method: 'DELETE', as: 'director', status: 409 },
       { op: 'GET /api/users', url: '/api/users', status: 200 },
-      { op: 'POST /api/users', url: '/api/users', method: 'POST', body: { username: 'newcomer', profile: 'customer' }, status: 201 },
+      { op: 'POST /api/users', url: '/api/users', method: 'POST', body: { username: 'newcomer', profile: 'customer', email: 'newcomer@example.com' }, status: 201 },
+      { op: 'POST /api/users', url: '/api/users', method: 'POST', body: { username: 'bad-address', profile: 'customer', email: 'not an address' }, status: 400 },
       { op: 'POST /api/users', url: '/api/users', method: 'POST', body: { username: 'newcomer', profile: 'customer' }, status: 409 },
       { op: 'POST /api/users', url: '/api/users', method: 'POST', body: { username: 'someone', profile: 'customer' }, headers: { origin: 'https://elsewhere.example' }, status: 403 },
       { op: 'GET /api/users/{name}', url: '/api/users/newcomer', status: 200 },
       { op: 'PATCH /api/users/{name}', url: '/api/users/newcomer', method: 'PATCH', body: { password: 'a-new-long-password' }, status: 200 },
+      { op: 'PATCH /api/users/{name}', url: '/api/users/newcomer', method: 'PATCH', body: { email: null }, status: 200 },
       { op: 'PUT /api/users/{name}/grants/{source}', url: '/api/users/newcomer/grants/north', method: 'PUT', body: { level: 'download' }, status: 200 },
       { op: 'DELETE /api/users/{name}/grants/{source}', url: '/api/users/newcomer/grants/north', method: 'DELETE', status: 200 },
       { op: 'DELETE /api/users/{name}', url: '/api/users/newcomer', method: 'DELETE', status: 204 },
@@ -564,7 +571,23 @@ function systemParts(at: number) {
     { sourceId: 'north', gpio: 17, state: 'open', fault: null },
     { sourceId: 'south', gpio: 27, state: 'unavailable', fault: { config: { gpio: 27, activeLow: true }, line: 539, reason: 'permission denied', fix: 'add lapsebox to the gpio group', since: at } },
   ];
+  const progress: ProgressStatus = {
+    sourceId: 'north',
+    sourceName: 'North',
+    enabled: true,
+    rhythm: 'every Monday at 08:00',
+    content: 'compare',
+    recipients: ['site@example.com'],
+    withoutAddress: ['viewer'],
+    problem: null,
+    nextAt: when,
+    lastSent: { at: when, recipients: 1 },
+    pending: { queuedAt: when, attempts: 2, nextAttemptAt: when, sending: false, lastError: 'SMTP 127.0.0.1:25 refused the connection' },
+    lastProblem: { at: when, state: 'skipped', reason: 'no picture yet' },
+    failed: 1,
+  };
   return {
+    progress: () => [progress],
     health: () => sample,
     storage: () => storage,
     alerts: () => [alert],

@@ -217,6 +217,7 @@ const system: SystemStatus = {
     commands: false,
   },
   public: { enabled: true, changedAt: null, changedBy: null },
+  progress: null,
 };
 
 function boxInput(over: Partial<BoxStateInput> = {}): BoxStateInput {

@@ -382,6 +382,8 @@ describe('SourceSettings', () => {
       'public.width': 640,
       'public.delay': '1m',
       'public.sizes': [640, 1920],
+      // Switched off: on, it would need web.publicUrl and alerts.email, which this file has not.
+      progress: { enabled: false, to: ['site@example.com'] },
       'retention.maxAgeDays': 1,
     };
     const nested = (keyPath: string, value: unknown): Record<string, unknown> =>
@@ -421,6 +423,16 @@ describe('SourceSettings', () => {
       };
       walk(sources, '');
       expect(uncovered).toEqual([]);
+    });
+
+    it('refuses progress e-mails that the file cannot send, naming what is missing under the source\'s key', async () => {
+      const err = await failure(sut.patch('north', { progress: { to: ['site@example.com'], every: 'week', day: 'mon' } }, director));
+      expect(err.kind).toBe('invalid');
+      expect(err.details).toEqual({
+        progress:
+          'progress e-mails need web.publicUrl: the address their links open from outside, such as https://bridge-north.example.com; progress e-mails are sent through the SMTP server of alerts.email: set alerts.email (smtp, from, to) first',
+      });
+      expect(fs.readFileSync(file, 'utf8')).toBe(HAND_WRITTEN);
     });
 
     it('refuses history-deleting retention to directors even when the form does not offer it', async () => {

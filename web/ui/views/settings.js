@@ -2,10 +2,12 @@
 // changed is sent, as a JSON merge patch (objects merge, arrays replace, null removes).
 import { api, seg } from '../api.js';
 import { h, fill, spinner, labelled, button, flash, copyText } from '../dom.js';
+import * as t from '../time.js';
 import { loadSource, sourceHeader } from './common.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const PROGRESS_CONTENTS = ['latest', 'compare', 'film'];
 const POSITIONS = ['top-left', 'top', 'top-right', 'center', 'bottom-left', 'bottom', 'bottom-right'];
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -57,12 +59,14 @@ function prune(obj) {
 export async function settingsView(root, ctx, id) {
   fill(root, spinner());
   const [source, answer] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/settings`, ctx.signal)]);
+  // Progress e-mails: their state, and the groups that may receive them (directors cannot list groups otherwise).
+  const progress = (answer.editable || []).includes('progress') ? await api.get(`/api/sources/${seg(id)}/progress`, ctx.signal).catch(() => null) : null;
   const body = h('div');
   fill(root, sourceHeader(source, 'settings'), body);
-  renderForm(body, id, answer.settings, answer.editable || []);
+  renderForm(body, id, answer.settings, answer.editable || [], progress);
 }
 
-function renderForm(container, id, original, editable) {
+function renderForm(container, id, original, editable, progress) {
   // `editable` is the server's table of key paths this user may change (the one the PATCH
   // checks): a field or section is shown only when its path, or one under it, is in it.
   const may = (path) => editable.some((key) => path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`) || key.startsWith(`${path}.`));
@@ -102,6 +106,13 @@ function renderForm(container, id, original, editable) {
     const current = String(getPath(original, path) ?? fallback);
     const el = h('select', { dataset: { path }, name: path }, options.map((o) => h('option', { value: String(o), selected: String(o) === current, text: String(o) })));
     fields.push({ el, path, read: () => el.value, parse });
+    return el;
+  };
+  /** Words typed as "a@example.com, b@example.com"; sent as a list. */
+  const words = (path, props = {}) => {
+    if (!may(path)) return null;
+    const el = h('input', { type: 'text', value: (getPath(original, path) ?? []).join(', '), dataset: { path }, name: path, ...props });
+    fields.push({ el, path, read: () => el.value.trim(), parse: (v) => (v === '' ? [] : v.split(/[\s,;]+/).filter(Boolean)) });
     return el;
   };
 
@@ -201,6 +212,7 @@ function renderForm(container, id, original, editable) {
       field('Other widths', numbers('public.sizes', { placeholder: '640, 1920' }), ' Each served as latest-<width>.jpg, for websites that want several sizes.'),
       getPath(original, 'public.enabled') ? embed(id) : null,
     ),
+    may('progress') ? progressSection(id, original, progress, { check, select, words, number, text, field }) : null,
     message,
     h('div', { class: 'form-actions' }, save, status),
   );
@@ -220,13 +232,21 @@ function renderForm(container, id, original, editable) {
     if (legendText && legendText.read() === '') setPath(edited, 'image.legend', undefined);
     if (JSON.stringify(windows) !== initialWindows) setPath(edited, 'schedule.windows', windows.length || getPath(original, 'schedule.windows') ? windows : undefined);
     if (JSON.stringify(masks) !== initialMasks) setPath(edited, 'image.privacyMasks', masks.length || getPath(original, 'image.privacyMasks') ? masks : undefined);
+    // A day means something only weekly, and the days back only for a comparison: left out otherwise.
+    if (isObject(edited.progress)) {
+      // Fields filled in without ticking the box set the e-mails up switched off (the file's default is on).
+      if (getPath(original, 'progress') === undefined && edited.progress.enabled === undefined) edited.progress.enabled = false;
+      if (edited.progress.every === 'day') delete edited.progress.day;
+      if (edited.progress.content !== 'compare') delete edited.progress.compareDays;
+    }
     const patch = mergePatch(original, prune(edited));
     if (!patch) return flash(status, 'Nothing changed.', 'muted');
     save.disabled = true;
     try {
       const answer = await api.patch(`/api/sources/${seg(id)}`, patch);
       const next = answer.settings || edited;
-      renderForm(container, id, next, editable);
+      const state = may('progress') ? await api.get(`/api/sources/${seg(id)}/progress`).catch(() => progress) : progress;
+      renderForm(container, id, next, editable, state);
       const again = container.querySelector('.form-actions .flash');
       if (again) flash(again, `Saved: ${Object.keys(patch).join(', ')}. It applies now.`);
     } catch (err) {
@@ -253,3 +273,83 @@ function embed(id) {
   );
 }
 
+
+/**
+ * Progress e-mails: who gets them, how often, what they show, the link's level; what
+ * happened to the last ones; and a button that sends one now to check.
+ */
+function progressSection(id, original, progress, f) {
+  const { check, select, words, number, text, field } = f;
+  const has = getPath(original, 'progress') !== undefined;
+  const groups = (progress && progress.groups) || [];
+  const group = getPath(original, 'progress.group');
+  // A group the file names but that does not exist (any more) stays selected, so saving does not drop it silently.
+  const groupOptions = ['', ...groups, ...(group && !groups.includes(group) ? [group] : [])];
+  const groupSelect = select('progress.group', groupOptions, '', (v) => (v === '' ? undefined : v));
+  if (groupSelect) for (const option of groupSelect.options) if (option.value === '') option.textContent = '(none)';
+  const every = select('progress.every', ['week', 'day'], 'week');
+  const day = select('progress.day', WEEKDAYS, 'mon');
+  const content = select('progress.content', PROGRESS_CONTENTS, 'latest');
+  const compareDays = number('progress.compareDays', { min: 1, max: 365, placeholder: '7' });
+  const dayField = field('Day', day, 'Weekly e-mails');
+  const daysField = field('Days back', compareDays, 'Compare only');
+  const sync = () => {
+    if (dayField) dayField.hidden = every && every.value !== 'week';
+    if (daysField) daysField.hidden = content && content.value !== 'compare';
+  };
+  every?.addEventListener('change', sync);
+  content?.addEventListener('change', sync);
+  sync();
+  const status = progress && progress.progress;
+  const stateBox = h('div', null, status ? progressState(status) : null);
+  // After a send: the last sent, or the retry and its error, as the System page says it.
+  const refresh = async () => {
+    const again = await api.get(`/api/sources/${seg(id)}/progress`).catch(() => null);
+    if (again && again.progress) fill(stateBox, progressState(again.progress));
+  };
+  return h(
+    'fieldset',
+    { class: 'panel progress', dataset: { path: 'progress' } },
+    h('legend', { text: 'Progress e-mails' }),
+    h('p', { class: 'hint', text: 'An e-mail with the newest picture, a comparison or the newest film, sent through the alerts SMTP server, with a share link valid until the next e-mail.' }),
+    h('label', { class: 'check' }, check('progress.enabled', has), ' Send progress e-mails'),
+    field('To', words('progress.to', { placeholder: 'site@example.com, boss@example.com', autocomplete: 'off' }), 'E-mail addresses, separated by commas.'),
+    field('Group', groupSelect, groups.length ? 'Its members with an e-mail address get them too.' : 'No group yet: a maintainer makes them on the Users page.'),
+    h('div', { class: 'row' }, field('Every', every), dayField, field('At', text('progress.at', { placeholder: '08:00', size: 5 }), 'Local time of the box.')),
+    h('div', { class: 'row' }, field('Content', content), daysField, field('Link', select('progress.level', ['view', 'download'], 'view'), 'download: the link also lets them download.')),
+    stateBox,
+    has && getPath(original, 'progress.enabled') !== false ? sendNow(id, refresh) : null,
+  );
+}
+
+/** What happened to the source's e-mails, in the words of the System page. */
+function progressState(p) {
+  const lines = [
+    h('li', { text: p.enabled ? `Next: ${t.dateMinutes(p.nextAt)} (${p.rhythm}), to ${p.recipients.length} recipient${p.recipients.length === 1 ? '' : 's'}.` : 'Off.' }),
+    h('li', { text: p.lastSent ? `Last sent ${t.dateMinutes(p.lastSent.at)} to ${p.lastSent.recipients}.` : 'None sent yet.' }),
+  ];
+  if (p.pending) lines.push(h('li', { class: 'warn-text', text: p.pending.sending ? 'One is being sent.' : `Waiting since ${t.dateMinutes(p.pending.queuedAt)}, ${p.pending.attempts} failed attempt(s), next try ${t.dateMinutes(p.pending.nextAttemptAt)}: ${p.pending.lastError || ''}` }));
+  if (p.lastProblem) lines.push(h('li', { class: p.lastProblem.state === 'failed' ? 'bad-text' : 'warn-text', text: `${p.lastProblem.state === 'failed' ? 'Given up' : 'Skipped'} ${t.dateMinutes(p.lastProblem.at)}: ${p.lastProblem.reason}` }));
+  if (p.problem) lines.push(h('li', { class: 'bad-text', text: p.problem }));
+  if (p.withoutAddress.length) lines.push(h('li', { class: 'warn-text', text: `Without an e-mail address (they get nothing): ${p.withoutAddress.join(', ')}` }));
+  return h('ul', { class: 'progress-state', dataset: { progressState: p.sourceId } }, lines);
+}
+
+function sendNow(id, refresh) {
+  const done = h('span', { class: 'flash', hidden: true, role: 'status' });
+  const go = button('Send one now', async () => {
+    go.disabled = true;
+    try {
+      const { email } = await api.post(`/api/sources/${seg(id)}/progress/send`, {});
+      if (email.state === 'sent') flash(done, `Sent to ${email.recipients} recipient${email.recipients === 1 ? '' : 's'}.`);
+      else if (email.state === 'pending') flash(done, `Not sent yet: ${email.error}. Tried again ${t.dateMinutes(email.nextAttemptAt)}.`, 'bad-text');
+      else flash(done, `Not sent: ${email.error}`, 'bad-text');
+      await refresh();
+    } catch (err) {
+      flash(done, err.message, 'bad-text');
+    } finally {
+      go.disabled = false;
+    }
+  }, { class: 'small', 'data-action': 'send-progress' });
+  return h('div', { class: 'row' }, go, h('small', { class: 'hint', text: 'To the recipients above, with a new link that replaces the last one.' }), done);
+}

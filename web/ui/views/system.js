@@ -1,5 +1,5 @@
 // The box's health: alerts, vital signs, storage, the last 48 hours, alert channels,
-// versions, sync targets and their backlog, the fleet's MQTT broker; recent events for
+// versions, sync targets and their backlog, the fleet's MQTT broker, progress e-mails; recent events for
 // maintainers (directors see the status read-only: nothing on this page changes anything).
 import { api } from '../api.js';
 import { h, fill, spinner, errorBox, bytes } from '../dom.js';
@@ -78,6 +78,32 @@ function mqttCard(m) {
       m.refused ? ['Refused', h('span', { class: 'bad-text refused' }, at(m.refused.at), `: ${refused}`)] : null,
       ['Home Assistant', m.homeAssistant ? 'discovery on' : 'off'],
       ['Commands', m.commands ? 'on: capture and enable or disable sources over MQTT' : 'off'],
+    ]),
+  );
+}
+
+// A source's progress e-mails: when the next goes, the last sent, one waiting for a retry with
+// its error, the last one given up or skipped and why, and recipients who get nothing.
+function progressCard(p) {
+  const at = (iso) => h('time', { datetime: iso, title: t.dateTime(iso), text: t.shortDateTime(iso) });
+  const bad = p.problem || (p.lastProblem && p.lastProblem.state === 'failed');
+  const badge = !p.enabled ? ['muted', 'off'] : p.pending ? ['warn', p.pending.sending ? 'sending' : 'retrying'] : bad ? ['bad', 'problem'] : ['ok', 'ok'];
+  return h(
+    'article',
+    { class: 'card progress', dataset: { progress: p.sourceId } },
+    h('h3', null, p.sourceName, ' ', h('span', { class: `badge ${badge[0]}`, text: badge[1] })),
+    kv([
+      ['Rhythm', `${p.content}, ${p.rhythm}`],
+      ['To', p.recipients.length ? p.recipients.join(', ') : h('span', { class: 'bad-text', text: 'nobody' })],
+      p.withoutAddress.length ? ['No address', h('span', { class: 'warn-text', text: `${p.withoutAddress.join(', ')} (get nothing)` })] : null,
+      p.problem ? ['Problem', h('span', { class: 'bad-text', text: p.problem })] : null,
+      p.enabled ? ['Next', p.nextAt ? at(p.nextAt) : '–'] : null,
+      ['Last sent', p.lastSent ? [at(p.lastSent.at), `, to ${plural(p.lastSent.recipients, 'recipient')}`] : 'none yet'],
+      p.pending
+        ? ['Waiting', h('span', { class: 'warn-text pending' }, p.pending.sending ? 'being sent' : [`${plural(p.pending.attempts, 'failed attempt')}, next try `, at(p.pending.nextAttemptAt), p.pending.lastError ? `: ${p.pending.lastError}` : ''])]
+        : null,
+      p.lastProblem ? [p.lastProblem.state === 'failed' ? 'Given up' : 'Skipped', h('span', { class: `${p.lastProblem.state === 'failed' ? 'bad' : 'warn'}-text last-problem` }, at(p.lastProblem.at), `: ${p.lastProblem.reason}`)] : null,
+      p.failed > 0 ? ['Given up in all', plural(p.failed, 'e-mail')] : null,
     ]),
   );
 }
@@ -178,6 +204,7 @@ export async function systemView(root, ctx) {
       s.sync && s.sync.targets.length ? h('div', { class: 'cards' }, s.sync.targets.map(target)) : h('p', { class: 'empty', text: 'No sync target configured.' }),
       // One card, the width of the page (`two` fits the cards to the row).
       s.mqtt ? [h('h2', { text: 'Fleet broker (MQTT)' }), h('div', { class: 'cards two' }, mqttCard(s.mqtt))] : null,
+      s.progress && s.progress.length ? [h('h2', { text: 'Progress e-mails' }), h('div', { class: 'cards' }, s.progress.map(progressCard))] : null,
       ev ? [h('h2', { text: 'Recent events' }), ev instanceof Error ? errorBox(ev, 'Cannot load the events') : events(ev.events)] : null,
     );
   };

@@ -1,5 +1,5 @@
-// Maintainers: users (profile, password reset, removal), groups (members) and the
-// grants of both on sources.
+// Maintainers: users (profile, e-mail address, password reset, removal), groups (members)
+// and the grants of both on sources.
 import { api, seg } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, copyText, randomPassword } from '../dom.js';
 import { session } from '../session.js';
@@ -87,12 +87,26 @@ export async function usersView(root, ctx) {
       const remove = button('Remove', () => {
         if (confirm(`Remove ${u.username}? They will no longer be able to log in.`)) act('Cannot remove', () => api.del(`/api/users/${seg(u.username)}`));
       }, { class: 'small danger', disabled: u.username === session.me.username });
+      // The address progress e-mails sent to the user's groups go to; emptied and saved, it is cleared.
+      const email = h('input', { type: 'email', name: 'email', value: u.email || '', placeholder: 'no address', autocomplete: 'off', 'aria-label': `E-mail address of ${u.username}`, dataset: { path: 'email' } });
+      const emailMessage = h('div', { class: 'form-error', hidden: true });
+      const emailForm = h('form', { class: 'row inline email-form', novalidate: true, onsubmit: async (e) => {
+        e.preventDefault();
+        clearFieldErrors(emailForm, emailMessage);
+        try {
+          await api.patch(`/api/users/${seg(u.username)}`, { email: email.value.trim() === '' ? null : email.value.trim() });
+          await reload();
+        } catch (err) {
+          fieldErrors(emailForm, emailMessage, err);
+        }
+      } }, labelled('E-mail', email), h('button', { type: 'submit', class: 'small', text: 'Save' }), emailMessage);
       const effective = (u.effective || []).filter((e) => !(u.grants || []).some((g) => g.source === e.source && g.level === e.level));
       return h(
         'article',
         { class: 'card user', dataset: { user: u.username } },
         h('header', { class: 'row spread' }, h('h3', { class: 'username', text: u.username }), profile),
         u.groups && u.groups.length ? h('p', { class: 'hint' }, 'Groups: ', u.groups.join(', ')) : null,
+        emailForm,
         u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: `Through groups: ${effective.map((e) => `${sourceName(e.source)} · ${e.level}`).join(', ')}` }) : null] : h('p', { class: 'hint', text: `A ${u.profile} sees every source.` }),
         h('footer', { class: 'row' }, reset, remove, h('small', { class: 'hint', text: u.createdAt ? `since ${t.day(t.wallClock(u.createdAt).slice(0, 10), 'medium')}` : '' })),
       );
@@ -100,6 +114,7 @@ export async function usersView(root, ctx) {
     const name = h('input', { type: 'text', name: 'username', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: false, dataset: { path: 'username' } });
     const profile = h('select', { name: 'profile', dataset: { path: 'profile' } }, PROFILES.map((p) => h('option', { value: p, text: p })));
     const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', placeholder: 'empty: generate one', dataset: { path: 'password' } });
+    const newEmail = h('input', { type: 'email', name: 'email', autocomplete: 'off', placeholder: 'optional', dataset: { path: 'email' } });
     const message = h('div', { class: 'form-error', hidden: true });
     const form = h(
       'form',
@@ -107,7 +122,7 @@ export async function usersView(root, ctx) {
         e.preventDefault();
         clearFieldErrors(form, message);
         try {
-          const body = { username: name.value.trim(), profile: profile.value, ...(password.value ? { password: password.value } : {}) };
+          const body = { username: name.value.trim(), profile: profile.value, ...(password.value ? { password: password.value } : {}), ...(newEmail.value.trim() ? { email: newEmail.value.trim() } : {}) };
           const answer = await api.post('/api/users', body);
           await reload();
           notice.replaceChildren(answer.password ? secret(answer.password, answer.user.username) : h('p', { class: 'flash ok', text: `Added ${answer.user.username}.` }));
@@ -116,7 +131,7 @@ export async function usersView(root, ctx) {
         }
       } },
       h('h2', { text: 'Add a user' }),
-      h('div', { class: 'row' }, labelled('User name', name), labelled('Profile', profile), labelled('Password', password)),
+      h('div', { class: 'row' }, labelled('User name', name), labelled('Profile', profile), labelled('Password', password), labelled('E-mail', newEmail, 'For progress e-mails sent to a group')),
       message,
       h('button', { type: 'submit', class: 'primary', text: 'Add' }),
     );
@@ -127,6 +142,8 @@ export async function usersView(root, ctx) {
     const cards = state.groups.map((g) => {
       const base = `/api/groups/${seg(g.name)}`;
       const candidates = state.users.filter((u) => !g.members.includes(u.username));
+      // Progress e-mails sent to the group reach only the members with an address.
+      const noAddress = g.members.filter((m) => !state.users.find((u) => u.username === m)?.email);
       const memberSel = h('select', { 'aria-label': `User to add to ${g.name}`, name: 'member' }, candidates.map((u) => h('option', { value: u.username, text: u.username })));
       return h(
         'article',
@@ -142,6 +159,7 @@ export async function usersView(root, ctx) {
               act('Cannot add the member', () => api.put(`${base}/members/${seg(memberSel.value)}`));
             } }, memberSel, h('button', { type: 'submit', class: 'small', text: 'Add member' }))
           : null,
+        noAddress.length ? h('p', { class: 'hint', dataset: { noEmail: g.name }, text: `Without an e-mail address (no progress e-mails): ${noAddress.join(', ')}` }) : null,
         h('h4', { text: 'Grants' }),
         grantsEditor(g.name, base, g.grants || []),
       );
