@@ -21,12 +21,13 @@ import { localDate } from '../daemon/domain/data-folder';
 import { escapeMarkup } from '../daemon/markup';
 import type { WebDeps } from './deps';
 import { HttpError, sendError } from './errors';
-import { sendCachedFile } from './http-cache';
 import { pictureJson, videoJson } from './json';
 import { streamDayZip } from './day-zip';
 import type { DownloadSlots } from './download-slots';
+import { shareJson } from '../daemon/shares/share.service';
 import { checkDate, heavyIn, sendOriginal, sendSmaller, type Found } from './pictures.routes';
 import { clientAddress, param, Routes, type DeclaredRoute } from './routes';
+import { sendPoster, sendVideoFile } from './videos.routes';
 import { UI_CSP, uiFolder } from './ui.routes';
 
 /** Revalidated on every use, so a revoked link stops showing pictures at once (a 304 costs little). */
@@ -172,22 +173,11 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
     const video = videoIn(req, res);
     const download = req.query['download'] !== undefined;
     if (download && opened(res).level !== 'download') throw new HttpError(403, 'this link lets you watch, not download');
-    const file = await deps.layout.inside(deps.layout.absolute(video.path));
-    if (!file) throw new HttpError(404, `the file of video ${video.id} is missing`);
-    await sendCachedFile(req, res, file, {
-      etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
-      lastModified: new Date(video.createdAt),
-      cacheControl: SHARED_CACHE,
-      contentType: 'video/mp4',
-      ...(download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}.mp4"` } : {}),
-    });
+    await sendVideoFile(req, res, deps, video, { download, cacheControl: SHARED_CACHE });
   });
 
   api.get('/:token/api/videos/:id/poster', rule(FILMS), async (req, res) => {
-    const video = videoIn(req, res);
-    const poster = video.posterPath ? await deps.layout.inside(deps.layout.absolute(video.posterPath)) : null;
-    if (!poster) throw new HttpError(404, `video ${video.id} has no poster`);
-    await sendCachedFile(req, res, poster, { etag: `"p${video.id}-${video.createdAt.toString(36)}"`, lastModified: new Date(video.createdAt), cacheControl: SHARED_CACHE, contentType: 'image/jpeg' });
+    await sendPoster(req, res, deps, videoIn(req, res), SHARED_CACHE);
   });
 
   // The live picture of a `latest` link: the newest one, watermarked, asked again at each refresh.
@@ -273,21 +263,10 @@ function inPeriod(share: Share, date: string): boolean {
   return (share.fromDate === null || date >= share.fromDate) && (share.toDate === null || date <= share.toDate);
 }
 
-/** What a visitor is told about the link (never who made it). */
+/** What a visitor is told about the link: what it opens, at the level it gives now; never who made it or its uses. */
 function visitorShareJson(share: Share, level: ShareLevel) {
-  return {
-    id: share.id,
-    scope: share.scope,
-    level,
-    label: share.label,
-    source: share.sourceId,
-    from: share.fromDate,
-    to: share.toDate,
-    picture: share.scope === 'picture' ? share.pictureId : null,
-    pictures: share.scope === 'compare' ? [share.pictureId, share.picture2Id] : null,
-    video: share.videoId,
-    expiresAt: new Date(share.expiresAt).toISOString(),
-  };
+  const { id, scope, label, source, from, to, picture, pictures, video, expiresAt } = shareJson(share, Date.now());
+  return { id, scope, level, label, source, from, to, picture, pictures, video, expiresAt };
 }
 
 function refusal(found: { kind: 'gone'; reason: 'revoked' | 'expired' | 'withdrawn' } | { kind: 'unknown' } | { kind: 'throttled'; retryAfterSeconds: number }) {

@@ -4,7 +4,7 @@
  * maintainers queue custom videos; a job is seen and cancelled by whoever started
  * it and by maintainers, and is 404 to everyone else.
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Level } from '../daemon/auth/permissions';
 import type { SourceConfig } from '../daemon/config/schema';
 import { type Video, VIDEO_KINDS, type VideoKind, type VideoJob } from '../daemon/domain/videos';
@@ -58,30 +58,34 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
   routes.get('/videos/:id/file', videoRule, async (req, res) => {
     const download = req.query['download'] !== undefined;
     const { video } = videoFor(res, param(req, 'id'), download ? 'download' : 'view');
-    // Never through a link inside the data folder.
-    const file = await deps.layout.inside(deps.layout.absolute(video.path));
-    if (!file) throw new HttpError(404, `the file of video ${video.id} is missing`);
-    await sendCachedFile(req, res, file, {
-      etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
-      lastModified: new Date(video.createdAt),
-      cacheControl: VIDEO_CACHE,
-      contentType: 'video/mp4',
-      ...(download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}.mp4"` } : {}),
-    });
+    await sendVideoFile(req, res, deps, video, { download, cacheControl: VIDEO_CACHE });
   });
 
   routes.get('/videos/:id/poster', videoRule, async (req, res) => {
-    const { video } = videoFor(res, param(req, 'id'), 'view');
-    if (!video.posterPath) throw new HttpError(404, `video ${video.id} has no poster`);
-    const poster = await deps.layout.inside(deps.layout.absolute(video.posterPath));
-    if (!poster) throw new HttpError(404, `the poster of video ${video.id} is missing`);
-    await sendCachedFile(req, res, poster, {
-      etag: `"p${video.id}-${video.createdAt.toString(36)}"`,
-      lastModified: new Date(video.createdAt),
-      cacheControl: VIDEO_CACHE,
-      contentType: 'image/jpeg',
-    });
+    await sendPoster(req, res, deps, videoFor(res, param(req, 'id'), 'view').video, VIDEO_CACHE);
   });
+}
+
+/** A film's file, Range requests and all; an attachment with `download`. Also for share links. */
+export async function sendVideoFile(req: Request, res: Response, deps: Pick<WebDeps, 'layout'>, video: Video, options: { download: boolean; cacheControl: string }): Promise<void> {
+  // Never through a link inside the data folder.
+  const file = await deps.layout.inside(deps.layout.absolute(video.path));
+  if (!file) throw new HttpError(404, `the file of video ${video.id} is missing`);
+  await sendCachedFile(req, res, file, {
+    etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
+    lastModified: new Date(video.createdAt),
+    cacheControl: options.cacheControl,
+    contentType: 'video/mp4',
+    ...(options.download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}.mp4"` } : {}),
+  });
+}
+
+/** A film's poster (its last frame). Also for share links. */
+export async function sendPoster(req: Request, res: Response, deps: Pick<WebDeps, 'layout'>, video: Video, cacheControl: string): Promise<void> {
+  if (!video.posterPath) throw new HttpError(404, `video ${video.id} has no poster`);
+  const poster = await deps.layout.inside(deps.layout.absolute(video.posterPath));
+  if (!poster) throw new HttpError(404, `the poster of video ${video.id} is missing`);
+  await sendCachedFile(req, res, poster, { etag: `"p${video.id}-${video.createdAt.toString(36)}"`, lastModified: new Date(video.createdAt), cacheControl, contentType: 'image/jpeg' });
 }
 
 /** Video jobs: seen and cancelled by whoever started them and by maintainers; nothing without videos and jobs. */
