@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import type { Config } from '../config/schema';
 import { tail } from '../process';
 import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
+import { encoderFor, type VideoEncoder } from '../timelapse/encode-args';
 import { runTool, type Check, type DoctorContext } from './context';
 import { messageOf } from '../error-causes';
 
@@ -42,7 +43,11 @@ async function ffmpegChecks(ctx: DoctorContext): Promise<Check[]> {
   const forCameras = need.ffmpegCameras.length > 0;
   const [ffmpeg, ffprobe] = await Promise.all([versionCheck('ffmpeg', need.videos || forCameras), versionCheck('ffprobe', need.videos)]);
   const checks = [ffmpeg, ffprobe];
-  if (ffmpeg.verdict === 'ok') checks.push(await encoderCheck(ctx, need.videos));
+  if (ffmpeg.verdict === 'ok') {
+    const encoder = await encoderCheck(ctx, need.videos);
+    checks.push(encoder.check);
+    if (need.videos && encoder.works) checks.push(filmEncodersCheck(ctx.config, encoder.works));
+  }
   return checks;
 
   async function versionCheck(program: 'ffmpeg' | 'ffprobe', needed: boolean): Promise<Check> {
@@ -56,20 +61,42 @@ async function ffmpegChecks(ctx: DoctorContext): Promise<Check[]> {
 }
 
 /** The encoder videos would use (the runner's own choice); a failure when not even libx264 encodes and videos are wanted. */
-async function encoderCheck(ctx: DoctorContext, videos: boolean): Promise<Check> {
+async function encoderCheck(ctx: DoctorContext, videos: boolean): Promise<{ check: Check; works: VideoEncoder | null }> {
   const options = { env: ctx.env, signal: ctx.signal, timeoutMs: ENCODE_TIMEOUT_MS };
   const encoder = await new FfmpegRunner().encoder(options);
-  if (encoder === 'h264_v4l2m2m') return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'h264_v4l2m2m (the hardware encoder works)' };
+  if (encoder === 'h264_v4l2m2m') return { check: { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'h264_v4l2m2m (the hardware encoder works)' }, works: encoder };
   // The runner falls back to libx264 without trying it: doctor does.
   const error = await testEncode('ffmpeg', encoder, options);
-  if (error === null) return { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'libx264 (no working hardware encoder)' };
+  if (error === null) return { check: { group: 'tools', name: 'h264 encoder', verdict: 'ok', detail: 'libx264 (no working hardware encoder)' }, works: encoder };
   return {
-    group: 'tools',
-    name: 'h264 encoder',
-    verdict: videos ? 'fail' : 'warn',
-    detail: `neither h264_v4l2m2m nor libx264 encodes a test video (${error}): videos cannot be built`,
-    fix: 'sudo apt-get install -y ffmpeg (Debian\'s ffmpeg has libx264)',
+    check: {
+      group: 'tools',
+      name: 'h264 encoder',
+      verdict: videos ? 'fail' : 'warn',
+      detail: `neither h264_v4l2m2m nor libx264 encodes a test video (${error}): videos cannot be built`,
+      fix: 'sudo apt-get install -y ffmpeg (Debian\'s ffmpeg has libx264)',
+    },
+    works: null,
   };
+}
+
+/**
+ * Which encoder each kind of film of each source is made with: the box's encoder, or libx264
+ * for a width the hardware does not take (the height depends on the frames; a film taller
+ * than the hardware takes falls back when it is built, as does one the hardware refuses).
+ */
+function filmEncodersCheck(config: Config, preferred: VideoEncoder): Check {
+  const byEncoder = new Map<string, string[]>();
+  for (const source of config.sources.filter((s) => s.enabled)) {
+    for (const [kind, settings] of Object.entries(source.timelapse)) {
+      if (!settings.enabled) continue;
+      const choice = encoderFor(preferred, { width: settings.width, height: 0 });
+      const key = choice.reason ? `libx264 (${settings.width} px is wider than ${preferred} takes)` : choice.encoder;
+      byEncoder.set(key, [...(byEncoder.get(key) ?? []), `${source.id} ${kind} (${settings.width} px)`]);
+    }
+  }
+  const detail = [...byEncoder].map(([encoder, films]) => `${encoder}: ${films.join(', ')}`).join('; ');
+  return { group: 'tools', name: 'film encoders', verdict: 'ok', detail: detail || 'no film is enabled' };
 }
 
 async function gphoto2Check(ctx: DoctorContext): Promise<Check> {

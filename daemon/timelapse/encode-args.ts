@@ -63,6 +63,25 @@ export function videoFilters(s: EncodeSettings, fit: boolean): string {
   return chain.join(',');
 }
 
+/**
+ * The largest frame each hardware encoder takes. The Raspberry Pi 4's h264_v4l2m2m (the
+ * only one lapsebox uses) refuses anything wider than 1920 or taller than 1088 (H.264
+ * level 4.2 in the VideoCore's firmware); the Pi 5 has no H.264 encoder at all.
+ */
+export const HARDWARE_LIMITS: Readonly<Record<Exclude<VideoEncoder, 'libx264'>, Size>> = { h264_v4l2m2m: { width: 1920, height: 1088 } };
+
+/**
+ * The encoder a film of `size` is made with: the box's `preferred` one (what its test
+ * encode found), unless the hardware cannot take the size, which goes to libx264 at once;
+ * `reason` says why when it is not the preferred one.
+ */
+export function encoderFor(preferred: VideoEncoder, size: Size): { encoder: VideoEncoder; reason: string | null } {
+  if (preferred === 'libx264') return { encoder: preferred, reason: null };
+  const limit = HARDWARE_LIMITS[preferred];
+  if (size.width <= limit.width && size.height <= limit.height) return { encoder: preferred, reason: null };
+  return { encoder: 'libx264', reason: `${size.width}x${size.height} is larger than ${preferred} takes (${limit.width}x${limit.height} at most)` };
+}
+
 /** Bits per second for encoders that take no quality setting: about 0.1 bit per pixel. */
 export function hardwareBitrate(s: Pick<EncodeSettings, 'width' | 'height' | 'fps'>): number {
   return Math.round((s.width * s.height * s.fps * 0.1) / 1000) * 1000;

@@ -21,7 +21,7 @@ import type { NewVideo, VideosRepository } from '../store/videos.repository';
 import type { Video } from '../domain/videos';
 import { invalid } from '../errors';
 import { selectFrames } from './frames';
-import { concatList, encodeArgs, outputSize, type EncodeSettings, type Size, type VideoEncoder } from './encode-args';
+import { concatList, encodeArgs, encoderFor, outputSize, type EncodeSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
 import { messageOf } from '../error-causes';
@@ -125,14 +125,16 @@ export class VideoBuilder {
     const tempVideo = tempPathFor(file);
     const tempList = tempPathFor(`${file}.txt`);
     const tempPoster = tempPathFor(poster);
-    const encoder = await runner.encoder();
     const size = outputSize(frames.map((f) => f.size), spec.width);
-    const settings: EncodeSettings = { fps: spec.fps, width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder };
-    const args = encodeArgs(settings, size.fit);
+    const choice = encoderFor(await runner.encoder(), size);
+    let encoder = choice.encoder;
+    if (choice.reason) log.info({ source: spec.sourceId, video: options.label, encoder }, `the film is made with ${encoder}: ${choice.reason}`);
+    const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_ });
+    let args = encodeArgs(settings(encoder), size.fit);
     const started = Date.now();
     try {
       let used = frames;
-      for (let attempt = 0; ; attempt++) {
+      for (let badFrames = 0; ; ) {
         await fs.writeFile(tempList, concatList(used.map((f) => f.file)), { mode: 0o640 });
         try {
           await runner.encode({
@@ -148,7 +150,16 @@ export class VideoBuilder {
           });
           break;
         } catch (err) {
-          if (!(err instanceof EncodeError) || err.code !== 'bad-frame' || attempt >= MAX_BAD_FRAME_RETRIES) throw err;
+          // A hardware encoder that refuses this job (a size or a level its firmware will not take, the
+          // device busy or gone) does not cost the film: the same frames again, once, with libx264.
+          if (err instanceof EncodeError && err.code === 'failed' && encoder !== 'libx264') {
+            log.warn({ source: spec.sourceId, video: options.label, encoder, err: err.message }, `${encoder} failed on this film; made again with libx264`);
+            encoder = 'libx264';
+            args = encodeArgs(settings(encoder), size.fit);
+            await fs.rm(tempVideo, { force: true });
+            continue;
+          }
+          if (!(err instanceof EncodeError) || err.code !== 'bad-frame' || badFrames++ >= MAX_BAD_FRAME_RETRIES) throw err;
           const bad = used.find((f) => f.file === err.file);
           if (!bad) throw err;
           skipped.push({ picture: bad.picture, takenAt: new Date(bad.takenAt).toISOString(), reason: 'ffmpeg could not read the frame' });

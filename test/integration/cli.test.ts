@@ -42,6 +42,8 @@ describe('lapsebox CLI', () => {
       expect(result.code).toBe(0);
       expect(checks.find((c) => c.name === 'ffmpeg')).toMatchObject({ verdict: 'ok', detail: expect.stringMatching(/^ffmpeg version /) });
       expect(checks.find((c) => c.name === 'h264 encoder')!.detail).toMatch(/libx264|h264_v4l2m2m/);
+      // No hardware encoder here: every film says libx264, each kind of each source with its width.
+      expect(checks.find((c) => c.name === 'film encoders')!.detail).toMatch(/^libx264: ([a-z0-9-]+ (daily|weekly|monthly) \(\d+ px\)(, )?)+$/);
     });
 
     it('fails and says what to install when ffmpeg is missing', async () => {

@@ -5,7 +5,7 @@
  */
 import { DateTime } from 'luxon';
 import { duePeriod, parsePeriod, selectFrames, thin, MAX_FRAMES, type FrameCandidate } from '../../daemon/timelapse/frames';
-import { concatList, encodeArgs, encoderProbeArgs, hardwareBitrate, outputSize, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
+import { concatList, encodeArgs, encoderFor, encoderProbeArgs, hardwareBitrate, outputSize, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
 import { customSpec, scheduledSpec } from '../../daemon/timelapse/video-spec';
 import { parseConfig } from '../../daemon/config/load';
 import { AppError } from '../../daemon/errors';
@@ -194,6 +194,17 @@ describe('video specs', () => {
       expect((err as AppError).kind).toBe('invalid');
       expect((err as AppError).details?.[field]).toMatch(message);
     }
+  });
+});
+
+describe('encoderFor', () => {
+  it('keeps the hardware encoder up to 1920x1088 and sends anything larger to libx264, saying why', () => {
+    expect(encoderFor('h264_v4l2m2m', { width: 1920, height: 1080 })).toEqual({ encoder: 'h264_v4l2m2m', reason: null });
+    expect(encoderFor('h264_v4l2m2m', { width: 1440, height: 1088 })).toEqual({ encoder: 'h264_v4l2m2m', reason: null });
+    expect(encoderFor('h264_v4l2m2m', { width: 1922, height: 1080 })).toEqual({ encoder: 'libx264', reason: '1922x1080 is larger than h264_v4l2m2m takes (1920x1088 at most)' });
+    // A portrait crop: narrow enough, but too tall.
+    expect(encoderFor('h264_v4l2m2m', { width: 1080, height: 1920 }).encoder).toBe('libx264');
+    expect(encoderFor('libx264', { width: 3840, height: 2160 })).toEqual({ encoder: 'libx264', reason: null });
   });
 });
 
