@@ -30,7 +30,7 @@ import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
-import { concatList, encodeArgs, outputSize, videoFilters, type EncodeSettings, type Size } from '../../daemon/timelapse/encode-args';
+import { concatList, encodeArgs, outputSize, videoFilters, X264_LOW_MEMORY, type EncodeSettings, type Size } from '../../daemon/timelapse/encode-args';
 import type { FfmpegRunner, Probe } from '../../daemon/timelapse/ffmpeg.runner';
 import { periodStarting, type Period } from '../../daemon/timelapse/frames';
 import type { VideoBuilder } from '../../daemon/timelapse/video-builder';
@@ -234,6 +234,8 @@ async function warmUp(runner: FfmpegRunner): Promise<void> {
 
 interface Results {
   bare: Series;
+  /** The same bare command with x264's own threads and lookahead, as before issue 23's memory budget. */
+  bareDefaults: Series;
   ours: Series<OursMeasured>;
   originals: Series;
   bareDeflicker: Series;
@@ -246,6 +248,7 @@ async function measure(bench: Bench): Promise<Results> {
   const scaled: Size = { width: FRAME.width, height: 2 * Math.round((FRAME.width * ORIGINAL.height) / ORIGINAL.width / 2) };
   const results: Results = {
     bare: { name: 'bare ffmpeg, frames', expected: frame, runs: [] },
+    bareDefaults: { name: 'bare ffmpeg, frames, x264 defaults (before)', expected: frame, runs: [] },
     ours: { name: 'ours, frames', expected: frame, runs: [] },
     originals: { name: 'bare ffmpeg, 24 MP originals', expected: scaled, runs: [] },
     bareDeflicker: { name: 'bare ffmpeg, frames, deflicker', expected: frame, runs: [] },
@@ -267,6 +270,7 @@ async function measure(bench: Bench): Promise<Results> {
   for (let k = 0; k < bench.runs; k++) {
     await progress(results.bare, k, () => runBare(bareArgs(plain, frameList, path.join(outDir, 'frames.mp4'))));
     await progress(results.ours, k, () => runOurs(bench, bench.plain, bench.period.label));
+    await progress(results.bareDefaults, k, () => runBare(withoutLowMemory(bareArgs(plain, frameList, path.join(outDir, 'defaults.mp4')))));
     await progress(results.originals, k, () => runBare(bareArgs(plain, originalList, path.join(outDir, 'originals.mp4'), `scale=${FRAME.width}:-2,${videoFilters(plain, false)}`)));
     await progress(results.bareDeflicker, k, () => runBare(bareArgs(deflicker, frameList, path.join(outDir, 'deflicker.mp4'))));
     await progress(results.oursDeflicker, k, () => runOurs(bench, bench.deflicker, `${bench.period.label}-deflicker`));
@@ -293,6 +297,13 @@ function bareArgs(settings: EncodeSettings, list: string, output: string, filter
   const options = [...args.output];
   if (filters !== undefined) options[options.indexOf('-vf') + 1] = filters;
   return ['-nostdin', '-hide_banner', ...args.input, '-i', list, '-y', ...options, output];
+}
+
+/** The command as it was before issue 23: x264 picks its threads (1.5 per core) and lookahead (40 at medium). */
+function withoutLowMemory(args: string[]): string[] {
+  const at = args.indexOf(X264_LOW_MEMORY[0]!);
+  if (at < 0 || args.slice(at, at + X264_LOW_MEMORY.length).join(' ') !== X264_LOW_MEMORY.join(' ')) return args; // the hardware encoder: nothing to take out
+  return [...args.slice(0, at), ...args.slice(at + X264_LOW_MEMORY.length)];
 }
 
 async function runBare(args: string[]): Promise<Measured> {
@@ -429,7 +440,7 @@ function printReport(bench: Bench, r: Results): void {
     return [s.name, seconds(wall(s)), ((frames * 1000) / wall(s)).toFixed(1), peaks.length > 0 ? mb(median(peaks), 0) : '-', `${first.width}x${first.height}, ${first.frames} frames, ${mb(first.size)} MB${same}`];
   };
   console.log('');
-  printTable(['run', 'wall s', 'fps', 'ffmpeg peak RSS MB', 'video'], [row(r.bare), row(r.ours, r.bare), row(r.originals), row(r.bareDeflicker), row(r.oursDeflicker, r.bareDeflicker)], 'lrrrl');
+  printTable(['run', 'wall s', 'fps', 'ffmpeg peak RSS MB', 'video'], [row(r.bare), row(r.bareDefaults), row(r.ours, r.bare), row(r.originals), row(r.bareDeflicker), row(r.oursDeflicker, r.bareDeflicker)], 'lrrrl');
   const outside = (s: Series<OursMeasured>): string => seconds(median(s.runs.map((m) => m.ms - m.encodeMs)));
   console.log(`ours outside ffmpeg (selection, frame checks, ffprobe, poster, rename, index row): ${outside(r.ours)} s, with deflicker ${outside(r.oursDeflicker)} s`);
 
@@ -443,6 +454,7 @@ function printReport(bench: Bench, r: Results): void {
       ['ours / bare ffmpeg, frames', ratio.toFixed(3), `<= ${TARGET_RATIO.toFixed(2)}`, ratio <= TARGET_RATIO ? 'met' : 'not met'],
       ['24 MP originals / frames, bare ffmpeg', originals.toFixed(2), '', `frames save ${seconds(wall(r.originals) - wall(r.bare))} s per daily video`],
       ['ours / bare ffmpeg, deflicker on', deflicker.toFixed(3), '', ''],
+      ...lowMemoryRows(r),
     ],
     'lrll',
   );
@@ -451,6 +463,21 @@ function printReport(bench: Bench, r: Results): void {
   const more = (out.width * out.height) / (FRAME.width * FRAME.height) - 1;
   console.log(`the 24 MP run makes ${out.width}x${out.height} (scale=${FRAME.width}:-2 keeps the originals' 3:2), ${(more * 100).toFixed(0)}% more pixels to encode than the frames,`);
   console.log(`  and its ${(ORIGINAL.width / FRAME.width).toFixed(1)}x scale-down smooths the sensor noise, which changes x264's work (compare the video sizes)`);
+}
+
+/** Issue 23: ffmpeg's peak memory and speed with the low-memory x264 settings against x264's defaults, same frames, same run. */
+function lowMemoryRows(r: Results): string[][] {
+  const peak = (s: Series): number | null => {
+    const peaks = s.runs.map((m) => m.peakRssBytes).filter((p): p is number => p !== null);
+    return peaks.length > 0 ? median(peaks) : null;
+  };
+  const now = peak(r.bare);
+  const before = peak(r.bareDefaults);
+  const speed = median(r.bareDefaults.runs.map((m) => m.ms)) / median(r.bare.runs.map((m) => m.ms));
+  return [
+    ['ffmpeg peak RSS, now / x264 defaults', now !== null && before !== null ? (now / before).toFixed(2) : '-', '', now !== null && before !== null ? `${mb(now, 0)} MB instead of ${mb(before, 0)} MB` : ''],
+    ['encode speed, now / x264 defaults', speed.toFixed(2), '>= 0.80', speed >= 0.8 ? 'met' : 'not met'],
+  ];
 }
 
 /** `align`: one letter per column, l or r. */

@@ -108,6 +108,21 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node /opt/lapsebox/dist/daemon/main.js run');
   });
 
+  it('keeps the box within its memory: squeezed above MemoryHigh, a process killed at MemoryMax, the daemon going on', () => {
+    const bytes = (text: string): number => {
+      const m = /^(\d+)([KMG])$/.exec(text);
+      if (!m) throw new Error(`not a size: ${text}`);
+      return Number(m[1]) * 1024 ** ' KMG'.indexOf(m[2]!);
+    };
+    const high = bytes(one(sut, 'Service', 'MemoryHigh'));
+    const max = bytes(one(sut, 'Service', 'MemoryMax'));
+    // Above the 450 MB budget, so a box within it is never squeezed; below 1 GB, so the OS keeps its share.
+    expect(high).toBeGreaterThan(450 * 1024 ** 2);
+    expect(max).toBeGreaterThan(high);
+    expect(max).toBeLessThan(1024 ** 3);
+    expect(one(sut, 'Service', 'OOMPolicy')).toBe('continue');
+  });
+
   it('restarts always, except after a bad configuration (exit 2), within start limits', () => {
     expect(one(sut, 'Service', 'Restart')).toBe('always');
     expect(one(sut, 'Service', 'RestartPreventExitStatus')).toBe('2');

@@ -218,6 +218,8 @@ describe('encodeArgs', () => {
       '-map', '0:v:0', '-an', '-sn',
       '-vf', 'format=yuv420p',
       '-c:v', 'libx264', '-preset', 'medium', '-crf', '23',
+      // Two frame threads and a short lookahead: half the memory of x264's defaults (issue 23).
+      '-threads', '2', '-x264-params', 'rc-lookahead=10:sync-lookahead=0',
       '-pix_fmt', 'yuv420p', '-r', '25', '-movflags', '+faststart', '-f', 'mp4',
     ]);
   });
@@ -232,6 +234,7 @@ describe('encodeArgs', () => {
     const sut = encodeArgs({ ...settings, encoder: 'h264_v4l2m2m' }, false);
     expect(sut.output).toContain('h264_v4l2m2m');
     expect(sut.output).not.toContain('-crf');
+    expect(sut.output).not.toContain('-x264-params');
     expect(sut.output[sut.output.indexOf('-b:v') + 1]).toBe(String(hardwareBitrate(settings)));
     expect(hardwareBitrate(settings)).toBe(5_184_000);
     expect(encoderProbeArgs('h264_v4l2m2m')).toEqual(expect.arrayContaining(['-c:v', 'h264_v4l2m2m', '-f', 'null']));
