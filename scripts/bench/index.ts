@@ -12,6 +12,7 @@ import { run as web } from './web';
 import { run as retention } from './retention.bench';
 import { run as reload } from './reload.bench';
 import { run as mqtt } from './mqtt.bench';
+import { run as soak } from './soak.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -23,6 +24,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['retention', retention],
   ['reload', reload],
   ['mqtt', mqtt],
+  ['soak', soak],
 ];
 
 async function main(): Promise<void> {
