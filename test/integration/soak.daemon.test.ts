@@ -61,8 +61,9 @@ describe('the daemon over a short soak', () => {
   /** One round: customers page, a film is built, a link is shared and opened, the configuration is reloaded. */
   async function round(): Promise<void> {
     const client = basic('client', 'a client who pages a lot');
-    const today = (await (await fetch(`${sut.baseUrl}/api/sources/a/days`, { headers: client })).json()) as { days: { date: string }[] };
-    const date = today.days[today.days.length - 1]!.date;
+    // The newest day with enough pictures for a film (just after midnight, that is yesterday).
+    const { days } = (await (await fetch(`${sut.baseUrl}/api/sources/a/days`, { headers: client })).json()) as { days: { date: string; count: number }[] };
+    const date = days.filter((d) => d.count >= 10).at(-1)!.date;
     const stop = Date.now() + ROUND_MS;
     const pager = async () => {
       while (Date.now() < stop) {
@@ -109,7 +110,11 @@ describe('the daemon over a short soak', () => {
 
   it('gives back its files and child processes after each round', async () => {
     // Warm: the first pictures, sizes, the web's first requests, a first film.
-    await waitFor('pictures of both sources', async () => ((await (await fetch(`${sut.baseUrl}/api/sources`, { headers: admin })).json()) as { sources: { lastCapture: unknown }[] }).sources.every((s) => s.lastCapture), 20_000);
+    // Enough pictures for a film (a custom film needs at least a few frames).
+    await waitFor('ten pictures of source a', async () => {
+      const { days } = (await (await fetch(`${sut.baseUrl}/api/sources/a/days`, { headers: admin })).json()) as { days: { count: number }[] };
+      return (days[days.length - 1]?.count ?? 0) >= 10;
+    }, 30_000);
     await round();
     const start = await settled();
     await round();
