@@ -95,17 +95,20 @@ describe('the daemon over a short soak', () => {
     await Promise.all([pager(), pager(), film(), zip(), share(), reload()]);
   }
 
-  /** Waits until nothing the rounds started is still running (films, downloads, the pipeline's children). */
+  /**
+   * Waits until nothing the rounds started is still running (films, downloads, the pipeline's
+   * children) and the web's idle keep-alive connections have closed (web.server keepAliveTimeout,
+   * 5 s): the same open files over 8 s, and no child.
+   */
   async function settled(): Promise<Held> {
-    let last = held(sut.pid);
+    const samples: Held[] = [];
     await waitFor('the daemon to settle', async () => {
-      await new Promise((r) => setTimeout(r, 1_500));
-      const now = held(sut.pid);
-      const same = now.fds === last.fds && now.children.length === last.children.length;
-      last = now;
-      return same && now.children.length === 0;
-    }, 30_000);
-    return last;
+      await new Promise((r) => setTimeout(r, 2_000));
+      samples.push(held(sut.pid));
+      const last = samples.slice(-5);
+      return last.length === 5 && last.every((h) => h.fds === last[0]!.fds && h.children.length === 0);
+    }, 60_000);
+    return samples[samples.length - 1]!;
   }
 
   it('gives back its files and child processes after each round', async () => {
