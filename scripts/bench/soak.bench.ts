@@ -1,9 +1,12 @@
 /**
- * `npm run bench -- soak` (issue 23): the real daemon (a child process, as systemd runs it,
- * MALLOC_ARENA_MAX=2) for LAPSEBOX_SOAK_MINUTES (default 10; 120 for the issue note) under a
- * site's load, sampled every LAPSEBOX_SOAK_SAMPLE_S (default 60):
+ * `npm run bench -- soak` (issue 23): the real daemon (a child process, with the memory settings
+ * of systemd/lapsebox.service: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, --max-semi-space-size)
+ * for LAPSEBOX_SOAK_MINUTES (default 10; 120 for the issue note) under a site's load, sampled every
+ * LAPSEBOX_SOAK_SAMPLE_S (default 60):
  *
- * - source `a`: test pattern 1920x1080 every 1 s; source `b`: test pattern 6000x4000 (24 MP) every 10 s;
+ * - source `a`: test pattern 1920x1080 every 1 s; source `b`: a 24 MP camera every 10 s, an HTTP
+ *   camera on loopback handing out a real 6000x4000 JPEG of 14 MB (as a DSLR's file reaches the
+ *   pipeline: the test pattern would add its own 72 MB drawing buffer, which no camera has);
  * - an SFTP target on a real OpenSSH sshd on loopback (scripts/lib/loopback-sshd.ts), stopped at 40 %
  *   of the run (its sessions killed) and started again at 60 %;
  * - a film of source `a`'s day so far, forced at 50 % by `POST /api/sources/a/videos` as the maintainer;
@@ -27,11 +30,14 @@
  * Reports only: every target is printed with "met" or "not met"; it never fails on a figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { TestSshd } from '../lib/loopback-sshd';
 import { freePort } from '../lib/net';
@@ -39,13 +45,16 @@ import { envCount } from './env';
 import { table } from './table';
 
 const MAIN = path.join(__dirname, '..', '..', 'daemon', 'main.js');
+const UNIT = path.join(__dirname, '..', '..', '..', 'systemd', 'lapsebox.service');
 const BOX = 'bench-soak';
 const TARGET = 'hq';
 const SOURCES = [
   { id: 'a', periodMs: 1_000, camera: { driver: 'testpattern', width: 1920, height: 1080 } },
-  { id: 'b', periodMs: 10_000, camera: { driver: 'testpattern', width: 6000, height: 4000, timeout: '60s' } },
+  { id: 'b', periodMs: 10_000, camera: { driver: 'http', url: 'http://127.0.0.1:0/snapshot.jpg', timeout: '60s' } },
 ] as const;
-const DAEMON_ENV = { MALLOC_ARENA_MAX: '2', LAPSEBOX_LOG_LEVEL: 'warn' } as const;
+/** As systemd/lapsebox.service runs the daemon (checked against the unit at start). */
+const DAEMON_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', LAPSEBOX_LOG_LEVEL: 'warn' } as const;
+const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 /** After /healthz, before the measured window: start-up and the first captures. */
 const WARMUP_MS = 10_000;
 const WEB_CLIENTS = 4;
@@ -92,10 +101,12 @@ export async function run(): Promise<void> {
   let sshd: TestSshd | null = null;
   let daemon: ChildProcess | null = null;
   let watcher: { renamesOnto: (file: string) => number; close: () => void } | null = null;
+  let camera: http.Server | null = null;
   const cleanup = async () => {
     watcher?.close();
     if (daemon) await stopChild(daemon);
     await sshd?.stop();
+    camera?.close();
   };
   const interrupted = (signal: NodeJS.Signals) => {
     void cleanup().finally(() => {
@@ -106,7 +117,11 @@ export async function run(): Promise<void> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    checkUnitSettings();
     sshd = await TestSshd.start({ dir: path.join(tmp, 'sshd') });
+    const snapshot = await photoLikeJpeg(path.join(tmp, 'snapshot.jpg'), 6000, 4000);
+    camera = await serveSnapshot(snapshot);
+    const cameraUrl = `http://127.0.0.1:${(camera.address() as { port: number }).port}/snapshot.jpg`;
     const port = await freePort();
     const configFile = path.join(home, 'lapsebox.yaml');
     fs.writeFileSync(
@@ -115,7 +130,7 @@ export async function run(): Promise<void> {
         appliance: { id: BOX, timezone: 'UTC' },
         storage: { dataDir: 'data' },
         web: { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}` },
-        sources: SOURCES.map((s) => ({ id: s.id, camera: s.camera, schedule: { every: `${s.periodMs / 1000}s` } })),
+        sources: SOURCES.map((s) => ({ id: s.id, camera: s.camera.driver === 'http' ? { ...s.camera, url: cameraUrl } : s.camera, schedule: { every: `${s.periodMs / 1000}s` } })),
         sync: { targets: [sshd.target(TARGET)] },
       }),
     );
@@ -128,13 +143,13 @@ export async function run(): Promise<void> {
     watcher = sshd.watch(watched);
 
     process.stdout.write(
-      `source a 1920x1080 every 1 s, source b 6000x4000 every 10 s, SFTP to a loopback sshd (down from 40 % to 60 %), a film at 50 %, ` +
+      `source a 1920x1080 every 1 s (test pattern), source b 6000x4000 every 10 s (an HTTP camera, a ${(fs.statSync(snapshot).size / MB).toFixed(0)} MB JPEG), SFTP to a loopback sshd (down from 40 % to 60 %), a film at 50 %, ` +
         `${WEB_CLIENTS} web clients paging; ${minutes} min measured after ${WARMUP_MS / 1000} s of warm-up, a sample every ${sampleS} s; ` +
         `node ${process.versions.node}, ${os.cpus().length} cores, load average before: ${loadText()}\n`,
     );
     const log = path.join(home, 'daemon.log');
     const fd = fs.openSync(log, 'w');
-    daemon = spawn(process.execPath, [MAIN, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', fd, fd] });
+    daemon = spawn(process.execPath, [...NODE_FLAGS, MAIN, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const pid = daemon.pid!;
     const base = `http://127.0.0.1:${port}`;
@@ -382,6 +397,54 @@ export async function run(): Promise<void> {
     await cleanup();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------- the camera
+
+/** The daemon here runs as the unit runs it: the same malloc settings and node flags, or the bench stops. */
+function checkUnitSettings(): void {
+  const unit = fs.readFileSync(UNIT, 'utf8');
+  const missing = [
+    ...Object.entries(DAEMON_ENV)
+      .filter(([k]) => k.startsWith('MALLOC_'))
+      .map(([k, v]) => `Environment=${k}=${v}`)
+      .filter((line) => !unit.split('\n').includes(line)),
+    ...NODE_FLAGS.filter((flag) => !new RegExp(`^ExecStart=\\S*node ${flag} `, 'm').test(unit)).map((flag) => `ExecStart=... node ${flag}`),
+  ];
+  if (missing.length > 0) throw new Error(`the soak runs the daemon as systemd/lapsebox.service does, but the unit has no ${missing.join(', ')}: update DAEMON_ENV and NODE_FLAGS`);
+}
+
+/**
+ * A JPEG with the weight of a camera's photo (q 92, 14 MB at 24 MP): smooth areas from a
+ * scaled-up small picture, with grain, so it neither compresses to nothing nor is pure noise.
+ */
+async function photoLikeJpeg(file: string, width: number, height: number): Promise<string> {
+  const small = { width: Math.round(width / 8), height: Math.round(height / 8) };
+  const pixels = await sharp(randomBytes(small.width * small.height * 3), { raw: { ...small, channels: 3 } })
+    .resize(width, height)
+    .raw()
+    .toBuffer();
+  const grain = randomBytes(pixels.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (pixels[i]! * 3 + grain[i]!) >> 2;
+  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toFile(file);
+  return file;
+}
+
+/** An IP camera on loopback: every GET of /snapshot.jpg answers `file`, streamed. */
+function serveSnapshot(file: string): Promise<http.Server> {
+  const size = fs.statSync(file).size;
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/snapshot.jpg') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': size });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
 }
 
 // ---------------------------------------------------------------- the server

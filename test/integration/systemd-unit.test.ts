@@ -105,7 +105,7 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'KillSignal')).toBe('SIGTERM');
     expect(seconds(one(sut, 'Service', 'TimeoutStopSec'))).toBeGreaterThan(10);
     expect(seconds(one(sut, 'Service', 'TimeoutStartSec'))).toBeGreaterThanOrEqual(300);
-    expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node /opt/lapsebox/dist/daemon/main.js run');
+    expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node --max-semi-space-size=2 /opt/lapsebox/dist/daemon/main.js run');
   });
 
   it('keeps the box within its memory: squeezed above MemoryHigh, a process killed at MemoryMax, the daemon going on', () => {
@@ -141,7 +141,7 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'Group')).toBe('lapsebox');
     expect(sut['Service']?.['SupplementaryGroups']).toBeUndefined();
     expect(one(sut, 'Service', 'WorkingDirectory')).toBe('-/var/lib/lapsebox');
-    expect(sut['Service']?.['Environment']).toEqual(expect.arrayContaining(['LAPSEBOX_CONFIG=/etc/lapsebox/lapsebox.yaml', 'MALLOC_ARENA_MAX=2']));
+    expect(sut['Service']?.['Environment']).toEqual(expect.arrayContaining(['LAPSEBOX_CONFIG=/etc/lapsebox/lapsebox.yaml', 'MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']));
     expect(one(sut, 'Service', 'UMask')).toBe('0027');
     expect(one(sut, 'Install', 'WantedBy')).toBe('multi-user.target');
   });
