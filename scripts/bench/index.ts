@@ -13,6 +13,7 @@ import { run as retention } from './retention.bench';
 import { run as reload } from './reload.bench';
 import { run as mqtt } from './mqtt.bench';
 import { run as soak } from './soak.bench';
+import { run as budget } from './budget.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -24,6 +25,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['retention', retention],
   ['reload', reload],
   ['mqtt', mqtt],
+  ['memory budget', budget],
   ['soak', soak],
 ];
 

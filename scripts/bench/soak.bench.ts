@@ -30,31 +30,25 @@
  * Reports only: every target is printed with "met" or "not met"; it never fails on a figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { TestSshd } from '../lib/loopback-sshd';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
+import { DAEMON_ENV, MAIN, MB, NODE_FLAGS, checkUnitSettings, metric, percentile, photoLikeJpeg, readMetrics, serveSnapshot, statusKb, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
 import { table } from './table';
 
-const MAIN = path.join(__dirname, '..', '..', 'daemon', 'main.js');
-const UNIT = path.join(__dirname, '..', '..', '..', 'systemd', 'lapsebox.service');
 const BOX = 'bench-soak';
 const TARGET = 'hq';
 const SOURCES = [
   { id: 'a', periodMs: 1_000, camera: { driver: 'testpattern', width: 1920, height: 1080 } },
   { id: 'b', periodMs: 10_000, camera: { driver: 'http', url: 'http://127.0.0.1:0/snapshot.jpg', timeout: '60s' } },
 ] as const;
-/** As systemd/lapsebox.service runs the daemon (checked against the unit at start). */
-const DAEMON_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', LAPSEBOX_LOG_LEVEL: 'warn' } as const;
-const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 /** After /healthz, before the measured window: start-up and the first captures. */
 const WARMUP_MS = 10_000;
 const WEB_CLIENTS = 4;
@@ -63,7 +57,6 @@ const WEB_PAUSE_MS = 3_000;
 const DRAIN_MS = 15 * 60_000;
 /** Rejections that stay on the box (docs/sync.md): not expected on the server. */
 const NOT_SENT = ['corrupt', 'too-small', 'too-large'];
-const MB = 1024 * 1024;
 const TARGETS = { rssGrowthPct: 10, fdDrift: 5, missed: 0, lost: 0, peakTreeMb: 450 };
 
 interface Sample {
@@ -80,13 +73,6 @@ interface Sample {
   pictures: number;
   pending: number;
   sshdUp: boolean;
-}
-
-interface Proc {
-  pid: number;
-  comm: string;
-  rss: number;
-  hwm: number;
 }
 
 export async function run(): Promise<void> {
@@ -399,54 +385,6 @@ export async function run(): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------- the camera
-
-/** The daemon here runs as the unit runs it: the same malloc settings and node flags, or the bench stops. */
-function checkUnitSettings(): void {
-  const unit = fs.readFileSync(UNIT, 'utf8');
-  const missing = [
-    ...Object.entries(DAEMON_ENV)
-      .filter(([k]) => k.startsWith('MALLOC_'))
-      .map(([k, v]) => `Environment=${k}=${v}`)
-      .filter((line) => !unit.split('\n').includes(line)),
-    ...NODE_FLAGS.filter((flag) => !new RegExp(`^ExecStart=\\S*node ${flag} `, 'm').test(unit)).map((flag) => `ExecStart=... node ${flag}`),
-  ];
-  if (missing.length > 0) throw new Error(`the soak runs the daemon as systemd/lapsebox.service does, but the unit has no ${missing.join(', ')}: update DAEMON_ENV and NODE_FLAGS`);
-}
-
-/**
- * A JPEG with the weight of a camera's photo (q 92, 14 MB at 24 MP): smooth areas from a
- * scaled-up small picture, with grain, so it neither compresses to nothing nor is pure noise.
- */
-async function photoLikeJpeg(file: string, width: number, height: number): Promise<string> {
-  const small = { width: Math.round(width / 8), height: Math.round(height / 8) };
-  const pixels = await sharp(randomBytes(small.width * small.height * 3), { raw: { ...small, channels: 3 } })
-    .resize(width, height)
-    .raw()
-    .toBuffer();
-  const grain = randomBytes(pixels.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (pixels[i]! * 3 + grain[i]!) >> 2;
-  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toFile(file);
-  return file;
-}
-
-/** An IP camera on loopback: every GET of /snapshot.jpg answers `file`, streamed. */
-function serveSnapshot(file: string): Promise<http.Server> {
-  const size = fs.statSync(file).size;
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/snapshot.jpg') {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': size });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
 // ---------------------------------------------------------------- the server
 
 function checkServer(dataDir: string, remoteBox: string, renamesOnto: (file: string) => number) {
@@ -547,75 +485,7 @@ function skippedSlots(dataDir: string): number {
   }
 }
 
-// ---------------------------------------------------------------- processes
-
-/** The process and every descendant (through /proc/<pid>/task/<tid>/children), with VmRSS and VmHWM in bytes; the root first. */
-function tree(root: number): Proc[] {
-  const out: Proc[] = [];
-  const visit = (pid: number) => {
-    try {
-      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-      out.push({ pid, comm: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?', rss: kb('VmRSS'), hwm: kb('VmHWM') });
-      for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-        const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-        for (const child of children ? children.split(/\s+/) : []) visit(Number(child));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  };
-  visit(root);
-  return out;
-}
-
-function statusKb(pid: number, field: string): number {
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-}
-
-async function untilHealthy(child: ChildProcess, base: string, log: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the daemon exited (${child.exitCode ?? child.signalCode}):\n${tail(log)}`);
-    const ok = await fetch(`${base}/healthz`).then((r) => r.status === 200, () => false);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`the daemon did not answer /healthz within 60 s:\n${tail(log)}`);
-}
-
-/** SIGTERM, then SIGKILL after 30 s; resolves once the child has exited. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 // ---------------------------------------------------------------- metrics and report helpers
-
-async function readMetrics(base: string, auth: Record<string, string>): Promise<string> {
-  try {
-    const res = await fetch(`${base}/metrics`, { headers: auth });
-    return res.status === 200 ? await res.text() : '';
-  } catch {
-    return '';
-  }
-}
-
-/** A sample's value from Prometheus text: the line `name{...labels containing label...} value`, or NaN. */
-function metric(text: string, name: string, label = ''): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== ' ' && rest[0] !== '{') continue;
-    if (label && !rest.includes(label)) continue;
-    return Number(rest.slice(rest.lastIndexOf(' ') + 1));
-  }
-  return NaN;
-}
 
 function sampleRow(s: Sample): string[] {
   const mb = (b: number) => (Number.isFinite(b) ? (b / MB).toFixed(0) : '-');
@@ -634,34 +504,6 @@ function sampleRow(s: Sample): string[] {
     Number.isFinite(s.pending) ? String(s.pending) : '-',
     s.sshdUp ? 'up' : 'down',
   ];
-}
-
-/** The daemon's log lines at warn and above (JSON lines), counted by message. */
-function warningsOf(log: string): string[] {
-  const counts = new Map<string, number>();
-  for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const l = JSON.parse(line) as { level?: string | number; msg?: string };
-      counts.set(`${String(l.level)} ${l.msg ?? ''}`, (counts.get(`${String(l.level)} ${l.msg ?? ''}`) ?? 0) + 1);
-    } catch {
-      counts.set(line.slice(0, 120), (counts.get(line.slice(0, 120)) ?? 0) + 1);
-    }
-  }
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([m, n]) => `${n} x ${m}`);
-}
-
-function tail(file: string): string {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(-3000) : '';
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
-}
-
-function utcDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }
 
 function formatMinute(ms: number): string {

@@ -78,7 +78,7 @@ describe('systemd/lapsebox.service', () => {
   it('is checked for real: systemd-analyze verify does complain about a broken copy', () => {
     const broken = path.join(tmp.dir, 'broken', 'lapsebox.service');
     fs.mkdirSync(path.dirname(broken));
-    fs.writeFileSync(broken, fs.readFileSync(installed, 'utf8').replace('Type=notify', 'Type=notify\nWatchdogSecs=30s').replace(`${process.execPath} /opt/`, '/nonexistent/node /opt/'));
+    fs.writeFileSync(broken, fs.readFileSync(installed, 'utf8').replace('Type=notify', 'Type=notify\nWatchdogSecs=30s').replace(`${process.execPath} `, '/nonexistent/node '));
     const result = analyze(['verify', broken]);
     expect(result.output).toMatch(/Unknown key( name)? 'WatchdogSecs'/);
     expect(result.output).toMatch(/\/nonexistent\/node/);
@@ -105,7 +105,7 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'KillSignal')).toBe('SIGTERM');
     expect(seconds(one(sut, 'Service', 'TimeoutStopSec'))).toBeGreaterThan(10);
     expect(seconds(one(sut, 'Service', 'TimeoutStartSec'))).toBeGreaterThanOrEqual(300);
-    expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node --max-semi-space-size=2 /opt/lapsebox/dist/daemon/main.js run');
+    expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node --optimize-for-size --max-semi-space-size=2 /opt/lapsebox/dist/daemon/main.js run');
   });
 
   it('keeps the box within its memory: squeezed above MemoryHigh, a process killed at MemoryMax, the daemon going on', () => {
