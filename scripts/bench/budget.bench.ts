@@ -10,7 +10,8 @@
  * - ten web clients paging through a prepared day of source `a` (LAPSEBOX_BUDGET_FRAMES pictures,
  *   default 1440: a day at one a minute), the thumbnails of each page and one preview;
  * - after LAPSEBOX_BUDGET_QUIET_S (default 60) of that, the 1080p film of the prepared day, asked
- *   as a maintainer would (`POST /api/sources/a/videos`), with the default settings (deflicker on).
+ *   as a maintainer would (`POST /api/sources/a/videos`), with the default settings (deflicker on),
+ *   LAPSEBOX_BUDGET_FILM_WIDTH wide (default 1920; 1280 for the small-box profile).
  *
  * The two daemons:
  * - "before": the build of LAPSEBOX_BUDGET_BEFORE (default ba90694, the last commit before issue
@@ -19,7 +20,9 @@
  * - "now": this build, run as systemd/lapsebox.service runs it (DAEMON_ENV and NODE_FLAGS).
  *
  * Printed for each: peak memory per process (VmHWM) and of the whole tree (the sum of the
- * RSS of the daemon and its children, sampled every 200 ms), the encode's frames per second
+ * RSS of the daemon and its children, sampled every 200 ms), the memory cgroup the daemon runs
+ * in (as systemd runs the unit in one: anon peak, peak with the page cache, OOM kills; with
+ * LAPSEBOX_BUDGET_LIMIT_MB as its limit, like the unit's MemoryMax), the encode's frames per second
  * (frames / the builder's own encode time) and the slot lateness of the captures (taken_at
  * minus the slot) without and with the encode; then the ratios now / before. Targets: total
  * at most 450 MB, encode speed at least 0.8x, p99 lateness under 1 s. Reports only; it never
@@ -43,7 +46,7 @@ import type { NewPicture } from '../../daemon/store/pictures.repository';
 import { TestSshd } from '../lib/loopback-sshd';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
-import { DAEMON_ENV, MAIN, MB, NODE_FLAGS, checkUnitSettings, metric, percentile, readMetrics, photoLikeJpeg, serveSnapshot, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
+import { DAEMON_ENV, MAIN, MB, NODE_FLAGS, checkUnitSettings, memoryCgroup, metric, percentile, readMetrics, photoLikeJpeg, serveSnapshot, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
 import { table } from './table';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -70,6 +73,8 @@ interface Phase {
   peakTotal: number;
   /** RSS of each process (by name) in the sample of the peak. */
   atPeak: Map<string, number>;
+  /** The largest anonymous memory (RSS without mapped files) the cgroup was charged, sampled with the tree. */
+  cgroupAnon: number;
   /** The daemon's largest sample (once a second) and what it was made of. */
   daemon: DaemonMemory | null;
   lateness: number[];
@@ -92,6 +97,8 @@ interface Outcome {
   quiet: Phase;
   film: Phase & { frames: number; encodeMs: number; status: string; encoder: string };
   perProcess: Map<string, number>;
+  /** The daemon's memory cgroup, as systemd gives the unit one: its peak including the page cache, and OOM kills. */
+  cgroup: { version: 1 | 2; peak: number | null; oomKills: number; limitMb: number | null } | null;
   web: { pages: number; thumbs: number; errors: number };
   warnings: string[];
 }
@@ -99,6 +106,8 @@ interface Outcome {
 export async function run(): Promise<void> {
   const frames = envCount('LAPSEBOX_BUDGET_FRAMES', 1440);
   const quietMs = envCount('LAPSEBOX_BUDGET_QUIET_S', 60) * 1000;
+  const filmWidth = envCount('LAPSEBOX_BUDGET_FILM_WIDTH', 1920);
+  const limitMb = process.env['LAPSEBOX_BUDGET_LIMIT_MB'] ? envCount('LAPSEBOX_BUDGET_LIMIT_MB', 0) : null;
   const before = process.env['LAPSEBOX_BUDGET_BEFORE'] || BEFORE;
   checkUnitSettings();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-budget-'));
@@ -121,7 +130,7 @@ export async function run(): Promise<void> {
     sshd = await TestSshd.start({ dir: path.join(tmp, 'sshd') });
     process.stdout.write(
       `load: source b 6000x4000 every 10 s (an HTTP camera, a ${(fs.statSync(snapshot).size / MB).toFixed(0)} MB JPEG), source a 1920x1080 every 5 s (test pattern), ` +
-        `SFTP of every picture to a loopback sshd, ${WEB_CLIENTS} web clients paging ${day}; ${quietMs / 1000} s like that, then the 1080p film of ${day} ` +
+        `SFTP of every picture to a loopback sshd, ${WEB_CLIENTS} web clients paging ${day}; ${quietMs / 1000} s like that, then the film of ${day} ${filmWidth} px wide ` +
         `(${frames} frames, default settings: libx264 preset medium, crf 23, deflicker); node ${process.versions.node}, ${os.cpus().length} cores, ffmpeg ${ffmpegVersion()}, ` +
         `load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
     );
@@ -132,7 +141,7 @@ export async function run(): Promise<void> {
     const outcomes: Outcome[] = [];
     for (const d of daemons) {
       process.stdout.write(`\n${d.label}: running...\n`);
-      outcomes.push(await runOne(d, { tmp, prepared, day, cameraUrl, sshd, quietMs }));
+      outcomes.push(await runOne(d, { tmp, prepared, day, cameraUrl, sshd, quietMs, filmWidth, limitMb }));
     }
     report(outcomes);
   } finally {
@@ -204,7 +213,7 @@ async function prepareDay(dataDir: string, day: string, count: number): Promise<
   }
 }
 
-async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: string; cameraUrl: string; sshd: TestSshd; quietMs: number }): Promise<Outcome> {
+async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: string; cameraUrl: string; sshd: TestSshd; quietMs: number; filmWidth: number; limitMb: number | null }): Promise<Outcome> {
   const home = path.join(ctx.tmp, d.name);
   const dataDir = path.join(home, 'data');
   fs.mkdirSync(home);
@@ -227,9 +236,12 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
   );
   const log = path.join(home, 'daemon.log');
   const fd = fs.openSync(log, 'w');
+  const cgroup = memoryCgroup(`lapsebox-budget-${d.name}-${process.pid}`, ctx.limitMb === null ? null : ctx.limitMb * MB);
+  if (!cgroup && ctx.limitMb !== null) throw new Error('LAPSEBOX_BUDGET_LIMIT_MB needs a memory cgroup, and this machine does not let this process make one');
   let child: ChildProcess | null = spawn(process.execPath, [...d.flags, d.main, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...d.env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   try {
+    cgroup?.add(child.pid!);
     const pid = child.pid!;
     const base = `http://127.0.0.1:${port}`;
     await untilHealthy(child, base, log);
@@ -237,7 +249,7 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
     const auth = { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` };
 
     // Memory, every 200 ms: the sum of the tree's RSS, and each process's high-water mark.
-    const totals: { at: number; bytes: number; byComm: Map<string, number> }[] = [];
+    const totals: { at: number; bytes: number; byComm: Map<string, number>; cgroupAnon: number }[] = [];
     const perProcess = new Map<string, number>();
     // The daemon's own memory, once a second: what its RSS is made of.
     const daemonSamples: DaemonMemory[] = [];
@@ -253,7 +265,7 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
         const procs = tree(pid);
         const byComm = new Map<string, number>();
         for (const p of procs) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.rss);
-        totals.push({ at: Date.now(), bytes: procs.reduce((n, p) => n + p.rss, 0), byComm });
+        totals.push({ at: Date.now(), bytes: procs.reduce((n, p) => n + p.rss, 0), byComm, cgroupAnon: cgroup?.now().anon ?? NaN });
         for (const p of procs) perProcess.set(p.comm, Math.max(perProcess.get(p.comm) ?? 0, p.hwm));
         await sleep(SAMPLE_MS);
       }
@@ -293,7 +305,7 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
     const quietTo = Date.now();
 
     const filmFrom = Date.now();
-    const res = await fetch(`${base}/api/sources/a/videos`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ from: ctx.day, to: ctx.day }) });
+    const res = await fetch(`${base}/api/sources/a/videos`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ from: ctx.day, to: ctx.day, width: ctx.filmWidth }) });
     const asked = (await res.json()) as { job?: { id: number }; error?: string };
     if (res.status !== 202 || !asked.job) throw new Error(`the film was refused: ${res.status} ${JSON.stringify(asked)}`);
     let job: { status: string; message?: string | null; result?: { frames?: number; encodeMs?: number; encoder?: string } | null } = { status: 'queued' };
@@ -307,25 +319,30 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
     await Promise.all(clients);
     sampling = false;
     await sampler;
+    const cgroupPeak = cgroup?.peak() ?? null;
+    const oomKills = cgroup?.oomKills() ?? 0;
     await stopChild(child);
     child = null;
 
     const phase = (from: number, to: number): Phase => {
       const inside = totals.filter((t) => t.at >= from && t.at <= to);
-      const top = inside.reduce((a, b) => (b.bytes > a.bytes ? b : a), { at: 0, bytes: 0, byComm: new Map<string, number>() });
+      const top = inside.reduce((a, b) => (b.bytes > a.bytes ? b : a), { at: 0, bytes: 0, byComm: new Map<string, number>(), cgroupAnon: NaN });
+      const cgroupAnon = Math.max(...inside.map((t) => t.cgroupAnon));
       const daemonTop = daemonSamples.filter((m) => m.at >= from && m.at <= to).reduce<DaemonMemory | null>((a, b) => (!a || b.rss > a.rss ? b : a), null);
-      return { from, to, peakTotal: top.bytes, atPeak: top.byComm, daemon: daemonTop, lateness: latenessBetween(dataDir, from, to) };
+      return { from, to, peakTotal: top.bytes, atPeak: top.byComm, cgroupAnon, daemon: daemonTop, lateness: latenessBetween(dataDir, from, to) };
     };
     return {
       daemon: d,
       quiet: phase(quietFrom, quietTo),
       film: { ...phase(filmFrom, filmTo), frames: job.result?.frames ?? 0, encodeMs: job.result?.encodeMs ?? 0, status: job.status + (job.message ? `: ${job.message}` : ''), encoder: job.result?.encoder ?? '?' },
       perProcess,
+      cgroup: cgroup ? { version: cgroup.version, peak: cgroupPeak, oomKills, limitMb: ctx.limitMb } : null,
       web,
       warnings: warningsOf(log),
     };
   } finally {
     if (child) await stopChild(child);
+    cgroup?.remove();
   }
 }
 
@@ -360,6 +377,8 @@ function report(outcomes: Outcome[]): void {
   const spread = (xs: number[]) => (xs.length ? `${percentile(xs, 0.5)} / ${percentile(xs, 0.99)} / ${Math.max(...xs)} ms (${xs.length})` : '-');
   const inner = (m: DaemonMemory | null) =>
     m ? `${(m.rss / MB).toFixed(0)} = files ${(m.file / MB).toFixed(0)} + anon ${(m.anon / MB).toFixed(0)} (V8 heap ${(m.heap / MB).toFixed(0)}, buffers ${(m.external / MB).toFixed(0)})` : '-';
+  const cg = (o: Outcome, f: (o: Outcome) => string) => (o.cgroup ? f(o) : 'no cgroup here');
+  const cgPeak = (o: Outcome) => `${o.cgroup!.peak === null ? '?' : mb(o.cgroup!.peak)}${o.cgroup!.limitMb ? ` (limit ${o.cgroup!.limitMb} MB)` : ''}, ${o.cgroup!.oomKills}`;
   const parts = (m: Map<string, number>) => [...m].sort((x, y) => y[1] - x[1]).map(([c, b]) => `${c} ${(b / MB).toFixed(0)}`).join(' + ');
   const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : '-');
   const comms = [...new Set([...before.perProcess.keys(), ...now.perProcess.keys()])].sort((x, y) => (now.perProcess.get(y) ?? 0) - (now.perProcess.get(x) ?? 0));
@@ -372,6 +391,8 @@ function report(outcomes: Outcome[]): void {
       ['  made of', parts(before.quiet.atPeak), parts(now.quiet.atPeak), ''],
       ['peak total during the film (sum of RSS)', mb(before.film.peakTotal), mb(now.film.peakTotal), ratio(now.film.peakTotal, before.film.peakTotal)],
       ['  made of', parts(before.film.atPeak), parts(now.film.atPeak), ''],
+      ['cgroup: anon peak without / during the film', cg(before, (o) => `${mb(o.quiet.cgroupAnon)} / ${mb(o.film.cgroupAnon)}`), cg(now, (o) => `${mb(o.quiet.cgroupAnon)} / ${mb(o.film.cgroupAnon)}`), ratio(now.film.cgroupAnon, before.film.cgroupAnon)],
+      ['cgroup: peak with the page cache, OOM kills', cg(before, cgPeak), cg(now, cgPeak), ''],
       ['daemon at its largest without the film', inner(before.quiet.daemon), inner(now.quiet.daemon), ''],
       ['daemon at its largest during the film', inner(before.film.daemon), inner(now.film.daemon), ''],
       ['film', `${before.film.frames} frames, ${before.film.encoder}, ${before.film.status}`, `${now.film.frames} frames, ${now.film.encoder}, ${now.film.status}`, ''],

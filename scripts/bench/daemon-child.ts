@@ -164,3 +164,77 @@ export function percentile(values: readonly number[], p: number): number {
 export function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
+
+/**
+ * A memory cgroup of its own for a daemon under test, as systemd gives the unit one: its
+ * children join it, and the kernel counts (and, with a limit, bounds) them together with
+ * the page cache they fill. A child of this process's own memory cgroup (v2, or v1's
+ * `memory` hierarchy), or null where this machine does not let us make one.
+ */
+export interface MemoryCgroup {
+  version: 1 | 2;
+  dir: string;
+  /** Moves a process (its later children with it) into the group. */
+  add(pid: number): void;
+  /** Memory charged now: anon (RSS), file (page cache, mapped files included), and the kernel's total. */
+  now(): { total: number; anon: number; file: number };
+  /** The highest total the kernel saw (v1 max_usage, v2 memory.peak where the kernel has it). */
+  peak(): number | null;
+  /** Processes the kernel's OOM killer killed in the group. */
+  oomKills(): number;
+  remove(): void;
+}
+
+export function memoryCgroup(name: string, limitBytes: number | null): MemoryCgroup | null {
+  const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  const v1 = lines.map((l) => /^\d+:([^:]*):(.*)$/.exec(l)).find((m) => m && m[1]!.split(',').includes('memory'));
+  const v2 = lines.map((l) => /^0::(.*)$/.exec(l)).find(Boolean);
+  const candidates: { version: 1 | 2; dir: string }[] = [];
+  if (v1) candidates.push({ version: 1, dir: path.join('/sys/fs/cgroup/memory', v1[2]!, name) });
+  if (v2 && fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) candidates.push({ version: 2, dir: path.join('/sys/fs/cgroup', v2[1]!, name) });
+  for (const { version, dir } of candidates) {
+    try {
+      fs.mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
+    const stat = () => new Map(read('memory.stat').split('\n').map((l) => l.split(' ') as [string, string]).map(([k, v]) => [k, Number(v)]));
+    try {
+      if (limitBytes !== null) fs.writeFileSync(path.join(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limitBytes));
+    } catch (err) {
+      fs.rmdirSync(dir);
+      throw new Error(`cannot set the memory limit of ${dir}: ${String(err)}`);
+    }
+    return {
+      version,
+      dir,
+      add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
+      now: () => {
+        const s = stat();
+        return version === 1
+          ? { total: Number(read('memory.usage_in_bytes')), anon: s.get('rss') ?? 0, file: s.get('cache') ?? 0 }
+          : { total: Number(read('memory.current')), anon: s.get('anon') ?? 0, file: s.get('file') ?? 0 };
+      },
+      peak: () => {
+        const file = version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak';
+        return fs.existsSync(path.join(dir, file)) ? Number(read(file)) : null;
+      },
+      oomKills: () => {
+        const text = read(version === 1 ? 'memory.oom_control' : 'memory.events');
+        return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
+      },
+      remove: () => {
+        for (let i = 0; i < 50; i++) {
+          try {
+            fs.rmdirSync(dir);
+            return;
+          } catch {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // processes still leaving
+          }
+        }
+      },
+    };
+  }
+  return null;
+}
