@@ -55,8 +55,12 @@ describe('PicturePipeline (real sharp)', () => {
     const mask = { left: 600, top: 400, width: 800, height: 400 };
     const color = [0, 0, 0];
 
-    it('fills the masked area uniformly in the stored picture and in every size, before anything is written', async () => {
-      const file = input('noise.jpg', await jpegOf(noise(2400, 1600), 2400, 1600));
+    // Up to 12 MP the stored picture and the sizes are made side by side; above, one after the other (memory).
+    it.each([
+      [2400, 1600, 'side by side'],
+      [4300, 2800, 'one after the other'],
+    ])('fills the masked area uniformly in the stored picture and in every size, before anything is written (%ix%i: %s)', async (W, H) => {
+      const file = input('noise.jpg', await jpegOf(noise(W, H), W, H));
       const source = sourceWith(
         `    image:\n      privacyMasks: [ { left: 600, top: 400, width: 800, height: 400 } ]\n      legend: { position: bottom-left }\n      watermark: { file: ${logo} }\n    public: { enabled: true, width: 800 }\n`,
       );
@@ -70,7 +74,7 @@ describe('PicturePipeline (real sharp)', () => {
 
       for (const { kind, data } of out.derivatives) {
         const meta = await sharp(data).metadata();
-        const s = meta.width / 2400;
+        const s = meta.width / W;
         // The whole scaled mask, less a pixel of JPEG ringing on each side.
         const area = {
           left: Math.ceil(mask.left * s) + 1,
