@@ -28,7 +28,7 @@
  * at most 450 MB, encode speed at least 0.8x, p99 lateness under 1 s. Reports only; it never
  * fails on a figure.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
@@ -238,10 +238,11 @@ async function runOne(d: Daemon, ctx: { tmp: string; prepared: string; day: stri
   const fd = fs.openSync(log, 'w');
   const cgroup = memoryCgroup(`lapsebox-budget-${d.name}-${process.pid}`, ctx.limitMb === null ? null : ctx.limitMb * MB);
   if (!cgroup && ctx.limitMb !== null) throw new Error('LAPSEBOX_BUDGET_LIMIT_MB needs a memory cgroup, and this machine does not let this process make one');
-  let child: ChildProcess | null = spawn(process.execPath, [...d.flags, d.main, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...d.env }, stdio: ['ignore', fd, fd] });
+  const args = [...d.flags, d.main, 'run', '--config', configFile];
+  const options: SpawnOptions = { cwd: home, env: { ...process.env, ...d.env }, stdio: ['ignore', fd, fd] };
+  let child: ChildProcess | null = cgroup ? cgroup.spawn(process.execPath, args, options) : spawn(process.execPath, args, options);
   fs.closeSync(fd);
   try {
-    cgroup?.add(child.pid!);
     const pid = child.pid!;
     const base = `http://127.0.0.1:${port}`;
     await untilHealthy(child, base, log);

@@ -3,7 +3,7 @@
  * started as systemd/lapsebox.service starts it, a 24 MP camera on loopback, the process
  * tree's memory from /proc, and the daemon's metrics and log.
  */
-import { type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -174,8 +174,13 @@ export function utcDate(ms: number): string {
 export interface MemoryCgroup {
   version: 1 | 2;
   dir: string;
-  /** Moves a process (its later children with it) into the group. */
-  add(pid: number): void;
+  /**
+   * Starts `command` inside the group, so that every page it ever touches is charged to it
+   * (a process moved in after its start leaves its first pages behind): a shell writes its
+   * own pid into the group, then execs the command. No value reaches the shell's code; the
+   * group's file and the command are its arguments.
+   */
+  spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess;
   /** Memory charged now: anon (RSS), file (page cache, mapped files included), and the kernel's total. */
   now(): { total: number; anon: number; file: number };
   /** The highest total the kernel saw (v1 max_usage, v2 memory.peak where the kernel has it). */
@@ -209,7 +214,7 @@ export function memoryCgroup(name: string, limitBytes: number | null): MemoryCgr
     return {
       version,
       dir,
-      add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
+      spawn: (command, args, options) => spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(dir, 'cgroup.procs'), command, ...args], options),
       now: () => {
         const s = stat();
         return version === 1
