@@ -285,7 +285,7 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     expect(fs.statSync(wrapper).mode & 0o7777).toBe(0o755);
     const text = fs.readFileSync(wrapper, 'utf8');
     expect(text).toMatch(/^NODE=\/usr\/bin\/node$/m);
-    expect(text).toContain('runuser -u lapsebox -- "$NODE" "$MAIN" "$@"');
+    expect(text).toContain('runuser -u lapsebox -- "$NODE" --optimize-for-size --max-semi-space-size=2 "$MAIN" "$@"');
     expect(text).toContain('LAPSEBOX_CONFIG="${LAPSEBOX_CONFIG:-/etc/lapsebox/lapsebox.yaml}"');
 
     for (const unitName of ['gvfs-gphoto2-volume-monitor.service', 'gvfs-mtp-volume-monitor.service']) {

@@ -108,6 +108,22 @@ describe('systemd/lapsebox.service', () => {
     expect(one(sut, 'Service', 'ExecStart')).toBe('/usr/bin/node --optimize-for-size --max-semi-space-size=2 /opt/lapsebox/dist/daemon/main.js run');
   });
 
+  it('runs node with the same memory settings wherever the daemon\'s work runs: the unit, the lapsebox command and npm start', () => {
+    const flags = /^\/usr\/bin\/node ((?:--\S+ )*)\/opt\//.exec(one(sut, 'Service', 'ExecStart'))![1]!.trim();
+    const env = (sut['Service']?.['Environment'] ?? []).filter((e) => e.startsWith('MALLOC_'));
+    expect(flags).not.toBe('');
+    expect(env.length).toBeGreaterThanOrEqual(2);
+    const wrapper = fs.readFileSync(path.join(ROOT, 'scripts', 'lapsebox-wrapper'), 'utf8');
+    const start = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
+    for (const line of wrapper.split('\n').filter((l) => l.includes('exec ') && l.includes('"$MAIN"'))) expect(line).toContain(`"$NODE" ${flags} "$MAIN"`);
+    expect(start).toContain(`node ${flags} dist/daemon/main.js`);
+    for (const e of env) {
+      const [name, value] = e.split('=') as [string, string];
+      expect(wrapper).toContain(`${name}="\${${name}:-${value}}"`);
+      expect(start).toContain(`${name}=${value} `);
+    }
+  });
+
   it('keeps the box within its memory: squeezed above MemoryHigh, a process killed at MemoryMax, the daemon going on', () => {
     const bytes = (text: string): number => {
       const m = /^(\d+)([KMG])$/.exec(text);
