@@ -27,6 +27,9 @@
  * upload each), none missing, none extra, no `.tmp-` left. Missed slots: slots of the measured window
  * (after 10 s of warm-up) without a picture, and the scheduler's own `source_state.skipped`.
  *
+ * LAPSEBOX_SOAK_HEAP_SNAPSHOTS=DIR keeps a heap snapshot of the daemon from before the measured
+ * window and one from after it in DIR (open both in Chrome's DevTools, Memory, "Comparison").
+ *
  * Reports only: every target is printed with "met" or "not met"; it never fails on a figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -77,6 +80,8 @@ interface Sample {
 
 export async function run(): Promise<void> {
   const minutes = envCount('LAPSEBOX_SOAK_MINUTES', 10);
+  // A folder to keep two heap snapshots of the daemon in (before and after the measured window), to tell a leak from garbage.
+  const snapshots = process.env['LAPSEBOX_SOAK_HEAP_SNAPSHOTS'] ? path.resolve(process.env['LAPSEBOX_SOAK_HEAP_SNAPSHOTS']) : null;
   const sampleS = envCount('LAPSEBOX_SOAK_SAMPLE_S', 60);
   const durationMs = minutes * 60_000;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-soak-'));
@@ -135,7 +140,7 @@ export async function run(): Promise<void> {
     );
     const log = path.join(home, 'daemon.log');
     const fd = fs.openSync(log, 'w');
-    daemon = spawn(process.execPath, [...NODE_FLAGS, MAIN, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', fd, fd] });
+    daemon = spawn(process.execPath, [...NODE_FLAGS, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []), MAIN, 'run', '--config', configFile], { cwd: home, env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const pid = daemon.pid!;
     const base = `http://127.0.0.1:${port}`;
@@ -158,6 +163,24 @@ export async function run(): Promise<void> {
       }
     })();
 
+    const heapSnapshot = async (name: string) => {
+      if (!snapshots) return;
+      const before = new Set(fs.readdirSync(home));
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 600; i++) {
+        await sleep(500);
+        const made = fs.readdirSync(home).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+        // Written in one go; done when its size stops changing.
+        if (made && fs.statSync(path.join(home, made)).size > 0) {
+          await sleep(2_000);
+          fs.mkdirSync(snapshots, { recursive: true });
+          fs.copyFileSync(path.join(home, made), path.join(snapshots, `${name}.heapsnapshot`));
+          process.stdout.write(`heap snapshot: ${path.join(snapshots, `${name}.heapsnapshot`)}\n`);
+          return;
+        }
+      }
+    };
+    await heapSnapshot('start');
     const from = Math.ceil((Date.now() + WARMUP_MS) / 10_000) * 10_000;
     const to = from + durationMs;
     await sleep(from - Date.now());
@@ -261,6 +284,7 @@ export async function run(): Promise<void> {
       process.stdout.write(`  ${formatMinute(at - from)} min: ${sampleRow(samples.at(-1)!).slice(1).join(' / ')}\n`);
     }
     await sleep(to - Date.now());
+    await heapSnapshot('end');
     await Promise.all([...clients, events]);
     const skippedTo = skippedSlots(dataDir);
 
@@ -310,6 +334,7 @@ export async function run(): Promise<void> {
     const firstQ = samples.slice(0, quarter);
     const lastQ = samples.slice(-quarter);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const floor = (xs: Sample[], key: 'rss' | 'heap') => Math.min(...xs.map((x) => x[key]).filter(Number.isFinite));
     const rssFirst = mean(firstQ.map((s) => s.rss));
     const rssLast = mean(lastQ.map((s) => s.rss));
     const treeFirst = mean(firstQ.map((s) => s.treeRss));
@@ -370,6 +395,9 @@ export async function run(): Promise<void> {
         ['figure', 'value', 'target', ''],
         [`RSS daemon, mean of first vs last quarter (${quarter} samples each)`, `${(rssFirst / MB).toFixed(0)} -> ${(rssLast / MB).toFixed(0)} MB (${signed(growth)} %)`, `< ${TARGETS.rssGrowthPct} %`, met(growth < TARGETS.rssGrowthPct)],
         ['RSS tree, same quarters', `${(treeFirst / MB).toFixed(0)} -> ${(treeLast / MB).toFixed(0)} MB (${signed(((treeLast - treeFirst) / treeFirst) * 100)} %)`, '', ''],
+        // The floors tell a leak from the garbage collector's sawtooth: garbage comes and goes, a leak lifts the lowest sample too.
+        ['RSS daemon, lowest sample of the first vs last quarter', `${(floor(firstQ, 'rss') / MB).toFixed(0)} -> ${(floor(lastQ, 'rss') / MB).toFixed(0)} MB`, '', ''],
+        ['V8 heap used, lowest sample of the first vs last quarter', `${(floor(firstQ, 'heap') / MB).toFixed(0)} -> ${(floor(lastQ, 'heap') / MB).toFixed(0)} MB`, '', ''],
         ['open fds, mean of first vs last quarter', `${fdFirst.toFixed(1)} -> ${fdLast.toFixed(1)} (max ${Math.max(...samples.map((s) => s.fds))})`, `flat (drift <= ${TARGETS.fdDrift})`, met(fdLast - fdFirst <= TARGETS.fdDrift)],
         ['missed slots (slots without a picture, both sources)', String(missed), String(TARGETS.missed), met(missed === TARGETS.missed)],
         ['lost files (missing on the server, not pending)', String(lost), String(TARGETS.lost), met(lost === TARGETS.lost)],
