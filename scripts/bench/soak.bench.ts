@@ -29,6 +29,8 @@
  *
  * LAPSEBOX_SOAK_HEAP_SNAPSHOTS=DIR keeps a heap snapshot of the daemon from before the measured
  * window and one from after it in DIR (open both in Chrome's DevTools, Memory, "Comparison").
+ * Taking one stops the daemon for seconds (slots around it are skipped, outside the window) and
+ * leaves its RSS higher: a run with snapshots finds a leak; the figures come from a run without.
  *
  * Reports only: every target is printed with "met" or "not met"; it never fails on a figure.
  */
