@@ -83,17 +83,19 @@ export function encoderFor(preferred: VideoEncoder, size: Size): { encoder: Vide
 }
 
 /**
- * libx264's memory on a small box (issue 23): two frame threads and a 5-frame lookahead
- * (sync-lookahead off) instead of x264's defaults (1.5 threads per core, 40 frames for
- * preset medium). Measured on a 2-core machine, 300 noisy 1920x1080 frames, preset medium,
- * crf 23: peak RSS 248 MB at a 10-frame lookahead instead of 503 MB, 64.8 s instead of 66.9 s,
- * the same file size (npm run bench -- timelapse prints both in one run); 5 frames take
- * 35 MB more off (400 test-pattern frames with deflicker: 263 MB against 298 MB, a 7.5 %
- * smaller file, SSIM 0.934 against 0.939), which the box's 450 MB budget needed beside a
- * 24 MP capture (npm run bench -- budget). On a 4-core Pi the encode leaves two cores to
- * the captures, which come first.
+ * libx264's memory on a small box (issue 23): two threads that share each frame (sliced
+ * threads) and a 5-frame lookahead (sync-lookahead off) instead of x264's defaults (1.5 frame
+ * threads per core, 40 frames of lookahead for preset medium). Measured on a 2-core machine,
+ * preset medium, crf 23: 300 noisy 1920x1080 frames peak at 248 MB with two frame threads and
+ * a 10-frame lookahead instead of 503 MB, 64.8 s instead of 66.9 s, the same file size
+ * (npm run bench -- timelapse prints both in one run); 5 frames take 35 MB more off (400
+ * test-pattern frames with deflicker: 263 MB against 298 MB, a 7.5 % smaller file, SSIM
+ * 0.934 against 0.939); sliced threads instead of frame threads take 24 MB more off (120
+ * test-pattern frames with deflicker: 242 MB against 266 MB, the file 0.1 % larger, SSIM
+ * 0.9955 both), which the box's 450 MB budget needed beside a 24 MP capture (npm run bench
+ * -- budget). On a 4-core Pi the encode leaves two cores to the captures, which come first.
  */
-export const X264_LOW_MEMORY: readonly string[] = ['-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0'];
+export const X264_LOW_MEMORY: readonly string[] = ['-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0:sliced-threads=1'];
 
 /** Bits per second for encoders that take no quality setting: about 0.1 bit per pixel. */
 export function hardwareBitrate(s: Pick<EncodeSettings, 'width' | 'height' | 'fps'>): number {

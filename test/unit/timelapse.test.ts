@@ -219,7 +219,7 @@ describe('encodeArgs', () => {
       '-vf', 'format=yuv420p',
       '-c:v', 'libx264', '-preset', 'medium', '-crf', '23',
       // Two frame threads and a short lookahead: half the memory of x264's defaults (issue 23).
-      '-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0',
+      '-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0:sliced-threads=1',
       '-pix_fmt', 'yuv420p', '-r', '25', '-movflags', '+faststart', '-f', 'mp4',
     ]);
   });
