@@ -342,12 +342,14 @@ export class CaptureService {
     let companions: { path: string; extension: string }[] = [];
     /** The driver's capture while it has not answered: an abandoned one gets a moment to clean up after itself. */
     let capturing: Promise<CaptureResult> | undefined;
+    /** The race's listener, removed after the attempt (see #timeoutSignal). */
+    let onAbort: (() => void) | undefined;
     try {
       const dir = await this.#store.prepareDir(source.id, started);
       temp = tempPathFor(path.join(dir, pictureFileName(started)));
       const aborted = new Promise<never>((_, reject) => {
         if (signal.aborted) reject(abortError(signal));
-        else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+        else signal.addEventListener('abort', (onAbort = () => reject(abortError(signal))), { once: true });
       });
       // The race ends the wait even if a driver ignores the signal; its late output is removed below.
       capturing = camera.capture({ destination: temp, takenAt: new Date(started), signal });
@@ -382,6 +384,7 @@ export class CaptureService {
     } catch (err) {
       return { ok: false, error: toCameraError(err, source.id) };
     } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
       clear();
       // A driver stopped by the daemon's stop kills its program (TERM, then KILL 2 s later) and removes
       // its working files: wait for that, boundedly, as the process exits next. (After a timeout the
@@ -451,11 +454,26 @@ export class CaptureService {
     return localDate(this.#now(), this.#config.appliance.timezone);
   }
 
-  /** A signal that fires when `stop` does or after `ms`, with a timeout CameraError as its reason. */
+  /**
+   * A signal that fires when `stop` does or after `ms`, with a timeout CameraError as its
+   * reason; `clear` unhooks it from both. Not `AbortSignal.any`: Node keeps a signal made
+   * by it for the life of the process once it has an abort listener and has not fired,
+   * which is every capture that succeeds (about 2 KB each: 20 MB of heap a day at one
+   * picture every 10 s, found by the soak).
+   */
   #timeoutSignal(stop: AbortSignal, ms: number, message: string): { signal: AbortSignal; clear: () => void } {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new CameraError('timeout', message, 'the camera may be hung; check its cable and power, or raise camera.timeout')), ms);
-    return { signal: AbortSignal.any([stop, controller.signal]), clear: () => clearTimeout(timer) };
+    const onStop = () => controller.abort(stop.reason);
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+    return {
+      signal: controller.signal,
+      clear: () => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
+      },
+    };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -105,6 +106,24 @@ describe('CaptureService', () => {
   afterEach(() => {
     store.close();
     tmp.cleanup();
+  });
+
+  it('leaves nothing hooked to the signal a capture was given (an AbortSignal with a listener left can live as long as the daemon)', async () => {
+    const signals: AbortSignal[] = [];
+    const camera = new ScriptedCamera(['ok']);
+    const capture = camera.capture.bind(camera);
+    camera.capture = (req) => {
+      signals.push(req.signal);
+      return capture(req);
+    };
+    const service = make(camera);
+    for (let i = 0; i < 3; i++) expect((await service.capture('cam', 'manual')).status).toBe('captured');
+    expect(signals).toHaveLength(3);
+    for (const signal of signals) {
+      expect(signal.aborted).toBe(false);
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    }
+    await service.stop(100);
   });
 
   it('stores, indexes and publishes a picture', async () => {
