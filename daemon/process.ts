@@ -51,6 +51,16 @@ export class CommandNotFoundError extends Error {
 const running = new Set<number>();
 let exitHookInstalled = false;
 
+/** Puts a process group (a child started with `detached: true`) on the list killed when the daemon exits. */
+export function trackGroup(pid: number): void {
+  track(pid);
+}
+
+/** Takes a process group off that list once its leader has been reaped. */
+export function untrackGroup(pid: number): void {
+  running.delete(pid);
+}
+
 function track(pid: number): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;

@@ -94,6 +94,16 @@ export class GPhoto2Camera implements Camera {
     }
   }
 
+  /**
+   * USB reset of `port` alone, then the settle time (the session driver's reset: its worker
+   * has let go of the camera and detects it again itself).
+   */
+  async resetPort(port: string, signal: AbortSignal): Promise<void> {
+    if (!port.startsWith('usb:')) return;
+    await withPortLock(port, () => this.#run(resetArgs(port), signal));
+    await sleep(this.#options.settleMs ?? 3000, signal);
+  }
+
   /** USB reset of the port, then a fresh detection: the camera comes back at a new address. */
   async reset(signal: AbortSignal): Promise<void> {
     const port = this.#port ?? this.#lastPort;
@@ -138,17 +148,7 @@ export class GPhoto2Camera implements Camera {
         : new CameraError('bad-output', `camera ${sourceId}: gphoto2 reported success but downloaded no picture`, 'check the capture target (camera.settings.capturetarget) and the memory card');
     }
     const jpegPath = path.join(folder, jpeg);
-    const { size } = await fs.stat(jpegPath);
-    const floor = this.#options.minJpegBytes ?? 10 * 1024;
-    if (size < floor) {
-      throw new CameraError('bad-output', `camera ${sourceId}: the picture is only ${size} bytes (less than ${floor})`, 'the shot failed or the transfer was cut short; check the cable and the camera');
-    }
-    if (!(await isCompleteJpeg(jpegPath))) {
-      throw new CameraError('bad-output', `camera ${sourceId}: the picture is a truncated JPEG (${size} bytes)`, 'the transfer was cut short; check the USB cable and hub');
-    }
-    const { width, height } = await jpegSize(jpegPath).catch((err: unknown) => {
-      throw new CameraError('bad-output', `camera ${sourceId}: the picture's JPEG header cannot be read (${messageOf(err).trim().split('\n')[0]})`, 'the camera sent a damaged picture; check the USB cable and the camera\'s image format (JPEG)', { cause: err });
-    });
+    const { width, height, size } = await checkedShot(jpegPath, sourceId, this.#options.minJpegBytes);
     await fs.rename(jpegPath, destination);
     const companions: { path: string; extension: string }[] = [];
     if (this.#options.keepRaw) {
@@ -169,6 +169,24 @@ export class GPhoto2Camera implements Camera {
   #run(args: string[], signal: AbortSignal): Promise<CommandResult> {
     return runGphoto2(this.#program, args, signal);
   }
+}
+
+/**
+ * A shot the camera downloaded, checked before it goes anywhere: large enough to be a
+ * picture, a complete JPEG, a header that gives its size. Both gphoto2 drivers use it.
+ */
+export async function checkedShot(file: string, sourceId: string, minBytes = 10 * 1024): Promise<{ width: number; height: number; size: number }> {
+  const { size } = await fs.stat(file);
+  if (size < minBytes) {
+    throw new CameraError('bad-output', `camera ${sourceId}: the picture is only ${size} bytes (less than ${minBytes})`, 'the shot failed or the transfer was cut short; check the cable and the camera');
+  }
+  if (!(await isCompleteJpeg(file))) {
+    throw new CameraError('bad-output', `camera ${sourceId}: the picture is a truncated JPEG (${size} bytes)`, 'the transfer was cut short; check the USB cable and hub');
+  }
+  const { width, height } = await jpegSize(file).catch((err: unknown) => {
+    throw new CameraError('bad-output', `camera ${sourceId}: the picture's JPEG header cannot be read (${messageOf(err).trim().split('\n')[0]})`, 'the camera sent a damaged picture; check the USB cable and the camera\'s image format (JPEG)', { cause: err });
+  });
+  return { width, height, size };
 }
 
 /**
