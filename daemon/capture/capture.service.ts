@@ -137,7 +137,7 @@ export class CaptureService {
       const inherited = handover?.relayFault ?? null;
       const powerCycle = source.enabled ? source.recovery.powerCycle : undefined;
       const relayFault = inherited && powerCycle && sameRelay(inherited.config, powerCycle) ? inherited : null;
-      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false };
+      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance, deps.log), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false };
       this.#units.set(source.id, unit);
       void handover?.released.then(() => {
         if (unit.handover === handover) unit.handover = null;

@@ -6,13 +6,16 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { Camera } from './camera';
 import { TestPatternCamera } from './testpattern.camera';
 import { GPhoto2Camera } from './gphoto2.camera';
+import { Gphoto2SessionCamera } from './gphoto2-session/session.camera';
+import { silentLogger, type Logger } from '../logger';
 import { V4l2Camera } from './v4l2.camera';
 import { HttpCamera } from './http.camera';
 import { RtspCamera } from './rtsp.camera';
 
-export type CameraFactory = (source: SourceConfig, appliance: Config['appliance']) => Camera;
+/** `log` hears what a driver decides by itself (the gphoto2 session falling back to the program). */
+export type CameraFactory = (source: SourceConfig, appliance: Config['appliance'], log?: Logger) => Camera;
 
-export const createCamera: CameraFactory = (source, appliance) => {
+export const createCamera: CameraFactory = (source, appliance, log = silentLogger()) => {
   const camera = source.camera;
   switch (camera.driver) {
     case 'testpattern':
@@ -24,15 +27,19 @@ export const createCamera: CameraFactory = (source, appliance) => {
         timezone: appliance.timezone,
         ...(appliance.location ? { location: appliance.location } : {}),
       });
-    case 'gphoto2':
-      return new GPhoto2Camera({
+    case 'gphoto2': {
+      const options = {
         sourceId: source.id,
         settings: camera.settings,
         keepRaw: camera.keepRaw,
         ...(camera.model !== undefined ? { model: camera.model } : {}),
         ...(camera.port !== undefined ? { port: camera.port } : {}),
         ...(camera.serial !== undefined ? { serial: camera.serial } : {}),
-      });
+      };
+      // The session downloads the JPEG only: RAW + JPEG stays with the program.
+      if (camera.mode === 'cli' || camera.keepRaw) return new GPhoto2Camera(options);
+      return new Gphoto2SessionCamera({ ...options, mode: camera.mode, log });
+    }
     case 'v4l2':
       return new V4l2Camera({
         sourceId: source.id,

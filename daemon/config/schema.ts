@@ -169,6 +169,9 @@ const testpatternCamera = obj({
   height: int(16, 4000).default(1080),
   timeout,
 });
+/** How a gphoto2 source talks to its camera (camera.mode). */
+export const GPHOTO2_MODES = ['auto', 'session', 'cli'] as const;
+
 const gphoto2Camera = obj({
   driver: z.literal('gphoto2'),
   model: z.string().min(1).optional().check(allowed(modelProblem)).meta({ description: 'Camera model as gphoto2 --auto-detect prints it' }),
@@ -185,7 +188,15 @@ const gphoto2Camera = obj({
     })
     .meta({ description: 'gphoto2 --set-config NAME=VALUE pairs applied before each capture, e.g. { iso: 100, aperture: 8 }' }),
   keepRaw: z.boolean().default(false).meta({ description: 'Keep the RAW file of each shot beside its JPEG (set the camera to RAW + JPEG)' }),
+  mode: z
+    .enum(GPHOTO2_MODES)
+    .default('auto')
+    .meta({ description: 'auto: the camera kept open in a session (libgphoto2 through the gphoto2 binding, in a worker process), the gphoto2 program where the binding cannot load or keepRaw is on; session: the session only; cli: the gphoto2 program for each shot' }),
   timeout,
+}).check((ctx) => {
+  if (ctx.value.mode === 'session' && ctx.value.keepRaw) {
+    ctx.issues.push({ code: 'custom', input: ctx.value.mode, path: ['mode'], message: 'keepRaw needs the gphoto2 program (the session downloads the JPEG only): set mode to auto or cli' });
+  }
 });
 const v4l2Camera = obj({
   driver: z.literal('v4l2'),

@@ -107,7 +107,7 @@ describe('lapsebox doctor', () => {
     });
 
     it('fails when ffmpeg, ffprobe and gphoto2 are missing and a source needs them, and says what to install', async () => {
-      const { configFile } = setup([{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model } }]);
+      const { configFile } = setup([{ id: 'north', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model } }]);
       const { code, get, report } = await doctor(configFile, { PATH: nodeOnly });
       expect(get('ffmpeg')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/ffmpeg is not installed/), fix: 'sudo apt-get install -y ffmpeg' });
       expect(get('ffprobe')).toMatchObject({ verdict: 'fail', fix: 'sudo apt-get install -y ffmpeg' });
@@ -224,9 +224,9 @@ describe('lapsebox doctor', () => {
     it('sees the camera a source names by model or serial, and not one that is not there or unplugged', async () => {
       const fake = await installFakeGphoto2(path.join(tmp.dir, 'fake-gphoto2'), { cameras: [CANON] });
       const { configFile } = setup([
-        { id: 'by-model', camera: { driver: 'gphoto2', model: CANON.model }, ...NO_VIDEOS },
-        { id: 'by-serial', camera: { driver: 'gphoto2', serial: CANON.serial }, ...NO_VIDEOS },
-        { id: 'other', camera: { driver: 'gphoto2', model: 'Nikon D750' }, ...NO_VIDEOS },
+        { id: 'by-model', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model }, ...NO_VIDEOS },
+        { id: 'by-serial', camera: { driver: 'gphoto2', mode: 'cli', serial: CANON.serial }, ...NO_VIDEOS },
+        { id: 'other', camera: { driver: 'gphoto2', mode: 'cli', model: 'Nikon D750' }, ...NO_VIDEOS },
       ]);
       const plugged = await doctor(configFile, fake.env);
       expect(plugged.get('gphoto2')).toMatchObject({ verdict: 'ok', detail: 'gphoto2 2.5.28 (fake)' });
@@ -432,7 +432,7 @@ describe('lapsebox doctor', () => {
       const forDaemon = await installFakeGphoto2(path.join(tmp.dir, 'daemon-gphoto2'), { cameras: [CANON] });
       const port = await freePort();
       ({ dir } = setup([]));
-      configFile = writeConfig({ dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '10s' }, schedule: { every: '2s' }, ...NO_VIDEOS }] });
+      configFile = writeConfig({ dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model, timeout: '10s' }, schedule: { every: '2s' }, ...NO_VIDEOS }] });
       daemon = new DaemonProcess(configFile, port, forDaemon.env);
       await daemon.start();
       await waitFor('a picture from the daemon', () => forDaemon.captures().length > 0 && fs.existsSync(path.join(dir, 'data', 'sources', 'north', 'live', 'latest.jpg')));
@@ -455,7 +455,7 @@ describe('lapsebox doctor', () => {
       const forDoctor = await installFakeGphoto2(path.join(tmp.dir, 'doctor-gphoto2-unloaded'), { cameras: [CANON, NIKON] });
       // The file as edited, before "systemctl reload": a second camera with a serial (which opens every camera to read theirs).
       const edited = parse(fs.readFileSync(configFile, 'utf8')) as { sources: Record<string, unknown>[] };
-      edited.sources.push({ id: 'south', camera: { driver: 'gphoto2', serial: NIKON.serial }, ...NO_VIDEOS });
+      edited.sources.push({ id: 'south', camera: { driver: 'gphoto2', mode: 'cli', serial: NIKON.serial }, ...NO_VIDEOS });
       const editedFile = path.join(dir, 'edited.yaml');
       fs.writeFileSync(editedFile, stringify(edited), { mode: 0o600 });
       const { get } = await doctor(editedFile, forDoctor.env);

@@ -25,7 +25,7 @@ async function startBox(tmp: string, camera: Record<string, unknown>, extra: Rec
   const configFile = writeConfig({
     dir: tmp,
     port,
-    sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '1s', ...camera }, ...extra }],
+    sources: [{ id: 'north', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model, timeout: '1s', ...camera }, ...extra }],
   });
   const daemon = new DaemonProcess(configFile, port, fake.env);
   await daemon.start();

@@ -81,7 +81,7 @@ describe('the running daemon: reload (SIGHUP) and stop (SIGTERM)', () => {
     // 8 s: longer than the 5 s a stopping daemon grants (6 s then), which a reload used to impose too.
     const fake = await installFakeGphoto2(tmp.dir, { cameras: [CANON], captures: ['slow:8000', 'ok'] });
     const port = await freePort();
-    const source = { id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '30s' }, schedule: { every: '1h' }, recovery: { retries: 0 } };
+    const source = { id: 'north', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model, timeout: '30s' }, schedule: { every: '1h' }, recovery: { retries: 0 } };
     const file = writeConfig({ dir: tmp.dir, port, sources: [source] });
     sut = new DaemonProcess(file, port, fake.env);
     await sut.start();
@@ -111,7 +111,7 @@ describe('the running daemon: reload (SIGHUP) and stop (SIGTERM)', () => {
     const startHung = async () => {
       const fake = await installFakeGphoto2(tmp.dir, { cameras: [CANON], captures: ['hang'] });
       const port = await freePort();
-      const file = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', model: CANON.model, timeout: '60s' }, schedule: { every: '1h' }, recovery: { retries: 0 } }] });
+      const file = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'north', camera: { driver: 'gphoto2', mode: 'cli', model: CANON.model, timeout: '60s' }, schedule: { every: '1h' }, recovery: { retries: 0 } }] });
       sut = new DaemonProcess(file, port, fake.env);
       await sut.start();
       const admin = { ...basic('admin', initialPassword(path.join(tmp.dir, 'data'))), 'content-type': 'application/json' };

@@ -28,6 +28,7 @@ import { trackGroup, untrackGroup } from '../../process';
 import { projectRoot } from '../../package-info';
 import { TEMP_PREFIX } from '../../domain/data-folder';
 import type { Logger } from '../../logger';
+import { Limiter } from '../../limiter';
 
 /** The deadline of every call but the capture (which has camera.timeout): listing, opening, settings. */
 export const CALL_TIMEOUT_MS = 15_000;
@@ -55,6 +56,8 @@ export interface SessionState {
   reason: string | null;
   /** The camera as the session last read it. */
   camera: CameraInfo | null;
+  /** The worker's process id while one runs. */
+  workerPid: number | null;
 }
 
 export class Gphoto2SessionCamera implements Camera {
@@ -75,11 +78,18 @@ export class Gphoto2SessionCamera implements Camera {
   }
 
   get state(): SessionState {
-    if (this.#unavailable !== null) return { driver: 'cli', reason: this.#unavailable, camera: null };
-    return { driver: this.#worker || this.#opened ? 'session' : 'unknown', reason: null, camera: this.#opened };
+    if (this.#unavailable !== null) return { driver: 'cli', reason: this.#unavailable, camera: null, workerPid: null };
+    return { driver: this.#worker || this.#opened ? 'session' : 'unknown', reason: null, camera: this.#opened, workerPid: this.#worker?.pid ?? null };
   }
 
-  async capture(request: CaptureRequest): Promise<CaptureResult> {
+  /** One operation at a time (a capture, a reading for `lapsebox cameras`, a reset): the session is one conversation. */
+  readonly #turns = new Limiter(1);
+
+  capture(request: CaptureRequest): Promise<CaptureResult> {
+    return this.#turns.run(() => this.#capture(request));
+  }
+
+  async #capture(request: CaptureRequest): Promise<CaptureResult> {
     const { signal, destination } = request;
     const worker = await this.#session(signal);
     if (!worker) return this.#cli.capture(request);
@@ -99,7 +109,11 @@ export class Gphoto2SessionCamera implements Camera {
    * The recovery ladder's reset: the worker goes (and with it the claim on the USB
    * device), the program resets the port, and the next capture opens a new session.
    */
-  async reset(signal: AbortSignal): Promise<void> {
+  reset(signal: AbortSignal): Promise<void> {
+    return this.#turns.run(() => this.#reset(signal));
+  }
+
+  async #reset(signal: AbortSignal): Promise<void> {
     await this.#stopWorker();
     if (this.#unavailable !== null) return this.#cli.reset(signal);
     const port = this.#lastPort ?? this.#options.port;
@@ -112,11 +126,13 @@ export class Gphoto2SessionCamera implements Camera {
   }
 
   /** The camera as the session reads it now (opening it if needed); null when the program is used. */
-  async info(signal: AbortSignal): Promise<CameraInfo | null> {
-    const worker = await this.#session(signal);
-    if (!worker) return null;
-    this.#opened = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
-    return this.#opened;
+  info(signal: AbortSignal): Promise<CameraInfo | null> {
+    return this.#turns.run(async () => {
+      const worker = await this.#session(signal);
+      if (!worker) return null;
+      this.#opened = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
+      return this.#opened;
+    });
   }
 
   #lastPort: string | undefined;
@@ -327,6 +343,10 @@ class Worker {
       };
       this.#child.on('message', onMessage);
     });
+  }
+
+  get pid(): number | null {
+    return this.#gone ? null : (this.#child.pid ?? null);
   }
 
   request(request: RequestBody): Promise<Reply> {

@@ -109,7 +109,9 @@ async function info(): Promise<CameraInfo> {
  */
 async function configure(wanted: { name: string; value: string }[]): Promise<{ name: string; value: string }[]> {
   const before = await settings();
-  for (const { name, value } of wanted) {
+  for (const { name: given, value } of wanted) {
+    // "/main/imgsettings/iso" as --list-config prints it is "iso" here.
+    const name = given.split('/').pop()!;
     const node = before.get(name);
     if (!node) throw new Failure(null, `the camera has no setting "${name}" (lapsebox cameras lists what it has)`);
     if (Array.isArray(node.choices) && node.choices.length > 0 && !node.choices.map(String).includes(value)) {
@@ -119,7 +121,7 @@ async function configure(wanted: { name: string; value: string }[]): Promise<{ n
     await call<void>(`setting ${name}`, (cb) => open().setConfigValue(name, typed, cb));
   }
   const after = await settings();
-  return wanted.map(({ name }) => ({ name, value: text(after.get(name)) ?? '' }));
+  return wanted.map(({ name }) => ({ name, value: text(after.get(name.split('/').pop()!)) ?? '' }));
 }
 
 async function capture(folder: string): Promise<{ file: string }> {

@@ -1,0 +1,218 @@
+/**
+ * Both gphoto2 drivers against libgphoto2's virtual camera (test/helpers/vcamera.ts):
+ * the real gphoto2 program and the real binding in its worker, on Debian's libgphoto2.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { Writable } from 'node:stream';
+import { CameraError } from '../../daemon/capture/camera';
+import { GPhoto2Camera, detectCameras } from '../../daemon/capture/gphoto2.camera';
+import { Gphoto2SessionCamera, type SessionOptions } from '../../daemon/capture/gphoto2-session/session.camera';
+import { createLogger, silentLogger } from '../../daemon/logger';
+import { ROOT, tempDir } from '../helpers/env';
+import { isGone } from '../helpers/processes';
+import { fixtureFolder, vcameraEnv } from '../helpers/vcamera';
+
+jest.setTimeout(60_000);
+
+let jpeg: Buffer;
+
+beforeAll(async () => {
+  // A photo-sized JPEG (well over the drivers' 10 KB floor for a real shot).
+  jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#48a' } })
+    .composite([{ input: Buffer.from('<svg width="1200" height="800"><circle cx="600" cy="400" r="300" fill="#fc3"/></svg>'), top: 0, left: 0 }])
+    .jpeg({ quality: 95 })
+    .toBuffer();
+});
+
+/** Runs `work` with `env` in this process's environment (the program's driver passes its own environment on). */
+async function withEnv<T>(env: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await work();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+function logLines(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { log: createLogger({ destination: stream, journal: false }), lines: () => lines.map((l) => JSON.parse(l.replace(/^<\d>/, '')) as Record<string, unknown>) };
+}
+
+describe('the session driver (the gphoto2 binding in a worker)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let cameras: Gphoto2SessionCamera[];
+
+  beforeEach(() => {
+    tmp = tempDir();
+    cameras = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(cameras.map((c) => c.close()));
+    tmp.cleanup();
+  });
+
+  const session = (options: Partial<SessionOptions> & { fixtures: string }) => {
+    const { fixtures, ...rest } = options;
+    const camera = new Gphoto2SessionCamera({ sourceId: 'dslr', settings: {}, keepRaw: false, log: silentLogger(), mode: 'session', workerEnv: vcameraEnv(fixtures), ...rest });
+    cameras.push(camera);
+    return camera;
+  };
+  const shoot = (camera: Gphoto2SessionCamera, name: string, ms = 10_000) =>
+    camera.capture({ destination: path.join(tmp.dir, name), takenAt: new Date(), signal: AbortSignal.timeout(ms) });
+
+  it('opens the camera once, reads who it is, and keeps it open from shot to shot', async () => {
+    const camera = session({ fixtures: fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]), model: 'Nikon DSC D750' });
+    const pids = new Set<number | null>();
+    for (let i = 0; i < 5; i++) {
+      const shot = await shoot(camera, `p${i}.jpg`);
+      expect(shot).toEqual({ width: 1200, height: 800, size: jpeg.length });
+      expect(fs.readFileSync(path.join(tmp.dir, `p${i}.jpg`)).equals(jpeg)).toBe(true);
+      pids.add(camera.state.workerPid);
+    }
+    // One worker for all five: the session stayed open.
+    expect(pids.size).toBe(1);
+    expect(camera.state).toMatchObject({ driver: 'session', reason: null, camera: { model: 'Nikon DSC D750', port: 'usb:001,001', serial: '0.1', battery: '50%' } });
+    expect(camera.state.camera!.exposure).toMatchObject({ shutterspeed: expect.stringMatching(/s$/), 'f-number': expect.stringMatching(/^f\//) });
+    // Nothing of the shots is left beside them.
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('applies the settings in the session and reads them back', async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]);
+    const camera = session({ fixtures, settings: { shutterspeed: '0.0500s', '/main/capturesettings/f-number': 'f/4' } });
+    await shoot(camera, 'a.jpg');
+    expect(camera.state.camera!.exposure).toMatchObject({ shutterspeed: '0.0500s', 'f-number': 'f/4' });
+    const info = await camera.info(AbortSignal.timeout(10_000));
+    expect(info!.exposure.shutterspeed).toBe('0.0500s');
+
+    // A value the camera does not offer is refused by name, with the choices it has.
+    const wrong = session({ fixtures, settings: { shutterspeed: '1/3' } });
+    const error = await shoot(wrong, 'b.jpg').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CameraError);
+    expect((error as CameraError).message).toMatch(/"1\/3" is not one of the camera's choices for shutterspeed: .*0\.0500s/);
+    const unknown = session({ fixtures, settings: { iso: 100 } });
+    expect(((await shoot(unknown, 'c.jpg').catch((e: unknown) => e)) as Error).message).toContain('the camera has no setting "iso"');
+  });
+
+  it('says which camera it looked for when none matches', async () => {
+    const camera = session({ fixtures: fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]), serial: '1234' });
+    const error = (await shoot(camera, 'a.jpg').catch((e: unknown) => e)) as CameraError;
+    expect(error.code).toBe('not-found');
+    expect(error.message).toBe('camera dslr: no camera matching serial 1234 (libgphoto2 sees: Nikon DSC D750 at usb:001,001)');
+  });
+
+  it('kills a worker that misses its deadline, with its process group, and opens a new one for the next shot', async () => {
+    // No picture to give: the virtual camera's capture never ends.
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), []);
+    const camera = session({ fixtures });
+    // The capture service's deadline: camera.timeout, as a CameraError on the signal.
+    const deadline = new AbortController();
+    setTimeout(() => deadline.abort(new CameraError('timeout', 'camera dslr: no picture within 1.5 s')), 1500);
+    const started = Date.now();
+    const capture = camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: deadline.signal }).catch((e: unknown) => e);
+    await waitUntil(() => camera.state.camera !== null);
+    const hung = camera.state.workerPid!;
+    const error = (await capture) as CameraError;
+    expect(error).toBeInstanceOf(CameraError);
+    expect(error.code).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2_500);
+    await waitUntil(() => isGone(hung));
+    expect(camera.state.workerPid).toBeNull();
+    expect(fs.existsSync(path.join(tmp.dir, 'a.jpg'))).toBe(false);
+    // The camera answers again: a new worker, a new session.
+    fixtureFolder(fixtures, [jpeg]);
+    expect(await shoot(camera, 'b.jpg')).toMatchObject({ width: 1200 });
+    expect(camera.state.workerPid).not.toBe(hung);
+  });
+
+  it('a worker killed in the middle of a capture fails that capture cleanly; the next one gets a new worker', async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), []);
+    const camera = session({ fixtures });
+    const capture = shoot(camera, 'a.jpg', 20_000).catch((e: unknown) => e);
+    await waitUntil(() => camera.state.workerPid !== null && camera.state.camera !== null);
+    const pid = camera.state.workerPid!;
+    await new Promise((r) => setTimeout(r, 300)); // in the capture now
+    process.kill(pid, 'SIGKILL');
+    const error = (await capture) as CameraError;
+    expect(error.code).toBe('io');
+    expect(error.message).toMatch(/the camera's session ended during "capture" \(killed by SIGKILL\)/);
+    expect(fs.existsSync(path.join(tmp.dir, 'a.jpg'))).toBe(false);
+    fixtureFolder(fixtures, [jpeg]);
+    expect(await shoot(camera, 'b.jpg')).toMatchObject({ width: 1200 });
+    expect(camera.state.workerPid).not.toBe(pid);
+  });
+
+  it('leaves nothing running when the daemon stops in the middle of a capture', async () => {
+    const camera = session({ fixtures: fixtureFolder(path.join(tmp.dir, 'fx'), []) });
+    const stop = new AbortController();
+    const capture = camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: stop.signal }).catch((e: unknown) => e);
+    await waitUntil(() => camera.state.camera !== null);
+    const pid = camera.state.workerPid!;
+    stop.abort(new CameraError('aborted', 'capture abandoned, the daemon is stopping'));
+    expect(((await capture) as CameraError).code).toBe('aborted');
+    await camera.close();
+    await waitUntil(() => isGone(pid));
+  });
+
+  it('falls back to the gphoto2 program when the binding cannot be loaded, and says so once', async () => {
+    // The worker copied where no node_modules holds the binding: require('gphoto2') fails as on a box without it.
+    const lone = path.join(tmp.dir, 'lone');
+    fs.mkdirSync(lone);
+    for (const f of ['worker.js', 'protocol.js']) fs.copyFileSync(path.join(ROOT, 'dist', 'daemon', 'capture', 'gphoto2-session', f), path.join(lone, f));
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]);
+    const { log, lines } = logLines();
+    await withEnv(vcameraEnv(fixtures), async () => {
+      const auto = session({ fixtures, log, mode: 'auto', workerScript: path.join(lone, 'worker.js') });
+      expect(await shoot(auto, 'a.jpg')).toMatchObject({ width: 1200, height: 800 });
+      expect(await shoot(auto, 'b.jpg')).toMatchObject({ width: 1200, height: 800 });
+      expect(auto.state).toMatchObject({ driver: 'cli', reason: expect.stringMatching(/^the gphoto2 binding cannot be loaded \(Cannot find module 'gphoto2'.*\); the gphoto2 program takes the pictures$/) });
+      expect(lines().filter((l) => String(l.msg).includes('binding cannot be loaded'))).toHaveLength(1);
+
+      const strict = session({ fixtures, mode: 'session', workerScript: path.join(lone, 'worker.js') });
+      const error = (await shoot(strict, 'c.jpg').catch((e: unknown) => e)) as CameraError;
+      expect(error.code).toBe('unsupported');
+      expect(error.advice).toContain('camera.mode: cli');
+    });
+  });
+});
+
+describe('the program driver (gphoto2 for each shot) against the same camera', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('detects the camera with its serial, applies settings and downloads the picture', async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]);
+    await withEnv(vcameraEnv(fixtures), async () => {
+      expect(await detectCameras({ serials: true })).toEqual([{ model: 'Nikon DSC D750', port: 'usb:001,001', serial: '0.1' }]);
+      const camera = new GPhoto2Camera({ sourceId: 'dslr', model: 'Nikon DSC D750', settings: { shutterspeed: '0.0500s' }, keepRaw: false });
+      const shot = await camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(20_000) });
+      expect(shot).toEqual({ width: 1200, height: 800, size: jpeg.length });
+      expect(fs.readFileSync(path.join(tmp.dir, 'a.jpg')).equals(jpeg)).toBe(true);
+    });
+  });
+});
+
+async function waitUntil(test: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
