@@ -10,8 +10,10 @@ import { CameraError } from '../../daemon/capture/camera';
 import { GPhoto2Camera, detectCameras } from '../../daemon/capture/gphoto2.camera';
 import { Gphoto2SessionCamera, type SessionOptions } from '../../daemon/capture/gphoto2-session/session.camera';
 import { createLogger, silentLogger } from '../../daemon/logger';
-import { ROOT, tempDir } from '../helpers/env';
-import { isGone } from '../helpers/processes';
+import Database from 'better-sqlite3';
+import { ROOT, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { DaemonProcess } from '../helpers/daemon';
+import { groupExists, isGone } from '../helpers/processes';
 import { fixtureFolder, vcameraEnv } from '../helpers/vcamera';
 
 jest.setTimeout(60_000);
@@ -216,3 +218,62 @@ async function waitUntil(test: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('the session driver in the running daemon', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let daemon: DaemonProcess | undefined;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await daemon?.kill();
+    daemon = undefined;
+    tmp.cleanup();
+  });
+
+  it('captures into the pipeline through one session; a hung capture is killed at camera.timeout, the next slot is on time with a new worker', async () => {
+    // The camera starts with nothing to give: the first captures hang.
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), []);
+    const port = await freePort();
+    const configFile = writeConfig({
+      dir: tmp.dir,
+      port,
+      sources: [{ id: 'dslr', camera: { driver: 'gphoto2', model: 'Nikon DSC D750', timeout: '2s', settings: { shutterspeed: '0.0500s' } }, schedule: { every: '3s' }, recovery: { retries: 0 } }],
+    });
+    daemon = new DaemonProcess(configFile, port, vcameraEnv(fixtures));
+    await daemon.start();
+    const d = daemon;
+    await waitFor('a capture killed at its deadline', () => d.lines.some((l) => l.msg.startsWith('capture failed') && l.code === 'timeout'), 20_000);
+    const opened = () => d.lines.filter((l) => l.msg.includes('session opened'));
+    const hungWorker = opened()[0]!.worker as number;
+    expect(d.lines.find((l) => l.msg.includes('session ended during "capture"'))).toMatchObject({ level: 'warn', worker: hungWorker });
+    await waitFor('the hung worker to be gone', () => isGone(hungWorker));
+    // The camera has pictures again: the next slot opens a new session and the pictures go through the pipeline.
+    fixtureFolder(fixtures, [jpeg]);
+    const db = () => new Database(path.join(tmp.dir, 'data', 'lapsebox.db'), { readonly: true });
+    const pictures = () => {
+      const handle = db();
+      try {
+        return handle.prepare('SELECT taken_at, width, height FROM pictures ORDER BY taken_at').all() as { taken_at: number; width: number; height: number }[];
+      } finally {
+        handle.close();
+      }
+    };
+    await waitFor('three pictures', () => pictures().length >= 3, 30_000);
+    const taken = pictures();
+    expect(taken[0]).toMatchObject({ width: 1200, height: 800 });
+    // On the 3 s grid: the hung capture did not push the slots back.
+    for (const p of taken) expect(p.taken_at % 3000).toBeLessThan(500);
+    const workers = new Set(opened().map((l) => l.worker as number));
+    expect(workers.has(hungWorker)).toBe(true);
+    // Every picture after the hang came through one session: at most one more worker per failed capture.
+    const failures = d.lines.filter((l) => l.msg.startsWith('capture failed')).length;
+    expect(workers.size).toBeLessThanOrEqual(failures + 1);
+    expect(opened().at(-1)).toMatchObject({ model: 'Nikon DSC D750', serial: '0.1' });
+    const last = opened().at(-1)!.worker as number;
+    expect((await d.stop()).code).toBe(0);
+    // Nothing left running after the daemon: not the worker, not its group.
+    await waitFor('the worker to be gone after the stop', () => isGone(last));
+    expect(groupExists(last)).toBe(false);
+  });
+});

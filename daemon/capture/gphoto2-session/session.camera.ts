@@ -210,6 +210,7 @@ export class Gphoto2SessionCamera implements Camera {
       opened = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
     }
     this.#opened = opened;
+    this.#options.log.info({ source: sourceId, worker: worker.pid, model: opened.model, port: opened.port, serial: opened.serial }, `camera ${sourceId}: session opened (${describeCamera({ model: opened.model, port: opened.port, ...(opened.serial ? { serial: opened.serial } : {}) })})`);
   }
 
   /** One request with its deadline: the signal, and `timeoutMs` when given. A miss kills the worker. */
@@ -227,6 +228,7 @@ export class Gphoto2SessionCamera implements Camera {
     const deadline = new Promise<never>((_, reject) => {
       const fail = (error: CameraError) => {
         // Whatever it was doing, it is not doing it any more: killed, and replaced at the next call.
+        this.#options.log.warn({ source: sourceId, worker: worker.pid, op }, `camera ${sourceId}: session ended during "${op}" (${error.message}); a new one opens at the next capture`);
         worker.kill();
         reject(error);
       };
