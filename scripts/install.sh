@@ -28,8 +28,10 @@ APP_GROUPS=(video plugdev gpio)
 # the legend and the test pattern (through fontconfig), CA certificates for HTTPS.
 # vcgencmd comes with Raspberry Pi OS; timedatectl with systemd; chrony is optional.
 RUNTIME_PACKAGES=(ffmpeg gphoto2 fonts-dejavu-core fontconfig ca-certificates)
-# Only when node_modules must be installed: better-sqlite3 and epoll (onoff) compile.
-BUILD_PACKAGES=(python3 make g++)
+# Only when node_modules must be installed: better-sqlite3 and epoll (onoff) compile, and
+# the gphoto2 binding (the DSLR session driver) compiles against libgphoto2-dev's headers;
+# without them it is skipped and the gphoto2 program takes the pictures.
+BUILD_PACKAGES=(python3 make g++ libgphoto2-dev)
 # gvfs volume monitors that open a camera as soon as it is plugged in (gphoto2 then says
 # "Could not claim the USB device"): their user units, masked for every user...
 GVFS_UNITS=(gvfs-gphoto2-volume-monitor.service gvfs-mtp-volume-monitor.service)
