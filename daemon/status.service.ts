@@ -18,6 +18,7 @@ import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
+import type { CameraView } from './capture/camera';
 import type { MqttStatus } from './domain/mqtt';
 import type { ProgressStatus } from './progress/progress.service';
 import { publicSwitchJson, type PublicSwitch, type PublicSwitchJson } from './settings/public-switch';
@@ -38,6 +39,8 @@ export interface SourceStatus {
   down: { since: string } | null;
   powerCycles: { today: number; maxPerDay: number; last: string | null } | null;
   counts: { pictures: number; captures: number; failures: number; skipped: number };
+  /** A gphoto2 camera as the running daemon's driver knows it (session or program, model, serial, battery, exposure); null otherwise. */
+  camera: CameraView | null;
 }
 
 export interface DiskStatus {
@@ -101,6 +104,8 @@ function healthView(sample: SystemSample | null): HealthView | null {
 export interface LiveView {
   nextSlot(sourceId: string): Date | null;
   isBusy(sourceId: string): boolean;
+  /** What the source's driver knows of its camera now (gphoto2 only). */
+  camera?(sourceId: string): CameraView | null;
 }
 
 export class StatusService {
@@ -188,6 +193,7 @@ export class StatusService {
           }
         : null,
       counts: { pictures: this.#pictures.count(source.id), captures: state.captures, failures: state.failures, skipped: state.skipped },
+      camera: source.enabled ? (this.#live?.camera?.(source.id) ?? null) : null,
     });
   }
 

@@ -20,7 +20,9 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
 
 /** A source as the API shows it: its status, the user's level on it and its latest picture. */
 export function sourceJson(status: SourceStatus, level: Level, latest: Picture | undefined) {
-  return { ...status, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
+  // The camera itself (serial, battery, exposure) is for those who may change the source's settings.
+  const camera = atLeast(level, 'edit') ? status.camera : null;
+  return { ...status, camera, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
 }
 
 /**

@@ -21,6 +21,25 @@ export interface Camera {
   reset?(signal: AbortSignal): Promise<void>;
   /** Releases resources (open devices, child processes). Called once, on stop. */
   close?(): Promise<void>;
+  /** What the driver knows of the camera now (gphoto2: the session's reading), for the status and the UI. */
+  view?(): CameraView;
+}
+
+/** A gphoto2 camera as the status shows it: how the pictures are taken, and what the camera said of itself. */
+export interface CameraView {
+  /** 'session': kept open by libgphoto2 in a worker; 'program': the gphoto2 program for each shot. */
+  access: 'session' | 'program';
+  /** Why the program is used, when it is. */
+  reason: string | null;
+  model: string | null;
+  port: string | null;
+  serial: string | null;
+  /** As the camera says it ("50%", "Full"). */
+  battery: string | null;
+  /** The exposure settings the camera has, by gphoto2 name (shutterspeed, f-number, iso, ...). */
+  exposure: Record<string, string>;
+  /** When the camera said it (ISO 8601); null before the session first opened. */
+  readAt: string | null;
 }
 
 export interface CaptureRequest {

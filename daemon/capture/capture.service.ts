@@ -28,7 +28,7 @@ import { PipelineError, type PicturePipeline } from '../pipeline/picture.pipelin
 import { removeIfExists, tempPathFor } from '../files/atomic';
 import { localDate, pictureFileName } from '../domain/data-folder';
 import { RelayUnavailableError, type Relay, type RelayConfig } from '../hardware/relay';
-import { CameraError, abortError, sleep, type Camera, type CaptureResult } from './camera';
+import { CameraError, abortError, sleep, type Camera, type CameraView, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';
 import { messageOf } from '../error-causes';
 
@@ -214,6 +214,11 @@ export class CaptureService {
 
   has(sourceId: string): boolean {
     return this.#units.has(sourceId);
+  }
+
+  /** What a source's driver knows of its camera now (gphoto2: the session's reading); null for the other drivers. */
+  cameraView(sourceId: string): CameraView | null {
+    return this.#units.get(sourceId)?.camera.view?.() ?? null;
   }
 
   isBusy(sourceId: string): boolean {

@@ -37,7 +37,8 @@ export const createCamera: CameraFactory = (source, appliance, log = silentLogge
         ...(camera.serial !== undefined ? { serial: camera.serial } : {}),
       };
       // The session downloads the JPEG only: RAW + JPEG stays with the program.
-      if (camera.mode === 'cli' || camera.keepRaw) return new GPhoto2Camera(options);
+      if (camera.mode === 'cli') return new GPhoto2Camera({ ...options, reason: 'camera.mode: cli' });
+      if (camera.keepRaw) return new GPhoto2Camera({ ...options, reason: 'keepRaw: the session downloads the JPEG only' });
       return new Gphoto2SessionCamera({ ...options, mode: camera.mode, log });
     }
     case 'v4l2':

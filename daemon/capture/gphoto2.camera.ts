@@ -13,7 +13,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CameraError, abortError, sleep, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from './camera';
+import { CameraError, abortError, sleep, throwIfAborted, type Camera, type CameraView, type CaptureRequest, type CaptureResult } from './camera';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../process';
 import {
   JPEG_EXTENSIONS,
@@ -47,6 +47,8 @@ export interface Gphoto2Options {
   program?: string;
   /** How long the camera gets to re-enumerate after a USB reset. Default 3 s. */
   settleMs?: number;
+  /** Why the program takes the pictures rather than a session (for the status): "camera.mode: cli". */
+  reason?: string;
 }
 
 /** A camera as the box sees it: what --auto-detect prints, plus the serial when asked. */
@@ -69,6 +71,11 @@ export class GPhoto2Camera implements Camera {
     this.#options = options;
     // Checked again here although the config schema already refused them: nothing unchecked reaches an argv.
     this.#settings = checkedSettings(options.settings);
+  }
+
+  /** The program's driver knows the port it last found; the model and the rest are for the session to read. */
+  view(): CameraView {
+    return { access: 'program', reason: this.#options.reason ?? null, model: null, port: this.#port ?? null, serial: null, battery: null, exposure: {}, readAt: null };
   }
 
   /** The port the camera was last found at, if any. */

@@ -4,7 +4,8 @@
  * is a failure only when the configuration needs it, and says what to install.
  */
 import fs from 'node:fs/promises';
-import type { Config } from '../config/schema';
+import type { Config, SourceConfig } from '../config/schema';
+import { probeBinding } from '../capture/gphoto2-session/session.camera';
 import { tail } from '../process';
 import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
 import { encoderFor, type VideoEncoder } from '../timelapse/encode-args';
@@ -26,8 +27,8 @@ export function needs(config: Config): { videos: boolean; ffmpegCameras: string[
 }
 
 export async function toolChecks(ctx: DoctorContext): Promise<Check[]> {
-  const [ffmpeg, gphoto2, vcgencmd, clock] = await Promise.all([ffmpegChecks(ctx), gphoto2Check(ctx), vcgencmdCheck(ctx), clockToolsCheck(ctx)]);
-  return [nodeCheck(), ...ffmpeg, gphoto2, vcgencmd, clock];
+  const [ffmpeg, gphoto2, gphoto2Driver, vcgencmd, clock] = await Promise.all([ffmpegChecks(ctx), gphoto2Check(ctx), gphoto2DriverCheck(ctx), vcgencmdCheck(ctx), clockToolsCheck(ctx)]);
+  return [nodeCheck(), ...ffmpeg, gphoto2, ...gphoto2Driver, vcgencmd, clock];
 }
 
 function nodeCheck(): Check {
@@ -116,6 +117,37 @@ async function gphoto2Check(ctx: DoctorContext): Promise<Check> {
     detail: `"gphoto2 --version" failed: ${tail(result.stderr) || `exit code ${result.code}`}`,
     fix: 'sudo apt-get install --reinstall -y gphoto2',
   };
+}
+
+/**
+ * Which way each gphoto2 source takes its pictures: in a session (the binding in a
+ * worker) or with the gphoto2 program, and why. No row when no source uses gphoto2.
+ */
+async function gphoto2DriverCheck(ctx: DoctorContext): Promise<Check[]> {
+  const sources = ctx.config.sources.filter((s) => s.enabled && s.camera.driver === 'gphoto2');
+  if (sources.length === 0) return [];
+  const binding = await probeBinding({ env: ctx.env });
+  const parts: string[] = [];
+  let verdict: Check['verdict'] = 'ok';
+  for (const source of sources) {
+    const camera = source.camera as Extract<SourceConfig['camera'], { driver: 'gphoto2' }>;
+    if (camera.mode === 'cli') parts.push(`${source.id}: the gphoto2 program (camera.mode: cli)`);
+    else if (camera.keepRaw) parts.push(`${source.id}: the gphoto2 program (keepRaw: the session downloads the JPEG only)`);
+    else if (binding.ok) parts.push(`${source.id}: a session (libgphoto2 through the gphoto2 binding, in a worker)`);
+    else {
+      parts.push(`${source.id}: ${camera.mode === 'session' ? 'none' : 'the gphoto2 program'} (the gphoto2 binding cannot be loaded: ${binding.error})`);
+      verdict = camera.mode === 'session' ? 'fail' : verdict === 'fail' ? 'fail' : 'warn';
+    }
+  }
+  return [
+    {
+      group: 'tools',
+      name: 'gphoto2 driver',
+      verdict,
+      detail: parts.join('; '),
+      ...(verdict === 'ok' ? {} : { fix: 'sudo apt-get install -y libgphoto2-dev python3 make g++, then in the install folder: sudo npm rebuild gphoto2 (or set camera.mode: cli)' }),
+    },
+  ];
 }
 
 async function vcgencmdCheck(ctx: DoctorContext): Promise<Check> {

@@ -352,6 +352,7 @@ function sourceStatus(over: Partial<SourceStatus> = {}): SourceStatus {
     down: null,
     powerCycles: null,
     counts: { pictures: 4711, captures: 4800, failures: 89, skipped: 0 },
+    camera: null,
     ...over,
   };
 }

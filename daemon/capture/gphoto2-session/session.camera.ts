@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CameraError, abortError, throwIfAborted, type Camera, type CaptureRequest, type CaptureResult } from '../camera';
+import { CameraError, abortError, throwIfAborted, type Camera, type CameraView, type CaptureRequest, type CaptureResult } from '../camera';
 import { GPhoto2Camera, checkedShot, describeCamera, matchingCameras, wantedCamera, type Gphoto2Options } from '../gphoto2.camera';
 import { checkedSettings, type Gphoto2Setting } from '../gphoto2-args';
 import { GP_ERRORS, type CameraInfo, type Hello, type ListedCamera, type Reply, type Request, type RequestBody } from './protocol';
@@ -32,6 +32,9 @@ import { Limiter } from '../../limiter';
 
 /** The deadline of every call but the capture (which has camera.timeout): listing, opening, settings. */
 export const CALL_TIMEOUT_MS = 15_000;
+
+/** How often the status's reading of the camera (battery, exposure) is renewed, after a shot. */
+const READ_EVERY_MS = 60_000;
 
 /** Node's flags for the worker: a small heap, as it holds little more than the binding. */
 const WORKER_FLAGS = ['--max-old-space-size=32', '--max-semi-space-size=1', '--optimize-for-size'];
@@ -67,6 +70,9 @@ export class Gphoto2SessionCamera implements Camera {
   readonly #cli: GPhoto2Camera;
   #worker: Worker | null = null;
   #opened: CameraInfo | null = null;
+  /** The last reading, kept for the status after the session ended; and when it was taken. */
+  #lastRead: CameraInfo | null = null;
+  #readAt: number | null = null;
   /** Set once the binding failed to load: from then on, the program. */
   #unavailable: string | null = null;
   #closed = false;
@@ -75,6 +81,22 @@ export class Gphoto2SessionCamera implements Camera {
     this.#options = options;
     this.#settings = checkedSettings(options.settings);
     this.#cli = new GPhoto2Camera(options);
+  }
+
+  view(): CameraView {
+    const state = this.state;
+    if (state.driver === 'cli') return { ...this.#cli.view(), reason: state.reason };
+    const c = this.#opened ?? this.#lastRead;
+    return {
+      access: 'session',
+      reason: null,
+      model: c?.model ?? null,
+      port: c?.port ?? null,
+      serial: c?.serial ?? null,
+      battery: c?.battery ?? null,
+      exposure: c?.exposure ?? {},
+      readAt: this.#readAt === null ? null : new Date(this.#readAt).toISOString(),
+    };
   }
 
   get state(): SessionState {
@@ -99,6 +121,8 @@ export class Gphoto2SessionCamera implements Camera {
       const { file } = (await this.#call(worker, { op: 'capture', folder }, signal, null)) as { file: string };
       const shot = await checkedShot(file, this.#options.sourceId, this.#options.minJpegBytes);
       await fsp.rename(file, destination);
+      // The battery and the exposure as the status shows them: read again once a minute, after a shot.
+      if (this.#readAt === null || Date.now() - this.#readAt >= READ_EVERY_MS) await this.#read(worker, signal).catch(() => undefined);
       return shot;
     } finally {
       await fsp.rm(folder, { recursive: true, force: true });
@@ -130,12 +154,18 @@ export class Gphoto2SessionCamera implements Camera {
     return this.#turns.run(async () => {
       const worker = await this.#session(signal);
       if (!worker) return null;
-      this.#opened = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
-      return this.#opened;
+      return this.#read(worker, signal);
     });
   }
 
   #lastPort: string | undefined;
+
+  async #read(worker: Worker, signal: AbortSignal): Promise<CameraInfo> {
+    const info = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
+    this.#opened = this.#lastRead = info;
+    this.#readAt = Date.now();
+    return info;
+  }
 
   get #timeout(): number {
     return this.#options.callTimeoutMs ?? CALL_TIMEOUT_MS;
@@ -209,7 +239,8 @@ export class Gphoto2SessionCamera implements Camera {
       }
       opened = (await this.#call(worker, { op: 'info' }, signal, this.#timeout)) as CameraInfo;
     }
-    this.#opened = opened;
+    this.#opened = this.#lastRead = opened;
+    this.#readAt = Date.now();
     this.#options.log.info({ source: sourceId, worker: worker.pid, model: opened.model, port: opened.port, serial: opened.serial }, `camera ${sourceId}: session opened (${describeCamera({ model: opened.model, port: opened.port, ...(opened.serial ? { serial: opened.serial } : {}) })})`);
   }
 
@@ -258,11 +289,33 @@ export class Gphoto2SessionCamera implements Camera {
   }
 
   #script(): string {
-    if (this.#options.workerScript) return this.#options.workerScript;
-    const beside = path.join(__dirname, 'worker.js');
-    // Under jest this file runs from source; the worker runs compiled.
-    return fs.existsSync(beside) ? beside : path.join(projectRoot(), 'dist', 'daemon', 'capture', 'gphoto2-session', 'worker.js');
+    return this.#options.workerScript ?? workerScript();
   }
+}
+
+/**
+ * Whether the gphoto2 binding loads on this box: a worker is started and asked nothing
+ * (no camera is opened, so this is safe while the daemon holds the cameras).
+ */
+export async function probeBinding(options: { workerScript?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ ok: true } | { ok: false; error: string }> {
+  const worker = new Worker(options.workerScript ?? workerScript(), options.env);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${(options.timeoutMs ?? 10_000) / 1000} s`)), options.timeoutMs ?? 10_000)));
+    const ended = worker.exited.then((how) => Promise.reject(new Error(`the worker ended (${how})`)));
+    return (await Promise.race([worker.hello, timeout, ended])).binding;
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+    await worker.stop();
+  }
+}
+
+/** The worker's script: worker.js beside this file once compiled (under jest this file runs from source). */
+function workerScript(): string {
+  const beside = path.join(__dirname, 'worker.js');
+  return fs.existsSync(beside) ? beside : path.join(projectRoot(), 'dist', 'daemon', 'capture', 'gphoto2-session', 'worker.js');
 }
 
 /** "1/125" and "0.0080s" are not compared here: values are compared as the camera spells them, numbers as numbers. */
