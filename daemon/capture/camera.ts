@@ -23,6 +23,8 @@ export interface Camera {
   close?(): Promise<void>;
   /** What the driver knows of the camera now (gphoto2: the session's reading), for the status and the UI. */
   view?(): CameraView;
+  /** Reads the camera again for view() (gphoto2's session: opened if needed), between captures. */
+  refresh?(signal: AbortSignal): Promise<void>;
 }
 
 /** A gphoto2 camera as the status shows it: how the pictures are taken, and what the camera said of itself. */

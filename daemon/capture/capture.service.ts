@@ -216,6 +216,21 @@ export class CaptureService {
     return this.#units.has(sourceId);
   }
 
+  /**
+   * Each enabled source's camera read again now, where its driver can (gphoto2's session,
+   * between two captures): for `lapsebox cameras`. A camera that does not answer says why.
+   */
+  async readCameras(signal: AbortSignal): Promise<{ sourceId: string; view: CameraView; error: string | null }[]> {
+    const units = [...this.#units.values()].filter((u) => u.source.enabled && u.camera.view);
+    return Promise.all(
+      units.map(async ({ source, camera }) => {
+        let error: string | null = null;
+        if (camera.refresh) await camera.refresh(signal).catch((err: unknown) => (error = toCameraError(err, source.id).describe()));
+        return { sourceId: source.id, view: camera.view!(), error };
+      }),
+    );
+  }
+
   /** What a source's driver knows of its camera now (gphoto2: the session's reading); null for the other drivers. */
   cameraView(sourceId: string): CameraView | null {
     return this.#units.get(sourceId)?.camera.view?.() ?? null;

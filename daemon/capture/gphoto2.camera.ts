@@ -200,7 +200,7 @@ export async function checkedShot(file: string, sourceId: string, minBytes = 10 
  * Lists the cameras gphoto2 can see; with `serials`, asks each for its serial
  * number (that opens the camera, so it waits for the port's lock).
  */
-export async function detectCameras(options: { program?: string; signal?: AbortSignal; serials?: boolean }): Promise<Gphoto2Camera[]> {
+export async function detectCameras(options: { program?: string; signal?: AbortSignal; serials?: boolean; skipSerials?: readonly string[] }): Promise<Gphoto2Camera[]> {
   const program = options.program ?? 'gphoto2';
   const signal = options.signal ?? AbortSignal.timeout(DETECT_TIMEOUT_MS);
   const detected = await runGphoto2(program, autoDetectArgs(), signal);
@@ -208,6 +208,8 @@ export async function detectCameras(options: { program?: string; signal?: AbortS
   const cameras: Gphoto2Camera[] = parseAutoDetect(detected.stdout);
   if (options.serials) {
     for (const camera of cameras) {
+      // A port a session holds open: a second program would find the camera claimed.
+      if (options.skipSerials?.includes(camera.port)) continue;
       const summarySignal = AbortSignal.any([signal, AbortSignal.timeout(SUMMARY_TIMEOUT_MS)]);
       const summary = await withPortLock(camera.port, () => runGphoto2(program, summaryArgs(camera.port), summarySignal)).catch(() => null);
       const serial = summary?.code === 0 ? parseSerial(summary.stdout) : undefined;

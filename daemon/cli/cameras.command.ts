@@ -39,6 +39,17 @@ function render(report: CameraReport, config: Config): string {
     }
     lines.push(indent(table(rows)));
   }
+  if (report.sessions && report.sessions.length > 0) {
+    lines.push('', 'gphoto2 sources, as the running daemon reads them now:');
+    const rows = [['SOURCE', 'ACCESS', 'MODEL', 'SERIAL', 'BATTERY', 'EXPOSURE']];
+    for (const { sourceId, view, error } of report.sessions) {
+      const exposure = Object.entries(view.exposure)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      rows.push([sourceId, view.access === 'session' ? 'session' : `program${view.reason ? ` (${view.reason})` : ''}`, view.model ?? '-', view.serial ?? '-', view.battery ?? '-', error ? `not read: ${error}` : exposure || '-']);
+    }
+    lines.push(indent(table(rows)));
+  }
   lines.push('');
   if (report.video.length === 0) lines.push('video devices (v4l2): none');
   else {

@@ -427,8 +427,8 @@ export class Services {
    * The capture service is replaced on reload; routes reach whichever is current (it
    * waits, source by source, for the one it replaced to let the camera go).
    */
-  #currentCapture(): Pick<CaptureService, 'capture' | 'isBusy'> {
-    return { capture: (...args) => this.capture.capture(...args), isBusy: (id) => this.capture.isBusy(id) };
+  #currentCapture(): Pick<CaptureService, 'capture' | 'isBusy' | 'readCameras'> {
+    return { capture: (...args) => this.capture.capture(...args), isBusy: (id) => this.capture.isBusy(id), readCameras: (signal) => this.capture.readCameras(signal) };
   }
 
   #buildCapture(config: Config, handover?: ReadonlyMap<string, Handover>, pictureStore = this.pictureStore): CaptureService {

@@ -19,7 +19,7 @@ import { publicSwitchJson, type PublicSwitch } from '../settings/public-switch';
 export function createControlApp(deps: {
   config: () => Config;
   status: StatusService;
-  capture: Pick<CaptureService, 'capture'>;
+  capture: Pick<CaptureService, 'capture' | 'readCameras'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'cancel'>;
   sync?: Pick<SyncService, 'status' | 'sendNow'>;
   publicSwitch?: Pick<PublicSwitch, 'state' | 'set'>;
@@ -79,7 +79,10 @@ export function createControlApp(deps: {
     });
   }
   app.get('/cameras', async (_req, res) => {
-    res.json(await discoverCameras({ signal: AbortSignal.timeout(50_000) }));
+    const signal = AbortSignal.timeout(50_000);
+    // The sessions first: a camera a session holds answers through it, not to a second program.
+    const sessions = await deps.capture.readCameras(signal);
+    res.json(await discoverCameras({ signal, sessions }));
   });
   app.post('/sources/:id/capture', async (req, res) => {
     const source = deps.config().sources.find((s) => s.id === req.params.id);

@@ -149,6 +149,10 @@ export class Gphoto2SessionCamera implements Camera {
     await this.#stopWorker();
   }
 
+  async refresh(signal: AbortSignal): Promise<void> {
+    await this.info(signal);
+  }
+
   /** The camera as the session reads it now (opening it if needed); null when the program is used. */
   info(signal: AbortSignal): Promise<CameraInfo | null> {
     return this.#turns.run(async () => {

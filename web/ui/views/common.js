@@ -31,7 +31,29 @@ export function statusLines(source) {
     h('dt', { text: 'Next' }),
     h('dd', { title: source.nextSlot ? t.dateTime(source.nextSlot) : '' }, source.nextSlot ? `${t.shortDateTime(source.nextSlot)} (every ${source.every})` : source.enabled ? 'no slot planned' : 'disabled'),
     source.lastError && source.consecutiveFailures > 0 ? [h('dt', { text: 'Error' }), h('dd', { class: 'bad-text', text: source.lastError.message })] : null,
+    source.camera ? [h('dt', { text: 'Camera' }), cameraLine(source.camera)] : null,
   );
+}
+
+/** The exposure settings worth a glance, in this order, as the camera spells them. */
+const EXPOSURE_SHOWN = [
+  ['shutterspeed', ''],
+  ['f-number', ''],
+  ['aperture', 'f/'],
+  ['iso', 'ISO '],
+  ['exposurecompensation', 'EV '],
+];
+
+/** A gphoto2 camera as its driver knows it: the session's reading, or why the program is used. */
+function cameraLine(camera) {
+  if (camera.access === 'program') return h('dd', { class: 'camera', text: `gphoto2 program for each shot${camera.reason ? ` (${camera.reason})` : ''}` });
+  if (!camera.readAt) return h('dd', { class: 'camera', text: 'session not opened yet' });
+  const parts = [camera.model || 'camera'];
+  if (camera.serial) parts.push(`serial ${camera.serial}`);
+  if (camera.battery) parts.push(`battery ${camera.battery}`);
+  const exposure = EXPOSURE_SHOWN.filter(([name]) => camera.exposure[name] !== undefined).map(([name, prefix]) => `${prefix}${camera.exposure[name]}`);
+  if (exposure.length > 0) parts.push(exposure.join(' '));
+  return h('dd', { class: 'camera', title: t.dateTime(camera.readAt) }, `${parts.join(' · ')} (read ${t.relative(camera.readAt)})`);
 }
 
 const TABS = [
