@@ -7,7 +7,7 @@
  * only once the child has been reaped, so nothing is left behind (no zombie, no
  * orphaned grandchild still holding the USB device).
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 
 export interface CommandResult {
   /** Exit code, or null when a signal ended the program. */
@@ -51,14 +51,37 @@ export class CommandNotFoundError extends Error {
 const running = new Set<number>();
 let exitHookInstalled = false;
 
-/** Puts a process group (a child started with `detached: true`) on the list killed when the daemon exits. */
-export function trackGroup(pid: number): void {
-  track(pid);
+/**
+ * A node script of this package as a worker: its own process group (a kill reaches what
+ * it started), an IPC channel, stdout ignored, stderr piped; on the list of groups killed
+ * when the daemon exits, until it has exited itself (then its group is killed too).
+ */
+export function forkWorker(script: string, options: { execArgv: string[]; env: NodeJS.ProcessEnv }): ChildProcess {
+  const child = fork(script, [], {
+    execArgv: options.execArgv,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    track(pid);
+    child.once('exit', () => {
+      running.delete(pid);
+      killGroup(pid, 'SIGKILL');
+    });
+  }
+  return child;
 }
 
-/** Takes a process group off that list once its leader has been reaped. */
-export function untrackGroup(pid: number): void {
-  running.delete(pid);
+/** Signals a whole process group; one already gone is not an error. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 function track(pid: number): void {

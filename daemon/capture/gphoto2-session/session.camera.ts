@@ -15,7 +15,6 @@
  * instead (GPhoto2Camera), said once in the log; the USB reset of the recovery ladder
  * is always the program's (`gphoto2 --reset`), once the worker has let go of the camera.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -24,7 +23,7 @@ import { CameraError, abortError, throwIfAborted, type Camera, type CameraView, 
 import { GPhoto2Camera, checkedShot, describeCamera, matchingCameras, wantedCamera, type Gphoto2Options } from '../gphoto2.camera';
 import { checkedSettings, type Gphoto2Setting } from '../gphoto2-args';
 import { GP_ERRORS, type CameraInfo, type Hello, type ListedCamera, type Reply, type Request, type RequestBody } from './protocol';
-import { trackGroup, untrackGroup } from '../../process';
+import { forkWorker, killGroup } from '../../process';
 import { projectRoot } from '../../package-info';
 import { TEMP_PREFIX } from '../../domain/data-folder';
 import type { Logger } from '../../logger';
@@ -357,7 +356,7 @@ export function gphoto2Failure(sourceId: string, code: number | null, message: s
 
 /** The forked worker: requests by id, its hello, and how it ended. */
 class Worker {
-  readonly #child: ChildProcess;
+  readonly #child: ReturnType<typeof forkWorker>;
   readonly hello: Promise<Hello>;
   readonly exited: Promise<string>;
   readonly #pending = new Map<number, (reply: Reply) => void>();
@@ -365,25 +364,12 @@ class Worker {
   #gone = false;
 
   constructor(script: string, env: NodeJS.ProcessEnv | undefined) {
-    this.#child = fork(script, [], {
-      execArgv: WORKER_FLAGS,
-      env: { ...process.env, ...env, LANG: 'C', LC_ALL: 'C' },
-      // Its own process group: a kill reaches whatever libgphoto2 started, too.
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'advanced',
-    });
-    const pid = this.#child.pid;
-    if (pid !== undefined) trackGroup(pid);
-    // libgphoto2's complaints, kept short for the error that may follow.
+    this.#child = forkWorker(script, { execArgv: WORKER_FLAGS, env: { ...process.env, ...env, LANG: 'C', LC_ALL: 'C' } });
+    // libgphoto2's complaints are not kept; what failed comes back in the replies.
     this.#child.stderr?.resume();
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#gone = true;
-        if (pid !== undefined) {
-          untrackGroup(pid);
-          killGroup(pid);
-        }
         resolve(signal ? `killed by ${signal}` : `exit code ${code}`);
       });
       this.#child.once('error', (err) => {
@@ -418,7 +404,7 @@ class Worker {
 
   kill(): void {
     const pid = this.#child.pid;
-    if (pid !== undefined && !this.#gone) killGroup(pid);
+    if (pid !== undefined && !this.#gone) killGroup(pid, 'SIGKILL');
   }
 
   /** Closes the channel (the worker exits by itself and releases the camera), then kills what is left after 2 s. */
@@ -428,13 +414,5 @@ class Worker {
     const timer = setTimeout(() => this.kill(), 2000);
     await this.exited;
     clearTimeout(timer);
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
   }
 }
