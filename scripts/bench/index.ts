@@ -14,6 +14,7 @@ import { run as reload } from './reload.bench';
 import { run as mqtt } from './mqtt.bench';
 import { run as soak } from './soak.bench';
 import { run as budget } from './budget.bench';
+import { run as dslr } from './dslr.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -25,6 +26,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['retention', retention],
   ['reload', reload],
   ['mqtt', mqtt],
+  ['dslr', dslr],
   ['memory budget', budget],
   ['soak', soak],
 ];

@@ -27,7 +27,7 @@ describe('UI: a DSLR kept open in a session', () => {
   beforeAll(async () => {
     tmp = tempDir('lapsebox-ui-dslr-');
     // Noise: a JPEG the size of a photo's, over the drivers' floor for a real shot.
-    const jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer();
+    const jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#888', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer();
     const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg, jpeg]);
     const port = await freePort();
     configFile = writeConfig({
