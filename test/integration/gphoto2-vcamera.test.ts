@@ -11,7 +11,7 @@ import { GPhoto2Camera, detectCameras } from '../../daemon/capture/gphoto2.camer
 import { Gphoto2SessionCamera, type SessionOptions } from '../../daemon/capture/gphoto2-session/session.camera';
 import { createLogger, silentLogger } from '../../daemon/logger';
 import Database from 'better-sqlite3';
-import { ROOT, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
+import { ROOT, cli, freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
 import { groupExists, isGone } from '../helpers/processes';
 import { fixtureFolder, vcameraEnv } from '../helpers/vcamera';
@@ -275,5 +275,87 @@ describe('the session driver in the running daemon', () => {
     // Nothing left running after the daemon: not the worker, not its group.
     await waitFor('the worker to be gone after the stop', () => isGone(last));
     expect(groupExists(last)).toBe(false);
+  });
+
+  it('a daemon stopped in the middle of a capture leaves no worker behind', async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), []);
+    const port = await freePort();
+    const configFile = writeConfig({ dir: tmp.dir, port, sources: [{ id: 'dslr', camera: { driver: 'gphoto2', timeout: '60s' }, schedule: { every: '2s' }, recovery: { retries: 0 } }] });
+    daemon = new DaemonProcess(configFile, port, vcameraEnv(fixtures));
+    await daemon.start();
+    const d = daemon;
+    // The session opens, and its capture hangs (nothing to give).
+    await waitFor('a session', () => d.lines.some((l) => l.msg.includes('session opened')), 20_000);
+    const worker = d.lines.find((l) => l.msg.includes('session opened'))!.worker as number;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(isGone(worker)).toBe(false);
+    const stopped = await d.stop();
+    expect(stopped.code).toBe(0);
+    await waitFor('the worker to be gone', () => isGone(worker), 5_000);
+    expect(groupExists(worker)).toBe(false);
+  });
+
+  it('climbs the recovery ladder with a session: retry after a reset, a power cycle (simulated relay), down; and comes back with a new session', async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), []);
+    const port = await freePort();
+    const configFile = writeConfig({
+      dir: tmp.dir,
+      port,
+      sources: [
+        {
+          id: 'dslr',
+          camera: { driver: 'gphoto2', timeout: '1s' },
+          schedule: { every: '4s' },
+          recovery: { retries: 1, powerCycle: { gpio: 17, afterFailures: 2, off: '1s', settle: '0s', maxPerDay: 5, simulate: true } },
+        },
+      ],
+    });
+    daemon = new DaemonProcess(configFile, port, vcameraEnv(fixtures));
+    await daemon.start();
+    const d = daemon;
+    const status = async () => {
+      const r = await cli(['status', '--json', '--config', configFile], { env: vcameraEnv(fixtures) });
+      return (JSON.parse(r.stdout) as { sources: { down: unknown; powerCycles: { today: number } | null; lastError: { message: string } | null; counts: { pictures: number } }[] }).sources[0]!;
+    };
+    await waitFor('the camera marked down', async () => (await status()).down !== null, 40_000);
+    const down = await status();
+    expect(down.powerCycles).toMatchObject({ today: 1 });
+    expect(d.lines.filter((l) => String(l.msg).startsWith('relay GPIO 17 (simulated')).map((l) => l.msg)).toEqual([
+      'relay GPIO 17 (simulated): camera power off',
+      'relay GPIO 17 (simulated): camera power on',
+    ]);
+    // Each failed capture ended its worker; the reset let the camera go before the retry.
+    expect(d.lines.some((l) => l.msg.startsWith('retrying the capture after a reset of the camera'))).toBe(true);
+    const workers = new Set(d.lines.filter((l) => l.msg.includes('session opened')).map((l) => l.worker as number));
+    expect(workers.size).toBeGreaterThanOrEqual(2);
+    for (const w of workers) expect(isGone(w)).toBe(true);
+
+    // The camera has a picture again: up at the next slot, through a new session.
+    fixtureFolder(fixtures, [jpeg]);
+    await waitFor('the camera back up', async () => (await status()).down === null, 20_000);
+    expect((await status()).counts.pictures).toBeGreaterThanOrEqual(1);
+    expect(d.lines.some((l) => String(l.msg).includes('is back after'))).toBe(true);
+  });
+
+  it('doctor says which driver each gphoto2 source uses', async () => {
+    const port = await freePort();
+    const configFile = writeConfig({
+      dir: tmp.dir,
+      port,
+      sources: [
+        { id: 'fast', camera: { driver: 'gphoto2' }, schedule: { every: '1h' } },
+        { id: 'raw', camera: { driver: 'gphoto2', keepRaw: true }, schedule: { every: '1h' } },
+        { id: 'old', camera: { driver: 'gphoto2', mode: 'cli' }, schedule: { every: '1h' } },
+      ],
+    });
+    const r = await cli(['doctor', '--json', '--config', configFile], { env: vcameraEnv(fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg])) });
+    const row = (JSON.parse(r.stdout) as { checks: { name: string; verdict: string; detail: string }[] }).checks.find((c) => c.name === 'gphoto2 driver');
+    expect(row).toEqual({
+      group: 'tools',
+      name: 'gphoto2 driver',
+      verdict: 'ok',
+      detail:
+        'fast: a session (libgphoto2 through the gphoto2 binding, in a worker); raw: the gphoto2 program (keepRaw: the session downloads the JPEG only); old: the gphoto2 program (camera.mode: cli)',
+    });
   });
 });
