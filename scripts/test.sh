@@ -34,4 +34,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# libgphoto2's virtual camera for the gphoto2 tests (about a second; nothing when up to date).
+if ! vcamera=$(bash scripts/vcamera/build.sh); then
+  echo "test.sh: the virtual camera could not be built (scripts/vcamera/build.sh, above); the gphoto2 tests will fail" >&2
+else
+  echo "test.sh: libgphoto2's virtual camera in $vcamera"
+fi
+
 exec npx --no-install jest "$@"
