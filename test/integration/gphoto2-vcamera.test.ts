@@ -337,6 +337,31 @@ describe('the session driver in the running daemon', () => {
     expect(d.lines.some((l) => String(l.msg).includes('is back after'))).toBe(true);
   });
 
+  it('doctor says when the binding cannot be loaded, and what the sources use instead', async () => {
+    // As on a box where npm ci skipped the binding: resolving "gphoto2" fails in every node process started here.
+    const blocker = path.join(tmp.dir, 'no-gphoto2.js');
+    fs.writeFileSync(
+      blocker,
+      "const Module = require('module'); const resolve = Module._resolveFilename; Module._resolveFilename = function (request, ...rest) { if (request === 'gphoto2') { const e = new Error(\"Cannot find module 'gphoto2'\"); e.code = 'MODULE_NOT_FOUND'; throw e; } return resolve.call(this, request, ...rest); };\n",
+    );
+    const port = await freePort();
+    const configFile = writeConfig({
+      dir: tmp.dir,
+      port,
+      sources: [
+        { id: 'fast', camera: { driver: 'gphoto2' }, schedule: { every: '1h' } },
+        { id: 'strict', camera: { driver: 'gphoto2', mode: 'session' }, schedule: { every: '1h' } },
+      ],
+    });
+    const r = await cli(['doctor', '--json', '--config', configFile], { env: { ...vcameraEnv(fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg])), NODE_OPTIONS: `--require ${blocker}` } });
+    const row = (JSON.parse(r.stdout) as { checks: { name: string; verdict: string; detail: string; fix?: string }[] }).checks.find((c) => c.name === 'gphoto2 driver')!;
+    expect(row.verdict).toBe('fail');
+    expect(row.detail).toBe(
+      "fast: the gphoto2 program (the gphoto2 binding cannot be loaded: Cannot find module 'gphoto2'); strict: none (the gphoto2 binding cannot be loaded: Cannot find module 'gphoto2')",
+    );
+    expect(row.fix).toContain('libgphoto2-dev');
+  });
+
   it('doctor says which driver each gphoto2 source uses', async () => {
     const port = await freePort();
     const configFile = writeConfig({
