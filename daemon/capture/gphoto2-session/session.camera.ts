@@ -120,8 +120,11 @@ export class Gphoto2SessionCamera implements Camera {
       const { file } = (await this.#call(worker, { op: 'capture', folder }, signal, null)) as { file: string };
       const shot = await checkedShot(file, this.#options.sourceId, this.#options.minJpegBytes);
       await fsp.rename(file, destination);
-      // The battery and the exposure as the status shows them: read again once a minute, after a shot.
-      if (this.#readAt === null || Date.now() - this.#readAt >= READ_EVERY_MS) await this.#read(worker, signal).catch(() => undefined);
+      // The battery and the exposure as the status shows them, read again once a minute: after
+      // this shot, in the next turn (before the next capture), not on this capture's deadline.
+      if (this.#readAt === null || Date.now() - this.#readAt >= READ_EVERY_MS) {
+        void this.#turns.run(() => (this.#worker === worker ? this.#read(worker, AbortSignal.timeout(this.#timeout)) : Promise.resolve(null))).catch(() => undefined);
+      }
       return shot;
     } finally {
       await fsp.rm(folder, { recursive: true, force: true });
@@ -207,8 +210,12 @@ export class Gphoto2SessionCamera implements Camera {
   async #open(worker: Worker, signal: AbortSignal): Promise<void> {
     const { model, port, serial, sourceId } = this.#options;
     const seen = (await this.#call(worker, { op: 'list' }, signal, this.#timeout)) as ListedCamera[];
-    let candidates = matchingCameras(seen, { model, port });
+    const candidates = matchingCameras(seen, { model, port });
     const describeSeen = () => (seen.length === 0 ? 'none' : seen.map(describeCamera).join('; '));
+    // Without a serial, one camera must match; with one, each candidate is opened until it answers with it.
+    if (serial === undefined && candidates.length > 1) {
+      throw new CameraError('failed', `camera ${sourceId}: ${candidates.length} cameras match (${candidates.map(describeCamera).join('; ')})`, 'set camera.serial (or model or port) to pick one');
+    }
     let opened: CameraInfo | null = null;
     for (const candidate of candidates) {
       const info = (await this.#call(worker, { op: 'open', port: candidate.port }, signal, this.#timeout)) as CameraInfo;
@@ -217,17 +224,13 @@ export class Gphoto2SessionCamera implements Camera {
         break;
       }
     }
-    if (serial !== undefined && !opened) candidates = [];
-    if (!opened || candidates.length === 0) {
+    if (!opened) {
       const wanted = wantedCamera({ model, port, serial });
       throw new CameraError(
         'not-found',
         `camera ${sourceId}: no camera ${wanted ? `matching ${wanted}` : 'found'} (libgphoto2 sees: ${describeSeen()})`,
         seen.length === 0 ? 'is it switched on, awake and plugged in? "lapsebox cameras" lists what the box can see' : 'check camera.model, camera.port and camera.serial against "lapsebox cameras"',
       );
-    }
-    if (serial === undefined && candidates.length > 1) {
-      throw new CameraError('failed', `camera ${sourceId}: ${candidates.length} cameras match (${candidates.map(describeCamera).join('; ')})`, 'set camera.serial (or model or port) to pick one');
     }
     this.#lastPort = opened.port;
     if (this.#settings.length > 0) {
