@@ -151,7 +151,9 @@ export class Gphoto2SessionCamera implements Camera {
     await this.#stopWorker();
   }
 
+  /** A new reading for `lapsebox cameras`; while a capture is under way the last one stands (said, not waited for). */
   async refresh(signal: AbortSignal): Promise<void> {
+    if (this.#turns.active > 0) throw new CameraError('busy', `camera ${this.#options.sourceId}: a capture is under way; this is the reading of ${this.#readAt === null ? 'no time yet' : new Date(this.#readAt).toISOString()}`);
     await this.info(signal);
   }
 
