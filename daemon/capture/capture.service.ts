@@ -236,6 +236,18 @@ export class CaptureService {
     return this.#units.get(sourceId)?.camera.view?.() ?? null;
   }
 
+  /**
+   * Resolves once the captures running now have ended, or after `maxMs`: how other work
+   * (the sync's uploads) lets captures go first without being held up by a hung camera.
+   */
+  async quiet(maxMs: number): Promise<void> {
+    const running = [...this.#units.values()].flatMap((u) => (u.inFlight ? [u.inFlight] : []));
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(running), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))]);
+    clearTimeout(timer);
+  }
+
   isBusy(sourceId: string): boolean {
     const unit = this.#units.get(sourceId);
     return unit ? unit.inFlight !== null || unit.handover !== null : false;

@@ -85,6 +85,12 @@ export interface SyncServiceDeps {
   now?: () => number;
   policies?: SyncPolicies;
   random?: () => number;
+  /**
+   * Captures come first: awaited before each upload starts, it returns once no capture
+   * is running (or after a bound), so that a backlog drained after an outage does not
+   * make a capture late. Without it uploads never wait.
+   */
+  capturesFirst?: () => Promise<void>;
 }
 
 export class SyncService {
@@ -334,6 +340,8 @@ class TargetWorker {
     const lane = async () => {
       while (!batch.targetFailed && !this.#stopped && next < due.length) {
         if (this.#bell.rung && next > 0) return;
+        await this.#deps.capturesFirst?.();
+        if (batch.targetFailed || this.#stopped || next >= due.length) return;
         const item = due[next++]!;
         await this.#send(item, batch);
       }

@@ -17,6 +17,11 @@ export interface SshdOptions {
   port?: number;
   /** Folder of keys and config; a new temporary one by default. */
   dir: string;
+  /**
+   * Niceness of the server and its sessions (they inherit it). A benchmark of the box
+   * sets one: a box's server is elsewhere, its work is not the box's.
+   */
+  niceness?: number;
 }
 
 export class TestSshd {
@@ -28,17 +33,19 @@ export class TestSshd {
   readonly root: string;
   readonly clientKey: string;
   #process: ChildProcess | null = null;
+  readonly #niceness: number;
 
-  private constructor(dir: string, port: number) {
+  private constructor(dir: string, port: number, niceness = 0) {
     this.dir = dir;
     this.port = port;
+    this.#niceness = niceness;
     this.username = process.getuid?.() === 0 ? 'nobody' : os.userInfo().username;
     this.root = path.join(dir, 'remote');
     this.clientKey = path.join(dir, 'client_ed25519');
   }
 
   static async start(options: SshdOptions): Promise<TestSshd> {
-    const sshd = new TestSshd(options.dir, options.port ?? (await freePort()));
+    const sshd = new TestSshd(options.dir, options.port ?? (await freePort()), options.niceness);
     sshd.#prepare();
     await sshd.startAgain();
     return sshd;
@@ -84,6 +91,7 @@ export class TestSshd {
     const before = this.log.length;
     const child = spawn(SSHD, ['-D', '-E', this.#logFile, '-f', path.join(this.dir, 'sshd_config')], { stdio: 'ignore', detached: true });
     this.#process = child;
+    if (this.#niceness !== 0 && child.pid !== undefined) os.setPriority(child.pid, this.#niceness);
     child.on('exit', () => {
       if (this.#process === child) this.#process = null;
     });

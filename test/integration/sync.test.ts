@@ -110,6 +110,39 @@ describe('SyncService against OpenSSH', () => {
     expect(status).toMatchObject({ id: 'hq', activity: 'idle', backlog: { pending: 0 }, sent: { files: 14 }, lastError: null });
   });
 
+  it('lets captures go first: no upload starts while the captures say they are running, and the backlog goes once they end', async () => {
+    openWith([sshd.target('hq', { send: ['pictures'] })]);
+    const pictures = await seed(6);
+    // A capture runs until the test ends it.
+    let endCapture!: () => void;
+    let capturing = true;
+    const capture = new Promise<void>((resolve) => (endCapture = resolve));
+    let waits = 0;
+    sync = new SyncService({
+      config: () => config,
+      store,
+      outbox: outbox(),
+      log: silentLogger(),
+      policies: FAST,
+      capturesFirst: () => {
+        waits++;
+        return capturing ? capture : Promise.resolve();
+      },
+    });
+    sync.start();
+    await waitFor('the worker to wait for the capture', () => waits > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    // Nothing went while the capture ran.
+    expect([...sshd.files().keys()].filter((f) => f.endsWith('.jpg'))).toEqual([]);
+    expect(pending()).toBe(6);
+    capturing = false;
+    endCapture();
+    await waitFor('pending() === 0', () => pending() === 0, 30_000);
+    for (const p of pictures) expect(sha(remote(`north/pictures/${p.localDate}/${path.basename(p.path)}`))).toBe(sha(store.layout.absolute(p.path)));
+    // Asked before each upload.
+    expect(waits).toBeGreaterThanOrEqual(6);
+  });
+
   it('counts a file already on the server as sent when an earlier attempt may have finished (crash before the database update)', async () => {
     openWith([sshd.target('hq', { send: ['pictures'] })]);
     const [done, fresh] = await seed(2);

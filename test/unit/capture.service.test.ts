@@ -126,6 +126,36 @@ describe('CaptureService', () => {
     await service.stop(100);
   });
 
+  it('quiet(): resolves once the captures running have ended, or after its bound (a hung camera does not hold others up)', async () => {
+    const camera = new ScriptedCamera(['wait', 'hang']);
+    let open!: () => void;
+    camera.gate = new Promise<void>((resolve) => (open = resolve));
+    const service = make(camera, '5s');
+    // Nothing running: at once.
+    let t = Date.now();
+    await service.quiet(1000);
+    expect(Date.now() - t).toBeLessThan(50);
+    const first = service.capture('cam', 'slot');
+    let quietAt = 0;
+    const waited = service.quiet(3000).then(() => (quietAt = Date.now()));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(quietAt).toBe(0);
+    const endedAt = Date.now();
+    open();
+    expect((await first).status).toBe('captured');
+    await waited;
+    expect(quietAt).toBeGreaterThanOrEqual(endedAt);
+    expect(quietAt - endedAt).toBeLessThan(500);
+    // A hung camera: quiet() gives up after its bound.
+    const hung = service.capture('cam', 'slot');
+    t = Date.now();
+    await service.quiet(300);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(280);
+    expect(Date.now() - t).toBeLessThan(1000);
+    await service.stop(100);
+    await hung;
+  });
+
   it('stores, indexes and publishes a picture', async () => {
     const sut = make(new ScriptedCamera(['ok']));
     const outcome = await sut.capture('cam', 'slot');
