@@ -339,9 +339,10 @@ class TargetWorker {
     let next = 0;
     const lane = async () => {
       while (!batch.targetFailed && !this.#stopped && next < due.length) {
-        if (this.#bell.rung && next > 0) return;
         await this.#deps.capturesFirst?.();
+        // After the wait: the batch may have failed, the daemon be stopping or a new latest picture be waiting meanwhile.
         if (batch.targetFailed || this.#stopped || next >= due.length) return;
+        if (this.#bell.rung && next > 0) return;
         const item = due[next++]!;
         await this.#send(item, batch);
       }

@@ -92,8 +92,9 @@ export function encoderFor(preferred: VideoEncoder, size: Size): { encoder: Vide
  * test-pattern frames with deflicker: 263 MB against 298 MB, a 7.5 % smaller file, SSIM
  * 0.934 against 0.939); sliced threads instead of frame threads take 24 MB more off (120
  * 1080p frames of ffmpeg's testsrc2 with deflicker: 242 MB against 266 MB, the file 0.1 %
- * larger, SSIM 0.9955 both), which the box's 450 MB budget needed beside a 24 MP capture (npm run bench
- * -- budget). On a 4-core Pi the encode leaves two cores to the captures, which come first.
+ * larger, SSIM 0.9955 both), which the box's 450 MB budget needed beside a 24 MP capture
+ * (npm run bench -- budget). On a 4-core Pi the encode leaves two cores to the captures,
+ * which come first.
  */
 export const X264_LOW_MEMORY: readonly string[] = ['-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0:sliced-threads=1'];
 

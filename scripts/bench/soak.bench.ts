@@ -176,9 +176,12 @@ export async function run(): Promise<void> {
       for (let i = 0; i < 600; i++) {
         await sleep(500);
         const made = fs.readdirSync(home).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
-        // Written in one go; done when its size stops changing.
-        if (made && fs.statSync(path.join(home, made)).size > 0) {
-          await sleep(2_000);
+        if (!made) continue;
+        // Done once its size stops changing between two looks a second apart.
+        const size = () => fs.statSync(path.join(home, made)).size;
+        const first = size();
+        await sleep(1_000);
+        if (first > 0 && size() === first) {
           fs.mkdirSync(snapshots, { recursive: true });
           fs.copyFileSync(path.join(home, made), path.join(snapshots, `${name}.heapsnapshot`));
           process.stdout.write(`heap snapshot: ${path.join(snapshots, `${name}.heapsnapshot`)}\n`);
