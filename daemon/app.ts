@@ -109,6 +109,8 @@ export class App {
       // Claimed first and given up last: no command works on the data folder while this daemon holds it.
       service('control socket', () => s.control.claim(), () => s.control.close()),
       service('maintainer', () => this.#ensureMaintainer(s.users)),
+      // From here to the stop, the box counts as on in the coverage calendar.
+      service('runs', () => s.runs.start(), () => s.runs.stop()),
       // Stopped together: a capture's grace (STOP_GRACE_MS), the web's open requests (3 s),
       // an encode and an upload are cut at once, not one after the other, within the 9.5 s.
       [

@@ -13,6 +13,7 @@ import type { PublicImages } from '../daemon/storage/public-image';
 import type { PublicSwitch } from '../daemon/settings/public-switch';
 import type { DataLayout } from '../daemon/files/layout';
 import type { PicturesRepository } from '../daemon/store/pictures.repository';
+import type { CoverageCalculator } from '../daemon/schedule/coverage';
 import type { PictureSizes } from '../daemon/storage/picture-sizes';
 import type { VideosRepository } from '../daemon/store/videos.repository';
 import type { VideoJobs } from '../daemon/timelapse/video-jobs.service';
@@ -53,6 +54,8 @@ export interface WebDeps {
   /** Share links: made by users under /api/shares, opened by anyone holding one under /s/<token>. */
   shares: Pick<ShareService, 'create' | 'list' | 'get' | 'revoke' | 'resolve'>;
   events: Pick<EventsRepository, 'recent'>;
+  /** The coverage calendar; without it that route answers 404. */
+  coverage?: Pick<CoverageCalculator, 'days'>;
   /** Without it, settings cannot be edited over HTTP (404). */
   settings?: SettingsEditor;
   /** Progress e-mails (their state, send one now); without them those routes answer 404. */

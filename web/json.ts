@@ -10,6 +10,7 @@ import type { SourceStatus } from '../daemon/status.service';
 import type { HealthPoint } from '../daemon/store/health.repository';
 import type { StoredAuditEntry } from '../daemon/store/audit.repository';
 import type { BoxEvent } from '../daemon/store/events.repository';
+import type { CoverageDay } from '../daemon/schedule/coverage';
 
 /** Users and groups: the command line's `users ... --json` prints them too, so they live with the access service. */
 export { groupJson, userJson } from '../daemon/auth/access.service';
@@ -23,6 +24,21 @@ export function sourceJson(status: SourceStatus, level: Level, latest: Picture |
   // The camera itself (serial, battery, exposure) is for those who may change the source's settings.
   const camera = atLeast(level, 'edit') ? status.camera : null;
   return { ...status, camera, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
+}
+
+/** A day of the coverage calendar; the camera's errors only for those who may act on them (edit level). */
+export function coverageDayJson(d: CoverageDay, withMessages: boolean) {
+  return {
+    date: d.date,
+    state: d.state,
+    expected: d.expected,
+    pictures: d.pictures,
+    ratio: d.ratio,
+    unplanned: d.unplanned,
+    estimated: d.estimated,
+    windows: d.windows.map((w) => ({ from: iso(w.from), to: iso(w.to) })),
+    gaps: d.gaps.map((g) => ({ reason: g.reason, from: iso(g.from), to: iso(g.to), slots: g.slots, ...(withMessages && g.message ? { message: g.message } : {}) })),
+  };
 }
 
 /**

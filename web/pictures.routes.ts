@@ -14,9 +14,10 @@ import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
-import { pictureJson } from './json';
+import { coverageDayJson, pictureJson } from './json';
 import { downloadName, streamDayZip } from './day-zip';
 import type { DownloadSlots } from './download-slots';
+import { localDate } from '../daemon/domain/data-folder';
 import { param, sourceOf, type Access, type Routes } from './routes';
 
 const PICTURE_SIZES = ['thumb', 'preview', 'original'] as const;
@@ -64,6 +65,26 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
 
   routes.get('/sources/:id/days', viewer, (_req, res) => {
     res.json({ days: deps.pictures.days(sourceOf(res).id) });
+  });
+
+  /**
+   * The coverage calendar (issue 25): each day's pictures against the slots the schedule
+   * planned, and why slots got none. The camera's error messages are for the box's people
+   * (edit level); others read the reason.
+   */
+  routes.get('/sources/:id/coverage', viewer, (req, res) => {
+    if (!deps.coverage) throw new HttpError(404, 'no coverage on this box');
+    const source = sourceOf(res);
+    const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);
+    const cfg = deps.config();
+    const zone = cfg.appliance.timezone;
+    const now = Date.now();
+    const today = localDate(now, zone);
+    const { from, to } = coveragePeriod(queryStrings(req, ['month', 'from', 'to']), today);
+    const ctx = { timezone: zone, ...(cfg.appliance.location ? { location: cfg.appliance.location } : {}) };
+    const days = deps.coverage.days(source.id, from, to, ctx, now);
+    const first = deps.pictures.days(source.id)[0]?.date ?? null;
+    res.json({ timezone: zone, today, firstDay: first, from, to, days: days.map((d) => coverageDayJson(d, atLeast(level, 'edit'))) });
   });
 
   routes.get('/sources/:id/pictures', viewer, (req, res) => {
@@ -195,6 +216,31 @@ function queryStrings<K extends string>(req: Request, keys: readonly K[]): Parti
     out[key] = value;
   }
   return out;
+}
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const COVERAGE_DAYS_MAX = 62;
+
+/** `month=YYYY-MM`, or `from` and `to` (days, both included, at most 62), or the current month. */
+function coveragePeriod(q: Partial<Record<'month' | 'from' | 'to', string>>, today: string): { from: string; to: string } {
+  const monthOf = (month: string) => {
+    const m = MONTH.exec(month);
+    if (!m) throw new HttpError(400, `bad month "${month}"`, { month: 'expected YYYY-MM' });
+    const last = new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate();
+    return { from: `${month}-01`, to: `${month}-${String(last).padStart(2, '0')}` };
+  };
+  if (q.month !== undefined) {
+    if (q.from !== undefined || q.to !== undefined) throw new HttpError(400, 'month, or from and to: not both', { month: 'without from and to' });
+    return monthOf(q.month);
+  }
+  if (q.from === undefined && q.to === undefined) return monthOf(today.slice(0, 7));
+  if (q.from === undefined || q.to === undefined) throw new HttpError(400, 'from and to go together', { [q.from === undefined ? 'from' : 'to']: 'required with the other' });
+  const from = checkDate(q.from, 'from');
+  const to = checkDate(q.to, 'to');
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
+  if (days < 1) throw new HttpError(400, 'to must not be before from', { to: 'on or after from' });
+  if (days > COVERAGE_DAYS_MAX) throw new HttpError(400, `at most ${COVERAGE_DAYS_MAX} days at once`, { to: `at most ${COVERAGE_DAYS_MAX} days at once: at most ${COVERAGE_DAYS_MAX - 1} days after from` });
+  return { from, to };
 }
 
 export function checkDate(text: string, field: string): string {

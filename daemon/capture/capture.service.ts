@@ -23,6 +23,7 @@ import { formatDuration } from '../config/duration';
 import { type Picture, isCameraFault } from '../domain/pictures';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { EventsRepository } from '../store/events.repository';
+import type { CoverageRepository, GapKind } from '../store/coverage.repository';
 import type { PictureStore } from '../storage/picture.store';
 import { PipelineError, type PicturePipeline } from '../pipeline/picture.pipeline';
 import { removeIfExists, tempPathFor } from '../files/atomic';
@@ -113,6 +114,7 @@ export class CaptureService {
   readonly #now: () => number;
   readonly #storage: StorageGate | null;
   readonly #observe: CaptureObserver;
+  readonly #gaps: Pick<CoverageRepository, 'recordGap'> | null;
   #stopping = false;
 
   constructor(deps: {
@@ -127,6 +129,8 @@ export class CaptureService {
     now?: () => number;
     storage?: StorageGate;
     observe?: CaptureObserver;
+    /** Where a slot that got no picture is noted, with why (the coverage calendar). */
+    gaps?: Pick<CoverageRepository, 'recordGap'>;
     /** From the service this one replaces (a reload): each source is used only once that one has let it go. */
     handover?: ReadonlyMap<string, Handover>;
   }) {
@@ -152,6 +156,14 @@ export class CaptureService {
     this.#now = deps.now ?? Date.now;
     this.#storage = deps.storage ?? null;
     this.#observe = deps.observe ?? (() => undefined);
+    this.#gaps = deps.gaps ?? null;
+  }
+
+  /** Notes a slot of `sourceId` that got no picture, and why. */
+  #missed(sourceId: string, kind: GapKind, message: string | null = null): void {
+    const source = this.#units.get(sourceId)?.source;
+    if (!source || !this.#gaps) return;
+    this.#gaps.recordGap(sourceId, { kind, at: this.#now(), message, everyMs: source.schedule.every });
   }
 
   /** Puts every power relay in its safe state (cameras powered), each once the previous service has let its source go. */
@@ -260,7 +272,10 @@ export class CaptureService {
     if (this.#stopping) return Promise.resolve({ status: 'skipped', reason: 'the daemon is stopping' });
     const full = this.#storage?.blocked() ?? null;
     if (full !== null) {
-      if (reason === 'slot') this.#state.recordSkip(sourceId, this.#today());
+      if (reason === 'slot') {
+        this.#state.recordSkip(sourceId, this.#today());
+        this.#missed(sourceId, 'disk');
+      }
       this.#log.debug({ source: sourceId, reason }, full);
       return Promise.resolve({ status: 'skipped', reason: full, storage: true });
     }
@@ -270,6 +285,7 @@ export class CaptureService {
       if (reason === 'manual') return inFlight ?? released.then(() => this.capture(sourceId, reason));
       if (inFlight) {
         this.#state.recordSkip(sourceId, this.#today());
+        this.#missed(sourceId, 'busy');
         this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
         return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
       }
@@ -278,11 +294,18 @@ export class CaptureService {
     if (unit.inFlight) {
       if (reason === 'manual') return unit.inFlight;
       this.#state.recordSkip(sourceId, this.#today());
+      this.#missed(sourceId, 'busy');
       this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
       return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
     }
     const stop = new AbortController();
-    const run = this.#climb(unit, reason, stop.signal).finally(() => {
+    const run = this.#climb(unit, reason, stop.signal)
+      .then((outcome) => {
+        // A slot the camera failed: its gap is noted once, with the error that ended it (after the ladder).
+        if (reason === 'slot' && outcome.status === 'failed' && outcome.error.code !== 'aborted') this.#missed(sourceId, 'camera', outcome.error.describe());
+        return outcome;
+      })
+      .finally(() => {
       unit.inFlight = null;
       unit.stop = null;
     });
@@ -301,7 +324,10 @@ export class CaptureService {
     if (!attempt.ok && attempt.error.code !== 'aborted' && this.#storage) {
       const full = await this.#storage.diskTrouble();
       if (full !== null) {
-        if (reason === 'slot') this.#state.recordSkip(source.id, this.#today());
+        if (reason === 'slot') {
+          this.#state.recordSkip(source.id, this.#today());
+          this.#missed(source.id, 'disk');
+        }
         this.#log.error({ source: source.id, reason, error: attempt.error.message }, full);
         return { status: 'skipped', reason: full, storage: true };
       }

@@ -49,7 +49,9 @@ import { createWebApp } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
 import { createControlApp } from '../control/server';
 import { ControlSocket } from '../control/socket';
-import { buildCaptureStack, buildPictureStore, buildPipeline, buildShares, buildSizes, buildVideoStack } from './stacks';
+import { buildCaptureStack, buildCoverage, buildPictureStore, buildPipeline, buildShares, buildSizes, buildVideoStack } from './stacks';
+import { DaemonRuns } from '../health/daemon-runs';
+import type { CoverageCalculator } from '../schedule/coverage';
 
 /** What tests and the box's hardware change; each has a default for the real box. */
 export interface BuildOptions {
@@ -131,6 +133,8 @@ export class Services {
   #shares: ShareService | null = null;
   #accessService: AccessService | null = null;
   #progress: ProgressService | null = null;
+  #runs: DaemonRuns | null = null;
+  #coverage: CoverageCalculator | null = null;
 
   constructor(deps: ServicesDeps) {
     this.#deps = deps;
@@ -190,7 +194,7 @@ export class Services {
 
   /** The schedule of the configuration in force, driving `capture`. */
   get scheduler(): Scheduler {
-    return (this.#scheduler ??= new Scheduler({ config: this.#config(), capture: this.capture, state: this.store.state, log: this.#logFor('schedule'), now: this.#now }));
+    return (this.#scheduler ??= new Scheduler({ config: this.#config(), capture: this.capture, state: this.store.state, coverage: this.store.coverage, log: this.#logFor('schedule'), now: this.#now }));
   }
 
   /**
@@ -216,7 +220,7 @@ export class Services {
     const config = this.#config();
     const pictureStore = buildPictureStore({ config, store: this.store, log: this.#deps.log, pipeline: this.pipeline, outbox: this.outbox });
     const capture = this.#buildCapture(config, handover, pictureStore);
-    const scheduler = new Scheduler({ config, capture, state: this.store.state, log: this.#logFor('schedule'), now: this.#now });
+    const scheduler = new Scheduler({ config, capture, state: this.store.state, coverage: this.store.coverage, log: this.#logFor('schedule'), now: this.#now });
     this.#pictureStore = pictureStore;
     this.#capture = capture;
     this.#scheduler = scheduler;
@@ -305,6 +309,16 @@ export class Services {
       // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
       checkEveryMs: this.#deps.alertCheckMs ?? Math.min(30_000, Math.max(1_000, lateAfter / 4)),
     }));
+  }
+
+  /** When this daemon runs: a slot outside every run was missed with the box off. */
+  get runs(): DaemonRuns {
+    return (this.#runs ??= new DaemonRuns({ repo: this.store.coverage, log: this.#logFor('schedule'), now: this.#now }));
+  }
+
+  /** Each day's pictures against the slots planned, and why slots got none. */
+  get coverage(): CoverageCalculator {
+    return (this.#coverage ??= buildCoverage(this.store, () => this.#runs?.startedAt ?? null));
   }
 
   /** The daemon's status reads its live parts; a stopped box's reads the database and the schedule. */
@@ -423,6 +437,7 @@ export class Services {
       shares: this.shares,
       audit: store.audit,
       events: store.events,
+      coverage: this.coverage,
       ...(settings ? { settings } : {}),
       progress: this.progress,
       health: () => this.#healthz(),

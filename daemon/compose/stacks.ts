@@ -5,6 +5,7 @@
  * builds the daemon's and a stopped box's from these; tests and benchmarks build
  * one stack on its own.
  */
+import { CoverageCalculator } from '../schedule/coverage';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { Repositories } from '../store/repositories';
@@ -55,6 +56,7 @@ export function buildCaptureStack(deps: {
     pipeline,
     state: store.state,
     events: store.events,
+    gaps: store.coverage,
     openRelay: deps.openRelay,
     log: log.child({ module: 'capture' }),
     ...(deps.now ? { now: deps.now } : {}),
@@ -132,5 +134,17 @@ export function buildShares(deps: { config: () => Config; store: Repositories; g
     users: store.users,
     grantsFor: deps.grantsFor,
     ...(deps.now ? { now: deps.now } : {}),
+  });
+}
+
+/** The coverage calendar of a data folder; `runStartedAt`: when the running daemon started (null on a stopped box). */
+export function buildCoverage(store: Repositories, runStartedAt: () => number | null = () => null): CoverageCalculator {
+  return new CoverageCalculator({
+    coverage: store.coverage,
+    pictureDays: (id) => store.pictures.days(id),
+    rejectedDays: (id, from, to) => store.pictures.rejectedDays(id, from, to),
+    firstPictureAt: (id) => store.pictures.firstTakenAt(id),
+    purged: (id, date) => store.state.day(id, date).purged,
+    runStartedAt,
   });
 }

@@ -12,6 +12,7 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import type { CaptureService } from '../capture/capture.service';
 import { nextSlot, type ScheduleSpec, type SlotContext } from './slots';
+import type { CoverageRepository } from '../store/coverage.repository';
 import { localDate } from '../domain/data-folder';
 import { messageOf } from '../error-causes';
 
@@ -36,10 +37,22 @@ export class Scheduler {
   readonly #state: SourceStateRepository;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #coverage: Pick<CoverageRepository, 'recordSchedules' | 'recordGap'> | null;
+  readonly #schedules: Map<string, ScheduleSpec | null>;
   #task: ScheduledTask | null = null;
 
-  constructor(deps: { config: Config; capture: CaptureService; state: SourceStateRepository; log: Logger; now?: () => number }) {
+  constructor(deps: {
+    config: Config;
+    capture: CaptureService;
+    state: SourceStateRepository;
+    log: Logger;
+    now?: () => number;
+    /** Where the schedules in force and the slots missed for the daemon are noted (the coverage calendar). */
+    coverage?: Pick<CoverageRepository, 'recordSchedules' | 'recordGap'>;
+  }) {
     this.#ctx = { timezone: deps.config.appliance.timezone, ...(deps.config.appliance.location ? { location: deps.config.appliance.location } : {}) };
+    this.#schedules = new Map(deps.config.sources.map((s) => [s.id, s.enabled ? { everyMs: s.schedule.every, windows: s.schedule.windows } : null]));
+    this.#coverage = deps.coverage ?? null;
     for (const source of deps.config.sources) {
       if (!source.enabled) continue;
       this.#plans.set(source.id, { source, spec: { everyMs: source.schedule.every, windows: source.schedule.windows }, next: null });
@@ -53,6 +66,12 @@ export class Scheduler {
   /** Computes the first slots and starts ticking (pass `tick: false` to drive `tick()` by hand). */
   start(options: { tick?: boolean } = {}): void {
     const now = this.#now();
+    try {
+      // From now on, slots are counted with these schedules.
+      this.#coverage?.recordSchedules(this.#schedules, now);
+    } catch (err) {
+      this.#log.error({ err: messageOf(err) }, 'the schedules in force could not be recorded: the coverage calendar counts these days with the previous ones');
+    }
     for (const plan of this.#plans.values()) {
       // A slot that began moments ago still runs at start-up, unless it already ran before a restart.
       plan.next = nextSlot(new Date(now - graceMs(plan.spec.everyMs)), plan.spec, this.#ctx);
@@ -110,11 +129,14 @@ export class Scheduler {
   /** Starts the slot of one source (true), or counts it as skipped. Throws when the database does. */
   #start(plan: Plan, slot: Date, missed: number, now: number): boolean {
     const id = plan.source.id;
+    const gap = { kind: 'late' as const, at: now, everyMs: plan.spec.everyMs };
     if (missed > 0) this.#state.recordSkip(id, localDate(now, this.#ctx.timezone), missed);
+    if (missed > 0) this.#coverage?.recordGap(id, gap, missed);
     if (missed > 0) this.#log.warn({ source: id, missed }, 'slots missed: the daemon could not act in time');
     const lateBy = now - slot.getTime();
     if (lateBy > graceMs(plan.spec.everyMs)) {
       this.#state.recordSkip(id, localDate(now, this.#ctx.timezone));
+      this.#coverage?.recordGap(id, gap);
       this.#log.warn({ source: id, slot: slot.toISOString(), lateByMs: lateBy }, 'slot skipped: too late to capture');
       return false;
     }

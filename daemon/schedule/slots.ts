@@ -453,6 +453,59 @@ export function slotsBetween(
 }
 
 /**
+ * How many slot instants lie in [from, to): slotsBetween(from, to).length, without
+ * making them (a day at one second is 86,400 slots; a coverage calendar counts a
+ * month of them). Counted by arithmetic over stretches of one local day and one UTC
+ * offset, inside the windows merged where they overlap.
+ * @throws when the spec or context is invalid.
+ */
+export function countSlots(from: Date, to: Date, spec: ScheduleSpec, ctx: SlotContext): number {
+  const c = compile(spec, ctx);
+  const lo = instantMs(from, 'from');
+  const hi = instantMs(to, 'to');
+  if (hi <= lo) return 0;
+  if (c.windows === null) return countAligned(lo, hi, c.everyMs, c.zone);
+  const intervals: Interval[] = [];
+  for (let day = firstDay(lo, c); !dayStartsAfter(day, hi, c); day++) {
+    for (const iv of intervalsForDay(day, c.windows, c)) {
+      const start = Math.max(iv.start, lo);
+      const end = Math.min(iv.end, hi);
+      if (end > start) intervals.push({ start, end });
+    }
+  }
+  intervals.sort((a, b) => a.start - b.start);
+  let n = 0;
+  let open: Interval | null = null;
+  for (const iv of intervals) {
+    if (open && iv.start <= open.end) open.end = Math.max(open.end, iv.end);
+    else {
+      if (open) n += countAligned(open.start, open.end, c.everyMs, c.zone);
+      open = { ...iv };
+    }
+  }
+  if (open) n += countAligned(open.start, open.end, c.everyMs, c.zone);
+  return n;
+}
+
+/** Aligned instants in [from, to), stretch by stretch: each within one local day and one offset. */
+function countAligned(from: number, to: number, everyMs: number, z: ZoneOffsets): number {
+  let n = 0;
+  for (let t = from; t < to; ) {
+    const o = z.at(t);
+    const wall = t + o;
+    const dayStart = wall - mod(wall, DAY);
+    let end = Math.min(to, dayStart + DAY - o);
+    if (z.at(end - 1) !== o) end = z.transitionBetween(t, end - 1);
+    // Walls [wall, end + o) of the day that starts at dayStart: its multiples of everyMs.
+    const first = Math.ceil((wall - dayStart) / everyMs);
+    const last = Math.ceil((end + o - dayStart) / everyMs) - 1;
+    if (last >= first) n += last - first + 1;
+    t = end;
+  }
+  return n;
+}
+
+/**
  * The intervals, as UTC instants (start inclusive, end exclusive), of the
  * windows that start on local date `isoDate` (YYYY-MM-DD) in ctx.timezone,
  * sorted by start. A window whose end is not after its start in wall time

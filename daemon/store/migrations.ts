@@ -411,4 +411,36 @@ export const MIGRATIONS: readonly string[] = [
     since     INTEGER NOT NULL
   );
   `,
+
+  /* 15 */ `
+  -- Coverage (issue 25): what a day's pictures are measured against, and why slots got none.
+  -- The schedule in force for each source since each change (NULL: disabled or removed), so
+  -- that a past day is counted with the schedule of that day, not today's.
+  CREATE TABLE schedule_history (
+    source_id TEXT    NOT NULL,
+    since     INTEGER NOT NULL,
+    schedule  TEXT,                              -- JSON {everyMs, windows}; NULL: no slot
+    PRIMARY KEY (source_id, since)
+  ) WITHOUT ROWID;
+
+  -- Slots that got no picture while the daemon ran, as runs of one kind: the camera failed
+  -- (message: the error), the disk was full, the previous capture still ran, the daemon was late.
+  CREATE TABLE slot_gaps (
+    id        INTEGER PRIMARY KEY,
+    source_id TEXT    NOT NULL,
+    kind      TEXT    NOT NULL CHECK (kind IN ('camera', 'disk', 'busy', 'late')),
+    first_at  INTEGER NOT NULL,
+    last_at   INTEGER NOT NULL,
+    slots     INTEGER NOT NULL,
+    message   TEXT
+  );
+  CREATE INDEX slot_gaps_by_source ON slot_gaps (source_id, last_at);
+
+  -- When the daemon ran: a slot outside every run was missed with the box (or the daemon) off.
+  CREATE TABLE daemon_runs (
+    started_at INTEGER PRIMARY KEY,
+    alive_at   INTEGER NOT NULL,                 -- the last heartbeat (a minute apart), or the stop
+    stopped_at INTEGER                           -- a clean stop; NULL: running, or it died
+  );
+  `,
 ];

@@ -52,6 +52,8 @@ export class PicturesRepository {
   readonly #setDerivatives;
   readonly #usable;
   readonly #days;
+  readonly #rejectedDays;
+  readonly #firstUsable;
   readonly #dayCount;
   readonly #dayPage;
   readonly #rangePage;
@@ -82,6 +84,10 @@ export class PicturesRepository {
       `SELECT id, taken_at AS takenAt FROM pictures INDEXED BY pictures_usable
        WHERE source_id = ? AND rejection IS NULL AND missing = 0 AND taken_at >= ? AND taken_at < ? ORDER BY taken_at, id`,
     );
+    this.#rejectedDays = db.prepare<[string, string, string], { date: string; count: number }>(
+      `SELECT local_date AS date, count(*) AS count FROM pictures WHERE source_id = ? AND rejection IS NOT NULL AND missing = 0 AND local_date BETWEEN ? AND ? GROUP BY local_date`,
+    );
+    this.#firstUsable = db.prepare<[string], { at: number | null }>('SELECT min(taken_at) AS at FROM pictures WHERE source_id = ? AND rejection IS NULL AND missing = 0');
     this.#days = db.prepare<[string], { date: string; count: number }>(
       `SELECT local_date AS date, count FROM picture_days WHERE source_id = ? AND count > 0 ORDER BY local_date`,
     );
@@ -133,6 +139,16 @@ export class PicturesRepository {
   /** Days with usable pictures and their counts, oldest first (kept by triggers: one small read). */
   days(sourceId: string): { date: string; count: number }[] {
     return this.#days.all(sourceId);
+  }
+
+  /** Pictures kept but left out (too dark, too bright) per local day of [from, to] (`YYYY-MM-DD`). */
+  rejectedDays(sourceId: string, from: string, to: string): Map<string, number> {
+    return new Map(this.#rejectedDays.all(sourceId, from, to).map((r) => [r.date, r.count]));
+  }
+
+  /** When the first usable picture of a source was taken, or null. */
+  firstTakenAt(sourceId: string): number | null {
+    return this.#firstUsable.get(sourceId)?.at ?? null;
   }
 
   /** Usable pictures of one local day (`YYYY-MM-DD`), from the per-day counts. */

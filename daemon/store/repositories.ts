@@ -22,6 +22,7 @@ import { MqttRetainedRepository } from './mqtt-retained.repository';
 import { PublicSwitchRepository } from './public-switch.repository';
 import { SharesRepository } from './shares.repository';
 import { ProgressRepository } from './progress.repository';
+import { CoverageRepository } from './coverage.repository';
 
 export interface Repositories {
   db: Db;
@@ -44,6 +45,7 @@ export interface Repositories {
   publicSwitch: PublicSwitchRepository;
   shares: SharesRepository;
   progress: ProgressRepository;
+  coverage: CoverageRepository;
   close(): void;
 }
 
@@ -71,6 +73,7 @@ export function openRepositories(dataDir: string): Repositories {
     publicSwitch: new PublicSwitchRepository(db),
     shares: new SharesRepository(db),
     progress: new ProgressRepository(db),
+    coverage: new CoverageRepository(db),
     close: () => {
       if (db.open) db.close();
     },

@@ -54,6 +54,10 @@ export const STATE_TABLES = [
   // next slot, none sent late for a slot before it ran).
   'progress_emails',
   'progress_rhythms',
+  // Coverage: this box's schedules over time, its missed slots and when it ran.
+  'schedule_history',
+  'slot_gaps',
+  'daemon_runs',
 ] as const;
 
 /**

@@ -18,7 +18,7 @@ import { silentLogger } from '../../daemon/logger';
 import type { Profile } from '../../daemon/domain/users';
 import { createWebApp, type WebDeps } from '../../web/app';
 import { listen, type Listener } from '../../web/server';
-import { buildCaptureStack, buildShares, buildVideoStack } from '../../daemon/compose/stacks';
+import { buildCaptureStack, buildCoverage, buildShares, buildVideoStack } from '../../daemon/compose/stacks';
 import { createCamera } from '../../daemon/capture/drivers';
 import type { CaptureService } from '../../daemon/capture/capture.service';
 import { PictureSizes } from '../../daemon/storage/picture-sizes';
@@ -74,6 +74,7 @@ export async function startWeb(config: () => Config, store: Repositories, parts:
     shares: buildShares({ config, store, grantsFor: (user) => access.grantsFor(user) }),
     audit: store.audit,
     events: store.events,
+    coverage: buildCoverage(store),
     health: async () => ({ ok: true }),
     history: (resolution, from, to) => store.health.points(resolution, from, to),
     log: silentLogger(),

@@ -175,6 +175,36 @@ describe('CaptureService', () => {
     expect((await sut.capture('cam', 'slot')).status).toBe('captured');
     expect(store.state.get('cam').consecutiveFailures).toBe(0);
     expect(files().filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // The coverage calendar's record: one run of two failed slots, with the error; a failed "capture now" is no slot.
+    expect(store.coverage.gaps('cam', 0, Date.now() + 1)).toEqual([
+      { id: 1, sourceId: 'cam', kind: 'camera', firstAt: expect.any(Number), lastAt: expect.any(Number), slots: 2, message: 'camera cam: PTP Device Busy (wait, it usually passes)' },
+    ]);
+  });
+
+  it('notes the slots a full disk or a capture still running took, for the coverage calendar (not a "capture now")', async () => {
+    let full: string | null = 'the data disk is full';
+    const { config } = parseConfig(`appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern }\n    schedule: { every: 10s }\n`, path.join(tmp.dir, 'lapsebox.yaml'));
+    const camera = new ScriptedCamera(['slow', 'ok']);
+    const { capture: sut } = buildCaptureStack({
+      config,
+      store,
+      log: silentLogger(),
+      createCamera: () => camera,
+      openRelay: () => new SimulatedRelay(1, silentLogger()),
+      storage: { blocked: () => full, diskTrouble: async () => full },
+    });
+    expect(await sut.capture('cam', 'slot')).toMatchObject({ status: 'skipped', storage: true });
+    expect(await sut.capture('cam', 'manual')).toMatchObject({ status: 'skipped', storage: true });
+    expect(await sut.capture('cam', 'slot')).toMatchObject({ status: 'skipped', storage: true });
+    full = null;
+    const running = sut.capture('cam', 'slot');
+    expect(await sut.capture('cam', 'slot')).toMatchObject({ status: 'skipped', reason: 'the previous capture is still running' });
+    expect((await running).status).toBe('captured');
+    expect(store.coverage.gaps('cam', 0, Date.now() + 1).map((g) => [g.kind, g.slots, g.message])).toEqual([
+      ['disk', 2, null],
+      ['busy', 1, null],
+    ]);
+    await sut.stop(0);
   });
 
   it('abandons a camera that hangs after camera.timeout, leaving nothing behind', async () => {

@@ -28,7 +28,7 @@ describe('Scheduler', () => {
   let now: number;
   let captures: string[];
   const capture = { capture: (id: string) => (captures.push(id), Promise.resolve({ status: 'skipped', reason: 'test' })) } as unknown as CaptureService;
-  const make = () => new Scheduler({ config, capture, state: store.state, log: silentLogger(), now: () => now });
+  const make = () => new Scheduler({ config, capture, state: store.state, coverage: store.coverage, log: silentLogger(), now: () => now });
 
   beforeEach(() => {
     tmp = tempDir();
@@ -95,6 +95,9 @@ describe('Scheduler', () => {
     expect(sut.tick()).toEqual([]);
     expect(store.state.get('cam').skipped).toBe(3);
     expect(sut.nextSlot('cam')!.toISOString()).toBe('2026-06-01T10:25:00.000Z');
+    // The coverage calendar's record: the schedule in force from the start, and one run of three late slots.
+    expect(store.coverage.schedules('cam', Date.parse('2026-06-01T00:00:00Z'), Date.parse('2026-06-02T00:00:00Z'))).toEqual([{ since: Date.parse('2026-06-01T10:04:00Z'), schedule: { everyMs: 300_000, windows: [] } }]);
+    expect(store.coverage.gaps('cam', 0, now + 1).map((g) => [g.kind, g.slots, new Date(g.firstAt).toISOString(), new Date(g.lastAt).toISOString()])).toEqual([['late', 3, '2026-06-01T10:15:20.000Z', '2026-06-01T10:20:31.000Z']]);
   });
 
   it('logs one line that says which slot failed, why and what comes next when the database is full, and starts the other sources', () => {

@@ -1,4 +1,4 @@
-import { formatTimeOfDay, isSlot, nextSlot, slotsBetween, windowIntervals, type ScheduleSpec, type SlotContext, type WindowSpec } from '../../daemon/schedule/slots';
+import { countSlots, formatTimeOfDay, isSlot, nextSlot, slotsBetween, windowIntervals, type ScheduleSpec, type SlotContext, type WindowSpec } from '../../daemon/schedule/slots';
 import { type TimeOfDay } from '../../daemon/domain/schedule';
 
 // suncalc 2 ships ES-module typings a CommonJS test cannot import; its require export works.
@@ -369,6 +369,33 @@ describe('slots', () => {
       for (let t = from.getTime(); t < to.getTime(); t += MIN) {
         if (isSlot(new Date(t), spec, ctx) !== listed.has(t)) throw new Error(`isSlot disagrees at ${new Date(t).toISOString()}`);
       }
+    });
+
+    it.each(specs)('%s: countSlots counts what slotsBetween lists, over any range', (_name, spec, ctx) => {
+      expect(countSlots(from, to, spec, ctx)).toBe(slotsBetween(from, to, spec, ctx, 1_000_000).length);
+      // Ranges that start and end anywhere (mid-window, on a slot, across the DST change of 25 October).
+      for (let a = from.getTime(); a < to.getTime(); a += 5 * HOUR + 17 * MIN + 1) {
+        const b = a + 7 * HOUR + 3 * MIN;
+        expect([new Date(a).toISOString(), countSlots(new Date(a), new Date(b), spec, ctx)]).toEqual([new Date(a).toISOString(), slotsBetween(new Date(a), new Date(b), spec, ctx, 1_000_000).length]);
+      }
+    });
+
+    it('countSlots counts a day at one second, DST days and empty ranges without listing them', () => {
+      expect(countSlots(at('2026-05-06T00:00:00.000Z'), at('2026-05-07T00:00:00.000Z'), every(SEC), UTC)).toBe(86_400);
+      // Paris, 25 October 2026: a 25-hour day; 29 March 2026: a 23-hour day.
+      expect(countSlots(at('2026-10-24T22:00:00.000Z'), at('2026-10-25T23:00:00.000Z'), every(HOUR), PARIS)).toBe(25);
+      expect(countSlots(at('2026-03-28T23:00:00.000Z'), at('2026-03-29T22:00:00.000Z'), every(HOUR), PARIS)).toBe(23);
+      expect(countSlots(at('2026-05-06T10:00:00.000Z'), at('2026-05-06T10:00:00.000Z'), every(SEC), UTC)).toBe(0);
+      expect(countSlots(at('2026-05-06T10:00:00.000Z'), at('2026-05-06T09:00:00.000Z'), every(SEC), UTC)).toBe(0);
+      // Office hours at 20 minutes: 36 slots on a weekday (07:00 to 18:40), none on Sunday.
+      const office = every(20 * MIN, [win(WEEKDAYS, '07:00', '19:00')]);
+      expect(countSlots(at('2026-05-06T00:00:00+02:00'), at('2026-05-07T00:00:00+02:00'), office, PARIS)).toBe(36);
+      expect(countSlots(at('2026-05-10T00:00:00+02:00'), at('2026-05-11T00:00:00+02:00'), office, PARIS)).toBe(0);
+      const started = process.hrtime.bigint();
+      let n = 0;
+      for (let d = 0; d < 31; d++) n += countSlots(new Date(Date.parse('2026-10-01T00:00:00+02:00') + d * DAY), new Date(Date.parse('2026-10-01T00:00:00+02:00') + (d + 1) * DAY), every(SEC), PARIS);
+      expect(n).toBe(31 * 86_400); // 31 stretches of 24 h, one second apart: the 25-hour day is split across two
+      expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(200);
     });
 
     it('slotsBetween honours [from, to) and the limit', () => {
