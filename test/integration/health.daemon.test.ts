@@ -4,37 +4,13 @@
  * and the SMTP server hear "camera down" and its recovery once each; /metrics
  * and /api/system say the same thing as they go.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { AlertMessage } from '../../daemon/domain/alerts';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
-import { jpegOf, noise } from '../helpers/images';
+import { startIpCamera, type IpCamera } from '../helpers/ip-camera';
 import { startReceiver, startSmtp } from '../helpers/alert-receivers';
-
-/** A camera on loopback that answers snapshots while `up`. */
-async function startCamera() {
-  const jpeg = await jpegOf(noise(320, 240), 320, 240);
-  let up = true;
-  const server = http.createServer((_req, res) => {
-    if (!up) {
-      res.writeHead(503).end('camera is off');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/snapshot.jpg`,
-    set: (on: boolean) => (up = on),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 /** `name{labels} value` lines of the exposition text, for one metric. */
 function metric(text: string, name: string, labels = ''): number | undefined {
@@ -45,12 +21,12 @@ function metric(text: string, name: string, labels = ''): number | undefined {
 describe('health and alerts of the running daemon', () => {
   const tmp = tempDir();
   let sut: DaemonProcess | null = null;
-  let camera: Awaited<ReturnType<typeof startCamera>>;
+  let camera: IpCamera;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
 
   beforeAll(async () => {
-    camera = await startCamera();
+    camera = await startIpCamera();
     receiver = await startReceiver();
     smtp = await startSmtp();
   });

@@ -11,25 +11,87 @@ const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 /** Thumbnails shown per hour before "show all": a day at 10 s is 360 an hour. */
 const PER_HOUR = 48;
 
+const REASONS = {
+  camera: 'camera failed',
+  disk: 'disk full',
+  busy: 'previous capture still running',
+  late: 'box too busy',
+  off: 'box off',
+  rejected: 'too dark or too bright',
+  purged: 'deleted (storage full)',
+  unknown: 'no record',
+};
+
+/** "9 Nov, 09:00–10:00 · camera failed · 4 pictures missed": a gap as people read it. */
+export function gapText(gap, withDay = false) {
+  const n = gap.slots;
+  const what = `${REASONS[gap.reason] || gap.reason} · ${n} picture${n === 1 ? '' : 's'} missed`;
+  if (!gap.from) return what;
+  const from = t.hourMinute(gap.from);
+  const to = t.hourMinute(new Date(Date.parse(gap.to) - 1).toISOString());
+  return `${withDay ? `${t.dayMonth(gap.from)}, ` : ''}${from === to ? from : `${from}–${to}`} · ${what}`;
+}
+
+/** One line on a day's pictures against the slots planned: "31 of 36 planned (86 %)". */
+export function coverageText(day) {
+  if (day.state === 'unplanned') return day.unplanned === 'disabled' ? 'The source was switched off.' : 'No picture planned (outside the schedule).';
+  if (day.state === 'future') return 'Not yet.';
+  if (day.state === 'before') return 'Before the first picture.';
+  if (!day.expected) return `${day.pictures} picture${day.pictures === 1 ? '' : 's'}.`;
+  const pct = Math.floor((day.ratio || 0) * 100);
+  return `${day.pictures} picture${day.pictures === 1 ? '' : 's'} of ${day.expected} planned (${pct} %)${day.estimated ? ', counted with the first schedule on record' : ''}.`;
+}
+
+/** The list of a day's gaps, each with its reason (and the camera's error for the box's people). */
+export function gapList(gaps, withDay = false) {
+  return h(
+    'ul',
+    { class: 'gaps' },
+    gaps.map((g) => h('li', { class: `gap gap-${g.reason}`, dataset: { reason: g.reason } }, gapText(g, withDay), g.message ? h('small', { class: 'gap-message', text: ` ${g.message}` }) : null)),
+  );
+}
+
+const monthOf = (date) => date.slice(0, 7);
+const shiftMonth = (month, by) => {
+  const [y, m] = month.split('-').map(Number);
+  const d = new Date(Date.UTC(y, m - 1 + by, 1));
+  return d.toISOString().slice(0, 7);
+};
+
+/**
+ * The coverage calendar (issue 25): each day coloured by its pictures against the
+ * slots the schedule planned, the month's gaps with their reasons, and the way to the
+ * first day, today and any month between. A visitor of a gallery link gets the days
+ * with pictures (the box's workings are not part of a link).
+ */
 export async function calendarView(root, ctx, id) {
   fill(root, spinner());
   const [source, { days }] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal)]);
   const counts = new Map(days.map((d) => [d.date, d.count]));
-  const months = [...new Set(days.map((d) => d.date.slice(0, 7)))].sort();
+  const today = t.wallClock(new Date().toISOString()).slice(0, 10);
+  const firstDay = days.length ? days[0].date : today;
+  const lastMonth = session.share ? monthOf(days.length ? days[days.length - 1].date : today) : monthOf(today);
+  const firstMonth = monthOf(firstDay);
   let month = ctx.query.get('month');
-  if (!month || !/^\d{4}-\d{2}$/.test(month)) month = months[months.length - 1] || t.wallClock(new Date()).slice(0, 7);
+  if (!month || !/^\d{4}-\d{2}$/.test(month) || month < firstMonth || month > lastMonth) month = lastMonth;
+  const withCoverage = !session.share;
 
-  const calendar = h('section', { class: 'calendar', 'aria-label': 'Days with pictures' });
-  const draw = () => {
+  const calendar = h('section', { class: 'calendar', 'aria-label': 'Calendar' });
+  const gapsBox = h('section', { class: 'month-gaps', 'aria-live': 'polite' });
+  let drawn = 0;
+  const draw = async () => {
+    const ticket = ++drawn;
+    const coverage = withCoverage ? await api.get(`/api/sources/${seg(id)}/coverage?month=${month}`, ctx.signal).catch((err) => (err.name === 'AbortError' ? Promise.reject(err) : null)) : null;
+    if (ticket !== drawn) return;
+    const byDate = new Map((coverage ? coverage.days : []).map((d) => [d.date, d]));
     const [y, m] = month.split('-').map(Number);
-    const index = months.indexOf(month);
-    const prev = index > 0 ? months[index - 1] : months.filter((x) => x < month).pop();
-    const next = months.find((x) => x > month);
     const go = (target) => () => {
       month = target;
       replaceQuery({ month });
       draw();
     };
+    const prev = month > firstMonth ? shiftMonth(month, -1) : null;
+    const next = month < lastMonth ? shiftMonth(month, 1) : null;
     const first = new Date(Date.UTC(y, m - 1, 1));
     const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
     const lead = (first.getUTCDay() + 6) % 7; // Monday first
@@ -37,11 +99,17 @@ export async function calendarView(root, ctx, id) {
     for (let i = 0; i < lead; i++) cells.push(h('span', { class: 'day blank', 'aria-hidden': 'true' }));
     for (let d = 1; d <= daysInMonth; d++) {
       const date = `${month}-${String(d).padStart(2, '0')}`;
-      const n = counts.get(date);
+      const n = counts.get(date) || 0;
+      const cov = byDate.get(date);
+      const state = cov ? cov.state : n ? 'complete' : date > today ? 'future' : 'before';
+      const label = `${t.day(date)}: ${cov ? coverageText(cov) : `${n} picture${n === 1 ? '' : 's'}`}`;
+      const mark = cov && cov.state === 'partial' ? `${Math.floor(cov.ratio * 100)} %` : cov && cov.state === 'missed' ? 'none' : '';
+      const classes = ['day', `state-${state}`, n ? 'has' : null, date === today ? 'today' : null];
+      const body = [h('span', { class: 'num', text: d }), h('span', { class: 'mark', text: mark }), cov && cov.ratio !== null ? h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: `fill r${Math.round(cov.ratio * 10)}` })) : null];
       cells.push(
         n
-          ? h('a', { class: 'day has', href: `#/s/${id}/${date}`, dataset: { date }, 'aria-label': `${t.day(date)}: ${n} pictures` }, h('span', { class: 'num', text: d }), h('span', { class: 'count', text: n }))
-          : h('span', { class: 'day', dataset: { date } }, h('span', { class: 'num', text: d })),
+          ? h('a', { class: classes, href: `#/s/${id}/${date}`, dataset: { date, state }, 'aria-label': label, title: label }, body)
+          : h('span', { class: classes, dataset: { date, state }, title: label, 'aria-label': label, role: 'img' }, body),
       );
     }
     fill(
@@ -49,15 +117,48 @@ export async function calendarView(root, ctx, id) {
       h(
         'div',
         { class: 'month-nav' },
-        button('‹', go(prev), { disabled: !prev, 'aria-label': 'Previous month with pictures', class: 'icon' }),
+        button('‹', go(prev), { disabled: !prev, 'aria-label': 'Previous month', class: 'icon' }),
         h('h2', { text: t.monthTitle(y, m) }),
-        button('›', go(next), { disabled: !next, 'aria-label': 'Next month with pictures', class: 'icon' }),
+        button('›', go(next), { disabled: !next, 'aria-label': 'Next month', class: 'icon' }),
+      ),
+      h(
+        'div',
+        { class: 'month-jump' },
+        button('First day', go(firstMonth), { class: 'small', disabled: month === firstMonth, 'data-action': 'first-day' }),
+        button(session.share ? 'Last day' : 'Today', go(lastMonth), { class: 'small', disabled: month === lastMonth, 'data-action': 'today' }),
       ),
       h('div', { class: 'month-grid' }, WEEKDAYS.map((w) => h('span', { class: 'weekday', text: w })), cells),
+      coverage ? legend() : null,
       days.length === 0 ? h('p', { class: 'empty', text: 'No pictures yet.' }) : null,
     );
+    if (!coverage) return fill(gapsBox);
+    const withGaps = coverage.days.filter((d) => d.gaps.length > 0 || d.state === 'missed');
+    const planned = coverage.days.reduce((n, d) => n + d.expected, 0);
+    const taken = coverage.days.reduce((n, d) => n + Math.min(d.pictures, d.expected), 0);
+    fill(
+      gapsBox,
+      h('h2', { text: 'This month' }),
+      h('p', { class: 'month-summary', text: planned ? `${taken} of ${planned} planned pictures (${Math.floor((taken / planned) * 100)} %).` : 'No picture planned this month.' }),
+      withGaps.length
+        ? h(
+            'ul',
+            { class: 'gap-days' },
+            withGaps.reverse().map((d) =>
+              h(
+                'li',
+                { dataset: { date: d.date } },
+                counts.get(d.date) ? h('a', { href: `#/s/${id}/${d.date}`, text: t.day(d.date, 'medium') }) : h('strong', { text: t.day(d.date, 'medium') }),
+                ` · ${coverageText(d)}`,
+                d.gaps.length ? gapList(d.gaps) : null,
+              ),
+            ),
+          )
+        : planned
+          ? h('p', { class: 'ok-text', text: 'Every planned picture was taken.' })
+          : null,
+    );
   };
-  draw();
+  await draw();
 
   // Under a gallery link with a period, the server gives the period's latest picture.
   const latestId = latestPictureId(source);
@@ -72,7 +173,12 @@ export async function calendarView(root, ctx, id) {
     : null;
   // Share the source: its pictures and films (a period too), or its live picture.
   const share = shareButton(id, () => ({ scopes: ['gallery', 'latest'] }), ctx);
-  fill(root, sourceHeader(source, '', share), h('div', { class: 'split' }, calendar, latest));
+  fill(root, sourceHeader(source, '', share), h('div', { class: 'split' }, h('div', { class: 'calendar-column' }, calendar, gapsBox), latest));
+}
+
+function legend() {
+  const item = (state, text) => h('li', null, h('span', { class: `swatch state-${state}`, 'aria-hidden': 'true' }), text);
+  return h('ul', { class: 'legend', 'aria-label': 'Colours' }, item('complete', 'all planned'), item('partial', 'some missing'), item('missed', 'none taken'), item('unplanned', 'none planned'));
 }
 
 /** Every picture of a day, following the API's cursor. */

@@ -4,16 +4,17 @@
  * pictures, then fails, then comes back; the daemon is stopped and started again.
  * At each step GET /api/sources/<id>/coverage says what is true now: slots planned
  * against pictures, a `camera` gap with the error (for a maintainer; a customer reads
- * the reason only) and an `off` gap from the stop to the start.
+ * the reason only) and an `off` gap from the stop to the start. Then people read it in
+ * the calendar: a customer on a phone, a maintainer on a desktop.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Browser } from 'playwright-core';
 import { DaemonProcess, basic, initialPassword } from '../helpers/daemon';
 import { freePort, tempDir, waitFor, writeConfig } from '../helpers/env';
-import { jpegOf, noise } from '../helpers/images';
+import { startIpCamera, type IpCamera } from '../helpers/ip-camera';
+import { launchBrowser, openAs, PHONE, screenshots, texts, visit } from '../helpers/browser';
 
-jest.setTimeout(90_000);
+jest.setTimeout(120_000);
 
 interface Gap {
   reason: string;
@@ -36,38 +37,19 @@ interface Coverage {
   days: Day[];
 }
 
-async function startCamera() {
-  const jpeg = await jpegOf(noise(320, 240), 320, 240);
-  let up = true;
-  const server = http.createServer((_req, res) => {
-    if (!up) {
-      res.writeHead(503).end('camera is off');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/snapshot.jpg`,
-    set: (on: boolean) => (up = on),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe('the coverage calendar of the running daemon', () => {
   const tmp = tempDir();
   let sut: DaemonProcess | null = null;
-  let camera: Awaited<ReturnType<typeof startCamera>>;
+  let camera: IpCamera;
+  let browser: Browser;
 
   beforeAll(async () => {
-    camera = await startCamera();
+    camera = await startIpCamera();
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
+    await browser?.close();
     await sut?.kill();
     await camera.close();
     tmp.cleanup();
@@ -147,6 +129,27 @@ describe('the coverage calendar of the running daemon', () => {
     // Every slot planned is a picture or an explained gap (give or take the slot in flight).
     const explained = day.gaps.reduce((n, g) => n + g.slots, 0);
     expect(Math.abs(day.expected - day.pictures - explained)).toBeLessThanOrEqual(3);
+
+    // A customer on a phone: today's cell is partial, with its share; the month lists the gaps and their reasons.
+    const phone = await openAs(browser, sut.baseUrl, 'client', 'client-password-1', PHONE);
+    await visit(phone.page, '#/s/gate');
+    const cell = phone.page.locator(`.month-grid .day[data-date="${c.today}"]`);
+    await cell.waitFor();
+    expect(await cell.getAttribute('data-state')).toBe('partial');
+    expect(await cell.locator('.mark').innerText()).toMatch(/^\d{1,2} %$/);
+    expect(await cell.getAttribute('aria-label')).toMatch(/: \d+ pictures of \d+ planned \(\d+ %\)\.$/);
+    const lines = await texts(phone.page.locator(`.gap-days li[data-date="${c.today}"] .gap`));
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\d\d:\d\d(–\d\d:\d\d)? · camera failed · \d+ pictures? missed$/), expect.stringMatching(/^\d\d:\d\d(–\d\d:\d\d)? · box off · \d+ pictures missed$/)]));
+    expect(await phone.page.locator('.gap-message').count()).toBe(0);
+    await screenshots(phone.page, 'coverage-customer');
+    // A maintainer on a desktop reads the camera's error too.
+    const desk = await openAs(browser, sut.baseUrl, 'admin', initialPassword(path.join(tmp.dir, 'data')));
+    await visit(desk.page, '#/s/gate');
+    await desk.page.locator(`.gap-days li[data-date="${c.today}"] .gap-camera .gap-message`).waitFor();
+    expect(await desk.page.locator(`.gap-days li[data-date="${c.today}"] .gap-camera .gap-message`).innerText()).toMatch(/503/);
+    await screenshots(desk.page, 'coverage-maintainer');
+    expect([...phone.problems, ...desk.problems]).toEqual([]);
+    await Promise.all([phone.context.close(), desk.context.close()]);
 
     // Bad periods are named.
     const bad = await fetch(`${sut.baseUrl}/api/sources/gate/coverage?from=2026-01-01&to=2026-06-01`, { headers: admin });
