@@ -89,6 +89,9 @@ export function videoJson(v: Video, base = '/api') {
     createdAt: new Date(v.createdAt).toISOString(),
     file: `${base}/videos/${v.id}/file`,
     poster: v.posterPath ? `${base}/videos/${v.id}/poster` : null,
+    // The rendition for phones and slow links; null: the film is small enough itself (or older than renditions).
+    phone: v.phone ? { file: `${base}/videos/${v.id}/file?rendition=phone`, width: v.phone.width, height: v.phone.height, size: v.phone.size, bitrate: v.phone.bitrate } : null,
+    bitrate: v.durationMs > 0 ? Math.round((v.size * 8 * 1000) / v.durationMs) : null,
   };
 }
 

@@ -66,17 +66,29 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
   });
 }
 
-/** A film's file, Range requests and all; an attachment with `download`. Also for share links. */
+const RENDITIONS = ['full', 'phone'] as const;
+
+/**
+ * A film's file, Range requests and all; an attachment with `download`. `?rendition=phone`
+ * gives its phone rendition, or the film itself when it is small enough to be its own
+ * (or was made before renditions). Also for share links.
+ */
 export async function sendVideoFile(req: Request, res: Response, deps: Pick<WebDeps, 'layout'>, video: Video, options: { download: boolean; cacheControl: string }): Promise<void> {
+  const asked = req.query['rendition'] ?? 'full';
+  if (typeof asked !== 'string' || !(RENDITIONS as readonly string[]).includes(asked)) {
+    throw new HttpError(400, `no rendition ${JSON.stringify(asked)} of a film`, { rendition: `expected one of: ${RENDITIONS.join(', ')}` });
+  }
+  const phone = asked === 'phone' ? video.phone : null;
+  const stored = phone ?? { path: video.path, size: video.size };
   // Never through a link inside the data folder.
-  const file = await deps.layout.inside(deps.layout.absolute(video.path));
+  const file = await deps.layout.inside(deps.layout.absolute(stored.path));
   if (!file) throw new HttpError(404, `the file of video ${video.id} is missing`);
   await sendCachedFile(req, res, file, {
-    etag: `"v${video.id}-${video.size.toString(36)}-${video.createdAt.toString(36)}"`,
+    etag: `"v${video.id}${phone ? 'p' : ''}-${stored.size.toString(36)}-${video.createdAt.toString(36)}"`,
     lastModified: new Date(video.createdAt),
     cacheControl: options.cacheControl,
     contentType: 'video/mp4',
-    ...(options.download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}.mp4"` } : {}),
+    ...(options.download ? { disposition: `attachment; filename="${video.sourceId}-${video.kind}-${video.label}${phone ? '-phone' : ''}.mp4"` } : {}),
   });
 }
 

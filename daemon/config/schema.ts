@@ -249,7 +249,7 @@ export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fa
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"');
 
 /** The settings every video is built with: the daily ones are also the defaults of custom videos. */
-const timelapseKind = (enabled: boolean, maxSeconds: number) =>
+const timelapseKind = (enabled: boolean, maxSeconds: number, minSeconds: number) =>
   obj({
     enabled: z.boolean().default(enabled),
     at: clockTime.default('00:30').meta({ description: 'When the video of the period just ended is built (local time; weekly on Mondays, monthly on the 1st)' }),
@@ -267,7 +267,35 @@ const timelapseKind = (enabled: boolean, maxSeconds: number) =>
       .default(maxSeconds)
       .meta({ description: 'Longest film in seconds: frames are thinned evenly to fit; 0 = every frame' }),
     minFrames: int(2, 100_000).default(10).meta({ description: 'Fewer usable frames than this: the video is skipped, with the reason in the log' }),
+    minSeconds: int(0, 600)
+      .default(minSeconds)
+      .meta({ description: 'Shortest film in seconds: a film with fewer frames than this many seconds at fps holds each frame longer (a day of a 20-minute schedule is 36 frames, 1.4 s at 25 fps); 0 = every frame once' }),
   }).prefault({});
+
+/** Bits per second from "1Mbit/s", "800kbit/s", "150KB/s". */
+const bitrate = (fallback: string, description: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const rate = parseRate(text);
+      if (rate === null || rate * 8 < 100_000 || rate * 8 > 50_000_000) {
+        ctx.issues.push({ code: 'custom', input: text, message: `expected a bit rate from 100kbit/s to 50Mbit/s such as "1Mbit/s" or "800kbit/s", got "${text}"` });
+        return z.NEVER;
+      }
+      return rate * 8;
+    })
+    .meta({ description });
+
+/** The rendition of every film made for phones and slow links (issue 25), stored and sent beside it. */
+const phoneRendition = obj({
+  enabled: z.boolean().default(true),
+  height: int(144, 1080)
+    .refine((h) => h % 2 === 0, 'expected an even height (H.264 in yuv420p needs even sides)')
+    .default(720)
+    .meta({ description: 'Height of the phone rendition (the film\'s shape kept, never larger than the film)' }),
+  maxBitrate: bitrate('1Mbit/s', 'Ceiling of its bit rate, so that it plays while it downloads over a slow mobile link (1.6 Mbit/s plays 1Mbit/s at once)'),
+}).prefault({});
 
 /** What a progress e-mail shows: the newest picture, it beside one from `compareDays` ago, or the newest film. */
 export const PROGRESS_CONTENTS = ['latest', 'compare', 'film'] as const;
@@ -355,7 +383,7 @@ const sourceSchema = obj({
       brighterThan: z.number().min(0).max(255).optional().meta({ description: 'Reject pictures whose mean luminance (0-255) is above this' }),
     }).prefault({}),
   }).prefault({}),
-  timelapse: obj({ daily: timelapseKind(true, 0), weekly: timelapseKind(false, 60), monthly: timelapseKind(false, 120) }).prefault({}),
+  timelapse: obj({ daily: timelapseKind(true, 0, 10), weekly: timelapseKind(false, 60, 0), monthly: timelapseKind(false, 120, 0), phone: phoneRendition }).prefault({}),
   public: obj({
     enabled: z.boolean().default(false),
     width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
@@ -676,7 +704,10 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type SourceConfig = Config['sources'][number];
 export type CameraConfig = SourceConfig['camera'];
 export type TimelapseSettings = SourceConfig['timelapse']['daily'];
-export type TimelapseKind = keyof SourceConfig['timelapse'];
+/** The films a schedule builds (the `phone` key of `timelapse` is the rendition of every one). */
+export const TIMELAPSE_KINDS = ['daily', 'weekly', 'monthly'] as const;
+export type TimelapseKind = (typeof TIMELAPSE_KINDS)[number];
+export type PhoneRendition = SourceConfig['timelapse']['phone'];
 export type ProgressConfig = NonNullable<SourceConfig['progress']>;
 
 /** The JSON Schema published for editors (config/lapsebox.schema.json). */

@@ -4,7 +4,7 @@
  * is a failure only when the configuration needs it, and says what to install.
  */
 import fs from 'node:fs/promises';
-import type { Config, SourceConfig } from '../config/schema';
+import { TIMELAPSE_KINDS, type Config, type SourceConfig } from '../config/schema';
 import { probeBinding } from '../capture/gphoto2-session/session.camera';
 import { tail } from '../process';
 import { FfmpegRunner, testEncode, versionOf } from '../timelapse/ffmpeg.runner';
@@ -20,7 +20,7 @@ const ENCODE_TIMEOUT_MS = 15_000;
 export function needs(config: Config): { videos: boolean; ffmpegCameras: string[]; gphoto2: boolean } {
   const enabled = config.sources.filter((s) => s.enabled);
   return {
-    videos: enabled.some((s) => Object.values(s.timelapse).some((k) => k.enabled)),
+    videos: enabled.some((s) => TIMELAPSE_KINDS.some((k) => s.timelapse[k].enabled)),
     ffmpegCameras: enabled.filter((s) => s.camera.driver === 'v4l2' || s.camera.driver === 'rtsp').map((s) => s.id),
     gphoto2: enabled.some((s) => s.camera.driver === 'gphoto2'),
   };
@@ -89,7 +89,8 @@ async function encoderCheck(ctx: DoctorContext, videos: boolean): Promise<{ chec
 function filmEncodersCheck(config: Config, preferred: VideoEncoder): Check {
   const byEncoder = new Map<string, string[]>();
   for (const source of config.sources.filter((s) => s.enabled)) {
-    for (const [kind, settings] of Object.entries(source.timelapse)) {
+    for (const kind of TIMELAPSE_KINDS) {
+      const settings = source.timelapse[kind];
       if (!settings.enabled) continue;
       const choice = encoderFor(preferred, { width: settings.width, height: 0 });
       const key = choice.reason ? `libx264 (${settings.width} px is wider than ${preferred} takes)` : choice.encoder;

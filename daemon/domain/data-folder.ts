@@ -17,6 +17,8 @@ const COMPANION_NAME = /^\d{8}T\d{9}Z\.[a-z0-9]{2,4}$/;
 
 /** Names of video files: letters, digits, "-", "_" and ".", never a path. */
 export const VIDEO_LABEL = /^[0-9A-Za-z][0-9A-Za-z_.-]{0,99}$/;
+/** A film's phone rendition is `<label>.phone.mp4` beside `<label>.mp4`; no label ends so. */
+export const PHONE_SUFFIX = '.phone';
 
 /** Local calendar date (YYYY-MM-DD) of an instant in the appliance time zone. */
 export function localDate(at: number, timezone: string): string {

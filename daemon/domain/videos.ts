@@ -22,6 +22,19 @@ export interface Video {
   codec: string;
   jobId: number | null;
   createdAt: number;
+  /** The rendition for phones and slow links, stored beside the film; null when the film is small enough itself, or was made before renditions. */
+  phone: VideoRendition | null;
+}
+
+/** Another encoding of a film (issue 25): smaller, with a bit rate ceiling, its index first. */
+export interface VideoRendition {
+  /** Relative to the data folder: `<label>.phone.mp4` beside `<label>.mp4`. */
+  path: string;
+  size: number;
+  width: number;
+  height: number;
+  /** Bits per second over the whole file. */
+  bitrate: number;
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'cancelled'] as const;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CONTROL_SOCKET, DATABASE_FILE, VIDEO_LABEL } from '../domain/data-folder';
+import { CONTROL_SOCKET, DATABASE_FILE, PHONE_SUFFIX, VIDEO_LABEL } from '../domain/data-folder';
 
 export class DataLayout {
   #realRoot: Promise<string> | undefined;
@@ -50,10 +50,11 @@ export class DataLayout {
   }
 
   /** The video file and its poster for a label (`2026-11-22`, `2026-W47`, `custom-12`). */
-  video(sourceId: string, kind: string, label: string): { file: string; poster: string } {
-    if (!VIDEO_LABEL.test(label)) throw new Error(`not a video label: ${JSON.stringify(label)}`);
+  /** A film's files: the film, its poster and its phone rendition (`<label>.phone.mp4`). */
+  video(sourceId: string, kind: string, label: string): { file: string; poster: string; phone: string } {
+    if (!VIDEO_LABEL.test(label) || label.endsWith(PHONE_SUFFIX)) throw new Error(`not a video label: ${JSON.stringify(label)}`);
     const dir = this.videosDir(sourceId, kind);
-    return { file: path.join(dir, `${label}.mp4`), poster: path.join(dir, `${label}.jpg`) };
+    return { file: path.join(dir, `${label}.mp4`), poster: path.join(dir, `${label}.jpg`), phone: path.join(dir, `${label}${PHONE_SUFFIX}.mp4`) };
   }
 
   liveDir(sourceId: string): string {

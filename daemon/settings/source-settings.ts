@@ -44,6 +44,7 @@ export const SETTABLE: Readonly<Record<string, Exclude<SettingsProfile, 'custome
   'timelapse.daily': 'director',
   'timelapse.weekly': 'director',
   'timelapse.monthly': 'director',
+  'timelapse.phone': 'director',
   'public.enabled': 'director',
   'public.width': 'director',
   'public.delay': 'director',

@@ -443,4 +443,12 @@ export const MIGRATIONS: readonly string[] = [
     stopped_at INTEGER                           -- a clean stop; NULL: running, or it died
   );
   `,
+  /* 16 */ `
+  -- Films for phones (issue 25): a smaller rendition with a bit rate ceiling, beside the film.
+  ALTER TABLE videos ADD COLUMN phone_path TEXT;             -- relative to the data folder; NULL: none
+  ALTER TABLE videos ADD COLUMN phone_size INTEGER;
+  ALTER TABLE videos ADD COLUMN phone_width INTEGER;
+  ALTER TABLE videos ADD COLUMN phone_height INTEGER;
+  ALTER TABLE videos ADD COLUMN phone_bitrate INTEGER;       -- bits per second over the file
+  `,
 ];

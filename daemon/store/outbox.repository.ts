@@ -164,8 +164,14 @@ export class OutboxRepository {
        ORDER BY p.id LIMIT @limit`,
     );
     this.#missingVideos = db.prepare<[{ target: string; source: string }], { id: number; sourceId: string; path: string; size: number; createdAt: number }>(
-      `SELECT v.id, v.source_id AS sourceId, v.path, v.size, v.created_at AS createdAt FROM videos v
-       WHERE v.source_id = @source AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'video' AND o.item_id = v.id AND o.target_id = @target)`,
+      // Each file of a film (the film, its phone rendition) the target has no row for.
+      `SELECT f.id, f.sourceId, f.path, f.size, f.createdAt FROM (
+         SELECT v.id, v.source_id AS sourceId, v.path, v.size, v.created_at AS createdAt FROM videos v WHERE v.source_id = @source
+         UNION ALL
+         SELECT v.id, v.source_id, v.phone_path, v.phone_size, v.created_at FROM videos v WHERE v.source_id = @source AND v.phone_path IS NOT NULL
+       ) f
+       WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'video' AND o.item_id = f.id AND o.target_id = @target AND o.local_path = f.path)
+       ORDER BY f.createdAt, f.id, f.path`,
     );
     this.#hasLatest = db.prepare<[{ target: string; source: string }], { n: number }>(
       `SELECT count(*) AS n FROM outbox WHERE target_id = @target AND source_id = @source AND kind = 'latest'`,

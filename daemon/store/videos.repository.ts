@@ -21,6 +21,11 @@ interface Row {
   codec: string;
   job_id: number | null;
   created_at: number;
+  phone_path: string | null;
+  phone_size: number | null;
+  phone_width: number | null;
+  phone_height: number | null;
+  phone_bitrate: number | null;
 }
 
 const toVideo = (r: Row): Video => ({
@@ -41,6 +46,7 @@ const toVideo = (r: Row): Video => ({
   codec: r.codec,
   jobId: r.job_id,
   createdAt: r.created_at,
+  phone: r.phone_path === null ? null : { path: r.phone_path, size: r.phone_size ?? 0, width: r.phone_width ?? 0, height: r.phone_height ?? 0, bitrate: r.phone_bitrate ?? 0 },
 });
 
 export class VideosRepository {
@@ -51,16 +57,20 @@ export class VideosRepository {
   readonly #list;
   readonly #all;
   readonly #delete;
+  readonly #dropPhone;
 
   constructor(db: Db) {
     this.#db = db;
     // A rebuilt video keeps its id (and the links to it); only what it holds changes.
     this.#upsert = db.prepare(
-      `INSERT INTO videos (source_id, kind, label, path, poster_path, period_from, period_to, frames, fps, width, height, duration_ms, size, codec, job_id, created_at)
-       VALUES (@sourceId, @kind, @label, @path, @posterPath, @periodFrom, @periodTo, @frames, @fps, @width, @height, @durationMs, @size, @codec, @jobId, @createdAt)
+      `INSERT INTO videos (source_id, kind, label, path, poster_path, period_from, period_to, frames, fps, width, height, duration_ms, size, codec, job_id, created_at,
+         phone_path, phone_size, phone_width, phone_height, phone_bitrate)
+       VALUES (@sourceId, @kind, @label, @path, @posterPath, @periodFrom, @periodTo, @frames, @fps, @width, @height, @durationMs, @size, @codec, @jobId, @createdAt,
+         @phonePath, @phoneSize, @phoneWidth, @phoneHeight, @phoneBitrate)
        ON CONFLICT (path) DO UPDATE SET poster_path = excluded.poster_path, period_from = excluded.period_from, period_to = excluded.period_to,
          frames = excluded.frames, fps = excluded.fps, width = excluded.width, height = excluded.height, duration_ms = excluded.duration_ms,
-         size = excluded.size, codec = excluded.codec, job_id = excluded.job_id, created_at = excluded.created_at
+         size = excluded.size, codec = excluded.codec, job_id = excluded.job_id, created_at = excluded.created_at,
+         phone_path = excluded.phone_path, phone_size = excluded.phone_size, phone_width = excluded.phone_width, phone_height = excluded.phone_height, phone_bitrate = excluded.phone_bitrate
        RETURNING id`,
     );
     this.#byId = db.prepare<[number], Row>(`SELECT * FROM videos WHERE id = ?`);
@@ -70,11 +80,19 @@ export class VideosRepository {
     );
     this.#all = db.prepare<[], Row>(`SELECT * FROM videos`);
     this.#delete = db.prepare<[number]>(`DELETE FROM videos WHERE id = ?`);
+    this.#dropPhone = db.prepare<[number]>(`UPDATE videos SET phone_path = NULL, phone_size = NULL, phone_width = NULL, phone_height = NULL, phone_bitrate = NULL WHERE id = ?`);
   }
 
   /** Inserts, or replaces what is known of the video at the same path; returns its id. */
   save(video: NewVideo): number {
-    return (this.#upsert.get(video) as { id: number }).id;
+    const { phone, ...rest } = video;
+    const rendition = { phonePath: phone?.path ?? null, phoneSize: phone?.size ?? null, phoneWidth: phone?.width ?? null, phoneHeight: phone?.height ?? null, phoneBitrate: phone?.bitrate ?? null };
+    return (this.#upsert.get({ ...rest, ...rendition }) as { id: number }).id;
+  }
+
+  /** Forgets a film's phone rendition (its file is gone). */
+  dropPhone(id: number): void {
+    this.#dropPhone.run(id);
   }
 
   get(id: number): Video | undefined {

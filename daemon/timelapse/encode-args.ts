@@ -9,6 +9,11 @@ export type VideoEncoder = 'libx264' | 'h264_v4l2m2m';
 
 export interface EncodeSettings {
   fps: number;
+  /**
+   * Frames per second read from the frames: `fps`, or fewer (as a fraction, "36/10") to make a
+   * short film last its minimum (timelapse.*.minSeconds), each frame then held for several.
+   */
+  inputRate?: string;
   /** Output size, even sides. */
   width: number;
   height: number;
@@ -121,8 +126,56 @@ export function encodeArgs(s: EncodeSettings, fit: boolean): EncodeArgs {
       ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', String(s.crf), ...X264_LOW_MEMORY]
       : ['-c:v', 'h264_v4l2m2m', '-b:v', String(hardwareBitrate(s))];
   return {
-    input: ['-f', 'concat', '-safe', '0', '-r', String(s.fps)],
+    input: ['-f', 'concat', '-safe', '0', '-r', s.inputRate ?? String(s.fps)],
     output: ['-map', '0:v:0', '-an', '-sn', '-vf', videoFilters(s, fit), ...codec, '-pix_fmt', 'yuv420p', '-r', String(s.fps), '-movflags', '+faststart', '-f', 'mp4'],
+  };
+}
+
+/**
+ * The rate frames are read at so that `frames` last at least `minSeconds`: null when
+ * they do at `fps`, else "frames/minSeconds" (ffmpeg takes a fraction), the output
+ * staying at `fps` with each frame repeated.
+ */
+export function slowedRate(frames: number, fps: number, minSeconds: number): string | null {
+  if (minSeconds <= 0 || frames >= fps * minSeconds) return null;
+  return `${frames}/${minSeconds}`;
+}
+
+/** A film's phone rendition: its size, bit rate ceiling, and the x264 speed of the film it is made from. */
+export interface PhoneSettings extends Size {
+  fps: number;
+  /** Bits per second at most. */
+  maxBitrate: number;
+  preset: (typeof X264_PRESETS)[number];
+  encoder: VideoEncoder;
+}
+
+/**
+ * The phone rendition's size: the film's shape at most `height` high (never larger than
+ * the film), even sides; null when the film itself is that small and under the bit rate
+ * ceiling, so that it is its own phone rendition.
+ */
+export function phoneSize(film: Size & { bitrate: number }, height: number, maxBitrate: number): Size | null {
+  if (film.height <= height && film.bitrate > 0 && film.bitrate <= maxBitrate) return null;
+  const h = even(Math.min(height, film.height));
+  return { width: even((h * film.width) / film.height), height: h };
+}
+
+/**
+ * The phone rendition, made from the finished film: scaled down, a constant quality
+ * capped by a bit rate ceiling (VBV: -maxrate with a two-second buffer) so that it plays
+ * while it downloads, H.264 main profile (every phone), a keyframe every two seconds
+ * (seeking), the index first (+faststart).
+ */
+export function phoneArgs(s: PhoneSettings): EncodeArgs {
+  const maxrate = Math.round(s.maxBitrate / 1000);
+  const codec =
+    s.encoder === 'libx264'
+      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', '26', '-maxrate', `${maxrate}k`, '-bufsize', `${2 * maxrate}k`, '-profile:v', 'main', '-g', String(2 * s.fps), ...X264_LOW_MEMORY]
+      : ['-c:v', 'h264_v4l2m2m', '-b:v', String(Math.min(Math.round(s.maxBitrate * 0.8), hardwareBitrate(s)))];
+  return {
+    input: [],
+    output: ['-map', '0:v:0', '-an', '-sn', '-vf', `scale=${s.width}:${s.height}:flags=bicubic,format=yuv420p`, ...codec, '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'],
   };
 }
 

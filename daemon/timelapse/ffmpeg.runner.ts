@@ -24,7 +24,8 @@ export class EncodeError extends Error {
 }
 
 export interface EncodeJob {
-  listFile: string;
+  /** What ffmpeg reads: the concat list of a film's frames, or the film a rendition is made from. */
+  inputFile: string;
   output: string;
   input: readonly string[];
   options: readonly string[];
@@ -44,6 +45,8 @@ export interface Probe {
   height: number;
   codec: string;
   size: number;
+  /** Bits per second over the whole file. */
+  bitrate: number;
 }
 
 export interface FfmpegRunnerOptions {
@@ -92,7 +95,7 @@ export class FfmpegRunner {
   encode(job: EncodeJob): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (job.signal?.aborted) return reject(new EncodeError('cancelled', 'the video was cancelled'));
-      const command = ffmpeg(job.listFile, { niceness: this.#niceness, stdoutLines: 0 })
+      const command = ffmpeg(job.inputFile, { niceness: this.#niceness, stdoutLines: 0 })
         .setFfmpegPath(this.#ffmpegPath)
         .inputOptions(['-nostdin', '-hide_banner', ...job.input])
         .outputOptions([...job.options])
@@ -153,6 +156,7 @@ export class FfmpegRunner {
           height: video.height ?? 0,
           codec: video.codec_name ?? 'unknown',
           size: Number(data.format.size ?? 0),
+          bitrate: Math.round(Number(data.format.bit_rate ?? 0)) || 0,
         });
       });
     });

@@ -6,14 +6,14 @@
  * later, three times at most; a cancelled one is left alone.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Config, TimelapseKind } from '../config/schema';
+import { TIMELAPSE_KINDS, type Config, type TimelapseKind } from '../config/schema';
 import type { Logger } from '../logger';
 import { duePeriod } from './frames';
 import { scheduledSpec } from './video-spec';
 import type { VideoJobs } from './video-jobs.service';
 import { messageOf } from '../error-causes';
 
-const KINDS: readonly TimelapseKind[] = ['daily', 'weekly', 'monthly'];
+const KINDS: readonly TimelapseKind[] = TIMELAPSE_KINDS;
 const RETRY_AFTER_MS = 3_600_000;
 const MAX_ATTEMPTS = 3;
 

@@ -18,10 +18,10 @@ import type { Logger } from '../logger';
 import type { PictureSizes } from '../storage/picture-sizes';
 import type { PicturesRepository } from '../store/pictures.repository';
 import type { NewVideo, VideosRepository } from '../store/videos.repository';
-import type { Video } from '../domain/videos';
+import type { Video, VideoRendition } from '../domain/videos';
 import { invalid } from '../errors';
 import { selectFrames } from './frames';
-import { concatList, encodeArgs, encoderFor, outputSize, type EncodeSettings, type Size, type VideoEncoder } from './encode-args';
+import { concatList, encodeArgs, encoderFor, outputSize, phoneArgs, phoneSize, slowedRate, type EncodeSettings, type PhoneSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
 import { messageOf } from '../error-causes';
@@ -86,6 +86,8 @@ export function indexVideo(videos: Pick<VideosRepository, 'save' | 'transaction'
   return videos.transaction(() => {
     const id = videos.save(record);
     outbox.video({ id, sourceId: record.sourceId, path: record.path, size: record.size, createdAt: record.createdAt });
+    // The phone rendition goes to the targets like the film, right after it.
+    if (record.phone) outbox.video({ id, sourceId: record.sourceId, path: record.phone.path, size: record.phone.size, createdAt: record.createdAt });
     return id;
   });
 }
@@ -120,31 +122,37 @@ export class VideoBuilder {
       return { status: 'skipped', matched: selection.matched, reason: `${tooFew(frames.length, spec.minFrames, period)}; ${skipped.length} frame files were missing or broken` };
     }
 
-    const { file, poster } = layout.video(spec.sourceId, spec.kind, options.label);
+    const { file, poster, phone: phoneFile } = layout.video(spec.sourceId, spec.kind, options.label);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
     const tempVideo = tempPathFor(file);
     const tempList = tempPathFor(`${file}.txt`);
     const tempPoster = tempPathFor(poster);
+    const tempPhone = tempPathFor(phoneFile);
     const size = outputSize(frames.map((f) => f.size), spec.width);
-    const choice = encoderFor(await runner.encoder(), size);
+    const preferred = await runner.encoder();
+    const choice = encoderFor(preferred, size);
     let encoder = choice.encoder;
     if (choice.reason) log.info({ source: spec.sourceId, video: options.label, encoder }, `the film is made with ${encoder}: ${choice.reason}`);
-    const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_ });
-    let args = encodeArgs(settings(encoder), size.fit);
+    // The film's share of the progress: the phone rendition (a smaller encode of the film) takes the rest.
+    const share = spec.phone ? 80 : 100;
     const started = Date.now();
     try {
       let used = frames;
       for (let badFrames = 0; ; ) {
+        // A film too short for its minimum holds each frame longer: frames read slower, output at fps.
+        const inputRate = slowedRate(used.length, spec.fps, spec.minSeconds);
+        const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_ });
+        const args = encodeArgs(settings(encoder), size.fit);
         await fs.writeFile(tempList, concatList(used.map((f) => f.file)), { mode: 0o640 });
         try {
           await runner.encode({
-            listFile: tempList,
+            inputFile: tempList,
             output: tempVideo,
             input: args.input,
             options: args.output,
-            totalFrames: used.length,
+            totalFrames: inputRate ? Math.round(spec.fps * spec.minSeconds) : used.length,
             signal: options.signal,
-            onProgress: (percent) => options.onProgress?.(percent),
+            onProgress: (percent) => options.onProgress?.((percent * share) / 100),
             onStart: options.onStart,
             timeoutMs: 600_000 + used.length * 1000,
           });
@@ -155,7 +163,6 @@ export class VideoBuilder {
           if (err instanceof EncodeError && err.code === 'failed' && encoder !== 'libx264') {
             log.warn({ source: spec.sourceId, video: options.label, encoder, err: err.message }, `${encoder} failed on this film; made again with libx264`);
             encoder = 'libx264';
-            args = encodeArgs(settings(encoder), size.fit);
             await fs.rm(tempVideo, { force: true });
             continue;
           }
@@ -168,11 +175,19 @@ export class VideoBuilder {
           await fs.rm(tempVideo, { force: true });
         }
       }
-      const encodeMs = Date.now() - started;
       const probe = await runner.probe(tempVideo);
-      const middle = frames[Math.floor(frames.length / 2)]!;
+      const rendition = spec.phone ? phoneSize(probe, spec.phone.height, spec.phone.maxBitrate) : null;
+      let phone: VideoRendition | null = null;
+      if (spec.phone && rendition) {
+        await this.#phone(tempVideo, tempPhone, { ...rendition, fps: spec.fps, maxBitrate: spec.phone.maxBitrate, preset: spec.preset, encoder: encoderFor(preferred, rendition).encoder }, probe.frames, options, share);
+        const p = await runner.probe(tempPhone);
+        phone = { path: layout.relative(phoneFile), size: p.size, width: p.width, height: p.height, bitrate: p.bitrate };
+      }
+      const encodeMs = Date.now() - started;
+      const middle = used[Math.floor(used.length / 2)]!;
       await writePoster(middle.file, tempPoster, Math.min(POSTER_WIDTH, size.width));
       await commitFile(tempVideo, file, { replace: true });
+      if (phone) await commitFile(tempPhone, phoneFile, { replace: true });
       await commitFile(tempPoster, poster, { replace: true });
       const record: NewVideo = {
         sourceId: spec.sourceId,
@@ -182,7 +197,8 @@ export class VideoBuilder {
         posterPath: layout.relative(poster),
         periodFrom: spec.from,
         periodTo: spec.to,
-        frames: probe.frames,
+        // The pictures in the film (a slowed film repeats each one).
+        frames: used.length,
         fps: spec.fps,
         width: probe.width,
         height: probe.height,
@@ -191,8 +207,11 @@ export class VideoBuilder {
         codec: probe.codec,
         jobId: options.jobId ?? null,
         createdAt: (this.#deps.now ?? Date.now)(),
+        phone,
       };
       const video: Video = { id: indexVideo(this.#deps.videos, this.#deps.outbox, record), ...record };
+      // A film rebuilt small enough to be its own phone rendition: the old rendition goes.
+      if (!phone) await fs.rm(phoneFile, { force: true });
       if (skipped.length > 0) log.warn({ source: spec.sourceId, video: options.label, skipped: skipped.slice(0, 20) }, `${skipped.length} frames were skipped: their files are missing or broken`);
       return { status: 'built', video, matched: selection.matched, skipped, remade, encoder, encodeMs };
     } catch (err) {
@@ -201,7 +220,33 @@ export class VideoBuilder {
       }
       throw err;
     } finally {
-      await Promise.all([tempVideo, tempList, tempPoster].map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
+      await Promise.all([tempVideo, tempList, tempPoster, tempPhone].map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
+    }
+  }
+
+  /** Encodes the phone rendition of the film in `film`; a hardware encoder that refuses it gives way to libx264, once. */
+  async #phone(film: string, output: string, settings: PhoneSettings, frames: number, options: BuildOptions, share: number): Promise<void> {
+    const { runner, log } = this.#deps;
+    for (let s = settings; ; s = { ...s, encoder: 'libx264' }) {
+      const args = phoneArgs(s);
+      try {
+        await runner.encode({
+          inputFile: film,
+          output,
+          input: args.input,
+          options: args.output,
+          totalFrames: frames,
+          signal: options.signal,
+          onProgress: (percent) => options.onProgress?.(share + (percent * (100 - share)) / 100),
+          onStart: options.onStart,
+          timeoutMs: 600_000 + frames * 200,
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof EncodeError) || err.code !== 'failed' || s.encoder === 'libx264') throw err;
+        log.warn({ video: options.label, encoder: s.encoder, err: err.message }, `${s.encoder} failed on the phone rendition; made again with libx264`);
+        await fs.rm(output, { force: true });
+      }
     }
   }
 

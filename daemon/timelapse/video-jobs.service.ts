@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema';
 import { type DataLayout } from '../files/layout';
-import { TEMP_PREFIX, VIDEO_LABEL } from '../domain/data-folder';
+import { PHONE_SUFFIX, TEMP_PREFIX, VIDEO_LABEL } from '../domain/data-folder';
 import type { Logger } from '../logger';
 import { BusyError, conflict, notFound } from '../errors';
 import type { VideoJobsRepository } from '../store/video-jobs.repository';
@@ -258,6 +258,9 @@ export class VideoJobs {
       if (!(await fs.stat(layout.absolute(v.path)).catch(() => null))) {
         videos.remove(v.id);
         log.warn({ source: v.sourceId, video: v.path }, 'a video file is gone: removed from the index');
+      } else if (v.phone && !(await fs.stat(layout.absolute(v.phone.path)).catch(() => null))) {
+        videos.dropPhone(v.id);
+        log.warn({ source: v.sourceId, video: v.phone.path }, 'the phone rendition of a film is gone: the film is played as it is');
       }
     }
     for (const source of config().sources) {
@@ -271,10 +274,12 @@ export class VideoJobs {
             continue;
           }
           const label = name.replace(/\.mp4$/, '');
-          if (!name.endsWith('.mp4') || !VIDEO_LABEL.test(label) || known.has(layout.relative(file))) continue;
+          // A phone rendition is found with its film.
+          if (!name.endsWith('.mp4') || label.endsWith(PHONE_SUFFIX) || !VIDEO_LABEL.test(label) || known.has(layout.relative(file))) continue;
           try {
             const probe = await runner.probe(file);
-            const poster = layout.video(source.id, kind, label).poster;
+            const { poster, phone: phoneFile } = layout.video(source.id, kind, label);
+            const phone = await runner.probe(phoneFile).catch(() => null);
             const hasPoster = await fs.stat(poster).then(() => true, () => false);
             const stat = await fs.stat(file);
             // Custom videos do not say their period in their name; the file's time stands in.
@@ -283,6 +288,7 @@ export class VideoJobs {
               sourceId: source.id, kind, label, path: layout.relative(file), posterPath: hasPoster ? layout.relative(poster) : null,
               periodFrom: period?.from ?? Math.round(stat.mtimeMs), periodTo: period?.to ?? Math.round(stat.mtimeMs), frames: probe.frames, fps: probe.durationMs > 0 ? Math.round((probe.frames * 1000) / probe.durationMs) : 0,
               width: probe.width, height: probe.height, durationMs: probe.durationMs, size: probe.size, codec: probe.codec, jobId: null, createdAt: Math.round(stat.mtimeMs),
+              phone: phone ? { path: layout.relative(phoneFile), size: phone.size, width: phone.width, height: phone.height, bitrate: phone.bitrate } : null,
             });
             log.info({ source: source.id, video: layout.relative(file) }, 'a video file the index missed was found again');
           } catch (err) {

@@ -30,6 +30,16 @@ export interface VideoSpec {
   crf: number;
   preset: (typeof X264_PRESETS)[number];
   deflicker: boolean;
+  /** A film shorter than this (seconds) holds each frame longer; 0: every frame once. */
+  minSeconds: number;
+  /** The phone rendition made with the film, or null for none. */
+  phone: { height: number; maxBitrate: number } | null;
+}
+
+/** The phone rendition a source's films get (timelapse.phone), or null when it is off. */
+function phoneOf(source: SourceConfig): VideoSpec['phone'] {
+  const p = source.timelapse.phone;
+  return p.enabled ? { height: p.height, maxBitrate: p.maxBitrate } : null;
 }
 
 /** The settings of a scheduled video of one period. */
@@ -50,6 +60,8 @@ export function scheduledSpec(source: SourceConfig, kind: TimelapseKind, period:
     crf: t.crf,
     preset: t.preset,
     deflicker: t.deflicker,
+    minSeconds: t.minSeconds,
+    phone: phoneOf(source),
   };
 }
 
@@ -72,8 +84,9 @@ export const customRequestSchema = z.strictObject(
     crf: z.number().int().min(0).max(51).optional(),
     preset: z.enum(X264_PRESETS).optional(),
     deflicker: z.boolean().optional(),
+    minSeconds: z.number({ error: 'expected seconds, 0 to 600' }).int('expected a whole number of seconds').min(0, 'expected at least 0 seconds').max(600, 'expected at most 600 seconds').optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: from, to, keepFrom, keepTo, weekdays, minInterval, fps, width, crf, preset, deflicker)` : undefined) },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: from, to, keepFrom, keepTo, weekdays, minInterval, fps, width, crf, preset, deflicker, minSeconds)` : undefined) },
 );
 export type CustomRequest = z.output<typeof customRequestSchema>;
 
@@ -130,6 +143,9 @@ export function customSpec(body: unknown, source: SourceConfig, timezone: string
       crf: request.crf ?? daily.crf,
       preset: request.preset ?? daily.preset,
       deflicker: request.deflicker ?? daily.deflicker,
+      // A custom film's length is what its frames and fps give, unless the request asks for a minimum.
+      minSeconds: request.minSeconds ?? 0,
+      phone: phoneOf(source),
     },
   };
 }

@@ -153,7 +153,7 @@ function writeFiles(store: Repositories, source: string, set: FileSet): LocalFil
     fs.closeSync(fd);
     const relative = store.layout.relative(file);
     const id = set.video
-      ? store.videos.save({ sourceId: source, kind: 'daily', label: DAY, path: relative, posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000, frames: 1, fps: 25, width: 1, height: 1, durationMs: 40, size: set.size, codec: 'h264', jobId: null, createdAt: T0 })
+      ? store.videos.save({ sourceId: source, kind: 'daily', label: DAY, path: relative, posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000, frames: 1, fps: 25, width: 1, height: 1, durationMs: 40, size: set.size, codec: 'h264', jobId: null, createdAt: T0, phone: null })
       : store.pictures.insert({ sourceId: source, takenAt, localDate: DAY, path: relative, size: set.size, width: 1, height: 1 });
     out.push({ id, path: relative, size: set.size, takenAt, sha: hash.digest('hex') });
   }

@@ -345,16 +345,16 @@ async function readBack(file: string): Promise<Measured['video']> {
 /** Not the runner's probe, so the figures checked do not come from the code measured. */
 function probeFile(file: string): Promise<Probe> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=nb_frames,width,height,codec_name,duration:format=size', '-of', 'json', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=nb_frames,width,height,codec_name,duration:format=size,bit_rate', '-of', 'json', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     child.on('error', reject).on('close', (code) => {
       if (code !== 0) return reject(new Error(`ffprobe ${file} failed: ${err.trim()}`));
-      const json = JSON.parse(out) as { streams?: { nb_frames?: string; width?: number; height?: number; codec_name?: string; duration?: string }[]; format?: { size?: string } };
+      const json = JSON.parse(out) as { streams?: { nb_frames?: string; width?: number; height?: number; codec_name?: string; duration?: string }[]; format?: { size?: string; bit_rate?: string } };
       const s = json.streams?.[0] ?? {};
-      resolve({ frames: Number(s.nb_frames ?? 0), width: s.width ?? 0, height: s.height ?? 0, codec: s.codec_name ?? '?', durationMs: Math.round(Number(s.duration ?? 0) * 1000), size: Number(json.format?.size ?? 0) });
+      resolve({ frames: Number(s.nb_frames ?? 0), width: s.width ?? 0, height: s.height ?? 0, codec: s.codec_name ?? '?', durationMs: Math.round(Number(s.duration ?? 0) * 1000), size: Number(json.format?.size ?? 0), bitrate: Number(json.format?.bit_rate ?? 0) });
     });
   });
 }

@@ -96,7 +96,7 @@ describe('share links', () => {
     videoId = store.videos.save({
       sourceId: 'north', kind: 'daily', label: '2026-11-19', path: path.relative(store.layout.dataDir, film), posterPath: null,
       periodFrom: DateTime.fromISO('2026-11-19T00:00', { zone: TZ }).toMillis(), periodTo: DateTime.fromISO('2026-11-20T00:00', { zone: TZ }).toMillis(),
-      frames: 3, fps: 25, width: 320, height: 180, durationMs: 120, size: fs.statSync(film).size, codec: 'h264', jobId: null, createdAt: Date.now(),
+      frames: 3, fps: 25, width: 320, height: 180, durationMs: 120, size: fs.statSync(film).size, codec: 'h264', jobId: null, createdAt: Date.now(), phone: null,
     });
     await addUsers(store, config, PASSWORD, {
       maintainer: ['maintainer'],

@@ -99,7 +99,7 @@ describe('the daemon syncing to a real S3 server', () => {
     try {
       indexVideo(store.videos, new Outbox({ config: () => config, repo: store.outbox }), {
         sourceId: 'cam', kind: 'custom', label: 'site visit', path: 'sources/cam/videos/custom/site-visit.mp4', posterPath: null, periodFrom: 0, periodTo: 1,
-        frames: 100, fps: 25, width: 640, height: 480, durationMs: 4000, size: 44 * MiB, codec: 'h264', jobId: null, createdAt: Date.now(),
+        frames: 100, fps: 25, width: 640, height: 480, durationMs: 4000, size: 44 * MiB, codec: 'h264', jobId: null, createdAt: Date.now(), phone: null,
       });
     } finally {
       store.close();

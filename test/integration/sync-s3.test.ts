@@ -117,7 +117,7 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
     fs.writeFileSync(file, crypto.randomBytes(bytes));
     indexVideo(store.videos, outbox(), {
       sourceId: 'north', kind: 'daily', label, path: store.layout.relative(file), posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000,
-      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: bytes, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000,
+      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: bytes, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000, phone: null,
     });
     return file;
   };

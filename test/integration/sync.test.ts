@@ -91,7 +91,7 @@ describe('SyncService against OpenSSH', () => {
     fs.writeFileSync(videoFile, crypto.randomBytes(300_000));
     indexVideo(store.videos, outbox(), {
       sourceId: 'north', kind: 'daily', label: '2026-11-20', path: store.layout.relative(videoFile), posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000,
-      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: 300_000, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000,
+      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: 300_000, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000, phone: null,
     });
     await waitFor('pending() === 0', () => pending() === 0, 30_000);
 

@@ -5,7 +5,7 @@
  */
 import { DateTime } from 'luxon';
 import { duePeriod, parsePeriod, selectFrames, thin, MAX_FRAMES, type FrameCandidate } from '../../daemon/timelapse/frames';
-import { concatList, encodeArgs, encoderFor, encoderProbeArgs, hardwareBitrate, outputSize, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
+import { concatList, encodeArgs, encoderFor, encoderProbeArgs, hardwareBitrate, outputSize, phoneArgs, phoneSize, slowedRate, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
 import { customSpec, scheduledSpec } from '../../daemon/timelapse/video-spec';
 import { parseConfig } from '../../daemon/config/load';
 import { AppError } from '../../daemon/errors';
@@ -171,7 +171,32 @@ describe('video specs', () => {
 
   it('custom videos default to the daily settings', () => {
     const { spec } = customSpec({ from: '2026-03-01', to: '2026-03-31', minInterval: '10m', weekdays: ['mon', 'fri'] }, source, TZ);
-    expect(spec).toMatchObject({ kind: 'custom', fps: 30, width: 1280, crf: 20, minIntervalMs: 600_000, weekdays: ['mon', 'fri'], minFrames: 2 });
+    expect(spec).toMatchObject({ kind: 'custom', fps: 30, width: 1280, crf: 20, minIntervalMs: 600_000, weekdays: ['mon', 'fri'], minFrames: 2, minSeconds: 0 });
+    expect(customSpec({ from: '2026-03-01', to: '2026-03-31', minSeconds: 20 }, source, TZ).spec.minSeconds).toBe(20);
+  });
+
+  it('daily films last at least 10 s by default, and every film gets a 720p phone rendition under 1 Mbit/s', () => {
+    const period = duePeriod('daily', at('2026-11-23T01:00'), '00:30', TZ);
+    expect(scheduledSpec(source, 'daily', period)).toMatchObject({ minSeconds: 10, phone: { height: 720, maxBitrate: 1_000_000 } });
+    expect(scheduledSpec(source, 'weekly', period)).toMatchObject({ minSeconds: 0, phone: { height: 720, maxBitrate: 1_000_000 } });
+    const { config: off } = parseConfig('appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: north\n    camera: { driver: testpattern }\n    timelapse: { phone: { enabled: false } }\n', '/etc/lapsebox/lapsebox.yaml');
+    expect(scheduledSpec(off.sources[0]!, 'daily', period).phone).toBeNull();
+    const { config: slow } = parseConfig('appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: north\n    camera: { driver: testpattern }\n    timelapse: { phone: { height: 480, maxBitrate: 600kbit/s } }\n', '/etc/lapsebox/lapsebox.yaml');
+    expect(scheduledSpec(slow.sources[0]!, 'daily', period).phone).toEqual({ height: 480, maxBitrate: 600_000 });
+  });
+
+  it.each([
+    ['timelapse: { phone: { maxBitrate: fast } }', 'sources[0].timelapse.phone.maxBitrate', /bit rate from 100kbit\/s to 50Mbit\/s/],
+    ['timelapse: { phone: { height: 721 } }', 'sources[0].timelapse.phone.height', /even height/],
+    ['timelapse: { daily: { minSeconds: 601 } }', 'sources[0].timelapse.daily.minSeconds', /600/],
+  ])('refuses %s with an error on %s', (yaml, path, message) => {
+    try {
+      parseConfig(`appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: north\n    camera: { driver: testpattern }\n    ${yaml}\n`, '/etc/lapsebox/lapsebox.yaml');
+      throw new Error('accepted');
+    } catch (err) {
+      expect(String((err as Error).message)).toContain(path);
+      expect(String((err as Error).message)).toMatch(message);
+    }
   });
 
   it.each([
@@ -238,6 +263,42 @@ describe('encodeArgs', () => {
     expect(sut.output[sut.output.indexOf('-b:v') + 1]).toBe(String(hardwareBitrate(settings)));
     expect(hardwareBitrate(settings)).toBe(5_184_000);
     expect(encoderProbeArgs('h264_v4l2m2m')).toEqual(expect.arrayContaining(['-c:v', 'h264_v4l2m2m', '-f', 'null']));
+  });
+});
+
+describe('short films and phone renditions', () => {
+  it('slows a film shorter than its minimum: frames read at frames/minSeconds, none when it is long enough', () => {
+    // A 20-minute schedule from 07:00 to 19:00: 36 pictures, 1.44 s at 25 fps.
+    expect(slowedRate(36, 25, 10)).toBe('36/10');
+    expect(slowedRate(250, 25, 10)).toBeNull();
+    expect(slowedRate(400, 25, 10)).toBeNull();
+    expect(slowedRate(36, 25, 0)).toBeNull();
+    const sut = encodeArgs({ fps: 25, inputRate: '36/10', width: 1280, height: 720, crf: 23, preset: 'medium', deflicker: false, encoder: 'libx264' }, false);
+    expect(sut.input).toEqual(['-f', 'concat', '-safe', '0', '-r', '36/10']);
+    // The output stays at fps: each picture is repeated.
+    expect(sut.output.slice(sut.output.indexOf('-r'), sut.output.indexOf('-r') + 2)).toEqual(['-r', '25']);
+  });
+
+  it('sizes the phone rendition to 720 high in the film\'s shape, or none when the film is small enough and under the ceiling', () => {
+    expect(phoneSize({ width: 1920, height: 1080, bitrate: 8e6 }, 720, 1e6)).toEqual({ width: 1280, height: 720 });
+    expect(phoneSize({ width: 6000, height: 4000, bitrate: 8e6 }, 720, 1e6)).toEqual({ width: 1080, height: 720 });
+    expect(phoneSize({ width: 1000, height: 752, bitrate: 8e6 }, 720, 1e6)).toEqual({ width: 958, height: 720 });
+    // Small but too heavy: the same size, under the ceiling.
+    expect(phoneSize({ width: 640, height: 360, bitrate: 3e6 }, 720, 1e6)).toEqual({ width: 640, height: 360 });
+    expect(phoneSize({ width: 640, height: 360, bitrate: 600e3 }, 720, 1e6)).toBeNull();
+  });
+
+  it('encodes the rendition with a bit rate ceiling, main profile, a keyframe every 2 s and its index first', () => {
+    const sut = phoneArgs({ width: 1280, height: 720, fps: 25, maxBitrate: 1_000_000, preset: 'medium', encoder: 'libx264' });
+    expect(sut.input).toEqual([]);
+    expect(sut.output).toEqual([
+      '-map', '0:v:0', '-an', '-sn', '-vf', 'scale=1280:720:flags=bicubic,format=yuv420p',
+      '-c:v', 'libx264', '-preset', 'medium', '-crf', '26', '-maxrate', '1000k', '-bufsize', '2000k', '-profile:v', 'main', '-g', '50',
+      '-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0:sliced-threads=1',
+      '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4',
+    ]);
+    const hw = phoneArgs({ width: 1280, height: 720, fps: 25, maxBitrate: 1_000_000, preset: 'medium', encoder: 'h264_v4l2m2m' });
+    expect(hw.output[hw.output.indexOf('-b:v') + 1]).toBe('800000');
   });
 });
 

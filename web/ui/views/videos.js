@@ -13,6 +13,26 @@ const POLL_MS = 1000;
 /** A job's progress as the API gives it: percent, 0 to 100 (clamped, so a stray value cannot overflow the bar). */
 const percent = (progress) => Math.min(100, Math.max(0, Number(progress) || 0));
 const KIND_NAMES = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', custom: 'Custom' };
+const SPEEDS = [0.5, 1, 2, 4];
+/** The quality the user picked in this page ('phone' or 'full'), or null: chosen by screen and connection. */
+let preferred = null;
+
+/**
+ * The file to play: the phone rendition on a small screen, a slow or metered connection
+ * (the Network Information API where the browser has it), else the film; the user's
+ * choice wins. A film without a phone rendition is its own.
+ */
+function pickRendition(v) {
+  const full = { name: 'full', file: v.file, width: v.width, height: v.height, bitrate: v.bitrate };
+  if (!v.phone) return full;
+  const phone = { name: 'phone', ...v.phone };
+  if (preferred) return preferred === 'phone' ? phone : full;
+  const link = navigator.connection;
+  const slow = link && (link.saveData || ['slow-2g', '2g', '3g'].includes(link.effectiveType) || (link.downlink > 0 && link.downlink * 1e6 < 2 * (v.bitrate || Infinity)));
+  // A phone's screen, in CSS pixels, whichever way it is held.
+  const small = Math.max(window.screen.width, window.screen.height) < 1000;
+  return slow || small ? phone : full;
+}
 
 /** "Daily · 23 Nov 2026", "Custom · 20 Nov 2026 – 21 Nov 2026": the period, in the box's days. */
 function title(v) {
@@ -30,19 +50,51 @@ export async function videosView(root, ctx, id) {
   const player = h('section', { class: 'player', hidden: true });
   const list = h('section', { class: 'video-list', 'aria-label': 'Videos' }, spinner());
 
-  const play = (v, scroll = true) => {
-    const video = h('video', { controls: true, preload: 'metadata', playsinline: true, src: apiUrl(v.file), poster: v.poster ? apiUrl(v.poster) : undefined, width: v.width, height: v.height });
+  const play = (v, scroll = true, start = true) => {
+    const rendition = pickRendition(v);
+    const video = h('video', { controls: true, preload: 'metadata', playsinline: true, muted: true, src: apiUrl(rendition.file), poster: v.poster ? apiUrl(v.poster) : undefined, width: rendition.width, height: rendition.height, dataset: { rendition: rendition.name } });
     const share = shareButton(id, () => ({ scopes: ['video'], video: v.id, describe: title(v) }), ctx);
+    const speeds = h(
+      'div',
+      { class: 'segmented speeds', role: 'group', 'aria-label': 'Speed' },
+      SPEEDS.map((rate) =>
+        h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(rate === 1), dataset: { speed: rate }, text: `${rate}×`, onclick: (e) => {
+          video.playbackRate = rate;
+          for (const b of speeds.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === e.currentTarget));
+        } }),
+      ),
+    );
+    // The player keeps the chosen speed when the browser resets it (a new source, a seek on some browsers).
+    video.addEventListener('loadedmetadata', () => {
+      const pressed = speeds.querySelector('[aria-pressed="true"]');
+      video.playbackRate = Number(pressed ? pressed.dataset.speed : 1);
+    });
+    const quality = v.phone
+      ? h(
+          'div',
+          { class: 'segmented quality', role: 'group', 'aria-label': 'Quality' },
+          [['phone', `${v.phone.height}p`], ['full', `${v.height}p`]].map(([name, text]) =>
+            h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(rendition.name === name), dataset: { quality: name }, text, onclick: () => {
+              preferred = name;
+              play(v, false);
+            } }),
+          ),
+        )
+      : null;
+    const facts = `${t.duration(v.durationMs)} · ${v.frames} pictures at ${v.fps} fps · ${rendition.width}×${rendition.height}${rendition.bitrate ? ` · ${(rendition.bitrate / 1e6).toFixed(1)} Mbit/s` : ''}`;
     fill(
       player,
       video,
-      h('p', { class: 'video-title' }, h('strong', { text: title(v) }), ` · ${t.duration(v.durationMs)} · ${v.frames} frames at ${v.fps} fps · ${v.width}×${v.height}`),
+      h('div', { class: 'player-tools' }, speeds, quality),
+      h('p', { class: 'video-title' }, h('strong', { text: title(v) }), ` · ${facts}`),
       share || mayDownload
         ? h('div', { class: 'viewer-tools' }, share, mayDownload ? h('a', { class: 'button download', href: `${apiUrl(v.file)}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null)
         : null,
     );
     player.hidden = false;
     if (scroll) player.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    // Opened by a tap: it plays at once (the tap is the user's consent; the films have no sound).
+    if (start) video.play().catch(() => undefined);
   };
 
   // A video link: that film's player, nothing else.
@@ -50,7 +102,7 @@ export async function videosView(root, ctx, id) {
     const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
     const film = videos.find((v) => v.id === session.share.video);
     fill(root, sourceHeader(source, 'videos'), film ? player : h('p', { class: 'empty', text: 'This film is no longer on the box.' }));
-    if (film) play(film, false);
+    if (film) play(film, false, false);
     return;
   }
 
@@ -70,7 +122,7 @@ export async function videosView(root, ctx, id) {
               'button',
               { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play: ${title(v)}` },
               v.poster ? h('img', { src: apiUrl(v.poster), alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
-              h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} frames · ${t.shortDateTime(v.createdAt)}` })),
+              h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} pictures · ${t.shortDateTime(v.createdAt)}` })),
             ),
             mayDownload ? h('a', { class: 'button small download', href: `${apiUrl(v.file)}?download=1`, download: '', text: 'Download' }) : null,
           ),
