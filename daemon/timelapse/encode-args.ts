@@ -163,15 +163,17 @@ export function phoneSize(film: Size & { bitrate: number }, height: number, maxB
 
 /**
  * The phone rendition, made from the finished film: scaled down, a constant quality
- * capped by a bit rate ceiling (VBV: -maxrate with a two-second buffer) so that it plays
+ * capped by a bit rate ceiling (VBV: -maxrate with a one-second buffer) so that it plays
  * while it downloads, H.264 main profile (every phone), a keyframe every two seconds
  * (seeking), the index first (+faststart).
  */
 export function phoneArgs(s: PhoneSettings): EncodeArgs {
-  const maxrate = Math.round(s.maxBitrate / 1000);
+  // VBV at 90 % of the ceiling with a one-second buffer: over a 10-second film the whole file stays under the ceiling.
+  const ceiling = Math.round(s.maxBitrate / 1000);
+  const maxrate = Math.round(ceiling * 0.9);
   const codec =
     s.encoder === 'libx264'
-      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', '26', '-maxrate', `${maxrate}k`, '-bufsize', `${2 * maxrate}k`, '-profile:v', 'main', '-g', String(2 * s.fps), ...X264_LOW_MEMORY]
+      ? ['-c:v', 'libx264', '-preset', s.preset, '-crf', '26', '-maxrate', `${maxrate}k`, '-bufsize', `${ceiling}k`, '-profile:v', 'main', '-g', String(2 * s.fps), ...X264_LOW_MEMORY]
       : ['-c:v', 'h264_v4l2m2m', '-b:v', String(Math.min(Math.round(s.maxBitrate * 0.8), hardwareBitrate(s)))];
   return {
     input: [],

@@ -89,9 +89,13 @@ describe('SyncService against OpenSSH', () => {
     const videoFile = path.join(store.layout.videosDir('north', 'daily'), '2026-11-20.mp4');
     fs.mkdirSync(path.dirname(videoFile), { recursive: true });
     fs.writeFileSync(videoFile, crypto.randomBytes(300_000));
+    // Its phone rendition goes beside it.
+    const phoneFile = store.layout.video('north', 'daily', '2026-11-20').phone;
+    fs.writeFileSync(phoneFile, crypto.randomBytes(100_000));
     indexVideo(store.videos, outbox(), {
       sourceId: 'north', kind: 'daily', label: '2026-11-20', path: store.layout.relative(videoFile), posterPath: null, periodFrom: T0, periodTo: T0 + 86_400_000,
-      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: 300_000, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000, phone: null,
+      frames: 12, fps: 25, width: 320, height: 240, durationMs: 480, size: 300_000, codec: 'h264', jobId: null, createdAt: T0 + 86_400_000,
+      phone: { path: store.layout.relative(phoneFile), size: 100_000, width: 160, height: 120, bitrate: 800_000 },
     });
     await waitFor('pending() === 0', () => pending() === 0, 30_000);
 
@@ -102,12 +106,14 @@ describe('SyncService against OpenSSH', () => {
     }
     expect(uploads.renamesOnto(remote('north/videos/daily/2026-11-20.mp4'))).toBe(1);
     expect(sha(remote('north/videos/daily/2026-11-20.mp4'))).toBe(sha(videoFile));
+    expect(uploads.renamesOnto(remote('north/videos/daily/2026-11-20.phone.mp4'))).toBe(1);
+    expect(sha(remote('north/videos/daily/2026-11-20.phone.mp4'))).toBe(sha(phoneFile));
     expect(sha(remote('north/latest.jpg'))).toBe(sha(store.layout.absolute(pictures.at(-1)!.path)));
     // Nothing else on the server: no temporary files, no stray folders.
     expect([...sshd.files().keys()].filter((f) => path.basename(f).startsWith('.tmp-'))).toEqual([]);
-    expect(sshd.files().size).toBe(12 + 1 + 1);
+    expect(sshd.files().size).toBe(12 + 2 + 1);
     const [status] = sync!.status();
-    expect(status).toMatchObject({ id: 'hq', activity: 'idle', backlog: { pending: 0 }, sent: { files: 14 }, lastError: null });
+    expect(status).toMatchObject({ id: 'hq', activity: 'idle', backlog: { pending: 0 }, sent: { files: 15 }, lastError: null });
   });
 
   it('lets captures go first: no upload starts while the captures say they are running, and the backlog goes once they end', async () => {

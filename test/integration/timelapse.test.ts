@@ -245,7 +245,9 @@ describe('TimelapseScheduler', () => {
       const video = store.videos.get(job.videoId!)!;
       expect(video.path).toBe('sources/north/videos/daily/2026-11-22.mp4');
       expect([video.periodFrom, video.periodTo]).toEqual([at('2026-11-22T00:00'), at('2026-11-23T00:00')]);
-      expect(probeVideo(store.layout.absolute(video.path)).frames).toBe(30);
+      // 30 pictures at 25 fps would last 1.2 s: the daily minimum (10 s) holds each for about 8 frames.
+      expect(video.frames).toBe(30);
+      expect(probeVideo(store.layout.absolute(video.path)).frames).toBe(250);
 
       // Rebuilding replaces the file under its name and keeps the video's id.
       const inode = fs.statSync(store.layout.absolute(video.path)).ino;
@@ -265,7 +267,8 @@ describe('TimelapseScheduler', () => {
       const restarted = buildVideoStack({ config: () => config, store, sizes, log: silentLogger(), now: () => now }).jobs;
       await restarted.start();
       await restarted.stop();
-      expect(store.videos.byPath(video.path)).toMatchObject({ kind: 'daily', label: '2026-11-22', periodFrom: at('2026-11-22T00:00'), periodTo: at('2026-11-23T00:00'), frames: 30 });
+      // Found again from its file alone: its frames are the file's (the pictures it holds are not written in it).
+      expect(store.videos.byPath(video.path)).toMatchObject({ kind: 'daily', label: '2026-11-22', periodFrom: at('2026-11-22T00:00'), periodTo: at('2026-11-23T00:00'), frames: 250 });
       expect(fs.existsSync(partial)).toBe(false);
     } finally {
       await jobs.stop();

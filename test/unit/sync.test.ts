@@ -270,4 +270,17 @@ describe('Outbox', () => {
     expect(sut.backfill(latest)).toBe(0);
     expect(store.outbox.backlog('hq')).toMatchObject({ pending: 4, byKind: { picture: 3, latest: 1 } });
   });
+
+  it('backfills a film and its phone rendition, the film first, and the rendition a film got later', () => {
+    const film = { sourceId: 'north', kind: 'daily' as const, label: '2026-11-20', path: 'sources/north/videos/daily/2026-11-20.mp4', posterPath: null, periodFrom: 0, periodTo: 1, frames: 3, fps: 25, width: 1920, height: 1080, durationMs: 10_000, size: 9, codec: 'h264', jobId: null, createdAt: 5 };
+    const id = store.videos.save({ ...film, phone: null });
+    expect(sut.backfill(() => undefined)).toBe(1);
+    store.videos.save({ ...film, phone: { path: 'sources/north/videos/daily/2026-11-20.phone.mp4', size: 4, width: 1280, height: 720, bitrate: 900_000 } });
+    expect(sut.backfill(() => undefined)).toBe(1);
+    expect(sut.backfill(() => undefined)).toBe(0);
+    expect(store.outbox.due('hq', 1000, 10).map((i) => [i.kind, i.itemId, i.remotePath, i.size])).toEqual([
+      ['video', id, 'north/videos/daily/2026-11-20.mp4', 9],
+      ['video', id, 'north/videos/daily/2026-11-20.phone.mp4', 4],
+    ]);
+  });
 });

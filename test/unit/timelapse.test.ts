@@ -293,7 +293,7 @@ describe('short films and phone renditions', () => {
     expect(sut.input).toEqual([]);
     expect(sut.output).toEqual([
       '-map', '0:v:0', '-an', '-sn', '-vf', 'scale=1280:720:flags=bicubic,format=yuv420p',
-      '-c:v', 'libx264', '-preset', 'medium', '-crf', '26', '-maxrate', '1000k', '-bufsize', '2000k', '-profile:v', 'main', '-g', '50',
+      '-c:v', 'libx264', '-preset', 'medium', '-crf', '26', '-maxrate', '900k', '-bufsize', '1000k', '-profile:v', 'main', '-g', '50',
       '-threads', '2', '-x264-params', 'rc-lookahead=5:sync-lookahead=0:sliced-threads=1',
       '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4',
     ]);
