@@ -39,6 +39,8 @@ export async function openAs(browser: Browser, baseUrl: string, username: string
     baseURL: baseUrl,
     httpCredentials: { username, password },
     viewport,
+    // A phone's screen takes taps (locator.tap()).
+    hasTouch: viewport.width < 600,
     timezoneId: 'America/New_York',
     locale: 'en-GB',
   });
