@@ -19,11 +19,29 @@ export { publicSwitchJson } from '../daemon/settings/public-switch';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
-/** A source as the API shows it: its status, the user's level on it and its latest picture. */
-export function sourceJson(status: SourceStatus, level: Level, latest: Picture | undefined) {
+/** The project in short, for a customer's card: its days with pictures, its pictures, its newest film. */
+export interface SourceSummary {
+  days: readonly { date: string; count: number }[];
+  latestFilm: Video | undefined;
+}
+
+/** A source as the API shows it: its status, the user's level on it, its latest picture and its summary. */
+export function sourceJson(status: SourceStatus, level: Level, latest: Picture | undefined, summary: SourceSummary) {
   // The camera itself (serial, battery, exposure) is for those who may change the source's settings.
   const camera = atLeast(level, 'edit') ? status.camera : null;
-  return { ...status, camera, level, latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null };
+  const film = summary.latestFilm;
+  return {
+    ...status,
+    camera,
+    level,
+    latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null,
+    summary: {
+      firstDay: summary.days[0]?.date ?? null,
+      days: summary.days.length,
+      pictures: summary.days.reduce((n, d) => n + d.count, 0),
+      latestFilm: film ? { id: film.id, kind: film.kind, label: film.label, from: new Date(film.periodFrom).toISOString(), to: new Date(film.periodTo).toISOString(), durationMs: film.durationMs, poster: film.posterPath ? `/api/videos/${film.id}/poster` : null } : null,
+    },
+  };
 }
 
 /** A day of the coverage calendar; the camera's errors only for those who may act on them (edit level). */

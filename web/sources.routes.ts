@@ -20,7 +20,8 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
   const shown = (res: Response, source: SourceConfig) => {
     const latest = deps.pictures.latest(source.id);
     const level = access.levelFor(res, source, 'view', `no source "${source.id}"`);
-    return sourceJson(deps.status.source(source), level, latest);
+    const summary = { days: deps.pictures.days(source.id), latestFilm: deps.videos?.list(source.id, null, 1)[0] };
+    return sourceJson(deps.status.source(source), level, latest, summary);
   };
   const settingsEditor = () => {
     if (!deps.settings) throw new HttpError(404, 'settings cannot be edited here');

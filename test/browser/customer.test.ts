@@ -85,6 +85,9 @@ describe('UI: a customer with view on one source', () => {
     expect(await page.locator('main').innerText()).not.toContain('South');
     expect(await cards.first().locator('img').getAttribute('src')).toMatch(/^\/api\/pictures\/\d+\/thumb$/);
     expect(await page.locator(DOWNLOADS).count()).toBe(0);
+    // The project in short, not the schedule's workings (next slot, interval).
+    expect(await texts(cards.first().locator('.summary dd'))).toEqual(['20 Nov 2026 · 2 days', '24', 'Film · 20 Nov 2026 (3 s)']);
+    expect(await cards.first().innerText()).not.toMatch(/Next|every/);
     // Customers have no system, users or audit pages.
     expect(await texts(page.locator('#nav a'))).toEqual(['Sources']);
     await screenshots(page, 'gallery');

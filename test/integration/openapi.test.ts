@@ -474,7 +474,7 @@ describe('docs/openapi.yaml', () => {
       const status = await ask('GET /status', '/status', [200]);
       const { daemon: _daemon, sources, ...system } = status;
       problems.push(...web.problemsOf('SystemStatus', system, '/status'));
-      for (const s of sources as object[]) problems.push(...web.problemsOf('Source', { ...s, level: 'manage', latest: null }, '/status sources'));
+      for (const s of sources as object[]) problems.push(...web.problemsOf('Source', { ...s, level: 'manage', latest: null, summary: { firstDay: null, days: 0, pictures: 0, latestFilm: null } }, '/status sources'));
       for (const t of (await ask('GET /sync', '/sync', [200]))['targets'] as unknown[]) problems.push(...web.problemsOf('SyncTarget', t, '/sync'));
       for (const t of (await ask('POST /sync/run', '/sync/run', [200], {}))['targets'] as unknown[]) problems.push(...web.problemsOf('SyncTarget', t, '/sync/run'));
       await ask('POST /sync/run', '/sync/run', [404], { target: 'elsewhere' });

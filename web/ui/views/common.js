@@ -56,6 +56,32 @@ function cameraLine(camera) {
   return h('dd', { class: 'camera', title: t.dateTime(camera.readAt) }, `${parts.join(' · ')} (read ${t.relative(camera.readAt)})`);
 }
 
+const KINDS = { daily: 'Daily film', weekly: 'Weekly film', monthly: 'Monthly film', custom: 'Film' };
+
+/**
+ * The project as a customer reads it: since when, how many days and pictures, the newest
+ * film. The schedule's workings (next slot, interval, errors) are for the box's people.
+ */
+export function summaryLines(source) {
+  const s = source.summary;
+  if (!s) return null;
+  const film = s.latestFilm;
+  return h(
+    'dl',
+    { class: 'status summary' },
+    h('dt', { text: 'Since' }),
+    h('dd', { text: s.firstDay ? `${t.day(s.firstDay, 'medium')} · ${s.days} day${s.days === 1 ? '' : 's'}` : 'no picture yet' }),
+    h('dt', { text: 'Pictures' }),
+    h('dd', { text: s.pictures.toLocaleString('en-GB') }),
+    film ? [h('dt', { text: 'Film' }), h('dd', null, h('a', { href: `#/s/${source.id}/videos`, text: `${KINDS[film.kind] || 'Film'} · ${t.day(t.wallClock(film.from).slice(0, 10), 'medium')}` }), ` (${t.duration(film.durationMs)})`)] : null,
+  );
+}
+
+/** What a source's card and page say under its picture: the status for the box's people, the summary for customers. */
+export function sourceFacts(source) {
+  return session.can(source.id, 'edit') ? statusLines(source) : summaryLines(source);
+}
+
 const TABS = [
   ['', 'Calendar', 'view'],
   ['compare', 'Compare', 'view'],

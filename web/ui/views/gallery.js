@@ -4,7 +4,7 @@ import { api, apiUrl } from '../api.js';
 import { h, fill, errorBox, spinner, button } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
-import { latestPictureId, statusBadges, statusLines } from './common.js';
+import { latestPictureId, sourceFacts, statusBadges } from './common.js';
 
 const REFRESH_MS = 60_000;
 
@@ -19,7 +19,7 @@ function card(source) {
       { href, class: 'thumb-link', 'aria-label': `Open ${source.name}` },
       pictureId ? h('img', { src: apiUrl(`/api/pictures/${pictureId}/thumb`), alt: '', width: 320, height: 180, loading: 'lazy', decoding: 'async' }) : h('span', { class: 'no-picture', text: 'No picture yet' }),
     ),
-    h('div', { class: 'card-body' }, h('h2', null, h('a', { href, class: 'source-name', text: source.name })), h('p', { class: 'badges' }, statusBadges(source)), statusLines(source)),
+    h('div', { class: 'card-body' }, h('h2', null, h('a', { href, class: 'source-name', text: source.name })), h('p', { class: 'badges' }, statusBadges(source)), sourceFacts(source)),
   );
 }
 

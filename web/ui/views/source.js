@@ -4,7 +4,7 @@ import { h, fill, spinner, button } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { replaceQuery } from '../router.js';
-import { latestPictureId, loadSource, sourceHeader, statusLines } from './common.js';
+import { latestPictureId, loadSource, sourceFacts, sourceHeader } from './common.js';
 import { shareButton } from './share.js';
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -168,7 +168,7 @@ export async function calendarView(root, ctx, id) {
         { class: 'latest' },
         h('h2', { text: 'Latest picture' }),
         h('a', { href: `#/p/${latestId}` }, h('img', { src: apiUrl(`/api/pictures/${latestId}/preview`), alt: `Latest picture of ${source.name}`, class: 'latest-img', width: 640, height: 360, decoding: 'async' })),
-        session.share ? null : statusLines(source),
+        session.share ? null : sourceFacts(source),
       )
     : null;
   // Share the source: its pictures and films (a period too), or its live picture.
