@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import fs from 'node:fs';
 import { freePort, tempDir, writeConfig, type TestConfigOptions } from '../helpers/env';
 import { DaemonProcess, initialPassword } from '../helpers/daemon';
-import { PHONE, apiCall, captureNow, eventually, launchBrowser, openAs, screenshots, texts, visit, waitFor, type UserPage } from '../helpers/browser';
+import { PHONE, apiCall, clippedOnPhone, captureNow, eventually, launchBrowser, openAs, screenshots, texts, visit, waitFor, type UserPage } from '../helpers/browser';
 
 /** The parts of GET /api/system the page is checked against. */
 interface SystemJson {
@@ -359,6 +359,9 @@ describe('UI: a maintainer manages users, groups and grants', () => {
       expect(cloud).toMatch(new RegExp(`Last error\\s+127\\.0\\.0\\.1:${closedPort} refused the connection`));
     }, 20_000);
     expect(await main.innerText()).not.toContain('s3-secret-value');
+    // The events table, whole on a phone: one card per event, no column past the edge.
+    expect(await page.locator('table.events td').count()).toBeGreaterThan(0);
+    expect(await clippedOnPhone(page, 'table.events td')).toEqual([]);
     await screenshots(page, 'system');
 
     await visit(page, '#/audit');
@@ -366,6 +369,7 @@ describe('UI: a maintainer manages users, groups and grants', () => {
     const actions = await texts(page.locator('table.audit tbody td:nth-child(3)'));
     for (const action of ['user.add', 'user.profile', 'user.passwd', 'user.remove']) expect(actions).toContain(action);
     expect(await page.locator('table.audit tbody').innerText()).toContain('user:admin');
+    expect(await clippedOnPhone(page, 'table.audit td')).toEqual([]);
     await screenshots(page, 'audit');
 
     // Filtered by action.

@@ -90,6 +90,23 @@ export async function visit(page: Page, hash: string): Promise<void> {
 }
 
 /** Full-page PNGs of the page at phone and desktop size: `<name>-phone.png`, `<name>-desktop.png`. */
+/**
+ * The elements of `selector` (cells, say) that reach past the right edge of the window
+ * at phone size: what a person on a phone cannot see without knowing to scroll sideways.
+ */
+export async function clippedOnPhone(page: Page, selector: string): Promise<string[]> {
+  const before = page.viewportSize() ?? DESKTOP;
+  await page.setViewportSize(PHONE);
+  try {
+    return await page.evaluate((sel) => {
+      const g = globalThis as unknown as { innerWidth: number; document: { querySelectorAll(s: string): Iterable<{ getBoundingClientRect(): { right: number }; textContent: string | null }> } };
+      return [...g.document.querySelectorAll(sel)].filter((el) => el.getBoundingClientRect().right > g.innerWidth + 0.5).map((el) => (el.textContent ?? '').trim().slice(0, 40));
+    }, selector);
+  } finally {
+    await page.setViewportSize(before);
+  }
+}
+
 export async function screenshots(page: Page, name: string): Promise<string[]> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const before = page.viewportSize() ?? DESKTOP;

@@ -22,11 +22,11 @@ function row(e) {
   return h(
     'tr',
     { dataset: { entry: e.id } },
-    h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at) }),
-    h('td', null, h('strong', { text: e.actor || '' }), e.address ? h('small', { class: 'block', text: e.address }) : null),
-    h('td', null, h('code', { text: e.action })),
-    h('td', { text: e.target || '' }),
-    h('td', { class: 'change' }, e.oldValue !== null && e.oldValue !== undefined ? h('del', { text: value(e.oldValue) }) : null, ' ', e.newValue !== null && e.newValue !== undefined ? h('ins', { text: value(e.newValue) }) : null),
+    h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at), dataset: { label: 'When' } }),
+    h('td', { dataset: { label: 'Who' } }, h('strong', { text: e.actor || '' }), e.address ? h('small', { class: 'block', text: e.address }) : null),
+    h('td', { dataset: { label: 'Action' } }, h('code', { text: e.action })),
+    h('td', { text: e.target || '', dataset: { label: 'Target' } }),
+    h('td', { class: 'change', dataset: { label: 'Change' } }, e.oldValue !== null && e.oldValue !== undefined ? h('del', { text: value(e.oldValue) }) : null, ' ', e.newValue !== null && e.newValue !== undefined ? h('ins', { text: value(e.newValue) }) : null),
   );
 }
 
@@ -35,7 +35,7 @@ export async function auditView(root, ctx) {
   const action = h('input', { type: 'text', name: 'action', value: ctx.query.get('action') || '', placeholder: 'any' });
   const tbody = h('tbody');
   const more = h('div', { class: 'more' });
-  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'audit' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Change'].map((x) => h('th', { text: x })))), tbody));
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'audit stack' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Change'].map((x) => h('th', { text: x })))), tbody));
 
   const load = async (before) => {
     const q = new URLSearchParams({ limit: String(PAGE) });

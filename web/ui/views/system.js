@@ -142,9 +142,9 @@ function events(list) {
     { class: 'table-wrap' },
     h(
       'table',
-      { class: 'events' },
+      { class: 'events stack' },
       h('thead', null, h('tr', null, ['When', 'Kind', 'Source', 'Message'].map((x) => h('th', { text: x })))),
-      h('tbody', null, list.map((e) => h('tr', null, h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at) }), h('td', null, h('span', { class: 'badge', text: e.kind })), h('td', { text: e.source || e.target || '' }), h('td', { text: e.since ? `${e.message} (since ${t.shortDateTime(e.since)})` : e.message, title: e.since ? t.dateTime(e.since) : undefined })))),
+      h('tbody', null, list.map((e) => h('tr', null, h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at), dataset: { label: 'When' } }), h('td', { dataset: { label: 'Kind' } }, h('span', { class: 'badge', text: e.kind })), h('td', { text: e.source || e.target || '', dataset: { label: 'Source' } }), h('td', { text: e.since ? `${e.message} (since ${t.shortDateTime(e.since)})` : e.message, title: e.since ? t.dateTime(e.since) : undefined, dataset: { label: 'Message' } })))),
     ),
   );
 }
