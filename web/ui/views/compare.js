@@ -1,7 +1,7 @@
 // Two moments of a source side by side, or one over the other with a slider. A
 // visitor of a compare link sees the link's two pictures, loaded by id.
 import { api, seg, pictureUrl } from '../api.js';
-import { h, fill, spinner, errorBox, labelled } from '../dom.js';
+import { h, fill, spinner, errorBox, labelled, button } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { replaceQuery } from '../router.js';
@@ -45,6 +45,23 @@ export async function compareView(root, ctx, id) {
     if (!a || !b) return null;
     return { scopes: ['compare'], pictures: [a.id, b.id], describe: `${t.dateTime(a.takenAt)} and ${t.dateTime(b.takenAt)}` };
   }, ctx);
+  // Presets: A at B's time of day, a day or a week before B, or on the first day.
+  const preset = (text, action, daysBack) =>
+    button(text, () => {
+      const b = inputB.value || t.wallClock(lastAt);
+      const time = b.slice(11, 16);
+      inputA.value = daysBack === null ? `${firstDay}T${time}` : `${shiftDay(b.slice(0, 10), -daysBack)}T${time}`;
+      replaceQuery({ a: inputA.value, b: inputB.value, mode: display.mode() });
+      load();
+    }, { class: 'small', dataset: { preset: action } });
+  const presets = h(
+    'div',
+    { class: 'presets', role: 'group', 'aria-label': 'Compare B with' },
+    h('span', { class: 'hint', text: 'A is: ' }),
+    preset('The day before', 'yesterday', 1),
+    preset('A week before', 'week', 7),
+    firstDay ? preset('The first day', 'first', null) : null,
+  );
   const form = h(
     'form',
     { class: 'compare-form', onsubmit: (e) => {
@@ -55,11 +72,12 @@ export async function compareView(root, ctx, id) {
     labelled('Moment B', inputB),
     h('button', { type: 'submit', class: 'primary', text: 'Compare' }),
     display.modes,
+    display.download,
     share,
   );
   inputA.addEventListener('change', load);
   inputB.addEventListener('change', load);
-  fill(root, sourceHeader(source, 'compare'), form, h('p', { class: 'hint', text: `Times are in ${t.timeZone()}; each side shows the picture nearest to its moment.` }), out);
+  fill(root, sourceHeader(source, 'compare'), form, presets, h('p', { class: 'hint', text: `Times are in ${t.timeZone()}; each side shows the picture nearest to its moment.` }), out);
   await load();
 }
 
@@ -69,7 +87,7 @@ async function sharedCompare(root, ctx, id, ids) {
   const pair = answers.map((a) => a.picture);
   const out = h('section', { class: 'compare-out', 'aria-live': 'polite' });
   const display = comparison(out, ctx.query.get('mode') === 'slider' ? 'slider' : 'side', () => pair, (mode) => replaceQuery({ mode }), false);
-  fill(root, sourceHeader(source, 'compare'), h('div', { class: 'compare-form' }, display.modes), out);
+  fill(root, sourceHeader(source, 'compare'), h('div', { class: 'compare-form' }, display.modes, display.download), out);
   display.show();
 }
 
@@ -127,5 +145,54 @@ function comparison(out, initialMode, getPair, remember, linked) {
     place();
     fill(out, h('figure', { class: 'slider-figure' }, overlay, range, h('div', { class: 'captions' }, caption(a, 'A (left)'), caption(b, 'B (right)'))));
   };
-  return { show, modes: h('div', { class: 'segmented', role: 'group', 'aria-label': 'Display' }, modeButtons) };
+  const download = button('Download the comparison', async () => {
+    const pair = getPair();
+    if (!pair || !pair[0] || !pair[1]) return;
+    download.disabled = true;
+    try {
+      const blob = await comparisonImage(pair[0], pair[1]);
+      const a = h('a', { href: URL.createObjectURL(blob), download: `compare-${pair[0].id}-${pair[1].id}.jpg` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } finally {
+      download.disabled = false;
+    }
+  }, { class: 'small', 'data-action': 'download-compare' });
+  return { show, mode: () => mode, download, modes: h('div', { class: 'segmented', role: 'group', 'aria-label': 'Display' }, modeButtons) };
+}
+
+/** A day `by` days from a local date "YYYY-MM-DD". */
+function shiftDay(date, by) {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + by)).toISOString().slice(0, 10);
+}
+
+/** The two pictures side by side in one JPEG, each with its date and time under it (drawn in the browser). */
+async function comparisonImage(a, b) {
+  const load = (p) =>
+    new Promise((resolve, reject) => {
+      const img = new Image();
+      img.onload = () => resolve(img);
+      img.onerror = () => reject(new Error(`picture ${p.id} did not load`));
+      img.src = pictureUrl(p, 'preview');
+    });
+  const [ia, ib] = await Promise.all([load(a), load(b)]);
+  const height = Math.max(ia.naturalHeight, ib.naturalHeight);
+  const band = Math.max(28, Math.round(height / 18));
+  const canvas = document.createElement('canvas');
+  canvas.width = ia.naturalWidth + ib.naturalWidth;
+  canvas.height = height + band;
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#111';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.drawImage(ia, 0, 0);
+  g.drawImage(ib, ia.naturalWidth, 0);
+  g.fillStyle = '#fff';
+  g.font = `${Math.round(band * 0.55)}px system-ui, sans-serif`;
+  g.textBaseline = 'middle';
+  g.fillText(`A  ${t.dateTime(a.takenAt)}`, 12, height + band / 2);
+  g.fillText(`B  ${t.dateTime(b.takenAt)}`, ia.naturalWidth + 12, height + band / 2);
+  return new Promise((resolve, reject) => canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('the browser could not make the image'))), 'image/jpeg', 0.9));
 }

@@ -206,9 +206,133 @@ function thumb(p) {
   );
 }
 
+/** Pictures a second when the day plays. */
+const PLAY_SPEEDS = [2, 5, 10, 20];
+/** Thumbnails along the scrubber: enough to see the day go by, few enough for a slow link. */
+const STRIP_THUMBS = { phone: 8, wide: 16 };
+/** A scrubbed picture waits this long (the hand still moving) before its full preview is asked for. */
+const SETTLE_MS = 200;
+
+/**
+ * The day as a player (issue 25): the picture at the scrubber's place, the scrubber over
+ * the day with thumbnails along its time axis (a range input: arrows, Page Up/Down, Home,
+ * End and touch all move it), and "play the day" at the chosen speed, each picture shown
+ * once it has arrived (a slow link slows the play, it does not skip). The place is kept in
+ * the address (`?p=<picture>`), so that the viewer's way back returns to it.
+ */
+function dayPlayer(pictures, ctx, initialId) {
+  let index = Math.max(0, pictures.findIndex((p) => String(p.id) === String(initialId)));
+  let playing = null;
+  let speed = 5;
+  const last = pictures.length - 1;
+  const img = h('img', { class: 'photo', alt: '', decoding: 'async', width: pictures[0].width || 1280, height: pictures[0].height || 720 });
+  const open = h('a', { class: 'stage-link', 'aria-label': 'Open this picture' }, img);
+  const stage = h('div', { class: 'stage day-stage' }, open);
+  const label = h('span', { class: 'scrub-time', 'aria-live': 'off' });
+  const range = h('input', { type: 'range', class: 'scrubber', min: 0, max: last, step: 1, value: index, 'aria-label': 'Picture of the day' });
+  const wide = window.matchMedia('(min-width: 700px)').matches;
+  const n = Math.min(pictures.length, wide ? STRIP_THUMBS.wide : STRIP_THUMBS.phone);
+  const strip = h(
+    'div',
+    { class: 'strip', 'aria-hidden': 'true' },
+    Array.from({ length: n }, (_, i) => {
+      const p = pictures[Math.round((i * last) / Math.max(1, n - 1))];
+      return h('img', { src: pictureUrl(p, 'thumb'), alt: '', loading: 'lazy', decoding: 'async', width: 160, height: 90 });
+    }),
+  );
+  const playButton = button('▶ Play', () => (playing ? stop() : play()), { class: 'primary play', 'data-action': 'play', 'aria-pressed': 'false' });
+  const speeds = h('select', { 'aria-label': 'Speed', class: 'speed', onchange: (e) => (speed = Number(e.target.value)) }, PLAY_SPEEDS.map((v) => h('option', { value: v, selected: v === speed, text: `${v} pictures/s` })));
+  const step = (by) => button(by < 0 ? '‹' : '›', () => show(index + by, true), { class: 'icon', 'aria-label': by < 0 ? 'Previous picture' : 'Next picture', dataset: { step: by } });
+
+  let settle = 0;
+  /** Shows picture `i`: its thumbnail at once while the hand moves, its preview once it stops (`now`: at once). */
+  const show = (i, now = false) => {
+    index = Math.min(last, Math.max(0, i));
+    const p = pictures[index];
+    range.value = String(index);
+    label.textContent = `${t.time(p.takenAt)} · ${index + 1} / ${pictures.length}`;
+    range.setAttribute('aria-valuetext', `${t.time(p.takenAt)}, picture ${index + 1} of ${pictures.length}`);
+    open.href = `#/p/${p.id}`;
+    img.alt = `Picture at ${t.time(p.takenAt)}`;
+    img.dataset.picture = p.id;
+    replaceQuery({ p: p.id });
+    clearTimeout(settle);
+    const preview = pictureUrl(p, 'preview');
+    if (now) img.src = preview;
+    else {
+      if (img.getAttribute('src') !== preview) img.src = pictureUrl(p, 'thumb');
+      settle = setTimeout(() => {
+        if (pictures[index] === p) img.src = preview;
+      }, SETTLE_MS);
+    }
+  };
+  range.addEventListener('input', () => {
+    stop();
+    show(Number(range.value));
+  });
+
+  /** Plays from here: the next picture is fetched, then shown when both it has arrived and its turn has come. */
+  const play = () => {
+    if (index >= last) show(0, true);
+    const run = { stopped: false };
+    playing = run;
+    playButton.textContent = '❚❚ Pause';
+    playButton.setAttribute('aria-pressed', 'true');
+    const next = () => {
+      if (run.stopped) return;
+      if (index >= last) return stop();
+      const due = performance.now() + 1000 / speed;
+      const p = pictures[index + 1];
+      const loading = new Image();
+      loading.decoding = 'async';
+      loading.src = pictureUrl(p, 'preview');
+      loading.decode().catch(() => undefined).then(() => {
+        if (run.stopped) return;
+        setTimeout(() => {
+          if (run.stopped) return;
+          show(index + 1, true);
+          next();
+        }, Math.max(0, due - performance.now()));
+      });
+    };
+    next();
+  };
+  const stop = () => {
+    if (!playing) return;
+    playing.stopped = true;
+    playing = null;
+    playButton.textContent = '▶ Play';
+    playButton.setAttribute('aria-pressed', 'false');
+  };
+  ctx.onLeave(stop);
+  document.addEventListener(
+    'keydown',
+    (e) => {
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === 'ArrowRight') show(index + 1, true);
+      else if (e.key === 'ArrowLeft') show(index - 1, true);
+      else if (e.key === ' ' || e.key === 'k') playing ? stop() : play();
+      else return;
+      e.preventDefault();
+    },
+    { signal: ctx.signal },
+  );
+  show(index, true);
+  return h(
+    'section',
+    { class: 'day-player', 'aria-label': 'The day, picture by picture' },
+    stage,
+    h('div', { class: 'scrub' }, strip, range),
+    h('div', { class: 'player-bar' }, step(-1), playButton, step(1), speeds, label),
+  );
+}
+
 export async function dayView(root, ctx, id, date) {
   fill(root, spinner());
-  const [source, { days }, pictures] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal), dayPictures(id, date, ctx.signal)]);
+  const coverage = session.share ? Promise.resolve(null) : api.get(`/api/sources/${seg(id)}/coverage?from=${date}&to=${date}`, ctx.signal).catch((err) => (err.name === 'AbortError' ? Promise.reject(err) : null));
+  const [source, { days }, pictures, cov] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal), dayPictures(id, date, ctx.signal), coverage]);
+  root.classList.add('wide');
+  const covDay = cov ? cov.days[0] : null;
   const index = days.findIndex((d) => d.date === date);
   const prev = index > 0 ? days[index - 1].date : days.filter((d) => d.date < date).pop()?.date;
   const next = days.find((d) => d.date > date)?.date;
@@ -253,6 +377,8 @@ export async function dayView(root, ctx, id, date) {
       ),
       h('div', { class: 'day-tools' }, h('span', { class: 'count', text: `${pictures.length} picture${pictures.length === 1 ? '' : 's'}` }), downloads),
     ),
+    covDay ? h('div', { class: 'day-coverage' }, h('p', { text: coverageText(covDay) }), covDay.gaps.length ? gapList(covDay.gaps) : null) : null,
+    pictures.length === 0 ? null : dayPlayer(pictures, ctx, ctx.query.get('p')),
     hours.length > 1 ? jump : null,
     pictures.length === 0 ? h('p', { class: 'empty', text: 'No pictures on this day.' }) : sections,
   );
