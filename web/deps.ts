@@ -3,7 +3,7 @@
  * Every route file takes its part of `WebDeps` from here, and web/app.ts mounts them:
  * no route file imports the app.
  */
-import type { Config } from '../daemon/config/schema';
+import type { Config, SourceConfig } from '../daemon/config/schema';
 import type { HealthPoint, HealthResolution } from '../daemon/store/health.repository';
 import type { Logger } from '../daemon/logger';
 import type { Authenticator } from '../daemon/auth/authenticator';
@@ -31,6 +31,8 @@ import type { ProgressService } from '../daemon/progress/progress.service';
 export interface SettingsEditor {
   get(sourceId: string, profile: Profile): { settings: Record<string, unknown>; editable: string[] };
   patch(sourceId: string, patch: unknown, who: { actor: string; address?: string; profile: Profile }): Promise<{ settings: Record<string, unknown> }>;
+  /** The source as the patch would make it, checked but neither written nor applied (a preview). */
+  proposed(sourceId: string, patch: unknown, who: { actor: string; address?: string; profile: Profile }): SourceConfig;
 }
 
 export interface WebDeps {
@@ -38,7 +40,8 @@ export interface WebDeps {
   layout: DataLayout;
   authenticator: Authenticator;
   status: StatusService;
-  capture: Pick<CaptureService, 'capture' | 'isBusy'>;
+  /** Without `testShot`, previews of unsaved settings answer 404. */
+  capture: Pick<CaptureService, 'capture' | 'isBusy'> & Partial<Pick<CaptureService, 'testShot'>>;
   publicImages: PublicImages;
   /** The box-wide public switch: off, every /public/ route answers 404 (web/public.routes.ts). */
   publicSwitch: Pick<PublicSwitch, 'enabled' | 'state' | 'set'>;

@@ -12,6 +12,10 @@ import { HttpError } from './errors';
 import { pictureJson, sourceJson } from './json';
 import { clientAddress, sourceOf, type Access, type Routes } from './routes';
 import { progressEmailJson } from '../daemon/progress/progress.service';
+import { CameraError } from '../daemon/capture/camera';
+import { DateTime } from 'luxon';
+import { parseDuration } from '../daemon/config/duration';
+import { countSlots } from '../daemon/schedule/slots';
 
 const viewer = { kind: 'source', level: 'view' } as const;
 const editor = { kind: 'source', level: 'edit' } as const;
@@ -49,6 +53,61 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
     }
     const user = userOf(res);
     res.json(await settings.patch(sourceOf(res).id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile }));
+  });
+
+  /**
+   * A test shot with settings not saved yet (issue 25): the camera takes a picture, the
+   * pipeline makes it as the patch would (rotation, crop, masks, legend, watermark), and its
+   * preview size comes back as a JPEG. Nothing is stored, sent or written to the file; the
+   * patch is checked like PATCH (who may change what, the whole file valid).
+   */
+  routes.post('/sources/:id/preview', editor, async (req, res) => {
+    const settings = settingsEditor();
+    if (!deps.capture.testShot) throw new HttpError(404, 'previews are not available here');
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new HttpError(400, 'expected a JSON object with the settings to preview', { body: 'a JSON object' });
+    }
+    const source = sourceOf(res);
+    if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
+    const user = userOf(res);
+    const proposed = settings.proposed(source.id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile });
+    let jpeg: Buffer;
+    try {
+      jpeg = await deps.capture.testShot(source.id, proposed);
+    } catch (err) {
+      if (err instanceof CameraError) throw new HttpError(err.code === 'aborted' ? 503 : 502, err.message, { code: err.code, ...(err.advice ? { advice: err.advice } : {}) });
+      throw err;
+    }
+    res.status(200).type('image/jpeg').setHeader('Cache-Control', 'no-store');
+    res.end(jpeg);
+  });
+
+  /**
+   * What an interval gives (issue 25): for each interval asked (`every`, up to 12, such as
+   * "10s", "5m"), the slots of each of the next 7 local days with the source's windows, or
+   * the windows in the body (checked like PATCH), counted by the schedule's own functions.
+   */
+  routes.post('/sources/:id/slots', editor, (req, res) => {
+    const body = req.body as { every?: unknown; windows?: unknown } | undefined;
+    const everies = body?.every;
+    if (!Array.isArray(everies) || everies.length === 0 || everies.length > 12 || !everies.every((e) => typeof e === 'string')) {
+      throw new HttpError(400, 'expected "every": a list of 1 to 12 intervals such as "5m"', { every: 'a list of 1 to 12 durations' });
+    }
+    const source = sourceOf(res);
+    const user = userOf(res);
+    const schedule = body?.windows === undefined ? source.schedule : settingsEditor().proposed(source.id, { schedule: { windows: body.windows } }, { actor: `user:${user.username}`, profile: user.profile }).schedule;
+    const cfg = deps.config();
+    const zone = cfg.appliance.timezone;
+    const ctx = { timezone: zone, ...(cfg.appliance.location ? { location: cfg.appliance.location } : {}) };
+    const first = DateTime.now().setZone(zone).startOf('day');
+    const days = Array.from({ length: 7 }, (_, i) => first.plus({ days: i }));
+    const counts: Record<string, number[]> = {};
+    for (const every of everies as string[]) {
+      const ms = parseDuration(every);
+      if (ms === null || ms < 1000 || ms > 86_400_000) throw new HttpError(400, `bad interval "${every}"`, { every: 'durations from 1s to 1d, such as "10s", "5m", "1h"' });
+      counts[every] = days.map((d) => countSlots(d.toJSDate(), d.plus({ days: 1 }).toJSDate(), { everyMs: ms, windows: schedule.windows }, ctx));
+    }
+    res.json({ days: days.map((d) => d.toISODate()), counts });
   });
 
   const progressService = () => {

@@ -106,7 +106,7 @@ export class CaptureService {
   readonly #units = new Map<string, Unit>();
   readonly #config: Config;
   readonly #store: PictureStore;
-  readonly #pipeline: Pick<PicturePipeline, 'process' | 'warnOnce'>;
+  readonly #pipeline: Pick<PicturePipeline, 'process' | 'warnOnce' | 'render'>;
   readonly #state: SourceStateRepository;
   readonly #events: EventsRepository;
   readonly #openRelay: (config: RelayConfig, sourceId: string) => Relay;
@@ -121,7 +121,7 @@ export class CaptureService {
     config: Config;
     createCamera: CameraFactory;
     store: PictureStore;
-    pipeline: Pick<PicturePipeline, 'process' | 'warnOnce'>;
+    pipeline: Pick<PicturePipeline, 'process' | 'warnOnce' | 'render'>;
     state: SourceStateRepository;
     events: EventsRepository;
     openRelay: (config: RelayConfig, sourceId: string) => Relay;
@@ -192,6 +192,73 @@ export class CaptureService {
       };
       if (unit.handover) void unit.handover.released.then(open);
       else open();
+    }
+  }
+
+  /**
+   * A test shot (issue 25): the camera takes a picture, the pipeline makes it as `proposed`
+   * (a source's settings not saved yet) would, and its preview size comes back as a JPEG;
+   * nothing is stored, indexed, sent or counted. It waits for a capture in flight, and a
+   * slot that comes during it is skipped as busy, like during any capture.
+   */
+  async testShot(sourceId: string, proposed: SourceConfig): Promise<Buffer> {
+    const unit = this.#units.get(sourceId);
+    if (!unit) throw new CameraError('not-found', `no source "${sourceId}"`);
+    for (;;) {
+      if (this.#stopping) throw new CameraError('aborted', 'the daemon is stopping');
+      const busy = unit.inFlight ?? unit.handover?.inFlight ?? null;
+      if (!busy) break;
+      await busy;
+    }
+    const stop = new AbortController();
+    const run = this.#testShot(unit, proposed, stop.signal);
+    unit.inFlight = run.then(
+      (): CaptureOutcome => ({ status: 'skipped', reason: 'a test shot' }),
+      (err: unknown): CaptureOutcome => ({ status: 'failed', error: toCameraError(err, sourceId) }),
+    );
+    unit.stop = stop;
+    try {
+      return await run;
+    } finally {
+      unit.inFlight = null;
+      unit.stop = null;
+    }
+  }
+
+  async #testShot(unit: Unit, proposed: SourceConfig, stop: AbortSignal): Promise<Buffer> {
+    const { source, camera } = unit;
+    const started = this.#now();
+    const { signal, clear } = this.#timeoutSignal(stop, source.camera.timeout, `camera ${source.id}: no picture within ${formatDuration(source.camera.timeout)}`);
+    const dir = await this.#store.prepareDir(source.id, started);
+    const temp = tempPathFor(path.join(dir, pictureFileName(started)));
+    const rewritten = tempPathFor(path.join(dir, pictureFileName(started)));
+    let companions: { path: string }[] = [];
+    let onAbort: (() => void) | undefined;
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(abortError(signal));
+        else signal.addEventListener('abort', (onAbort = () => reject(abortError(signal))), { once: true });
+      });
+      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
+      companions = result.companions ?? [];
+      const processed = await this.#pipeline.process(temp, { source: proposed, takenAt: started }, rewritten).catch((err: unknown) => {
+        if (err instanceof PipelineError) throw new CameraError('bad-output', `camera ${source.id}: ${err.message}`, 'the camera did not deliver a JPEG picture; check its picture format settings');
+        throw err;
+      });
+      const kind = proposed.image.watermark ? 'preview-wm' : 'preview';
+      const made = processed.derivatives.find((d) => d.kind === kind)?.data;
+      if (made) return made;
+      if (processed.metrics.rejection && isCameraFault(processed.metrics.rejection)) {
+        throw new CameraError('bad-output', `camera ${source.id}: the test shot is unusable (${processed.metrics.rejection.code}: ${processed.metrics.rejection.detail})`, 'the camera delivered a damaged picture; check its cable, link and settings');
+      }
+      const { width, height } = processed.metrics;
+      return await this.#pipeline.render(processed.master, { source: proposed, takenAt: started, size: { width, height } }, kind);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      clear();
+      await removeIfExists(temp).catch(() => undefined);
+      await removeIfExists(rewritten).catch(() => undefined);
+      for (const companion of companions) await removeIfExists(companion.path).catch(() => undefined);
     }
   }
 

@@ -451,8 +451,13 @@ export class Services {
    * The capture service is replaced on reload; routes reach whichever is current (it
    * waits, source by source, for the one it replaced to let the camera go).
    */
-  #currentCapture(): Pick<CaptureService, 'capture' | 'isBusy' | 'readCameras'> {
-    return { capture: (...args) => this.capture.capture(...args), isBusy: (id) => this.capture.isBusy(id), readCameras: (signal) => this.capture.readCameras(signal) };
+  #currentCapture(): Pick<CaptureService, 'capture' | 'isBusy' | 'readCameras' | 'testShot'> {
+    return {
+      capture: (...args) => this.capture.capture(...args),
+      isBusy: (id) => this.capture.isBusy(id),
+      readCameras: (signal) => this.capture.readCameras(signal),
+      testShot: (id, proposed) => this.capture.testShot(id, proposed),
+    };
   }
 
   #buildCapture(config: Config, handover?: ReadonlyMap<string, Handover>, pictureStore = this.pictureStore): CaptureService {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Document as YamlDocument, isCollection, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ConfigError, parseConfig, type ConfigIssue, type LoadedConfig } from '../config/load';
+import type { SourceConfig } from '../config/schema';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
 import { messageOf } from '../error-causes';
@@ -132,7 +133,11 @@ export class SourceSettings {
     return run;
   }
 
-  async #patchNow(sourceId: string, patch: Json, who: SettingsEditor): Promise<{ settings: Json }> {
+  /**
+   * The file as `patch` would leave it, checked like a save: who may change what, secrets,
+   * the whole file valid. `changed` is empty when the patch changes nothing.
+   */
+  #validate(sourceId: string, patch: Json, who: SettingsEditor): { file: string; before: Json; after: Json; changed: string[]; nextText: string; loaded: LoadedConfig | null } {
     const { file, text } = this.#read();
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) throw this.#broken(file, text);
@@ -149,7 +154,7 @@ export class SourceSettings {
     if (denied.length > 0) {
       throw new AppError('forbidden', `only maintainers may change ${denied.map((k) => `"${k}"`).join(' and ')} of a source`);
     }
-    if (changed.length === 0) return { settings: maskSecrets(before) };
+    if (changed.length === 0) return { file, before, after, changed, nextText: text, loaded: null };
     const masked = paths.filter((p) => typeof valueAtPath(after, p) === 'string' && holdsMaskedSecret(valueAtPath(after, p) as string));
     // A password kept beside a URL whose address changed (an http camera's url, username, password)
     // would be sent to the new address without anyone typing it: it must be typed again.
@@ -182,7 +187,25 @@ export class SourceSettings {
     if (unsettable.length > 0) {
       throw new AppError('forbidden', `${unsettable.map((k) => `"${k}"`).join(' and ')} of a source cannot be changed from the web; edit ${file}`);
     }
+    return { file, before, after, changed, nextText, loaded };
+  }
 
+  /**
+   * The source as `patch` would make it, checked like a save but neither written nor
+   * applied: what a preview (a test shot) is made with. Rejects like `patch`.
+   */
+  proposed(sourceId: string, patch: unknown, who: SettingsEditor): SourceConfig {
+    checkPatch(sourceId, patch, who);
+    const { loaded } = this.#validate(sourceId, patch as Json, who);
+    const config = loaded?.config ?? parseConfig(this.#read().text, this.#deps.file()).config;
+    const source = config.sources.find((x) => x.id === sourceId);
+    if (!source) throw new AppError('not-found', `no source "${sourceId}"`);
+    return source;
+  }
+
+  async #patchNow(sourceId: string, patch: Json, who: SettingsEditor): Promise<{ settings: Json }> {
+    const { file, before, after, changed, nextText, loaded } = this.#validate(sourceId, patch, who);
+    if (changed.length === 0 || !loaded) return { settings: maskSecrets(before) };
     await writeAtomically(file, nextText);
     let applyError: unknown = null;
     try {

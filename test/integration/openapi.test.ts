@@ -258,6 +258,11 @@ describe('docs/openapi.yaml', () => {
       { op: 'PATCH /api/sources/{id}', url: '/api/sources/north', method: 'PATCH', body: big, status: 413 },
       { op: 'PATCH /api/sources/{id}', url: '/api/sources/north', method: 'PATCH', raw: 'name=x', status: 415 },
       { op: 'POST /api/sources/{id}/capture', url: '/api/sources/north/capture', method: 'POST', status: 201 },
+      { op: 'POST /api/sources/{id}/preview', url: '/api/sources/north/preview', method: 'POST', body: { image: { rotate: 90, legend: { text: 'preview' } } }, status: 200 },
+      { op: 'POST /api/sources/{id}/preview', url: '/api/sources/north/preview', method: 'POST', body: { image: { rotate: 45 } }, status: 400 },
+      { op: 'POST /api/sources/{id}/preview', url: '/api/sources/north/preview', method: 'POST', body: { retention: { maxAgeDays: 3 } }, as: 'director', status: 403 },
+      { op: 'POST /api/sources/{id}/slots', url: '/api/sources/north/slots', method: 'POST', body: { every: ['10s', '5m'], windows: [{ days: ['mon'], from: '07:00', to: '19:00' }] }, status: 200 },
+      { op: 'POST /api/sources/{id}/slots', url: '/api/sources/north/slots', method: 'POST', body: { every: ['often'] }, status: 400 },
       { op: 'GET /api/sources/{id}/progress', url: '/api/sources/north/progress', as: 'director', status: 200 },
       { op: 'GET /api/sources/{id}/progress', url: '/api/sources/north/progress', as: 'viewer', status: 403 },
       // North has no progress section here; a sent e-mail's answer is checked against the schema in progress-email.test.ts.

@@ -169,6 +169,8 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /api/sources/:id/settings', url: '/api/sources/north/settings', expect: EDITORS(200) },
     { route: 'PATCH /api/sources/:id', url: '/api/sources/north', body: { name: 'North tower' }, expect: EDITORS(200) },
     { route: 'POST /api/sources/:id/capture', url: '/api/sources/north/capture', expect: EDITORS(201) },
+    { route: 'POST /api/sources/:id/preview', url: '/api/sources/north/preview', body: { image: { rotate: 180 } }, expect: EDITORS(200) },
+    { route: 'POST /api/sources/:id/slots', url: '/api/sources/north/slots', body: { every: ['5m'] }, expect: EDITORS(200) },
     { route: 'GET /api/sources/:id/progress', url: '/api/sources/north/progress', expect: EDITORS(200) },
     { route: 'GET /api/sources/:id/progress', url: '/api/sources/south/progress', expect: [401, 404, 404, 404, 404, 200, 200] },
     // North has no progress e-mails set up: 409 for those who may ask, the usual refusals for the others.

@@ -1,6 +1,6 @@
 // A source's settings for directors: a form over the file-form settings; only what
 // changed is sent, as a JSON merge patch (objects merge, arrays replace, null removes).
-import { api, seg } from '../api.js';
+import { api, apiUrl, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner, labelled, button, flash, copyText } from '../dom.js';
 import * as t from '../time.js';
 import { loadSource, sourceHeader } from './common.js';
@@ -61,12 +61,18 @@ export async function settingsView(root, ctx, id) {
   const [source, answer] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/settings`, ctx.signal)]);
   // Progress e-mails: their state, and the groups that may receive them (directors cannot list groups otherwise).
   const progress = (answer.editable || []).includes('progress') ? await api.get(`/api/sources/${seg(id)}/progress`, ctx.signal).catch(() => null) : null;
+  // The latest picture, to draw the privacy masks on.
+  const latestId = source.latest && source.latest.id;
+  const latest = latestId ? await api.get(`/api/pictures/${latestId}`, ctx.signal).then((a) => a.picture).catch(() => null) : null;
   const body = h('div');
   fill(root, sourceHeader(source, 'settings'), body);
-  renderForm(body, id, answer.settings, answer.editable || [], progress);
+  renderForm(body, id, answer.settings, answer.editable || [], progress, latest);
 }
 
-function renderForm(container, id, original, editable, progress) {
+/** Intervals offered beside "Capture every", each with the pictures a day it gives. */
+const INTERVALS = ['10s', '30s', '1m', '2m', '5m', '10m', '15m', '20m', '30m', '1h'];
+
+function renderForm(container, id, original, editable, progress, latest) {
   // `editable` is the server's table of key paths this user may change (the one the PATCH
   // checks): a field or section is shown only when its path, or one under it, is in it.
   const may = (path) => editable.some((key) => path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`) || key.startsWith(`${path}.`));
@@ -121,6 +127,7 @@ function renderForm(container, id, original, editable, progress) {
   let masks = (getPath(original, 'image.privacyMasks') || []).map((m) => ({ ...m }));
   const windowsBox = h('div', { class: 'list', dataset: { path: 'schedule.windows' } });
   const masksBox = h('div', { class: 'list', dataset: { path: 'image.privacyMasks' } });
+  masksBox.addEventListener('input', () => maskEditor?.draw());
   const initialWindows = JSON.stringify(windows);
   const initialMasks = JSON.stringify(masks);
 
@@ -161,17 +168,28 @@ function renderForm(container, id, original, editable, progress) {
         const num = (key) => h('input', { type: 'number', inputmode: 'numeric', min: key === 'width' || key === 'height' ? 1 : 0, value: m[key] ?? '', dataset: { path: `${base}.${key}` }, oninput: (e) => (m[key] = e.target.value === '' ? undefined : Number(e.target.value)) });
         return h('div', { class: 'mask row', dataset: { path: base } }, labelled('Left', num('left')), labelled('Top', num('top')), labelled('Width', num('width')), labelled('Height', num('height')), button('Remove', () => {
           masks = masks.filter((x) => x !== m);
-          drawMasks();
+          drawMasksAndCanvas();
         }, { class: 'small danger' }));
       }),
       button('Add a mask', () => {
         masks.push({ left: 0, top: 0, width: 100, height: 100 });
-        drawMasks();
+        drawMasksAndCanvas();
       }, { class: 'small' }),
     );
   };
+  // Drawn on the latest picture; the number fields stay for precision, and each follows the other.
+  const maskEditor = latest && may('image.privacyMasks') ? maskCanvas(latest, original, () => masks, (next) => {
+    masks = next;
+    drawMasks();
+  }) : null;
+  const redrawMasks = drawMasks;
+  const drawMasksAndCanvas = () => {
+    redrawMasks();
+    maskEditor?.draw();
+  };
   drawWindows();
   drawMasks();
+  maskEditor?.draw();
 
   const section = (key, title, ...content) => (may(key) ? h('fieldset', { class: 'panel', dataset: { path: key } }, h('legend', { text: title }), ...content) : null);
   const checkField = (path, fallback, label) => (may(path) ? h('label', { class: 'check' }, check(path, fallback), label) : null);
@@ -181,6 +199,74 @@ function renderForm(container, id, original, editable, progress) {
   const status = h('p', { class: 'flash', hidden: true, role: 'status' });
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save changes' });
 
+  // Interval presets, each with the pictures a day it gives with the windows as they are in the form.
+  const everyInput = text('schedule.every', { placeholder: '5m', size: 6 });
+  const presetsBox = h('div', { class: 'presets interval-presets', 'aria-label': 'Intervals' });
+  let counting = 0;
+  const countPresets = async () => {
+    if (!everyInput) return;
+    const ticket = ++counting;
+    try {
+      const answer = await api.post(`/api/sources/${seg(id)}/slots`, { every: INTERVALS, windows: windowsForPatch() });
+      if (ticket !== counting) return;
+      fill(presetsBox, INTERVALS.map((every) => {
+        const perDay = answer.counts[every];
+        const average = Math.round(perDay.reduce((a, b) => a + b, 0) / perDay.length);
+        const spread = Math.min(...perDay) === Math.max(...perDay) ? `${average} a day` : `${Math.min(...perDay)}–${Math.max(...perDay)} a day`;
+        return button(`${every} · ${spread}`, () => {
+          everyInput.value = every;
+          everyInput.dispatchEvent(new Event('input', { bubbles: true }));
+        }, { class: 'small', dataset: { every }, 'aria-pressed': String(everyInput.value === every), title: `${answer.days.map((d, i) => `${d}: ${perDay[i]}`).join(', ')}` });
+      }));
+    } catch {
+      if (ticket === counting) fill(presetsBox);
+    }
+  };
+  everyInput?.addEventListener('input', () => {
+    for (const b of presetsBox.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.every === everyInput.value.trim()));
+  });
+  let recount = 0;
+  windowsBox.addEventListener('input', () => {
+    clearTimeout(recount);
+    recount = setTimeout(countPresets, 400);
+  });
+  windowsBox.addEventListener('click', () => {
+    clearTimeout(recount);
+    recount = setTimeout(countPresets, 400);
+  });
+
+  // A test shot with the form as it is, before saving.
+  const previewImg = h('img', { class: 'preview-shot', alt: 'Test shot with these settings', hidden: true });
+  const previewNote = h('p', { class: 'hint', role: 'status' });
+  const previewButton = button('Preview a test shot', async () => {
+    clearFieldErrors(form, message);
+    previewButton.disabled = true;
+    previewNote.textContent = 'The camera takes a test shot…';
+    try {
+      const res = await fetch(apiUrl(`/api/sources/${seg(id)}/preview`), { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'image/jpeg' }, body: JSON.stringify(collect().patch || {}), credentials: 'same-origin' });
+      if (!res.ok) {
+        const problem = await res.json().catch(() => ({ error: res.statusText }));
+        throw Object.assign(new Error(problem.error || res.statusText), { status: res.status, details: problem.details });
+      }
+      const blob = await res.blob();
+      if (previewImg.src.startsWith('blob:')) URL.revokeObjectURL(previewImg.src);
+      previewImg.src = URL.createObjectURL(blob);
+      previewImg.hidden = false;
+      previewNote.textContent = `Test shot at ${t.time(new Date().toISOString())}, as the next picture will look with these settings (not kept).`;
+    } catch (err) {
+      previewNote.textContent = '';
+      fieldErrors(form, message, err);
+    } finally {
+      previewButton.disabled = false;
+    }
+  }, { class: 'small', 'data-action': 'preview' });
+  const previewBox = may('image') ? h('div', { class: 'preview-box' }, h('h3', { text: 'Preview' }), h('div', { class: 'row' }, previewButton), previewNote, previewImg) : null;
+
+  /** The windows as the patch sends them. */
+  function windowsForPatch() {
+    return windows.map((w) => ({ days: w.days, from: w.from, to: w.to }));
+  }
+
   const form = h(
     'form',
     { class: 'settings', novalidate: true },
@@ -188,7 +274,8 @@ function renderForm(container, id, original, editable, progress) {
     section(
       'schedule',
       'Schedule',
-      field('Capture every', text('schedule.every', { placeholder: '5m', size: 6 }), 'A duration such as 10s, 5m, 2h; slots are aligned to the clock.'),
+      field('Capture every', everyInput, 'A duration such as 10s, 5m, 2h; slots are aligned to the clock.'),
+      everyInput ? presetsBox : null,
       may('schedule.windows') ? [h('h3', { text: 'Windows' }), windowsBox] : null,
     ),
     section(
@@ -196,13 +283,34 @@ function renderForm(container, id, original, editable, progress) {
       'Image',
       h('div', { class: 'row' }, field('Rotate', select('image.rotate', [0, 90, 180, 270], 0, Number)), field('Legend position', select('image.legend.position', POSITIONS, 'bottom-left'))),
       field('Legend text', text('image.legend.text', { placeholder: 'empty: no legend', value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), 'Placeholders: {source} {date} {time}. Empty: no legend.'),
-      may('image.privacyMasks') ? [h('h3', { text: 'Privacy masks' }), h('p', { class: 'hint', text: 'Black rectangles, in pixels of the rotated picture.' }), masksBox] : null,
+      may('image.privacyMasks')
+        ? [
+            h('h3', { text: 'Privacy masks' }),
+            h('p', { class: 'hint', text: maskEditor ? 'Drag on the picture to draw a mask; drag a mask to move it, its corner to size it. Black rectangles, in pixels of the rotated picture.' : 'Black rectangles, in pixels of the rotated picture.' }),
+            maskEditor ? maskEditor.element : null,
+            masksBox,
+          ]
+        : null,
+      may('image.watermark')
+        ? [
+            h('h3', { text: 'Watermark' }),
+            field('File', text('image.watermark.file', { placeholder: 'logo.png' }), 'A PNG in the configuration file\'s folder; customers and the public see it. Empty: none.'),
+            h('div', { class: 'row' }, field('Position', select('image.watermark.position', POSITIONS, 'bottom-right')), field('Opacity', number('image.watermark.opacity', { min: 0, max: 1, step: 0.05, placeholder: '0.6' })), field('Width', number('image.watermark.scale', { min: 0.02, max: 1, step: 0.01, placeholder: '0.2' }), 'Of the picture')),
+          ]
+        : null,
+      previewBox,
     ),
     section(
       'timelapse',
-      'Daily video',
-      checkField('timelapse.daily.enabled', true, ' Build a video of each day'),
-      h('div', { class: 'row' }, field('At', text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), field('FPS', number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), field('Width', number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' }))),
+      'Films',
+      checkField('timelapse.daily.enabled', true, ' Build a film of each day'),
+      h('div', { class: 'row' }, field('At', text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), field('FPS', number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), field('Width', number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' })), field('At least (s)', number('timelapse.daily.minSeconds', { min: 0, max: 600, placeholder: '10' }), 'A shorter day is slowed')),
+      checkField('timelapse.weekly.enabled', false, ' Build a film of each week (on Mondays)'),
+      h('div', { class: 'row' }, field('FPS', number('timelapse.weekly.fps', { min: 1, max: 120, placeholder: '25' })), field('At most (s)', number('timelapse.weekly.maxSeconds', { min: 0, max: 3600, placeholder: '60' }))),
+      checkField('timelapse.monthly.enabled', false, ' Build a film of each month (on the 1st)'),
+      h('div', { class: 'row' }, field('FPS', number('timelapse.monthly.fps', { min: 1, max: 120, placeholder: '25' })), field('At most (s)', number('timelapse.monthly.maxSeconds', { min: 0, max: 3600, placeholder: '120' }))),
+      checkField('timelapse.phone.enabled', true, ' Also make each film for phones'),
+      h('div', { class: 'row' }, field('Height', number('timelapse.phone.height', { min: 144, max: 1080, step: 2, placeholder: '720' })), field('Bit rate at most', text('timelapse.phone.maxBitrate', { placeholder: '1Mbit/s', size: 9 }))),
     ),
     section(
       'public',
@@ -218,18 +326,18 @@ function renderForm(container, id, original, editable, progress) {
   );
   const initial = new Map(fields.map((f) => [f, f.read()]));
 
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    clearFieldErrors(form, message);
-    status.hidden = true;
+  /** The merge patch of what the form changed; undefined when nothing. */
+  function collect() {
     const edited = structuredClone(original);
     for (const f of fields) {
       const v = f.read();
       if (v !== initial.get(f)) setPath(edited, f.path, f.parse(v));
     }
-    // A cleared legend text removes the legend; its position alone means nothing.
+    // A cleared legend text removes the legend; its position alone means nothing. The same for the watermark's file.
     const legendText = fields.find((f) => f.path === 'image.legend.text');
     if (legendText && legendText.read() === '') setPath(edited, 'image.legend', undefined);
+    const watermarkFile = fields.find((f) => f.path === 'image.watermark.file');
+    if (watermarkFile && watermarkFile.read() === '') setPath(edited, 'image.watermark', undefined);
     if (JSON.stringify(windows) !== initialWindows) setPath(edited, 'schedule.windows', windows.length || getPath(original, 'schedule.windows') ? windows : undefined);
     if (JSON.stringify(masks) !== initialMasks) setPath(edited, 'image.privacyMasks', masks.length || getPath(original, 'image.privacyMasks') ? masks : undefined);
     // A day means something only weekly, and the days back only for a comparison: left out otherwise.
@@ -239,7 +347,14 @@ function renderForm(container, id, original, editable, progress) {
       if (edited.progress.every === 'day') delete edited.progress.day;
       if (edited.progress.content !== 'compare') delete edited.progress.compareDays;
     }
-    const patch = mergePatch(original, prune(edited));
+    return { patch: mergePatch(original, prune(edited)), edited };
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFieldErrors(form, message);
+    status.hidden = true;
+    const { patch, edited } = collect();
     if (!patch) return flash(status, 'Nothing changed.', 'muted');
     save.disabled = true;
     try {
@@ -256,6 +371,7 @@ function renderForm(container, id, original, editable, progress) {
     }
   });
   container.replaceChildren(form);
+  countPresets();
 }
 
 function embed(id) {
@@ -352,4 +468,93 @@ function sendNow(id, refresh) {
     }
   }, { class: 'small', 'data-action': 'send-progress' });
   return h('div', { class: 'row' }, go, h('small', { class: 'hint', text: 'To the recipients above, with a new link that replaces the last one.' }), done);
+}
+
+/**
+ * Privacy masks drawn on the latest picture (issue 25). The picture is stored turned,
+ * cut and masked with the saved settings, so a mask's place on it is its place in the
+ * rotated picture less the saved crop's corner; masks stay in pixels of the rotated
+ * picture, as the file keeps them. Drag on the picture to draw one; drag one to move
+ * it, its corner to size it.
+ */
+function maskCanvas(latest, original, getMasks, onChange) {
+  const width = latest.width;
+  const height = latest.height;
+  const crop = getPath(original, 'image.crop') || { left: 0, top: 0 };
+  const boxes = h('div', { class: 'mask-layer' });
+  const img = h('img', { src: pictureUrl(latest, 'preview'), alt: `Latest picture, ${t.dateTime(latest.takenAt)}`, width, height, draggable: false });
+  const element = h('div', { class: 'mask-canvas', dataset: { picture: latest.id } }, img, boxes);
+  const pct = (v, of) => `${(100 * v) / of}%`;
+  const place = (el, m) => {
+    el.style.left = pct(m.left - (crop.left || 0), width);
+    el.style.top = pct(m.top - (crop.top || 0), height);
+    el.style.width = pct(m.width, width);
+    el.style.height = pct(m.height, height);
+  };
+  /** A point of the pointer, in pixels of the stored picture, kept inside it. */
+  const at = (e) => {
+    const r = boxes.getBoundingClientRect();
+    return { x: Math.min(width, Math.max(0, ((e.clientX - r.left) / r.width) * width)), y: Math.min(height, Math.max(0, ((e.clientY - r.top) / r.height) * height)) };
+  };
+  let drag = null;
+  const draw = () => {
+    fill(
+      boxes,
+      getMasks().map((m, i) => {
+        const box = h('div', { class: 'mask-box', dataset: { mask: i }, role: 'img', 'aria-label': `Mask ${i + 1}: ${m.width}×${m.height} at ${m.left},${m.top}` }, h('span', { class: 'mask-handle', dataset: { handle: i } }));
+        place(box, m);
+        return box;
+      }),
+    );
+  };
+  boxes.addEventListener('pointerdown', (e) => {
+    e.preventDefault();
+    boxes.setPointerCapture(e.pointerId);
+    const p = at(e);
+    const handle = e.target.closest('.mask-handle');
+    const box = e.target.closest('.mask-box');
+    const masks = getMasks();
+    if (handle) drag = { kind: 'size', mask: masks[Number(handle.dataset.handle)], start: p };
+    else if (box) {
+      const m = masks[Number(box.dataset.mask)];
+      drag = { kind: 'move', mask: m, start: p, from: { left: m.left, top: m.top } };
+    } else {
+      const m = { left: Math.round(p.x + (crop.left || 0)), top: Math.round(p.y + (crop.top || 0)), width: 1, height: 1 };
+      masks.push(m);
+      drag = { kind: 'new', mask: m, start: p };
+      draw();
+    }
+  });
+  boxes.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const p = at(e);
+    const m = drag.mask;
+    if (drag.kind === 'move') {
+      m.left = Math.round(Math.min(width - m.width, Math.max(0, drag.from.left - (crop.left || 0) + p.x - drag.start.x)) + (crop.left || 0));
+      m.top = Math.round(Math.min(height - m.height, Math.max(0, drag.from.top - (crop.top || 0) + p.y - drag.start.y)) + (crop.top || 0));
+    } else if (drag.kind === 'size') {
+      m.width = Math.max(1, Math.round(p.x + (crop.left || 0) - m.left));
+      m.height = Math.max(1, Math.round(p.y + (crop.top || 0) - m.top));
+    } else {
+      m.left = Math.round(Math.min(p.x, drag.start.x) + (crop.left || 0));
+      m.top = Math.round(Math.min(p.y, drag.start.y) + (crop.top || 0));
+      m.width = Math.max(1, Math.round(Math.abs(p.x - drag.start.x)));
+      m.height = Math.max(1, Math.round(Math.abs(p.y - drag.start.y)));
+    }
+    const box = boxes.querySelector(`[data-mask="${getMasks().indexOf(m)}"]`);
+    if (box) place(box, m);
+  });
+  const end = () => {
+    if (!drag) return;
+    const m = drag.mask;
+    // A click without a drag draws nothing.
+    const masks = getMasks();
+    const next = drag.kind === 'new' && m.width < 4 && m.height < 4 ? masks.filter((x) => x !== m) : masks;
+    drag = null;
+    onChange(next);
+    draw();
+  };
+  boxes.addEventListener('pointerup', end);
+  boxes.addEventListener('pointercancel', end);
+  return { element, draw };
 }

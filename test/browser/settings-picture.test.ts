@@ -1,0 +1,138 @@
+/**
+ * Settings on the picture (issue 25), as a director uses them: a privacy mask drawn with
+ * the mouse on the latest picture, seen black in a test shot before saving, saved, and
+ * black in the next capture; interval presets that say how many pictures a day each
+ * gives with the source's windows. The daemon runs as a child process with a test
+ * pattern camera.
+ */
+import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
+import { freePort, tempDir, writeConfig } from '../helpers/env';
+import { DaemonProcess } from '../helpers/daemon';
+import { addUser, apiCall, captureNow, launchBrowser, openAs, screenshots, texts, visit, type UserPage } from '../helpers/browser';
+
+jest.setTimeout(120_000);
+
+const PASSWORD = 'correct horse battery staple';
+
+/** Mean of each channel of a region of a JPEG (fractions of its size). */
+async function regionMean(jpeg: Buffer, region: { left: number; top: number; width: number; height: number }): Promise<number> {
+  const meta = await sharp(jpeg).metadata();
+  const area = { left: Math.round(region.left * meta.width!), top: Math.round(region.top * meta.height!), width: Math.round(region.width * meta.width!), height: Math.round(region.height * meta.height!) };
+  const stats = await sharp(jpeg).extract(area).stats();
+  return stats.channels.slice(0, 3).reduce((n, c) => n + c.mean, 0) / 3;
+}
+
+describe('UI: settings drawn on the picture', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let sut: DaemonProcess;
+  let browser: Browser;
+  let director: UserPage;
+
+  beforeAll(async () => {
+    tmp = tempDir('lapsebox-ui-settings-picture-');
+    const port = await freePort();
+    const configFile = writeConfig({
+      dir: tmp.dir,
+      port,
+      sources: [
+        {
+          id: 'north',
+          name: 'North bank',
+          camera: { driver: 'testpattern', width: 640, height: 360, timeout: '10s' },
+          // Office hours on weekdays: 36 pictures a day at 20 minutes, none at the weekend.
+          schedule: { every: '1h', windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '19:00' }] },
+          timelapse: { daily: { enabled: false } },
+        },
+      ],
+    });
+    sut = new DaemonProcess(configFile, port);
+    await sut.start();
+    await addUser(configFile, 'dora', 'director', PASSWORD);
+    await captureNow(sut.baseUrl, 'dora', PASSWORD, 'north');
+    browser = await launchBrowser();
+    director = await openAs(browser, sut.baseUrl, 'dora', PASSWORD);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await sut?.kill();
+    tmp?.cleanup();
+  });
+
+  afterEach(() => {
+    expect(director.problems).toEqual([]);
+  });
+
+  it('offers intervals with the pictures a day each gives with the windows', async () => {
+    const { page } = director;
+    await visit(page, '#/s/north/settings');
+    await page.locator('.interval-presets button').first().waitFor();
+    const presets = await texts(page.locator('.interval-presets button'));
+    // Weekdays 07:00-19:00: 36 at 20 minutes, 12 at an hour; the weekend has none.
+    expect(presets).toContain('20m · 0–36 a day');
+    expect(presets).toContain('1h · 0–12 a day');
+    expect(await page.locator('.interval-presets [data-every="1h"]').getAttribute('aria-pressed')).toBe('true');
+    await page.locator('.interval-presets [data-every="20m"]').click();
+    expect(await page.locator('input[data-path="schedule.every"]').inputValue()).toBe('20m');
+    expect(await page.locator('.interval-presets [data-every="20m"]').getAttribute('aria-pressed')).toBe('true');
+    // Every day from 06:00 to 18:00 instead: the counts follow the windows in the form.
+    await page.locator('.window input[type="checkbox"]').nth(5).check();
+    await page.locator('.window input[type="checkbox"]').nth(6).check();
+    await page.waitForFunction(() => [...(globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ textContent: string }> } }).document.querySelectorAll('.interval-presets button')].some((b) => b.textContent === '20m · 36 a day'));
+  });
+
+  it('draws a mask on the latest picture, sees it in a test shot, saves it, and the next capture has it', async () => {
+    const { page } = director;
+    await visit(page, '#/s/north/settings');
+    const layer = page.locator('.mask-layer');
+    await layer.waitFor();
+    const box = (await layer.boundingBox())!;
+    // From 10 % across and 20 % down to 40 % across and 60 % down.
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.4, { steps: 4 });
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.6, { steps: 4 });
+    await page.mouse.up();
+    expect(await page.locator('.mask-box').count()).toBe(1);
+    const field = (key: string) => page.locator(`[data-path="image.privacyMasks[0].${key}"]`).inputValue();
+    // In pixels of the 640x360 picture, give or take a pixel of the mouse.
+    expect(Math.abs(Number(await field('left')) - 64)).toBeLessThanOrEqual(2);
+    expect(Math.abs(Number(await field('top')) - 72)).toBeLessThanOrEqual(2);
+    expect(Math.abs(Number(await field('width')) - 192)).toBeLessThanOrEqual(2);
+    expect(Math.abs(Number(await field('height')) - 144)).toBeLessThanOrEqual(2);
+    // Moved by dragging it: 10 % to the right.
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3, { steps: 4 });
+    await page.mouse.up();
+    expect(Math.abs(Number(await field('left')) - 128)).toBeLessThanOrEqual(2);
+    expect(Math.abs(Number(await field('top')) - 72)).toBeLessThanOrEqual(2);
+
+    // A test shot before saving: the camera's picture with the mask drawn, black.
+    await page.locator('[data-action="preview"]').click();
+    await page.locator('.preview-shot:not([hidden])').waitFor();
+    const shot = await page.locator('.preview-shot').evaluate(async (img: { src: string }) => {
+      const res = await fetch(img.src);
+      return Array.from(new Uint8Array(await res.arrayBuffer()));
+    });
+    expect(await regionMean(Buffer.from(shot), { left: 0.23, top: 0.23, width: 0.14, height: 0.34 })).toBeLessThan(12);
+    expect(await regionMean(Buffer.from(shot), { left: 0.7, top: 0.1, width: 0.2, height: 0.2 })).toBeGreaterThan(30);
+    // Not saved: the file still has no mask.
+    expect((await apiCall<{ settings: { image?: { privacyMasks?: unknown[] } } }>(sut.baseUrl, 'dora', PASSWORD, 'GET', '/api/sources/north/settings')).json.settings.image?.privacyMasks).toBeUndefined();
+    await screenshots(page, 'settings-mask');
+
+    await page.locator('form.settings button[type="submit"]').click();
+    await page.locator('.form-actions .flash', { hasText: 'Saved' }).waitFor();
+    const saved = (await apiCall<{ settings: { image: { privacyMasks: { left: number; top: number; width: number; height: number }[] } } }>(sut.baseUrl, 'dora', PASSWORD, 'GET', '/api/sources/north/settings')).json.settings.image.privacyMasks;
+    expect(saved).toHaveLength(1);
+    expect(Math.abs(saved[0]!.left - 128)).toBeLessThanOrEqual(2);
+
+    // The next capture: black where the mask is, the test pattern elsewhere.
+    const answer = await apiCall<{ picture: { id: number } }>(sut.baseUrl, 'dora', PASSWORD, 'POST', '/api/sources/north/capture');
+    const original = await fetch(`${sut.baseUrl}/api/pictures/${answer.json.picture.id}/original`, { headers: { authorization: `Basic ${Buffer.from(`dora:${PASSWORD}`).toString('base64')}` } });
+    const jpeg = Buffer.from(await original.arrayBuffer());
+    expect(await regionMean(jpeg, { left: 0.23, top: 0.23, width: 0.14, height: 0.34 })).toBeLessThan(12);
+    expect(await regionMean(jpeg, { left: 0.7, top: 0.1, width: 0.2, height: 0.2 })).toBeGreaterThan(30);
+  });
+});
