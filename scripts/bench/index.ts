@@ -15,6 +15,7 @@ import { run as mqtt } from './mqtt.bench';
 import { run as soak } from './soak.bench';
 import { run as budget } from './budget.bench';
 import { run as dslr } from './dslr.bench';
+import { run as gallery } from './gallery.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -27,6 +28,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['reload', reload],
   ['mqtt', mqtt],
   ['dslr', dslr],
+  ['gallery', gallery],
   ['memory budget', budget],
   ['soak', soak],
 ];
