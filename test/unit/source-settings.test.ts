@@ -378,6 +378,7 @@ describe('SourceSettings', () => {
       'timelapse.daily': { fps: 30 },
       'timelapse.weekly': { enabled: true },
       'timelapse.monthly': { enabled: true },
+      'timelapse.phone': { height: 480 },
       'public.enabled': true,
       'public.width': 640,
       'public.delay': '1m',

@@ -101,7 +101,8 @@ export async function calendarView(root, ctx, id) {
       const date = `${month}-${String(d).padStart(2, '0')}`;
       const n = counts.get(date) || 0;
       const cov = byDate.get(date);
-      const state = cov ? cov.state : n ? 'complete' : date > today ? 'future' : 'before';
+      // Without the coverage (a share link's visitor), a day says only that it has pictures.
+      const state = cov ? cov.state : n ? 'pictures' : date > today ? 'future' : 'before';
       const label = `${t.day(date)}: ${cov ? coverageText(cov) : `${n} picture${n === 1 ? '' : 's'}`}`;
       const mark = cov && cov.state === 'partial' ? `${Math.floor(cov.ratio * 100)} %` : cov && cov.state === 'missed' ? 'none' : '';
       const classes = ['day', `state-${state}`, n ? 'has' : null, date === today ? 'today' : null];
