@@ -149,4 +149,27 @@ describe('UI: settings drawn on the picture', () => {
     expect(await regionMean(jpeg, { left: 0.23, top: 0.23, width: 0.14, height: 0.34 })).toBeLessThan(3);
     expect(await regionMean(jpeg, { left: 0.7, top: 0.1, width: 0.2, height: 0.2 })).toBeGreaterThan(6);
   });
+
+  it('previews a crop and a rotation before saving them: the test shot has the new shape, the file is unchanged', async () => {
+    const { page } = director;
+    await visit(page, '#/s/north/settings');
+    await page.locator('[data-path="image.crop.width"]').waitFor();
+    await page.locator('[data-path="image.crop.left"]').fill('0');
+    await page.locator('[data-path="image.crop.top"]').fill('0');
+    await page.locator('[data-path="image.crop.width"]').fill('320');
+    await page.locator('[data-path="image.crop.height"]').fill('300');
+    await page.locator('select[data-path="image.rotate"]').selectOption('90');
+    await page.locator('[data-action="preview"]').click();
+    await page.locator('.preview-shot:not([hidden])').waitFor();
+    // Turned a quarter (360x640), then 320x300 of it kept.
+    const size = await page.locator('.preview-shot').evaluate((img: { naturalWidth: number; naturalHeight: number }) => [img.naturalWidth, img.naturalHeight]);
+    expect(size[0]! / size[1]!).toBeCloseTo(320 / 300, 2);
+    const saved = (await apiCall<{ settings: { image: Record<string, unknown> } }>(sut.baseUrl, 'dora', PASSWORD, 'GET', '/api/sources/north/settings')).json.settings.image;
+    expect([saved['crop'], saved['rotate']]).toEqual([undefined, undefined]);
+    // A crop outside the picture is named, on its field.
+    await page.locator('[data-path="image.crop.width"]').fill('0');
+    await page.locator('[data-action="preview"]').click();
+    await page.locator('.field-error[data-for="image.crop.width"]').waitFor();
+    expect(await page.locator('[data-path="image.crop.width"]').getAttribute('aria-invalid')).toBe('true');
+  });
 });

@@ -282,6 +282,12 @@ function renderForm(container, id, original, editable, progress, latest) {
       'image',
       'Image',
       h('div', { class: 'row' }, field('Rotate', select('image.rotate', [0, 90, 180, 270], 0, Number)), field('Legend position', select('image.legend.position', POSITIONS, 'bottom-left'))),
+      may('image.crop')
+        ? [
+            h('div', { class: 'row crop' }, field('Crop left', number('image.crop.left', { min: 0, placeholder: '0' })), field('Top', number('image.crop.top', { min: 0, placeholder: '0' })), field('Width', number('image.crop.width', { min: 1, placeholder: 'all' })), field('Height', number('image.crop.height', { min: 1, placeholder: 'all' }))),
+            h('p', { class: 'hint', text: 'The part kept, in pixels of the rotated picture; all four empty: the whole picture. "Preview a test shot" shows it before saving.' }),
+          ]
+        : null,
       field('Legend text', text('image.legend.text', { placeholder: 'empty: no legend', value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), 'Placeholders: {source} {date} {time}. Empty: no legend.'),
       may('image.privacyMasks')
         ? [
@@ -336,6 +342,9 @@ function renderForm(container, id, original, editable, progress, latest) {
     // A cleared legend text removes the legend; its position alone means nothing. The same for the watermark's file.
     const legendText = fields.find((f) => f.path === 'image.legend.text');
     if (legendText && legendText.read() === '') setPath(edited, 'image.legend', undefined);
+    // A crop whose four numbers were all emptied keeps the whole picture.
+    const crop = fields.filter((f) => f.path.startsWith('image.crop.'));
+    if (crop.length === 4 && crop.every((f) => f.read() === '')) setPath(edited, 'image.crop', undefined);
     const watermarkFile = fields.find((f) => f.path === 'image.watermark.file');
     if (watermarkFile && watermarkFile.read() === '') setPath(edited, 'image.watermark', undefined);
     if (JSON.stringify(windows) !== initialWindows) setPath(edited, 'schedule.windows', windows.length || getPath(original, 'schedule.windows') ? windows : undefined);
