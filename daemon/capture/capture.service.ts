@@ -163,7 +163,12 @@ export class CaptureService {
   #missed(sourceId: string, kind: GapKind, message: string | null = null): void {
     const source = this.#units.get(sourceId)?.source;
     if (!source || !this.#gaps) return;
-    this.#gaps.recordGap(sourceId, { kind, at: this.#now(), message, everyMs: source.schedule.every });
+    try {
+      this.#gaps.recordGap(sourceId, { kind, at: this.#now(), message, everyMs: source.schedule.every });
+    } catch (err) {
+      // The database full, say: the coverage calendar misses this reason (the slot shows as unexplained); capture goes on.
+      this.#log.warn({ source: sourceId, err: messageOf(err) }, 'a missed slot could not be recorded for the coverage calendar');
+    }
   }
 
   /** Puts every power relay in its safe state (cameras powered), each once the previous service has let its source go. */
