@@ -33,6 +33,8 @@ import { DAEMON_ENV, photoLikeJpeg, percentile, statusKb } from './daemon-child'
 import { table } from './table';
 
 const TARGETS = { sessionCycleMs: 1500, workerMb: 20 } as const;
+/** Shots of one session before it is opened again (the virtual camera's store fills at about 26). */
+const SESSION_BATCH = 20;
 const MB = 1024 * 1024;
 
 interface Cycle {
@@ -66,7 +68,10 @@ export async function run(): Promise<void> {
     Object.assign(process.env, env, { MALLOC_ARENA_MAX: DAEMON_ENV.MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: DAEMON_ENV.MALLOC_MMAP_THRESHOLD_ });
     const program = new GPhoto2Camera(options);
     const cli = await cycles('the gphoto2 program', program, shots, tmp, pipeline, source);
-    const session = new Gphoto2SessionCamera({ ...options, mode: 'session', log: silentLogger() });
+    // The virtual camera declares its store full at its 151st picture, a counter kept for the life of
+    // the process it runs in (vcamera.c, from 98, two a capture): a real camera has no such limit. The
+    // session is opened again every SESSION_BATCH shots, and the worker measured is the last one's.
+    let session = new Gphoto2SessionCamera({ ...options, mode: 'session', log: silentLogger() });
     // The worker's own pages sampled through the captures (a 14 MB download passes through it), and at the end.
     let peakPrivate = 0;
     const sampler = setInterval(() => {
@@ -74,7 +79,14 @@ export async function run(): Promise<void> {
       const m = pid === null ? null : workerMemory(pid);
       if (m) peakPrivate = Math.max(peakPrivate, m.private);
     }, 25);
-    const sessionCycles = await cycles('the session', session, shots, tmp, pipeline, source);
+    const sessionCycles: Cycle[] = [];
+    for (let done = 0; done < shots; done += SESSION_BATCH) {
+      if (done > 0) {
+        await session.close();
+        session = new Gphoto2SessionCamera({ ...options, mode: 'session', log: silentLogger() });
+      }
+      sessionCycles.push(...(await cycles('the session', session, Math.min(SESSION_BATCH, shots - done), tmp, pipeline, source, done)));
+    }
     clearInterval(sampler);
     const worker = session.state.workerPid;
     const memory = worker === null ? null : workerMemory(worker);
@@ -100,7 +112,7 @@ export async function run(): Promise<void> {
     );
     if (memory) {
       process.stdout.write(
-        `session worker (pid ${worker}) after ${shots} shots: its own pages ${(memory.private / MB).toFixed(1)} MB (at most ${(peakPrivate / MB).toFixed(1)} MB during the shots, sampled every 25 ms), ` +
+        `session worker (pid ${worker}) after ${Math.min(SESSION_BATCH, shots - SESSION_BATCH * Math.floor((shots - 1) / SESSION_BATCH))} shots (the last session): its own pages ${(memory.private / MB).toFixed(1)} MB (at most ${(peakPrivate / MB).toFixed(1)} MB during the shots, sampled every 25 ms), ` +
           `RSS ${(memory.rss / MB).toFixed(1)} MB (peak ${(hwm / MB).toFixed(1)} MB; node's code, shared with the daemon, counts in it), PSS ${(memory.pss / MB).toFixed(1)} MB\n`,
       );
     }
@@ -120,7 +132,7 @@ export async function run(): Promise<void> {
   }
 }
 
-async function cycles(label: string, camera: Camera, shots: number, tmp: string, pipeline: PicturePipeline, source: ReturnType<typeof parseConfig>['config']['sources'][number]): Promise<Cycle[]> {
+async function cycles(label: string, camera: Camera, shots: number, tmp: string, pipeline: PicturePipeline, source: ReturnType<typeof parseConfig>['config']['sources'][number], before = 0): Promise<Cycle[]> {
   const dir = path.join(tmp, 'shots');
   fs.mkdirSync(dir, { recursive: true });
   const out: Cycle[] = [];
@@ -136,7 +148,7 @@ async function cycles(label: string, camera: Camera, shots: number, tmp: string,
     for (const d of processed.derivatives) fs.writeFileSync(path.join(dir, `${i}.${d.kind}.jpg`), d.data);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    if ((i + 1) % 10 === 0) process.stdout.write(`  ${label}: ${i + 1}/${shots}\n`);
+    if ((before + i + 1) % 10 === 0) process.stdout.write(`  ${label}: ${before + i + 1}\n`);
   }
   return out;
 }
