@@ -74,7 +74,9 @@ export async function run(): Promise<void> {
     const ids: number[] = [];
     try {
       process.stdout.write(`${count} photo-like 1280x720 pictures through the pipeline, and the day's film with its phone rendition...\n`);
-      const base = await photoLikeJpeg(path.join(tmp, 'photo.jpg'), 1280, 720);
+      // 30 different photo-like pictures in turn: a film that changes at every frame, as a site's does over a day.
+      const bases: string[] = [];
+      for (let i = 0; i < 30; i++) bases.push(await photoLikeJpeg(path.join(tmp, `photo-${i}.jpg`), 1280, 720));
       const { pipeline, pictureStore, sizes } = buildPictureServices({ config, store, log: silentLogger() });
       const source = config.sources[0]!;
       const start = DateTime.fromISO(`${DAY}T00:00`, { zone: TZ }).toMillis();
@@ -83,7 +85,7 @@ export async function run(): Promise<void> {
         const dir = store.layout.dayDir('north', localDate(takenAt, TZ));
         fs.mkdirSync(dir, { recursive: true });
         const temp = tempPathFor(path.join(dir, pictureFileName(takenAt)));
-        fs.copyFileSync(base, temp);
+        fs.copyFileSync(bases[i % bases.length]!, temp);
         const processed = await pipeline.process(temp, { source, takenAt }, tempPathFor(path.join(dir, pictureFileName(takenAt))));
         ids.push((await pictureStore.commit('north', { tempPath: temp, processed, takenAt })).id);
       }
@@ -127,9 +129,10 @@ export async function run(): Promise<void> {
       }
     };
     /** Milliseconds from the navigation's start to when `ready` holds in the page. */
-    const until = (page: Page, ready: () => boolean) => page.waitForFunction(ready, undefined, { timeout: 120_000, polling: 20 }).then(() => page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now()));
+    const until = (page: Page, ready: (arg: string) => boolean, arg = '') => page.waitForFunction(ready, arg, { timeout: 120_000, polling: 20 }).then(() => page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now()));
     type G = { document: { querySelector(s: string): { complete?: boolean; naturalWidth?: number; currentTime?: number; getAttribute(a: string): string | null } | null } };
-    const imageReady = (selector: string) => () => {
+    /** The image of `selector` shown at its preview size (run in the page: `selector` comes as its argument). */
+    const imageReady = (selector: string) => {
       const img = (globalThis as unknown as G).document.querySelector(selector);
       return Boolean(img && img.complete && (img.naturalWidth ?? 0) > 0 && (img.getAttribute('src') ?? '').endsWith('/preview'));
     };
@@ -143,7 +146,7 @@ export async function run(): Promise<void> {
     });
     const day = await slow(PHONE, async (page, bytes) => {
       await page.goto(`/#/s/north/${DAY}`);
-      const first = await until(page, imageReady('.day-stage img'));
+      const first = await until(page, imageReady, '.day-stage img');
       await page.waitForLoadState('networkidle');
       await page.waitForTimeout(1500);
       return { first, bytes: bytes() };
@@ -151,13 +154,13 @@ export async function run(): Promise<void> {
     const middle = ids[Math.floor(ids.length / 2)]!;
     const viewer = await slow(PHONE, async (page) => {
       await page.goto(`/#/p/${middle}`);
-      return until(page, imageReady('.viewer .photo'));
+      return until(page, imageReady, '.viewer .photo');
     });
     // The reference: the viewer as it was, its two neighbours asked for as soon as its picture is.
     const neighbours = [ids[ids.indexOf(middle) - 1]!, ids[ids.indexOf(middle) + 1]!];
     const before = await slow(PHONE, async (page) => {
       await page.goto(`/#/p/${middle}`);
-      return until(page, imageReady('.viewer .photo'));
+      return until(page, imageReady, '.viewer .photo');
     }, `new MutationObserver((_, o) => { const img = document.querySelector('.viewer .photo'); if (img && img.getAttribute('src')) { o.disconnect(); for (const n of ${JSON.stringify(neighbours)}) new Image().src = '/api/pictures/' + n + '/preview'; } }).observe(document, { subtree: true, childList: true, attributes: true });`);
     const film = (viewport: { width: number; height: number }) =>
       slow(viewport, async (page) => {
