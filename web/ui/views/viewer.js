@@ -19,7 +19,10 @@ export async function viewerView(root, ctx, id) {
   const next = walks ? answer.next : null;
   const source = p.source;
   const mayDownload = session.can(source, 'download');
+  // The picture starts downloading now, while the source's name is asked for: on a slow link it is what takes long.
+  const img = h('img', { class: 'photo', src: pictureUrl(p, 'preview'), alt: t.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720, decoding: 'async' });
   const sourceEntry = await api.get(`/api/sources/${seg(source)}`, ctx.signal).catch(() => ({ id: source, name: source }));
+  img.alt = `${sourceEntry.name}, ${t.dateTime(p.takenAt)}`;
 
   // Back to the day at this picture (the day's player opens on it).
   const dayHref = `#/s/${source}/${p.date}?p=${p.id}`;
@@ -27,7 +30,6 @@ export async function viewerView(root, ctx, id) {
     if (target) location.replace(`#/p/${target}`);
   };
   const big = mayDownload ? pictureUrl(p, 'original') : pictureUrl(p, 'preview');
-  const img = h('img', { class: 'photo', src: pictureUrl(p, 'preview'), alt: `${sourceEntry.name}, ${t.dateTime(p.takenAt)}`, width: p.width || 1280, height: p.height || 720, decoding: 'async' });
   const stage = h('div', { class: 'stage', tabindex: '0', 'aria-label': 'Picture; click to zoom' }, img);
   let zoomed = false;
   const zoomButton = h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-action': 'zoom' }, '100%');
