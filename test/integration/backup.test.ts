@@ -276,8 +276,13 @@ sync:
     const old = path.join(tmp.dir, 'schema-12.db');
     fs.writeFileSync(old, entries.find((e) => e.path === 'setup.db')!.data!);
     const db = new Database(old);
-    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email.
-    db.exec('DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; PRAGMA user_version = 12; VACUUM');
+    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email, no coverage record, no phone renditions.
+    db.exec(
+      'DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; ' +
+        'DROP TABLE schedule_history; DROP TABLE slot_gaps; DROP TABLE daemon_runs; ' +
+        'ALTER TABLE videos DROP COLUMN phone_path; ALTER TABLE videos DROP COLUMN phone_size; ALTER TABLE videos DROP COLUMN phone_width; ALTER TABLE videos DROP COLUMN phone_height; ALTER TABLE videos DROP COLUMN phone_bitrate; ' +
+        'PRAGMA user_version = 12; VACUUM',
+    );
     db.close();
     const made = withConsistentManifest(entries.map((e) => (e.path === 'setup.db' ? { ...e, data: fs.readFileSync(old) } : e)), (m) => (m['schemaVersion'] = 12));
     const file = path.join(tmp.dir, 'schema-12.tar.gz');

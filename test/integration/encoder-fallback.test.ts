@@ -118,8 +118,10 @@ describe('encoder fallback', () => {
   }, 60_000);
 
   it('sends a film wider than the hardware takes to libx264 at once', async () => {
-    const { done, calls: made, probe, lines } = await build('wide', 2400, true);
-    expect(made).toEqual(['job libx264']);
+    const { done, calls: made, probe, lines, video } = await build('wide', 2400, true);
+    // The film with libx264; its phone rendition (1280x720) fits the hardware and is made with it.
+    expect(made).toEqual(['job libx264', 'job h264_v4l2m2m taken']);
+    expect(video.phone).toMatchObject({ width: 1280, height: 720 });
     expect(done.result).toMatchObject({ encoder: 'libx264' });
     expect(probe).toMatchObject({ codec: 'h264', width: 2400, height: 1350 });
     expect(lines.some((l) => String(l['msg']).includes('2400x1350 is larger than h264_v4l2m2m takes (1920x1088 at most)'))).toBe(true);
