@@ -247,8 +247,8 @@ function dayPlayer(pictures, ctx, initialId) {
   const step = (by) => button(by < 0 ? '‹' : '›', () => show(index + by, true), { class: 'icon', 'aria-label': by < 0 ? 'Previous picture' : 'Next picture', dataset: { step: by } });
 
   let settle = 0;
-  /** Shows picture `i`: its thumbnail at once while the hand moves, its preview once it stops (`now`: at once). */
-  const show = (i, now = false) => {
+  /** Shows picture `i`: its thumbnail at once while the hand moves, its preview once it stops (`now`: at once); the address keeps it (`remember`). */
+  const show = (i, now = false, remember = true) => {
     index = Math.min(last, Math.max(0, i));
     const p = pictures[index];
     range.value = String(index);
@@ -257,7 +257,7 @@ function dayPlayer(pictures, ctx, initialId) {
     open.href = `#/p/${p.id}`;
     img.alt = `Picture at ${t.time(p.takenAt)}`;
     img.dataset.picture = p.id;
-    replaceQuery({ p: p.id });
+    if (remember) replaceQuery({ p: p.id });
     clearTimeout(settle);
     const preview = pictureUrl(p, 'preview');
     if (now) img.src = preview;
@@ -319,7 +319,8 @@ function dayPlayer(pictures, ctx, initialId) {
     },
     { signal: ctx.signal },
   );
-  show(index, true);
+  // Opened on the day: its address stays as it was until the place moves.
+  show(index, true, false);
   // The picture first: the scrubber's thumbnails (and the hours' below) once it has arrived, not beside it.
   const ready = new Promise((resolve) => {
     img.addEventListener('load', resolve, { once: true });
