@@ -142,7 +142,9 @@ export class CoverageCalculator {
         if (g.lastAt < start || g.firstAt >= end) continue;
         const from = Math.max(g.firstAt, start);
         const to = Math.min(g.lastAt + 1, end);
-        const slots = from === g.firstAt && to === g.lastAt + 1 ? g.slots : Math.round((g.slots * slotsIn(pieces, from, to, ctx)) / Math.max(1, slotsIn(schedulePieces(entries, g.firstAt, g.lastAt + 1), g.firstAt, g.lastAt + 1, ctx)));
+        // A run across midnight: its share of the day, by the slots planned on each side, and never more than the day planned there.
+        const here = slotsIn(pieces, from, to, ctx);
+        const slots = from === g.firstAt && to === g.lastAt + 1 ? g.slots : Math.min(here, Math.round((g.slots * here) / Math.max(1, slotsIn(schedulePieces(entries, g.firstAt, g.lastAt + 1), g.firstAt, g.lastAt + 1, ctx))));
         if (slots <= 0) continue;
         gaps.push({ reason: g.kind, from, to, slots, message: g.message });
         explained += slots;
