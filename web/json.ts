@@ -80,6 +80,7 @@ export function pictureJson(p: Picture, level?: Level, base = '/api') {
       ? {
           urls: {
             thumb: `${base}/pictures/${p.id}/thumb`,
+            small: `${base}/pictures/${p.id}/small`,
             preview: `${base}/pictures/${p.id}/preview`,
             ...(atLeast(level, 'download') ? { original: `${base}/pictures/${p.id}/original` } : {}),
           },

@@ -20,7 +20,10 @@ import type { DownloadSlots } from './download-slots';
 import { localDate } from '../daemon/domain/data-folder';
 import { param, sourceOf, type Access, type Routes } from './routes';
 
-const PICTURE_SIZES = ['thumb', 'preview', 'original'] as const;
+/** The sizes a viewer may ask for (the original needs the download level). */
+export const SHOWN_SIZES = ['thumb', 'small', 'preview'] as const;
+export type ShownSize = (typeof SHOWN_SIZES)[number];
+const PICTURE_SIZES = [...SHOWN_SIZES, 'original'] as const;
 /** Pictures never change under their id: browsers keep them a day, privately (they are behind a login). */
 const PICTURE_CACHE = 'private, max-age=86400';
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -110,7 +113,7 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
   });
 
   /**
-   * A size of a picture (SPEC §4, §5): thumb and preview for viewers, the original
+   * A size of a picture (SPEC §4, §5): thumb, small and preview for viewers, the original
    * for the download level. Customers get the watermarked sizes; directors and
    * maintainers the clean ones.
    */
@@ -122,7 +125,7 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
     }
     const found = pictureFor(res, param(req, 'id'), size === 'original' ? 'download' : 'view');
     if (size === 'original') return sendOriginal(req, res, found, deps, heavy);
-    await sendSmaller(req, res, found, size as 'thumb' | 'preview', deps);
+    await sendSmaller(req, res, found, size as ShownSize, deps);
   });
 
   // A whole day as a zip, streamed as it is made (JPEGs are stored, not compressed again).
@@ -168,8 +171,8 @@ export async function sendOriginal(req: Request, res: Response, found: Found, de
   return heavy(res, async () => res.send(await deps.sizes.watermarkedOriginal(p, source)));
 }
 
-/** A thumb or preview, watermarked for those who see the watermark. */
-export async function sendSmaller(req: Request, res: Response, found: Found, size: 'thumb' | 'preview', deps: WebDeps, cacheControl?: string): Promise<void> {
+/** A thumb, small or preview, watermarked for those who see the watermark. */
+export async function sendSmaller(req: Request, res: Response, found: Found, size: ShownSize, deps: WebDeps, cacheControl?: string): Promise<void> {
   const { picture: p, source } = found;
   const kind: DerivativeKind = isClean(found) ? size : (`${size}-wm` as const);
   const file = await deps.sizes.file(p, source, kind);

@@ -25,7 +25,7 @@ import { pictureJson, videoJson } from './json';
 import { streamDayZip } from './day-zip';
 import type { DownloadSlots } from './download-slots';
 import { shareJson } from '../daemon/shares/share.service';
-import { checkDate, heavyIn, sendOriginal, sendSmaller, type Found } from './pictures.routes';
+import { checkDate, heavyIn, sendOriginal, sendSmaller, SHOWN_SIZES, type Found, type ShownSize } from './pictures.routes';
 import { clientAddress, param, Routes, type DeclaredRoute } from './routes';
 import { sendPoster, sendVideoFile } from './videos.routes';
 import { UI_CSP, uiFolder } from './ui.routes';
@@ -159,8 +159,8 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
       if (found.level !== 'download') throw new HttpError(403, 'this link lets you look, not download');
       return sendOriginal(req, res, found, deps, heavy, SHARED_CACHE);
     }
-    if (size !== 'thumb' && size !== 'preview') throw new HttpError(400, `no size "${size.slice(0, 40)}" for a picture`, { size: 'expected one of: thumb, preview, original' });
-    await sendSmaller(req, res, found, size, deps, SHARED_CACHE);
+    if (!(SHOWN_SIZES as readonly string[]).includes(size)) throw new HttpError(400, `no size "${size.slice(0, 40)}" for a picture`, { size: `expected one of: ${SHOWN_SIZES.join(', ')}, original` });
+    await sendSmaller(req, res, found, size as ShownSize, deps, SHARED_CACHE);
   });
 
   api.get('/:token/api/sources/:id/videos', rule(FILMS), (req, res) => {

@@ -4,7 +4,7 @@
  */
 
 /** The sizes made from a stored picture (SPEC §1); `-wm` ones carry the watermark. */
-export const DERIVATIVE_KINDS = ['thumb', 'preview', 'thumb-wm', 'preview-wm', 'frame', 'public'] as const;
+export const DERIVATIVE_KINDS = ['thumb', 'small', 'preview', 'thumb-wm', 'small-wm', 'preview-wm', 'frame', 'public'] as const;
 export type DerivativeKind = (typeof DERIVATIVE_KINDS)[number];
 
 /** Why a picture is kept but left out of videos and galleries. Camera faults also fail the capture. */

@@ -9,9 +9,10 @@
  * - the gallery's first picture (the source card);
  * - a day: the first picture on the day's player, and every byte the view moved once
  *   the network is idle;
- * - the viewer: its picture, against the same viewer with its neighbours fetched at the
- *   same time (the reference, measured in this run by a script that does what the
- *   viewer did before issue 25);
+ * - the viewer: its picture, at the size the viewer picks for the phone (a 390-pixel
+ *   screen at three device pixels each) and the link, against the viewer as it was
+ *   before issue 25 (the reference, measured in this run: the 1280-pixel preview, which a
+ *   browser that says nothing of its link gets, and the neighbours' asked for at once);
  * - a film: from the tap to playing, the phone rendition on a phone against the film on
  *   a desktop.
  *
@@ -41,8 +42,9 @@ const TZ = 'Europe/Paris';
 const DAY = '2026-11-20';
 const LINK = { offline: false, latency: 150, downloadThroughput: 1_600_000 / 8, uploadThroughput: 750_000 / 8 } as const;
 const TARGETS = { viewerMs: 2500, dayMs: 3000, filmMs: 3000, dayBytes: 1_000_000 } as const;
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
+/** A phone as people hold one: 390 CSS pixels at three device pixels each (1170 across). */
+const PHONE = { width: 390, height: 844, scale: 3 };
+const DESKTOP = { width: 1280, height: 800, scale: 1 };
 const CHROMIUM = process.env['LAPSEBOX_CHROMIUM'] ?? '/usr/bin/chromium';
 
 export async function run(): Promise<void> {
@@ -112,8 +114,17 @@ export async function run(): Promise<void> {
     process.stdout.write(`Chromium ${b.version()}, 1.6 Mbit/s down, 150 ms, cache off; node ${process.versions.node}, ${os.cpus().length} cores\n`);
 
     /** A fresh context on the slow link; `measure` gets the page and the bytes moved so far. */
-    const slow = async <T>(viewport: { width: number; height: number }, measure: (page: Page, bytes: () => number) => Promise<T>, init?: string): Promise<T> => {
-      const context = await b.newContext({ baseURL: baseUrl, httpCredentials: { username: 'admin', password }, viewport, hasTouch: viewport.width < 600, locale: 'en-GB' });
+    const slow = async <T>(screen: { width: number; height: number; scale: number }, measure: (page: Page, bytes: () => number) => Promise<T>, init?: string): Promise<T> => {
+      const phone = screen.width < 600;
+      const context = await b.newContext({
+        baseURL: baseUrl,
+        httpCredentials: { username: 'admin', password },
+        viewport: { width: screen.width, height: screen.height },
+        deviceScaleFactor: screen.scale,
+        isMobile: phone,
+        hasTouch: phone,
+        locale: 'en-GB',
+      });
       try {
         const page = await context.newPage();
         if (init) await page.addInitScript({ content: init });
@@ -131,11 +142,19 @@ export async function run(): Promise<void> {
     /** Milliseconds from the navigation's start to when `ready` holds in the page. */
     const until = (page: Page, ready: (arg: string) => boolean, arg = '') => page.waitForFunction(ready, arg, { timeout: 120_000, polling: 20 }).then(() => page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now()));
     type G = { document: { querySelector(s: string): { complete?: boolean; naturalWidth?: number; currentTime?: number; getAttribute(a: string): string | null } | null } };
-    /** The image of `selector` shown at its preview size (run in the page: `selector` comes as its argument). */
+    /** The image of `selector` shown at its small or preview size, not a thumbnail (run in the page: `selector` comes as its argument). */
     const imageReady = (selector: string) => {
       const img = (globalThis as unknown as G).document.querySelector(selector);
-      return Boolean(img && img.complete && (img.naturalWidth ?? 0) > 0 && (img.getAttribute('src') ?? '').endsWith('/preview'));
+      return Boolean(img && img.complete && (img.naturalWidth ?? 0) > 0 && /\/(small|preview)$/.test(img.getAttribute('src') ?? ''));
     };
+    /** Which size `selector` shows, and what the browser says of its link (Chromium's Network Information API). */
+    const shown = (page: Page, selector: string) =>
+      page.evaluate((sel) => {
+        const g = globalThis as unknown as G & { navigator: { connection?: { effectiveType?: string; downlink?: number } } };
+        const size = /\/(\w+)$/.exec(g.document.querySelector(sel)?.getAttribute('src') ?? '')?.[1] ?? '?';
+        const link = g.navigator.connection;
+        return { size, link: link ? `${link.effectiveType ?? '?'}, ${link.downlink ?? '?'} Mbit/s` : 'not said' };
+      }, selector);
 
     const gallery = await slow(PHONE, async (page) => {
       await page.goto('/#/');
@@ -147,22 +166,25 @@ export async function run(): Promise<void> {
     const day = await slow(PHONE, async (page, bytes) => {
       await page.goto(`/#/s/north/${DAY}`);
       const first = await until(page, imageReady, '.day-stage img');
+      const what = await shown(page, '.day-stage img');
       await page.waitForLoadState('networkidle');
       await page.waitForTimeout(1500);
-      return { first, bytes: bytes() };
+      return { first, bytes: bytes(), ...what };
     });
     const middle = ids[Math.floor(ids.length / 2)]!;
     const viewer = await slow(PHONE, async (page) => {
       await page.goto(`/#/p/${middle}`);
-      return until(page, imageReady, '.viewer .photo');
+      const ms = await until(page, imageReady, '.viewer .photo');
+      return { ms, ...(await shown(page, '.viewer .photo')) };
     });
-    // The reference: the viewer as it was, its two neighbours asked for as soon as its picture is.
+    // The reference: the viewer as it was before issue 25, the preview (a browser that says nothing of
+    // its link gets it on this screen) and its two neighbours' asked for as soon as its picture is.
     const neighbours = [ids[ids.indexOf(middle) - 1]!, ids[ids.indexOf(middle) + 1]!];
     const before = await slow(PHONE, async (page) => {
       await page.goto(`/#/p/${middle}`);
       return until(page, imageReady, '.viewer .photo');
-    }, `new MutationObserver((_, o) => { const img = document.querySelector('.viewer .photo'); if (img && img.getAttribute('src')) { o.disconnect(); for (const n of ${JSON.stringify(neighbours)}) new Image().src = '/api/pictures/' + n + '/preview'; } }).observe(document, { subtree: true, childList: true, attributes: true });`);
-    const film = (viewport: { width: number; height: number }) =>
+    }, `Object.defineProperty(Navigator.prototype, 'connection', { get: () => undefined }); new MutationObserver((_, o) => { const img = document.querySelector('.viewer .photo'); if (img && img.getAttribute('src')) { o.disconnect(); for (const n of ${JSON.stringify(neighbours)}) new Image().src = '/api/pictures/' + n + '/preview'; } }).observe(document, { subtree: true, childList: true, attributes: true });`);
+    const film = (viewport: { width: number; height: number; scale: number }) =>
       slow(viewport, async (page) => {
         await page.goto('/#/s/north/videos');
         await page.locator('.video-open').first().waitFor();
@@ -181,10 +203,10 @@ export async function run(): Promise<void> {
       table([
         ['figure', 'measured', 'reference', 'ratio'],
         ['gallery: first picture', s(gallery), '-', '-'],
-        ['day: first picture on the player', s(day.first), `${s(TARGETS.dayMs)} (target)`, ratio(day.first, TARGETS.dayMs)],
+        [`day: first picture on the player (${day.size})`, s(day.first), `${s(TARGETS.dayMs)} (target)`, ratio(day.first, TARGETS.dayMs)],
         ['day: bytes moved', `${(day.bytes / 1e6).toFixed(2)} MB`, `${(TARGETS.dayBytes / 1e6).toFixed(2)} MB (target)`, ratio(day.bytes, TARGETS.dayBytes)],
-        ['viewer: its picture', s(viewer), `${s(TARGETS.viewerMs)} (target)`, ratio(viewer, TARGETS.viewerMs)],
-        ['viewer: its picture, neighbours at once', s(before), `${s(viewer)} (now)`, ratio(before, viewer)],
+        [`viewer: its picture (${viewer.size}; link ${viewer.link})`, s(viewer.ms), `${s(TARGETS.viewerMs)} (target)`, ratio(viewer.ms, TARGETS.viewerMs)],
+        ['viewer before: preview, neighbours at once', s(before), `${s(viewer.ms)} (now)`, ratio(before, viewer.ms)],
         [`film on a phone (${phoneFilm.rendition}): tap to playing`, s(phoneFilm.ms), `${s(TARGETS.filmMs)} (target)`, ratio(phoneFilm.ms, TARGETS.filmMs)],
         [`film on a desktop (${desktopFilm.rendition}): tap to playing`, s(desktopFilm.ms), `${s(phoneFilm.ms)} (phone)`, ratio(desktopFilm.ms, phoneFilm.ms)],
       ]),

@@ -121,7 +121,8 @@ describe('UI: a customer with view on one source', () => {
     // Paris hours, not New York's.
     expect(await texts(page.locator('.hour h3'))).toEqual(['10:00 6 pictures', '11:00 6 pictures']);
     expect(await page.locator('.thumb .time').first().innerText()).toBe('10:00:00');
-    expect(await page.locator('.thumb img').first().getAttribute('loading')).toBe('lazy');
+    // Each thumbnail is asked for as it nears the screen: these twelve are on it.
+    await eventually(async () => expect(await page.locator('.thumb img[src$="/thumb"]').count()).toBe(12));
     expect(await page.locator(DOWNLOADS).count()).toBe(0);
     await screenshots(page, 'day');
   });

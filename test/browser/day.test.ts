@@ -13,7 +13,7 @@ import { parseConfig } from '../../daemon/config/load';
 import { openRepositories } from '../../daemon/store/repositories';
 import { freePort, tempDir, writeConfig } from '../helpers/env';
 import { DaemonProcess } from '../helpers/daemon';
-import { addUser, launchBrowser, openAs, PHONE, screenshots, visit, type UserPage } from '../helpers/browser';
+import { addUser, eventually, launchBrowser, openAs, PHONE, screenshots, visit, type UserPage } from '../helpers/browser';
 import { scene, seedPictures } from '../helpers/videos';
 
 jest.setTimeout(120_000);
@@ -95,7 +95,7 @@ describe('UI: a day, scrubbed, played and viewed', () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowRight');
     expect((await player(page)).value).toBe(1);
-    // The preview of the place follows once the hand stops.
+    // The preview of the place follows once the hand stops (a desktop: the 1280-pixel size).
     await page.waitForFunction((id) => (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(a: string): string | null } | null } }).document.querySelector('.day-stage img')?.getAttribute('src') === `/api/pictures/${id}/preview`, ids[1]);
     await screenshots(page, 'day-player');
 
@@ -140,22 +140,29 @@ describe('UI: a day, scrubbed, played and viewed', () => {
     await screenshots(page, 'day-player-phone');
   });
 
-  it('fetches the neighbours only once the picture shown has arrived, goes full screen and pinches', async () => {
+  it('starts the picture before its facts, fetches the neighbours only once it has arrived, goes full screen and pinches', async () => {
     const phone = await openAs(browser, sut.baseUrl, 'cora', PASSWORD, PHONE);
     users.push(phone);
     const { page } = phone;
     const events: string[] = [];
     const middle = ids[20]!;
+    // A 390-pixel phone screen at one device pixel each: the small size is enough.
+    const what = (url: string) => /\/api\/pictures\/(\d+)\/small$/.exec(url)?.[1] ?? (new RegExp(`/api/pictures/${middle}$`).test(url) ? 'facts' : null);
     page.on('request', (r) => {
-      const m = /\/api\/pictures\/(\d+)\/preview$/.exec(r.url());
-      if (m) events.push(`request ${m[1]}`);
+      const m = what(r.url());
+      if (m) events.push(`request ${m}`);
     });
     page.on('requestfinished', (r) => {
-      const m = /\/api\/pictures\/(\d+)\/preview$/.exec(r.url());
-      if (m) events.push(`finished ${m[1]}`);
+      const m = what(r.url());
+      if (m) events.push(`finished ${m}`);
     });
     await visit(page, `#/p/${middle}`);
-    await page.waitForFunction((n) => n.every((id) => (globalThis as unknown as { performance: { getEntriesByType(t: string): { name: string }[] } }).performance.getEntriesByType('resource').some((e) => e.name.endsWith(`/api/pictures/${id}/preview`))), [ids[19], ids[21]]);
+    await page.waitForFunction((n) => n.every((id) => (globalThis as unknown as { performance: { getEntriesByType(t: string): { name: string }[] } }).performance.getEntriesByType('resource').some((e) => e.name.endsWith(`/api/pictures/${id}/small`))), [ids[19], ids[21]]);
+    // The picture was asked for at start-up, before its facts came back, and asked for once.
+    expect(events.indexOf(`request ${middle}`)).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf(`request ${middle}`)).toBeLessThan(events.indexOf('finished facts'));
+    expect(events.filter((e) => e === `request ${middle}`)).toHaveLength(1);
+    expect(await page.locator('.viewer .photo').getAttribute('src')).toBe(`/api/pictures/${middle}/small`);
     const shown = events.indexOf(`finished ${middle}`);
     expect(shown).toBeGreaterThanOrEqual(0);
     expect(events.indexOf(`request ${ids[21]}`)).toBeGreaterThan(shown);
@@ -187,6 +194,58 @@ describe('UI: a day, scrubbed, played and viewed', () => {
       await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
     }
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } } }).document.querySelector('.viewer .stage').dataset['scale'] === '1.00');
+  });
+
+  it('picks the small size on a slow link, the preview on a fast one, and fetches the hours\' thumbnails as they near the screen', async () => {
+    // A phone as people hold one: 390 CSS pixels at three device pixels each, 1170 across.
+    const context = await browser.newContext({ baseURL: sut.baseUrl, httpCredentials: { username: 'cora', password: PASSWORD }, viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true, locale: 'en-GB' });
+    try {
+      const page = await context.newPage();
+      const thumbs = new Set<string>();
+      page.on('request', (r) => {
+        const m = /\/api\/pictures\/(\d+)\/thumb$/.exec(r.url());
+        if (m) thumbs.add(m[1]!);
+      });
+      const stageSize = async () => {
+        await page.waitForFunction(() => /\/(small|preview)$/.test((globalThis as unknown as { document: { querySelector(s: string): { getAttribute(a: string): string | null } | null } }).document.querySelector('.day-stage img')?.getAttribute('src') ?? ''));
+        return /\/(\w+)$/.exec((await page.locator('.day-stage img').getAttribute('src'))!)![1];
+      };
+      // A fast link: the 1280-pixel preview, which this screen can show.
+      await page.goto(`/#/s/north/${DAYS[1]}`);
+      expect(await stageSize()).toBe('preview');
+
+      // On a 1.6 Mbit/s link (as the browser reports it), the small size, in the day and in the viewer.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: 1_600_000 / 8, uploadThroughput: 750_000 / 8 });
+      thumbs.clear();
+      await page.goto(`/#/s/north/${DAYS[0]}`);
+      await page.reload();
+      expect(await stageSize()).toBe('small');
+      expect(await page.evaluate(() => (globalThis as unknown as { navigator: { connection: { downlink: number } } }).navigator.connection.downlink)).toBeLessThan(2);
+
+      // The hours' thumbnails: those near the screen only; the evening's once scrolled to.
+      await page.locator('.hour .thumb img[src]').first().waitFor({ state: 'attached' });
+      await page.waitForTimeout(500);
+      const evening = page.locator('.hour').last();
+      expect(await evening.locator('.thumb img').count()).toBeGreaterThan(0);
+      expect(await evening.locator('.thumb img[src]').count()).toBe(0);
+      // The strip's eight and the first hours': not the day's 48.
+      expect(thumbs.size).toBeLessThan(PER_DAY / 2);
+      await evening.scrollIntoViewIfNeeded();
+      await eventually(async () => expect(await evening.locator('.thumb img:not([src])').count()).toBe(0));
+      await eventually(async () => expect(await evening.locator('.thumb img').evaluateAll((list) => list.every((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 0))).toBe(true));
+
+      await page.goto(`/#/p/${ids[5]}`);
+      await page.locator('.viewer .photo').waitFor();
+      expect(await page.locator('.viewer .photo').getAttribute('src')).toBe(`/api/pictures/${ids[5]}/small`);
+      // Zoom asks for the preview: the detail someone zooms for.
+      await page.locator('[data-action="zoom"]').tap();
+      expect(await page.locator('.viewer .photo').getAttribute('src')).toBe(`/api/pictures/${ids[5]}/preview`);
+      await screenshots(page, 'day-slow-link');
+    } finally {
+      await context.close();
+    }
   });
 
   it('compares with a preset and downloads the comparison as one picture', async () => {

@@ -182,7 +182,8 @@ describe('UI: share links', () => {
     expect(await page.locator('.month-nav h2').innerText()).toBe('November 2026');
     expect(await page.locator('.day.has').count()).toBe(2);
     await loaded(page, '.latest img');
-    expect(await page.locator('.latest img').getAttribute('src')).toMatch(/^\/s\/[A-Za-z0-9_-]{32}\/api\/pictures\/\d+\/preview$/);
+    // A 375-pixel phone: the small size.
+    expect(await page.locator('.latest img').getAttribute('src')).toMatch(/^\/s\/[A-Za-z0-9_-]{32}\/api\/pictures\/\d+\/small$/);
     expect(await page.locator(`${DOWNLOADS}, [data-action="share"], [data-action="capture"], .public-switch`).count()).toBe(0);
     await fitsThePhone(page);
     await screenshots(page, 'share-visitor-calendar');
@@ -198,13 +199,13 @@ describe('UI: share links', () => {
     await fitsThePhone(page);
     await screenshots(page, 'share-visitor-day');
 
-    // A picture: the preview, next within the link, zoom on the preview only.
+    // A picture: the small size, next within the link, zoom on the preview only.
     await page.locator('.thumb').nth(1).click();
     await page.waitForURL(/#\/p\/\d+$/);
     const takenAt = page.locator('.taken-at');
     await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:10:00'));
     await loaded(page, '.photo');
-    expect(await page.locator('.photo').getAttribute('src')).toMatch(/^\/s\/[A-Za-z0-9_-]{32}\/api\/pictures\/\d+\/preview$/);
+    expect(await page.locator('.photo').getAttribute('src')).toMatch(/^\/s\/[A-Za-z0-9_-]{32}\/api\/pictures\/\d+\/small$/);
     await page.locator('[data-action="next"]').click();
     await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:20:00'));
     await page.locator('[data-action="zoom"]').click();
@@ -387,7 +388,7 @@ describe('UI: share links', () => {
     const takenAt = page.locator('.taken-at');
     await eventually(async () => expect(await takenAt.innerText()).toBe('21 Nov 2026, 10:20:00'));
     await loaded(page, '.photo');
-    expect(await page.locator('.photo').getAttribute('src')).toBe(`${link.url}/api/pictures/${pictureId}/preview`);
+    expect(await page.locator('.photo').getAttribute('src')).toBe(`${link.url}/api/pictures/${pictureId}/small`);
     expect(await page.locator('[data-action="next"], [data-action="prev"], a[rel="next"], a[rel="prev"], .viewer-tools .disabled, .tabs, .crumbs a').count()).toBe(0);
     expect(await page.locator(`${DOWNLOADS}, [data-action="share"]`).count()).toBe(0);
     // Neither the keyboard nor a swipe leads anywhere.

@@ -66,7 +66,7 @@ describe('PicturePipeline (real sharp)', () => {
       );
       const out = await run(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
       expect(out.rewritten).toBe(true);
-      expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'preview', 'thumb-wm', 'preview-wm', 'frame', 'public']);
+      expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'small', 'preview', 'thumb-wm', 'small-wm', 'preview-wm', 'frame', 'public']);
 
       const stored = await region(out.master, { left: mask.left + 8, top: mask.top + 8, width: mask.width - 16, height: mask.height - 16 });
       expect(stored.stdev).toBeLessThan(2);
@@ -103,14 +103,14 @@ describe('PicturePipeline (real sharp)', () => {
       const file = input('grey.jpg', await plain(2400, 1600, '#808080'));
       const source = sourceWith(`    image:\n      legend: { position: bottom-left }\n      watermark: { file: ${logo}, position: top-right, opacity: 1 }\n    public: { enabled: true }\n`);
       const out = await run(file, { source, takenAt: Date.UTC(2026, 10, 23, 9, 15) });
-      for (const kind of ['preview', 'preview-wm', 'frame', 'public']) {
+      for (const kind of ['small', 'preview', 'small-wm', 'preview-wm', 'frame', 'public']) {
         const data = sizeOf(out, kind);
         const { width, height } = await sharp(data).metadata();
         const at = corners(width, height);
         const legend = await region(data, at['bottom-left']);
         expect([kind, legend.min < 60, legend.max > 200]).toEqual([kind, true, true]);
         const mark = await region(data, at['top-right']);
-        const watermarked = kind !== 'preview';
+        const watermarked = kind.endsWith('-wm') || kind === 'frame' || kind === 'public';
         expect([kind, mark.mean[0]! > 150 && mark.mean[1]! < 110]).toEqual([kind, watermarked]);
         for (const corner of ['top-left', 'bottom-right'] as const) expect([kind, corner, (await region(data, at[corner])).stdev < 3]).toEqual([kind, corner, true]);
       }
@@ -154,8 +154,8 @@ describe('PicturePipeline (real sharp)', () => {
       const missing = path.join(tmp.dir, 'gone.png');
       const source = sourceWith(`    image: { watermark: { file: ${missing} } }\n    public: { enabled: true }\n`);
       const out = await run(file, { source, takenAt: Date.now() });
-      expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'preview']);
-      expect(out.warnings).toEqual([`the watermark file ${missing} does not exist: the watermarked sizes (thumb-wm, preview-wm, frame, public) of this picture were not made`]);
+      expect(out.derivatives.map((d) => d.kind)).toEqual(['thumb', 'small', 'preview']);
+      expect(out.warnings).toEqual([`the watermark file ${missing} does not exist: the watermarked sizes (thumb-wm, small-wm, preview-wm, frame, public) of this picture were not made`]);
       expect(out.metrics.rejection).toBeNull();
       const stored = input('stored.jpg', out.master);
       const context = { source, takenAt: Date.now(), size: { width: 1600, height: 1200 } };

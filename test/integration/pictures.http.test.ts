@@ -122,11 +122,11 @@ describe('GET /api/pictures/<id>/<size>', () => {
       ['viewer', true],
       ['buyer', true],
     ] as const) {
-      for (const size of ['thumb', 'preview'] as const) {
+      for (const size of ['thumb', 'small', 'preview'] as const) {
         const res = await get(`/api/pictures/${picture.id}/${size}`, user);
         expect([user, size, res.status, res.headers.get('content-type')]).toEqual([user, size, 200, 'image/jpeg']);
         const body = Buffer.from(await res.arrayBuffer());
-        expect((await sharp(body).metadata()).width).toBe(size === 'thumb' ? 320 : 1280);
+        expect((await sharp(body).metadata()).width).toBe({ thumb: 320, small: 640, preview: 1280 }[size]);
         expect([user, size, await watermarked(body)]).toEqual([user, size, expectWatermark]);
       }
     }
@@ -274,7 +274,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
 
   it('serves customers the plain sizes of a source without a watermark', async () => {
     const picture = await capture('south');
-    expect(picture.derivatives).toEqual(['thumb', 'preview', 'frame']);
+    expect(picture.derivatives).toEqual(['thumb', 'small', 'preview', 'frame']);
     const res = await get(`/api/pictures/${picture.id}/preview`, 'viewer');
     expect(res.status).toBe(200);
     expect(await watermarked(Buffer.from(await res.arrayBuffer()))).toBe(false);

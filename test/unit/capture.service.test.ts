@@ -161,7 +161,7 @@ describe('CaptureService', () => {
     const outcome = await sut.capture('cam', 'slot');
     expect(outcome.status).toBe('captured');
     if (outcome.status !== 'captured') return;
-    expect(outcome.picture).toMatchObject({ sourceId: 'cam', width: 96, height: 64, size: jpeg.length, rejection: null, derivatives: ['thumb', 'preview', 'frame'] });
+    expect(outcome.picture).toMatchObject({ sourceId: 'cam', width: 96, height: 64, size: jpeg.length, rejection: null, derivatives: ['thumb', 'small', 'preview', 'frame'] });
     expect(fs.readFileSync(store.layout.absolute(outcome.picture.path))).toEqual(jpeg);
     expect(fs.readFileSync(store.layout.latest('cam'))).toEqual(jpeg);
     expect(store.state.get('cam')).toMatchObject({ captures: 1, consecutiveFailures: 0, lastPictureId: outcome.picture.id });

@@ -58,10 +58,11 @@ describe('planGeometry', () => {
 });
 
 describe('planOutputs', () => {
-  it('makes thumb, preview and frame; the watermark adds customer sizes and goes on frames and the public picture', () => {
+  it('makes thumb, small, preview and frame; the watermark adds customer sizes and goes on frames and the public picture', () => {
     const plain = planOutputs(source(), { width: 6000, height: 4000 });
     expect(plain.map((o) => [o.kind, o.size.width, o.size.height, o.legend, o.watermark])).toEqual([
       ['thumb', 320, 213, false, false],
+      ['small', 640, 427, false, false],
       ['preview', 1280, 853, false, false],
       ['frame', 1920, 1280, false, false],
     ]);
@@ -71,8 +72,10 @@ describe('planOutputs', () => {
     );
     expect(full.map((o) => [o.kind, o.size.width, o.legend, o.watermark])).toEqual([
       ['thumb', 320, false, false],
+      ['small', 640, true, false],
       ['preview', 1280, true, false],
       ['thumb-wm', 320, false, true],
+      ['small-wm', 640, true, true],
       ['preview-wm', 1280, true, true],
       ['frame', 1920, true, true],
       ['public', 800, true, true],

@@ -71,3 +71,28 @@ export const seg = (text) => encodeURIComponent(String(text));
 
 /** A size of a picture (thumb, preview, original): the URL the API gave, else the usual one. */
 export const pictureUrl = (picture, size) => apiUrl((picture.urls && picture.urls[size]) || `/api/pictures/${seg(picture.id)}/${size}`);
+
+/**
+ * Whether the link cannot carry `bitsPerSecond`, by what the browser says of it (the Network
+ * Information API, where it has it: Chromium): data saver on, a 2G or 3G link, or a downlink
+ * estimate under it. A browser that says nothing is taken at its word: not slow.
+ */
+export function linkBelow(bitsPerSecond) {
+  const link = navigator.connection;
+  if (!link) return false;
+  return Boolean(link.saveData) || ['slow-2g', '2g', '3g'].includes(link.effectiveType) || (link.downlink > 0 && link.downlink * 1e6 < bitsPerSecond);
+}
+
+/** The `small` size's width, and the link a `preview` needs: its 300 KB in half a second. */
+const SMALL_WIDTH = 640;
+const PREVIEW_LINK = 5e6;
+
+/**
+ * The size to show a picture across the screen: `small` (640 pixels, a fifth of the bytes)
+ * when the screen needs no more or the link is slow or metered, else `preview` (1280). Zoom
+ * and the download still reach the full picture.
+ */
+export function shownSize() {
+  const needed = window.innerWidth * (window.devicePixelRatio || 1);
+  return needed <= SMALL_WIDTH * 1.1 || linkBelow(PREVIEW_LINK) ? 'small' : 'preview';
+}

@@ -1,7 +1,7 @@
 // A source's videos with a player; directors also build custom videos here and
 // follow the job until it is done (or cancel it). A visitor of a video link sees
 // the player of that film alone.
-import { api, apiUrl, seg } from '../api.js';
+import { api, apiUrl, seg, linkBelow } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, bytes } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
@@ -27,8 +27,7 @@ function pickRendition(v) {
   if (!v.phone) return full;
   const phone = { name: 'phone', ...v.phone };
   if (preferred) return preferred === 'phone' ? phone : full;
-  const link = navigator.connection;
-  const slow = link && (link.saveData || ['slow-2g', '2g', '3g'].includes(link.effectiveType) || (link.downlink > 0 && link.downlink * 1e6 < 2 * (v.bitrate || Infinity)));
+  const slow = linkBelow(2 * (v.bitrate || Infinity));
   // A phone's screen, in CSS pixels, whichever way it is held.
   const small = Math.max(window.screen.width, window.screen.height) < 1000;
   return slow || small ? phone : full;

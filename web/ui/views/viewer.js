@@ -1,13 +1,35 @@
-// One picture: preview size, previous/next (buttons, arrow keys, swipe), zoom to
+// One picture: small or preview size (by screen and link), previous/next (buttons, arrow keys, swipe), zoom to
 // 100% (the original for the download level, else the preview) by click or toggle.
 // A visitor of a picture or compare link sees the picture alone: no way to another.
-import { api, apiUrl, seg, pictureUrl } from '../api.js';
+import { api, apiUrl, seg, pictureUrl, shownSize } from '../api.js';
 import { h, fill, spinner } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { shareButton } from './share.js';
 
 const SWIPE_PX = 50;
+
+/** The picture the address opened, asked for at start-up (`startPicture`) and not shown yet. */
+let early = null;
+
+/**
+ * Starts downloading picture `id` at the size the viewer will show, before the profile and
+ * the picture's facts have arrived: on a slow link the picture is what takes longest, and
+ * the viewer then shows this very image instead of asking again.
+ */
+export function startPicture(id) {
+  const img = new Image();
+  img.decoding = 'async';
+  img.src = apiUrl(`/api/pictures/${seg(id)}/${shownSize()}`);
+  early = { id: String(id), img };
+}
+
+/** The image `startPicture` began for `src`, if any (taken once). */
+function earlyImage(id, src) {
+  const found = early && early.id === String(id) && early.img.getAttribute('src') === src ? early.img : null;
+  early = null;
+  return found;
+}
 
 export async function viewerView(root, ctx, id) {
   fill(root, spinner());
@@ -19,8 +41,13 @@ export async function viewerView(root, ctx, id) {
   const next = walks ? answer.next : null;
   const source = p.source;
   const mayDownload = session.can(source, 'download');
-  // The picture starts downloading now, while the source's name is asked for: on a slow link it is what takes long.
-  const img = h('img', { class: 'photo', src: pictureUrl(p, 'preview'), alt: t.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720, decoding: 'async' });
+  // The picture starts downloading now (if start-up has not already), while the source's name is
+  // asked for: on a slow link it is what takes long. A phone or a slow link gets the small size.
+  const shown = pictureUrl(p, shownSize());
+  const attributes = { class: 'photo', alt: t.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720 };
+  const started = earlyImage(id, shown);
+  const img = started || h('img', { ...attributes, src: shown, decoding: 'async' });
+  if (started) for (const [name, value] of Object.entries(attributes)) img.setAttribute(name, String(value));
   const sourceEntry = await api.get(`/api/sources/${seg(source)}`, ctx.signal).catch(() => ({ id: source, name: source }));
   img.alt = `${sourceEntry.name}, ${t.dateTime(p.takenAt)}`;
 
@@ -162,10 +189,10 @@ export async function viewerView(root, ctx, id) {
     },
     { signal: ctx.signal },
   );
-  // The neighbours' previews, so that "next" is instant on a slow link: once the picture shown has
-  // arrived, not beside it (on 1.6 Mbit/s the three at once took 5.0 s for the visible one, 2.8 s alone).
+  // The neighbours at the same size, so that "next" is instant on a slow link: once the picture shown
+  // has arrived, not beside it (on 1.6 Mbit/s the three at once took 5.0 s for the visible one, 2.8 s alone).
   const prefetch = () => {
-    for (const n of [next, prev]) if (n) new Image().src = apiUrl(`/api/pictures/${n}/preview`);
+    for (const n of [next, prev]) if (n) new Image().src = apiUrl(`/api/pictures/${n}/${shownSize()}`);
   };
   if (img.complete && img.naturalWidth) prefetch();
   else img.addEventListener('load', prefetch, { once: true });
