@@ -241,7 +241,7 @@ describe('PicturePipeline (real sharp)', () => {
       const source = sourceWith('    image: { reject: { darkerThan: 20, brighterThan: 240 } }\n');
       const dark = await run(input('black.jpg', await plain(800, 600, '#000000')), { source, takenAt: Date.now() });
       expect(dark.metrics.rejection).toEqual({ code: 'too-dark', detail: expect.stringMatching(/^mean luminance \d+(\.\d)? is below 20/) });
-      expect(dark.derivatives).toHaveLength(3);
+      expect(dark.derivatives).toHaveLength(4);
       const bright = await run(input('white.jpg', await plain(800, 600, '#ffffff')), { source, takenAt: Date.now() });
       expect(bright.metrics.rejection?.code).toBe('too-bright');
     });

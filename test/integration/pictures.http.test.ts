@@ -162,7 +162,7 @@ describe('GET /api/pictures/<id>/<size>', () => {
     }
     const bad = await get(`/api/pictures/${picture.id}/huge`, 'viewer');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: 'no size "huge" for a picture', details: { size: 'expected one of: thumb, preview, original' } });
+    expect(await bad.json()).toEqual({ error: 'no size "huge" for a picture', details: { size: 'expected one of: thumb, small, preview, original' } });
     expect((await get(`/api/pictures/${picture.id}/thumb`, 'viewer', { authorization: 'Basic bm9ib2R5Om5vcGU=' })).status).toBe(401);
   });
 
