@@ -121,7 +121,8 @@ describe('UI: a customer with view on one source', () => {
     // Paris hours, not New York's.
     expect(await texts(page.locator('.hour h3'))).toEqual(['10:00 6 pictures', '11:00 6 pictures']);
     expect(await page.locator('.thumb .time').first().innerText()).toBe('10:00:00');
-    // Each thumbnail is asked for as it nears the screen: these twelve are on it.
+    // Each thumbnail is asked for as it nears the screen (below the day's player on a desktop): these twelve once scrolled to.
+    await page.locator('.hour').first().scrollIntoViewIfNeeded();
     await eventually(async () => expect(await page.locator('.thumb img[src$="/thumb"]').count()).toBe(12));
     expect(await page.locator(DOWNLOADS).count()).toBe(0);
     await screenshots(page, 'day');

@@ -73,26 +73,61 @@ export const seg = (text) => encodeURIComponent(String(text));
 export const pictureUrl = (picture, size) => apiUrl((picture.urls && picture.urls[size]) || `/api/pictures/${seg(picture.id)}/${size}`);
 
 /**
- * Whether the link cannot carry `bitsPerSecond`, by what the browser says of it (the Network
- * Information API, where it has it: Chromium): data saver on, a 2G or 3G link, or a downlink
- * estimate under it. A browser that says nothing is taken at its word: not slow.
+ * The link's speed as this page has seen it (bit/s): the bytes of its own transfers
+ * over the time the network was busy with them (Resource Timing, overlapping transfers
+ * counted once); null until something sizeable came over the network (a page whose
+ * files all came from the cache). The Network Information API's `downlink` is no
+ * measure: Chromium says 1.4 Mbit/s on a fresh start whatever the link.
+ */
+export function measuredDownlink() {
+  const spans = [];
+  let bytes = 0;
+  for (const e of performance.getEntriesByType('resource')) {
+    if (!(e.transferSize > 2048) || !(e.responseEnd > e.responseStart)) continue;
+    bytes += e.transferSize;
+    spans.push([e.responseStart, e.responseEnd]);
+  }
+  if (bytes < 32 * 1024) return null;
+  spans.sort((x, y) => x[0] - y[0]);
+  let busy = 0;
+  let [from, to] = spans[0];
+  for (const [s, e] of spans.slice(1)) {
+    if (s > to) {
+      busy += to - from;
+      [from, to] = [s, e];
+    } else to = Math.max(to, e);
+  }
+  busy += to - from;
+  return busy > 0 ? (bytes * 8) / (busy / 1000) : null;
+}
+
+/**
+ * Whether the link cannot carry `bitsPerSecond`: data saver on or a 2G/3G link (the
+ * Network Information API, where the browser has it), or this page's own measure of its
+ * transfers below it. Nothing known is not slow.
  */
 export function linkBelow(bitsPerSecond) {
   const link = navigator.connection;
-  if (!link) return false;
-  return Boolean(link.saveData) || ['slow-2g', '2g', '3g'].includes(link.effectiveType) || (link.downlink > 0 && link.downlink * 1e6 < bitsPerSecond);
+  if (link && (link.saveData || ['slow-2g', '2g', '3g'].includes(link.effectiveType))) return true;
+  const measured = measuredDownlink();
+  return measured !== null && measured < bitsPerSecond;
 }
 
 /** The `small` size's width, and the link a `preview` needs: its 300 KB in half a second. */
 const SMALL_WIDTH = 640;
 const PREVIEW_LINK = 5e6;
 
+/** A phone's screen, in CSS pixels, whichever way it is held. */
+export const phoneScreen = () => Math.max(window.screen.width, window.screen.height) < 1000;
+
 /**
  * The size to show a picture across the screen: `small` (640 pixels, a fifth of the bytes)
- * when the screen needs no more or the link is slow or metered, else `preview` (1280). Zoom
- * and the download still reach the full picture.
+ * when the screen needs no more, on a slow or metered link, or on a phone whose link is
+ * not known yet (its files came from the cache: 4G is the likely case); else `preview`
+ * (1280). Zoom and the download still reach the full picture.
  */
 export function shownSize() {
   const needed = window.innerWidth * (window.devicePixelRatio || 1);
-  return needed <= SMALL_WIDTH * 1.1 || linkBelow(PREVIEW_LINK) ? 'small' : 'preview';
+  if (needed <= SMALL_WIDTH * 1.1 || linkBelow(PREVIEW_LINK)) return 'small';
+  return measuredDownlink() === null && phoneScreen() ? 'small' : 'preview';
 }

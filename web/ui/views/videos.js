@@ -1,7 +1,7 @@
 // A source's videos with a player; directors also build custom videos here and
 // follow the job until it is done (or cancel it). A visitor of a video link sees
 // the player of that film alone.
-import { api, apiUrl, seg, linkBelow } from '../api.js';
+import { api, apiUrl, seg, linkBelow, phoneScreen } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, bytes } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
@@ -18,19 +18,17 @@ const SPEEDS = [0.5, 1, 2, 4];
 let preferred = null;
 
 /**
- * The file to play: the phone rendition on a small screen, a slow or metered connection
- * (the Network Information API where the browser has it), else the film; the user's
- * choice wins. A film without a phone rendition is its own.
+ * The file to play: the phone rendition on a small screen or a slow or metered link
+ * (data saver or 2G/3G by the Network Information API, or this page's own measure of
+ * its transfers), else the film; the user's choice wins. A film without a phone
+ * rendition is its own.
  */
 function pickRendition(v) {
   const full = { name: 'full', file: v.file, width: v.width, height: v.height, bitrate: v.bitrate };
   if (!v.phone) return full;
   const phone = { name: 'phone', ...v.phone };
   if (preferred) return preferred === 'phone' ? phone : full;
-  const slow = linkBelow(2 * (v.bitrate || Infinity));
-  // A phone's screen, in CSS pixels, whichever way it is held.
-  const small = Math.max(window.screen.width, window.screen.height) < 1000;
-  return slow || small ? phone : full;
+  return linkBelow(2 * (v.bitrate || Infinity)) || phoneScreen() ? phone : full;
 }
 
 /** "Daily · 23 Nov 2026", "Custom · 20 Nov 2026 – 21 Nov 2026": the period, in the box's days. */
