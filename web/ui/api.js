@@ -131,3 +131,26 @@ export function shownSize() {
   if (needed <= SMALL_WIDTH * 1.1 || linkBelow(PREVIEW_LINK)) return 'small';
   return measuredDownlink() === null && phoneScreen() ? 'small' : 'preview';
 }
+
+/** The picture the address opened, asked for before the UI's modules had arrived (web/ui/boot.js), not shown yet. */
+let early = null;
+
+/**
+ * Starts downloading picture `id` at the size the viewer will likely show, before the
+ * rest of the UI, the profile and the picture's facts have arrived: on a slow link the
+ * picture is what takes longest, and the viewer then shows this very image.
+ */
+export function startPicture(id) {
+  const img = new Image();
+  img.decoding = 'async';
+  img.src = apiUrl(`/api/pictures/${seg(id)}/${shownSize()}`);
+  early = { id: String(id), img };
+}
+
+/** The image `startPicture` began for picture `id` at `src`, if any (taken once; another size is not it). */
+export function earlyPicture(id, src) {
+  const found = early && early.id === String(id) && early.img.getAttribute('src') === src ? early.img : null;
+  early = null;
+  return found;
+}
+

@@ -8,7 +8,7 @@ import { session } from './session.js';
 import { setTimeZone, dateMinutes, dateTime } from './time.js';
 import { galleryView } from './views/gallery.js';
 import { calendarView, dayView } from './views/source.js';
-import { viewerView, startPicture } from './views/viewer.js';
+import { viewerView } from './views/viewer.js';
 import { compareView } from './views/compare.js';
 import { videosView } from './views/videos.js';
 import { settingsView } from './views/settings.js';
@@ -102,9 +102,6 @@ function shareHeader(share) {
 
 async function start() {
   const outlet = document.getElementById('app');
-  // A picture opened by its address starts downloading beside the profile, not after it.
-  const opened = /^#\/p\/(\d+)$/.exec(location.hash.split('?')[0]);
-  if (opened) startPicture(opened[1]);
   try {
     session.me = await api.get('/api/me');
   } catch (err) {

@@ -1,35 +1,13 @@
 // One picture: small or preview size (by screen and link), previous/next (buttons, arrow keys, swipe), zoom to
 // 100% (the original for the download level, else the preview) by click or toggle.
 // A visitor of a picture or compare link sees the picture alone: no way to another.
-import { api, apiUrl, seg, pictureUrl, shownSize } from '../api.js';
+import { api, apiUrl, seg, pictureUrl, shownSize, earlyPicture } from '../api.js';
 import { h, fill, spinner } from '../dom.js';
 import { session } from '../session.js';
 import * as t from '../time.js';
 import { shareButton } from './share.js';
 
 const SWIPE_PX = 50;
-
-/** The picture the address opened, asked for at start-up (`startPicture`) and not shown yet. */
-let early = null;
-
-/**
- * Starts downloading picture `id` at the size the viewer will show, before the profile and
- * the picture's facts have arrived: on a slow link the picture is what takes longest, and
- * the viewer then shows this very image instead of asking again.
- */
-export function startPicture(id) {
-  const img = new Image();
-  img.decoding = 'async';
-  img.src = apiUrl(`/api/pictures/${seg(id)}/${shownSize()}`);
-  early = { id: String(id), img };
-}
-
-/** The image `startPicture` began for `src`, if any (taken once). */
-function earlyImage(id, src) {
-  const found = early && early.id === String(id) && early.img.getAttribute('src') === src ? early.img : null;
-  early = null;
-  return found;
-}
 
 export async function viewerView(root, ctx, id) {
   fill(root, spinner());
@@ -45,7 +23,7 @@ export async function viewerView(root, ctx, id) {
   // asked for: on a slow link it is what takes long. A phone or a slow link gets the small size.
   const shown = pictureUrl(p, shownSize());
   const attributes = { class: 'photo', alt: t.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720 };
-  const started = earlyImage(id, shown);
+  const started = earlyPicture(id, shown);
   const img = started || h('img', { ...attributes, src: shown, decoding: 'async' });
   if (started) for (const [name, value] of Object.entries(attributes)) img.setAttribute(name, String(value));
   const sourceEntry = await api.get(`/api/sources/${seg(source)}`, ctx.signal).catch(() => ({ id: source, name: source }));
