@@ -492,7 +492,7 @@ describe('docs/openapi.yaml', () => {
       await ask('PUT /public', '/public', [400], { enabled: true, actor: 'user:somebody' });
       const captured = await ask('POST /sources/{id}/capture', '/sources/north/capture', [201]);
       const { path: _path, ...picture } = captured['picture'] as Record<string, unknown>;
-      problems.push(...web.problemsOf('Picture', { ...picture, urls: { thumb: '', preview: '' } }, 'capture picture'));
+      problems.push(...web.problemsOf('Picture', { ...picture, urls: { thumb: '', small: '', preview: '' } }, 'capture picture'));
       await ask('POST /sources/{id}/capture', '/sources/nowhere/capture', [404]);
       const queued = await ask('POST /sources/{id}/videos', '/sources/north/videos', [202], { from: day, to: day, width: 160 });
       const job = queued['job'] as { id: number };

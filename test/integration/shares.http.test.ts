@@ -200,7 +200,7 @@ describe('share links', () => {
     expect(source.json.latest.id).toBe(pictures[5]!.id);
     const day = await call<{ pictures: { id: number; urls: Record<string, string> }[] }>(null, 'GET', `${made.url}/api/sources/north/pictures?date=2026-11-19`);
     expect(day.json.pictures.map((p) => p.id)).toEqual(pictures.slice(3, 6).map((p) => p.id));
-    expect(day.json.pictures[0]!.urls).toEqual({ thumb: `${made.url}/api/pictures/${pictures[3]!.id}/thumb`, preview: `${made.url}/api/pictures/${pictures[3]!.id}/preview` });
+    expect(day.json.pictures[0]!.urls).toEqual({ thumb: `${made.url}/api/pictures/${pictures[3]!.id}/thumb`, small: `${made.url}/api/pictures/${pictures[3]!.id}/small`, preview: `${made.url}/api/pictures/${pictures[3]!.id}/preview` });
     // Outside the period: nothing.
     expect((await call(null, 'GET', `${made.url}/api/sources/north/pictures?date=2026-11-20`)).status).toBe(404);
     expect((await call(null, 'GET', `${made.url}/api/pictures/${pictures[6]!.id}`)).status).toBe(404);
