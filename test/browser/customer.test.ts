@@ -131,7 +131,10 @@ describe('UI: a customer with view on one source', () => {
   it('opens a picture in the viewer, moves with the arrow keys and zooms', async () => {
     const { page } = viewer;
     await visit(page, '#/s/north/2026-11-21');
-    await page.locator('.thumb').nth(1).click();
+    // The second picture of the day, by its thumbnail's link (the day's player and its thumbnails are tested in day.test.ts).
+    const href = (await page.locator('.thumb').nth(1).getAttribute('href'))!;
+    expect(href).toMatch(/^#\/p\/\d+$/);
+    await page.goto(`/${href}`);
     await page.waitForURL(/#\/p\/\d+$/);
     const takenAt = page.locator('.taken-at');
     const shows = (text: string) => eventually(async () => expect(await takenAt.innerText()).toBe(text));
