@@ -91,6 +91,27 @@ export function tree(root: number): Proc[] {
   return out;
 }
 
+/**
+ * Where a process's resident memory is, in bytes: anonymous (malloc's arenas, V8's heap,
+ * large buffers), file-backed (code and libraries), and of the anonymous part the main
+ * arena's brk heap (`[heap]` in smaps): what malloc keeps for the main thread.
+ */
+export interface MemoryParts {
+  anon: number;
+  file: number;
+  brk: number;
+}
+
+export function memoryParts(pid: number): MemoryParts {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  let brk = 0;
+  const smaps = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.search(/ \[heap\]\n/);
+  if (at >= 0) brk = Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(at))?.[1] ?? 0) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem'), brk };
+}
+
 export function statusKb(pid: number, field: string): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 }

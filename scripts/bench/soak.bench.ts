@@ -32,6 +32,8 @@
  * window and one from after it in DIR (open both in Chrome's DevTools, Memory, "Comparison").
  * Taking one stops the daemon for seconds (slots around it are skipped, outside the window) and
  * leaves its RSS higher: a run with snapshots finds a leak; the figures come from a run without.
+ * LAPSEBOX_SOAK_MAPS=DIR keeps the daemon's /proc/<pid>/smaps and its metrics at the first sample
+ * and at each quarter, to compare mapping by mapping where native memory grows.
  *
  * Reports only: every target is printed with "met" or "not met"; it never fails on a figure.
  */
@@ -46,7 +48,7 @@ import { stringify } from 'yaml';
 import { TestSshd } from '../lib/loopback-sshd';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
-import { DAEMON_ENV, MAIN, MB, NODE_FLAGS, checkUnitSettings, metric, percentile, photoLikeJpeg, readMetrics, serveSnapshot, statusKb, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
+import { DAEMON_ENV, MAIN, MB, type MemoryParts, NODE_FLAGS, checkUnitSettings, memoryParts, metric, percentile, photoLikeJpeg, readMetrics, serveSnapshot, statusKb, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
 import { table } from './table';
 
 const BOX = 'bench-soak';
@@ -72,6 +74,10 @@ interface Sample {
   rss: number;
   treeRss: number;
   heap: number;
+  /** Where the daemon's RSS is (anonymous, file-backed, malloc's main heap), and V8's committed heap and external memory. */
+  parts: MemoryParts;
+  heapTotal: number;
+  external: number;
   fds: number;
   children: number;
   lagP99Ms: number;
@@ -87,6 +93,8 @@ export async function run(): Promise<void> {
   const minutes = envCount('LAPSEBOX_SOAK_MINUTES', 10);
   // A folder to keep two heap snapshots of the daemon in (before and after the measured window), to tell a leak from garbage.
   const snapshots = process.env['LAPSEBOX_SOAK_HEAP_SNAPSHOTS'] ? path.resolve(process.env['LAPSEBOX_SOAK_HEAP_SNAPSHOTS']) : null;
+  // A folder to keep the daemon's memory map (/proc/<pid>/smaps) and metrics in at each quarter, to tell which mappings grow.
+  const maps = process.env['LAPSEBOX_SOAK_MAPS'] ? path.resolve(process.env['LAPSEBOX_SOAK_MAPS']) : null;
   const sampleS = envCount('LAPSEBOX_SOAK_SAMPLE_S', 60);
   const durationMs = minutes * 60_000;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lapsebox-bench-soak-'));
@@ -280,6 +288,9 @@ export async function run(): Promise<void> {
         rss: procs[0]?.rss ?? NaN,
         treeRss: procs.reduce((n, p) => n + p.rss, 0),
         heap: metric(metrics, 'nodejs_heap_size_used_bytes'),
+        parts: memoryPartsOr(pid),
+        heapTotal: metric(metrics, 'nodejs_heap_size_total_bytes'),
+        external: metric(metrics, 'nodejs_external_memory_bytes'),
         fds: fs.readdirSync(`/proc/${pid}/fd`).length,
         children: procs.length - 1,
         lagP99Ms: metric(metrics, 'nodejs_eventloop_lag_p99_seconds') * 1000,
@@ -290,6 +301,12 @@ export async function run(): Promise<void> {
         sshdUp: sshd.running,
       });
       windowFrom = at;
+      const steps = Math.floor(durationMs / (sampleS * 1000));
+      if (maps && (k === 1 || k % Math.max(1, Math.floor(steps / 4)) === 0)) {
+        fs.mkdirSync(maps, { recursive: true });
+        fs.copyFileSync(`/proc/${pid}/smaps`, path.join(maps, `smaps-${formatMinute(at - from)}.txt`));
+        fs.writeFileSync(path.join(maps, `metrics-${formatMinute(at - from)}.txt`), metrics);
+      }
       process.stdout.write(`  ${formatMinute(at - from)} min: ${sampleRow(samples.at(-1)!).slice(1).join(' / ')}\n`);
     }
     await sleep(to - Date.now());
@@ -335,7 +352,7 @@ export async function run(): Promise<void> {
     process.stdout.write(`\nsamples (lateness = taken_at - slot, stored = created_at - slot, pictures of both sources taken in the sample; lag p99 over the sample; MB = MiB)\n`);
     process.stdout.write(
       table([
-        ['min', 'RSS daemon MB', 'RSS tree MB', 'heap MB', 'fds', 'children', 'lag p99 ms', 'lateness p50/p99/max ms', 'stored p50/p99/max ms', 'pictures', 'outbox pending', 'sshd'],
+        ['min', 'RSS daemon MB', 'RSS tree MB', 'heap MB', 'anon/file/brk MB', 'V8 total/external MB', 'fds', 'children', 'lag p99 ms', 'lateness p50/p99/max ms', 'stored p50/p99/max ms', 'pictures', 'outbox pending', 'sshd'],
         ...samples.map(sampleRow),
       ]),
     );
@@ -406,6 +423,7 @@ export async function run(): Promise<void> {
         ['RSS tree, same quarters', `${(treeFirst / MB).toFixed(0)} -> ${(treeLast / MB).toFixed(0)} MB (${signed(((treeLast - treeFirst) / treeFirst) * 100)} %)`, '', ''],
         // The floors tell a leak from the garbage collector's sawtooth: garbage comes and goes, a leak lifts the lowest sample too.
         ['RSS daemon, lowest sample of the first vs last quarter', `${(floor(firstQ, 'rss') / MB).toFixed(0)} -> ${(floor(lastQ, 'rss') / MB).toFixed(0)} MB`, '', ''],
+        ...memoryRows(firstQ, lastQ),
         ['V8 heap used, lowest sample of the first vs last quarter', `${(floor(firstQ, 'heap') / MB).toFixed(0)} -> ${(floor(lastQ, 'heap') / MB).toFixed(0)} MB`, '', ''],
         ['open fds, mean of first vs last quarter', `${fdFirst.toFixed(1)} -> ${fdLast.toFixed(1)} (max ${Math.max(...samples.map((s) => s.fds))})`, `flat (drift <= ${TARGETS.fdDrift})`, met(fdLast - fdFirst <= TARGETS.fdDrift)],
         ['missed slots (slots without a picture, both sources)', String(missed), String(TARGETS.missed), met(missed === TARGETS.missed)],
@@ -532,6 +550,8 @@ function sampleRow(s: Sample): string[] {
     mb(s.rss),
     mb(s.treeRss),
     mb(s.heap),
+    `${mb(s.parts.anon)}/${mb(s.parts.file)}/${mb(s.parts.brk)}`,
+    `${mb(s.heapTotal)}/${mb(s.external)}`,
     String(s.fds),
     String(s.children),
     Number.isFinite(s.lagP99Ms) ? s.lagP99Ms.toFixed(1) : '-',
@@ -541,6 +561,30 @@ function sampleRow(s: Sample): string[] {
     Number.isFinite(s.pending) ? String(s.pending) : '-',
     s.sshdUp ? 'up' : 'down',
   ];
+}
+
+function memoryPartsOr(pid: number): MemoryParts {
+  try {
+    return memoryParts(pid);
+  } catch {
+    return { anon: NaN, file: NaN, brk: NaN };
+  }
+}
+
+/** Where the RSS growth is: each part's mean over the first and the last quarter. */
+function memoryRows(firstQ: Sample[], lastQ: Sample[]): string[][] {
+  const parts: [string, (s: Sample) => number][] = [
+    ['anonymous', (s) => s.parts.anon],
+    ['file-backed', (s) => s.parts.file],
+    ["of which malloc's main heap (brk)", (s) => s.parts.brk],
+    ['V8 heap committed', (s) => s.heapTotal],
+    ['V8 external (Buffers)', (s) => s.external],
+  ];
+  const mean = (xs: number[]) => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length);
+  return parts.map(([name, of]) => {
+    const [a, b] = [mean(firstQ.map(of)), mean(lastQ.map(of))];
+    return [`  RSS part: ${name}, mean of first vs last quarter`, `${(a / MB).toFixed(1)} -> ${(b / MB).toFixed(1)} MB (${signed((b - a) / MB)} MB)`, '', ''];
+  });
 }
 
 function formatMinute(ms: number): string {
