@@ -304,7 +304,8 @@ export async function run(): Promise<void> {
       const steps = Math.floor(durationMs / (sampleS * 1000));
       if (maps && (k === 1 || k % Math.max(1, Math.floor(steps / 4)) === 0)) {
         fs.mkdirSync(maps, { recursive: true });
-        fs.copyFileSync(`/proc/${pid}/smaps`, path.join(maps, `smaps-${formatMinute(at - from)}.txt`));
+        // (copyFileSync copies nothing from /proc: its files say they are empty.)
+        fs.writeFileSync(path.join(maps, `smaps-${formatMinute(at - from)}.txt`), fs.readFileSync(`/proc/${pid}/smaps`, 'utf8'));
         fs.writeFileSync(path.join(maps, `metrics-${formatMinute(at - from)}.txt`), metrics);
       }
       process.stdout.write(`  ${formatMinute(at - from)} min: ${sampleRow(samples.at(-1)!).slice(1).join(' / ')}\n`);
