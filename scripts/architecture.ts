@@ -132,7 +132,7 @@ export function unitOf(file: string): string {
 export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   {
     name: 'vocabulary and plumbing',
-    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/settled.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts', 'daemon/lifecycle.ts'],
+    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/settled.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts', 'daemon/lifecycle.ts', 'daemon/allocator.ts'],
   },
   { name: 'configuration, data folder, hardware', units: ['daemon/config', 'daemon/files', 'daemon/hardware'] },
   { name: 'database', units: ['daemon/store'] },

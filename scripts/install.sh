@@ -25,9 +25,10 @@ UNIT_NAME="lapsebox.service"
 # Raspberry Pi OS). Not dialout: lapsebox opens no serial port.
 APP_GROUPS=(video plugdev gpio)
 # What the daemon runs: ffmpeg and ffprobe (v4l2, rtsp, videos), gphoto2, the fonts of
-# the legend and the test pattern (through fontconfig), CA certificates for HTTPS.
+# the legend and the test pattern (through fontconfig), CA certificates for HTTPS, and
+# jemalloc, the allocator the unit preloads for the daemon (daemon/allocator.ts).
 # vcgencmd comes with Raspberry Pi OS; timedatectl with systemd; chrony is optional.
-RUNTIME_PACKAGES=(ffmpeg gphoto2 fonts-dejavu-core fontconfig ca-certificates)
+RUNTIME_PACKAGES=(ffmpeg gphoto2 fonts-dejavu-core fontconfig ca-certificates libjemalloc2)
 # Only when node_modules must be installed: better-sqlite3 and epoll (onoff) compile, and
 # the gphoto2 binding (the DSLR session driver) compiles against libgphoto2-dev's headers;
 # without them it is skipped and the gphoto2 program takes the pictures.

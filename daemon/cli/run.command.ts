@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { allocatorInUse, jemallocAsked, JEMALLOC } from '../allocator';
 import { App } from '../app';
 import { createLogger } from '../logger';
 import { connectServiceManager } from '../service-manager';
@@ -70,6 +71,12 @@ export function runCommand(program: Command): void {
       // and systemd may count WatchdogSec from the start.
       systemd.startWatchdog();
       if (systemd.watchdogMs !== null) daemonLog.info({ pingEveryMs: systemd.watchdogMs }, 'systemd watchdog on');
+      const allocator = allocatorInUse();
+      if (jemallocAsked() && allocator !== 'jemalloc') {
+        daemonLog.warn(`${JEMALLOC} is not installed: the daemon runs on glibc's malloc, which keeps the memory it frees (sudo apt-get install -y libjemalloc2, then restart)`);
+      } else {
+        daemonLog.info({ allocator }, 'memory allocator');
+      }
       try {
         await app.start();
       } catch (err) {

@@ -12,6 +12,7 @@ import { discoverCameras } from '../capture/discovery';
 import { jobJson, pictureJson } from '../../web/json';
 import type { VideoJobs } from '../timelapse/video-jobs.service';
 import { errorHandler, sendError } from '../../web/errors';
+import { allocatorInUse } from '../allocator';
 import { jsonBody } from '../../web/json-body';
 import type { SyncService } from '../sync/sync.service';
 import { publicSwitchJson, type PublicSwitch } from '../settings/public-switch';
@@ -34,7 +35,7 @@ export function createControlApp(deps: {
     const system = await deps.status.system();
     res.json({
       appliance: system.appliance,
-      daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString() },
+      daemon: { running: true, pid: process.pid, startedAt: new Date(deps.startedAt).toISOString(), allocator: allocatorInUse() },
       versions: system.versions,
       disk: system.disk,
       sources: deps.status.sources(),

@@ -49,6 +49,8 @@ export type DaemonView =
       pid: number;
       startedAt: string;
       version: string | null;
+      /** The daemon's memory allocator (daemon/allocator.ts); null from a daemon that does not say. */
+      allocator: string | null;
       sources: SourceStatus[];
       targets: TargetStatus[];
       /** The daemon's link to its broker; null without an mqtt section loaded (or from a daemon that does not say). */
@@ -70,6 +72,13 @@ export interface SystemPaths {
   deviceModel: string;
   /** The sysfs GPIO folder the power relays use. */
   gpio: string;
+  /** Where the dynamic loader finds libjemalloc.so.2 (Debian's libjemalloc2), the allocator the unit preloads. */
+  libraryDirs: string[];
+}
+
+/** Debian's multiarch folder for this processor (x86_64-linux-gnu, aarch64-linux-gnu, arm-linux-gnueabihf). */
+function multiarch(): string {
+  return { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', ia32: 'i386-linux-gnu', riscv64: 'riscv64-linux-gnu' }[process.arch as string] ?? `${process.arch}-linux-gnu`;
 }
 
 export const SYSTEM_PATHS: SystemPaths = {
@@ -81,6 +90,7 @@ export const SYSTEM_PATHS: SystemPaths = {
   localtime: '/etc/localtime',
   deviceModel: '/proc/device-tree/model',
   gpio: '/sys/class/gpio',
+  libraryDirs: [`/usr/lib/${multiarch()}`, `/lib/${multiarch()}`, '/usr/lib', '/usr/local/lib'],
 };
 
 export interface DoctorContext {
@@ -155,13 +165,14 @@ async function readDaemon(socket: string): Promise<DaemonView> {
     const answer = await controlRequest(socket, 'GET', '/status', DAEMON_TIMEOUT_MS);
     if (answer === null) return { state: 'stopped', socket };
     if (answer.status !== 200) return { state: 'no-answer', socket, error: `it answered ${answer.status}` };
-    const body = answer.body as { daemon: { pid: number; startedAt: string }; versions?: { lapsebox: string }; sources: SourceStatus[]; sync?: { targets: TargetStatus[] }; mqtt?: MqttStatus | null };
+    const body = answer.body as { daemon: { pid: number; startedAt: string; allocator?: string }; versions?: { lapsebox: string }; sources: SourceStatus[]; sync?: { targets: TargetStatus[] }; mqtt?: MqttStatus | null };
     return {
       state: 'running',
       socket,
       pid: body.daemon.pid,
       startedAt: body.daemon.startedAt,
       version: body.versions?.lapsebox ?? null,
+      allocator: body.daemon.allocator ?? null,
       sources: body.sources,
       targets: body.sync?.targets ?? [],
       mqtt: body.mqtt ?? null,

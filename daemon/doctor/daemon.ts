@@ -2,13 +2,31 @@
  * The daemon as its control socket shows it: running or not, its version and
  * uptime, and whether the socket is as private as it should be.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
+import path from 'node:path';
+import { JEMALLOC } from '../allocator';
 import { formatDuration } from '../config/duration';
 import { packageVersion } from '../package-info';
 import { localTime, octal, type Check, type DoctorContext } from './context';
 
 export async function daemonChecks(ctx: DoctorContext): Promise<Check[]> {
-  return [daemonCheck(ctx), await socketCheck(ctx)];
+  return [daemonCheck(ctx), await socketCheck(ctx), allocatorCheck(ctx)];
+}
+
+const JEMALLOC_FIX = 'sudo apt-get install -y libjemalloc2, then sudo systemctl restart lapsebox';
+
+/**
+ * The running daemon's allocator: jemalloc, as the unit preloads it, gives freed memory
+ * back; on glibc's malloc a small box's daemon grows (daemon/allocator.ts). Without a
+ * running daemon: whether the library the unit preloads is there.
+ */
+function allocatorCheck(ctx: DoctorContext): Check {
+  const check = (verdict: Check['verdict'], detail: string): Check => ({ group: 'daemon', name: 'memory allocator', verdict, detail, ...(verdict === 'ok' ? {} : { fix: JEMALLOC_FIX }) });
+  const d = ctx.daemon;
+  if (d.state === 'running' && d.allocator === 'jemalloc') return check('ok', 'jemalloc (the unit preloads it)');
+  if (d.state === 'running' && d.allocator !== null) return check('warn', `the daemon runs on ${d.allocator}'s malloc, which keeps the memory it frees: ${JEMALLOC} is not installed, or the daemon was not started by the unit`);
+  const found = ctx.paths.libraryDirs.map((dir) => path.join(dir, JEMALLOC)).find((file) => fs.existsSync(file));
+  return found ? check('ok', `${found} (the unit preloads it)`) : check('warn', `${JEMALLOC} not found in ${ctx.paths.libraryDirs.join(', ')}: the daemon would run on glibc's malloc, which keeps the memory it frees`);
 }
 
 function daemonCheck(ctx: DoctorContext): Check {
@@ -31,7 +49,7 @@ function daemonCheck(ctx: DoctorContext): Check {
 
 async function socketCheck(ctx: DoctorContext): Promise<Check> {
   const { socket } = ctx.daemon;
-  const st = await fs.lstat(socket).catch(() => null);
+  const st = await fs.promises.lstat(socket).catch(() => null);
   if (st === null) return { group: 'daemon', name: 'control socket', verdict: 'ok', detail: `${socket} not there (the daemon makes it when it starts)` };
   const owner = `${ctx.names.user(st.uid)}:${ctx.names.group(st.gid)}, mode ${octal(st.mode)}`;
   if (!st.isSocket()) return { group: 'daemon', name: 'control socket', verdict: 'fail', detail: `${socket} is not a socket`, fix: `remove it: sudo rm ${socket}` };

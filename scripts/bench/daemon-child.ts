@@ -15,8 +15,14 @@ export const MAIN = path.join(__dirname, '..', '..', 'daemon', 'main.js');
 const UNIT = path.join(__dirname, '..', '..', '..', 'systemd', 'lapsebox.service');
 export const MB = 1024 * 1024;
 
-/** As systemd/lapsebox.service runs the daemon (checked against the unit at start). */
-export const DAEMON_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', LAPSEBOX_LOG_LEVEL: 'warn' } as const;
+/** As systemd/lapsebox.service runs the daemon (checked against the unit at start): on jemalloc, with glibc's settings for its programs. */
+export const DAEMON_ENV = {
+  LD_PRELOAD: 'libjemalloc.so.2',
+  MALLOC_CONF: 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2',
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  LAPSEBOX_LOG_LEVEL: 'warn',
+} as const;
 export const NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=2'] as const;
 export interface Proc {
   pid: number;
@@ -30,7 +36,7 @@ export function checkUnitSettings(): void {
   const unit = fs.readFileSync(UNIT, 'utf8');
   const missing = [
     ...Object.entries(DAEMON_ENV)
-      .filter(([k]) => k.startsWith('MALLOC_'))
+      .filter(([k]) => k.startsWith('MALLOC_') || k === 'LD_PRELOAD')
       .map(([k, v]) => `Environment=${k}=${v}`)
       .filter((line) => !unit.split('\n').includes(line)),
     ...NODE_FLAGS.filter((flag) => !unit.split('\n').some((line) => line.startsWith('ExecStart=') && line.includes(` ${flag} `))).map((flag) => `ExecStart=... node ${flag}`),

@@ -48,6 +48,7 @@ import { stringify } from 'yaml';
 import { TestSshd } from '../lib/loopback-sshd';
 import { freePort } from '../lib/net';
 import { envCount } from './env';
+import { allocatorOf } from '../../daemon/allocator';
 import { DAEMON_ENV, MAIN, MB, type MemoryParts, NODE_FLAGS, checkUnitSettings, memoryParts, metric, percentile, photoLikeJpeg, readMetrics, serveSnapshot, statusKb, stopChild, tree, untilHealthy, utcDate, warningsOf } from './daemon-child';
 import { table } from './table';
 
@@ -202,6 +203,7 @@ export async function run(): Promise<void> {
     const to = from + durationMs;
     await sleep(from - Date.now());
     const skippedFrom = skippedSlots(dataDir);
+    process.stdout.write(`the daemon's allocator: ${allocatorOf(fs.readFileSync(`/proc/${pid}/maps`, 'utf8'))} (LD_PRELOAD=${DAEMON_ENV.LD_PRELOAD})\n`);
     process.stdout.write(`measuring from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}...\n`);
 
     // Web clients.

@@ -25,6 +25,8 @@ export interface FakeCall {
   args: string[];
   outcome: string;
   childPid?: number;
+  /** The LD_PRELOAD the program was started with; null: none. */
+  preload: string | null;
 }
 
 /**

@@ -213,7 +213,7 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     expect(first.stdout).toContain(`lapsebox ${VERSION}, in ${dir}:`);
     expect(first.stdout).toContain(`installed lapsebox ${VERSION} in ${dir}/opt/lapsebox`);
     // --root: no apt-get, but the packages the box needs are named.
-    expect(first.stdout).toMatch(/lapsebox needs ffmpeg gphoto2 fonts-dejavu-core fontconfig ca-certificates/);
+    expect(first.stdout).toMatch(/lapsebox needs ffmpeg gphoto2 fonts-dejavu-core fontconfig ca-certificates libjemalloc2/);
     expect(first.stdout).toContain('nothing started or reloaded (--root)');
     expect(first.stdout).toContain('edit /etc/lapsebox/lapsebox.yaml (it is still the example');
     expect(second.code).toBe(0);
