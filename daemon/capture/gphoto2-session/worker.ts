@@ -154,8 +154,10 @@ function failure(err: unknown): WorkerFailure {
   return { code: null, message: err instanceof Error ? err.message : String(err) };
 }
 
-// The daemon went away: so does the worker, and the kernel releases the camera.
-process.on('disconnect', () => process.exit(0));
+// The daemon went away: so does the worker, and the kernel releases the camera. Not by
+// process.exit: on the way out node waits for libuv's threads, and one stuck in a USB call
+// never returns (an orphaned worker was found an hour after its daemon was killed).
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 const binding = load();
 send({ hello: true, binding });
 if (binding.ok) {
