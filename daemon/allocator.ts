@@ -4,7 +4,7 @@
  * what the daemon and libvips free inside its arenas, and a two-hour soak measured 49 MB
  * of it held (given back at once by a malloc_trim) and the daemon's RSS creeping up by
  * +10.6 % while its live memory stayed flat. jemalloc gives pages back on its own,
- * a second after they are free (`MALLOC_CONF` in the unit).
+ * as soon as they are free (`MALLOC_CONF` in the unit).
  *
  * The preload is the daemon's alone: `keepPreloadToSelf` takes it out of the
  * environment that the programs it runs (ffmpeg, gphoto2, the camera session worker)

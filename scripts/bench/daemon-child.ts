@@ -18,7 +18,7 @@ export const MB = 1024 * 1024;
 /** As systemd/lapsebox.service runs the daemon (checked against the unit at start): on jemalloc, with glibc's settings for its programs. */
 export const DAEMON_ENV = {
   LD_PRELOAD: 'libjemalloc.so.2',
-  MALLOC_CONF: 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2',
+  MALLOC_CONF: 'background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2',
   MALLOC_ARENA_MAX: '2',
   MALLOC_MMAP_THRESHOLD_: '131072',
   LAPSEBOX_LOG_LEVEL: 'warn',
