@@ -793,6 +793,8 @@ mkdir -p -- "$STAGE/config" "$STAGE/web"
 cp -a -- "$SRC/dist" "$STAGE/dist"
 # The UI's static files are served from the package folder (web/ui), not from dist/.
 cp -a -- "$SRC/web/ui" "$STAGE/web/ui"
+# The message catalogs, one file per language (i18n/<code>.json): the UI, pages and e-mails.
+cp -a -- "$SRC/i18n" "$STAGE/i18n"
 cp -- "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$STAGE/"
 # The documentation travels with the program: /opt/lapsebox/docs (the unit's Documentation=).
 cp -a -- "$SRC/docs" "$STAGE/docs"

@@ -142,7 +142,7 @@ export function journalRoutes(routes: Routes, deps: Pick<WebDeps, 'audit' | 'eve
 type FieldType = 'string' | 'string?' | 'string|null?';
 
 /** The JSON object body with the expected fields, or a 400 naming each wrong one; unknown fields are refused. */
-function objectBody(req: Request, fields: Record<string, FieldType>): Record<string, unknown> {
+export function objectBody(req: Request, fields: Record<string, FieldType>): Record<string, unknown> {
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'expected a JSON object', { body: `an object with ${Object.keys(fields).join(', ')}` });

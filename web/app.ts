@@ -16,7 +16,7 @@ import { sourceRoutes } from './sources.routes';
 import { pictureRoutes } from './pictures.routes';
 import { jobRoutes, videoRoutes } from './videos.routes';
 import { groupRoutes, journalRoutes, userRoutes } from './admin.routes';
-import { uiRoutes } from './ui.routes';
+import { UiPage, uiRoutes } from './ui.routes';
 import { shareRoutes } from './shares.routes';
 import { shareVisitorRoutes } from './share-visitor.routes';
 import { metricsRoutes } from './metrics.routes';
@@ -68,11 +68,14 @@ export function createWebApp(deps: WebDeps): Express {
   // Heavy downloads (day zips, watermarked originals) share one queue, for users and share links alike.
   const slots = new DownloadSlots(deps.downloadLimits);
   // What share links open, without an account (the token is the key; nothing else answers there).
-  app.use('/s', shareVisitorRoutes(deps, declared, slots));
+  // The UI's page in its reader's language, for users and share links alike.
+  const page = new UiPage(deps.catalogs);
+  const ui = { page, catalogs: deps.catalogs, locale: () => deps.config().appliance.locale };
+  app.use('/s', shareVisitorRoutes(deps, declared, slots, ui));
   app.use('/api', apiRouter(deps, auth, access, declared, slots));
 
   app.use(metricsRoutes(deps, access, declared));
-  app.use(uiRoutes(auth, access, declared));
+  app.use(uiRoutes(auth, access, declared, ui));
 
   app.use((_req, res) => {
     res.setHeader('X-Frame-Options', 'DENY');

@@ -26,6 +26,7 @@ import type { Metrics } from '../daemon/health/metrics';
 import type { DownloadLimits } from './download-slots';
 import type { ShareService } from '../daemon/shares/share.service';
 import type { ProgressService } from '../daemon/progress/progress.service';
+import type { Catalogs } from '../daemon/i18n/catalogs';
 
 /** Editing a source's settings in the config file (daemon/settings/source-settings.ts). */
 export interface SettingsEditor {
@@ -50,7 +51,9 @@ export interface WebDeps {
   /** Videos and their jobs; without them the video routes answer 404. */
   videos?: Pick<VideosRepository, 'get' | 'list'>;
   videoJobs?: Pick<VideoJobs, 'submitCustom' | 'get' | 'list' | 'cancel'>;
-  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'setEmail' | 'remove'>;
+  users: Pick<UsersService, 'list' | 'get' | 'add' | 'setProfile' | 'setPassword' | 'setEmail' | 'setLanguage' | 'remove'>;
+  /** The message catalogs (i18n/): the UI's page, the public and shared pages, error messages. */
+  catalogs: Catalogs;
   /** Groups and grants, and each user's levels. */
   accessAdmin: Pick<AccessService, 'grantsFor' | 'userView' | 'groups' | 'group' | 'addGroup' | 'removeGroup' | 'addMember' | 'removeMember' | 'grantUser' | 'revokeUser' | 'grantGroup' | 'revokeGroup'>;
   audit: Pick<AuditRepository, 'query'>;

@@ -1,15 +1,19 @@
 /**
  * Routes anyone may call: the latest picture of public sources (at `public.width`
  * and at each width of `public.sizes`), and a small page
- * that shows it and refreshes, for websites to embed in an iframe.
+ * that shows it and refreshes, for websites to embed in an iframe. The pages speak the
+ * visitor's browser's language (Accept-Language), else `appliance.locale`; the JSON
+ * answers of the picture routes stay English (machine fields).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { SourceConfig } from '../daemon/config/schema';
+import type { Translate } from '../daemon/i18n/catalogs';
 import { escapeMarkup } from '../daemon/markup';
 import type { WebDeps } from './deps';
 import { sendError } from './errors';
 import { sendCachedFile } from './http-cache';
 import { param, Routes, type DeclaredRoute } from './routes';
+import { readerLanguage } from './ui.routes';
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** The embed page's policy; any website may frame it. */
@@ -20,6 +24,18 @@ export const SWITCHED_OFF = 'the public pictures of this box are switched off';
 const NO_PICTURE_YET = 'this source has no picture yet';
 /** `/public/<source>`: the embed page, the one public route that is a page rather than a picture. */
 const EMBED_PATH = /^\/[^/]+\/?$/;
+
+/**
+ * The language of a page a person reads without an account (public and share-link pages):
+ * their browser's, else the box's. The answer says it (`Content-Language`) and that it
+ * depends on `Accept-Language` (`Vary`), so a cache keeps one copy per language.
+ */
+export function visitorTranslator(deps: Pick<WebDeps, 'catalogs' | 'config'>, req: Request, res: Response): Translate {
+  const language = readerLanguage(deps.catalogs, req, null, deps.config().appliance.locale);
+  res.vary('Accept-Language');
+  res.setHeader('Content-Language', language.lang);
+  return deps.catalogs.translator(language.lang);
+}
 
 export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
   const router = express.Router();
@@ -37,7 +53,7 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
     res.setHeader('Access-Control-Allow-Origin', '*');
     if (!EMBED_PATH.test(req.path)) return sendError(res, 404, SWITCHED_OFF);
     res.setHeader('Content-Security-Policy', EMBED_CSP);
-    res.status(404).type('html').send(switchedOffPage());
+    res.status(404).type('html').send(switchedOffPage(visitorTranslator(deps, req, res)));
   });
 
   const publicSource = (id: string): SourceConfig | undefined =>
@@ -83,29 +99,29 @@ export function publicRoutes(deps: WebDeps, declared: DeclaredRoute[]): Router {
     if (!source) {
       res.setHeader('Content-Security-Policy', EMBED_CSP);
       res.setHeader('Cache-Control', 'no-store');
-      return res.status(404).type('html').send(notPublicPage());
+      return res.status(404).type('html').send(notPublicPage(visitorTranslator(deps, req, res)));
     }
     const refreshSeconds = Math.max(5, Math.min(300, Math.round(source.schedule.every / 1000)));
     // Everything the page loads, and nothing else: its own inline script and style, the picture
     // (first by URL, then as a blob: of what the script fetched) and that fetch (connect-src).
     res.setHeader('Content-Security-Policy', EMBED_CSP);
     res.setHeader('Cache-Control', 'public, max-age=60');
-    res.type('html').send(embedPage(source.id, source.name ?? source.id, refreshSeconds));
+    res.type('html').send(embedPage(source.id, source.name ?? source.id, refreshSeconds, visitorTranslator(deps, req, res)));
   });
 
   return router;
 }
 
-function embedPage(id: string, name: string, refreshSeconds: number): string {
+function embedPage(id: string, name: string, refreshSeconds: number, t: Translate): string {
   const title = escapeMarkup(name);
   const url = `/public/${id}/latest.jpg`; // id matched [a-z0-9-] before it got here
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="${escapeMarkup(t.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <style>html,body{margin:0;height:100%;background:#111}img{display:block;width:100%;height:100%;object-fit:contain}${OFF_STYLE}</style>
 </head><body>
-<img id="latest" src="${url}" alt="${title}: latest picture">
-<p id="off" hidden>${OFF_TEXT}</p>
+<img id="latest" src="${url}" alt="${escapeMarkup(t('page.public.pictureAlt', { name }))}">
+<p id="off" hidden>${escapeMarkup(t('page.public.off'))}</p>
 <script>
 (function () {
   var img = document.getElementById('latest');
@@ -148,9 +164,6 @@ function embedPage(id: string, name: string, refreshSeconds: number): string {
 `;
 }
 
-/** What the embed page shows instead of the picture while it is not public. */
-const OFF_TEXT = 'The public view of this camera is switched off.';
-const NOT_PUBLIC_TEXT = 'There is no public picture here: this camera is not public, or the address is wrong.';
 const OFF_STYLE = '[hidden]{display:none!important}#off{margin:0;padding:1rem;height:100%;box-sizing:border-box;display:flex;align-items:center;justify-content:center;text-align:center;color:#ddd;font:1.1rem/1.4 system-ui,sans-serif}';
 
 /**
@@ -159,24 +172,24 @@ const OFF_STYLE = '[hidden]{display:none!important}#off{margin:0;padding:1rem;he
  * the real page, so a website's frame comes back by itself once the switch is on again.
  */
 /** The embed page of a name that is no public source: the message alone, no script. */
-function notPublicPage(): string {
+function notPublicPage(t: Translate): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>No public picture</title>
+<html lang="${escapeMarkup(t.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeMarkup(t('page.public.notPublicTitle'))}</title>
 <style>html,body{margin:0;height:100%;background:#111}${OFF_STYLE}</style>
 </head><body>
-<p id="off">${NOT_PUBLIC_TEXT}</p>
+<p id="off">${escapeMarkup(t('page.public.notPublic'))}</p>
 </body></html>
 `;
 }
 
-function switchedOffPage(): string {
+function switchedOffPage(t: Translate): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Switched off</title>
+<html lang="${escapeMarkup(t.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeMarkup(t('page.public.offTitle'))}</title>
 <style>html,body{margin:0;height:100%;background:#111}${OFF_STYLE}</style>
 </head><body>
-<p id="off">${OFF_TEXT}</p>
+<p id="off">${escapeMarkup(t('page.public.off'))}</p>
 <script>
 (function () {
   var picture = location.pathname.replace(/[/]?$/, '/latest.jpg');

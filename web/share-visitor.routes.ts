@@ -9,8 +9,6 @@
  * every route is declared with the scopes it serves, and the handlers check that the
  * picture, film, day or source asked for is inside the link.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { DateTime } from 'luxon';
 import type { SourceConfig } from '../daemon/config/schema';
@@ -28,11 +26,12 @@ import { shareJson } from '../daemon/shares/share.service';
 import { checkDate, heavyIn, sendOriginal, sendSmaller, SHOWN_SIZES, type Found, type ShownSize } from './pictures.routes';
 import { clientAddress, param, Routes, type DeclaredRoute } from './routes';
 import { sendPoster, sendVideoFile } from './videos.routes';
-import { UI_CSP, uiFolder } from './ui.routes';
+import { UI_CSP, readerLanguage, sendUiAsset, type UiPage } from './ui.routes';
+import type { Catalogs, Translate } from '../daemon/i18n/catalogs';
+import { visitorTranslator } from './public.routes';
 
 /** Revalidated on every use, so a revoked link stops showing pictures at once (a 304 costs little). */
 const SHARED_CACHE = 'private, no-cache';
-const ASSET = /^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*\.(js|css|svg|png|ico)$/;
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
@@ -43,10 +42,9 @@ const FILMS: readonly ShareScope[] = ['gallery', 'video'];
 
 const rule = (scopes: readonly ShareScope[]) => ({ kind: 'share', scopes }) as const;
 
-export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slots: DownloadSlots): Router {
+export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slots: DownloadSlots, ui: { page: UiPage; catalogs: Catalogs; locale: () => string }): Router {
   const router = express.Router();
   const heavy = heavyIn(slots, (res) => `share:${opened(res).share.id}`);
-  let page: string | undefined;
 
   /** Resolves the token before any rule or handler; the page itself counts as a use. */
   const resolve =
@@ -65,7 +63,10 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
       if (found.kind === 'throttled') res.setHeader('Retry-After', String(found.retryAfterSeconds));
       if (kind !== 'page') return sendError(res, answer.status, answer.error);
       res.setHeader('Content-Security-Policy', PAGE_CSP);
-      res.status(answer.status).type('html').send(messagePage(answer.title, answer.text));
+      // A person opened it: the page in their browser's language, else the box's.
+      const t = visitorTranslator(deps, req, res);
+      const { title, text } = answer.page(t);
+      res.status(answer.status).type('html').send(messagePage(t, title, text));
     };
 
   const pages = new Routes(router, '/s', declared, null, [resolve('page')]);
@@ -73,19 +74,16 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
   const api = new Routes(router, '/s', declared, null, [resolve('api')]);
 
   pages.get('/:token', rule(ALL), (req, res) => {
-    page ??= fs.readFileSync(path.join(uiFolder(), 'index.html'), 'utf8');
-    // The same UI, its assets under the link (the token matched [A-Za-z0-9_-] to get here).
-    res.type('html').send(page.replaceAll('"/ui/', `"/s/${param(req, 'token')}/ui/`));
+    // The same UI in the visitor's browser's language, its assets under the link (the token matched [A-Za-z0-9_-] to get here).
+    const language = readerLanguage(ui.catalogs, req, null, ui.locale());
+    res.setHeader('Vary', 'Accept-Language');
+    res.setHeader('Content-Language', language.lang);
+    res.type('html').send(ui.page.html(language, `/s/${param(req, 'token')}`));
   });
 
   assets.get('/:token/ui/*file', rule(ALL), (req, res) => {
-    const file = (req.params as unknown as { file: string[] }).file.join('/');
-    if (!ASSET.test(file)) throw new HttpError(404, 'not found');
-    res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Content-Security-Policy', UI_CSP);
-    res.sendFile(file, { root: uiFolder(), dotfiles: 'deny' }, (err) => {
-      if (err && !res.headersSent) sendError(res, 404, 'not found');
-    });
+    sendUiAsset(res, (req.params as unknown as { file: string[] }).file.join('/'));
   });
 
   api.get('/:token/api/me', rule(ALL), (_req, res) => {
@@ -269,30 +267,34 @@ function visitorShareJson(share: Share, level: ShareLevel) {
   return { id, scope, level, label, source, from, to, picture, pictures, video, expiresAt };
 }
 
-function refusal(found: { kind: 'gone'; reason: 'revoked' | 'expired' | 'withdrawn' } | { kind: 'unknown' } | { kind: 'throttled'; retryAfterSeconds: number }) {
+/** Why a link opens nothing: the API's answer (English, a machine field) and the page a person reads, in their language. */
+function refusal(found: { kind: 'gone'; reason: 'revoked' | 'expired' | 'withdrawn' } | { kind: 'unknown' } | { kind: 'throttled'; retryAfterSeconds: number }): {
+  status: number;
+  error: string;
+  page: (t: Translate) => { title: string; text: string };
+} {
   switch (found.kind) {
     case 'gone':
       return found.reason === 'expired'
-        ? { status: 410, error: 'this share link has expired', title: 'This link has expired', text: 'The link you opened has expired. Ask the person who sent it for a new one.' }
+        ? { status: 410, error: 'this share link has expired', page: (t) => ({ title: t('page.share.expiredTitle'), text: t('page.share.expired') }) }
         : found.reason === 'revoked'
-          ? { status: 410, error: 'this share link was revoked', title: 'This link was withdrawn', text: 'The person who shared this link has withdrawn it. Ask them for a new one if you still need it.' }
-          : { status: 410, error: 'this share link is no longer available', title: 'This link is no longer available', text: 'What this link showed is no longer shared. Ask the person who sent it for a new one.' };
+          ? { status: 410, error: 'this share link was revoked', page: (t) => ({ title: t('page.share.revokedTitle'), text: t('page.share.revoked') }) }
+          : { status: 410, error: 'this share link is no longer available', page: (t) => ({ title: t('page.share.withdrawnTitle'), text: t('page.share.withdrawn') }) };
     case 'unknown':
-      return { status: 404, error: 'no such share link', title: 'Nothing here', text: 'There is nothing at this address. Check that the link was copied whole.' };
+      return { status: 404, error: 'no such share link', page: (t) => ({ title: t('page.share.unknownTitle'), text: t('page.share.unknown') }) };
     case 'throttled':
       return {
         status: 429,
         error: 'too many links that open nothing from this address; try again later',
-        title: 'Too many tries',
-        text: `Too many links that open nothing came from your address. Try again in ${Math.ceil(found.retryAfterSeconds / 60)} minute(s).`,
+        page: (t) => ({ title: t('page.share.throttledTitle'), text: t('page.share.throttled', { minutes: Math.ceil(found.retryAfterSeconds / 60) }) }),
       };
   }
 }
 
 /** A page a person reads instead of the shared view: what happened and what to do. */
-function messagePage(title: string, text: string): string {
+function messagePage(t: Translate, title: string, text: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="${escapeMarkup(t.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeMarkup(title)}</title>
 <style>body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f4f5f7;color:#1d2733;font:1rem/1.5 system-ui,sans-serif}main{max-width:28rem;margin:1rem;padding:1.5rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.3rem;margin:0 0 .5rem}p{margin:0}</style>
 </head><body><main><h1>${escapeMarkup(title)}</h1><p>${escapeMarkup(text)}</p></main></body></html>

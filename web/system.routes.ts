@@ -8,8 +8,9 @@ import type { HealthResolution } from '../daemon/store/health.repository';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { objectBody } from './admin.routes';
 import { healthPointJson } from './json';
-import type { Access, Routes } from './routes';
+import { clientAddress, type Access, type Routes } from './routes';
 
 const staff = { kind: 'profile', profiles: ['maintainer', 'director'] } as const;
 /** How far back the charts go when not told: minute rows two days, hour rows a week, day rows a year. */
@@ -22,9 +23,23 @@ export function systemRoutes(routes: Routes, deps: WebDeps, access: Access): voi
     res.json({
       username: user.username,
       profile: user.profile,
-      appliance: { name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
+      appliance: { name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone, locale: config.appliance.locale },
+      // The user's own choice (null: their browser's, else the box's) and the languages to choose from.
+      language: user.language ?? null,
+      languages: deps.catalogs.languages().map(({ code, name }) => ({ code, name })),
       sources: visibleSources(user, config.sources.map((s) => s.id), access.grantsOf(res)),
     });
+  });
+
+  // Any user picks the language they read the UI and their e-mails in; null goes back to the browser's.
+  routes.put('/me/language', { kind: 'user' }, (req, res) => {
+    const language = objectBody(req, { language: 'string|null?' })['language'] as string | null | undefined;
+    if (language === undefined || (language !== null && !deps.catalogs.has(language))) {
+      throw new HttpError(400, `bad language${typeof language === 'string' ? ` "${language.slice(0, 20)}"` : ''}`, { language: `one of: ${deps.catalogs.languages().map((l) => l.code).join(', ')}, or null for the browser's` });
+    }
+    const user = userOf(res);
+    const saved = deps.users.setLanguage(user.username, language, { actor: `user:${user.username}`, address: clientAddress(req) });
+    res.json({ language: saved.language });
   });
 
   // The box's health and sync backlog: maintainers, and directors read-only (SPEC §5).

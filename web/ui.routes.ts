@@ -7,8 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
+import type { Request, Response } from 'express';
 import { Routes, type Access, type DeclaredRoute } from './routes';
-import { HttpError } from './errors';
+import { HttpError, sendError } from './errors';
+import type { Catalogs } from '../daemon/i18n/catalogs';
+import { userOf } from './auth.middleware';
 
 export const UI_CSP = [
   "default-src 'self'",
@@ -33,28 +36,122 @@ export function uiFolder(): string {
 
 const ASSET = /^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*\.(js|css|svg|png|ico)$/;
 
-export function uiRoutes(auth: RequestHandler, access: Access, declared: DeclaredRoute[]): Router {
+/** Files of the UI that come from a package rather than web/ui: FormatJS's browser build, without imports. */
+const VENDOR: Record<string, () => string> = {
+  'vendor/intl-messageformat.js': () => require.resolve('intl-messageformat/intl-messageformat.esm.js'),
+};
+
+/** One of the UI's files (`file` as under /ui/), or 404; names are checked against a strict pattern before they reach the file system. */
+export function sendUiAsset(res: Response, file: string): void {
+  if (!ASSET.test(file)) throw new HttpError(404, 'not found');
+  res.setHeader('Cache-Control', 'no-cache');
+  const vendor = VENDOR[file];
+  const done = (err?: Error) => {
+    if (err && !res.headersSent) sendError(res, 404, 'not found');
+  };
+  if (vendor) res.sendFile(vendor(), { dotfiles: 'deny' }, done);
+  else res.sendFile(file, { root: uiFolder(), dotfiles: 'deny' }, done);
+}
+
+/** Message keys the page never needs: the server's own pages and e-mails. */
+const SERVER_ONLY = ['mail.', 'page.'];
+
+/**
+ * The UI's one page in its reader's language (SPEC §9): `<html lang>`, its few words,
+ * and the catalog the UI formats every message from, put in the page as a JSON data
+ * block (which the Content-Security-Policy lets through: it runs nothing), so the first
+ * view costs no second round trip on a slow link. `{{lang}}`, `{{i18n}}` and
+ * `{{t key}}` in web/ui/index.html are filled here.
+ */
+export class UiPage {
+  readonly #catalogs: Catalogs;
+  readonly #template: string;
+  readonly #pages = new Map<string, string>();
+
+  constructor(catalogs: Catalogs, folder = uiFolder()) {
+    this.#catalogs = catalogs;
+    this.#template = fs.readFileSync(path.join(folder, 'index.html'), 'utf8');
+  }
+
+  /** The page for a reader (`language` from `readerLanguage`), its assets under `base` (a share link's `/s/<token>`). */
+  html(language: { lang: string; locale: string }, base = ''): string {
+    const key = `${language.lang}|${language.locale}|${base}`;
+    let page = this.#pages.get(key);
+    if (!page) {
+      const t = this.#catalogs.translator(language.lang);
+      const data = {
+        lang: t.lang,
+        locale: language.locale,
+        languages: this.#catalogs.languages().map(({ code, name }) => ({ code, name })),
+        messages: filterKeys(this.#catalogs.messages(t.lang)),
+      };
+      // `<` escaped: no message can close the data block.
+      const json = JSON.stringify(data).replaceAll('<', '\\u003c');
+      page = (base ? this.#template.replaceAll('"/ui/', `"${base}/ui/`) : this.#template)
+        .replace('{{lang}}', t.lang)
+        .replace('{{i18n}}', `<script type="application/json" id="i18n">${json}</script>`)
+        .replace(/\{\{t ([a-zA-Z0-9.]+)\}\}/g, (_m, k: string) => escapeHtml(t(k)));
+      // A handful of variants (languages × share links seen); a share link's page is small and its token a bound set.
+      if (this.#pages.size < 200) this.#pages.set(key, page);
+    }
+    return page;
+  }
+}
+
+function filterKeys(messages: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(messages)) if (!SERVER_ONLY.some((p) => k.startsWith(p))) out[k] = v;
+  return out;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+/**
+ * The language to answer a reader in (SPEC §9), and the locale their dates and numbers
+ * take: a user's own choice, else their browser's `Accept-Language`, else
+ * `appliance.locale`. The locale is the browser's own tag when it asked for that
+ * language (`en-US` keeps US dates, `fr-CA` Canadian ones), else the catalog's.
+ */
+export function readerLanguage(catalogs: Catalogs, req: Request, choice: string | null, fallback: string): { lang: string; locale: string } {
+  const accept = req.get('accept-language');
+  const lang = catalogs.pick(choice, accept, fallback);
+  const own = catalogs.languages().find((l) => l.code === lang)!.locale;
+  const asked = (accept ?? '')
+    .split(',')
+    .map((part) => part.split(';')[0]!.trim())
+    .find((tag) => tag.toLowerCase().split('-')[0] === lang && tag.includes('-'));
+  let locale = own;
+  if (asked) {
+    try {
+      locale = Intl.DateTimeFormat.supportedLocalesOf([asked])[0] ?? own;
+    } catch {
+      // Not a well-formed tag: the catalog's own locale.
+    }
+  }
+  return { lang, locale };
+}
+
+export function uiRoutes(auth: RequestHandler, access: Access, declared: DeclaredRoute[], ui: { page: UiPage; catalogs: Catalogs; locale: () => string }): Router {
   const router = express.Router();
-  const folder = uiFolder();
   const headers: RequestHandler = (_req, res, next) => {
     res.setHeader('Content-Security-Policy', UI_CSP);
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   };
   const routes = new Routes(router, '', declared, access, [headers, auth]);
-  routes.get('/', { kind: 'user' }, (_req, res) => {
+  routes.get('/', { kind: 'user' }, (req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(path.join(folder, 'index.html'));
+    // The page depends on who asks and in which language: no shared cache may keep one for another.
+    res.setHeader('Vary', 'Accept-Language, Authorization');
+    const language = readerLanguage(ui.catalogs, req, userOf(res).language ?? null, ui.locale());
+    res.setHeader('Content-Language', language.lang);
+    res.type('html').send(ui.page.html(language));
   });
-  // Assets are not secret but stay behind the login like the rest; names are checked
-  // against a strict pattern before they reach the file system.
+  // Assets are not secret but stay behind the login like the rest.
   routes.get('/ui/*file', { kind: 'user' }, (req, res) => {
-    const file = (req.params as unknown as { file: string[] }).file.join('/');
-    if (!ASSET.test(file)) throw new HttpError(404, 'not found');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(file, { root: folder, dotfiles: 'deny' }, (err) => {
-      if (err && !res.headersSent) res.status(404).json({ error: 'not found' });
-    });
+    sendUiAsset(res, (req.params as unknown as { file: string[] }).file.join('/'));
   });
   return router;
 }

@@ -150,6 +150,6 @@ export class Authenticator {
   }
 }
 
-function principal(user: { id: number; username: string; profile: Principal['profile'] }): Principal {
-  return { id: user.id, username: user.username, profile: user.profile };
+function principal(user: { id: number; username: string; profile: Principal['profile']; language?: string | null }): Principal {
+  return { id: user.id, username: user.username, profile: user.profile, language: user.language ?? null };
 }

@@ -12,6 +12,8 @@ export interface Principal {
   id: number;
   username: string;
   profile: Profile;
+  /** The user's own language for the UI (a catalog's code), or null. */
+  language?: string | null;
 }
 
 /** A customer's level per source: the highest of its own grant and its groups' (AccessService.grantsFor). */

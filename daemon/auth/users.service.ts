@@ -79,7 +79,7 @@ export class UsersService {
       this.#audit.record({ at: now, ...who, action: 'user.add', target: username, newValue: { profile: checkedProfile, ...(email !== null ? { email } : {}) } });
       return newId;
     });
-    const user: User = { id, username, profile: checkedProfile, email, createdAt: now, updatedAt: now };
+    const user: User = { id, username, profile: checkedProfile, email, language: null, createdAt: now, updatedAt: now };
     return password === undefined ? { user, generatedPassword: clear } : { user };
   }
 
@@ -129,6 +129,18 @@ export class UsersService {
       this.#users.setEmail(user.id, checked, now);
       this.#audit.record({ at: now, ...who, action: 'user.email', target: user.username, oldValue: { email: user.email }, newValue: { email: checked } });
       return { ...user, email: checked, updatedAt: now };
+    });
+  }
+
+  /** The user's own language (`null`: their browser's); the caller checks there is a catalog for it. */
+  setLanguage(username: string, language: string | null, who: Actor): User {
+    return this.#users.transaction(() => {
+      const user = this.get(username);
+      if (user.language === language) return user;
+      const now = this.#now();
+      this.#users.setLanguage(user.id, language, now);
+      this.#audit.record({ at: now, ...who, action: 'user.language', target: user.username, oldValue: { language: user.language }, newValue: { language } });
+      return { ...user, language, updatedAt: now };
     });
   }
 

@@ -5,6 +5,7 @@
  * the few services it needs through the same class, so both are wired alike.
  * Constructors elsewhere only assign; nothing here starts anything.
  */
+import { Catalogs } from '../i18n/catalogs';
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { RequestListener } from 'node:http';
@@ -128,6 +129,7 @@ export class Services {
   #settings: SourceSettings | null = null;
   #web: WebServer | null = null;
   #control: ControlSocket | null = null;
+  #catalogs: Catalogs | null = null;
   #mqtt: MqttService | null = null;
   #publicSwitch: PublicSwitch | null = null;
   #shares: ShareService | null = null;
@@ -387,7 +389,9 @@ export class Services {
       repo: store.progress,
       pictures: store.pictures,
       videos: store.videos,
-      groupMembers: (name) => store.access.memberAddresses(name),
+      // Each member with the language they chose (users' `language`): their e-mail is in it.
+      groupMembers: (name) => store.access.memberAddresses(name)?.map((m) => ({ ...m, language: store.users.findByName(m.username)?.language ?? null })) ?? null,
+      catalogs: this.catalogs,
       shares: this.shares,
       sizes: this.sizes,
       audit: store.audit,
@@ -417,6 +421,11 @@ export class Services {
     }));
   }
 
+  /** The message catalogs (i18n/), read once: the UI's page, public pages, e-mails. */
+  get catalogs(): Catalogs {
+    return (this.#catalogs ??= new Catalogs());
+  }
+
   #webApp(): RequestListener {
     const store = this.store;
     const settings = this.settings;
@@ -424,6 +433,7 @@ export class Services {
       config: this.#config,
       layout: store.layout,
       authenticator: new Authenticator(store.users, { now: this.#now }),
+      catalogs: this.catalogs,
       status: this.status,
       capture: this.#currentCapture(),
       pictures: store.pictures,

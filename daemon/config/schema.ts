@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
+import { availableLanguages } from '../i18n/catalog-files';
 import { parseDuration, formatDuration } from './duration';
 import { parseRate } from './rate';
 import type { TimeOfDay, Weekday } from '../domain/schedule';
@@ -531,6 +532,11 @@ export const configSchema = obj({
       .transform((zone) => zone ?? systemTimezone())
       .meta({ description: 'IANA time zone such as Europe/Paris; default: the system time zone' }),
     location: obj({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }).optional(),
+    locale: z
+      .string()
+      .refine((code) => availableLanguages().includes(code), { error: (i) => `expected the code of a language the box has a catalog for (${availableLanguages().join(', ')}), got "${String(i.input)}"` })
+      .default('en')
+      .meta({ description: 'The language of e-mails and reports, and of pages for a browser that asks for none the box speaks: the code of a catalog in i18n/ (en, fr)' }),
   }),
   storage: obj({
     dataDir: z.string().min(1).default('/var/lib/lapsebox').meta({ description: 'Where everything is written; relative to the config file' }),

@@ -8,6 +8,8 @@ export interface User {
   profile: Profile;
   /** Where progress e-mails sent to a group reach this user; null when none was given. */
   email: string | null;
+  /** The language the user chose for the UI and their e-mails (`fr`); null: their browser's, else the box's. */
+  language: string | null;
   createdAt: number;
   updatedAt: number;
 }

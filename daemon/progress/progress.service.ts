@@ -32,8 +32,9 @@ import { Doorbell, passUntilStopped } from '../doorbell';
 import { settledWithin } from '../settled';
 import { formatDuration } from '../config/duration';
 import { MISSED_GRACE_MS, decide, describeRhythm, periodMs, rhythmKey, rhythmOf, slotAfter, type Rhythm } from './rhythm';
-import { recipientsOf, type GroupMember } from './recipients';
-import { renderProgressEmail, type InlinePicture, type RenderedContent } from './render';
+import type { Catalogs } from '../i18n/catalogs';
+import { byLanguage, recipientsOf, type GroupMember } from './recipients';
+import { renderProgressEmail, type EmailFacts, type InlinePicture, type RenderedContent } from './render';
 
 export interface ProgressRetry extends BackoffPolicy {
   /** An e-mail still not sent this long after it was queued is given up. */
@@ -117,8 +118,10 @@ export interface ProgressServiceDeps {
   repo: ProgressRepository;
   pictures: Pick<PicturesRepository, 'latest' | 'nearest' | 'get'>;
   videos: Pick<VideosRepository, 'list' | 'get'>;
-  /** A group's members with their addresses; null when there is no such group. */
+  /** A group's members with their addresses and languages; null when there is no such group. */
   groupMembers: (group: string) => GroupMember[] | null;
+  /** The message catalogs: each recipient reads the e-mail in their language, else `appliance.locale`. */
+  catalogs: Pick<Catalogs, 'translator' | 'has'>;
   shares: Pick<ShareService, 'create' | 'revokeOwn'>;
   sizes: Pick<PictureSizes, 'watermarkedWidth'>;
   /** Who asked for an e-mail out of its rhythm, and what came of it. */
@@ -335,37 +338,57 @@ export class ProgressService {
       const { content, inline } = await this.#pictures(chosen.content, source);
       const created = this.#deps.shares.create(this.#linkRequest(source, progress, rhythm, chosen.content, row, config.appliance.timezone), this.#creator(source.id));
       shareId = created.share.id;
-      const rendered = renderProgressEmail({
+      const facts: EmailFacts = {
         applianceName: config.appliance.name ?? config.appliance.id,
         sourceName: source.name ?? source.id,
         timezone: config.appliance.timezone,
         at: row.kind === 'scheduled' ? row.slot : now,
         content,
         link: { url: `${publicUrl}${created.url}`, expiresAt: created.share.expiresAt, level: progress.level },
-        rhythm: row.kind === 'scheduled' ? describeRhythm(rhythm) : null,
-      });
-      const message: MailMessage = {
-        from: { name: config.appliance.name ?? config.appliance.id, address: email.from },
-        to: recipients.addresses,
-        // Customers of different firms in one group: nobody sees the others' addresses.
-        undisclosed: true,
-        ...rendered,
-        inline,
-        messageId: `<progress.${config.appliance.id}.${row.id}@${email.from.split('@')[1] ?? 'lapsebox'}>`,
+        rhythm: row.kind === 'scheduled' ? rhythm : null,
       };
+      // One e-mail per language the recipients read (the same content and link), with its own Message-ID when there are several.
+      const languages = byLanguage(recipients, config.appliance.locale, (code) => this.#deps.catalogs.has(code));
+      const baseId = `progress.${config.appliance.id}.${row.id}`;
+      const domain = email.from.split('@')[1] ?? 'lapsebox';
+      const messages = languages.map(({ lang, addresses }): { lang: string; message: MailMessage } => ({
+        lang,
+        message: {
+          from: { name: config.appliance.name ?? config.appliance.id, address: email.from },
+          to: addresses,
+          // Customers of different firms in one group: nobody sees the others' addresses.
+          undisclosed: true,
+          ...renderProgressEmail(facts, this.#deps.catalogs.translator(lang)),
+          inline,
+          messageId: `<${languages.length === 1 ? baseId : `${baseId}.${lang}`}@${domain}>`,
+        },
+      }));
       repo.startSending(row.id, this.#now(), { shareId, content: chosen.content, recipients: recipients.addresses.length });
       sending = true;
-      const { refused } = await (this.#deps.send ?? sendMail)(email, message, {
-        signal: abort.signal,
-        recipientsKey: `sources[${index}].progress.to${progress.group ? ` or the addresses of group "${progress.group}"` : ''}`,
-      });
+      const recipientsKey = `sources[${index}].progress.to${progress.group ? ` or the addresses of group "${progress.group}"` : ''}`;
+      const refused: string[] = [];
+      /** The e-mails of a language that could not be sent once another was: they are not tried again (the others would get theirs twice). */
+      const unsent: { lang: string; addresses: readonly string[]; error: string }[] = [];
+      for (const [i, { lang, message }] of messages.entries()) {
+        try {
+          const answer = await (this.#deps.send ?? sendMail)(email, message, { signal: abort.signal, recipientsKey });
+          refused.push(...answer.refused);
+        } catch (err) {
+          // Nothing sent yet: the whole e-mail failed, and is tried again with a new link.
+          if (i === 0 || abort.signal.aborted) throw err;
+          unsent.push({ lang, addresses: message.to, error: err instanceof ChannelError ? err.message : messageOf(err) });
+        }
+      }
       // Marked the moment the server took it: this and the "sending" mark are all that stand between a crash and a lost or doubled e-mail.
       repo.markSent(row.id, this.#now());
       this.#failedWith = null;
       this.#revokeEarlier(row);
       const fields = { source: source.id, email: row.id, recipients: recipients.addresses.length, share: shareId };
+      for (const u of unsent) {
+        log.warn({ ...fields, language: u.lang, unsent: u.addresses }, `progress e-mail of source "${source.id}" sent, but not its ${u.lang} version to ${u.addresses.join(', ')}: ${u.error}`);
+      }
       if (refused.length > 0) log.warn({ ...fields, refused }, `progress e-mail of source "${source.id}" sent; ${smtpServer(email)} refused ${refused.join(', ')}`);
-      else log.info(fields, `progress e-mail of source "${source.id}" sent to ${recipients.addresses.length} recipient(s)`);
+      else if (unsent.length === 0) log.info(fields, `progress e-mail of source "${source.id}" sent to ${recipients.addresses.length} recipient(s)`);
     } catch (err) {
       if (sending && abort.signal.aborted) return; // cut by stop(): still "sending", given up at the next start
       if (shareId !== null) this.#deps.shares.revokeOwn(shareId, this.#actor(source.id)); // nobody received it

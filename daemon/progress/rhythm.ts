@@ -7,7 +7,7 @@ import { DateTime, type WeekdayNumbers } from 'luxon';
 import type { ProgressConfig } from '../config/schema';
 import type { Weekday } from '../domain/schedule';
 
-const WEEKDAY_NUMBER: Record<Weekday, WeekdayNumbers> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
+export const WEEKDAY_NUMBER: Record<Weekday, WeekdayNumbers> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
 const DAY_MS = 86_400_000;
 
 /**

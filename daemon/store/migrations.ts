@@ -451,4 +451,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE videos ADD COLUMN phone_height INTEGER;
   ALTER TABLE videos ADD COLUMN phone_bitrate INTEGER;       -- bits per second over the file
   `,
+  /* 17 */ `
+  -- The language a user reads the UI and their e-mails in (issue 26): a catalog's code; NULL: their browser's.
+  ALTER TABLE users ADD COLUMN language TEXT;
+  `,
 ];

@@ -12,6 +12,7 @@ interface Row {
   profile: Profile;
   password_hash: string;
   email: string | null;
+  language: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -22,6 +23,7 @@ const toUser = (r: Row): UserWithHash => ({
   profile: r.profile,
   passwordHash: r.password_hash,
   email: r.email,
+  language: r.language,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -37,6 +39,7 @@ export class UsersRepository {
   readonly #countProfile;
   readonly #setProfile;
   readonly #setEmail;
+  readonly #setLanguage;
 
   constructor(db: Db) {
     this.#db = db;
@@ -50,6 +53,7 @@ export class UsersRepository {
     this.#delete = db.prepare<[number]>(`DELETE FROM users WHERE id = ?`);
     this.#setProfile = db.prepare<[Profile, number, number]>(`UPDATE users SET profile = ?, updated_at = ? WHERE id = ?`);
     this.#setEmail = db.prepare<[string | null, number, number]>(`UPDATE users SET email = ?, updated_at = ? WHERE id = ?`);
+    this.#setLanguage = db.prepare<[string | null, number, number]>(`UPDATE users SET language = ?, updated_at = ? WHERE id = ?`);
     this.#countProfile = db.prepare<[Profile], { n: number }>(`SELECT count(*) AS n FROM users WHERE profile = ?`);
   }
 
@@ -84,6 +88,10 @@ export class UsersRepository {
 
   setEmail(id: number, email: string | null, now: number): void {
     this.#setEmail.run(email, now, id);
+  }
+
+  setLanguage(id: number, language: string | null, now: number): void {
+    this.#setLanguage.run(language, now, id);
   }
 
   delete(id: number): void {

@@ -26,6 +26,7 @@
  *
  * Reports only; it never fails on a time.
  */
+import { Catalogs } from '../../daemon/i18n/catalogs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -190,6 +191,7 @@ async function prepareBox(dir: string, settings: Settings): Promise<Box> {
     audit: store.audit,
     events: store.events,
     health: async () => ({ ok: true }),
+    catalogs: new Catalogs(),
     log: silentLogger(),
   };
   const server = await listen(createWebApp(deps), { host: '127.0.0.1', port: 0 });

@@ -2,6 +2,7 @@
  * The web app over a real store, with the real user, access and audit services,
  * for HTTP tests that do not need a whole daemon.
  */
+import { Catalogs } from '../../daemon/i18n/catalogs';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Express } from 'express';
@@ -79,6 +80,7 @@ export async function startWeb(config: () => Config, store: Repositories, parts:
     history: (resolution, from, to) => store.health.points(resolution, from, to),
     log: silentLogger(),
     ...rest,
+    catalogs: rest.catalogs ?? new Catalogs(),
   };
   const app = createWebApp(deps);
   const server = await listen(app, { host: '127.0.0.1', port: 0 });
@@ -131,7 +133,8 @@ export function progressService(
     repo: store.progress,
     pictures: store.pictures,
     videos: store.videos,
-    groupMembers: (name) => store.access.memberAddresses(name),
+    groupMembers: (name) => store.access.memberAddresses(name)?.map((m) => ({ ...m, language: store.users.findByName(m.username)?.language ?? null })) ?? null,
+    catalogs: new Catalogs(),
     shares,
     sizes,
     audit: store.audit,

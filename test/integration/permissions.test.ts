@@ -156,6 +156,7 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /ui/*file', url: '/ui/index.html', expect: [401, 404, 404, 404, 404, 404, 404] },
     { route: 'GET /metrics', url: '/metrics', expect: MAINTAINERS(200) },
     { route: 'GET /api/me', url: '/api/me', expect: USERS },
+    { route: 'PUT /api/me/language', url: '/api/me/language', body: { language: 'fr' }, expect: USERS },
     { route: 'GET /api/system', url: '/api/system', expect: STAFF },
     { route: 'GET /api/system/history', url: '/api/system/history', expect: STAFF },
     { route: 'GET /api/public', url: '/api/public', expect: STAFF },

@@ -5,8 +5,9 @@
  */
 import { DateTime } from 'luxon';
 import { MISSED_GRACE_MS, decide, describeRhythm, rhythmKey, slotAfter, slotAtOrBefore, type Rhythm } from '../../daemon/progress/rhythm';
-import { recipientsOf } from '../../daemon/progress/recipients';
-import { renderProgressEmail, type EmailFacts } from '../../daemon/progress/render';
+import { byLanguage, recipientsOf } from '../../daemon/progress/recipients';
+import { renderProgressEmail, rhythmText, type EmailFacts } from '../../daemon/progress/render';
+import { Catalogs } from '../../daemon/i18n/catalogs';
 import { parseConfig, ConfigError } from '../../daemon/config/load';
 
 const PARIS = 'Europe/Paris';
@@ -16,6 +17,10 @@ const paris = (text: string) => DateTime.fromISO(text, { zone: PARIS }).toMillis
 const shown = (ms: number) => DateTime.fromMillis(ms, { zone: PARIS }).toISO({ suppressMilliseconds: true });
 const daily = (at: string): Rhythm => ({ every: 'day', day: 'mon', at });
 const weekly = (day: Rhythm['day'], at: string): Rhythm => ({ every: 'week', day, at });
+const catalogs = new Catalogs();
+const en = catalogs.translator('en');
+const fr = catalogs.translator('fr');
+const NBSP = '\u00a0';
 
 describe('progress rhythm', () => {
   it('finds the daily slot at or before and after an instant, the slot itself included once', () => {
@@ -96,7 +101,7 @@ describe('progress rhythm', () => {
 });
 
 describe('progress recipients', () => {
-  const group = (members: { username: string; email: string | null }[] | null) => () => members;
+  const group = (members: { username: string; email: string | null; language?: string | null }[] | null) => () => members;
 
   it('takes the addresses of to and of the group members who have one, each once whatever its case', () => {
     const sut = recipientsOf({ to: ['Site@Example.com', 'boss@example.com'], group: 'client' }, group([
@@ -104,12 +109,27 @@ describe('progress recipients', () => {
       { username: 'bob', email: null },
       { username: 'cid', email: 'site@example.com' },
     ]));
-    expect(sut).toEqual({ addresses: ['Site@Example.com', 'boss@example.com', 'ann@client.example'], withoutAddress: ['bob'], problem: null });
+    expect(sut).toEqual({ addresses: ['Site@Example.com', 'boss@example.com', 'ann@client.example'], languages: [null, null, null], withoutAddress: ['bob'], problem: null });
+  });
+
+  it('sends one e-mail per language: a member's own, else the box's, an address typed in to taking its member's', () => {
+    const sut = recipientsOf({ to: ['boss@example.com', 'Dan@client.example'], group: 'client' }, group([
+      { username: 'ann', email: 'ann@client.example', language: 'fr' },
+      { username: 'cid', email: 'cid@client.example', language: null },
+      { username: 'dan', email: 'dan@client.example', language: 'fr' },
+      { username: 'eve', email: 'eve@client.example', language: 'xx' },
+    ]));
+    expect(sut.languages).toEqual([null, 'fr', 'fr', null, 'xx']);
+    expect(byLanguage(sut, 'en', (code) => catalogs.has(code))).toEqual([
+      { lang: 'en', addresses: ['boss@example.com', 'cid@client.example', 'eve@client.example'] },
+      { lang: 'fr', addresses: ['Dan@client.example', 'ann@client.example'] },
+    ]);
+    expect(byLanguage(sut, 'fr', (code) => catalogs.has(code))).toEqual([{ lang: 'fr', addresses: sut.addresses }]);
   });
 
   it('says when the group is missing, empty, or nobody in it has an address', () => {
     expect(recipientsOf({ to: ['a@example.com'], group: 'gone' }, group(null)).problem).toBe('there is no group "gone" (lapsebox groups list; a maintainer adds it on the Users page)');
-    expect(recipientsOf({ to: [], group: 'client' }, group([]))).toEqual({ addresses: [], withoutAddress: [], problem: 'group "client" has no members' });
+    expect(recipientsOf({ to: [], group: 'client' }, group([]))).toEqual({ addresses: [], languages: [], withoutAddress: [], problem: 'group "client" has no members' });
     expect(recipientsOf({ to: [], group: 'client' }, group([{ username: 'bob', email: null }])).problem).toMatch(/^nobody to send to: the members of group "client" have no e-mail address/);
   });
 });
@@ -122,12 +142,12 @@ describe('renderProgressEmail', () => {
     at: paris('2026-11-23T08:00'),
     content,
     link: { url: 'https://bridge.example.com/s/abc_DEF-123?x=1&y=2', expiresAt: paris('2026-12-02T08:00'), level: 'view' },
-    rhythm: 'every Monday at 08:00',
+    rhythm: weekly('mon', '08:00'),
   });
   const picture = (cid: string, at: string) => ({ cid, takenAt: paris(at), width: 960, height: 540 });
 
   it('puts the source, the box and the date in the subject, and every piece of input through the escaper', () => {
-    const sut = renderProgressEmail(facts({ kind: 'latest', picture: picture('latest.7@lapsebox', '2026-11-23T07:55') }));
+    const sut = renderProgressEmail(facts({ kind: 'latest', picture: picture('latest.7@lapsebox', '2026-11-23T07:55') }), en);
     expect(sut.subject).toBe(`Tower <script>alert('x')</script> (Bridge <north> & "south"): progress on Monday 23 November 2026`);
     expect(sut.html).not.toContain('<script>');
     expect(sut.html).toContain('Tower &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;');
@@ -143,7 +163,7 @@ describe('renderProgressEmail', () => {
   });
 
   it('shows a comparison as two pictures, before and now, and a film with its period and length', () => {
-    const compare = renderProgressEmail(facts({ kind: 'compare', before: picture('before.1@lapsebox', '2026-11-16T07:55'), after: picture('now.9@lapsebox', '2026-11-23T07:55'), days: 7 }));
+    const compare = renderProgressEmail(facts({ kind: 'compare', before: picture('before.1@lapsebox', '2026-11-16T07:55'), after: picture('now.9@lapsebox', '2026-11-23T07:55'), days: 7 }), en);
     expect(compare.html.indexOf('cid:before.1@lapsebox')).toBeLessThan(compare.html.indexOf('cid:now.9@lapsebox'));
     expect(compare.text).toContain('Before: Monday 16 November 2026 at 07:55');
     expect(compare.text).toContain('Now: Monday 23 November 2026 at 07:55 (7 days later)');
@@ -151,7 +171,7 @@ describe('renderProgressEmail', () => {
     const film = renderProgressEmail({
       ...facts({ kind: 'film', picture: null, film: { label: '2026-W47 <b>', durationMs: 61_000, periodFrom: paris('2026-11-16T00:00'), periodTo: paris('2026-11-23T00:00') } }),
       link: { url: 'https://bridge.example.com/s/x', expiresAt: paris('2026-12-02T08:00'), level: 'download' },
-    });
+    }, en);
     expect(film.text).toContain('The film 2026-W47 <b>: 16 Nov 2026 to 22 Nov 2026, 1 min 01 s');
     expect(film.html).toContain('2026-W47 &lt;b&gt;');
     expect(film.html).not.toContain('<img');
@@ -160,9 +180,56 @@ describe('renderProgressEmail', () => {
   });
 
   it('says a mail sent on request is one', () => {
-    const sut = renderProgressEmail({ ...facts({ kind: 'latest', picture: picture('p@lapsebox', '2026-11-23T07:55') }), rhythm: null });
+    const sut = renderProgressEmail({ ...facts({ kind: 'latest', picture: picture('p@lapsebox', '2026-11-23T07:55') }), rhythm: null }, en);
     expect(sut.text).toContain('Sent on request from the timelapse camera');
     expect(sut.text).not.toContain('You receive this e-mail');
+  });
+
+  it('is written in French for a French reader: words, dates in French in the time zone, French typography', () => {
+    const nice = { ...facts({ kind: 'latest', picture: picture('latest.7@lapsebox', '2026-11-23T07:55') }), applianceName: 'Pont', sourceName: 'Tour nord' };
+    const sut = renderProgressEmail({ ...nice, link: { ...nice.link, expiresAt: paris('2026-12-07T08:00') } }, fr);
+    expect(sut.subject).toBe(`Tour nord (Pont)${NBSP}: avancement du lundi 23 novembre 2026`);
+    expect(sut.html).toContain('<html lang="fr">');
+    expect(sut.text.split('\n')).toEqual([
+      'Tour nord · Pont · lundi 23 novembre 2026',
+      '',
+      'La photo la plus récente de Tour nord.',
+      '',
+      'Tour nord, lundi 23 novembre 2026 à 07:55',
+      '',
+      `Voir les photos de la période${NBSP}:`,
+      'https://bridge.example.com/s/abc_DEF-123?x=1&y=2',
+      '',
+      `Le lien s’ouvre jusqu’au lundi 7 décembre 2026 à 08:00, ou jusqu’à ce que le prochain e-mail le remplace. Toute personne qui l’a peut voir ce qu’il montre, sans compte${NBSP}: ne le transférez pas à qui ne devrait pas le voir.`,
+      '',
+      'Vous recevez cet e-mail chaque lundi à 08:00 de la caméra timelapse Pont. Pour ne plus le recevoir, adressez-vous à la personne qui s’occupe de la caméra du site.',
+      '',
+    ]);
+
+    const compare = renderProgressEmail(facts({ kind: 'compare', before: picture('b@lapsebox', '2026-11-22T07:55'), after: picture('n@lapsebox', '2026-11-23T07:55'), days: 1 }), fr);
+    expect(compare.text).toContain(`Avant${NBSP}: dimanche 22 novembre 2026 à 07:55`);
+    expect(compare.text).toContain(`Maintenant${NBSP}: lundi 23 novembre 2026 à 07:55 (1 jour plus tard)`);
+    expect(compare.text).toContain('a changé en 1 jour.');
+    expect(compare.text).toContain(`Comparer les deux photos${NBSP}:`);
+
+    const film = renderProgressEmail({
+      ...facts({ kind: 'film', picture: null, film: { label: '2026-W49', durationMs: 61_000, periodFrom: paris('2026-11-30T00:00'), periodTo: paris('2026-12-07T00:00') } }),
+      link: { url: 'https://bridge.example.com/s/x', expiresAt: paris('2026-12-16T08:00'), level: 'download' },
+      rhythm: daily('18:30'),
+    }, fr);
+    expect(film.text).toContain(`Le film 2026-W49${NBSP}: du 30 nov. 2026 au 6 déc. 2026, 1${NBSP}min 01${NBSP}s`);
+    expect(film.text).toContain(`Regarder ou télécharger le film${NBSP}:`);
+    expect(film.text).toContain('peut voir et télécharger ce qu’il montre');
+    expect(film.text).toContain('Vous recevez cet e-mail chaque jour à 18:30 de la caméra timelapse');
+
+    const asked = renderProgressEmail({ ...nice, rhythm: null }, fr);
+    expect(asked.text).toContain('Envoyé sur demande par la caméra timelapse Pont.');
+  });
+
+  it('names the rhythm in the reader's language, the day through Intl', () => {
+    expect(rhythmText(weekly('fri', '17:00'), en)).toBe('every Friday at 17:00');
+    expect(rhythmText(daily('07:30'), en)).toBe(describeRhythm(daily('07:30')));
+    expect(rhythmText(weekly('sun', '09:15'), fr)).toBe('chaque dimanche à 09:15');
   });
 });
 

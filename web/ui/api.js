@@ -5,6 +5,7 @@
 // Opened as a share link (/s/<token>), the same UI runs for a visitor without an
 // account: every /api/... path then goes to /s/<token>/api/..., here and only here
 // (apiUrl), so that no request of a visitor's page ever meets the login.
+import { t } from './i18n.js';
 
 const SHARE_PATH = /^\/s\/([A-Za-z0-9_-]{32})\/?$/;
 const shareMatch = SHARE_PATH.exec(location.pathname);
@@ -44,7 +45,7 @@ async function request(method, path, body, signal) {
     res = await fetch(apiUrl(path), init);
   } catch (err) {
     if (err && err.name === 'AbortError') throw err;
-    throw new ApiError(0, 'the box did not answer (network down?); try again');
+    throw new ApiError(0, t('net.noAnswer'));
   }
   if (res.status === 204) return null;
   const type = res.headers.get('content-type') || '';
@@ -52,7 +53,7 @@ async function request(method, path, body, signal) {
   if (!res.ok) {
     const message =
       (data && data.error) ||
-      (res.status === 401 ? 'your login is no longer valid: reload the page to log in again' : res.status === 410 ? 'this link no longer works: it was revoked or it expired' : `${res.status} ${res.statusText}`);
+      (res.status === 401 ? t('net.loginExpired') : res.status === 410 ? t('net.linkGone') : `${res.status} ${res.statusText}`);
     throw new ApiError(res.status, message, data && data.details);
   }
   return data;

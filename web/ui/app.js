@@ -3,6 +3,7 @@
 // navigation, and only the views its scope opens.
 import { api, shareToken } from './api.js';
 import { h, fill, errorBox } from './dom.js';
+import { t, tNodes } from './i18n.js';
 import { createRouter } from './router.js';
 import { session } from './session.js';
 import { setTimeZone, dateMinutes, dateTime } from './time.js';
@@ -17,6 +18,7 @@ import { usersView } from './views/users.js';
 import { auditView } from './views/audit.js';
 import { sharesView } from './views/shares.js';
 import { sharedLatestView } from './views/shared.js';
+import { languagePicker } from './views/language.js';
 
 const SOURCE = '([a-z0-9][a-z0-9-]{0,31})';
 
@@ -57,20 +59,23 @@ function shareRoutes(share) {
 }
 
 function notFound(container, _ctx, err) {
-  const back = h('a', { href: '#/', text: session.share ? 'Back to the start' : 'Back to the sources' });
+  const back = h('a', { href: '#/', text: session.share ? t('app.backToStart') : t('app.backToSources') });
   if (err) {
-    fill(container, errorBox(err, err.status === 404 ? 'Not found' : err.status === 410 ? 'This link has ended' : 'Something went wrong'), h('p', null, back));
+    fill(container, errorBox(err, err.status === 404 ? t('app.notFound') : err.status === 410 ? t('app.linkEnded') : t('app.somethingWrong')), h('p', null, back));
     if (!err.status) console.error(err);
   } else {
-    fill(container, h('h1', { text: 'Not found' }), h('p', null, 'There is no such page. ', back));
+    fill(container, h('h1', { text: t('app.notFound') }), h('p', null, tNodes('app.noSuchPage', { link: back })));
   }
 }
 
+/** A profile as its badge says it; a profile this UI does not know shows as the API spells it. */
+const PROFILE_NAMES = { maintainer: t('app.profileMaintainer'), director: t('app.profileDirector'), customer: t('app.profileCustomer'), visitor: t('app.profileVisitor') };
+
 function navigation() {
-  const links = [['#/', 'Sources']];
-  if (session.isDirector) links.push(['#/system', 'System']);
-  if (session.sharesAnything) links.push(['#/shares', 'Shares']);
-  if (session.isMaintainer) links.push(['#/users', 'Users'], ['#/audit', 'Audit']);
+  const links = [['#/', t('app.navSources')]];
+  if (session.isDirector) links.push(['#/system', t('app.navSystem')]);
+  if (session.sharesAnything) links.push(['#/shares', t('app.navShares')]);
+  if (session.isMaintainer) links.push(['#/users', t('app.navUsers')], ['#/audit', t('app.navAudit')]);
   const nav = document.getElementById('nav');
   fill(nav, links.map(([href, text]) => h('a', { href, text, dataset: { nav: href } })));
   const mark = () => {
@@ -84,7 +89,7 @@ function navigation() {
   };
   window.addEventListener('hashchange', mark);
   mark();
-  fill(document.getElementById('whoami'), h('span', { class: 'user', text: session.me.username }), ' ', h('span', { class: 'badge', text: session.me.profile }));
+  fill(document.getElementById('whoami'), h('span', { class: 'user', text: session.me.username }), ' ', h('span', { class: 'badge', text: PROFILE_NAMES[session.me.profile] || session.me.profile }), languagePicker());
 }
 
 /** A visitor's header: the box's name, the link's label and until when it works; no navigation, no user. */
@@ -95,9 +100,9 @@ function shareHeader(share) {
   fill(
     info,
     share.label ? h('span', { class: 'share-label', text: share.label }) : null,
-    h('span', { class: 'badge share-until', title: dateTime(share.expiresAt) }, `Shared · until ${dateMinutes(share.expiresAt)}`),
+    h('span', { class: 'badge share-until', title: dateTime(share.expiresAt) }, t('app.sharedUntil', { date: dateMinutes(share.expiresAt) })),
   );
-  document.title = `${share.label || session.appliance.name} · shared`;
+  document.title = t('app.sharedTitle', { name: share.label || session.appliance.name });
 }
 
 async function start() {
@@ -105,7 +110,7 @@ async function start() {
   try {
     session.me = await api.get('/api/me');
   } catch (err) {
-    fill(outlet, errorBox(err, shareToken ? 'This link does not open' : 'Cannot load your profile'));
+    fill(outlet, errorBox(err, shareToken ? t('app.linkDoesNotOpen') : t('app.cannotLoadProfile')));
     return;
   }
   // Times are shown in the box's zone, wherever the browser is.
@@ -115,7 +120,7 @@ async function start() {
   document.title = `${session.appliance.name} · lapsebox`;
   const share = shareToken ? session.share : null;
   if (shareToken && !share) {
-    fill(outlet, errorBox(new Error('the box did not say what this link opens'), 'This link does not open'));
+    fill(outlet, errorBox(new Error(t('app.linkNotDescribed')), t('app.linkDoesNotOpen')));
     return;
   }
   if (share) shareHeader(share);

@@ -1,5 +1,6 @@
 // DOM helpers. Everything that comes from data (names, legends, messages) goes in
 // as text nodes or properties, never parsed as HTML: nothing in this UI builds markup from strings.
+import { t, number } from './i18n.js';
 
 /**
  * h('a', { href: '#/', class: 'x', onclick: fn }, 'text', child, [more])
@@ -75,7 +76,7 @@ export function errorBox(err, what) {
 
 export function fillError(box, err, what) {
   const message = err && err.message ? err.message : String(err);
-  fill(box, what ? h('strong', { text: `${what}: ` }) : null, message);
+  fill(box, what ? h('strong', { text: t('dom.errorLead', { what }) }) : null, what ? ' ' : null, message);
   const details = err && err.details;
   if (details && typeof details === 'object') {
     const list = h('ul');
@@ -106,7 +107,7 @@ export function button(text, onclick, props = {}) {
   return h('button', { type: 'button', ...props, onclick }, text);
 }
 
-export function spinner(text = 'Loading…') {
+export function spinner(text = t('dom.loading')) {
   return h('p', { class: 'loading', text });
 }
 
@@ -129,16 +130,18 @@ export async function copyText(text, field) {
   }
 }
 
+/** "1.5 MB", "1,5 Mo": decimal units, in the page's language. */
 export function bytes(n) {
   if (n === null || n === undefined) return '–';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = [null, 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
   let i = 0;
   let v = n;
   while (v >= 1000 && i < units.length - 1) {
     v /= 1000;
     i++;
   }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+  if (i === 0) return t('dom.bytes', { n });
+  return number(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10, { style: 'unit', unit: units[i], unitDisplay: 'short' });
 }
 
 /** A random password for resets: 20 letters and digits, like the CLI's. */

@@ -1,5 +1,7 @@
 // Dates and times in the appliance's time zone (the pictures' day folders are
-// local days there), falling back to the browser's when the API does not say.
+// local days there), falling back to the browser's when the API does not say, and in
+// the page's language ("5 déc. 2026, 14:05" in French), always on a 24-hour clock.
+import { locale, t } from './i18n.js';
 
 let zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const cache = new Map();
@@ -20,7 +22,7 @@ export const timeZone = () => zone;
 function format(key, options) {
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(undefined, { timeZone: zone, ...options });
+    f = new Intl.DateTimeFormat(locale, { timeZone: zone, ...options });
     cache.set(key, f);
   }
   return f;
@@ -41,11 +43,11 @@ export const dayMonth = (iso) => format('dm', { day: 'numeric', month: 'short' }
 /** A local day "YYYY-MM-DD" as the API gives it, shown without any time zone shift. */
 export function day(date, style = 'full') {
   const [y, m, d] = date.split('-').map(Number);
-  return new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', dateStyle: style }).format(new Date(Date.UTC(y, m - 1, d, 12)));
+  return new Intl.DateTimeFormat(locale, { timeZone: 'UTC', dateStyle: style }).format(new Date(Date.UTC(y, m - 1, d, 12)));
 }
 
 export function monthTitle(year, month) {
-  return new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', month: 'long', year: 'numeric' }).format(new Date(Date.UTC(year, month - 1, 1, 12)));
+  return new Intl.DateTimeFormat(locale, { timeZone: 'UTC', month: 'long', year: 'numeric' }).format(new Date(Date.UTC(year, month - 1, 1, 12)));
 }
 
 /** The wall-clock parts of an instant in the zone. */
@@ -81,18 +83,22 @@ export function fromWallClock(value) {
   return new Date(ms).toISOString();
 }
 
-/** "5 min ago", "in 3 s". */
+/** "5 min ago", "in 3 s"; "il y a 5 min", "dans 3 s". */
 export function relative(iso, now = Date.now()) {
   if (!iso) return '–';
   const s = Math.round((toDate(iso).getTime() - now) / 1000);
   const abs = Math.abs(s);
-  if (abs < 2) return 'just now';
-  const [n, unit] = abs < 60 ? [abs, 's'] : abs < 3600 ? [Math.round(abs / 60), 'min'] : abs < 86400 ? [Math.round(abs / 3600), 'h'] : [Math.round(abs / 86400), 'd'];
-  return s < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
+  if (abs < 2) return t('time.justNow');
+  const past = s < 0;
+  if (abs < 60) return past ? t('time.secondsAgo', { n: abs }) : t('time.inSeconds', { n: abs });
+  if (abs < 3600) return past ? t('time.minutesAgo', { n: Math.round(abs / 60) }) : t('time.inMinutes', { n: Math.round(abs / 60) });
+  if (abs < 86400) return past ? t('time.hoursAgo', { n: Math.round(abs / 3600) }) : t('time.inHours', { n: Math.round(abs / 3600) });
+  return past ? t('time.daysAgo', { n: Math.round(abs / 86400) }) : t('time.inDays', { n: Math.round(abs / 86400) });
 }
 
+/** "42 s", "3 min 05 s". */
 export function duration(ms) {
   if (ms === null || ms === undefined) return '–';
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return s < 60 ? t('time.seconds', { s }) : t('time.minutesSeconds', { min: Math.floor(s / 60), s: pad(s % 60) });
 }

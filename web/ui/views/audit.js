@@ -1,7 +1,8 @@
 // Who changed what and when, newest first, paged with `before`.
 import { api } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button } from '../dom.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t } from '../i18n.js';
 import { replaceQuery } from '../router.js';
 
 const PAGE = 50;
@@ -18,24 +19,27 @@ function value(v) {
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
+// The column names, again on each cell for the stacked (phone) layout.
+const COLUMNS = { when: t('audit.when'), who: t('audit.who'), action: t('audit.action'), target: t('audit.target'), change: t('audit.change') };
+
 function row(e) {
   return h(
     'tr',
     { dataset: { entry: e.id } },
-    h('td', { text: t.shortDateTime(e.at), title: t.dateTime(e.at), dataset: { label: 'When' } }),
-    h('td', { dataset: { label: 'Who' } }, h('strong', { text: e.actor || '' }), e.address ? h('small', { class: 'block', text: e.address }) : null),
-    h('td', { dataset: { label: 'Action' } }, h('code', { text: e.action })),
-    h('td', { text: e.target || '', dataset: { label: 'Target' } }),
-    h('td', { class: 'change', dataset: { label: 'Change' } }, e.oldValue !== null && e.oldValue !== undefined ? h('del', { text: value(e.oldValue) }) : null, ' ', e.newValue !== null && e.newValue !== undefined ? h('ins', { text: value(e.newValue) }) : null),
+    h('td', { text: time.shortDateTime(e.at), title: time.dateTime(e.at), dataset: { label: COLUMNS.when } }),
+    h('td', { dataset: { label: COLUMNS.who } }, h('strong', { text: e.actor || '' }), e.address ? h('small', { class: 'block', text: e.address }) : null),
+    h('td', { dataset: { label: COLUMNS.action } }, h('code', { text: e.action })),
+    h('td', { text: e.target || '', dataset: { label: COLUMNS.target } }),
+    h('td', { class: 'change', dataset: { label: COLUMNS.change } }, e.oldValue !== null && e.oldValue !== undefined ? h('del', { text: value(e.oldValue) }) : null, ' ', e.newValue !== null && e.newValue !== undefined ? h('ins', { text: value(e.newValue) }) : null),
   );
 }
 
 export async function auditView(root, ctx) {
-  const actor = h('input', { type: 'text', name: 'actor', value: ctx.query.get('actor') || '', placeholder: 'any' });
-  const action = h('input', { type: 'text', name: 'action', value: ctx.query.get('action') || '', placeholder: 'any' });
+  const actor = h('input', { type: 'text', name: 'actor', value: ctx.query.get('actor') || '', placeholder: t('audit.anyActor') });
+  const action = h('input', { type: 'text', name: 'action', value: ctx.query.get('action') || '', placeholder: t('audit.anyAction') });
   const tbody = h('tbody');
   const more = h('div', { class: 'more' });
-  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'audit stack' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Change'].map((x) => h('th', { text: x })))), tbody));
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'audit stack' }, h('thead', null, h('tr', null, [COLUMNS.when, COLUMNS.who, COLUMNS.action, COLUMNS.target, COLUMNS.change].map((x) => h('th', { text: x })))), tbody));
 
   const load = async (before) => {
     const q = new URLSearchParams({ limit: String(PAGE) });
@@ -45,8 +49,8 @@ export async function auditView(root, ctx) {
     const answer = await api.get(`/api/audit?${q}`, ctx.signal);
     if (!before) tbody.replaceChildren();
     tbody.append(...answer.entries.map(row));
-    if (!before && answer.entries.length === 0) tbody.append(h('tr', null, h('td', { colspan: 5, class: 'empty', text: 'No entries.' })));
-    fill(more, answer.next ? button('Older entries', () => load(answer.next).catch((err) => more.append(errorBox(err))), { 'data-action': 'older' }) : null);
+    if (!before && answer.entries.length === 0) tbody.append(h('tr', null, h('td', { colspan: 5, class: 'empty', text: t('audit.noEntries') })));
+    fill(more, answer.next ? button(t('audit.olderEntries'), () => load(answer.next).catch((err) => more.append(errorBox(err))), { 'data-action': 'older' }) : null);
   };
   const form = h(
     'form',
@@ -55,11 +59,11 @@ export async function auditView(root, ctx) {
       replaceQuery({ ...(actor.value ? { actor: actor.value } : {}), ...(action.value ? { action: action.value } : {}) });
       load().catch((err) => fill(more, errorBox(err)));
     } },
-    labelled('Who', actor),
-    labelled('Action', action),
-    h('button', { type: 'submit', text: 'Filter' }),
+    labelled(COLUMNS.who, actor),
+    labelled(COLUMNS.action, action),
+    h('button', { type: 'submit', text: t('audit.filter') }),
   );
-  fill(root, h('h1', { text: 'Audit trail' }), spinner());
+  fill(root, h('h1', { text: t('audit.title') }), spinner());
   await load();
-  fill(root, h('h1', { text: 'Audit trail' }), form, table, more);
+  fill(root, h('h1', { text: t('audit.title') }), form, table, more);
 }

@@ -2,8 +2,9 @@
 // "Capture now" for directors.
 import { api, seg, pictureUrl } from '../api.js';
 import { h, fill, errorBox, button } from '../dom.js';
+import { t, tNodes, number } from '../i18n.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
 
 /** The latest picture's id: `latest` (issue 7) or the last capture's. */
 export function latestPictureId(source) {
@@ -13,11 +14,11 @@ export function latestPictureId(source) {
 
 export function statusBadges(source) {
   const out = [];
-  if (!source.enabled) out.push(h('span', { class: 'badge muted', text: 'disabled' }));
-  if (source.down) out.push(h('span', { class: 'badge bad', text: `down since ${t.shortDateTime(source.down.since)}`, title: t.dateTime(source.down.since) }));
-  else if (source.consecutiveFailures > 0) out.push(h('span', { class: 'badge warn', text: `${source.consecutiveFailures} failure${source.consecutiveFailures > 1 ? 's' : ''}` }));
-  if (source.busy) out.push(h('span', { class: 'badge info', text: 'capturing' }));
-  if (source.public) out.push(h('span', { class: 'badge info', text: 'public' }));
+  if (!source.enabled) out.push(h('span', { class: 'badge muted', text: t('sourceInfo.disabled') }));
+  if (source.down) out.push(h('span', { class: 'badge bad', text: t('sourceInfo.downSince', { date: time.shortDateTime(source.down.since) }), title: time.dateTime(source.down.since) }));
+  else if (source.consecutiveFailures > 0) out.push(h('span', { class: 'badge warn', text: t('sourceInfo.failures', { count: source.consecutiveFailures }) }));
+  if (source.busy) out.push(h('span', { class: 'badge info', text: t('sourceInfo.capturing') }));
+  if (source.public) out.push(h('span', { class: 'badge info', text: t('sourceInfo.public') }));
   return out;
 }
 
@@ -26,12 +27,12 @@ export function statusLines(source) {
   return h(
     'dl',
     { class: 'status' },
-    h('dt', { text: 'Last' }),
-    h('dd', { title: last ? t.dateTime(last) : '' }, last ? `${t.shortDateTime(last)} (${t.relative(last)})` : 'never'),
-    h('dt', { text: 'Next' }),
-    h('dd', { title: source.nextSlot ? t.dateTime(source.nextSlot) : '' }, source.nextSlot ? `${t.shortDateTime(source.nextSlot)} (every ${source.every})` : source.enabled ? 'no slot planned' : 'disabled'),
-    source.lastError && source.consecutiveFailures > 0 ? [h('dt', { text: 'Error' }), h('dd', { class: 'bad-text', text: source.lastError.message })] : null,
-    source.camera ? [h('dt', { text: 'Camera' }), cameraLine(source.camera)] : null,
+    h('dt', { text: t('sourceInfo.last') }),
+    h('dd', { title: last ? time.dateTime(last) : '' }, last ? `${time.shortDateTime(last)} (${time.relative(last)})` : t('sourceInfo.never')),
+    h('dt', { text: t('sourceInfo.next') }),
+    h('dd', { title: source.nextSlot ? time.dateTime(source.nextSlot) : '' }, source.nextSlot ? t('sourceInfo.nextEvery', { date: time.shortDateTime(source.nextSlot), every: source.every }) : source.enabled ? t('sourceInfo.noSlot') : t('sourceInfo.disabled')),
+    source.lastError && source.consecutiveFailures > 0 ? [h('dt', { text: t('sourceInfo.error') }), h('dd', { class: 'bad-text', text: source.lastError.message })] : null,
+    source.camera ? [h('dt', { text: t('sourceInfo.camera') }), cameraLine(source.camera)] : null,
   );
 }
 
@@ -46,17 +47,17 @@ const EXPOSURE_SHOWN = [
 
 /** A gphoto2 camera as its driver knows it: the session's reading, or why the program is used. */
 function cameraLine(camera) {
-  if (camera.access === 'program') return h('dd', { class: 'camera', text: `gphoto2 program for each shot${camera.reason ? ` (${camera.reason})` : ''}` });
-  if (!camera.readAt) return h('dd', { class: 'camera', text: 'session not opened yet' });
-  const parts = [camera.model || 'camera'];
-  if (camera.serial) parts.push(`serial ${camera.serial}`);
-  if (camera.battery) parts.push(`battery ${camera.battery}`);
+  if (camera.access === 'program') return h('dd', { class: 'camera', text: camera.reason ? t('sourceInfo.programReason', { reason: camera.reason }) : t('sourceInfo.program') });
+  if (!camera.readAt) return h('dd', { class: 'camera', text: t('sourceInfo.sessionNotOpened') });
+  const parts = [camera.model || t('sourceInfo.cameraModel')];
+  if (camera.serial) parts.push(t('sourceInfo.serial', { serial: camera.serial }));
+  if (camera.battery) parts.push(t('sourceInfo.battery', { battery: camera.battery }));
   const exposure = EXPOSURE_SHOWN.filter(([name]) => camera.exposure[name] !== undefined).map(([name, prefix]) => `${prefix}${camera.exposure[name]}`);
   if (exposure.length > 0) parts.push(exposure.join(' '));
-  return h('dd', { class: 'camera', title: t.dateTime(camera.readAt) }, `${parts.join(' · ')} (read ${t.relative(camera.readAt)})`);
+  return h('dd', { class: 'camera', title: time.dateTime(camera.readAt) }, t('sourceInfo.cameraRead', { facts: parts.join(' · '), ago: time.relative(camera.readAt) }));
 }
 
-const KINDS = { daily: 'Daily film', weekly: 'Weekly film', monthly: 'Monthly film', custom: 'Film' };
+const KINDS = { daily: t('sourceInfo.kindDaily'), weekly: t('sourceInfo.kindWeekly'), monthly: t('sourceInfo.kindMonthly'), custom: t('sourceInfo.kindCustom') };
 
 /**
  * The project as a customer reads it: since when, how many days and pictures, the newest
@@ -69,11 +70,11 @@ export function summaryLines(source) {
   return h(
     'dl',
     { class: 'status summary' },
-    h('dt', { text: 'Since' }),
-    h('dd', { text: s.firstDay ? `${t.day(s.firstDay, 'medium')} · ${s.days} day${s.days === 1 ? '' : 's'}` : 'no picture yet' }),
-    h('dt', { text: 'Pictures' }),
-    h('dd', { text: s.pictures.toLocaleString('en-GB') }),
-    film ? [h('dt', { text: 'Film' }), h('dd', null, h('a', { href: `#/s/${source.id}/videos`, text: `${KINDS[film.kind] || 'Film'} · ${t.day(t.wallClock(film.from).slice(0, 10), 'medium')}` }), ` (${t.duration(film.durationMs)})`)] : null,
+    h('dt', { text: t('sourceInfo.since') }),
+    h('dd', { text: s.firstDay ? t('sourceInfo.sinceDays', { day: time.day(s.firstDay, 'medium'), days: s.days }) : t('sourceInfo.noPicture') }),
+    h('dt', { text: t('sourceInfo.pictures') }),
+    h('dd', { text: number(s.pictures) }),
+    film ? [h('dt', { text: t('sourceInfo.film') }), h('dd', null, h('a', { href: `#/s/${source.id}/videos`, text: t('sourceInfo.filmOf', { kind: KINDS[film.kind] || t('sourceInfo.kindCustom'), day: time.day(time.wallClock(film.from).slice(0, 10), 'medium') }) }), ` (${time.duration(film.durationMs)})`)] : null,
   );
 }
 
@@ -83,10 +84,10 @@ export function sourceFacts(source) {
 }
 
 const TABS = [
-  ['', 'Calendar', 'view'],
-  ['compare', 'Compare', 'view'],
-  ['videos', 'Videos', 'view'],
-  ['settings', 'Settings', 'edit'],
+  ['', t('sourceInfo.tabCalendar'), 'view'],
+  ['compare', t('sourceInfo.tabCompare'), 'view'],
+  ['videos', t('sourceInfo.tabVideos'), 'view'],
+  ['settings', t('sourceInfo.tabSettings'), 'edit'],
 ];
 
 /** Title, status and tabs of a source page; `active` is the tab's suffix; `extra`, more actions (a Share button). */
@@ -95,7 +96,7 @@ export function sourceHeader(source, active, extra = null) {
   const id = source.id;
   const tabs = h(
     'nav',
-    { class: 'tabs', 'aria-label': 'Source' },
+    { class: 'tabs', 'aria-label': t('sourceInfo.tabsLabel') },
     TABS.filter(([, , level]) => session.can(id, level)).map(([suffix, text]) =>
       h('a', { href: `#/s/${id}${suffix ? `/${suffix}` : ''}`, text, 'aria-current': suffix === active ? 'page' : null }),
     ),
@@ -107,7 +108,7 @@ export function sourceHeader(source, active, extra = null) {
   return h(
     'header',
     { class: 'source-head' },
-    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'Sources' }), ' › '),
+    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: t('sourceInfo.sources') }), ' › '),
     h('div', { class: 'title-row' }, h('h1', { class: 'source-name', text: source.name }), h('span', { class: 'badges' }, statusBadges(source)), actions),
     tabs,
     result,
@@ -121,8 +122,8 @@ function sharedSourceHeader(source, active) {
   const tabs = gallery
     ? h(
         'nav',
-        { class: 'tabs', 'aria-label': 'Source' },
-        [['', 'Pictures'], ['videos', 'Videos']].map(([suffix, text]) => h('a', { href: `#/s/${source.id}${suffix ? `/${suffix}` : ''}`, text, 'aria-current': suffix === active ? 'page' : null })),
+        { class: 'tabs', 'aria-label': t('sourceInfo.tabsLabel') },
+        [['', t('sourceInfo.tabPictures')], ['videos', t('sourceInfo.tabVideos')]].map(([suffix, text]) => h('a', { href: `#/s/${source.id}${suffix ? `/${suffix}` : ''}`, text, 'aria-current': suffix === active ? 'page' : null })),
       )
     : null;
   return h('header', { class: 'source-head' }, h('div', { class: 'title-row' }, h('h1', { class: 'source-name', text: source.name })), gallery ? periodLine(share) : null, tabs);
@@ -130,9 +131,9 @@ function sharedSourceHeader(source, active) {
 
 /** "Pictures from 20 Nov 2026 to 21 Nov 2026" for a gallery link with a period. */
 export function periodText(from, to) {
-  if (from && to) return from === to ? `Pictures of ${t.day(from, 'medium')}` : `Pictures from ${t.day(from, 'medium')} to ${t.day(to, 'medium')}`;
-  if (from) return `Pictures from ${t.day(from, 'medium')} on`;
-  if (to) return `Pictures up to ${t.day(to, 'medium')}`;
+  if (from && to) return from === to ? t('sourceInfo.periodDay', { day: time.day(from, 'medium') }) : t('sourceInfo.periodFromTo', { from: time.day(from, 'medium'), to: time.day(to, 'medium') });
+  if (from) return t('sourceInfo.periodFrom', { from: time.day(from, 'medium') });
+  if (to) return t('sourceInfo.periodTo', { to: time.day(to, 'medium') });
   return null;
 }
 
@@ -142,25 +143,34 @@ function periodLine(share) {
 }
 
 function captureButton(source, result) {
-  const btn = button('Capture now', async () => {
+  const btn = button(t('sourceInfo.captureNow'), async () => {
     btn.disabled = true;
-    btn.textContent = 'Capturing…';
+    btn.textContent = t('sourceInfo.capturingNow');
     try {
       const answer = await api.post(`/api/sources/${seg(source.id)}/capture`);
       const p = answer.picture;
+      const taken = time.dateTime(p.takenAt);
+      const open = h('a', { href: `#/p/${p.id}`, text: t('sourceInfo.open') });
       fill(
         result,
-        h('a', { href: `#/p/${p.id}`, class: 'capture-thumb' }, h('img', { src: pictureUrl(p, 'thumb'), alt: `New picture, ${t.dateTime(p.takenAt)}`, width: 160, height: Math.round((160 * p.height) / p.width) || 90 })),
-        h('p', null, h('strong', { text: 'New picture: ' }), t.dateTime(p.takenAt), answer.durationMs ? ` (${(answer.durationMs / 1000).toFixed(1)} s)` : '', ' · ', h('a', { href: `#/p/${p.id}`, text: 'open' })),
+        h('a', { href: `#/p/${p.id}`, class: 'capture-thumb' }, h('img', { src: pictureUrl(p, 'thumb'), alt: t('sourceInfo.newPictureAlt', { date: taken }), width: 160, height: Math.round((160 * p.height) / p.width) || 90 })),
+        h(
+          'p',
+          null,
+          h('strong', { text: t('sourceInfo.newPicture') }),
+          answer.durationMs
+            ? tNodes('sourceInfo.capturedIn', { date: taken, seconds: number(answer.durationMs / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }), link: open })
+            : tNodes('sourceInfo.captured', { date: taken, link: open }),
+        ),
       );
       result.className = 'capture-result ok';
     } catch (err) {
-      fill(result, errorBox(err, 'Capture failed'));
+      fill(result, errorBox(err, t('sourceInfo.captureFailed')));
       result.className = 'capture-result';
     } finally {
       result.hidden = false;
       btn.disabled = false;
-      btn.textContent = 'Capture now';
+      btn.textContent = t('sourceInfo.captureNow');
     }
   }, { class: 'primary', 'data-action': 'capture' });
   return btn;

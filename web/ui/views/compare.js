@@ -3,7 +3,8 @@
 import { api, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button } from '../dom.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t } from '../i18n.js';
 import { replaceQuery } from '../router.js';
 import { loadSource, sourceHeader } from './common.js';
 import { shareButton } from './share.js';
@@ -20,47 +21,47 @@ export async function compareView(root, ctx, id) {
   const [source, { days }] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal)]);
   const lastAt = (source.latest && source.latest.takenAt) || (source.lastCapture && source.lastCapture.at) || new Date().toISOString();
   const firstDay = days.length ? days[0].date : null;
-  const defaultA = firstDay && firstDay < t.wallClock(lastAt).slice(0, 10) ? `${firstDay}T12:00` : t.wallClock(new Date(Date.parse(lastAt) - 3600_000));
+  const defaultA = firstDay && firstDay < time.wallClock(lastAt).slice(0, 10) ? `${firstDay}T12:00` : time.wallClock(new Date(Date.parse(lastAt) - 3600_000));
   const inputA = h('input', { type: 'datetime-local', name: 'a', value: ctx.query.get('a') || defaultA, required: true });
-  const inputB = h('input', { type: 'datetime-local', name: 'b', value: ctx.query.get('b') || t.wallClock(lastAt), required: true });
+  const inputB = h('input', { type: 'datetime-local', name: 'b', value: ctx.query.get('b') || time.wallClock(lastAt), required: true });
   const out = h('section', { class: 'compare-out', 'aria-live': 'polite' });
   let pair = null;
   const display = comparison(out, ctx.query.get('mode') === 'slider' ? 'slider' : 'side', () => pair, (mode) => replaceQuery({ a: inputA.value, b: inputB.value, mode }), true);
 
   const load = async () => {
-    const isoA = t.fromWallClock(inputA.value);
-    const isoB = t.fromWallClock(inputB.value);
+    const isoA = time.fromWallClock(inputA.value);
+    const isoB = time.fromWallClock(inputB.value);
     if (!isoA || !isoB) return;
     fill(out, spinner());
     try {
       pair = await Promise.all([nearest(id, isoA, ctx.signal), nearest(id, isoB, ctx.signal)]);
       display.show();
     } catch (err) {
-      if (err.name !== 'AbortError') fill(out, errorBox(err, 'Cannot find the pictures'));
+      if (err.name !== 'AbortError') fill(out, errorBox(err, t('compare.notFound')));
     }
   };
   // Share these two pictures, as they are now.
   const share = shareButton(id, () => {
     const [a, b] = pair || [];
     if (!a || !b) return null;
-    return { scopes: ['compare'], pictures: [a.id, b.id], describe: `${t.dateTime(a.takenAt)} and ${t.dateTime(b.takenAt)}` };
+    return { scopes: ['compare'], pictures: [a.id, b.id], describe: t('compare.describe', { a: time.dateTime(a.takenAt), b: time.dateTime(b.takenAt) }) };
   }, ctx);
   // Presets: A at B's time of day, a day or a week before B, or on the first day.
   const preset = (text, action, daysBack) =>
     button(text, () => {
-      const b = inputB.value || t.wallClock(lastAt);
-      const time = b.slice(11, 16);
-      inputA.value = daysBack === null ? `${firstDay}T${time}` : `${shiftDay(b.slice(0, 10), -daysBack)}T${time}`;
+      const b = inputB.value || time.wallClock(lastAt);
+      const hhmm = b.slice(11, 16);
+      inputA.value = daysBack === null ? `${firstDay}T${hhmm}` : `${shiftDay(b.slice(0, 10), -daysBack)}T${hhmm}`;
       replaceQuery({ a: inputA.value, b: inputB.value, mode: display.mode() });
       load();
     }, { class: 'small', dataset: { preset: action } });
   const presets = h(
     'div',
-    { class: 'presets', role: 'group', 'aria-label': 'Compare B with' },
-    h('span', { class: 'hint', text: 'A is: ' }),
-    preset('The day before', 'yesterday', 1),
-    preset('A week before', 'week', 7),
-    firstDay ? preset('The first day', 'first', null) : null,
+    { class: 'presets', role: 'group', 'aria-label': t('compare.presets') },
+    h('span', { class: 'hint', text: `${t('compare.aIs')} ` }),
+    preset(t('compare.dayBefore'), 'yesterday', 1),
+    preset(t('compare.weekBefore'), 'week', 7),
+    firstDay ? preset(t('compare.firstDay'), 'first', null) : null,
   );
   const form = h(
     'form',
@@ -68,16 +69,16 @@ export async function compareView(root, ctx, id) {
       e.preventDefault();
       load();
     } },
-    labelled('Moment A', inputA),
-    labelled('Moment B', inputB),
-    h('button', { type: 'submit', class: 'primary', text: 'Compare' }),
+    labelled(t('compare.momentA'), inputA),
+    labelled(t('compare.momentB'), inputB),
+    h('button', { type: 'submit', class: 'primary', text: t('compare.submit') }),
     display.modes,
     display.download,
     share,
   );
   inputA.addEventListener('change', load);
   inputB.addEventListener('change', load);
-  fill(root, sourceHeader(source, 'compare'), form, presets, h('p', { class: 'hint', text: `Times are in ${t.timeZone()}; each side shows the picture nearest to its moment.` }), out);
+  fill(root, sourceHeader(source, 'compare'), form, presets, h('p', { class: 'hint', text: t('compare.hint', { zone: time.timeZone() }) }), out);
   await load();
 }
 
@@ -98,22 +99,22 @@ async function sharedCompare(root, ctx, id, ids) {
 function comparison(out, initialMode, getPair, remember, linked) {
   let mode = initialMode;
   const modeButtons = ['side', 'slider'].map((m) =>
-    h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(mode === m), dataset: { mode: m }, text: m === 'side' ? 'Side by side' : 'Slider', onclick: () => {
+    h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(mode === m), dataset: { mode: m }, text: m === 'side' ? t('compare.sideBySide') : t('compare.slider'), onclick: () => {
       mode = m;
       for (const b of modeButtons) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
       show();
     } }),
   );
-  const when = (p) => h('time', { datetime: p.takenAt, text: t.dateTime(p.takenAt) });
-  const caption = (p, label) => h('figcaption', null, h('strong', { text: `${label} ` }), p ? (linked ? h('a', { href: `#/p/${p.id}` }, when(p)) : when(p)) : 'no picture');
+  const when = (p) => h('time', { datetime: p.takenAt, text: time.dateTime(p.takenAt) });
+  const caption = (p, label) => h('figcaption', null, h('strong', { text: `${label} ` }), p ? (linked ? h('a', { href: `#/p/${p.id}` }, when(p)) : when(p)) : t('compare.noPicture'));
   const show = () => {
     remember(mode);
     const pair = getPair();
     if (!pair) return;
     const [a, b] = pair;
-    if (!a || !b) return fill(out, h('p', { class: 'empty', text: 'No picture near these moments.' }));
-    const imgA = h('img', { src: pictureUrl(a, 'preview'), alt: `A: ${t.dateTime(a.takenAt)}`, width: a.width, height: a.height });
-    const imgB = h('img', { src: pictureUrl(b, 'preview'), alt: `B: ${t.dateTime(b.takenAt)}`, width: b.width, height: b.height });
+    if (!a || !b) return fill(out, h('p', { class: 'empty', text: t('compare.empty') }));
+    const imgA = h('img', { src: pictureUrl(a, 'preview'), alt: t('compare.altA', { time: time.dateTime(a.takenAt) }), width: a.width, height: a.height });
+    const imgB = h('img', { src: pictureUrl(b, 'preview'), alt: t('compare.altB', { time: time.dateTime(b.takenAt) }), width: b.width, height: b.height });
     if (mode === 'side') {
       fill(out, h('div', { class: 'side-by-side' }, h('figure', null, imgA, caption(a, 'A')), h('figure', null, imgB, caption(b, 'B'))));
       return;
@@ -121,7 +122,7 @@ function comparison(out, initialMode, getPair, remember, linked) {
     // Slider: B underneath, A on top clipped to the left part; the range moves the edge.
     imgA.className = 'over';
     const edge = h('span', { class: 'edge', 'aria-hidden': 'true' });
-    const range = h('input', { type: 'range', min: 0, max: 100, value: 50, 'aria-label': 'Position of the edge between A and B', class: 'slider' });
+    const range = h('input', { type: 'range', min: 0, max: 100, value: 50, 'aria-label': t('compare.edge'), class: 'slider' });
     const place = () => {
       const x = Number(range.value);
       imgA.style.clipPath = `inset(0 ${100 - x}% 0 0)`;
@@ -143,9 +144,9 @@ function comparison(out, initialMode, getPair, remember, linked) {
       if (overlay.hasPointerCapture(e.pointerId)) drag(e);
     });
     place();
-    fill(out, h('figure', { class: 'slider-figure' }, overlay, range, h('div', { class: 'captions' }, caption(a, 'A (left)'), caption(b, 'B (right)'))));
+    fill(out, h('figure', { class: 'slider-figure' }, overlay, range, h('div', { class: 'captions' }, caption(a, t('compare.aLeft')), caption(b, t('compare.bRight')))));
   };
-  const download = button('Download the comparison', async () => {
+  const download = button(t('compare.download'), async () => {
     const pair = getPair();
     if (!pair || !pair[0] || !pair[1]) return;
     download.disabled = true;
@@ -160,7 +161,7 @@ function comparison(out, initialMode, getPair, remember, linked) {
       download.disabled = false;
     }
   }, { class: 'small', 'data-action': 'download-compare' });
-  return { show, mode: () => mode, download, modes: h('div', { class: 'segmented', role: 'group', 'aria-label': 'Display' }, modeButtons) };
+  return { show, mode: () => mode, download, modes: h('div', { class: 'segmented', role: 'group', 'aria-label': t('compare.display') }, modeButtons) };
 }
 
 /** A day `by` days from a local date "YYYY-MM-DD". */
@@ -192,7 +193,7 @@ async function comparisonImage(a, b) {
   g.fillStyle = '#fff';
   g.font = `${Math.round(band * 0.55)}px system-ui, sans-serif`;
   g.textBaseline = 'middle';
-  g.fillText(`A  ${t.dateTime(a.takenAt)}`, 12, height + band / 2);
-  g.fillText(`B  ${t.dateTime(b.takenAt)}`, ia.naturalWidth + 12, height + band / 2);
+  g.fillText(`A  ${time.dateTime(a.takenAt)}`, 12, height + band / 2);
+  g.fillText(`B  ${time.dateTime(b.takenAt)}`, ia.naturalWidth + 12, height + band / 2);
   return new Promise((resolve, reject) => canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('the browser could not make the image'))), 'image/jpeg', 0.9));
 }

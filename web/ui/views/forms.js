@@ -1,6 +1,7 @@
 // Form helpers: the API's 400 `details` ({"schedule.windows[0].from": "..."})
 // placed next to the field whose data-path names it, or the nearest enclosing one.
 import { h, fillError, detailText } from '../dom.js';
+import { t } from '../i18n.js';
 
 export function clearFieldErrors(form, message) {
   for (const el of form.querySelectorAll('.field-error')) el.remove();
@@ -35,14 +36,14 @@ export function fieldErrors(form, message, err) {
         continue;
       }
       field.setAttribute('aria-invalid', 'true');
-      const note = h('p', { class: 'field-error', role: 'alert', dataset: { for: path } }, path === field.dataset.path ? detailText(value) : `${path}: ${detailText(value)}`);
+      const note = h('p', { class: 'field-error', role: 'alert', dataset: { for: path } }, path === field.dataset.path ? detailText(value) : t('forms.pathDetail', { path, detail: detailText(value) }));
       const holder = field.closest('.field, fieldset, .window, .mask') || field;
       holder.after(note);
       placed++;
     }
   }
   const left = Object.keys(rest).length ? rest : null;
-  fillError(message, { message: placed ? `${err.message} (see the marked fields)` : err.message, details: left });
+  fillError(message, { message: placed ? t('forms.seeMarkedFields', { message: err.message }) : err.message, details: left });
   message.hidden = false;
   const first = form.querySelector('[aria-invalid="true"]');
   if (first) first.focus({ preventScroll: false });

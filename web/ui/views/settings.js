@@ -2,13 +2,37 @@
 // changed is sent, as a JSON merge patch (objects merge, arrays replace, null removes).
 import { api, apiUrl, seg, pictureUrl } from '../api.js';
 import { h, fill, spinner, labelled, button, flash, copyText } from '../dom.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t } from '../i18n.js';
 import { loadSource, sourceHeader } from './common.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PROGRESS_CONTENTS = ['latest', 'compare', 'film'];
 const POSITIONS = ['top-left', 'top', 'top-right', 'center', 'bottom-left', 'bottom', 'bottom-right'];
+
+// What people read for the codes the file holds; the selects' values stay the codes.
+const WEEKDAY_LABELS = {
+  mon: t('settings.dayMon'),
+  tue: t('settings.dayTue'),
+  wed: t('settings.dayWed'),
+  thu: t('settings.dayThu'),
+  fri: t('settings.dayFri'),
+  sat: t('settings.daySat'),
+  sun: t('settings.daySun'),
+};
+const PROGRESS_CONTENT_LABELS = { latest: t('settings.contentLatest'), compare: t('settings.contentCompare'), film: t('settings.contentFilm') };
+const PROGRESS_EVERY_LABELS = { week: t('settings.everyWeek'), day: t('settings.everyDay') };
+const LEVEL_LABELS = { view: t('settings.levelView'), download: t('settings.levelDownload') };
+const POSITION_LABELS = {
+  'top-left': t('settings.positionTopLeft'),
+  top: t('settings.positionTop'),
+  'top-right': t('settings.positionTopRight'),
+  center: t('settings.positionCenter'),
+  'bottom-left': t('settings.positionBottomLeft'),
+  bottom: t('settings.positionBottom'),
+  'bottom-right': t('settings.positionBottomRight'),
+};
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -107,10 +131,11 @@ function renderForm(container, id, original, editable, progress, latest) {
     fields.push({ el, path, read: () => el.checked, parse: (v) => v });
     return el;
   };
-  const select = (path, options, fallback, parse = (v) => v) => {
+  /** `labels`: what people read for each value, when it is not the value itself. */
+  const select = (path, options, fallback, parse = (v) => v, labels = null) => {
     if (!may(path)) return null;
     const current = String(getPath(original, path) ?? fallback);
-    const el = h('select', { dataset: { path }, name: path }, options.map((o) => h('option', { value: String(o), selected: String(o) === current, text: String(o) })));
+    const el = h('select', { dataset: { path }, name: path }, options.map((o) => h('option', { value: String(o), selected: String(o) === current, text: labels?.[o] ?? String(o) })));
     fields.push({ el, path, read: () => el.value, parse });
     return el;
   };
@@ -134,27 +159,27 @@ function renderForm(container, id, original, editable, progress, latest) {
   const drawWindows = () => {
     fill(
       windowsBox,
-      windows.length === 0 ? h('p', { class: 'hint', text: 'No window: captures all day, every day.' }) : null,
+      windows.length === 0 ? h('p', { class: 'hint', text: t('settings.noWindow') }) : null,
       windows.map((w, i) => {
         const base = `schedule.windows[${i}]`;
         const days = h(
           'fieldset',
           { class: 'days', dataset: { path: `${base}.days` } },
-          h('legend', { text: 'Days' }),
+          h('legend', { text: t('settings.days') }),
           WEEKDAYS.map((d) =>
             h('label', { class: 'day-check' }, h('input', { type: 'checkbox', checked: w.days.includes(d), onchange: (e) => {
               w.days = WEEKDAYS.filter((x) => (x === d ? e.target.checked : w.days.includes(x)));
-            } }), d),
+            } }), WEEKDAY_LABELS[d]),
           ),
         );
-        const from = h('input', { type: 'text', value: w.from, placeholder: '07:00 or sunrise-30m', dataset: { path: `${base}.from` }, oninput: (e) => (w.from = e.target.value.trim()) });
-        const to = h('input', { type: 'text', value: w.to, placeholder: '19:00 or sunset+30m', dataset: { path: `${base}.to` }, oninput: (e) => (w.to = e.target.value.trim()) });
-        return h('div', { class: 'window', dataset: { path: base } }, days, h('div', { class: 'row' }, labelled('From', from), labelled('To', to), button('Remove', () => {
+        const from = h('input', { type: 'text', value: w.from, placeholder: t('settings.windowFromPlaceholder'), dataset: { path: `${base}.from` }, oninput: (e) => (w.from = e.target.value.trim()) });
+        const to = h('input', { type: 'text', value: w.to, placeholder: t('settings.windowToPlaceholder'), dataset: { path: `${base}.to` }, oninput: (e) => (w.to = e.target.value.trim()) });
+        return h('div', { class: 'window', dataset: { path: base } }, days, h('div', { class: 'row' }, labelled(t('settings.windowFrom'), from), labelled(t('settings.windowTo'), to), button(t('settings.remove'), () => {
           windows = windows.filter((x) => x !== w);
           drawWindows();
         }, { class: 'small danger' })));
       }),
-      button('Add a window', () => {
+      button(t('settings.addWindow'), () => {
         windows.push({ days: WEEKDAYS.slice(0, 5), from: '07:00', to: '19:00' });
         drawWindows();
       }, { class: 'small' }),
@@ -166,12 +191,12 @@ function renderForm(container, id, original, editable, progress, latest) {
       masks.map((m, i) => {
         const base = `image.privacyMasks[${i}]`;
         const num = (key) => h('input', { type: 'number', inputmode: 'numeric', min: key === 'width' || key === 'height' ? 1 : 0, value: m[key] ?? '', dataset: { path: `${base}.${key}` }, oninput: (e) => (m[key] = e.target.value === '' ? undefined : Number(e.target.value)) });
-        return h('div', { class: 'mask row', dataset: { path: base } }, labelled('Left', num('left')), labelled('Top', num('top')), labelled('Width', num('width')), labelled('Height', num('height')), button('Remove', () => {
+        return h('div', { class: 'mask row', dataset: { path: base } }, labelled(t('settings.left'), num('left')), labelled(t('settings.top'), num('top')), labelled(t('settings.width'), num('width')), labelled(t('settings.height'), num('height')), button(t('settings.remove'), () => {
           masks = masks.filter((x) => x !== m);
           drawMasksAndCanvas();
         }, { class: 'small danger' }));
       }),
-      button('Add a mask', () => {
+      button(t('settings.addMask'), () => {
         masks.push({ left: 0, top: 0, width: 100, height: 100 });
         drawMasksAndCanvas();
       }, { class: 'small' }),
@@ -193,15 +218,15 @@ function renderForm(container, id, original, editable, progress, latest) {
 
   const section = (key, title, ...content) => (may(key) ? h('fieldset', { class: 'panel', dataset: { path: key } }, h('legend', { text: title }), ...content) : null);
   const checkField = (path, fallback, label) => (may(path) ? h('label', { class: 'check' }, check(path, fallback), label) : null);
-  const general = h('fieldset', { class: 'panel' }, h('legend', { text: 'Source' }), field('Name', text('name', { maxlength: 200 })), checkField('enabled', true, ' Enabled (captures on schedule)'));
+  const general = h('fieldset', { class: 'panel' }, h('legend', { text: t('settings.sourceTitle') }), field(t('settings.name'), text('name', { maxlength: 200 })), checkField('enabled', true, ` ${t('settings.enabled')}`));
 
   const message = h('div', { class: 'form-error', hidden: true });
   const status = h('p', { class: 'flash', hidden: true, role: 'status' });
-  const save = h('button', { type: 'submit', class: 'primary', text: 'Save changes' });
+  const save = h('button', { type: 'submit', class: 'primary', text: t('settings.save') });
 
   // Interval presets, each with the pictures a day it gives with the windows as they are in the form.
   const everyInput = text('schedule.every', { placeholder: '5m', size: 6 });
-  const presetsBox = h('div', { class: 'presets interval-presets', 'aria-label': 'Intervals' });
+  const presetsBox = h('div', { class: 'presets interval-presets', 'aria-label': t('settings.intervals') });
   let counting = 0;
   const countPresets = async () => {
     if (!everyInput) return;
@@ -212,11 +237,11 @@ function renderForm(container, id, original, editable, progress, latest) {
       fill(presetsBox, INTERVALS.map((every) => {
         const perDay = answer.counts[every];
         const average = Math.round(perDay.reduce((a, b) => a + b, 0) / perDay.length);
-        const spread = Math.min(...perDay) === Math.max(...perDay) ? `${average} a day` : `${Math.min(...perDay)}–${Math.max(...perDay)} a day`;
-        return button(`${every} · ${spread}`, () => {
+        const label = Math.min(...perDay) === Math.max(...perDay) ? t('settings.presetPerDay', { every, count: average }) : t('settings.presetPerDayRange', { every, min: Math.min(...perDay), max: Math.max(...perDay) });
+        return button(label, () => {
           everyInput.value = every;
           everyInput.dispatchEvent(new Event('input', { bubbles: true }));
-        }, { class: 'small', dataset: { every }, 'aria-pressed': String(everyInput.value === every), title: `${answer.days.map((d, i) => `${d}: ${perDay[i]}`).join(', ')}` });
+        }, { class: 'small', dataset: { every }, 'aria-pressed': String(everyInput.value === every), title: `${answer.days.map((d, i) => t('settings.presetDayCount', { day: d, count: perDay[i] })).join(', ')}` });
       }));
     } catch {
       if (ticket === counting) fill(presetsBox);
@@ -236,12 +261,12 @@ function renderForm(container, id, original, editable, progress, latest) {
   });
 
   // A test shot with the form as it is, before saving.
-  const previewImg = h('img', { class: 'preview-shot', alt: 'Test shot with these settings', hidden: true });
+  const previewImg = h('img', { class: 'preview-shot', alt: t('settings.previewAlt'), hidden: true });
   const previewNote = h('p', { class: 'hint', role: 'status' });
-  const previewButton = button('Preview a test shot', async () => {
+  const previewButton = button(t('settings.previewButton'), async () => {
     clearFieldErrors(form, message);
     previewButton.disabled = true;
-    previewNote.textContent = 'The camera takes a test shot…';
+    previewNote.textContent = t('settings.previewTaking');
     try {
       const res = await fetch(apiUrl(`/api/sources/${seg(id)}/preview`), { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'image/jpeg' }, body: JSON.stringify(collect().patch || {}), credentials: 'same-origin' });
       if (!res.ok) {
@@ -252,7 +277,7 @@ function renderForm(container, id, original, editable, progress, latest) {
       if (previewImg.src.startsWith('blob:')) URL.revokeObjectURL(previewImg.src);
       previewImg.src = URL.createObjectURL(blob);
       previewImg.hidden = false;
-      previewNote.textContent = `Test shot at ${t.time(new Date().toISOString())}, as the next picture will look with these settings (not kept).`;
+      previewNote.textContent = t('settings.previewTaken', { time: time.time(new Date().toISOString()) });
     } catch (err) {
       previewNote.textContent = '';
       fieldErrors(form, message, err);
@@ -260,7 +285,7 @@ function renderForm(container, id, original, editable, progress, latest) {
       previewButton.disabled = false;
     }
   }, { class: 'small', 'data-action': 'preview' });
-  const previewBox = may('image') ? h('div', { class: 'preview-box' }, h('h3', { text: 'Preview' }), h('div', { class: 'row' }, previewButton), previewNote, previewImg) : null;
+  const previewBox = may('image') ? h('div', { class: 'preview-box' }, h('h3', { text: t('settings.preview') }), h('div', { class: 'row' }, previewButton), previewNote, previewImg) : null;
 
   /** The windows as the patch sends them. */
   function windowsForPatch() {
@@ -273,57 +298,59 @@ function renderForm(container, id, original, editable, progress, latest) {
     general,
     section(
       'schedule',
-      'Schedule',
-      field('Capture every', everyInput, 'A duration such as 10s, 5m, 2h; slots are aligned to the clock.'),
+      t('settings.schedule'),
+      field(t('settings.captureEvery'), everyInput, t('settings.captureEveryHint')),
       everyInput ? presetsBox : null,
-      may('schedule.windows') ? [h('h3', { text: 'Windows' }), windowsBox] : null,
+      may('schedule.windows') ? [h('h3', { text: t('settings.windows') }), windowsBox] : null,
     ),
     section(
       'image',
-      'Image',
-      h('div', { class: 'row' }, field('Rotate', select('image.rotate', [0, 90, 180, 270], 0, Number)), field('Legend position', select('image.legend.position', POSITIONS, 'bottom-left'))),
+      t('settings.image'),
+      h('div', { class: 'row' }, field(t('settings.rotate'), select('image.rotate', [0, 90, 180, 270], 0, Number)), field(t('settings.legendPosition'), select('image.legend.position', POSITIONS, 'bottom-left', undefined, POSITION_LABELS))),
       may('image.crop')
         ? [
-            h('div', { class: 'row crop' }, field('Crop left', number('image.crop.left', { min: 0, placeholder: '0' })), field('Top', number('image.crop.top', { min: 0, placeholder: '0' })), field('Width', number('image.crop.width', { min: 1, placeholder: 'all' })), field('Height', number('image.crop.height', { min: 1, placeholder: 'all' }))),
-            h('p', { class: 'hint', text: 'The part kept, in pixels of the rotated picture; all four empty: the whole picture. "Preview a test shot" shows it before saving.' }),
+            h('div', { class: 'row crop' }, field(t('settings.cropLeft'), number('image.crop.left', { min: 0, placeholder: '0' })), field(t('settings.top'), number('image.crop.top', { min: 0, placeholder: '0' })), field(t('settings.width'), number('image.crop.width', { min: 1, placeholder: t('settings.cropAll') })), field(t('settings.height'), number('image.crop.height', { min: 1, placeholder: t('settings.cropAll') }))),
+            h('p', { class: 'hint', text: t('settings.cropHint', { button: t('settings.previewButton') }) }),
           ]
         : null,
-      field('Legend text', text('image.legend.text', { placeholder: 'empty: no legend', value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), 'Placeholders: {source} {date} {time}. Empty: no legend.'),
+      // The placeholders are the legend's own syntax, the same in every language.
+      field(t('settings.legendText'), text('image.legend.text', { placeholder: t('settings.legendTextPlaceholder'), value: getPath(original, 'image.legend') ? getPath(original, 'image.legend.text') ?? '{source} {date} {time}' : '' }), t('settings.legendTextHint', { placeholders: '{source} {date} {time}' })),
       may('image.privacyMasks')
         ? [
-            h('h3', { text: 'Privacy masks' }),
-            h('p', { class: 'hint', text: maskEditor ? 'Drag on the picture to draw a mask; drag a mask to move it, its corner to size it. Black rectangles, in pixels of the rotated picture.' : 'Black rectangles, in pixels of the rotated picture.' }),
+            h('h3', { text: t('settings.privacyMasks') }),
+            h('p', { class: 'hint', text: maskEditor ? t('settings.privacyMasksDrawHint') : t('settings.privacyMasksHint') }),
             maskEditor ? maskEditor.element : null,
             masksBox,
           ]
         : null,
       may('image.watermark')
         ? [
-            h('h3', { text: 'Watermark' }),
-            field('File', text('image.watermark.file', { placeholder: 'logo.png' }), 'A PNG in the configuration file\'s folder; customers and the public see it. Empty: none.'),
-            h('div', { class: 'row' }, field('Position', select('image.watermark.position', POSITIONS, 'bottom-right')), field('Opacity', number('image.watermark.opacity', { min: 0, max: 1, step: 0.05, placeholder: '0.6' })), field('Width', number('image.watermark.scale', { min: 0.02, max: 1, step: 0.01, placeholder: '0.2' }), 'Of the picture')),
+            h('h3', { text: t('settings.watermark') }),
+            field(t('settings.watermarkFile'), text('image.watermark.file', { placeholder: 'logo.png' }), t('settings.watermarkFileHint')),
+            h('div', { class: 'row' }, field(t('settings.position'), select('image.watermark.position', POSITIONS, 'bottom-right', undefined, POSITION_LABELS)), field(t('settings.opacity'), number('image.watermark.opacity', { min: 0, max: 1, step: 0.05, placeholder: '0.6' })), field(t('settings.width'), number('image.watermark.scale', { min: 0.02, max: 1, step: 0.01, placeholder: '0.2' }), t('settings.watermarkWidthHint'))),
           ]
         : null,
       previewBox,
     ),
     section(
       'timelapse',
-      'Films',
-      checkField('timelapse.daily.enabled', true, ' Build a film of each day'),
-      h('div', { class: 'row' }, field('At', text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), field('FPS', number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), field('Width', number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' })), field('At least (s)', number('timelapse.daily.minSeconds', { min: 0, max: 600, placeholder: '10' }), 'A shorter day is slowed')),
-      checkField('timelapse.weekly.enabled', false, ' Build a film of each week (on Mondays)'),
-      h('div', { class: 'row' }, field('FPS', number('timelapse.weekly.fps', { min: 1, max: 120, placeholder: '25' })), field('At most (s)', number('timelapse.weekly.maxSeconds', { min: 0, max: 3600, placeholder: '60' }))),
-      checkField('timelapse.monthly.enabled', false, ' Build a film of each month (on the 1st)'),
-      h('div', { class: 'row' }, field('FPS', number('timelapse.monthly.fps', { min: 1, max: 120, placeholder: '25' })), field('At most (s)', number('timelapse.monthly.maxSeconds', { min: 0, max: 3600, placeholder: '120' }))),
-      checkField('timelapse.phone.enabled', true, ' Also make each film for phones'),
-      h('div', { class: 'row' }, field('Height', number('timelapse.phone.height', { min: 144, max: 1080, step: 2, placeholder: '720' })), field('Bit rate at most', text('timelapse.phone.maxBitrate', { placeholder: '1Mbit/s', size: 9 }))),
+      t('settings.films'),
+      checkField('timelapse.daily.enabled', true, ` ${t('settings.dailyEnabled')}`),
+      h('div', { class: 'row' }, field(t('settings.at'), text('timelapse.daily.at', { placeholder: '00:30', size: 5 })), field(t('settings.fps'), number('timelapse.daily.fps', { min: 1, max: 120, placeholder: '25' })), field(t('settings.width'), number('timelapse.daily.width', { min: 16, step: 2, placeholder: '1920' })), field(t('settings.atLeastSeconds'), number('timelapse.daily.minSeconds', { min: 0, max: 600, placeholder: '10' }), t('settings.atLeastSecondsHint'))),
+      checkField('timelapse.weekly.enabled', false, ` ${t('settings.weeklyEnabled')}`),
+      h('div', { class: 'row' }, field(t('settings.fps'), number('timelapse.weekly.fps', { min: 1, max: 120, placeholder: '25' })), field(t('settings.atMostSeconds'), number('timelapse.weekly.maxSeconds', { min: 0, max: 3600, placeholder: '60' }))),
+      checkField('timelapse.monthly.enabled', false, ` ${t('settings.monthlyEnabled')}`),
+      h('div', { class: 'row' }, field(t('settings.fps'), number('timelapse.monthly.fps', { min: 1, max: 120, placeholder: '25' })), field(t('settings.atMostSeconds'), number('timelapse.monthly.maxSeconds', { min: 0, max: 3600, placeholder: '120' }))),
+      checkField('timelapse.phone.enabled', true, ` ${t('settings.phoneEnabled')}`),
+      h('div', { class: 'row' }, field(t('settings.height'), number('timelapse.phone.height', { min: 144, max: 1080, step: 2, placeholder: '720' })), field(t('settings.maxBitrate'), text('timelapse.phone.maxBitrate', { placeholder: '1Mbit/s', size: 9 }))),
     ),
     section(
       'public',
-      'Public picture',
-      checkField('public.enabled', false, ' Publish the latest picture (no login)'),
-      h('div', { class: 'row' }, field('Width', number('public.width', { min: 16, placeholder: '1280' })), field('Delay', text('public.delay', { placeholder: '0s', size: 6 }))),
-      field('Other widths', numbers('public.sizes', { placeholder: '640, 1920' }), ' Each served as latest-<width>.jpg, for websites that want several sizes.'),
+      t('settings.publicPicture'),
+      checkField('public.enabled', false, ` ${t('settings.publicEnabled')}`),
+      h('div', { class: 'row' }, field(t('settings.width'), number('public.width', { min: 16, placeholder: '1280' })), field(t('settings.delay'), text('public.delay', { placeholder: '0s', size: 6 }))),
+      // The file name is the URL's, the same in every language.
+      field(t('settings.otherWidths'), numbers('public.sizes', { placeholder: '640, 1920' }), ` ${t('settings.otherWidthsHint', { file: 'latest-<width>.jpg' })}`),
       getPath(original, 'public.enabled') ? embed(id) : null,
     ),
     may('progress') ? progressSection(id, original, progress, { check, select, words, number, text, field }) : null,
@@ -364,7 +391,7 @@ function renderForm(container, id, original, editable, progress, latest) {
     clearFieldErrors(form, message);
     status.hidden = true;
     const { patch, edited } = collect();
-    if (!patch) return flash(status, 'Nothing changed.', 'muted');
+    if (!patch) return flash(status, t('settings.nothingChanged'), 'muted');
     save.disabled = true;
     try {
       const answer = await api.patch(`/api/sources/${seg(id)}`, patch);
@@ -372,7 +399,8 @@ function renderForm(container, id, original, editable, progress, latest) {
       const state = may('progress') ? await api.get(`/api/sources/${seg(id)}/progress`).catch(() => progress) : progress;
       renderForm(container, id, next, editable, state);
       const again = container.querySelector('.form-actions .flash');
-      if (again) flash(again, `Saved: ${Object.keys(patch).join(', ')}. It applies now.`);
+      // The keys are the file's own names (schedule, image), the same in every language.
+      if (again) flash(again, t('settings.saved', { keys: Object.keys(patch).join(', ') }));
     } catch (err) {
       fieldErrors(form, message, err);
     } finally {
@@ -386,15 +414,18 @@ function renderForm(container, id, original, editable, progress, latest) {
 function embed(id) {
   // As wide as the page's column and never wider (a fixed 640 px would widen a phone's page); the
   // embed page letterboxes pictures of another shape.
-  const code = `<iframe src="${location.origin}/public/${id}" title="Live picture" loading="lazy" style="display:block;width:100%;max-width:1280px;aspect-ratio:16/9;border:0"></iframe>`;
-  const area = h('textarea', { readonly: true, rows: 3, class: 'code', value: code, 'aria-label': 'Embed code', dataset: { embed: id } });
+  // The frame's title is read out on the customer's site, in the director's language; it goes
+  // into an attribute of the snippet, so a catalog's quote or ampersand must not end it.
+  const title = t('settings.embedFrameTitle').replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  const code = `<iframe src="${location.origin}/public/${id}" title="${title}" loading="lazy" style="display:block;width:100%;max-width:1280px;aspect-ratio:16/9;border:0"></iframe>`;
+  const area = h('textarea', { readonly: true, rows: 3, class: 'code', value: code, 'aria-label': t('settings.embedCode'), dataset: { embed: id } });
   const done = h('span', { class: 'flash', hidden: true });
   return h(
     'div',
     { class: 'embed' },
-    h('h3', { text: 'Embed on a website' }),
+    h('h3', { text: t('settings.embedTitle') }),
     area,
-    h('div', { class: 'row' }, button('Copy', async () => flash(done, (await copyText(code, area)) ? 'Copied.' : 'Select the text and copy it.'), { class: 'small', 'data-action': 'copy-embed' }), h('a', { href: `/public/${id}`, target: '_blank', rel: 'noopener', text: 'Open the public page' }), done),
+    h('div', { class: 'row' }, button(t('settings.copy'), async () => flash(done, (await copyText(code, area)) ? t('settings.copied') : t('settings.copyByHand')), { class: 'small', 'data-action': 'copy-embed' }), h('a', { href: `/public/${id}`, target: '_blank', rel: 'noopener', text: t('settings.openPublicPage') }), done),
   );
 }
 
@@ -411,13 +442,13 @@ function progressSection(id, original, progress, f) {
   // A group the file names but that does not exist (any more) stays selected, so saving does not drop it silently.
   const groupOptions = ['', ...groups, ...(group && !groups.includes(group) ? [group] : [])];
   const groupSelect = select('progress.group', groupOptions, '', (v) => (v === '' ? undefined : v));
-  if (groupSelect) for (const option of groupSelect.options) if (option.value === '') option.textContent = '(none)';
-  const every = select('progress.every', ['week', 'day'], 'week');
-  const day = select('progress.day', WEEKDAYS, 'mon');
-  const content = select('progress.content', PROGRESS_CONTENTS, 'latest');
+  if (groupSelect) for (const option of groupSelect.options) if (option.value === '') option.textContent = t('settings.noGroupOption');
+  const every = select('progress.every', ['week', 'day'], 'week', undefined, PROGRESS_EVERY_LABELS);
+  const day = select('progress.day', WEEKDAYS, 'mon', undefined, WEEKDAY_LABELS);
+  const content = select('progress.content', PROGRESS_CONTENTS, 'latest', undefined, PROGRESS_CONTENT_LABELS);
   const compareDays = number('progress.compareDays', { min: 1, max: 365, placeholder: '7' });
-  const dayField = field('Day', day, 'Weekly e-mails');
-  const daysField = field('Days back', compareDays, 'Compare only');
+  const dayField = field(t('settings.progressDay'), day, t('settings.progressDayHint'));
+  const daysField = field(t('settings.progressDaysBack'), compareDays, t('settings.progressDaysBackHint'));
   const sync = () => {
     if (dayField) dayField.hidden = every && every.value !== 'week';
     if (daysField) daysField.hidden = content && content.value !== 'compare';
@@ -435,13 +466,13 @@ function progressSection(id, original, progress, f) {
   return h(
     'fieldset',
     { class: 'panel progress', dataset: { path: 'progress' } },
-    h('legend', { text: 'Progress e-mails' }),
-    h('p', { class: 'hint', text: 'An e-mail with the newest picture, a comparison or the newest film, sent through the alerts SMTP server, with a share link valid until the next e-mail.' }),
-    h('label', { class: 'check' }, check('progress.enabled', has), ' Send progress e-mails'),
-    field('To', words('progress.to', { placeholder: 'site@example.com, boss@example.com', autocomplete: 'off' }), 'E-mail addresses, separated by commas.'),
-    field('Group', groupSelect, groups.length ? 'Its members with an e-mail address get them too.' : 'No group yet: a maintainer makes them on the Users page.'),
-    h('div', { class: 'row' }, field('Every', every), dayField, field('At', text('progress.at', { placeholder: '08:00', size: 5 }), 'Local time of the box.')),
-    h('div', { class: 'row' }, field('Content', content), daysField, field('Link', select('progress.level', ['view', 'download'], 'view'), 'download: the link also lets them download.')),
+    h('legend', { text: t('settings.progressTitle') }),
+    h('p', { class: 'hint', text: t('settings.progressHint') }),
+    h('label', { class: 'check' }, check('progress.enabled', has), ` ${t('settings.progressEnabled')}`),
+    field(t('settings.progressTo'), words('progress.to', { placeholder: t('settings.progressToPlaceholder'), autocomplete: 'off' }), t('settings.progressToHint')),
+    field(t('settings.progressGroup'), groupSelect, groups.length ? t('settings.progressGroupHint') : t('settings.progressNoGroup')),
+    h('div', { class: 'row' }, field(t('settings.progressEvery'), every), dayField, field(t('settings.at'), text('progress.at', { placeholder: '08:00', size: 5 }), t('settings.progressAtHint'))),
+    h('div', { class: 'row' }, field(t('settings.progressContent'), content), daysField, field(t('settings.progressLink'), select('progress.level', ['view', 'download'], 'view', undefined, LEVEL_LABELS), t('settings.progressLinkHint', { download: LEVEL_LABELS.download }))),
     stateBox,
     has && getPath(original, 'progress.enabled') !== false ? sendNow(id, refresh) : null,
   );
@@ -450,25 +481,29 @@ function progressSection(id, original, progress, f) {
 /** What happened to the source's e-mails, in the words of the System page. */
 function progressState(p) {
   const lines = [
-    h('li', { text: p.enabled ? `Next: ${t.dateMinutes(p.nextAt)} (${p.rhythm}), to ${p.recipients.length} recipient${p.recipients.length === 1 ? '' : 's'}.` : 'Off.' }),
-    h('li', { text: p.lastSent ? `Last sent ${t.dateMinutes(p.lastSent.at)} to ${p.lastSent.recipients}.` : 'None sent yet.' }),
+    h('li', { text: p.enabled ? t('settings.progressNext', { at: time.dateMinutes(p.nextAt), rhythm: p.rhythm, count: p.recipients.length }) : t('settings.progressOff') }),
+    h('li', { text: p.lastSent ? t('settings.progressLastSent', { at: time.dateMinutes(p.lastSent.at), count: p.lastSent.recipients }) : t('settings.progressNoneSent') }),
   ];
-  if (p.pending) lines.push(h('li', { class: 'warn-text', text: p.pending.sending ? 'One is being sent.' : `Waiting since ${t.dateMinutes(p.pending.queuedAt)}, ${p.pending.attempts} failed attempt(s), next try ${t.dateMinutes(p.pending.nextAttemptAt)}: ${p.pending.lastError || ''}` }));
-  if (p.lastProblem) lines.push(h('li', { class: p.lastProblem.state === 'failed' ? 'bad-text' : 'warn-text', text: `${p.lastProblem.state === 'failed' ? 'Given up' : 'Skipped'} ${t.dateMinutes(p.lastProblem.at)}: ${p.lastProblem.reason}` }));
+  if (p.pending) lines.push(h('li', { class: 'warn-text', text: p.pending.sending ? t('settings.progressSending') : t('settings.progressWaiting', { since: time.dateMinutes(p.pending.queuedAt), attempts: p.pending.attempts, next: time.dateMinutes(p.pending.nextAttemptAt), error: p.pending.lastError || '' }) }));
+  if (p.lastProblem) {
+    const values = { at: time.dateMinutes(p.lastProblem.at), reason: p.lastProblem.reason };
+    lines.push(h('li', { class: p.lastProblem.state === 'failed' ? 'bad-text' : 'warn-text', text: p.lastProblem.state === 'failed' ? t('settings.progressGivenUp', values) : t('settings.progressSkipped', values) }));
+  }
   if (p.problem) lines.push(h('li', { class: 'bad-text', text: p.problem }));
-  if (p.withoutAddress.length) lines.push(h('li', { class: 'warn-text', text: `Without an e-mail address (they get nothing): ${p.withoutAddress.join(', ')}` }));
+  // The names are users' names; joined as the System page joins them.
+  if (p.withoutAddress.length) lines.push(h('li', { class: 'warn-text', text: t('settings.progressWithoutAddress', { names: p.withoutAddress.join(', ') }) }));
   return h('ul', { class: 'progress-state', dataset: { progressState: p.sourceId } }, lines);
 }
 
 function sendNow(id, refresh) {
   const done = h('span', { class: 'flash', hidden: true, role: 'status' });
-  const go = button('Send one now', async () => {
+  const go = button(t('settings.sendNow'), async () => {
     go.disabled = true;
     try {
       const { email } = await api.post(`/api/sources/${seg(id)}/progress/send`, {});
-      if (email.state === 'sent') flash(done, `Sent to ${email.recipients} recipient${email.recipients === 1 ? '' : 's'}.`);
-      else if (email.state === 'pending') flash(done, `Not sent yet: ${email.error}. Tried again ${t.dateMinutes(email.nextAttemptAt)}.`, 'bad-text');
-      else flash(done, `Not sent: ${email.error}`, 'bad-text');
+      if (email.state === 'sent') flash(done, t('settings.sentTo', { count: email.recipients }));
+      else if (email.state === 'pending') flash(done, t('settings.notSentYet', { error: email.error, at: time.dateMinutes(email.nextAttemptAt) }), 'bad-text');
+      else flash(done, t('settings.notSent', { error: email.error }), 'bad-text');
       await refresh();
     } catch (err) {
       flash(done, err.message, 'bad-text');
@@ -476,7 +511,7 @@ function sendNow(id, refresh) {
       go.disabled = false;
     }
   }, { class: 'small', 'data-action': 'send-progress' });
-  return h('div', { class: 'row' }, go, h('small', { class: 'hint', text: 'To the recipients above, with a new link that replaces the last one.' }), done);
+  return h('div', { class: 'row' }, go, h('small', { class: 'hint', text: t('settings.sendNowHint') }), done);
 }
 
 /**
@@ -491,7 +526,7 @@ function maskCanvas(latest, original, getMasks, onChange) {
   const height = latest.height;
   const crop = getPath(original, 'image.crop') || { left: 0, top: 0 };
   const boxes = h('div', { class: 'mask-layer' });
-  const img = h('img', { src: pictureUrl(latest, 'preview'), alt: `Latest picture, ${t.dateTime(latest.takenAt)}`, width, height, draggable: false });
+  const img = h('img', { src: pictureUrl(latest, 'preview'), alt: t('settings.latestPictureAlt', { date: time.dateTime(latest.takenAt) }), width, height, draggable: false });
   const element = h('div', { class: 'mask-canvas', dataset: { picture: latest.id } }, img, boxes);
   const pct = (v, of) => `${(100 * v) / of}%`;
   const place = (el, m) => {
@@ -510,7 +545,7 @@ function maskCanvas(latest, original, getMasks, onChange) {
     fill(
       boxes,
       getMasks().map((m, i) => {
-        const box = h('div', { class: 'mask-box', dataset: { mask: i }, role: 'img', 'aria-label': `Mask ${i + 1}: ${m.width}×${m.height} at ${m.left},${m.top}` }, h('span', { class: 'mask-handle', dataset: { handle: i } }));
+        const box = h('div', { class: 'mask-box', dataset: { mask: i }, role: 'img', 'aria-label': t('settings.maskLabel', { n: i + 1, width: m.width, height: m.height, left: m.left, top: m.top }) }, h('span', { class: 'mask-handle', dataset: { handle: i } }));
         place(box, m);
         return box;
       }),

@@ -4,26 +4,27 @@
 // Copy and its QR code, and says so.
 import { api } from '../api.js';
 import { h, fill, button, labelled, copyText } from '../dom.js';
+import { t, tNodes } from '../i18n.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 
 /** How long a link lives, as the dialog offers it (the server takes 5m to 90d). */
 export const EXPIRIES = [
-  ['1d', '1 day'],
-  ['7d', '7 days'],
-  ['30d', '30 days'],
-  ['90d', '90 days'],
+  ['1d', t('share.expiryDays', { days: 1 })],
+  ['7d', t('share.expiryDays', { days: 7 })],
+  ['30d', t('share.expiryDays', { days: 30 })],
+  ['90d', t('share.expiryDays', { days: 90 })],
 ];
 const DEFAULT_EXPIRY = '7d';
 
 /** What each scope opens, in a list or a heading. */
-export const SCOPE_NAMES = { latest: 'Live picture', gallery: 'Pictures and films', picture: 'One picture', video: 'One film', compare: 'Two pictures compared' };
+export const SCOPE_NAMES = { latest: t('share.scopeLatest'), gallery: t('share.scopeGallery'), picture: t('share.scopePicture'), video: t('share.scopeVideo'), compare: t('share.scopeCompare') };
 const SCOPE_CHOICES = {
-  gallery: 'Pictures and films (all, or a period)',
-  latest: 'The live picture only (refreshed as the camera captures)',
+  gallery: t('share.choiceGallery'),
+  latest: t('share.choiceLatest'),
 };
-export const LEVEL_NAMES = { view: 'View only', download: 'View and download' };
+export const LEVEL_NAMES = { view: t('share.levelView'), download: t('share.levelDownload') };
 
 /**
  * A Share button for `sourceId`, or null for who may not share it (and in share mode).
@@ -33,7 +34,7 @@ export const LEVEL_NAMES = { view: 'View only', download: 'View and download' };
  */
 export function shareButton(sourceId, what, ctx, props = {}) {
   if (session.share || !session.canShare(sourceId)) return null;
-  return button('Share', () => {
+  return button(t('share.share'), () => {
     const spec = what();
     if (spec) openShareDialog(sourceId, spec, ctx);
   }, { class: 'share-button', 'data-action': 'share', ...props });
@@ -51,8 +52,8 @@ export function openShareDialog(sourceId, spec, ctx) {
   const period = h(
     'div',
     { class: 'share-period' },
-    h('div', { class: 'row' }, labelled('From (optional)', from), labelled('To (optional, included)', to)),
-    h('p', { class: 'hint', text: 'Without a period the link shows every picture and film, those to come too.' }),
+    h('div', { class: 'row' }, labelled(t('share.fromOptional'), from), labelled(t('share.toOptional'), to)),
+    h('p', { class: 'hint', text: t('share.periodHint') }),
   );
   const sync = () => {
     period.hidden = scope !== 'gallery';
@@ -62,7 +63,7 @@ export function openShareDialog(sourceId, spec, ctx) {
       ? h(
           'fieldset',
           { class: 'choices', dataset: { path: 'scope' } },
-          h('legend', { text: 'What to share' }),
+          h('legend', { text: t('share.whatToShare') }),
           scopes.map((s) =>
             h('label', { class: 'check' }, h('input', { type: 'radio', name: 'scope', value: s, checked: s === scope, onchange: () => {
               scope = s;
@@ -70,7 +71,7 @@ export function openShareDialog(sourceId, spec, ctx) {
             } }), h('span', { text: SCOPE_CHOICES[s] || SCOPE_NAMES[s] })),
           ),
         )
-      : h('p', { class: 'what', dataset: { path: 'scope' } }, h('strong', { text: `${SCOPE_NAMES[scope]}: ` }), spec.describe || '');
+      : h('p', { class: 'what', dataset: { path: 'scope' } }, h('strong', { text: t('share.whatLabel', { what: SCOPE_NAMES[scope] }) }), spec.describe || '');
   // Errors about the picture, pictures or film land next to what is shared.
   const target = h('span', { class: 'share-target', dataset: { path: scope === 'compare' ? 'pictures' : scope } });
   const level = h(
@@ -79,8 +80,8 @@ export function openShareDialog(sourceId, spec, ctx) {
     ['view', 'download'].filter((l) => session.can(sourceId, l)).map((l) => h('option', { value: l, text: LEVEL_NAMES[l] })),
   );
   const expiresIn = h('select', { name: 'expiresIn', dataset: { path: 'expiresIn' } }, EXPIRIES.map(([value, text]) => h('option', { value, text, selected: value === DEFAULT_EXPIRY })));
-  const label = h('input', { type: 'text', name: 'label', maxlength: 100, autocomplete: 'off', placeholder: 'e.g. For the site meeting', dataset: { path: 'label' } });
-  const submit = h('button', { type: 'submit', class: 'primary', text: 'Create the link' });
+  const label = h('input', { type: 'text', name: 'label', maxlength: 100, autocomplete: 'off', placeholder: t('share.labelExample'), dataset: { path: 'label' } });
+  const submit = h('button', { type: 'submit', class: 'primary', text: t('share.create') });
   const close = () => dialog.close();
   const body = h('div', { class: 'share-body' });
 
@@ -112,10 +113,10 @@ export function openShareDialog(sourceId, spec, ctx) {
     what,
     target,
     period,
-    h('div', { class: 'row' }, labelled('Level', level), labelled('Expires after', expiresIn)),
-    labelled('Label (optional)', label, 'Shown to whoever opens the link, and in your list of links.'),
+    h('div', { class: 'row' }, labelled(t('share.level'), level), labelled(t('share.expiresAfter'), expiresIn)),
+    labelled(t('share.labelOptional'), label, t('share.labelHint')),
     message,
-    h('div', { class: 'form-actions' }, submit, button('Cancel', close)),
+    h('div', { class: 'form-actions' }, submit, button(t('share.cancel'), close)),
   );
   sync();
   fill(body, form);
@@ -123,7 +124,7 @@ export function openShareDialog(sourceId, spec, ctx) {
   const dialog = h(
     'dialog',
     { class: 'share-dialog', 'aria-labelledby': titleId },
-    h('header', { class: 'row spread' }, h('h2', { id: titleId, text: 'Share a link' }), button('×', close, { class: 'icon close', 'aria-label': 'Close' })),
+    h('header', { class: 'row spread' }, h('h2', { id: titleId, text: t('share.title') }), button('×', close, { class: 'icon close', 'aria-label': t('share.close') })),
     body,
   );
   dialog.addEventListener('close', () => dialog.remove());
@@ -136,10 +137,10 @@ export function openShareDialog(sourceId, spec, ctx) {
 
 /** The link just made: copy, QR code, shown once, until when. */
 function made(answer, close) {
-  const field = h('input', { type: 'text', readonly: true, value: answer.link, class: 'code share-link', 'aria-label': 'The link', onfocus: (e) => e.target.select() });
+  const field = h('input', { type: 'text', readonly: true, value: answer.link, class: 'code share-link', 'aria-label': t('share.theLink'), onfocus: (e) => e.target.select() });
   const note = h('span', { class: 'hint copy-note', 'aria-live': 'polite' });
-  const copy = button('Copy', async () => {
-    note.textContent = (await copyText(answer.link, field)) ? 'Copied.' : 'Select the link and copy it.';
+  const copy = button(t('share.copy'), async () => {
+    note.textContent = (await copyText(answer.link, field)) ? t('share.copied') : t('share.copyByHand');
   }, { class: 'primary', 'data-action': 'copy' });
   return h(
     'div',
@@ -147,13 +148,21 @@ function made(answer, close) {
     h(
       'div',
       { class: 'secret', role: 'status' },
-      h('p', null, h('strong', { text: 'This link is shown only once.' }), ' Copy it now: the box keeps no copy of it.'),
+      h('p', null, tNodes('share.shownOnce', { once: h('strong', { text: t('share.shownOnceStrong') }) })),
       h('div', { class: 'copy-row' }, field, copy),
       note,
     ),
-    h('img', { class: 'qr', src: svgDataUrl(answer.qr), alt: 'QR code of the link', width: 220, height: 220 }),
-    h('p', { class: 'until' }, 'Works until ', h('time', { datetime: answer.expiresAt, text: t.dateMinutes(answer.expiresAt) }), ` (${t.timeZone()}), unless revoked on the `, h('a', { href: '#/shares', text: 'Shares page' }), '.'),
-    h('div', { class: 'form-actions' }, button('Done', close)),
+    h('img', { class: 'qr', src: svgDataUrl(answer.qr), alt: t('share.qrAlt'), width: 220, height: 220 }),
+    h(
+      'p',
+      { class: 'until' },
+      tNodes('share.until', {
+        date: h('time', { datetime: answer.expiresAt, text: time.dateMinutes(answer.expiresAt) }),
+        zone: time.timeZone(),
+        link: h('a', { href: '#/shares', text: t('share.sharesPage') }),
+      }),
+    ),
+    h('div', { class: 'form-actions' }, button(t('share.done'), close)),
   );
 }
 

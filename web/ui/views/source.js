@@ -2,44 +2,47 @@
 import { api, apiUrl, seg, pictureUrl, shownSize } from '../api.js';
 import { h, fill, spinner, button } from '../dom.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t } from '../i18n.js';
 import { replaceQuery } from '../router.js';
 import { latestPictureId, loadSource, sourceFacts, sourceHeader } from './common.js';
 import { shareButton } from './share.js';
 
-const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const WEEKDAYS = [t('source.weekdayMon'), t('source.weekdayTue'), t('source.weekdayWed'), t('source.weekdayThu'), t('source.weekdayFri'), t('source.weekdaySat'), t('source.weekdaySun')];
 /** Thumbnails shown per hour before "show all": a day at 10 s is 360 an hour. */
 const PER_HOUR = 48;
 
 const REASONS = {
-  camera: 'camera failed',
-  disk: 'disk full',
-  busy: 'previous capture still running',
-  late: 'box too busy',
-  off: 'box off',
-  rejected: 'too dark or too bright',
-  purged: 'deleted (storage full)',
-  unknown: 'no record',
+  camera: t('source.reasonCamera'),
+  disk: t('source.reasonDisk'),
+  busy: t('source.reasonBusy'),
+  late: t('source.reasonLate'),
+  off: t('source.reasonOff'),
+  rejected: t('source.reasonRejected'),
+  purged: t('source.reasonPurged'),
+  unknown: t('source.reasonUnknown'),
 };
 
 /** "9 Nov, 09:00–10:00 · camera failed · 4 pictures missed": a gap as people read it. */
 export function gapText(gap, withDay = false) {
   const n = gap.slots;
-  const what = `${REASONS[gap.reason] || gap.reason} · ${n} picture${n === 1 ? '' : 's'} missed`;
+  const what = t('source.gapWhat', { reason: REASONS[gap.reason] || gap.reason, count: n });
   if (!gap.from) return what;
-  const from = t.hourMinute(gap.from);
-  const to = t.hourMinute(new Date(Date.parse(gap.to) - 1).toISOString());
-  return `${withDay ? `${t.dayMonth(gap.from)}, ` : ''}${from === to ? from : `${from}–${to}`} · ${what}`;
+  const from = time.hourMinute(gap.from);
+  const to = time.hourMinute(new Date(Date.parse(gap.to) - 1).toISOString());
+  const when = from === to ? from : t('source.timeSpan', { from, to });
+  return withDay ? t('source.gapOnDay', { day: time.dayMonth(gap.from), when, what }) : t('source.gapAt', { when, what });
 }
 
 /** One line on a day's pictures against the slots planned: "31 of 36 planned (86 %)". */
 export function coverageText(day) {
-  if (day.state === 'unplanned') return day.unplanned === 'disabled' ? 'The source was switched off.' : 'No picture planned (outside the schedule).';
-  if (day.state === 'future') return 'Not yet.';
-  if (day.state === 'before') return 'Before the first picture.';
-  if (!day.expected) return `${day.pictures} picture${day.pictures === 1 ? '' : 's'}.`;
+  if (day.state === 'unplanned') return day.unplanned === 'disabled' ? t('source.switchedOff') : t('source.unplanned');
+  if (day.state === 'future') return t('source.notYet');
+  if (day.state === 'before') return t('source.beforeFirst');
+  if (!day.expected) return t('source.coverageCount', { count: day.pictures });
   const pct = Math.floor((day.ratio || 0) * 100);
-  return `${day.pictures} picture${day.pictures === 1 ? '' : 's'} of ${day.expected} planned (${pct} %)${day.estimated ? ', counted with the first schedule on record' : ''}.`;
+  const values = { count: day.pictures, expected: day.expected, pct };
+  return day.estimated ? t('source.coverageEstimated', values) : t('source.coverage', values);
 }
 
 /** The list of a day's gaps, each with its reason (and the camera's error for the box's people). */
@@ -68,7 +71,7 @@ export async function calendarView(root, ctx, id) {
   fill(root, spinner());
   const [source, { days }] = await Promise.all([loadSource(id, ctx.signal), api.get(`/api/sources/${seg(id)}/days`, ctx.signal)]);
   const counts = new Map(days.map((d) => [d.date, d.count]));
-  const today = t.wallClock(new Date().toISOString()).slice(0, 10);
+  const today = time.wallClock(new Date().toISOString()).slice(0, 10);
   const firstDay = days.length ? days[0].date : today;
   const lastMonth = session.share ? monthOf(days.length ? days[days.length - 1].date : today) : monthOf(today);
   const firstMonth = monthOf(firstDay);
@@ -76,7 +79,7 @@ export async function calendarView(root, ctx, id) {
   if (!month || !/^\d{4}-\d{2}$/.test(month) || month < firstMonth || month > lastMonth) month = lastMonth;
   const withCoverage = !session.share;
 
-  const calendar = h('section', { class: 'calendar', 'aria-label': 'Calendar' });
+  const calendar = h('section', { class: 'calendar', 'aria-label': t('source.calendar') });
   const gapsBox = h('section', { class: 'month-gaps', 'aria-live': 'polite' });
   let drawn = 0;
   const draw = async () => {
@@ -103,8 +106,8 @@ export async function calendarView(root, ctx, id) {
       const cov = byDate.get(date);
       // Without the coverage (a share link's visitor), a day says only that it has pictures.
       const state = cov ? cov.state : n ? 'pictures' : date > today ? 'future' : 'before';
-      const label = `${t.day(date)}: ${cov ? coverageText(cov) : `${n} picture${n === 1 ? '' : 's'}`}`;
-      const mark = cov && cov.state === 'partial' ? `${Math.floor(cov.ratio * 100)} %` : cov && cov.state === 'missed' ? 'none' : '';
+      const label = t('source.dayLabel', { day: time.day(date), text: cov ? coverageText(cov) : t('source.pictureCount', { count: n }) });
+      const mark = cov && cov.state === 'partial' ? t('source.markPercent', { pct: Math.floor(cov.ratio * 100) }) : cov && cov.state === 'missed' ? t('source.markNone') : '';
       const classes = ['day', `state-${state}`, n ? 'has' : null, date === today ? 'today' : null];
       const body = [h('span', { class: 'num', text: d }), h('span', { class: 'mark', text: mark }), cov && cov.ratio !== null ? h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: `fill r${Math.round(cov.ratio * 10)}` })) : null];
       cells.push(
@@ -118,19 +121,19 @@ export async function calendarView(root, ctx, id) {
       h(
         'div',
         { class: 'month-nav' },
-        button('‹', go(prev), { disabled: !prev, 'aria-label': 'Previous month', class: 'icon' }),
-        h('h2', { text: t.monthTitle(y, m) }),
-        button('›', go(next), { disabled: !next, 'aria-label': 'Next month', class: 'icon' }),
+        button('‹', go(prev), { disabled: !prev, 'aria-label': t('source.previousMonth'), class: 'icon' }),
+        h('h2', { text: time.monthTitle(y, m) }),
+        button('›', go(next), { disabled: !next, 'aria-label': t('source.nextMonth'), class: 'icon' }),
       ),
       h(
         'div',
         { class: 'month-jump' },
-        button('First day', go(firstMonth), { class: 'small', disabled: month === firstMonth, 'data-action': 'first-day' }),
-        button(session.share ? 'Last day' : 'Today', go(lastMonth), { class: 'small', disabled: month === lastMonth, 'data-action': 'today' }),
+        button(t('source.firstDay'), go(firstMonth), { class: 'small', disabled: month === firstMonth, 'data-action': 'first-day' }),
+        button(session.share ? t('source.lastDay') : t('source.today'), go(lastMonth), { class: 'small', disabled: month === lastMonth, 'data-action': 'today' }),
       ),
       h('div', { class: 'month-grid' }, WEEKDAYS.map((w) => h('span', { class: 'weekday', text: w })), cells),
       coverage ? legend() : null,
-      days.length === 0 ? h('p', { class: 'empty', text: 'No pictures yet.' }) : null,
+      days.length === 0 ? h('p', { class: 'empty', text: t('source.noPicturesYet') }) : null,
     );
     if (!coverage) return fill(gapsBox);
     const withGaps = coverage.days.filter((d) => d.gaps.length > 0 || d.state === 'missed');
@@ -138,8 +141,8 @@ export async function calendarView(root, ctx, id) {
     const taken = coverage.days.reduce((n, d) => n + Math.min(d.pictures, d.expected), 0);
     fill(
       gapsBox,
-      h('h2', { text: 'This month' }),
-      h('p', { class: 'month-summary', text: planned ? `${taken} of ${planned} planned pictures (${Math.floor((taken / planned) * 100)} %).` : 'No picture planned this month.' }),
+      h('h2', { text: t('source.thisMonth') }),
+      h('p', { class: 'month-summary', text: planned ? t('source.monthSummary', { taken, planned, pct: Math.floor((taken / planned) * 100) }) : t('source.monthUnplanned') }),
       withGaps.length
         ? h(
             'ul',
@@ -148,14 +151,14 @@ export async function calendarView(root, ctx, id) {
               h(
                 'li',
                 { dataset: { date: d.date } },
-                counts.get(d.date) ? h('a', { href: `#/s/${id}/${d.date}`, text: t.day(d.date, 'medium') }) : h('strong', { text: t.day(d.date, 'medium') }),
+                counts.get(d.date) ? h('a', { href: `#/s/${id}/${d.date}`, text: time.day(d.date, 'medium') }) : h('strong', { text: time.day(d.date, 'medium') }),
                 ` · ${coverageText(d)}`,
                 d.gaps.length ? gapList(d.gaps) : null,
               ),
             ),
           )
         : planned
-          ? h('p', { class: 'ok-text', text: 'Every planned picture was taken.' })
+          ? h('p', { class: 'ok-text', text: t('source.monthComplete') })
           : null,
     );
   };
@@ -167,8 +170,8 @@ export async function calendarView(root, ctx, id) {
     ? h(
         'section',
         { class: 'latest' },
-        h('h2', { text: 'Latest picture' }),
-        h('a', { href: `#/p/${latestId}` }, h('img', { src: apiUrl(`/api/pictures/${latestId}/${shownSize()}`), alt: `Latest picture of ${source.name}`, class: 'latest-img', width: 640, height: 360, decoding: 'async' })),
+        h('h2', { text: t('source.latest') }),
+        h('a', { href: `#/p/${latestId}` }, h('img', { src: apiUrl(`/api/pictures/${latestId}/${shownSize()}`), alt: t('source.latestAlt', { name: source.name }), class: 'latest-img', width: 640, height: 360, decoding: 'async' })),
         session.share ? null : sourceFacts(source),
       )
     : null;
@@ -179,7 +182,14 @@ export async function calendarView(root, ctx, id) {
 
 function legend() {
   const item = (state, text) => h('li', null, h('span', { class: `swatch state-${state}`, 'aria-hidden': 'true' }), text);
-  return h('ul', { class: 'legend', 'aria-label': 'Colours' }, item('complete', 'all planned'), item('partial', 'some missing'), item('missed', 'none taken'), item('unplanned', 'none planned'));
+  return h(
+    'ul',
+    { class: 'legend', 'aria-label': t('source.legend') },
+    item('complete', t('source.legendComplete')),
+    item('partial', t('source.legendPartial')),
+    item('missed', t('source.legendMissed')),
+    item('unplanned', t('source.legendUnplanned')),
+  );
 }
 
 /** Every picture of a day, following the API's cursor. */
@@ -204,8 +214,8 @@ function thumb(p) {
   return h(
     'a',
     { href: `#/p/${p.id}`, class: 'thumb', dataset: { picture: p.id } },
-    h('img', { alt: `Picture at ${t.time(p.takenAt)}`, decoding: 'async', width: 240, height, dataset: { src: pictureUrl(p, 'thumb') } }),
-    h('span', { class: 'time', text: t.time(p.takenAt) }),
+    h('img', { alt: t('day.pictureAt', { time: time.time(p.takenAt) }), decoding: 'async', width: 240, height, dataset: { src: pictureUrl(p, 'thumb') } }),
+    h('span', { class: 'time', text: time.time(p.takenAt) }),
   );
 }
 
@@ -257,10 +267,10 @@ function dayPlayer(pictures, ctx, initialId) {
   // The picture shown: small on a phone or a slow link (a fifth of the bytes), else the preview.
   const size = shownSize();
   const img = h('img', { class: 'photo', alt: '', decoding: 'async', width: pictures[0].width || 1280, height: pictures[0].height || 720 });
-  const open = h('a', { class: 'stage-link', 'aria-label': 'Open this picture' }, img);
+  const open = h('a', { class: 'stage-link', 'aria-label': t('day.openPicture') }, img);
   const stage = h('div', { class: 'stage day-stage' }, open);
   const label = h('span', { class: 'scrub-time', 'aria-live': 'off' });
-  const range = h('input', { type: 'range', class: 'scrubber', min: 0, max: last, step: 1, value: index, 'aria-label': 'Picture of the day' });
+  const range = h('input', { type: 'range', class: 'scrubber', min: 0, max: last, step: 1, value: index, 'aria-label': t('day.scrubber') });
   const wide = window.matchMedia('(min-width: 700px)').matches;
   const n = Math.min(pictures.length, wide ? STRIP_THUMBS.wide : STRIP_THUMBS.phone);
   const strip = h(
@@ -271,9 +281,9 @@ function dayPlayer(pictures, ctx, initialId) {
       return h('img', { alt: '', decoding: 'async', width: 160, height: 90, dataset: { src: pictureUrl(p, 'thumb') } });
     }),
   );
-  const playButton = button('▶ Play', () => (playing ? stop() : play()), { class: 'primary play', 'data-action': 'play', 'aria-pressed': 'false' });
-  const speeds = h('select', { 'aria-label': 'Speed', class: 'speed', onchange: (e) => (speed = Number(e.target.value)) }, PLAY_SPEEDS.map((v) => h('option', { value: v, selected: v === speed, text: `${v} pictures/s` })));
-  const step = (by) => button(by < 0 ? '‹' : '›', () => show(index + by, true), { class: 'icon', 'aria-label': by < 0 ? 'Previous picture' : 'Next picture', dataset: { step: by } });
+  const playButton = button(t('day.play'), () => (playing ? stop() : play()), { class: 'primary play', 'data-action': 'play', 'aria-pressed': 'false' });
+  const speeds = h('select', { 'aria-label': t('day.speed'), class: 'speed', onchange: (e) => (speed = Number(e.target.value)) }, PLAY_SPEEDS.map((v) => h('option', { value: v, selected: v === speed, text: t('day.speedOption', { speed: v }) })));
+  const step = (by) => button(by < 0 ? '‹' : '›', () => show(index + by, true), { class: 'icon', 'aria-label': by < 0 ? t('day.previousPicture') : t('day.nextPicture'), dataset: { step: by } });
 
   let settle = 0;
   /** Shows picture `i`: its thumbnail at once while the hand moves, its preview once it stops (`now`: at once); the address keeps it (`remember`). */
@@ -281,10 +291,10 @@ function dayPlayer(pictures, ctx, initialId) {
     index = Math.min(last, Math.max(0, i));
     const p = pictures[index];
     range.value = String(index);
-    label.textContent = `${t.time(p.takenAt)} · ${index + 1} / ${pictures.length}`;
-    range.setAttribute('aria-valuetext', `${t.time(p.takenAt)}, picture ${index + 1} of ${pictures.length}`);
+    label.textContent = t('day.position', { time: time.time(p.takenAt), index: index + 1, total: pictures.length });
+    range.setAttribute('aria-valuetext', t('day.positionSpoken', { time: time.time(p.takenAt), index: index + 1, total: pictures.length }));
     open.href = `#/p/${p.id}`;
-    img.alt = `Picture at ${t.time(p.takenAt)}`;
+    img.alt = t('day.pictureAt', { time: time.time(p.takenAt) });
     img.dataset.picture = p.id;
     if (remember) replaceQuery({ p: p.id });
     clearTimeout(settle);
@@ -307,7 +317,7 @@ function dayPlayer(pictures, ctx, initialId) {
     if (index >= last) show(0, true);
     const run = { stopped: false };
     playing = run;
-    playButton.textContent = '❚❚ Pause';
+    playButton.textContent = t('day.pause');
     playButton.setAttribute('aria-pressed', 'true');
     const next = () => {
       if (run.stopped) return;
@@ -332,7 +342,7 @@ function dayPlayer(pictures, ctx, initialId) {
     if (!playing) return;
     playing.stopped = true;
     playing = null;
-    playButton.textContent = '▶ Play';
+    playButton.textContent = t('day.play');
     playButton.setAttribute('aria-pressed', 'false');
   };
   ctx.onLeave(stop);
@@ -359,7 +369,7 @@ function dayPlayer(pictures, ctx, initialId) {
   });
   const element = h(
     'section',
-    { class: 'day-player', 'aria-label': 'The day, picture by picture' },
+    { class: 'day-player', 'aria-label': t('day.player') },
     stage,
     h('div', { class: 'scrub' }, strip, range),
     h('div', { class: 'player-bar' }, step(-1), playButton, step(1), speeds, label),
@@ -379,26 +389,26 @@ export async function dayView(root, ctx, id, date) {
 
   const byHour = new Map();
   for (const p of pictures) {
-    const hour = t.parts(p.takenAt).hour;
+    const hour = time.parts(p.takenAt).hour;
     if (!byHour.has(hour)) byHour.set(hour, []);
     byHour.get(hour).push(p);
   }
   const hours = [...byHour.entries()].sort((a, b) => a[0] - b[0]);
   const sections = hours.map(([hour, list]) => {
     const grid = h('div', { class: 'thumbs' }, list.slice(0, PER_HOUR).map(thumb));
-    const more = list.length > PER_HOUR ? button(`Show all ${list.length}`, () => {
+    const more = list.length > PER_HOUR ? button(t('day.showAll', { count: list.length }), () => {
       fill(grid, list.map(thumb));
       watch?.(grid);
       more.remove();
     }) : null;
-    return h('section', { class: 'hour', id: `h${hour}` }, h('h3', null, `${String(hour).padStart(2, '0')}:00`, h('small', { text: ` ${list.length} picture${list.length > 1 ? 's' : ''}` })), grid, more);
+    return h('section', { class: 'hour', id: `h${hour}` }, h('h3', null, `${String(hour).padStart(2, '0')}:00`, h('small', { text: ` ${t('day.hourCount', { count: list.length })}` })), grid, more);
   });
-  const jump = h('nav', { class: 'hour-jump', 'aria-label': 'Hours' }, hours.map(([hour]) => h('a', { href: `#h${hour}`, text: String(hour).padStart(2, '0'), onclick: (e) => {
+  const jump = h('nav', { class: 'hour-jump', 'aria-label': t('day.hours') }, hours.map(([hour]) => h('a', { href: `#h${hour}`, text: String(hour).padStart(2, '0'), onclick: (e) => {
     e.preventDefault();
     document.getElementById(`h${hour}`)?.scrollIntoView({ behavior: 'smooth' });
   } })));
   const downloads = session.can(id, 'download') && pictures.length > 0
-    ? h('a', { class: 'button download', href: apiUrl(`/api/sources/${seg(id)}/days/${date}/zip`), download: `${id}-${date}.zip`, text: 'Download the day (zip)' })
+    ? h('a', { class: 'button download', href: apiUrl(`/api/sources/${seg(id)}/days/${date}/zip`), download: `${id}-${date}.zip`, text: t('day.download') })
     : null;
   // Share this day (or change the period in the dialog).
   const share = shareButton(id, () => ({ scopes: ['gallery', 'latest'], from: date, to: date }), ctx);
@@ -414,11 +424,11 @@ export async function dayView(root, ctx, id, date) {
       h(
         'div',
         { class: 'day-nav' },
-        prev ? h('a', { class: 'button icon', href: `#/s/${id}/${prev}`, 'aria-label': 'Previous day', text: '‹' }) : h('span', { class: 'button icon disabled', 'aria-hidden': 'true', text: '‹' }),
-        h('h2', { class: 'day-title', text: t.day(date) }),
-        next ? h('a', { class: 'button icon', href: `#/s/${id}/${next}`, 'aria-label': 'Next day', text: '›' }) : h('span', { class: 'button icon disabled', 'aria-hidden': 'true', text: '›' }),
+        prev ? h('a', { class: 'button icon', href: `#/s/${id}/${prev}`, 'aria-label': t('day.previousDay'), text: '‹' }) : h('span', { class: 'button icon disabled', 'aria-hidden': 'true', text: '‹' }),
+        h('h2', { class: 'day-title', text: time.day(date) }),
+        next ? h('a', { class: 'button icon', href: `#/s/${id}/${next}`, 'aria-label': t('day.nextDay'), text: '›' }) : h('span', { class: 'button icon disabled', 'aria-hidden': 'true', text: '›' }),
       ),
-      h('div', { class: 'day-tools' }, h('span', { class: 'count', text: `${pictures.length} picture${pictures.length === 1 ? '' : 's'}` }), downloads),
+      h('div', { class: 'day-tools' }, h('span', { class: 'count', text: t('day.count', { count: pictures.length }) }), downloads),
     ),
     covDay ? h('div', { class: 'day-coverage' }, h('p', { text: coverageText(covDay) }), covDay.gaps.length ? gapList(covDay.gaps) : null) : null,
     player ? player.element : null,
@@ -428,7 +438,7 @@ export async function dayView(root, ctx, id, date) {
   // asked for as it nears the screen.
   let watch = null;
   const showHours = () => {
-    fill(hoursBox, hours.length > 1 ? jump : null, pictures.length === 0 ? h('p', { class: 'empty', text: 'No pictures on this day.' }) : sections);
+    fill(hoursBox, hours.length > 1 ? jump : null, pictures.length === 0 ? h('p', { class: 'empty', text: t('day.empty') }) : sections);
     watch = nearScreen(hoursBox, ctx.signal);
   };
   if (player) player.ready.then(showHours);

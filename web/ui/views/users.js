@@ -3,26 +3,31 @@
 import { api, seg } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, copyText, randomPassword } from '../dom.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t, tNodes } from '../i18n.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 
 const PROFILES = ['customer', 'director', 'maintainer'];
 const GRANT_LEVELS = ['view', 'download'];
+// How the codes above read; the codes themselves go to the API.
+const PROFILE_LABELS = { customer: t('users.profileCustomer'), director: t('users.profileDirector'), maintainer: t('users.profileMaintainer') };
+const LEVEL_LABELS = { view: t('users.levelView'), download: t('users.levelDownload') };
+const levelLabel = (level) => LEVEL_LABELS[level] || level;
 
 /** A password shown once, with a copy button. */
 function secret(text, who) {
-  const field = h('input', { type: 'text', readonly: true, value: text, class: 'code', 'aria-label': `Password of ${who}`, dataset: { secret: who } });
+  const field = h('input', { type: 'text', readonly: true, value: text, class: 'code', 'aria-label': t('users.passwordOf', { user: who }), dataset: { secret: who } });
   const note = h('span', { class: 'hint' });
   return h(
     'div',
     { class: 'secret', role: 'status' },
-    h('p', null, 'Password of ', h('strong', { text: who }), ' (shown once, give it to them now):'),
-    h('div', { class: 'row' }, field, button('Copy', async () => (note.textContent = (await copyText(text, field)) ? 'Copied.' : 'Select and copy it.'), { class: 'small' }), note),
+    h('p', null, tNodes('users.passwordShownOnce', { user: h('strong', { text: who }) })),
+    h('div', { class: 'row' }, field, button(t('users.copy'), async () => (note.textContent = (await copyText(text, field)) ? t('users.copied') : t('users.selectAndCopy')), { class: 'small' }), note),
   );
 }
 
 export async function usersView(root, ctx) {
-  fill(root, h('h1', { text: 'Users and groups' }), spinner());
+  fill(root, h('h1', { text: t('users.title') }), spinner());
   const notice = h('div', { class: 'notices', 'aria-live': 'polite' });
   const usersBox = h('section', { class: 'users' });
   const groupsBox = h('section', { class: 'groups' });
@@ -51,44 +56,44 @@ export async function usersView(root, ctx) {
 
   /** Grant chips with revoke, and an add form; `base` is /api/users/x or /api/groups/y. */
   const grantsEditor = (owner, base, grants) => {
-    const sourceSel = h('select', { 'aria-label': `Source to grant to ${owner}`, name: 'source' }, state.sources.map((s) => h('option', { value: s.id, text: s.name })));
-    const levelSel = h('select', { 'aria-label': 'Level', name: 'level' }, GRANT_LEVELS.map((l) => h('option', { value: l, text: l })));
+    const sourceSel = h('select', { 'aria-label': t('users.sourceToGrant', { owner }), name: 'source' }, state.sources.map((s) => h('option', { value: s.id, text: s.name })));
+    const levelSel = h('select', { 'aria-label': t('users.level'), name: 'level' }, GRANT_LEVELS.map((l) => h('option', { value: l, text: levelLabel(l) })));
     return h(
       'div',
       { class: 'grants' },
       h(
         'ul',
         { class: 'chips' },
-        grants.length === 0 ? h('li', { class: 'hint', text: 'no grant' }) : null,
+        grants.length === 0 ? h('li', { class: 'hint', text: t('users.noGrant') }) : null,
         grants.map((gr) =>
-          h('li', { class: 'chip', dataset: { grant: gr.source } }, h('span', { text: `${sourceName(gr.source)} · ${gr.level}` }), button('×', () => act('Cannot revoke', () => api.del(`${base}/grants/${seg(gr.source)}`)), { class: 'chip-x', 'aria-label': `Revoke ${gr.source} from ${owner}` })),
+          h('li', { class: 'chip', dataset: { grant: gr.source } }, h('span', { text: `${sourceName(gr.source)} · ${levelLabel(gr.level)}` }), button('×', () => act(t('users.cannotRevoke'), () => api.del(`${base}/grants/${seg(gr.source)}`)), { class: 'chip-x', 'aria-label': t('users.revoke', { source: gr.source, owner }) })),
         ),
       ),
       state.sources.length
         ? h('form', { class: 'row inline grant-form', onsubmit: (e) => {
             e.preventDefault();
-            act('Cannot grant', () => api.put(`${base}/grants/${seg(sourceSel.value)}`, { level: levelSel.value }));
-          } }, sourceSel, levelSel, h('button', { type: 'submit', class: 'small', text: 'Grant' }))
+            act(t('users.cannotGrant'), () => api.put(`${base}/grants/${seg(sourceSel.value)}`, { level: levelSel.value }));
+          } }, sourceSel, levelSel, h('button', { type: 'submit', class: 'small', text: t('users.grant') }))
         : null,
     );
   };
 
   const drawUsers = () => {
     const rows = state.users.map((u) => {
-      const profile = h('select', { 'aria-label': `Profile of ${u.username}`, name: 'profile', disabled: u.username === session.me.username }, PROFILES.map((p) => h('option', { value: p, selected: p === u.profile, text: p })));
-      profile.addEventListener('change', () => act('Cannot change the profile', () => api.patch(`/api/users/${seg(u.username)}`, { profile: profile.value })));
-      const reset = button('Reset password', () => {
+      const profile = h('select', { 'aria-label': t('users.profileOf', { user: u.username }), name: 'profile', disabled: u.username === session.me.username }, PROFILES.map((p) => h('option', { value: p, selected: p === u.profile, text: PROFILE_LABELS[p] })));
+      profile.addEventListener('change', () => act(t('users.cannotChangeProfile'), () => api.patch(`/api/users/${seg(u.username)}`, { profile: profile.value })));
+      const reset = button(t('users.resetPassword'), () => {
         const password = randomPassword();
-        act('Cannot reset the password', async () => {
+        act(t('users.cannotResetPassword'), async () => {
           await api.patch(`/api/users/${seg(u.username)}`, { password });
           notice.replaceChildren(secret(password, u.username));
         });
       }, { class: 'small' });
-      const remove = button('Remove', () => {
-        if (confirm(`Remove ${u.username}? They will no longer be able to log in.`)) act('Cannot remove', () => api.del(`/api/users/${seg(u.username)}`));
+      const remove = button(t('users.remove'), () => {
+        if (confirm(t('users.confirmRemove', { user: u.username }))) act(t('users.cannotRemove'), () => api.del(`/api/users/${seg(u.username)}`));
       }, { class: 'small danger', disabled: u.username === session.me.username });
       // The address progress e-mails sent to the user's groups go to; emptied and saved, it is cleared.
-      const email = h('input', { type: 'email', name: 'email', value: u.email || '', placeholder: 'no address', autocomplete: 'off', 'aria-label': `E-mail address of ${u.username}`, dataset: { path: 'email' } });
+      const email = h('input', { type: 'email', name: 'email', value: u.email || '', placeholder: t('users.noAddress'), autocomplete: 'off', 'aria-label': t('users.emailOf', { user: u.username }), dataset: { path: 'email' } });
       const emailMessage = h('div', { class: 'form-error', hidden: true });
       const emailForm = h('form', { class: 'row inline email-form', novalidate: true, onsubmit: async (e) => {
         e.preventDefault();
@@ -99,22 +104,22 @@ export async function usersView(root, ctx) {
         } catch (err) {
           fieldErrors(emailForm, emailMessage, err);
         }
-      } }, labelled('E-mail', email), h('button', { type: 'submit', class: 'small', text: 'Save' }), emailMessage);
+      } }, labelled(t('users.email'), email), h('button', { type: 'submit', class: 'small', text: t('users.save') }), emailMessage);
       const effective = (u.effective || []).filter((e) => !(u.grants || []).some((g) => g.source === e.source && g.level === e.level));
       return h(
         'article',
         { class: 'card user', dataset: { user: u.username } },
         h('header', { class: 'row spread' }, h('h3', { class: 'username', text: u.username }), profile),
-        u.groups && u.groups.length ? h('p', { class: 'hint' }, 'Groups: ', u.groups.join(', ')) : null,
+        u.groups && u.groups.length ? h('p', { class: 'hint' }, t('users.groupsOfUser', { groups: u.groups.join(', ') })) : null,
         emailForm,
-        u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: `Through groups: ${effective.map((e) => `${sourceName(e.source)} · ${e.level}`).join(', ')}` }) : null] : h('p', { class: 'hint', text: `A ${u.profile} sees every source.` }),
-        h('footer', { class: 'row' }, reset, remove, h('small', { class: 'hint', text: u.createdAt ? `since ${t.day(t.wallClock(u.createdAt).slice(0, 10), 'medium')}` : '' })),
+        u.profile === 'customer' ? [grantsEditor(u.username, `/api/users/${seg(u.username)}`, u.grants || []), effective.length ? h('p', { class: 'hint', text: t('users.throughGroups', { grants: effective.map((e) => `${sourceName(e.source)} · ${levelLabel(e.level)}`).join(', ') }) }) : null] : h('p', { class: 'hint', text: t('users.seesEverySource', { profile: u.profile }) }),
+        h('footer', { class: 'row' }, reset, remove, h('small', { class: 'hint', text: u.createdAt ? t('users.since', { date: time.day(time.wallClock(u.createdAt).slice(0, 10), 'medium') }) : '' })),
       );
     });
     const name = h('input', { type: 'text', name: 'username', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: false, dataset: { path: 'username' } });
-    const profile = h('select', { name: 'profile', dataset: { path: 'profile' } }, PROFILES.map((p) => h('option', { value: p, text: p })));
-    const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', placeholder: 'empty: generate one', dataset: { path: 'password' } });
-    const newEmail = h('input', { type: 'email', name: 'email', autocomplete: 'off', placeholder: 'optional', dataset: { path: 'email' } });
+    const profile = h('select', { name: 'profile', dataset: { path: 'profile' } }, PROFILES.map((p) => h('option', { value: p, text: PROFILE_LABELS[p] })));
+    const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', placeholder: t('users.passwordPlaceholder'), dataset: { path: 'password' } });
+    const newEmail = h('input', { type: 'email', name: 'email', autocomplete: 'off', placeholder: t('users.optional'), dataset: { path: 'email' } });
     const message = h('div', { class: 'form-error', hidden: true });
     const form = h(
       'form',
@@ -125,17 +130,17 @@ export async function usersView(root, ctx) {
           const body = { username: name.value.trim(), profile: profile.value, ...(password.value ? { password: password.value } : {}), ...(newEmail.value.trim() ? { email: newEmail.value.trim() } : {}) };
           const answer = await api.post('/api/users', body);
           await reload();
-          notice.replaceChildren(answer.password ? secret(answer.password, answer.user.username) : h('p', { class: 'flash ok', text: `Added ${answer.user.username}.` }));
+          notice.replaceChildren(answer.password ? secret(answer.password, answer.user.username) : h('p', { class: 'flash ok', text: t('users.added', { user: answer.user.username }) }));
         } catch (err) {
           fieldErrors(form, message, err);
         }
       } },
-      h('h2', { text: 'Add a user' }),
-      h('div', { class: 'row' }, labelled('User name', name), labelled('Profile', profile), labelled('Password', password), labelled('E-mail', newEmail, 'For progress e-mails sent to a group')),
+      h('h2', { text: t('users.addUser') }),
+      h('div', { class: 'row' }, labelled(t('users.userName'), name), labelled(t('users.profile'), profile), labelled(t('users.password'), password), labelled(t('users.email'), newEmail, t('users.emailHint'))),
       message,
-      h('button', { type: 'submit', class: 'primary', text: 'Add' }),
+      h('button', { type: 'submit', class: 'primary', text: t('users.add') }),
     );
-    fill(usersBox, h('h2', { text: `Users (${state.users.length})` }), h('div', { class: 'cards' }, rows), form);
+    fill(usersBox, h('h2', { text: t('users.usersCount', { count: state.users.length }) }), h('div', { class: 'cards' }, rows), form);
   };
 
   const drawGroups = () => {
@@ -144,23 +149,23 @@ export async function usersView(root, ctx) {
       const candidates = state.users.filter((u) => !g.members.includes(u.username));
       // Progress e-mails sent to the group reach only the members with an address.
       const noAddress = g.members.filter((m) => !state.users.find((u) => u.username === m)?.email);
-      const memberSel = h('select', { 'aria-label': `User to add to ${g.name}`, name: 'member' }, candidates.map((u) => h('option', { value: u.username, text: u.username })));
+      const memberSel = h('select', { 'aria-label': t('users.userToAdd', { group: g.name }), name: 'member' }, candidates.map((u) => h('option', { value: u.username, text: u.username })));
       return h(
         'article',
         { class: 'card group', dataset: { group: g.name } },
-        h('header', { class: 'row spread' }, h('h3', { text: g.name }), button('Remove group', () => {
-          if (confirm(`Remove the group ${g.name}? Its members lose its grants.`)) act('Cannot remove the group', () => api.del(base));
+        h('header', { class: 'row spread' }, h('h3', { text: g.name }), button(t('users.removeGroup'), () => {
+          if (confirm(t('users.confirmRemoveGroup', { group: g.name }))) act(t('users.cannotRemoveGroup'), () => api.del(base));
         }, { class: 'small danger' })),
-        h('h4', { text: 'Members' }),
-        h('ul', { class: 'chips' }, g.members.length === 0 ? h('li', { class: 'hint', text: 'nobody' }) : null, g.members.map((m) => h('li', { class: 'chip' }, h('span', { text: m }), button('×', () => act('Cannot remove the member', () => api.del(`${base}/members/${seg(m)}`)), { class: 'chip-x', 'aria-label': `Remove ${m} from ${g.name}` })))),
+        h('h4', { text: t('users.members') }),
+        h('ul', { class: 'chips' }, g.members.length === 0 ? h('li', { class: 'hint', text: t('users.nobody') }) : null, g.members.map((m) => h('li', { class: 'chip' }, h('span', { text: m }), button('×', () => act(t('users.cannotRemoveMember'), () => api.del(`${base}/members/${seg(m)}`)), { class: 'chip-x', 'aria-label': t('users.removeMember', { member: m, group: g.name }) })))),
         candidates.length
           ? h('form', { class: 'row inline', onsubmit: (e) => {
               e.preventDefault();
-              act('Cannot add the member', () => api.put(`${base}/members/${seg(memberSel.value)}`));
-            } }, memberSel, h('button', { type: 'submit', class: 'small', text: 'Add member' }))
+              act(t('users.cannotAddMember'), () => api.put(`${base}/members/${seg(memberSel.value)}`));
+            } }, memberSel, h('button', { type: 'submit', class: 'small', text: t('users.addMember') }))
           : null,
-        noAddress.length ? h('p', { class: 'hint', dataset: { noEmail: g.name }, text: `Without an e-mail address (no progress e-mails): ${noAddress.join(', ')}` }) : null,
-        h('h4', { text: 'Grants' }),
+        noAddress.length ? h('p', { class: 'hint', dataset: { noEmail: g.name }, text: t('users.withoutEmail', { members: noAddress.join(', ') }) }) : null,
+        h('h4', { text: t('users.grants') }),
         grantsEditor(g.name, base, g.grants || []),
       );
     });
@@ -178,13 +183,13 @@ export async function usersView(root, ctx) {
           fieldErrors(form, message, err);
         }
       } },
-      h('h2', { text: 'Add a group' }),
-      h('div', { class: 'row' }, labelled('Group name', name), h('button', { type: 'submit', class: 'primary', text: 'Add' })),
+      h('h2', { text: t('users.addGroup') }),
+      h('div', { class: 'row' }, labelled(t('users.groupName'), name), h('button', { type: 'submit', class: 'primary', text: t('users.add') })),
       message,
     );
-    fill(groupsBox, h('h2', { text: `Groups (${state.groups.length})` }), state.groups.length ? h('div', { class: 'cards' }, cards) : h('p', { class: 'empty', text: 'No group yet.' }), form);
+    fill(groupsBox, h('h2', { text: t('users.groupsCount', { count: state.groups.length }) }), state.groups.length ? h('div', { class: 'cards' }, cards) : h('p', { class: 'empty', text: t('users.noGroup') }), form);
   };
 
   await reload();
-  fill(root, h('h1', { text: 'Users and groups' }), notice, usersBox, groupsBox);
+  fill(root, h('h1', { text: t('users.title') }), notice, usersBox, groupsBox);
 }

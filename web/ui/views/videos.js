@@ -3,8 +3,9 @@
 // the player of that film alone.
 import { api, apiUrl, seg, linkBelow, phoneScreen } from '../api.js';
 import { h, fill, spinner, errorBox, labelled, button, bytes } from '../dom.js';
+import { t, number } from '../i18n.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
 import { loadSource, sourceHeader } from './common.js';
 import { fieldErrors, clearFieldErrors } from './forms.js';
 import { shareButton } from './share.js';
@@ -12,7 +13,17 @@ import { shareButton } from './share.js';
 const POLL_MS = 1000;
 /** A job's progress as the API gives it: percent, 0 to 100 (clamped, so a stray value cannot overflow the bar). */
 const percent = (progress) => Math.min(100, Math.max(0, Number(progress) || 0));
-const KIND_NAMES = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', custom: 'Custom' };
+const KIND_NAMES = { daily: t('videos.kindDaily'), weekly: t('videos.kindWeekly'), monthly: t('videos.kindMonthly'), custom: t('videos.kindCustom') };
+/** A job's status as its badge says it; a status this UI does not know shows as the API spells it. */
+const JOB_STATUSES = {
+  queued: t('videos.jobQueued'),
+  running: t('videos.jobRunning'),
+  succeeded: t('videos.jobSucceeded'),
+  done: t('videos.jobDone'),
+  skipped: t('videos.jobSkipped'),
+  failed: t('videos.jobFailed'),
+  cancelled: t('videos.jobCancelled'),
+};
 const SPEEDS = [0.5, 1, 2, 4];
 /** The quality the user picked in this page ('phone' or 'full'), or null: chosen by screen and connection. */
 let preferred = null;
@@ -34,10 +45,19 @@ function pickRendition(v) {
 /** "Daily · 23 Nov 2026", "Custom · 20 Nov 2026 – 21 Nov 2026": the period, in the box's days. */
 function title(v) {
   const kind = KIND_NAMES[v.kind] || v.kind;
-  if (!v.from || !v.to) return `${kind} · ${v.label}`;
-  const first = t.wallClock(v.from).slice(0, 10);
-  const last = t.wallClock(new Date(Date.parse(v.to) - 1)).slice(0, 10);
-  return `${kind} · ${first === last ? t.day(first, 'medium') : `${t.day(first, 'medium')} – ${t.day(last, 'medium')}`}`;
+  if (!v.from || !v.to) return t('videos.title', { kind, period: v.label });
+  const first = time.wallClock(v.from).slice(0, 10);
+  const last = time.wallClock(new Date(Date.parse(v.to) - 1)).slice(0, 10);
+  const period = first === last ? time.day(first, 'medium') : t('videos.dayRange', { from: time.day(first, 'medium'), to: time.day(last, 'medium') });
+  return t('videos.title', { kind, period });
+}
+
+/** "1 min 20 s · 480 pictures at 24 fps · 1920×1080 · 4.2 Mbit/s": the film as played. */
+function factsText(v, rendition) {
+  // The size goes in as plain arguments, not `{width, number}`: a resolution is not grouped ("1920", not "1 920").
+  const values = { duration: time.duration(v.durationMs), frames: v.frames, fps: v.fps, width: rendition.width, height: rendition.height };
+  if (!rendition.bitrate) return t('videos.facts', values);
+  return t('videos.factsBitrate', { ...values, mbits: number(rendition.bitrate / 1e6, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
 }
 
 export async function videosView(root, ctx, id) {
@@ -45,7 +65,7 @@ export async function videosView(root, ctx, id) {
   const source = await loadSource(id, ctx.signal);
   const mayDownload = session.can(id, 'download');
   const player = h('section', { class: 'player', hidden: true });
-  const list = h('section', { class: 'video-list', 'aria-label': 'Videos' }, spinner());
+  const list = h('section', { class: 'video-list', 'aria-label': t('videos.listLabel') }, spinner());
 
   const play = (v, scroll = true, start = true) => {
     const rendition = pickRendition(v);
@@ -53,9 +73,9 @@ export async function videosView(root, ctx, id) {
     const share = shareButton(id, () => ({ scopes: ['video'], video: v.id, describe: title(v) }), ctx);
     const speeds = h(
       'div',
-      { class: 'segmented speeds', role: 'group', 'aria-label': 'Speed' },
+      { class: 'segmented speeds', role: 'group', 'aria-label': t('videos.speed') },
       SPEEDS.map((rate) =>
-        h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(rate === 1), dataset: { speed: rate }, text: `${rate}×`, onclick: (e) => {
+        h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(rate === 1), dataset: { speed: rate }, text: t('videos.speedRate', { rate }), onclick: (e) => {
           video.playbackRate = rate;
           for (const b of speeds.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === e.currentTarget));
         } }),
@@ -69,7 +89,7 @@ export async function videosView(root, ctx, id) {
     const quality = v.phone
       ? h(
           'div',
-          { class: 'segmented quality', role: 'group', 'aria-label': 'Quality' },
+          { class: 'segmented quality', role: 'group', 'aria-label': t('videos.quality') },
           [['phone', `${v.phone.height}p`], ['full', `${v.height}p`]].map(([name, text]) =>
             h('button', { type: 'button', class: 'toggle', 'aria-pressed': String(rendition.name === name), dataset: { quality: name }, text, onclick: () => {
               preferred = name;
@@ -78,14 +98,14 @@ export async function videosView(root, ctx, id) {
           ),
         )
       : null;
-    const facts = `${t.duration(v.durationMs)} · ${v.frames} pictures at ${v.fps} fps · ${rendition.width}×${rendition.height}${rendition.bitrate ? ` · ${(rendition.bitrate / 1e6).toFixed(1)} Mbit/s` : ''}`;
+    const facts = factsText(v, rendition);
     fill(
       player,
       video,
       h('div', { class: 'player-tools' }, speeds, quality),
       h('p', { class: 'video-title' }, h('strong', { text: title(v) }), ` · ${facts}`),
       share || mayDownload
-        ? h('div', { class: 'viewer-tools' }, share, mayDownload ? h('a', { class: 'button download', href: `${apiUrl(v.file)}?download=1`, download: '', text: `Download (${bytes(v.size)})` }) : null)
+        ? h('div', { class: 'viewer-tools' }, share, mayDownload ? h('a', { class: 'button download', href: `${apiUrl(v.file)}?download=1`, download: '', text: t('videos.downloadSize', { size: bytes(v.size) }) }) : null)
         : null,
     );
     player.hidden = false;
@@ -98,14 +118,14 @@ export async function videosView(root, ctx, id) {
   if (session.share && session.share.scope === 'video') {
     const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
     const film = videos.find((v) => v.id === session.share.video);
-    fill(root, sourceHeader(source, 'videos'), film ? player : h('p', { class: 'empty', text: 'This film is no longer on the box.' }));
+    fill(root, sourceHeader(source, 'videos'), film ? player : h('p', { class: 'empty', text: t('videos.filmGone') }));
     if (film) play(film, false, false);
     return;
   }
 
   const load = async () => {
     const { videos } = await api.get(`/api/sources/${seg(id)}/videos`, ctx.signal);
-    if (videos.length === 0) return fill(list, h('p', { class: 'empty', text: session.share ? 'No film in this link yet.' : 'No video yet. Daily videos are built every night.' }));
+    if (videos.length === 0) return fill(list, h('p', { class: 'empty', text: session.share ? t('videos.emptyShared') : t('videos.empty') }));
     fill(
       list,
       h(
@@ -117,11 +137,11 @@ export async function videosView(root, ctx, id) {
             { class: 'video-item', dataset: { video: v.id } },
             h(
               'button',
-              { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': `Play: ${title(v)}` },
+              { type: 'button', class: 'video-open', onclick: () => play(v), 'aria-label': t('videos.playTitle', { title: title(v) }) },
               v.poster ? h('img', { src: apiUrl(v.poster), alt: '', loading: 'lazy', width: 240, height: Math.round((240 * v.height) / v.width) || 135 }) : h('span', { class: 'no-picture', text: '▶' }),
-              h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: `${t.duration(v.durationMs)} · ${v.frames} pictures · ${t.shortDateTime(v.createdAt)}` })),
+              h('span', { class: 'video-label' }, h('strong', { text: title(v) }), h('small', { text: t('videos.itemFacts', { duration: time.duration(v.durationMs), frames: v.frames, made: time.shortDateTime(v.createdAt) }) })),
             ),
-            mayDownload ? h('a', { class: 'button small download', href: `${apiUrl(v.file)}?download=1`, download: '', text: 'Download' }) : null,
+            mayDownload ? h('a', { class: 'button small download', href: `${apiUrl(v.file)}?download=1`, download: '', text: t('videos.download') }) : null,
           ),
         ),
       ),
@@ -135,14 +155,14 @@ export async function videosView(root, ctx, id) {
 
 /** The custom video form and the user's jobs on this source. */
 function customVideos(id, ctx, reload) {
-  const today = t.wallClock(new Date()).slice(0, 10);
+  const today = time.wallClock(new Date()).slice(0, 10);
   const from = h('input', { type: 'date', name: 'from', value: today, required: true, dataset: { path: 'from' } });
   const to = h('input', { type: 'date', name: 'to', value: today, required: true, dataset: { path: 'to' } });
   const keepFrom = h('input', { type: 'time', name: 'keepFrom', dataset: { path: 'keepFrom' } });
   const keepTo = h('input', { type: 'time', name: 'keepTo', dataset: { path: 'keepTo' } });
-  const minInterval = h('input', { type: 'text', name: 'minInterval', placeholder: 'e.g. 10m', inputmode: 'text', size: 6, dataset: { path: 'minInterval' } });
-  const fps = h('input', { type: 'number', name: 'fps', min: 1, max: 120, placeholder: 'default', dataset: { path: 'fps' } });
-  const width = h('input', { type: 'number', name: 'width', min: 16, step: 2, placeholder: 'default', dataset: { path: 'width' } });
+  const minInterval = h('input', { type: 'text', name: 'minInterval', placeholder: t('videos.minIntervalExample'), inputmode: 'text', size: 6, dataset: { path: 'minInterval' } });
+  const fps = h('input', { type: 'number', name: 'fps', min: 1, max: 120, placeholder: t('videos.default'), dataset: { path: 'fps' } });
+  const width = h('input', { type: 'number', name: 'width', min: 16, step: 2, placeholder: t('videos.default'), dataset: { path: 'width' } });
   const message = h('div', { class: 'form-error', hidden: true });
   const jobs = h('ul', { class: 'jobs' });
   const following = new Set();
@@ -153,16 +173,16 @@ function customVideos(id, ctx, reload) {
       const done = !['queued', 'running'].includes(j.status);
       fill(
         row,
-        h('span', { class: `badge ${j.status === 'failed' ? 'bad' : done ? 'muted' : 'info'}`, text: j.status }),
+        h('span', { class: `badge ${j.status === 'failed' ? 'bad' : done ? 'muted' : 'info'}`, text: JOB_STATUSES[j.status] || j.status }),
         ` ${j.label || `#${j.id}`} `,
-        done ? null : h('progress', { max: 100, value: percent(j.progress), 'aria-label': 'Progress' }),
-        done ? null : h('span', { class: 'pct', text: `${Math.round(percent(j.progress))}%` }),
+        done ? null : h('progress', { max: 100, value: percent(j.progress), 'aria-label': t('videos.progress') }),
+        done ? null : h('span', { class: 'pct', text: number(Math.round(percent(j.progress)) / 100, { style: 'percent' }) }),
         j.message ? h('small', { class: 'job-message', text: ` ${j.message}` }) : null,
-        done ? null : button('Cancel', async () => {
+        done ? null : button(t('videos.cancel'), async () => {
           try {
             draw((await api.del(`/api/jobs/${j.id}`)).job);
           } catch (err) {
-            row.append(errorBox(err, 'Cannot cancel'));
+            row.append(errorBox(err, t('videos.cannotCancel')));
           }
         }, { class: 'small' }),
       );
@@ -182,7 +202,7 @@ function customVideos(id, ctx, reload) {
           await new Promise((r) => setTimeout(r, POLL_MS));
         }
       } catch (err) {
-        if (err.name !== 'AbortError') row.append(errorBox(err, 'Lost the job'));
+        if (err.name !== 'AbortError') row.append(errorBox(err, t('videos.lostJob')));
       }
     };
     if (['queued', 'running'].includes(job.status)) follow();
@@ -207,13 +227,13 @@ function customVideos(id, ctx, reload) {
         fieldErrors(form, message, err);
       }
     } },
-    h('h2', { text: 'Build a custom video' }),
-    h('div', { class: 'row' }, labelled('From', from), labelled('To (included)', to)),
-    h('div', { class: 'row' }, labelled('Daily from', keepFrom), labelled('Daily to', keepTo), labelled('Min. interval', minInterval)),
-    h('div', { class: 'row' }, labelled('FPS', fps), labelled('Width', width)),
+    h('h2', { text: t('videos.customTitle') }),
+    h('div', { class: 'row' }, labelled(t('videos.from'), from), labelled(t('videos.toIncluded'), to)),
+    h('div', { class: 'row' }, labelled(t('videos.dailyFrom'), keepFrom), labelled(t('videos.dailyTo'), keepTo), labelled(t('videos.minInterval'), minInterval)),
+    h('div', { class: 'row' }, labelled(t('videos.fps'), fps), labelled(t('videos.width'), width)),
     message,
-    h('button', { type: 'submit', class: 'primary', text: 'Build' }),
-    h('h3', { text: 'Your jobs' }),
+    h('button', { type: 'submit', class: 'primary', text: t('videos.build') }),
+    h('h3', { text: t('videos.yourJobs') }),
     jobs,
   );
   api

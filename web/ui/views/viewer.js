@@ -4,7 +4,8 @@
 import { api, apiUrl, seg, pictureUrl, shownSize, earlyPicture } from '../api.js';
 import { h, fill, spinner } from '../dom.js';
 import { session } from '../session.js';
-import * as t from '../time.js';
+import * as time from '../time.js';
+import { t } from '../i18n.js';
 import { shareButton } from './share.js';
 
 const SWIPE_PX = 50;
@@ -22,12 +23,12 @@ export async function viewerView(root, ctx, id) {
   // The picture starts downloading now (if start-up has not already), while the source's name is
   // asked for: on a slow link it is what takes long. A phone or a slow link gets the small size.
   const shown = pictureUrl(p, shownSize());
-  const attributes = { class: 'photo', alt: t.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720 };
+  const attributes = { class: 'photo', alt: time.dateTime(p.takenAt), width: p.width || 1280, height: p.height || 720 };
   const started = earlyPicture(id, shown);
   const img = started || h('img', { ...attributes, src: shown, decoding: 'async' });
   if (started) for (const [name, value] of Object.entries(attributes)) img.setAttribute(name, String(value));
   const sourceEntry = await api.get(`/api/sources/${seg(source)}`, ctx.signal).catch(() => ({ id: source, name: source }));
-  img.alt = `${sourceEntry.name}, ${t.dateTime(p.takenAt)}`;
+  img.alt = t('viewer.pictureOf', { source: sourceEntry.name, time: time.dateTime(p.takenAt) });
 
   // Back to the day at this picture (the day's player opens on it).
   const dayHref = `#/s/${source}/${p.date}?p=${p.id}`;
@@ -35,16 +36,16 @@ export async function viewerView(root, ctx, id) {
     if (target) location.replace(`#/p/${target}`);
   };
   const big = mayDownload ? pictureUrl(p, 'original') : pictureUrl(p, 'preview');
-  const stage = h('div', { class: 'stage', tabindex: '0', 'aria-label': 'Picture; click to zoom' }, img);
+  const stage = h('div', { class: 'stage', tabindex: '0', 'aria-label': t('viewer.stage') }, img);
   let zoomed = false;
-  const zoomButton = h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-action': 'zoom' }, '100%');
+  const zoomButton = h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-action': 'zoom' }, t('viewer.zoom'));
 
   const setZoom = (on, at) => {
     resetPinch();
     zoomed = on;
     stage.classList.toggle('zoomed', on);
     zoomButton.setAttribute('aria-pressed', String(on));
-    zoomButton.textContent = on ? 'Fit' : '100%';
+    zoomButton.textContent = on ? t('viewer.fit') : t('viewer.zoom');
     if (on) {
       if (img.getAttribute('src') !== big) img.src = big;
       // Keep the clicked point under the finger/cursor once the picture is full size.
@@ -141,7 +142,7 @@ export async function viewerView(root, ctx, id) {
 
   // Fullscreen: the picture alone on the screen (F, or the button); the keys still move.
   const fullButton = typeof stage.requestFullscreen === 'function'
-    ? h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-action': 'fullscreen', onclick: () => toggleFullscreen() }, 'Full screen')
+    ? h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-action': 'fullscreen', onclick: () => toggleFullscreen() }, t('viewer.fullScreen'))
     : null;
   const toggleFullscreen = () => {
     if (!fullButton) return;
@@ -177,10 +178,10 @@ export async function viewerView(root, ctx, id) {
 
   const crumbs = session.share
     ? walks
-      ? h('p', { class: 'crumbs' }, h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: dayHref, text: t.day(p.date, 'medium') }))
+      ? h('p', { class: 'crumbs' }, h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: dayHref, text: time.day(p.date, 'medium') }))
       : h('p', { class: 'crumbs' }, h('span', { class: 'source-name', text: sourceEntry.name }))
-    : h('p', { class: 'crumbs' }, h('a', { href: '#/', text: 'Sources' }), ' › ', h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: dayHref, text: t.day(p.date, 'medium') }));
-  const share = shareButton(source, () => ({ scopes: ['picture'], picture: p.id, describe: `${sourceEntry.name}, ${t.dateTime(p.takenAt)}` }), ctx);
+    : h('p', { class: 'crumbs' }, h('a', { href: '#/', text: t('viewer.sources') }), ' › ', h('a', { href: `#/s/${source}`, class: 'source-name', text: sourceEntry.name }), ' › ', h('a', { href: dayHref, text: time.day(p.date, 'medium') }));
+  const share = shareButton(source, () => ({ scopes: ['picture'], picture: p.id, describe: t('viewer.pictureOf', { source: sourceEntry.name, time: time.dateTime(p.takenAt) }) }), ctx);
 
   fill(
     root,
@@ -191,20 +192,20 @@ export async function viewerView(root, ctx, id) {
         'div',
         { class: 'viewer-bar' },
         crumbs,
-        h('h1', { class: 'taken-at' }, h('time', { datetime: p.takenAt, text: t.dateTime(p.takenAt) })),
+        h('h1', { class: 'taken-at' }, h('time', { datetime: p.takenAt, text: time.dateTime(p.takenAt) })),
       ),
       stage,
       h(
         'div',
         { class: 'viewer-tools' },
-        !walks ? null : prev ? h('a', { class: 'button', href: `#/p/${prev}`, rel: 'prev', 'data-action': 'prev', onclick: (e) => { e.preventDefault(); go(prev); } }, '‹ Previous') : h('span', { class: 'button disabled', text: '‹ Previous' }),
+        !walks ? null : prev ? h('a', { class: 'button', href: `#/p/${prev}`, rel: 'prev', 'data-action': 'prev', onclick: (e) => { e.preventDefault(); go(prev); } }, t('viewer.previous')) : h('span', { class: 'button disabled', text: t('viewer.previous') }),
         zoomButton,
         fullButton,
-        !walks ? null : next ? h('a', { class: 'button', href: `#/p/${next}`, rel: 'next', 'data-action': 'next', onclick: (e) => { e.preventDefault(); go(next); } }, 'Next ›') : h('span', { class: 'button disabled', text: 'Next ›' }),
+        !walks ? null : next ? h('a', { class: 'button', href: `#/p/${next}`, rel: 'next', 'data-action': 'next', onclick: (e) => { e.preventDefault(); go(next); } }, t('viewer.next')) : h('span', { class: 'button disabled', text: t('viewer.next') }),
         share,
-        mayDownload ? h('a', { class: 'button download', href: `${pictureUrl(p, 'original')}?download=1`, download: '', text: 'Download original' }) : null,
+        mayDownload ? h('a', { class: 'button download', href: `${pictureUrl(p, 'original')}?download=1`, download: '', text: t('viewer.downloadOriginal') }) : null,
       ),
-      h('p', { class: 'meta' }, `${p.width}×${p.height}`, p.exifTakenAt ? ` · camera clock ${t.time(p.exifTakenAt)}` : '', walks ? ' · ← → to move, Z to zoom, F full screen' : ' · Z to zoom, F full screen'),
+      h('p', { class: 'meta' }, `${p.width}×${p.height}`, p.exifTakenAt ? ` · ${t('viewer.cameraClock', { time: time.time(p.exifTakenAt) })}` : '', ` · ${walks ? t('viewer.keysWalk') : t('viewer.keys')}`),
     ),
   );
   stage.focus({ preventScroll: true });
