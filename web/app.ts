@@ -81,7 +81,7 @@ export function createWebApp(deps: WebDeps): Express {
     res.setHeader('X-Frame-Options', 'DENY');
     sendError(res, 404, 'not found');
   });
-  app.use(errorHandler(deps.log));
+  app.use(errorHandler(deps.log, deps.catalogs));
   return app;
 }
 

@@ -1,19 +1,37 @@
 /**
- * JSON errors for the API: `{error, details?}` with the status the contract names.
+ * JSON errors for the API: `{error, details?}` with the status the contract names,
+ * in the reader's language where the error says it in catalog words (SPEC §9): a
+ * user's own choice, else a language their browser asks for; English otherwise (an
+ * API client that asks for none reads what the CLI and the log say).
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AppError, BusyError, HTTP_STATUS } from '../daemon/errors';
 import type { Logger } from '../daemon/logger';
 import { messageOf } from '../daemon/error-causes';
+import type { Said } from '../daemon/i18n/say';
+import { BASE_LANGUAGE, type Catalogs } from '../daemon/i18n/catalogs';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly details?: Record<string, unknown>,
+    readonly said?: Said,
   ) {
     super(message);
   }
+}
+
+/** The error's words in the reader's language: `said` rendered over the English `message` and `details`. */
+function spoken(req: Request, res: Response, catalogs: Catalogs | undefined, message: string, details: Record<string, unknown> | undefined, said: Said | undefined) {
+  if (!catalogs || !said) return { message, details };
+  const user = res.locals['user'] as { language?: string | null } | undefined;
+  const lang = catalogs.pick(user?.language ?? null, req.get('accept-language'), BASE_LANGUAGE);
+  if (lang === BASE_LANGUAGE) return { message, details };
+  const t = catalogs.translator(lang);
+  const out = details ? { ...details } : undefined;
+  for (const [key, s] of Object.entries(said.details ?? {})) if (out && key in out) out[key] = (Array.isArray(s) ? s : [s]).map((one) => t(one.key, one.values)).join('; ');
+  return { message: said.message ? t(said.message.key, said.message.values) : message, details: out };
 }
 
 export function sendError(res: Response, status: number, error: string, details?: Record<string, unknown>): void {
@@ -21,13 +39,14 @@ export function sendError(res: Response, status: number, error: string, details?
   res.status(status).type('application/json').json(details ? { error, details } : { error });
 }
 
-export function errorHandler(log: Logger): ErrorRequestHandler {
+export function errorHandler(log: Logger, catalogs?: Catalogs): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
-    if (err instanceof HttpError) return sendError(res, err.status, err.message, err.details);
-    if (err instanceof AppError) {
+    if (err instanceof HttpError || err instanceof AppError) {
+      const { message, details } = spoken(req, res, catalogs, err.message, err.details, err.said);
+      if (err instanceof HttpError) return sendError(res, err.status, message, details);
       if (err instanceof BusyError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return sendError(res, HTTP_STATUS[err.kind], err.message, err.details);
+      return sendError(res, HTTP_STATUS[err.kind], message, details);
     }
     // body-parser and friends mark client errors with a status (400 bad JSON, 413 too large, 415 ...).
     const status = (err as { status?: unknown }).status;

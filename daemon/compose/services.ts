@@ -286,7 +286,7 @@ export class Services {
   }
 
   get notifier(): Notifier {
-    return (this.#notifier ??= new Notifier({ config: this.#config, repo: this.store.notifications, log: this.#logFor('alerts'), now: this.#now }));
+    return (this.#notifier ??= new Notifier({ config: this.#config, repo: this.store.notifications, log: this.#logFor('alerts'), now: this.#now, catalogs: this.catalogs }));
   }
 
   get alerts(): AlertService {
@@ -307,6 +307,8 @@ export class Services {
       configRejected: () => this.#deps.daemon?.configRejected() ?? null,
       relays: () => this.#capture?.relays() ?? [],
       log: this.#logFor('alerts'),
+      // Messages are written in config().appliance.locale, read when each is made.
+      catalogs: this.catalogs,
       now: this.#now,
       // A quarter of the grace for late pictures, so "late" is told within a quarter of it.
       checkEveryMs: this.#deps.alertCheckMs ?? Math.min(30_000, Math.max(1_000, lateAfter / 4)),

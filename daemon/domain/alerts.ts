@@ -21,6 +21,12 @@ export interface AlertMessage {
   title: string;
   /** Plain-text body, several lines. */
   text: string;
+  /**
+   * The language `title` and `text` are written in: the code of a catalog (`en`, `fr`),
+   * `appliance.locale` when the message was made. Missing in messages stored before
+   * there was a choice: English.
+   */
+  lang?: string;
   /** ISO time the message was made (it may be delivered much later). */
   at: string;
   /** ISO start of the episode, for raised, reminder and recovered. */

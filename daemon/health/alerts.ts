@@ -13,10 +13,13 @@
  *
  * States live in SQLite, so a restart neither repeats nor forgets a message;
  * messages go through the notifier's queue (retried until delivered).
+ *
+ * Messages are written in the box's language (`appliance.locale` when they are
+ * made); the log, the stored states and the status keep the English words.
  */
 import { DateTime } from 'luxon';
 import type { Config } from '../config/schema';
-import { formatDuration } from '../config/duration';
+import { BASE_LANGUAGE, type Catalogs, type Translate } from '../i18n/catalogs';
 import type { Logger } from '../logger';
 import type { Repositories } from '../store/repositories';
 import type { AlertRecord } from '../store/alerts.repository';
@@ -25,7 +28,8 @@ import type { StorageStatus } from '../storage/retention';
 import type { TargetStatus } from '../sync/sync.service';
 import type { AlertMessage } from '../domain/alerts';
 import type { SystemSample } from './system-probe';
-import { conditions, type Condition, type ConfigRejection, type Snapshot } from './conditions';
+import { conditions, type AlertKind, type ConfigRejection, type Snapshot } from './conditions';
+import { defaultCatalogs, duration, localDate, localDateTimeZone } from './alert-message';
 import type { RelayState } from '../capture/capture.service';
 
 /** How often conditions are looked at. */
@@ -43,8 +47,22 @@ export interface AlertServiceDeps {
   /** The running capture service's power relays. */
   relays?: () => RelayState[];
   log: Logger;
+  /** The box's catalogs (the daemon's `Services.catalogs`); read from i18n/ when not given. */
+  catalogs?: Catalogs;
   now?: () => number;
   checkEveryMs?: number;
+}
+
+/** What a message says, in one language: the English one goes to the log. */
+interface Words {
+  title: string;
+  text: string;
+}
+
+/** A message to queue, and its English words for the log line. */
+interface Made {
+  message: AlertMessage;
+  english: Words;
 }
 
 export interface ActiveAlert {
@@ -64,6 +82,11 @@ export class AlertService {
   #timer: NodeJS.Timeout | null = null;
   /** Report dates handled in this run, for boxes without a channel (no row records them). */
   readonly #reported = new Set<string>();
+  /**
+   * The condition's message in the box's language as last seen, by alert key, for "it was: ..."
+   * when it recovers (the record keeps the English one). Lost on restart: then the English one is quoted.
+   */
+  readonly #said = new Map<string, string>();
 
   constructor(deps: AlertServiceDeps) {
     this.#deps = deps;
@@ -92,18 +115,24 @@ export class AlertService {
   /** One look at everything: conditions, notices, the daily report. Returns the messages queued. */
   check(): AlertMessage[] {
     const sent: AlertMessage[] = [];
-    const send = (m: AlertMessage) => {
+    const send = ({ message: m, english }: Made) => {
       sent.push(m);
       const rows = this.#deps.notifier.enqueue(m);
-      const line = { topic: m.topic, status: m.status, title: m.title, channels: rows };
-      if (m.type === 'report') this.#deps.log.info(line, m.title);
-      else if (m.severity === 'error' && m.status !== 'recovered') this.#deps.log.error(line, `alert ${m.status}: ${m.text.split('\n')[0]}`);
-      else this.#deps.log.warn(line, `alert ${m.status}: ${m.status === 'recovered' ? m.title : m.text.split('\n')[0]}`);
+      const line = { topic: m.topic, status: m.status, title: english.title, channels: rows };
+      if (m.type === 'report') this.#deps.log.info(line, english.title);
+      else if (m.severity === 'error' && m.status !== 'recovered') this.#deps.log.error(line, `alert ${m.status}: ${english.text.split('\n')[0]}`);
+      else this.#deps.log.warn(line, `alert ${m.status}: ${m.status === 'recovered' ? english.title : english.text.split('\n')[0]}`);
     };
     this.#applyConditions(send);
     this.#notices(send);
     this.#dailyReport(send);
     return sent;
+  }
+
+  /** English for the log, and the language people read (`appliance.locale`, as it is now). */
+  #translators(cfg: Config): { english: Translate; box: Translate } {
+    const catalogs = this.#deps.catalogs ?? defaultCatalogs();
+    return { english: catalogs.translator(BASE_LANGUAGE), box: catalogs.translator(cfg.appliance.locale) };
   }
 
   #schedule(): void {
@@ -146,14 +175,18 @@ export class AlertService {
     };
   }
 
-  #applyConditions(send: (m: AlertMessage) => void): void {
+  #applyConditions(send: (m: Made) => void): void {
     const { config, store } = this.#deps;
     const cfg = config();
     const now = this.#now();
     const stored = new Map(store.alerts.all().map((r) => [r.key, r]));
     const records = new Map(stored);
     const raised = new Set([...records.values()].filter((r) => r.state === 'raised').map((r) => r.key));
-    const found = new Map(conditions(cfg, this.#snapshot(raised)).map((c) => [c.key, c]));
+    const { english, box } = this.#translators(cfg);
+    const snapshot = this.#snapshot(raised);
+    // The English words are the record's (log, status); the box's language is what people read.
+    const found = new Map(conditions(cfg, snapshot, english).map((c) => [c.key, c]));
+    for (const c of box === english ? found.values() : conditions(cfg, snapshot, box)) this.#said.set(c.key, c.message);
 
     // New and changed states.
     for (const c of found.values()) {
@@ -175,10 +208,11 @@ export class AlertService {
       const told = r.notifiedState ?? 'ok';
       const quietOver = r.notifiedAt === null || now - r.notifiedAt >= cfg.alerts.quietPeriod;
       if (r.state !== told && quietOver) {
-        send(this.#message(cfg, r, r.state === 'raised' ? 'raised' : 'recovered', found.get(r.key)));
+        send(this.#message(cfg, r, r.state === 'raised' ? 'raised' : 'recovered', found.get(r.key)?.message));
+        if (r.state === 'ok') this.#said.delete(r.key);
         r = { ...r, notifiedAt: now, notifiedState: r.state, reminders: 0, flaps: 0 };
       } else if (r.state === 'raised' && told === 'raised' && cfg.alerts.remindEvery > 0 && r.notifiedAt !== null && now - r.notifiedAt >= cfg.alerts.remindEvery) {
-        send(this.#message(cfg, r, 'reminder', found.get(r.key)));
+        send(this.#message(cfg, r, 'reminder', found.get(r.key)?.message));
         r = { ...r, notifiedAt: now, reminders: r.reminders + 1, flaps: 0 };
       } else if (r.state === told && r.flaps > 0 && quietOver) {
         r = { ...r, flaps: 0 };
@@ -191,40 +225,46 @@ export class AlertService {
     }
   }
 
-  #message(cfg: Config, r: AlertRecord, status: 'raised' | 'reminder' | 'recovered', condition: Condition | undefined): AlertMessage {
+  /** `found`: the condition's English message now (none when it no longer holds). */
+  #message(cfg: Config, r: AlertRecord, status: 'raised' | 'reminder' | 'recovered', found: string | undefined): Made {
     const now = this.#now();
     const since = r.raisedAt ?? r.changedAt;
-    const local = (ms: number) => localTime(ms, cfg.appliance.timezone);
-    const lasting = formatDuration(Math.max(60_000, Math.round((now - since) / 60_000) * 60_000));
-    const subject = r.sourceId ?? r.targetId;
-    const name = r.sourceId ? cfg.sources.find((s) => s.id === r.sourceId)?.name : undefined;
-    const title = `${r.kind.replace(/-/g, ' ')}${subject ? `: ${subject}${name && name !== subject ? ` (${name})` : ''}` : ''}`;
-    const lines =
-      status === 'recovered'
-        ? [`Back to normal after ${lasting} (raised ${local(since)}).`, `It was: ${r.message}`]
-        : [
-            condition?.message ?? r.message,
-            status === 'reminder' ? `Still so after ${lasting} (raised ${local(since)}; reminder ${r.reminders + 1}).` : `Since ${local(since)}.`,
-            ...(r.flaps > 0 && status === 'raised' ? [`It changed ${r.flaps} times during the quiet period.`] : []),
-          ];
+    const { english, box } = this.#translators(cfg);
+    const words = (t: Translate, message: string): Words => {
+      const values = { lasting: duration(Math.max(60_000, Math.round((now - since) / 60_000) * 60_000), t), since: localDateTimeZone(since, cfg.appliance.timezone, t) };
+      const lines =
+        status === 'recovered'
+          ? [t('mail.alert.recovered', values), t('mail.alert.itWas', { message })]
+          : [
+              message,
+              status === 'reminder' ? t('mail.alert.reminder', { ...values, n: r.reminders + 1 }) : t('mail.alert.since', values),
+              ...(r.flaps > 0 && status === 'raised' ? [t('mail.alert.flaps', { flaps: r.flaps })] : []),
+            ];
+      return { title: alertTitle(cfg, r, t), text: lines.join('\n') };
+    };
+    const englishWords = words(english, found ?? r.message);
+    const said = box === english ? englishWords : words(box, this.#said.get(r.key) ?? r.message);
     return {
-      type: 'alert',
-      appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
-      topic: r.key,
-      kind: r.kind,
-      status,
-      severity: status === 'recovered' ? 'info' : r.severity,
-      sourceId: r.sourceId,
-      targetId: r.targetId,
-      title,
-      text: lines.join('\n'),
-      at: new Date(now).toISOString(),
-      since: new Date(since).toISOString(),
+      message: {
+        type: 'alert',
+        appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
+        topic: r.key,
+        kind: r.kind,
+        status,
+        severity: status === 'recovered' ? 'info' : r.severity,
+        sourceId: r.sourceId,
+        targetId: r.targetId,
+        ...said,
+        lang: box.lang,
+        at: new Date(now).toISOString(),
+        since: new Date(since).toISOString(),
+      },
+      english: englishWords,
     };
   }
 
   /** One-off events become notices (power cycles); the others are covered by the conditions. */
-  #notices(send: (m: AlertMessage) => void): void {
+  #notices(send: (m: Made) => void): void {
     const { config, store } = this.#deps;
     const cfg = config();
     const now = this.#now();
@@ -234,19 +274,26 @@ export class AlertService {
         const last = store.notifications.lastFor(topic);
         // Power cycles are limited per day anyway; inside the quiet period they are only logged.
         if (!last || now - last.createdAt >= cfg.alerts.quietPeriod) {
+          const { english, box } = this.#translators(cfg);
+          const source = event.sourceId ?? '?';
+          // The text is the capture service's own line, in English as it logged it.
+          const words = (t: Translate): Words => ({ title: t('mail.alert.powerCycled', { source }), text: event.message });
           send({
-            type: 'alert',
-            appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
-            topic,
-            kind: 'camera-power-cycle',
-            status: 'notice',
-            severity: 'warning',
-            sourceId: event.sourceId,
-            targetId: null,
-            title: `camera power cycled: ${event.sourceId ?? '?'}`,
-            text: event.message,
-            at: new Date(now).toISOString(),
-            since: new Date(event.at).toISOString(),
+            message: {
+              type: 'alert',
+              appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
+              topic,
+              kind: 'camera-power-cycle',
+              status: 'notice',
+              severity: 'warning',
+              sourceId: event.sourceId,
+              targetId: null,
+              ...words(box),
+              lang: box.lang,
+              at: new Date(now).toISOString(),
+              since: new Date(event.at).toISOString(),
+            },
+            english: words(english),
           });
         }
       }
@@ -255,7 +302,7 @@ export class AlertService {
   }
 
   /** The report on the previous local day, once, at or after `dailyReport.at`. */
-  #dailyReport(send: (m: AlertMessage) => void): void {
+  #dailyReport(send: (m: Made) => void): void {
     const cfg = this.#deps.config();
     const report = cfg.alerts.dailyReport;
     if (!report.enabled) return;
@@ -269,7 +316,7 @@ export class AlertService {
     // Started after the report time: report only a day the box did something on (not the day before it was installed).
     const dueAt = now.set({ hour: Number(report.at.slice(0, 2)), minute: Number(report.at.slice(3, 5)), second: 0, millisecond: 0 }).toMillis();
     if ((this.#startedAt || this.#now()) > dueAt && !this.#activeOn(cfg, day)) return;
-    send(this.dailyReport(day));
+    send(this.#report(day));
   }
 
   #activeOn(cfg: Config, day: string): boolean {
@@ -280,8 +327,12 @@ export class AlertService {
     });
   }
 
-  /** The report on one local day: per source, pictures against slots expected, failures; disk and sync backlog. */
+  /** The report on one local day, in the box's language: per source, pictures against slots expected, failures; disk and sync backlog. */
   dailyReport(day: string): AlertMessage {
+    return this.#report(day).message;
+  }
+
+  #report(day: string): Made {
     const { store } = this.#deps;
     const cfg = this.#deps.config();
     const zone = cfg.appliance.timezone;
@@ -298,41 +349,99 @@ export class AlertService {
     const sync = this.#deps.sync();
     const targets = sync.map((t) => ({ id: t.id, pending: t.backlog.pending, oldest: t.backlog.oldestAt === null ? null : new Date(t.backlog.oldestAt).toISOString(), lastOk: t.lastOk }));
     const active = this.active();
-    const pct = (a: number, b: number) => (b === 0 ? '' : ` (${Math.round((a / b) * 1000) / 10} %)`);
-    const lines = [
-      `Daily report for ${day} (${zone}).`,
-      '',
-      ...sources.map((s) =>
-        s.enabled
-          ? `${s.id}${s.name !== s.id ? ` (${s.name})` : ''}: ${s.pictures} pictures of ${s.expected} slots${pct(s.pictures, s.expected)}, ${s.failures} failed captures, ${s.skipped} slots skipped${s.purged ? `, ${s.purged} old pictures deleted by retention` : ''}`
-          : `${s.id}: disabled`,
-      ),
-      '',
-      storage?.disk ? `Disk: ${storage.disk.freePercent} % free (${Math.round(storage.disk.freeBytes / 1024 / 1024)} MB of ${Math.round(storage.disk.totalBytes / 1024 / 1024)} MB)${storage.paused ? ' — capture is paused' : ''}` : 'Disk: not measured',
-      // The text in the box's zone; `details` keeps the instants as ISO data.
-      ...(sync.length ? sync.map((t) => `Sync ${t.id}: ${t.backlog.pending} files waiting${t.backlog.oldestAt === null ? '' : `, the oldest since ${localTime(t.backlog.oldestAt, zone)}`}`) : ['Sync: no target']),
-      '',
-      active.length ? `Alerts raised now: ${active.map((a) => a.key).join(', ')}` : 'No alert raised now.',
-    ];
+    const { english, box } = this.#translators(cfg);
+    const words = (t: Translate): Words => {
+      const lines = [
+        t('mail.report.heading', { day: localDate(day, zone, t), zone }),
+        '',
+        ...sources.map((s) => {
+          const source = `${s.id}${s.enabled && s.name !== s.id ? ` (${s.name})` : ''}`;
+          if (!s.enabled) return t('mail.report.sourceDisabled', { source });
+          const percent = s.expected === 0 ? '' : t('mail.report.sourcePercent', { percent: Math.round((s.pictures / s.expected) * 1000) / 10 });
+          const purged = s.purged ? t('mail.report.sourcePurged', { purged: s.purged }) : '';
+          return t('mail.report.source', { source, pictures: s.pictures, expected: s.expected, percent, failures: s.failures, skipped: s.skipped, purged });
+        }),
+        '',
+        reportDisk(storage, t),
+        // The text in the box's zone; `details` keeps the instants as ISO data.
+        ...(sync.length
+          ? sync.map((s) =>
+              s.backlog.oldestAt === null
+                ? t('mail.report.sync', { target: s.id, pending: s.backlog.pending })
+                : t('mail.report.syncOldest', { target: s.id, pending: s.backlog.pending, since: localDateTimeZone(s.backlog.oldestAt, zone, t) }),
+            )
+          : [t('mail.report.syncNone')]),
+        '',
+        active.length ? t('mail.report.alertsRaised', { keys: active.map((a) => a.key).join(', ') }) : t('mail.report.noAlert'),
+      ];
+      return { title: t('mail.report.title', { day: localDate(day, zone, t) }), text: lines.join('\n') };
+    };
     return {
-      type: 'report',
-      appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
-      topic: `report:${day}`,
-      kind: 'daily-report',
-      status: 'report',
-      severity: active.some((a) => a.severity === 'error') ? 'error' : active.length ? 'warning' : 'info',
-      sourceId: null,
-      targetId: null,
-      title: `daily report ${day}`,
-      text: lines.join('\n'),
-      at: new Date(this.#now()).toISOString(),
-      since: null,
-      details: { day, sources, disk: storage?.disk ?? null, sync: targets, alerts: active.map((a) => a.key) },
+      message: {
+        type: 'report',
+        appliance: { id: cfg.appliance.id, name: cfg.appliance.name ?? cfg.appliance.id },
+        topic: `report:${day}`,
+        kind: 'daily-report',
+        status: 'report',
+        severity: active.some((a) => a.severity === 'error') ? 'error' : active.length ? 'warning' : 'info',
+        sourceId: null,
+        targetId: null,
+        ...words(box),
+        lang: box.lang,
+        at: new Date(this.#now()).toISOString(),
+        since: null,
+        details: { day, sources, disk: storage?.disk ?? null, sync: targets, alerts: active.map((a) => a.key) },
+      },
+      english: words(english),
     };
   }
 }
 
-/** An instant as people read it in alert and report texts: "2026-12-05 23:28 CET", in the appliance's zone. */
-export function localTime(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, { zone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
+/** "picture late: north (North tower)", "disk low", in the translator's language. */
+function alertTitle(cfg: Config, r: AlertRecord, t: Translate): string {
+  const kind = kindName(r.kind, t);
+  const subject = r.sourceId ?? r.targetId;
+  if (!subject) return kind;
+  const name = r.sourceId ? cfg.sources.find((s) => s.id === r.sourceId)?.name : undefined;
+  return name && name !== subject ? t('mail.alert.titleSubjectName', { kind, subject, name }) : t('mail.alert.titleSubject', { kind, subject });
+}
+
+/** An alert's kind in words; one the catalogs do not know (a record from another version) as its words. */
+function kindName(kind: string, t: Translate): string {
+  switch (kind as AlertKind) {
+    case 'picture-late':
+      return t('mail.alert.kindPictureLate');
+    case 'camera-down':
+      return t('mail.alert.kindCameraDown');
+    case 'disk-low':
+      return t('mail.alert.kindDiskLow');
+    case 'capture-paused':
+      return t('mail.alert.kindCapturePaused');
+    case 'temperature-high':
+      return t('mail.alert.kindTemperatureHigh');
+    case 'under-voltage':
+      return t('mail.alert.kindUnderVoltage');
+    case 'clock-unsynced':
+      return t('mail.alert.kindClockUnsynced');
+    case 'sync-unreachable':
+      return t('mail.alert.kindSyncUnreachable');
+    case 'sync-backlog':
+      return t('mail.alert.kindSyncBacklog');
+    case 'sync-host-key':
+      return t('mail.alert.kindSyncHostKey');
+    case 'config-invalid':
+      return t('mail.alert.kindConfigInvalid');
+    case 'relay-unavailable':
+      return t('mail.alert.kindRelayUnavailable');
+    default:
+      return kind.replace(/-/g, ' ');
+  }
+}
+
+/** The report's disk line. */
+function reportDisk(storage: StorageStatus | null, t: Translate): string {
+  const disk = storage?.disk;
+  if (!disk) return t('mail.report.diskUnknown');
+  const values = { free: disk.freePercent, freeMb: Math.round(disk.freeBytes / 1024 / 1024), totalMb: Math.round(disk.totalBytes / 1024 / 1024) };
+  return storage.paused ? t('mail.report.diskPaused', values) : t('mail.report.disk', values);
 }

@@ -7,7 +7,8 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema';
 import { packageVersion } from '../package-info';
-import { emailDigest } from './alert-message';
+import type { Catalogs } from '../i18n/catalogs';
+import { defaultCatalogs, emailDigest } from './alert-message';
 import { type AlertMessage } from '../domain/alerts';
 import { urlOrigin } from '../secrets';
 import { causes, errorCodes, messageOf } from '../error-causes';
@@ -43,6 +44,8 @@ export class ChannelError extends Error {
 export interface ChannelOptions {
   /** How long one delivery may take: the webhook's answer, each SMTP step. */
   timeoutMs?: number;
+  /** The catalogs for the words a mail adds around the messages (RAISED, "3 alerts"); read from i18n/ when not given. */
+  catalogs?: Catalogs;
 }
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -174,10 +177,12 @@ export class EmailChannel implements Channel {
   readonly digest = true;
   readonly #config: EmailConfig;
   readonly #timeoutMs: number;
+  readonly #catalogs: Catalogs | undefined;
 
   constructor(config: EmailConfig, options: ChannelOptions = {}) {
     this.#config = config;
     this.#timeoutMs = options.timeoutMs ?? SMTP_TIMEOUT_MS;
+    this.#catalogs = options.catalogs;
   }
 
   get destination(): string {
@@ -191,7 +196,8 @@ export class EmailChannel implements Channel {
   async send(messages: readonly AlertMessage[], signal?: AbortSignal): Promise<void> {
     const [first] = messages;
     if (!first) return;
-    const { subject, text } = emailDigest(messages);
+    // In the messages' own language (they were written when made), whatever appliance.locale says now.
+    const { subject, text } = emailDigest(messages, this.#catalogs ?? defaultCatalogs());
     await sendMail(
       this.#config,
       { from: { name: `lapsebox ${first.appliance.name}`, address: this.#config.from }, to: this.#config.to, subject, text },

@@ -2,14 +2,18 @@
  * What is wrong with the box right now, as a list of conditions: pure, from a
  * snapshot of its state, so that each rule can be checked on its own. The alert
  * service turns changes of these conditions into messages.
+ *
+ * Each message is written by the translator given: the alert service asks for the
+ * English one (its log, its records, the status) and for the box's language (the
+ * messages people get). What other parts wrote (a camera's error, the storage
+ * guard's reason, the configuration's errors) is quoted as it is, in English.
  */
 import type { Config, SourceConfig } from '../config/schema';
-import { formatDuration } from '../config/duration';
+import type { Translate } from '../i18n/catalogs';
 import { nextSlot, type SlotContext } from '../schedule/slots';
 import type { PowerState } from './throttling';
-import { describePower } from './throttling';
-import { DateTime } from 'luxon';
 import { serverOf } from '../sync/remote-paths';
+import { duration, localDateTime, semicolons } from './alert-message';
 
 export const ALERT_KINDS = [
   'picture-late',
@@ -34,7 +38,7 @@ export interface Condition {
   severity: 'warning' | 'error';
   sourceId: string | null;
   targetId: string | null;
-  /** A line a person can act on. */
+  /** A line a person can act on, in the translator's language. */
   message: string;
 }
 
@@ -68,12 +72,12 @@ export const TEMPERATURE_HYSTERESIS = 5;
 /** A clock not synchronised this long after start-up is worth a word (NTP needs a moment at boot). */
 const CLOCK_GRACE_S = 15 * 60;
 
-/** The conditions that hold in the snapshot; anything not listed is fine. */
-export function conditions(config: Config, s: Snapshot): Condition[] {
+/** The conditions that hold in the snapshot, their messages written by `t`; anything not listed is fine. */
+export function conditions(config: Config, s: Snapshot, t: Translate): Condition[] {
   const out: Condition[] = [];
   const zone = config.appliance.timezone;
   const ctx: SlotContext = { timezone: zone, ...(config.appliance.location ? { location: config.appliance.location } : {}) };
-  const local = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat('yyyy-LL-dd HH:mm');
+  const local = (ms: number) => localDateTime(ms, zone, t);
   const storagePaused = s.storage?.paused ?? null;
 
   for (const source of config.sources) {
@@ -88,11 +92,13 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
         severity: 'error',
         sourceId: source.id,
         targetId: null,
-        message: `${name}: the power relay on GPIO ${relay.gpio} (sysfs line ${relay.line}) cannot be opened: ${relay.reason}; ${relay.fix}. Pictures go on, but a hung camera is not power-cycled`,
+        message: t('mail.alert.relayUnavailable', { name, gpio: String(relay.gpio), line: String(relay.line), reason: relay.reason, fix: relay.fix }),
       });
     }
     if (state.downSince !== null) {
-      out.push({ key: `camera-down:${source.id}`, kind: 'camera-down', severity: 'error', sourceId: source.id, targetId: null, message: `camera ${name} is down since ${local(state.downSince)}${state.lastError ? `: ${state.lastError}` : ''}. It is still tried at every slot.` });
+      const since = local(state.downSince);
+      const message = state.lastError ? t('mail.alert.cameraDownError', { name, since, error: state.lastError }) : t('mail.alert.cameraDown', { name, since });
+      out.push({ key: `camera-down:${source.id}`, kind: 'camera-down', severity: 'error', sourceId: source.id, targetId: null, message });
       continue; // "late" would say the same thing again
     }
     if (storagePaused) continue; // the disk says why
@@ -102,14 +108,15 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
     const from = state.lastCaptureAt !== null && s.raised.has(lateKey) ? state.lastCaptureAt : Math.max(state.lastCaptureAt ?? 0, s.startedAt);
     const due = nextSlot(new Date(from), { everyMs: source.schedule.every, windows: source.schedule.windows }, ctx);
     if (due && due.getTime() <= s.now - config.alerts.lateAfter) {
-      const since = state.lastCaptureAt === null ? 'no picture yet' : `no picture since ${local(state.lastCaptureAt)}`;
+      const since = state.lastCaptureAt === null ? t('mail.alert.noPictureYet') : t('mail.alert.noPictureSince', { at: local(state.lastCaptureAt) });
+      const values = { name, since, slot: local(due.getTime()), late: duration(Math.floor((s.now - due.getTime()) / 60_000) * 60_000 || 60_000, t) };
       out.push({
         key: lateKey,
         kind: 'picture-late',
         severity: 'warning',
         sourceId: source.id,
         targetId: null,
-        message: `${name}: ${since}; the slot of ${local(due.getTime())} is ${formatDuration(Math.floor((s.now - due.getTime()) / 60_000) * 60_000 || 60_000)} late${state.lastError ? ` (last error: ${state.lastError})` : ''}`,
+        message: state.lastError ? t('mail.alert.pictureLateError', { ...values, error: state.lastError }) : t('mail.alert.pictureLate', values),
       });
     }
   }
@@ -117,8 +124,12 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
   if (s.storage) {
     if (storagePaused) out.push({ key: 'capture-paused', kind: 'capture-paused', severity: 'error', sourceId: null, targetId: null, message: storagePaused });
     else if (s.storage.low) {
-      const waiting = s.storage.waitingForSync > 0 ? `; ${s.storage.waitingForSync} pictures wait to be sent before they may be deleted` : '';
-      out.push({ key: 'disk-low', kind: 'disk-low', severity: 'warning', sourceId: null, targetId: null, message: `the data disk has ${s.storage.freePercent ?? '?'} % free, below storage.retention.minFreePercent (${config.storage.retention.minFreePercent} %)${waiting}` });
+      const { freePercent, waitingForSync: waiting } = s.storage;
+      // Written here rather than in the message: it may be unknown ("?").
+      const free = freePercent === null ? '?' : new Intl.NumberFormat(t.locale, { maximumFractionDigits: 1, useGrouping: false }).format(freePercent);
+      const values = { free, min: config.storage.retention.minFreePercent };
+      const message = waiting > 0 ? t('mail.alert.diskLowWaiting', { ...values, waiting }) : t('mail.alert.diskLow', values);
+      out.push({ key: 'disk-low', kind: 'disk-low', severity: 'warning', sourceId: null, targetId: null, message });
     }
   }
 
@@ -126,43 +137,66 @@ export function conditions(config: Config, s: Snapshot): Condition[] {
   if (h) {
     const max = config.alerts.temperatureMax;
     const hot = h.cpuTempC !== null && (h.cpuTempC >= max || (s.raised.has('temperature-high') && h.cpuTempC > max - TEMPERATURE_HYSTERESIS));
-    if (hot) out.push({ key: 'temperature-high', kind: 'temperature-high', severity: 'warning', sourceId: null, targetId: null, message: `the CPU is at ${h.cpuTempC!.toFixed(1)} °C (alerts.temperatureMax ${max} °C): check the enclosure's sun shade and ventilation` });
+    if (hot) out.push({ key: 'temperature-high', kind: 'temperature-high', severity: 'warning', sourceId: null, targetId: null, message: t('mail.alert.temperatureHigh', { temp: h.cpuTempC!, max }) });
     const p = h.power;
     if (p && (p.underVoltage || p.throttled || p.underVoltageOccurred)) {
-      out.push({ key: 'under-voltage', kind: 'under-voltage', severity: p.underVoltage || p.throttled ? 'error' : 'warning', sourceId: null, targetId: null, message: describePower(p).join('; ') });
+      out.push({ key: 'under-voltage', kind: 'under-voltage', severity: p.underVoltage || p.throttled ? 'error' : 'warning', sourceId: null, targetId: null, message: semicolons(powerSentences(p, t), t) });
     }
     if (h.clock.synchronized === false && h.processUptimeSeconds >= CLOCK_GRACE_S) {
-      out.push({ key: 'clock-unsynced', kind: 'clock-unsynced', severity: 'warning', sourceId: null, targetId: null, message: 'the clock is not synchronised (NTP): picture times and schedules may drift; check the network and timedatectl' });
+      out.push({ key: 'clock-unsynced', kind: 'clock-unsynced', severity: 'warning', sourceId: null, targetId: null, message: t('mail.alert.clockUnsynced') });
     }
   }
 
   const rejected = s.configRejected;
   if (rejected) {
-    const shown = rejected.problems.slice(0, 5).join('; ');
-    const more = rejected.problems.length > 5 ? ` (and ${rejected.problems.length - 5} more)` : '';
+    // The errors themselves stay English, as `lapsebox config check` prints them.
+    const values = { file: rejected.file, at: local(rejected.at), problems: rejected.problems.slice(0, 5).join('; ') };
+    const more = rejected.problems.length - 5;
     out.push({
       key: 'config-invalid',
       kind: 'config-invalid',
       severity: 'error',
       sourceId: null,
       targetId: null,
-      message: `the configuration file ${rejected.file} has errors and was not applied at ${local(rejected.at)}; the box keeps running on the previous one: ${shown}${more}. Fix it, check it with "lapsebox config check", then "sudo systemctl reload lapsebox"`,
+      message: more > 0 ? t('mail.alert.configInvalidMore', { ...values, more }) : t('mail.alert.configInvalid', values),
     });
   }
 
   for (const target of config.sync.targets) {
-    const t = s.targets.find((x) => x.id === target.id);
-    if (!t) continue;
-    if (t.activity === 'host-key-mismatch') {
-      out.push({ key: `sync-host-key:${t.id}`, kind: 'sync-host-key', severity: 'error', sourceId: null, targetId: t.id, message: `sync target "${t.id}" presented a host key that does not match the pinned hostKey: nothing is sent to it${t.lastError ? ` (${t.lastError})` : ''}. If the server was reinstalled, check its new fingerprint with its administrator and update hostKey` });
-    } else if (t.failingSince !== null && s.now - t.failingSince >= target.alertAfter) {
-      out.push({ key: `sync-unreachable:${t.id}`, kind: 'sync-unreachable', severity: 'error', sourceId: null, targetId: t.id, message: `sync target "${t.id}" (${serverOf(target).host}) has failed since ${local(t.failingSince)}${t.lastError ? `: ${t.lastError}` : ''}` });
+    const ts = s.targets.find((x) => x.id === target.id);
+    if (!ts) continue;
+    if (ts.activity === 'host-key-mismatch') {
+      const message = ts.lastError ? t('mail.alert.syncHostKeyError', { target: ts.id, error: ts.lastError }) : t('mail.alert.syncHostKey', { target: ts.id });
+      out.push({ key: `sync-host-key:${ts.id}`, kind: 'sync-host-key', severity: 'error', sourceId: null, targetId: ts.id, message });
+    } else if (ts.failingSince !== null && s.now - ts.failingSince >= target.alertAfter) {
+      const values = { target: ts.id, host: serverOf(target).host, since: local(ts.failingSince) };
+      const message = ts.lastError ? t('mail.alert.syncUnreachableError', { ...values, error: ts.lastError }) : t('mail.alert.syncUnreachable', values);
+      out.push({ key: `sync-unreachable:${ts.id}`, kind: 'sync-unreachable', severity: 'error', sourceId: null, targetId: ts.id, message });
     }
-    if (t.oldestPendingAt !== null && s.now - t.oldestPendingAt >= target.alertAfter) {
-      out.push({ key: `sync-backlog:${t.id}`, kind: 'sync-backlog', severity: 'warning', sourceId: null, targetId: t.id, message: `${t.pending} ${t.pending === 1 ? 'file waits' : 'files wait'} for sync target "${t.id}", the oldest since ${local(t.oldestPendingAt)}` });
+    if (ts.oldestPendingAt !== null && s.now - ts.oldestPendingAt >= target.alertAfter) {
+      const message = t('mail.alert.syncBacklog', { pending: ts.pending, target: ts.id, since: local(ts.oldestPendingAt) });
+      out.push({ key: `sync-backlog:${ts.id}`, kind: 'sync-backlog', severity: 'warning', sourceId: null, targetId: ts.id, message });
     }
   }
   return out;
+}
+
+/**
+ * The firmware's flags in sentences, what holds now first (as describePower says them
+ * to the CLI, here in the reader's language); a condition that holds now is not
+ * repeated as "since boot".
+ */
+function powerSentences(p: PowerState, t: Translate): string[] {
+  const lines: string[] = [];
+  if (p.underVoltage) lines.push(t('mail.alert.powerUnderVoltage'));
+  if (p.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCapped'));
+  if (p.throttled) lines.push(t('mail.alert.powerThrottled'));
+  if (p.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimit'));
+  if (p.underVoltageOccurred && !p.underVoltage) lines.push(t('mail.alert.powerUnderVoltageOccurred'));
+  if (p.frequencyCappedOccurred && !p.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCappedOccurred'));
+  if (p.throttledOccurred && !p.throttled) lines.push(t('mail.alert.powerThrottledOccurred'));
+  if (p.softTempLimitOccurred && !p.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimitOccurred'));
+  return lines;
 }
 
 function label(source: SourceConfig): string {

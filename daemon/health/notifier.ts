@@ -7,6 +7,7 @@
  */
 import type { Config } from '../config/schema';
 import { formatDuration } from '../config/duration';
+import type { Catalogs } from '../i18n/catalogs';
 import type { Logger } from '../logger';
 import { backoffDelay, type BackoffPolicy } from '../sync/backoff';
 import { NOTIFICATION_CHANNELS, type Notification, type NotificationChannel, type NotificationsRepository } from '../store/notifications.repository';
@@ -53,6 +54,8 @@ export interface NotifierDeps {
   /** How each channel is built from its configuration; tests pass their own. */
   channels?: { webhook?: (config: WebhookConfig) => Channel; email?: (config: EmailConfig) => Channel };
   retry?: RetryPolicy;
+  /** The box's catalogs, for the words the mail adds around the messages; read from i18n/ when not given. */
+  catalogs?: Catalogs;
 }
 
 /** Rows taken at once; more than a day of alerts on a quiet box. */
@@ -84,7 +87,7 @@ export class Notifier {
         ...common,
         log: deps.log.child({ channel: 'email' }),
         settings: () => deps.config().alerts.email,
-        build: deps.channels?.email ?? ((config) => new EmailChannel(config)),
+        build: deps.channels?.email ?? ((config) => new EmailChannel(config, deps.catalogs ? { catalogs: deps.catalogs } : {})),
       }),
     };
   }

@@ -34,7 +34,7 @@ export interface UserPage {
  * would give them) with one page. The browser's own time zone is set far from
  * the appliance's on purpose: the UI must show the box's local times anyway.
  */
-export async function openAs(browser: Browser, baseUrl: string, username: string, password: string, viewport = DESKTOP): Promise<UserPage> {
+export async function openAs(browser: Browser, baseUrl: string, username: string, password: string, viewport = DESKTOP, locale = 'en-GB'): Promise<UserPage> {
   const context = await browser.newContext({
     baseURL: baseUrl,
     httpCredentials: { username, password },
@@ -42,7 +42,8 @@ export async function openAs(browser: Browser, baseUrl: string, username: string
     // A phone's screen takes taps (locator.tap()).
     hasTouch: viewport.width < 600,
     timezoneId: 'America/New_York',
-    locale: 'en-GB',
+    // The browser's language: Chromium sends it as Accept-Language and the box answers in it.
+    locale,
   });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
@@ -51,6 +52,8 @@ export async function openAs(browser: Browser, baseUrl: string, username: string
   page.on('console', (msg) => {
     const text = msg.text();
     if (msg.type() === 'error' && /Content.Security.Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+    // A message the catalog lacks: the page shows its key (web/ui/i18n.js).
+    if (msg.type() === 'error' && text.startsWith('i18n:')) problems.push(text);
   });
   page.on('dialog', (dialog) => {
     // confirm() before removals is expected; an alert() would be injected script.

@@ -13,8 +13,8 @@ import { readCatalogs, catalogFolder, type CatalogFile } from '../../daemon/i18n
 import { Catalogs } from '../../daemon/i18n/catalogs';
 
 const ROOT = path.join(__dirname, '..', '..');
-/** `t('key'` and `tNodes('key'` in code, `{{t key}}` in the page template. */
-const CALL = /\b(?:t|tNodes)\(\s*'([A-Za-z0-9_.]+)'/g;
+/** `t('key'`, `tNodes('key'` and `say('key'` in code, `{{t key}}` in the page template. */
+const CALL = /\b(?:t|tNodes|say)\(\s*'([A-Za-z0-9_.]+)'/g;
 const TEMPLATE = /\{\{t ([A-Za-z0-9_.]+)\}\}/g;
 
 function filesUnder(dir: string, ext: RegExp): string[] {

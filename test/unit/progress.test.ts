@@ -112,7 +112,7 @@ describe('progress recipients', () => {
     expect(sut).toEqual({ addresses: ['Site@Example.com', 'boss@example.com', 'ann@client.example'], languages: [null, null, null], withoutAddress: ['bob'], problem: null });
   });
 
-  it('sends one e-mail per language: a member's own, else the box's, an address typed in to taking its member's', () => {
+  it("sends one e-mail per language: a member's own, else the box's, an address typed in to taking its member's", () => {
     const sut = recipientsOf({ to: ['boss@example.com', 'Dan@client.example'], group: 'client' }, group([
       { username: 'ann', email: 'ann@client.example', language: 'fr' },
       { username: 'cid', email: 'cid@client.example', language: null },
@@ -226,7 +226,7 @@ describe('renderProgressEmail', () => {
     expect(asked.text).toContain('Envoyé sur demande par la caméra timelapse Pont.');
   });
 
-  it('names the rhythm in the reader's language, the day through Intl', () => {
+  it("names the rhythm in the reader's language, the day through Intl", () => {
     expect(rhythmText(weekly('fri', '17:00'), en)).toBe('every Friday at 17:00');
     expect(rhythmText(daily('07:30'), en)).toBe(describeRhythm(daily('07:30')));
     expect(rhythmText(weekly('sun', '09:15'), fr)).toBe('chaque dimanche à 09:15');
