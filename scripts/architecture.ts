@@ -132,7 +132,7 @@ export function unitOf(file: string): string {
 export const FLOORS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   {
     name: 'vocabulary and plumbing',
-    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/settled.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts', 'daemon/lifecycle.ts', 'daemon/allocator.ts'],
+    units: ['daemon/domain', 'daemon/errors.ts', 'daemon/error-causes.ts', 'daemon/secrets.ts', 'daemon/logger.ts', 'daemon/limiter.ts', 'daemon/doorbell.ts', 'daemon/settled.ts', 'daemon/package-info.ts', 'daemon/markup.ts', 'daemon/process.ts', 'daemon/lifecycle.ts', 'daemon/allocator.ts', 'daemon/i18n'],
   },
   { name: 'configuration, data folder, hardware', units: ['daemon/config', 'daemon/files', 'daemon/hardware'] },
   { name: 'database', units: ['daemon/store'] },
@@ -169,6 +169,9 @@ export const ADAPTERS: ReadonlyArray<{ module: string; allowed: readonly string[
   { module: 'express', allowed: ['web/', 'daemon/control/server.ts'] },
   // The QR code of a share link, made where the link is given out.
   { module: 'qrcode', allowed: ['web/shares.routes.ts'] },
+  // People's words: the catalogs format them, and pick the reader's language.
+  { module: 'intl-messageformat', allowed: ['daemon/i18n/catalogs.ts'] },
+  { module: 'negotiator', allowed: ['daemon/i18n/catalogs.ts'] },
 ];
 
 /** Imports that go up a floor, and units with no floor. */
