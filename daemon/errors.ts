@@ -33,8 +33,9 @@ export class BusyError extends AppError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    said?: Said,
   ) {
-    super('busy', message, { retryAfterSeconds });
+    super('busy', message, { retryAfterSeconds }, said);
   }
 }
 

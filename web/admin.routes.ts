@@ -9,6 +9,7 @@ import { checkEmail } from '../daemon/auth/users.service';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { say } from '../daemon/i18n/say';
 import { auditJson, eventJson, groupJson, userJson } from './json';
 import { clientAddress, param, type Routes } from './routes';
 
@@ -53,7 +54,7 @@ export function userRoutes(routes: Routes, deps: Pick<WebDeps, 'users' | 'access
   routes.delete('/users/:name', maintainer, (req, res) => {
     const name = param(req, 'name');
     if (users.get(name).username.toLowerCase() === userOf(res).username.toLowerCase()) {
-      throw new HttpError(409, 'you cannot remove yourself; another maintainer can');
+      throw new HttpError(409, 'you cannot remove yourself; another maintainer can', undefined, { message: say('apiError.user.removeSelf') });
     }
     users.remove(name, who(req, res));
     res.status(204).end();

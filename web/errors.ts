@@ -30,7 +30,9 @@ function spoken(req: Request, res: Response, catalogs: Catalogs | undefined, mes
   if (lang === BASE_LANGUAGE) return { message, details };
   const t = catalogs.translator(lang);
   const out = details ? { ...details } : undefined;
-  for (const [key, s] of Object.entries(said.details ?? {})) if (out && key in out) out[key] = (Array.isArray(s) ? s : [s]).map((one) => t(one.key, one.values)).join('; ');
+  // Several problems of one field are joined as the language punctuates a list of clauses (French: a narrow space before ";").
+  const separator = t('apiError.detailSeparator');
+  for (const [key, s] of Object.entries(said.details ?? {})) if (out && key in out) out[key] = (Array.isArray(s) ? s : [s]).map((one) => t(one.key, one.values)).join(separator);
   return { message: said.message ? t(said.message.key, said.message.values) : message, details: out };
 }
 

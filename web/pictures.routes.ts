@@ -13,6 +13,7 @@ import type { SourceConfig } from '../daemon/config/schema';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { say } from '../daemon/i18n/say';
 import { notModified, sendCachedFile, setCacheHeaders } from './http-cache';
 import { coverageDayJson, pictureJson } from './json';
 import { downloadName, streamDayZip } from './day-zip';
@@ -60,9 +61,11 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
     const id = /^[1-9]\d{0,15}$/.test(idText) ? Number(idText) : null;
     const picture = id === null ? undefined : deps.pictures.get(id);
     const source = picture ? deps.config().sources.find((s) => s.id === picture.sourceId) : undefined;
-    const level = access.levelFor(res, source, wanted, `no picture ${idText}`);
+    // A picture deleted while its page was open (retention, a maintainer) is said in the reader's words.
+    const gone = say('apiError.picture.notFound', { id: idText.slice(0, 20) });
+    const level = access.levelFor(res, source, wanted, `no picture ${idText}`, gone);
     // Rejected pictures are not part of the gallery; only the box's people may look at them.
-    if (picture!.rejection && !atLeast(level, 'edit')) throw new HttpError(404, `no picture ${idText}`);
+    if (picture!.rejection && !atLeast(level, 'edit')) throw new HttpError(404, `no picture ${idText}`, undefined, { message: gone });
     return { picture: picture!, source: source!, level };
   };
 
@@ -134,7 +137,7 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
     const level = access.levelFor(res, source, 'download', `no source "${source.id}"`);
     const date = checkDate(param(req, 'date'), 'date');
     const first = deps.pictures.page(source.id, { date }, 1);
-    if (first.length === 0) throw new HttpError(404, `no pictures of source "${source.id}" on ${date}`);
+    if (first.length === 0) throw new HttpError(404, `no pictures of source "${source.id}" on ${date}`, undefined, { message: say('apiError.picture.noneOnDay', { source: source.id, date }) });
     const clean = seesWithoutWatermark(level) || source.image.watermark === undefined;
     await heavy(res, () => streamDayZip(res, deps, source, date, clean));
   });

@@ -10,6 +10,7 @@ import { atLeast, levelOn, type Grants, type Level, type Principal } from '../da
 import type { Profile } from '../daemon/domain/users';
 import type { SourceConfig } from '../daemon/config/schema';
 import { HttpError } from './errors';
+import { say, type Say } from '../daemon/i18n/say';
 import type { Share, ShareLevel, ShareScope } from '../daemon/domain/shares';
 import { userOf } from './auth.middleware';
 
@@ -67,18 +68,18 @@ export class Access {
     return grants;
   }
 
-  /** The user's level on a source, or a 404 as if it did not exist; 403 if visible but not enough. */
-  levelFor(res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string): Level {
+  /** The user's level on a source, or a 404 as if it did not exist (`notFoundSaid`: in the reader's words); 403 if visible but not enough. */
+  levelFor(res: Response, source: SourceConfig | undefined, wanted: Level, notFoundMessage: string, notFoundSaid?: Say): Level {
     const level = source ? levelOn(userOf(res), source.id, this.grantsOf(res)) : null;
-    if (!source || level === null) throw new HttpError(404, notFoundMessage);
-    if (!atLeast(level, wanted)) throw new HttpError(403, `your profile may not do this on source "${source.id}"`);
+    if (!source || level === null) throw new HttpError(404, notFoundMessage, undefined, notFoundSaid ? { message: notFoundSaid } : undefined);
+    if (!atLeast(level, wanted)) throw new HttpError(403, `your profile may not do this on source "${source.id}"`, undefined, { message: say('apiError.source.forbidden', { source: source.id }) });
     return level;
   }
 
   /** The source named `id` if the user may act on it at `wanted` level. */
   sourceFor(res: Response, id: string, wanted: Level): SourceConfig {
     const source = this.#sources().find((s) => s.id === id);
-    this.levelFor(res, source, wanted, `no source "${id}"`);
+    this.levelFor(res, source, wanted, `no source "${id}"`, say('apiError.source.notFound', { source: id }));
     return source!;
   }
 }

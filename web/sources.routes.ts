@@ -13,12 +13,34 @@ import { pictureJson, sourceJson } from './json';
 import { clientAddress, sourceOf, type Access, type Routes } from './routes';
 import { progressEmailJson } from '../daemon/progress/progress.service';
 import { CameraError } from '../daemon/capture/camera';
+import { SKIPPED_STOPPING, SKIPPED_TEST_SHOT, type CaptureOutcome } from '../daemon/capture/capture.service';
+import { say } from '../daemon/i18n/say';
 import { DateTime } from 'luxon';
 import { parseDuration } from '../daemon/config/duration';
 import { countSlots } from '../daemon/schedule/slots';
 
 const viewer = { kind: 'source', level: 'view' } as const;
 const editor = { kind: 'source', level: 'edit' } as const;
+
+const disabled = (source: SourceConfig) => new HttpError(409, `source "${source.id}" is disabled`, undefined, { message: say('apiError.source.disabled', { source: source.id }) });
+
+/** A camera's failure: its own text (and advice) is technical and stays as it is, inside the reader's words. */
+function cameraFailed(status: number, err: CameraError): HttpError {
+  const words = err.code === 'aborted' ? say('apiError.capture.interrupted', { error: err.message }) : say('apiError.capture.cameraFailed', { error: err.message });
+  return new HttpError(status, err.message, { code: err.code, ...(err.advice ? { advice: err.advice } : {}) }, { message: words });
+}
+
+/** A "capture now" that took no picture: the disk is full, the daemon stops, or a test shot holds the camera. */
+function skipped(outcome: Extract<CaptureOutcome, { status: 'skipped' }>): HttpError {
+  const words = outcome.storage
+    ? say('apiError.capture.diskFull')
+    : outcome.reason === SKIPPED_STOPPING
+      ? say('apiError.capture.stopping')
+      : outcome.reason === SKIPPED_TEST_SHOT
+        ? say('apiError.capture.testShot')
+        : undefined;
+  return new HttpError(outcome.storage ? 507 : 409, outcome.reason, undefined, words ? { message: words } : undefined);
+}
 
 export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): void {
   const shown = (res: Response, source: SourceConfig) => {
@@ -68,14 +90,14 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
       throw new HttpError(400, 'expected a JSON object with the settings to preview', { body: 'a JSON object' });
     }
     const source = sourceOf(res);
-    if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
+    if (!source.enabled) throw disabled(source);
     const user = userOf(res);
     const proposed = settings.proposed(source.id, req.body, { actor: `user:${user.username}`, address: clientAddress(req), profile: user.profile });
     let jpeg: Buffer;
     try {
       jpeg = await deps.capture.testShot(source.id, proposed);
     } catch (err) {
-      if (err instanceof CameraError) throw new HttpError(err.code === 'aborted' ? 503 : 502, err.message, { code: err.code, ...(err.advice ? { advice: err.advice } : {}) });
+      if (err instanceof CameraError) throw cameraFailed(err.code === 'aborted' ? 503 : 502, err);
       throw err;
     }
     res.status(200).type('image/jpeg').setHeader('Cache-Control', 'no-store');
@@ -129,12 +151,10 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
 
   routes.post('/sources/:id/capture', editor, async (req, res) => {
     const source = sourceOf(res);
-    if (!source.enabled) throw new HttpError(409, `source "${source.id}" is disabled`);
+    if (!source.enabled) throw disabled(source);
     const outcome = await deps.capture.capture(source.id, 'manual');
-    if (outcome.status === 'skipped') throw new HttpError(outcome.storage ? 507 : 409, outcome.reason);
-    if (outcome.status === 'failed') {
-      throw new HttpError(502, outcome.error.message, { code: outcome.error.code, ...(outcome.error.advice ? { advice: outcome.error.advice } : {}) });
-    }
+    if (outcome.status === 'skipped') throw skipped(outcome);
+    if (outcome.status === 'failed') throw cameraFailed(502, outcome.error);
     const picture = outcome.picture;
     if (req.accepts(['application/json', 'image/jpeg']) === 'image/jpeg') {
       res.status(201).type('image/jpeg');

@@ -8,6 +8,7 @@ import type { HealthResolution } from '../daemon/store/health.repository';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { say } from '../daemon/i18n/say';
 import { objectBody } from './admin.routes';
 import { healthPointJson } from './json';
 import { clientAddress, type Access, type Routes } from './routes';
@@ -35,7 +36,10 @@ export function systemRoutes(routes: Routes, deps: WebDeps, access: Access): voi
   routes.put('/me/language', { kind: 'user' }, (req, res) => {
     const language = objectBody(req, { language: 'string|null?' })['language'] as string | null | undefined;
     if (language === undefined || (language !== null && !deps.catalogs.has(language))) {
-      throw new HttpError(400, `bad language${typeof language === 'string' ? ` "${language.slice(0, 20)}"` : ''}`, { language: `one of: ${deps.catalogs.languages().map((l) => l.code).join(', ')}, or null for the browser's` });
+      const codes = deps.catalogs.languages().map((l) => l.code).join(', ');
+      // A language the menu offered but the box no longer has (a catalog removed) is said in the reader's words; no field at all is a hand-made request.
+      const said = typeof language === 'string' ? { message: say('apiError.language.unknown', { language: language.slice(0, 20) }), details: { language: say('apiError.language.choices', { languages: codes }) } } : undefined;
+      throw new HttpError(400, `bad language${typeof language === 'string' ? ` "${language.slice(0, 20)}"` : ''}`, { language: `one of: ${codes}, or null for the browser's` }, said);
     }
     const user = userOf(res);
     const saved = deps.users.setLanguage(user.username, language, { actor: `user:${user.username}`, address: clientAddress(req) });

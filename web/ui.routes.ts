@@ -53,8 +53,8 @@ export function sendUiAsset(res: Response, file: string): void {
   else res.sendFile(file, { root: uiFolder(), dotfiles: 'deny' }, done);
 }
 
-/** Message keys the page never needs: the server's own pages and e-mails. */
-const SERVER_ONLY = ['mail.', 'page.'];
+/** Message keys the page never needs: the server's own pages, e-mails and error messages. */
+const SERVER_ONLY = ['mail.', 'page.', 'apiError.'];
 
 /**
  * The UI's one page in its reader's language (SPEC §9): `<html lang>`, its few words,

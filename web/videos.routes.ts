@@ -11,6 +11,7 @@ import { type Video, VIDEO_KINDS, type VideoKind, type VideoJob } from '../daemo
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { say } from '../daemon/i18n/say';
 import { sendCachedFile } from './http-cache';
 import { jobJson, videoJson } from './json';
 import { param, sourceOf, type Access, type Routes } from './routes';
@@ -30,7 +31,7 @@ export function videoRoutes(routes: Routes, deps: WebDeps, access: Access): void
     const id = idOf(idText);
     const video = id === null ? undefined : videos.get(id);
     const source = video ? deps.config().sources.find((s) => s.id === video.sourceId) : undefined;
-    access.levelFor(res, source, wanted, `no video ${idText}`);
+    access.levelFor(res, source, wanted, `no video ${idText}`, say('apiError.film.notFound', { id: idText.slice(0, 20) }));
     return { video: video!, source: source! };
   };
 

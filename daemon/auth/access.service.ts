@@ -4,6 +4,7 @@
  * grants; directors and maintainers need none. Every change is audited.
  */
 import { conflict, invalid, notFound } from '../errors';
+import { say } from '../i18n/say';
 import type { AuditRepository } from '../store/audit.repository';
 import { GRANT_LEVELS, type AccessRepository, type EffectiveGrant, type Grant, type GrantLevel, type Group } from '../store/access.repository';
 import type { UsersRepository } from '../store/users.repository';
@@ -18,6 +19,7 @@ export interface Actor {
 }
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const noUser = (username: string) => notFound(`no user named "${username}"`, { message: say('apiError.user.notFound', { name: username }) });
 
 export interface GroupView {
   name: string;
@@ -35,7 +37,10 @@ export interface UserView extends User {
 
 export function checkGroupName(name: string): string {
   if (!GROUP_NAME.test(name)) {
-    throw invalid(`invalid group name "${name}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`, { name: 'letters, digits, ".", "_", "@" or "-"' });
+    throw invalid(`invalid group name "${name}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`, { name: 'letters, digits, ".", "_", "@" or "-"' }, {
+      message: say('apiError.group.badName', { name }),
+      details: { name: say('apiError.group.nameChars') },
+    });
   }
   return name;
 }
@@ -100,7 +105,7 @@ export class AccessService {
     checkGroupName(name);
     const now = this.#now();
     return this.#access.transaction(() => {
-      if (this.#access.findGroup(name)) throw conflict(`group "${name}" already exists`);
+      if (this.#access.findGroup(name)) throw conflict(`group "${name}" already exists`, { message: say('apiError.group.exists', { name }) });
       this.#access.insertGroup(name, now);
       this.#record(who, 'group.add', name, undefined, { name });
       return this.group(name);
@@ -128,7 +133,7 @@ export class AccessService {
     return this.#access.transaction(() => {
       const group = this.#group(groupName);
       const user = this.#user(username);
-      if (!this.#access.removeMember(group.id, user.id)) throw notFound(`"${user.username}" is not a member of group "${group.name}"`);
+      if (!this.#access.removeMember(group.id, user.id)) throw notFound(`"${user.username}" is not a member of group "${group.name}"`, { message: say('apiError.group.notMember', { user: user.username, group: group.name }) });
       this.#record(who, 'group.member.remove', group.name, { user: user.username }, undefined);
       return this.#groupView(group);
     });
@@ -140,7 +145,10 @@ export class AccessService {
     return this.#access.transaction(() => {
       const user = this.#user(username);
       if (user.profile !== 'customer') {
-        throw invalid(`"${user.username}" is a ${user.profile}, who sees every source already; grants are for customers`, { username: `a ${user.profile}, not a customer` });
+        throw invalid(`"${user.username}" is a ${user.profile}, who sees every source already; grants are for customers`, { username: `a ${user.profile}, not a customer` }, {
+          message: say('apiError.grant.notCustomer', { user: user.username, profile: user.profile }),
+          details: { username: say('apiError.grant.notCustomerDetail', { profile: user.profile }) },
+        });
       }
       const before = this.#access.grantsOf({ userId: user.id }).find((g) => g.sourceId === sourceId);
       if (before?.level !== checked) {
@@ -155,7 +163,9 @@ export class AccessService {
     return this.#access.transaction(() => {
       const user = this.#user(username);
       const before = this.#access.grantsOf({ userId: user.id }).find((g) => g.sourceId === sourceId);
-      if (!before || !this.#access.revoke({ userId: user.id }, sourceId)) throw notFound(`"${user.username}" has no grant on source "${sourceId}"`);
+      if (!before || !this.#access.revoke({ userId: user.id }, sourceId)) {
+        throw notFound(`"${user.username}" has no grant on source "${sourceId}"`, { message: say('apiError.grant.userHasNone', { user: user.username, source: sourceId }) });
+      }
       this.#record(who, 'user.revoke', user.username, { source: sourceId, level: before.level }, undefined);
       return this.userView(this.#user(username));
     });
@@ -179,7 +189,9 @@ export class AccessService {
     return this.#access.transaction(() => {
       const group = this.#group(groupName);
       const before = this.#access.grantsOf({ groupId: group.id }).find((g) => g.sourceId === sourceId);
-      if (!before || !this.#access.revoke({ groupId: group.id }, sourceId)) throw notFound(`group "${group.name}" has no grant on source "${sourceId}"`);
+      if (!before || !this.#access.revoke({ groupId: group.id }, sourceId)) {
+        throw notFound(`group "${group.name}" has no grant on source "${sourceId}"`, { message: say('apiError.grant.groupHasNone', { group: group.name, source: sourceId }) });
+      }
       this.#record(who, 'group.revoke', group.name, { source: sourceId, level: before.level }, undefined);
       return this.#groupView(group);
     });
@@ -191,13 +203,13 @@ export class AccessService {
 
   #group(name: string): Group {
     const group = this.#access.findGroup(name);
-    if (!group) throw notFound(`no group named "${name}"`);
+    if (!group) throw notFound(`no group named "${name}"`, { message: say('apiError.group.notFound', { name }) });
     return group;
   }
 
   #user(username: string): User & { id: number } {
     const user = this.#users.findByName(username);
-    if (!user) throw notFound(`no user named "${username}"`);
+    if (!user) throw noUser(username);
     const { passwordHash: _hash, ...rest } = user;
     return rest;
   }
@@ -205,7 +217,10 @@ export class AccessService {
   #checkSource(sourceId: string): void {
     const ids = this.#sourceIds();
     if (!ids.includes(sourceId)) {
-      throw invalid(`no source "${sourceId}" in the configuration; sources: ${ids.join(', ') || 'none'}`, { source: `expected one of: ${ids.join(', ')}` });
+      throw invalid(`no source "${sourceId}" in the configuration; sources: ${ids.join(', ') || 'none'}`, { source: `expected one of: ${ids.join(', ')}` }, {
+        message: say('apiError.source.notInConfig', { source: sourceId }),
+        details: { source: say('apiError.oneOf', { values: ids.join(', ') }) },
+      });
     }
   }
 

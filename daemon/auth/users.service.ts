@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { conflict, invalid, notFound } from '../errors';
+import { say } from '../i18n/say';
 import type { AuditRepository } from '../store/audit.repository';
 import { type UsersRepository } from '../store/users.repository';
 import { PROFILES, type Profile, type User } from '../domain/users';
@@ -18,7 +19,10 @@ export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
 export function checkUsername(username: string): string {
   if (!USERNAME.test(username)) {
-    throw invalid(`invalid user name "${username}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`, { username: '1 to 64 letters, digits, ".", "_", "@" or "-"' });
+    throw invalid(`invalid user name "${username}": expected 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`, { username: '1 to 64 letters, digits, ".", "_", "@" or "-"' }, {
+      message: say('apiError.user.badName', { name: username }),
+      details: { username: say('apiError.user.nameChars') },
+    });
   }
   return username;
 }
@@ -37,16 +41,32 @@ const EMAIL = z.email();
 export function checkEmail(address: string): string {
   const trimmed = address.trim();
   if (trimmed.length > 254 || !EMAIL.safeParse(trimmed).success) {
-    throw invalid(`invalid e-mail address "${address}": expected an address such as anna@example.com`, { email: 'an e-mail address such as anna@example.com' });
+    throw invalid(`invalid e-mail address "${address}": expected an address such as anna@example.com`, { email: 'an e-mail address such as anna@example.com' }, {
+      message: say('apiError.user.badEmail', { address }),
+      details: { email: say('apiError.user.emailExample') },
+    });
   }
   return trimmed;
 }
 
 function checkPassword(password: string): string {
-  if (password.length < MIN_PASSWORD_LENGTH) throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`, { password: `at least ${MIN_PASSWORD_LENGTH} characters` });
-  if (password.length > 1024) throw invalid('the password is too long: at most 1024 characters', { password: 'at most 1024 characters' });
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw invalid(`the password is too short: at least ${MIN_PASSWORD_LENGTH} characters are needed`, { password: `at least ${MIN_PASSWORD_LENGTH} characters` }, {
+      message: say('apiError.user.passwordShort', { min: MIN_PASSWORD_LENGTH }),
+      details: { password: say('apiError.user.passwordMin', { min: MIN_PASSWORD_LENGTH }) },
+    });
+  }
+  if (password.length > 1024) {
+    throw invalid('the password is too long: at most 1024 characters', { password: 'at most 1024 characters' }, {
+      message: say('apiError.user.passwordLong', { max: 1024 }),
+      details: { password: say('apiError.user.passwordMax', { max: 1024 }) },
+    });
+  }
   return password;
 }
+
+const userExists = (username: string) => conflict(`user "${username}" already exists`, { message: say('apiError.user.exists', { name: username }) });
+const noUser = (username: string) => notFound(`no user named "${username}"`, { message: say('apiError.user.notFound', { name: username }) });
 
 export class UsersService {
   readonly #users: UsersRepository;
@@ -69,12 +89,12 @@ export class UsersService {
     const checkedProfile = checkProfile(profile);
     const email = options.email === undefined ? null : checkEmail(options.email);
     const clear = password === undefined ? generatePassword() : checkPassword(password);
-    if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
+    if (this.#users.findByName(username)) throw userExists(username);
     const hash = await hashPassword(clear);
     const now = this.#now();
     const id = this.#users.transaction(() => {
       // Checked again inside the transaction: another process may have added it while we hashed.
-      if (this.#users.findByName(username)) throw conflict(`user "${username}" already exists`);
+      if (this.#users.findByName(username)) throw userExists(username);
       const newId = this.#users.insert(username, checkedProfile, hash, now, email);
       this.#audit.record({ at: now, ...who, action: 'user.add', target: username, newValue: { profile: checkedProfile, ...(email !== null ? { email } : {}) } });
       return newId;
@@ -85,7 +105,7 @@ export class UsersService {
 
   async setPassword(username: string, password: string | undefined, who: Actor): Promise<{ generatedPassword?: string }> {
     const user = this.#users.findByName(username);
-    if (!user) throw notFound(`no user named "${username}"`);
+    if (!user) throw noUser(username);
     const clear = password === undefined ? generatePassword() : checkPassword(password);
     const hash = await hashPassword(clear);
     const now = this.#now();
@@ -99,7 +119,7 @@ export class UsersService {
   /** The user without its hash, or a not-found error. */
   get(username: string): User {
     const user = this.#users.findByName(username);
-    if (!user) throw notFound(`no user named "${username}"`);
+    if (!user) throw noUser(username);
     const { passwordHash: _hash, ...rest } = user;
     return rest;
   }
@@ -110,7 +130,7 @@ export class UsersService {
       const user = this.get(username);
       if (user.profile === checked) return user;
       if (user.profile === 'maintainer' && this.#users.countWithProfile('maintainer') === 1) {
-        throw conflict(`"${user.username}" is the last maintainer; make another user maintainer first`);
+        throw conflict(`"${user.username}" is the last maintainer; make another user maintainer first`, { message: say('apiError.user.lastMaintainerProfile', { name: user.username }) });
       }
       const now = this.#now();
       this.#users.setProfile(user.id, checked, now);
@@ -147,9 +167,9 @@ export class UsersService {
   remove(username: string, who: Actor): void {
     this.#users.transaction(() => {
       const user = this.#users.findByName(username);
-      if (!user) throw notFound(`no user named "${username}"`);
+      if (!user) throw noUser(username);
       if (user.profile === 'maintainer' && this.#users.countWithProfile('maintainer') === 1) {
-        throw conflict(`"${user.username}" is the last maintainer; add another maintainer before removing it`);
+        throw conflict(`"${user.username}" is the last maintainer; add another maintainer before removing it`, { message: say('apiError.user.lastMaintainerRemove', { name: user.username }) });
       }
       this.#users.delete(user.id);
       this.#audit.record({ at: this.#now(), ...who, action: 'user.remove', target: user.username, oldValue: { profile: user.profile } });

@@ -40,6 +40,10 @@ export type CaptureOutcome =
   | { status: 'skipped'; reason: string; /** The data disk is full: nothing to do with the camera. */ storage?: true }
   | { status: 'failed'; error: CameraError };
 
+/** Why a "capture now" was skipped, for the words the UI says it in (the storage guard's own reason aside). */
+export const SKIPPED_STOPPING = 'the daemon is stopping';
+export const SKIPPED_TEST_SHOT = 'a test shot';
+
 /** Without a relay, a camera is marked down after this many failed slots in a row. */
 export const DOWN_AFTER_FAILURES = 3;
 /** How long an abandoned driver capture may take to kill its program and clean up (above process.ts's kill grace). */
@@ -218,7 +222,7 @@ export class CaptureService {
     const stop = new AbortController();
     const run = this.#testShot(unit, proposed, stop.signal);
     unit.inFlight = run.then(
-      (): CaptureOutcome => ({ status: 'skipped', reason: 'a test shot' }),
+      (): CaptureOutcome => ({ status: 'skipped', reason: SKIPPED_TEST_SHOT }),
       (err: unknown): CaptureOutcome => ({ status: 'failed', error: toCameraError(err, sourceId) }),
     );
     unit.stop = stop;
@@ -341,7 +345,7 @@ export class CaptureService {
   capture(sourceId: string, reason: CaptureReason): Promise<CaptureOutcome> {
     const unit = this.#units.get(sourceId);
     if (!unit) return Promise.resolve({ status: 'skipped', reason: `no source "${sourceId}"` });
-    if (this.#stopping) return Promise.resolve({ status: 'skipped', reason: 'the daemon is stopping' });
+    if (this.#stopping) return Promise.resolve({ status: 'skipped', reason: SKIPPED_STOPPING });
     const full = this.#storage?.blocked() ?? null;
     if (full !== null) {
       if (reason === 'slot') {

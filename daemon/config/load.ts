@@ -7,7 +7,9 @@ import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, crossCheck, type Config, type CrossIssue } from './schema';
+import { issueWords } from './issue-words';
 import { messageOf } from '../error-causes';
+import { say, type Say } from '../i18n/say';
 
 export const DEFAULT_CONFIG_FILE = '/etc/lapsebox/lapsebox.yaml';
 
@@ -16,6 +18,8 @@ export interface ConfigIssue {
   path: string;
   line: number;
   message: string;
+  /** `message` in catalog words, for the settings form (SPEC §9); the CLI and the log read `message`. */
+  say?: Say;
 }
 
 /**
@@ -79,22 +83,22 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   }
   const raw: unknown = doc.toJS() ?? {};
   const where = (p: (string | number)[]) => locate(doc, lines, p);
-  const problems: { at: string; line: number; message: string }[] = [];
+  const problems: { at: string; line: number; message: string; say?: Say | undefined }[] = [];
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      for (const entry of explode(issue, raw)) problems.push({ at: formatPath(entry.path), line: where(entry.path), message: entry.message });
+      for (const entry of explode(issue, raw)) problems.push({ at: formatPath(entry.path), line: where(entry.path), message: entry.message, say: entry.say });
     }
   }
   for (const issue of [...crossCheck(raw), ...(result.success ? watermarkIssues(result.data, path.dirname(file)) : [])]) {
-    problems.push({ at: formatPath(issue.path), line: where(issue.path), message: issue.message });
+    problems.push({ at: formatPath(issue.path), line: where(issue.path), message: issue.message, say: issue.say });
   }
   if (problems.length > 0 || !result.success) {
     problems.sort((a, b) => a.line - b.line);
     throw new ConfigError(
       file,
       problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ''}${p.at || '(top level)'}: ${p.message}`),
-      problems.map((p) => ({ path: p.at, line: p.line, message: p.message })),
+      problems.map((p) => ({ path: p.at, line: p.line, message: p.message, ...(p.say ? { say: p.say } : {}) })),
     );
   }
   const config = resolvePaths(result.data, path.dirname(file));
@@ -102,16 +106,17 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 }
 
 /** Unknown-key issues name several keys at the parent; report each key at its own path. */
-function explode(issue: z.core.$ZodIssue, raw: unknown): { path: (string | number)[]; message: string }[] {
+function explode(issue: z.core.$ZodIssue, raw: unknown): { path: (string | number)[]; message: string; say: Say | undefined }[] {
   const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 1) {
-    return issue.keys.map((key) => ({ path: [...at, key], message: issue.message }));
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...at, key], message: issue.message, say: say('apiError.config.unknownKey', { key }) }));
   }
-  if (issue.code === 'unrecognized_keys') return [{ path: [...at, issue.keys[0]!], message: issue.message }];
   if (issue.code === 'invalid_type' && valueAt(raw, at) === undefined) {
-    return [{ path: at, message: issue.message.startsWith('required') ? issue.message : `required: ${issue.message.replace(/^Invalid input: /, '')}` }];
+    // A message of the schema's own that says "required" keeps its words; any other becomes "required".
+    if (issue.message.startsWith('required')) return [{ path: at, message: issue.message, say: issueWords(issue, true) }];
+    return [{ path: at, message: `required: ${issue.message.replace(/^Invalid input: /, '')}`, say: say('apiError.config.required') }];
   }
-  return [{ path: at, message: issue.message.replace(/^Invalid input: /, '') }];
+  return [{ path: at, message: issue.message.replace(/^Invalid input: /, ''), say: issueWords(issue) }];
 }
 
 function valueAt(raw: unknown, p: (string | number)[]): unknown {
@@ -175,11 +180,13 @@ function watermarkIssues(config: Config, base: string): CrossIssue[] {
     const absolute = path.resolve(base, file);
     const real = realOrSelf(absolute);
     const shown = real === absolute ? absolute : `${absolute} (a link to ${real})`;
+    // `link` is "none" when the file is no link (paths are absolute, so no path is "none").
+    const values = { file: absolute, link: real === absolute ? 'none' : real };
     if (!isInside(real, folder) || !isInside(absolute, base)) {
-      return [{ path: at, message: `expected a file in the folder of the configuration file (${base}), got ${shown}; copy the image there` }];
+      return [{ path: at, message: `expected a file in the folder of the configuration file (${base}), got ${shown}; copy the image there`, say: say('apiError.config.watermarkOutside', { folder: base, ...values }) }];
     }
     if (isInside(real, dataDir) || isInside(absolute, dataDir)) {
-      return [{ path: at, message: `expected a file outside the data folder (${dataDir}), got ${shown}; copy the image next to the configuration file` }];
+      return [{ path: at, message: `expected a file outside the data folder (${dataDir}), got ${shown}; copy the image next to the configuration file`, say: say('apiError.config.watermarkInData', { folder: dataDir, ...values }) }];
     }
     return [];
   });

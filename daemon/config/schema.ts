@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { availableLanguages } from '../i18n/catalog-files';
+import { say, type Say } from '../i18n/say';
+import { worded } from './issue-words';
 import { parseDuration, formatDuration } from './duration';
 import { parseRate } from './rate';
 import type { TimeOfDay, Weekday } from '../domain/schedule';
@@ -63,7 +65,7 @@ function duration(opts: { min?: number; max?: number; default: string; descripti
   const min = opts.min ?? 0;
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
   return z
-    .string({ error: 'expected a duration string such as "10s", "5m", "2h" or "1d"' })
+    .string({ error: worded('expected a duration string such as "10s", "5m", "2h" or "1d"', say('apiError.config.durationText')) })
     .default(opts.default)
     .transform((text, ctx) => {
       const ms = parseDuration(text);
@@ -72,12 +74,15 @@ function duration(opts: { min?: number; max?: number; default: string; descripti
           code: 'custom',
           input: text,
           message: `expected a duration such as "10s", "5m", "2h" or "1d", got "${text}"`,
+          params: words(say('apiError.config.duration', { text })),
         });
         return z.NEVER;
       }
       if (ms < min || ms > max) {
-        const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatDuration(min)}` : `between ${formatDuration(min)} and ${formatDuration(max)}`;
-        ctx.issues.push({ code: 'custom', input: text, message: `expected a duration ${range}, got "${text}"` });
+        const unbounded = max === Number.MAX_SAFE_INTEGER;
+        const range = unbounded ? `at least ${formatDuration(min)}` : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+        const said = unbounded ? say('apiError.config.durationAtLeast', { min: formatDuration(min), text }) : say('apiError.config.durationBetween', { min: formatDuration(min), max: formatDuration(max), text });
+        ctx.issues.push({ code: 'custom', input: text, message: `expected a duration ${range}, got "${text}"`, params: words(said) });
         return z.NEVER;
       }
       return ms;
@@ -85,8 +90,15 @@ function duration(opts: { min?: number; max?: number; default: string; descripti
     .meta({ description: opts.description });
 }
 
-const int = (min: number, max: number) =>
-  z.number({ error: (i) => (i.input === undefined ? 'required' : `expected an integer between ${min} and ${max}`) }).int().min(min).max(max);
+/** A custom issue's words in the UI's languages (issue-words.ts reads them from its params). */
+function words(said: Say): { say: Say } {
+  return { say: said };
+}
+
+const int = (min: number, max: number) => {
+  const between = worded(`expected an integer between ${min} and ${max}`, say('apiError.config.integerBetween', { min, max }));
+  return z.number({ error: (i) => (i.input === undefined ? 'required' : between) }).int().min(min).max(max);
+};
 
 const idPattern = (maxLength: number) => new RegExp(`^[a-z0-9][a-z0-9-]{0,${maxLength - 1}}$`);
 const sourceIdRegex = idPattern(32);
@@ -119,7 +131,7 @@ export function parseTimeOfDay(text: string): TimeOfDay | null {
 }
 
 const timeOfDay = z
-  .string({ error: 'expected a time of day such as "07:00", "sunrise-30m" or "sunset+1h"' })
+  .string({ error: worded('expected a time of day such as "07:00", "sunrise-30m" or "sunset+1h"', say('apiError.config.timeOfDayText')) })
   .transform((text, ctx): TimeOfDay => {
     const parsed = parseTimeOfDay(text);
     if (parsed === null) {
@@ -127,16 +139,20 @@ const timeOfDay = z
         code: 'custom',
         input: text,
         message: `expected a time of day "HH:MM" (00:00 to 24:00) or sunrise/sunset with an optional offset such as "sunrise-30m", got "${text}"`,
+        params: words(say('apiError.config.timeOfDay', { text })),
       });
       return z.NEVER;
     }
     return parsed;
   });
 
+/** A day of the week, as the file writes it. */
+const weekday = () => z.enum(WEEKDAYS, { error: worded(`expected a day of the week: ${WEEKDAYS.join(', ')}`, say('apiError.config.weekday', { days: WEEKDAYS.join(', ') })) });
+
 const windowSchema = obj({
   days: z
-    .array(z.enum(WEEKDAYS, { error: `expected a day of the week: ${WEEKDAYS.join(', ')}` }))
-    .min(1, 'expected at least one day')
+    .array(weekday())
+    .min(1, worded('expected at least one day', say('apiError.config.atLeastOneDay')))
     .default([...WEEKDAYS])
     .meta({ description: 'Days the window starts on; default every day' }),
   from: timeOfDay.meta({ description: 'Start: "HH:MM", "sunrise±X" or "sunset±X"' }),
@@ -158,7 +174,7 @@ function distinctWidths(ctx: z.core.ParsePayload<number[]>): void {
   ctx.value.forEach((width, i) => {
     const seen = first.get(width);
     if (seen === undefined) first.set(width, i);
-    else ctx.issues.push({ code: 'custom', input: width, path: [i], message: `${width} is listed twice (already at [${seen}])` });
+    else ctx.issues.push({ code: 'custom', input: width, path: [i], message: `${width} is listed twice (already at [${seen}])`, params: words(say('apiError.config.widthTwice', { width, first: seen })) });
   });
 }
 
@@ -247,7 +263,7 @@ const position = z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right',
 
 /** x264's presets, fastest first: slower ones make smaller files for the same quality. */
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
-const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time "HH:MM"');
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, worded('expected a time "HH:MM"', say('apiError.config.clockTime')));
 
 /** The settings every video is built with: the daily ones are also the defaults of custom videos. */
 const timelapseKind = (enabled: boolean, maxSeconds: number, minSeconds: number) =>
@@ -256,7 +272,7 @@ const timelapseKind = (enabled: boolean, maxSeconds: number, minSeconds: number)
     at: clockTime.default('00:30').meta({ description: 'When the video of the period just ended is built (local time; weekly on Mondays, monthly on the 1st)' }),
     fps: int(1, 120).default(25),
     width: int(16, 7680)
-      .refine((w) => w % 2 === 0, 'expected an even width (H.264 in yuv420p needs even sides)')
+      .refine((w) => w % 2 === 0, { error: 'expected an even width (H.264 in yuv420p needs even sides)', params: words(say('apiError.config.evenWidth')) })
       .default(1920),
     crf: int(0, 51).default(23).meta({ description: 'x264 quality: lower is better and bigger; 18-28 is the useful range' }),
     preset: z.enum(X264_PRESETS).default('medium').meta({ description: 'x264 speed against file size' }),
@@ -281,7 +297,7 @@ const bitrate = (fallback: string, description: string) =>
     .transform((text, ctx) => {
       const rate = parseRate(text);
       if (rate === null || rate * 8 < 100_000 || rate * 8 > 50_000_000) {
-        ctx.issues.push({ code: 'custom', input: text, message: `expected a bit rate from 100kbit/s to 50Mbit/s such as "1Mbit/s" or "800kbit/s", got "${text}"` });
+        ctx.issues.push({ code: 'custom', input: text, message: `expected a bit rate from 100kbit/s to 50Mbit/s such as "1Mbit/s" or "800kbit/s", got "${text}"`, params: words(say('apiError.config.bitrate', { text })) });
         return z.NEVER;
       }
       return rate * 8;
@@ -292,7 +308,7 @@ const bitrate = (fallback: string, description: string) =>
 const phoneRendition = obj({
   enabled: z.boolean().default(true),
   height: int(144, 1080)
-    .refine((h) => h % 2 === 0, 'expected an even height (H.264 in yuv420p needs even sides)')
+    .refine((h) => h % 2 === 0, { error: 'expected an even height (H.264 in yuv420p needs even sides)', params: words(say('apiError.config.evenHeight')) })
     .default(720)
     .meta({ description: 'Height of the phone rendition (the film\'s shape kept, never larger than the film)' }),
   maxBitrate: bitrate('1Mbit/s', 'Ceiling of its bit rate, so that it plays while it downloads over a slow mobile link (1.6 Mbit/s plays 1Mbit/s at once)'),
@@ -309,25 +325,25 @@ export const PROGRESS_CONTENTS = ['latest', 'compare', 'film'] as const;
 const progressSchema = obj({
   enabled: z.boolean().default(true),
   to: z
-    .array(z.email({ error: 'expected an e-mail address such as anna@example.com' }))
-    .max(50, 'expected at most 50 addresses (use a group for more)')
+    .array(z.email({ error: worded('expected an e-mail address such as anna@example.com', say('apiError.config.emailExample')) }))
+    .max(50, worded('expected at most 50 addresses (use a group for more)', say('apiError.config.atMostAddresses', { max: 50 })))
     .default([])
     .meta({ description: 'E-mail addresses that receive the e-mails' }),
   group: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected the name of a group of users, as "lapsebox groups list" prints it')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, worded('expected the name of a group of users, as "lapsebox groups list" prints it', say('apiError.config.groupName')))
     .optional()
     .meta({ description: 'A group of users (lapsebox groups): its members with an e-mail address receive the e-mails too' }),
-  every: z.enum(['day', 'week'], { error: 'expected "day" or "week"' }).default('week').meta({ description: 'How often: every day, or every week on `day`' }),
-  day: z.enum(WEEKDAYS, { error: `expected a day of the week: ${WEEKDAYS.join(', ')}` }).optional().meta({ description: 'The day of the weekly e-mail (every: week); default mon' }),
+  every: z.enum(['day', 'week'], { error: worded('expected "day" or "week"', say('apiError.config.dayOrWeek')) }).default('week').meta({ description: 'How often: every day, or every week on `day`' }),
+  day: weekday().optional().meta({ description: 'The day of the weekly e-mail (every: week); default mon' }),
   at: clockTime.default('08:00').meta({ description: 'Local time (appliance.timezone) the e-mail is sent' }),
-  content: z.enum(PROGRESS_CONTENTS, { error: `expected one of: ${PROGRESS_CONTENTS.join(', ')}` }).default('latest').meta({ description: 'latest: the newest picture; compare: the newest beside one from compareDays ago; film: the newest film' }),
+  content: z.enum(PROGRESS_CONTENTS, { error: worded(`expected one of: ${PROGRESS_CONTENTS.join(', ')}`, say('apiError.oneOf', { values: PROGRESS_CONTENTS.join(', ') })) }).default('latest').meta({ description: 'latest: the newest picture; compare: the newest beside one from compareDays ago; film: the newest film' }),
   compareDays: int(1, 365).optional().meta({ description: 'content: compare: how many days back the older picture is; default 7' }),
-  level: z.enum(['view', 'download'], { error: 'expected "view" or "download"' }).default('view').meta({ description: 'What the share link in the e-mail lets its holders do: view, or also download' }),
+  level: z.enum(['view', 'download'], { error: worded('expected "view" or "download"', say('apiError.config.viewOrDownload')) }).default('view').meta({ description: 'What the share link in the e-mail lets its holders do: view, or also download' }),
 })
-  .refine((p) => p.to.length > 0 || p.group !== undefined, { error: 'expected recipients: to (e-mail addresses), group (a group of users), or both', path: ['to'] })
-  .refine((p) => p.day === undefined || p.every === 'week', { error: 'used only with every: week; remove it, or set every: week', path: ['day'] })
-  .refine((p) => p.compareDays === undefined || p.content === 'compare', { error: 'used only with content: compare; remove it, or set content: compare', path: ['compareDays'] });
+  .refine((p) => p.to.length > 0 || p.group !== undefined, { error: 'expected recipients: to (e-mail addresses), group (a group of users), or both', path: ['to'], params: words(say('apiError.config.progressRecipients')) })
+  .refine((p) => p.day === undefined || p.every === 'week', { error: 'used only with every: week; remove it, or set every: week', path: ['day'], params: words(say('apiError.config.progressDayWeekly')) })
+  .refine((p) => p.compareDays === undefined || p.content === 'compare', { error: 'used only with content: compare; remove it, or set content: compare', path: ['compareDays'], params: words(say('apiError.config.progressCompareDays')) });
 
 const sourceSchema = obj({
   id: sourceId,
@@ -352,7 +368,7 @@ const sourceSchema = obj({
   }).prefault({}),
   image: obj({
     rotate: z
-      .union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: 'expected 0, 90, 180 or 270' })
+      .union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: worded('expected 0, 90, 180 or 270', say('apiError.config.rotation')) })
       .default(0)
       .meta({ description: 'Clockwise rotation in degrees, after the orientation the camera recorded' }),
     crop: rect.optional().meta({ description: 'Area kept, in pixels of the rotated picture; clipped to the picture' }),
@@ -365,8 +381,10 @@ const sourceSchema = obj({
         .string()
         .max(500)
         .default('{source} {date} {time}')
-        .refine((text) => unknownPlaceholders(text).length === 0, {
-          error: (i) => `unknown placeholder ${unknownPlaceholders(String(i.input)).join(', ')} (allowed: ${LEGEND_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
+        .check((ctx) => {
+          const unknown = unknownPlaceholders(ctx.value).join(', ');
+          const allowed = LEGEND_PLACEHOLDERS.map((p) => `{${p}}`).join(', ');
+          if (unknown) ctx.issues.push({ code: 'custom', input: ctx.value, message: `unknown placeholder ${unknown} (allowed: ${allowed})`, params: words(say('apiError.config.legendPlaceholder', { unknown, allowed })) });
         }),
       position: position.default('bottom-left'),
     }).optional(),
@@ -390,8 +408,8 @@ const sourceSchema = obj({
     width: int(16, 8000).default(1280).meta({ description: 'Width of the public picture (never wider than captured)' }),
     delay: duration({ min: 0, max: 30 * 86_400_000, default: '0s', description: 'Publish the newest picture at least this old' }),
     sizes: z
-      .array(int(16, 8000), { error: 'expected a list of widths in pixels, such as [640, 1280, 1920]' })
-      .max(6, 'expected at most 6 widths')
+      .array(int(16, 8000), { error: worded('expected a list of widths in pixels, such as [640, 1280, 1920]', say('apiError.config.widthList')) })
+      .max(6, worded('expected at most 6 widths', say('apiError.config.atMostWidths', { max: 6 })))
       .default([])
       .check(distinctWidths)
       .meta({ description: 'More widths of the public picture, each served as /public/<source>/latest-<width>.jpg (never wider than captured)' }),
@@ -606,6 +624,8 @@ export const configSchema = obj({
 export interface CrossIssue {
   path: (string | number)[];
   message: string;
+  /** The message in catalog words, for the settings form; the CLI prints `message`. */
+  say?: Say;
 }
 
 /**
@@ -634,8 +654,8 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     const progress = record(record(source)?.['progress']);
     if (progress && progress['enabled'] !== false) {
       const at = ['sources', s, 'progress'];
-      if (!hasPublicUrl) issues.push({ path: at, message: 'progress e-mails need web.publicUrl: the address their links open from outside, such as https://bridge-north.example.com' });
-      if (!hasEmail) issues.push({ path: at, message: 'progress e-mails are sent through the SMTP server of alerts.email: set alerts.email (smtp, from, to) first' });
+      if (!hasPublicUrl) issues.push({ path: at, message: 'progress e-mails need web.publicUrl: the address their links open from outside, such as https://bridge-north.example.com', say: say('apiError.config.progressNeedsPublicUrl') });
+      if (!hasEmail) issues.push({ path: at, message: 'progress e-mails are sent through the SMTP server of alerts.email: set alerts.email (smtp, from, to) first', say: say('apiError.config.progressNeedsEmail') });
     }
   });
   sources.forEach((source, s) => {
@@ -650,12 +670,12 @@ export function crossCheck(raw: unknown): CrossIssue[] {
       (['from', 'to'] as const).forEach((end, i) => {
         const kind = ends[i]?.kind;
         if (kind !== undefined && kind !== 'clock' && !hasLocation) {
-          issues.push({ path: [...at, end], message: `${kind} needs appliance.location (latitude and longitude) to be set` });
+          issues.push({ path: [...at, end], message: `${kind} needs appliance.location (latitude and longitude) to be set`, say: say('apiError.config.sunNeedsLocation', { kind }) });
         }
       });
       const [from, to] = ends;
       const problem = from && to && every !== null ? impossibleWindow(from, to, every) : null;
-      if (problem) issues.push({ path: at, message: problem });
+      if (problem) issues.push({ path: at, ...problem });
     });
   });
   return issues;
@@ -680,18 +700,19 @@ function duplicates(issues: CrossIssue[], ids: unknown[], base: string[], what: 
 }
 
 /** Why a clock window can never produce a capture, or null when it can. */
-function impossibleWindow(from: TimeOfDay, to: TimeOfDay, everyMs: number): string | null {
+function impossibleWindow(from: TimeOfDay, to: TimeOfDay, everyMs: number): { message: string; say: Say } | null {
   if (from.kind !== 'clock' || to.kind !== 'clock') return null;
-  if (from.minutes === 24 * 60) return '"from" cannot be 24:00; use 00:00 on the next day';
+  if (from.minutes === 24 * 60) return { message: '"from" cannot be 24:00; use 00:00 on the next day', say: say('apiError.config.windowFrom24') };
   if (from.minutes === to.minutes) {
-    return `the window is empty: "from" and "to" are both ${clockText(from.minutes)}`;
+    return { message: `the window is empty: "from" and "to" are both ${clockText(from.minutes)}`, say: say('apiError.config.windowEmpty', { time: clockText(from.minutes) }) };
   }
   // A window that wraps past midnight always holds the midnight slot; one that does not
   // may fall between two slots, which are aligned to local midnight.
   if (to.minutes < from.minutes) return null;
   const firstSlot = Math.ceil((from.minutes * 60_000) / everyMs) * everyMs;
   if (firstSlot >= to.minutes * 60_000) {
-    return `no capture slot falls between ${clockText(from.minutes)} and ${clockText(to.minutes)} with every ${formatDuration(everyMs)} (slots are aligned to midnight)`;
+    const [start, end, every] = [clockText(from.minutes), clockText(to.minutes), formatDuration(everyMs)];
+    return { message: `no capture slot falls between ${start} and ${end} with every ${every} (slots are aligned to midnight)`, say: say('apiError.config.windowNoSlot', { from: start, to: end, every }) };
   }
   return null;
 }

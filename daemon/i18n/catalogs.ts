@@ -88,7 +88,8 @@ export class Catalogs {
       if (!format) {
         const text = own.messages[key] ?? base.messages[key];
         if (text === undefined) throw new Error(`no message "${key}" in the catalogs`);
-        format = new IntlMessageFormat(text, own.messages[key] === undefined ? base.language.locale : own.language.locale);
+        // `ignoreTag`: a "<" in a message is a character, not rich-text markup (elements go in as values).
+        format = new IntlMessageFormat(text, own.messages[key] === undefined ? base.language.locale : own.language.locale, undefined, { ignoreTag: true });
         compiled.set(key, format);
       }
       return String(format.format(values));

@@ -12,7 +12,7 @@ export interface Say {
   values?: MessageValues;
 }
 
-/** `say('apiError.userExists', { name })`: the key is a literal here, where the catalog test finds it. */
+/** `say('apiError.user.exists', { name })`: the key is a literal here, where the catalog test finds it. */
 export function say(key: string, values?: MessageValues): Say {
   return values === undefined ? { key } : { key, values };
 }

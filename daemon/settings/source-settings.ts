@@ -14,6 +14,7 @@ import type { SourceConfig } from '../config/schema';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { AppError } from '../errors';
 import { messageOf } from '../error-causes';
+import { say, type Say } from '../i18n/say';
 import type { AuditRepository } from '../store/audit.repository';
 import { holdsMaskedSecret, keepSecrets, maskSecrets, sameAddress } from '../secrets';
 
@@ -152,7 +153,7 @@ export class SourceSettings {
       return key !== undefined && RANK[who.profile] < RANK[SETTABLE[key]!];
     });
     if (denied.length > 0) {
-      throw new AppError('forbidden', `only maintainers may change ${denied.map((k) => `"${k}"`).join(' and ')} of a source`);
+      throw new AppError('forbidden', `only maintainers may change ${denied.map((k) => `"${k}"`).join(' and ')} of a source`, undefined, { message: say('apiError.settings.maintainersOnly', { keys: denied.join(', ') }) });
     }
     if (changed.length === 0) return { file, before, after, changed, nextText: text, loaded: null };
     const masked = paths.filter((p) => typeof valueAtPath(after, p) === 'string' && holdsMaskedSecret(valueAtPath(after, p) as string));
@@ -185,7 +186,9 @@ export class SourceSettings {
     // Checked once the values are known to be valid, so that a typo gets the schema's "did you mean".
     const unsettable = paths.filter((p) => coveringKey(p) === undefined);
     if (unsettable.length > 0) {
-      throw new AppError('forbidden', `${unsettable.map((k) => `"${k}"`).join(' and ')} of a source cannot be changed from the web; edit ${file}`);
+      throw new AppError('forbidden', `${unsettable.map((k) => `"${k}"`).join(' and ')} of a source cannot be changed from the web; edit ${file}`, undefined, {
+        message: say('apiError.settings.fileOnly', { keys: unsettable.join(', '), file }),
+      });
     }
     return { file, before, after, changed, nextText, loaded };
   }
@@ -224,7 +227,8 @@ export class SourceSettings {
     });
     if (applyError !== null) {
       if (applyError instanceof AppError) throw applyError;
-      throw new AppError('unavailable', `the settings were saved to ${file} but could not be applied: ${messageOf(applyError)}`);
+      const why = messageOf(applyError);
+      throw new AppError('unavailable', `the settings were saved to ${file} but could not be applied: ${why}`, undefined, { message: say('apiError.settings.notApplied', { file, reason: why }) });
     }
     return { settings: maskSecrets(after) };
   }
@@ -234,14 +238,15 @@ export class SourceSettings {
     try {
       return { file, text: readFileSync(file, 'utf8') };
     } catch (err) {
-      throw new AppError('unavailable', `cannot read the configuration file ${file}: ${reason(err)}`);
+      throw new AppError('unavailable', `cannot read the configuration file ${file}: ${reason(err)}`, undefined, { message: say('apiError.settings.cannotRead', { file, reason: reason(err) }) });
     }
   }
 
   /** The file does not even parse as YAML. */
   #broken(file: string, text: string): AppError {
     const problems = issuesOf(text, file).map((issue) => issue.message);
-    return new AppError('conflict', `the configuration file ${file} is not valid YAML; fix it first: ${problems.join('; ')}`);
+    // The YAML parser's own words stay as they are.
+    return new AppError('conflict', `the configuration file ${file} is not valid YAML; fix it first: ${problems.join('; ')}`, undefined, { message: say('apiError.settings.notYaml', { file, errors: problems.join('; ') }) });
   }
 }
 
@@ -258,7 +263,7 @@ function findSource(doc: Document, sourceId: string, file: string): { index: num
   const sources = doc.get('sources', true);
   const items = isSeq(sources) ? sources.items : [];
   const index = items.findIndex((item) => isMap(item) && item.get('id') === sourceId);
-  if (index < 0) throw new AppError('not-found', `no source "${sourceId}" in ${file}`);
+  if (index < 0) throw new AppError('not-found', `no source "${sourceId}" in ${file}`, undefined, { message: say('apiError.source.notFound', { source: sourceId }) });
   return { index, node: items[index] as YAMLMap };
 }
 
@@ -281,20 +286,30 @@ function relativePath(p: string, index: number): string | null {
   return null;
 }
 
+/** The source's errors by key path, in English and (`said`) in catalog words for the form's reader. */
 function settingsErrors(file: string, index: number, issues: ConfigIssue[]): AppError {
   const outside = issues.filter((issue) => relativePath(issue.path, index) === null);
   if (outside.length > 0) return outsideErrors(file, outside);
   const details: Record<string, string> = {};
+  const words: Record<string, Say[]> = {};
   for (const issue of issues) {
     const key = relativePath(issue.path, index) || '(source)';
     details[key] = details[key] === undefined ? issue.message : `${details[key]}; ${issue.message}`;
+    // An issue without catalog words (a camera's allow-list, say) reads as the CLI prints it.
+    (words[key] ??= []).push(issue.say ?? say('apiError.config.untranslated', { message: issue.message }));
   }
-  return new AppError('invalid', `the settings have ${issues.length} error${issues.length === 1 ? '' : 's'}`, details);
+  return new AppError('invalid', `the settings have ${issues.length} error${issues.length === 1 ? '' : 's'}`, details, {
+    message: say('apiError.settings.errors', { count: issues.length }),
+    details: Object.fromEntries(Object.entries(words).map(([key, list]) => [key, list.length === 1 ? list[0]! : list])),
+  });
 }
 
+/** Errors elsewhere in the file: the lead in the reader's words, the errors as `config check` prints them. */
 function outsideErrors(file: string, issues: ConfigIssue[]): AppError {
   const lines = issues.map((i) => (i.path ? `${i.line > 0 ? `line ${i.line}: ` : ''}${i.path}: ${i.message}` : i.message));
-  return new AppError('conflict', `the configuration file has errors outside this source; fix it first: ${file}: ${lines.join('; ')}`);
+  return new AppError('conflict', `the configuration file has errors outside this source; fix it first: ${file}: ${lines.join('; ')}`, undefined, {
+    message: say('apiError.settings.outside', { file, errors: lines.join('; ') }),
+  });
 }
 
 // ---------------------------------------------------------------- merge patch
@@ -592,7 +607,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     // The new file is renamed over the old one, so it is the folder that must be writable.
     const why = code === 'EACCES' || code === 'EPERM' ? `permission denied (the user the daemon runs as needs write access to the folder ${path.dirname(target)})` : reason(err);
-    throw new AppError('unavailable', `cannot write the configuration file ${target}: ${why}; nothing was changed`);
+    throw new AppError('unavailable', `cannot write the configuration file ${target}: ${why}; nothing was changed`, undefined, { message: say('apiError.settings.cannotWrite', { file: target, reason: why }) });
   }
 }
 

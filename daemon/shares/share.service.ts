@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { conflict, invalid, notFound, AppError } from '../errors';
+import { say, type Say } from '../i18n/say';
 import { parseDuration, formatDuration } from '../config/duration';
 import type { SourceConfig } from '../config/schema';
 import type { AuditRepository } from '../store/audit.repository';
@@ -142,47 +143,60 @@ export class ShareService {
     const request = parsed.data;
     const source = this.#deps.sources().find((s) => s.id === request.source);
     const makerLevel = source ? who.levelOn(source.id) : null;
-    if (!source || makerLevel === null) throw notFound(`no source "${request.source}"`);
+    if (!source || makerLevel === null) throw notFound(`no source "${request.source}"`, { message: say('apiError.source.notFound', { source: request.source }) });
     if (who.user?.profile === 'customer' && !atLeast(makerLevel, 'download')) {
-      throw new AppError('forbidden', `sharing source "${source.id}" needs the download level on it; you have ${makerLevel}`);
+      throw new AppError('forbidden', `sharing source "${source.id}" needs the download level on it; you have ${makerLevel}`, undefined, {
+        message: say('apiError.share.needsDownload', { source: source.id, level: makerLevel }),
+      });
     }
     if (!atLeast(makerLevel, request.level)) {
-      throw new AppError('forbidden', `you may share source "${source.id}" at most at your own level (${makerLevel})`);
+      throw new AppError('forbidden', `you may share source "${source.id}" at most at your own level (${makerLevel})`, undefined, {
+        message: say('apiError.share.aboveOwnLevel', { source: source.id, level: makerLevel }),
+      });
     }
+    // Each problem in English (the API, the log) and in catalog words (the share dialog).
     const details: Record<string, string> = {};
+    const words: Record<string, Say> = {};
+    const problem = (field: string, english: string, said: Say) => {
+      details[field] = english;
+      words[field] = said;
+    };
     const wanted = SCOPE_FIELDS[request.scope];
     for (const field of SCOPED) {
-      if (request[field] !== undefined && !wanted.includes(field)) details[field] = `not used by a ${request.scope} link`;
+      if (request[field] !== undefined && !wanted.includes(field)) problem(field, `not used by a ${request.scope} link`, say('apiError.share.fieldNotUsed', { scope: request.scope }));
     }
     const ttl = parseDuration(request.expiresIn);
     if (ttl === null || ttl < SHARE_MIN_MS || ttl > SHARE_MAX_MS) {
-      details['expiresIn'] = `expected a duration from ${formatDuration(SHARE_MIN_MS)} to ${formatDuration(SHARE_MAX_MS)} such as "7d" or "12h"`;
+      const [min, max] = [formatDuration(SHARE_MIN_MS), formatDuration(SHARE_MAX_MS)];
+      problem('expiresIn', `expected a duration from ${min} to ${max} such as "7d" or "12h"`, say('apiError.share.expiry', { min, max }));
     }
-    if (request.scope === 'gallery' && request.from && request.to && request.to < request.from) details['to'] = 'expected the same day as from or a later one';
-    if (request.scope === 'picture' && request.picture === undefined) details['picture'] = 'required: the id of the picture to share';
-    if (request.scope === 'video' && request.video === undefined) details['video'] = 'required: the id of the film to share';
+    if (request.scope === 'gallery' && request.from && request.to && request.to < request.from) problem('to', 'expected the same day as from or a later one', say('apiError.share.toBeforeFrom'));
+    if (request.scope === 'picture' && request.picture === undefined) problem('picture', 'required: the id of the picture to share', say('apiError.share.pictureRequired'));
+    if (request.scope === 'video' && request.video === undefined) problem('video', 'required: the id of the film to share', say('apiError.share.filmRequired'));
     if (request.scope === 'compare') {
-      if (request.pictures === undefined) details['pictures'] = 'required: the ids of the two pictures to compare';
-      else if (request.pictures[0] === request.pictures[1]) details['pictures'] = 'expected two different pictures';
+      if (request.pictures === undefined) problem('pictures', 'required: the ids of the two pictures to compare', say('apiError.share.picturesRequired'));
+      else if (request.pictures[0] === request.pictures[1]) problem('pictures', 'expected two different pictures', say('apiError.share.samePicture'));
     }
     if (Object.keys(details).length > 0) {
-      throw invalid(`invalid share link: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join('; ')}`, details);
+      throw invalid(`invalid share link: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join('; ')}`, details, { message: say('apiError.share.invalid'), details: words });
     }
     const pictures = request.scope === 'picture' ? [request.picture!] : request.scope === 'compare' ? request.pictures! : [];
     for (const pid of pictures) {
       const p = this.#deps.pictures.get(pid);
-      if (!p || p.sourceId !== source.id || p.rejection || p.missing) throw notFound(`no picture ${pid} of source "${source.id}"`);
+      if (!p || p.sourceId !== source.id || p.rejection || p.missing) {
+        throw notFound(`no picture ${pid} of source "${source.id}"`, { message: say('apiError.share.noPicture', { id: pid, source: source.id }) });
+      }
     }
     if (request.scope === 'video') {
       const v = this.#deps.videos.get(request.video!);
-      if (!v || v.sourceId !== source.id) throw notFound(`no video ${request.video} of source "${source.id}"`);
+      if (!v || v.sourceId !== source.id) throw notFound(`no video ${request.video} of source "${source.id}"`, { message: say('apiError.share.noFilm', { id: request.video!, source: source.id }) });
     }
 
     const now = this.#now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const share = this.#deps.shares.transaction(() => {
       if (who.user && this.#deps.shares.activeCount(who.user.id, now) >= SHARES_PER_USER) {
-        throw conflict(`you already have ${SHARES_PER_USER} active share links; revoke some first`);
+        throw conflict(`you already have ${SHARES_PER_USER} active share links; revoke some first`, { message: say('apiError.share.tooMany', { max: SHARES_PER_USER }) });
       }
       const shareId = this.#deps.shares.insert({
         tokenHash: hashToken(token),

@@ -6,6 +6,7 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import type { Weekday } from '../domain/schedule';
+import { say, type Say } from '../i18n/say';
 
 export interface FrameCandidate {
   id: number;
@@ -135,6 +136,8 @@ export class PeriodError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** The message in catalog words, for the custom film form. */
+    readonly say: Say,
   ) {
     super(message);
   }
@@ -151,14 +154,22 @@ export function parsePeriod(fromText: string, toText: string, timezone: string):
   const parse = (text: string, field: 'from' | 'to'): number => {
     const isDate = DATE.test(text);
     const t = isDate ? DateTime.fromISO(text, { zone: timezone }) : DateTime.fromISO(text, { zone: timezone, setZone: false });
-    if (!t.isValid) throw new PeriodError(field, `expected a date "YYYY-MM-DD" or a date and time "YYYY-MM-DDTHH:MM", got "${text}"`);
+    if (!t.isValid) {
+      // An emptied date field says so plainly.
+      throw new PeriodError(field, `expected a date "YYYY-MM-DD" or a date and time "YYYY-MM-DDTHH:MM", got "${text}"`, text.trim() === '' ? say('apiError.film.dateMissing') : say('apiError.film.badDate', { text }));
+    }
     return (isDate && field === 'to' ? t.plus({ days: 1 }) : t).toMillis();
   };
   const from = parse(fromText, 'from');
   const to = parse(toText, 'to');
-  if (to <= from) throw new PeriodError('to', `"to" (${toText}) must come after "from" (${fromText})`);
+  if (to <= from) throw new PeriodError('to', `"to" (${toText}) must come after "from" (${fromText})`, say('apiError.film.toBeforeFrom', { from: fromText, to: toText }));
   if (to - from > MAX_PERIOD_DAYS * 86_400_000 + 3_600_000) {
-    throw new PeriodError('to', `a video covers at most ${MAX_PERIOD_DAYS} days; ${fromText} to ${toText} is ${Math.round((to - from) / 86_400_000)} days (build one per year, or use minInterval)`);
+    const days = Math.round((to - from) / 86_400_000);
+    throw new PeriodError(
+      'to',
+      `a video covers at most ${MAX_PERIOD_DAYS} days; ${fromText} to ${toText} is ${days} days (build one per year, or use minInterval)`,
+      say('apiError.film.tooLong', { max: MAX_PERIOD_DAYS, from: fromText, to: toText, days }),
+    );
   }
   return { from, to };
 }

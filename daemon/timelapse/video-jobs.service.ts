@@ -12,6 +12,7 @@ import { type DataLayout } from '../files/layout';
 import { PHONE_SUFFIX, TEMP_PREFIX, VIDEO_LABEL } from '../domain/data-folder';
 import type { Logger } from '../logger';
 import { BusyError, conflict, notFound } from '../errors';
+import { say } from '../i18n/say';
 import type { VideoJobsRepository } from '../store/video-jobs.repository';
 import { type VideoJob, FINISHED, VIDEO_KINDS, type VideoKind } from '../domain/videos';
 import { type VideosRepository } from '../store/videos.repository';
@@ -103,18 +104,23 @@ export class VideoJobs {
       throw new BusyError(
         `you already have ${mine} custom videos queued or being built (at most ${CUSTOM_JOB_LIMITS.perUser} per user); wait for one to finish or cancel one`,
         CUSTOM_RETRY_AFTER_SECONDS,
+        { message: say('apiError.film.userLimit', { count: mine, max: CUSTOM_JOB_LIMITS.perUser }) },
       );
     }
     const total = [...active.values()].reduce((a, b) => a + b, 0);
     if (total >= CUSTOM_JOB_LIMITS.total) {
-      throw new BusyError(`${total} custom videos are queued or being built on this box (at most ${CUSTOM_JOB_LIMITS.total}); try again when one has finished`, CUSTOM_RETRY_AFTER_SECONDS);
+      throw new BusyError(`${total} custom videos are queued or being built on this box (at most ${CUSTOM_JOB_LIMITS.total}); try again when one has finished`, CUSTOM_RETRY_AFTER_SECONDS, {
+        message: say('apiError.film.boxLimit', { count: total, max: CUSTOM_JOB_LIMITS.total }),
+      });
     }
     const count = this.#deps.builder.count(spec);
     if (count.frames < spec.minFrames) {
+      const period = { source: sourceId, from: request.from, to: request.to };
       throw conflict(
         count.frames === 0
           ? `no usable pictures of source "${sourceId}" from ${request.from} to ${request.to} with these filters`
           : `only ${count.frames} usable picture${count.frames === 1 ? '' : 's'} of source "${sourceId}" from ${request.from} to ${request.to} with these filters; a video needs at least ${spec.minFrames}`,
+        { message: count.frames === 0 ? say('apiError.film.noPictures', period) : say('apiError.film.fewPictures', { ...period, count: count.frames, min: spec.minFrames }) },
       );
     }
     const id = this.#deps.jobs.add({ sourceId, kind: 'custom', label: 'custom', params: { ...request, spec }, requestedBy }, this.#now());
@@ -149,7 +155,7 @@ export class VideoJobs {
   async cancel(id: number, by: string): Promise<VideoJob> {
     const job = this.#deps.jobs.get(id);
     if (!job) throw notFound(`no job ${id}`);
-    if (FINISHED.has(job.status)) throw conflict(`job ${id} has already ended (${job.status})`);
+    if (FINISHED.has(job.status)) throw conflict(`job ${id} has already ended (${job.status})`, { message: say('apiError.job.ended', { id, status: job.status }) });
     const running = this.#running;
     if (running?.id === id) {
       running.cancelled = true;

@@ -10,6 +10,8 @@ import { frameWidth } from '../pipeline/plan';
 import type { Weekday } from '../domain/schedule';
 import type { VideoKind } from '../domain/videos';
 import { invalid } from '../errors';
+import { issueWords } from '../config/issue-words';
+import { say, type Say } from '../i18n/say';
 import { MAX_FRAMES, parsePeriod, PeriodError, type Period } from './frames';
 
 export interface VideoSpec {
@@ -80,7 +82,13 @@ export const customRequestSchema = z.strictObject(
       .union([z.string(), z.number()], { error: 'expected a duration such as "10m", or seconds' })
       .optional(),
     fps: z.number({ error: 'expected frames per second, 1 to 120' }).int('expected a whole number of frames per second').min(1, 'expected at least 1 frame per second').max(120, 'expected at most 120 frames per second').optional(),
-    width: z.number({ error: 'expected a width in pixels' }).int('expected a whole number of pixels').min(16, 'expected at least 16 pixels').max(7680).refine((w) => w % 2 === 0, 'expected an even width (H.264 needs even sides)').optional(),
+    width: z
+      .number({ error: 'expected a width in pixels' })
+      .int('expected a whole number of pixels')
+      .min(16, 'expected at least 16 pixels')
+      .max(7680)
+      .refine((w) => w % 2 === 0, { error: 'expected an even width (H.264 needs even sides)', params: { say: say('apiError.config.evenWidth') } })
+      .optional(),
     crf: z.number().int().min(0).max(51).optional(),
     preset: z.enum(X264_PRESETS).optional(),
     deflicker: z.boolean().optional(),
@@ -96,13 +104,18 @@ export type CustomRequest = z.output<typeof customRequestSchema>;
  */
 export function customSpec(body: unknown, source: SourceConfig, timezone: string): { spec: VideoSpec; request: CustomRequest } {
   const parsed = customRequestSchema.safeParse(body ?? {});
+  // Each problem in English (the API, the CLI) and in catalog words (the custom film form).
   const details: Record<string, string> = {};
+  const words: Record<string, Say> = {};
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.') || 'body';
-      details[key] ??= issue.message.replace(/^Invalid input: /, '');
+      if (details[key] !== undefined) continue;
+      details[key] = issue.message.replace(/^Invalid input: /, '');
+      const missing = issue.code === 'invalid_type' && (body as Record<string, unknown> | null | undefined)?.[String(issue.path[0])] === undefined;
+      words[key] = issueWords(issue, missing) ?? say('apiError.config.untranslated', { message: details[key] });
     }
-    throw rejected(details);
+    throw rejected(details, words);
   }
   const request = parsed.data;
   let period: { from: number; to: number } | null = null;
@@ -111,19 +124,23 @@ export function customSpec(body: unknown, source: SourceConfig, timezone: string
   } catch (err) {
     if (!(err instanceof PeriodError)) throw err;
     details[err.field] = err.message;
+    words[err.field] = err.say;
   }
   let minIntervalMs = 0;
   if (request.minInterval !== undefined) {
     const ms = typeof request.minInterval === 'number' ? request.minInterval * 1000 : parseDuration(request.minInterval);
-    if (ms === null || !Number.isFinite(ms) || ms < 0 || ms > 30 * 86_400_000) details['minInterval'] = `expected a duration from 0 to 30 days such as "10m", got ${JSON.stringify(request.minInterval)}`;
-    else minIntervalMs = ms;
+    if (ms === null || !Number.isFinite(ms) || ms < 0 || ms > 30 * 86_400_000) {
+      details['minInterval'] = `expected a duration from 0 to 30 days such as "10m", got ${JSON.stringify(request.minInterval)}`;
+      words['minInterval'] = say('apiError.film.minInterval', { text: String(request.minInterval) });
+    } else minIntervalMs = ms;
   }
   const frames = frameWidth(source);
   if (request.width !== undefined && request.width > frames) {
     details['width'] = `expected at most ${frames}: the frames of source "${source.id}" are ${frames} wide (the widest timelapse.*.width in its configuration)`;
+    words['width'] = say('apiError.film.widthMax', { max: frames, source: source.id });
   }
   if (Object.keys(details).length > 0 || !period) {
-    throw rejected(details);
+    throw rejected(details, words);
   }
   const daily = source.timelapse.daily;
   return {
@@ -150,7 +167,8 @@ export function customSpec(body: unknown, source: SourceConfig, timezone: string
   };
 }
 
-function rejected(details: Record<string, string>): Error {
+/** The request's errors; the reader's words give the count, and each error beside its field. */
+function rejected(details: Record<string, string>, words: Record<string, Say>): Error {
   const list = Object.entries(details).map(([k, v]) => `${k}: ${v}`);
-  return invalid(`the video request has ${list.length === 1 ? 'an error' : 'errors'}: ${list.join('; ')}`, details);
+  return invalid(`the video request has ${list.length === 1 ? 'an error' : 'errors'}: ${list.join('; ')}`, details, { message: say('apiError.film.invalid', { count: list.length }), details: words });
 }

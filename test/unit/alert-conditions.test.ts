@@ -1,8 +1,9 @@
 import { DateTime } from 'luxon';
 import { parseConfig } from '../../daemon/config/load';
 import type { Config } from '../../daemon/config/schema';
-import { conditions as sut, TEMPERATURE_HYSTERESIS, type Condition, type Snapshot } from '../../daemon/health/conditions';
-import { parseThrottled, type PowerState } from '../../daemon/health/throttling';
+import { conditions, TEMPERATURE_HYSTERESIS, type Condition, type Snapshot } from '../../daemon/health/conditions';
+import { describePower, parseThrottled, type PowerState } from '../../daemon/health/throttling';
+import { Catalogs } from '../../daemon/i18n/catalogs';
 
 const FILE = '/etc/lapsebox/lapsebox.yaml';
 const ZONE = 'Europe/Paris';
@@ -21,6 +22,12 @@ function paris(local: string): number {
 }
 
 const MIN = 60_000;
+
+const catalogs = new Catalogs();
+const english = catalogs.translator('en');
+const french = catalogs.translator('fr');
+/** The conditions with their English messages, as the log and the status have them. */
+const sut = (cfg: Config, s: Snapshot) => conditions(cfg, s, english);
 
 type SourceState = Snapshot['sources'][number];
 type TargetState = Snapshot['targets'][number];
@@ -442,6 +449,81 @@ storage: { retention: { minFreePercent: 15 } }
       expect(at(target('hq'), target('backup', { activity: 'sending', oldestPendingAt: now - 5 * MIN, pending: 3 }))).toEqual([]);
       expect(at(target('gone', { activity: 'host-key-mismatch', failingSince: now - 5 * HOUR, oldestPendingAt: now - 5 * HOUR, pending: 9 }))).toEqual([]);
       expect(at()).toEqual([]);
+    });
+  });
+
+  describe('configuration refused', () => {
+    const cfg = config('');
+    const rejected = (problems: string[]) => ({ at: paris('2026-06-10T11:58'), file: FILE, problems });
+
+    it('names the file, when, the first five errors and how many more', () => {
+      const problems = ['sources.0.id: required', 'alerts.lateAfter: not a duration', 'a', 'b', 'c', 'd'];
+      const c = only(sut(cfg, snapshot({ configRejected: rejected(problems) })), 'config-invalid');
+      expect(c.message).toBe(
+        'the configuration file /etc/lapsebox/lapsebox.yaml has errors and was not applied at 2026-06-10 11:58; the box keeps running on the previous one: sources.0.id: required; alerts.lateAfter: not a duration; a; b; c (and 1 more). Fix it, check it with "lapsebox config check", then "sudo systemctl reload lapsebox"',
+      );
+      expect(only(sut(cfg, snapshot({ configRejected: rejected(['x: bad']) })), 'config-invalid').message).toMatch(/previous one: x: bad\. Fix it/);
+    });
+  });
+
+  it('says the firmware flags as the status does (describePower), whatever they are', () => {
+    const cfg = config('');
+    for (const flags of ['0x1', '0x4', '0x5', '0xf', '0x10000', '0x50000', '0xf0000', '0x50005', '0xf000f', '0x70001']) {
+      const power = parseThrottled(`throttled=${flags}`)!;
+      expect(only(sut(cfg, snapshot({ health: health({ power }) })), 'under-voltage').message).toBe(describePower(power).join('; '));
+    }
+  });
+
+  describe('in French', () => {
+    const NB = '\u00a0';
+    const NNB = '\u202f';
+    const fr = (cfg: Config, s: Snapshot) => conditions(cfg, s, french);
+    const cfg = config(`sources:
+  - id: north
+    name: North bank
+    camera: { driver: testpattern }
+    schedule: { every: 5m }
+sync:
+  targets:
+    - { id: hq, type: sftp, host: sftp.example.org, username: box, password: secret, hostKey: "${KEY}", remoteDir: /srv/boxes, alertAfter: 2h }
+alerts: { lateAfter: 15m, temperatureMax: 70 }
+`);
+
+    it('writes a late picture with French dates, durations and typography, the camera\'s error quoted as it is', () => {
+      const found = fr(cfg, snapshot({ now: paris('2026-12-05T11:47:30'), sources: [source('north', paris('2026-12-05T10:00'), { lastError: 'picture rejected: too dark' })] }));
+      expect(only(found, 'picture-late:north').message).toBe(
+        `north (North bank)${NB}: aucune photo depuis le 5 déc. 2026 à 10:00${NNB}; le créneau du 5 déc. 2026 à 10:05 a 1${NB}h${NB}42${NB}min de retard (dernière erreur${NB}: picture rejected: too dark)`,
+      );
+      const fresh = fr(cfg, snapshot({ now: paris('2026-12-05T10:15'), startedAt: paris('2026-12-05T09:58'), sources: [source('north', null)] }));
+      expect(only(fresh, 'picture-late:north').message).toBe(`north (North bank)${NB}: aucune photo pour l’instant${NNB}; le créneau du 5 déc. 2026 à 10:00 a 15${NB}min de retard`);
+    });
+
+    it('writes a camera down, the temperature and the firmware flags', () => {
+      const down = fr(cfg, snapshot({ sources: [source('north', paris('2026-06-10T08:00'), { downSince: paris('2026-06-10T08:05') })] }));
+      expect(only(down, 'camera-down:north').message).toBe('la caméra north (North bank) est hors service depuis le 10 juin 2026 à 08:05. Elle reste essayée à chaque créneau.');
+      const hot = fr(cfg, snapshot({ health: health({ cpuTempC: 72.46, power: parseThrottled('throttled=0x50005') }) }));
+      expect(only(hot, 'temperature-high').message).toBe(`le processeur est à 72,5${NB}°C (alerts.temperatureMax 70${NB}°C)${NB}: vérifiez le pare-soleil et la ventilation du boîtier`);
+      expect(only(hot, 'under-voltage').message).toBe(
+        `sous-tension en ce moment${NB}: vérifiez l’alimentation et son câble${NNB}; processeur ralenti en ce moment${NB}: il fait trop chaud ou l’alimentation est trop faible${NNB}; donnez au boîtier de l’ombre, de l’air ou un dissipateur`,
+      );
+    });
+
+    it('writes the disk and the sync target with French numbers, plurals and guillemets', () => {
+      const low = fr(cfg, snapshot({ storage: storage({ low: true, freePercent: 8.5, waitingForSync: 1 }) }));
+      expect(only(low, 'disk-low').message).toBe(
+        `le disque de données n’a plus que 8,5${NB}% d’espace libre, sous storage.retention.minFreePercent (10${NB}%)${NNB}; 1 photo attend d’être envoyée avant de pouvoir être supprimée`,
+      );
+      const now = paris('2026-06-10T12:00');
+      const sync = fr(cfg, snapshot({ now, targets: [target('hq', { activity: 'retrying', failingSince: now - 3 * 60 * MIN, lastError: 'connect ETIMEDOUT', oldestPendingAt: now - 3 * 60 * MIN, pending: 1234 })] }));
+      expect(only(sync, 'sync-unreachable:hq').message).toBe(`la cible de synchronisation «${NB}hq${NB}» (sftp.example.org) est en échec depuis le 10 juin 2026 à 09:00${NB}: connect ETIMEDOUT`);
+      expect(only(sync, 'sync-backlog:hq').message).toBe(
+        `1${NNB}234 fichiers attendent d’être envoyés à la cible de synchronisation «${NB}hq${NB}», le plus ancien depuis le 10 juin 2026 à 09:00`,
+      );
+    });
+
+    it('finds the same conditions as in English, only the words differ', () => {
+      const s = snapshot({ sources: [source('north', paris('2026-06-10T08:00'))], health: health({ cpuTempC: 90 }), storage: storage({ low: true, freePercent: 3 }) });
+      expect(fr(cfg, s).map(({ message: _, ...c }) => c)).toEqual(sut(cfg, s).map(({ message: _, ...c }) => c));
     });
   });
 

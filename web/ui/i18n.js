@@ -22,7 +22,8 @@ function compile(key) {
       console.error(`i18n: no message "${key}"`);
       return { format: () => key };
     }
-    format = new IntlMessageFormat(text, locale);
+    // `ignoreTag`: a "<" in a message is a character, not rich-text markup (elements go in as values: tNodes).
+    format = new IntlMessageFormat(text, locale, undefined, { ignoreTag: true });
     compiled.set(key, format);
   }
   return format;
