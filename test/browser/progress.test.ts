@@ -109,7 +109,7 @@ describe('UI: progress e-mails', () => {
     await eventually(async () => expect(await state.innerText()).toContain('(every day at 07:30), to 3 recipients.'));
     await page.locator('[data-action="send-progress"]').click();
     await eventually(async () => expect(await section.locator('.flash').innerText()).toBe('Sent to 3 recipients.'), 20_000);
-    await eventually(async () => expect(await state.innerText()).toMatch(/Last sent .* to 3\./));
+    await eventually(async () => expect(await state.innerText()).toMatch(/Last sent .* to 3 recipients\./));
     await section.screenshot({ path: `${SCREENSHOTS}/settings-progress.png` });
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['site@example.com', 'carla@client.example', 'dan@client.example']);

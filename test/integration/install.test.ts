@@ -115,7 +115,7 @@ class FakeCheckout {
     for (const sub of ['scripts', 'systemd', 'config', 'web', 'daemon', 'dist/daemon']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     for (const file of ['package-lock.json', 'README.md', 'scripts/install.sh', 'config/lapsebox.example.yaml']) fs.copyFileSync(path.join(ROOT, file), path.join(this.dir, file));
     fs.chmodSync(this.script, 0o755);
-    for (const folder of ['web/ui', 'docs', 'node_modules']) {
+    for (const folder of ['web/ui', 'i18n', 'docs', 'node_modules']) {
       const copy = run('cp', ['-a', path.join(ROOT, folder), path.join(this.dir, folder)]);
       if (copy.code !== 0) throw new Error(`cp -a ${folder}: ${copy.stderr}`);
     }
@@ -245,6 +245,8 @@ describeAsRoot('scripts/install.sh --root DIR: install, then upgrade', () => {
     const version = run(process.execPath, [path.join(opt, 'dist', 'daemon', 'main.js'), '--version']);
     expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
     expect(fs.existsSync(path.join(opt, 'web', 'ui', 'index.html'))).toBe(true);
+    // The message catalogs, one file per language.
+    for (const lang of ['en', 'fr']) expect(sha256(path.join(opt, 'i18n', `${lang}.json`))).toBe(sha256(path.join(ROOT, 'i18n', `${lang}.json`)));
     // The documentation comes along: the README and every page of docs/ (the unit's Documentation= names one).
     const docs = fs.readdirSync(path.join(ROOT, 'docs'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => `docs/${e.name}`);
     expect(docs).toEqual(expect.arrayContaining(['docs/README.md', 'docs/install-and-operate.md']));

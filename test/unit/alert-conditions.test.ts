@@ -500,7 +500,7 @@ alerts: { lateAfter: 15m, temperatureMax: 70 }
 
     it('writes a camera down, the temperature and the firmware flags', () => {
       const down = fr(cfg, snapshot({ sources: [source('north', paris('2026-06-10T08:00'), { downSince: paris('2026-06-10T08:05') })] }));
-      expect(only(down, 'camera-down:north').message).toBe('la caméra north (North bank) est hors service depuis le 10 juin 2026 à 08:05. Elle reste essayée à chaque créneau.');
+      expect(only(down, 'camera-down:north').message).toBe('la caméra north (North bank) est hors service depuis le 10 juin 2026 à 08:05. Une nouvelle tentative est faite à chaque créneau.');
       const hot = fr(cfg, snapshot({ health: health({ cpuTempC: 72.46, power: parseThrottled('throttled=0x50005') }) }));
       expect(only(hot, 'temperature-high').message).toBe(`le processeur est à 72,5${NB}°C (alerts.temperatureMax 70${NB}°C)${NB}: vérifiez le pare-soleil et la ventilation du boîtier`);
       expect(only(hot, 'under-voltage').message).toBe(

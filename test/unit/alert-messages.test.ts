@@ -179,7 +179,7 @@ alerts: { lateAfter: 15m, quietPeriod: 30m }
     const [recovered] = at(sut, T0 + 51 * MIN);
     expect(recovered).toMatchObject({ status: 'recovered', severity: 'info', lang: 'fr' });
     expect(recovered!.text).toBe(
-      `Retour à la normale après 31${NB}min (alerte levée le 23 nov. 2026 à 10:20 UTC+1).\nC’était${NB}: north (North tower)${NB}: aucune photo depuis le 23 nov. 2026 à 10:00${NNB}; le créneau du 23 nov. 2026 à 10:05 a 15${NB}min de retard`,
+      `Retour à la normale après 31${NB}min (alerte déclenchée le 23 nov. 2026 à 10:20 UTC+1).\nC’était${NB}: north (North tower)${NB}: aucune photo depuis le 23 nov. 2026 à 10:00${NNB}; le créneau du 23 nov. 2026 à 10:05 a 15${NB}min de retard`,
     );
     expect(lines.join('')).toContain('"msg":"alert recovered: picture late: north (North tower)"');
   });

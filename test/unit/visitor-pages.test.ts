@@ -98,8 +98,8 @@ describe('share-link message page', () => {
     expect(expired.html).toContain('<h1>Ce lien a expiré</h1><p>Le lien que vous avez ouvert a expiré. Demandez-en un nouveau à la personne qui vous l’a envoyé.</p>');
 
     resolved = { kind: 'throttled', retryAfterSeconds: 61 };
-    expect((await page('/s/abcdef', 'fr')).html).toContain('<h1>Trop de tentatives</h1><p>Trop de liens qui n’ouvrent rien sont venus de votre adresse. Réessayez dans 2 minutes.</p>');
-    expect((await page('/s/abcdef')).html).toContain('<h1>Too many tries</h1><p>Too many links that open nothing came from your address. Try again in 2 minute(s).</p>');
+    expect((await page('/s/abcdef', 'fr')).html).toContain('<h1>Trop de tentatives</h1><p>Trop de liens non valides ont été ouverts depuis votre adresse. Réessayez dans 2 minutes.</p>');
+    expect((await page('/s/abcdef')).html).toContain('<h1>Too many tries</h1><p>Too many links that open nothing came from your address. Try again in 2 minutes.</p>');
 
     resolved = { kind: 'gone', reason: 'revoked' };
     const api = await fetch(`${base}/s/abcdef/api/me`, { headers: { 'accept-language': 'fr' } });
