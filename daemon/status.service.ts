@@ -16,6 +16,7 @@ import type { StorageStatus } from './storage/retention';
 import type { SystemSample } from './health/system-probe';
 import { describePower, type PowerState } from './health/throttling';
 import type { ActiveAlert } from './health/alerts';
+import type { Translate } from './i18n/catalogs';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
 import type { CameraView } from './capture/camera';
@@ -95,9 +96,9 @@ function relayStatus(r: RelayState): RelayStatus {
 /** A health sample as people read it: the Pi's power flags also in words. */
 export type HealthView = Omit<SystemSample, 'power'> & { power: (PowerState & { sentences: string[] }) | null };
 
-function healthView(sample: SystemSample | null): HealthView | null {
+function healthView(sample: SystemSample | null, t?: Translate): HealthView | null {
   if (!sample) return null;
-  return { ...sample, power: sample.power ? { ...sample.power, sentences: describePower(sample.power) } : null };
+  return { ...sample, power: sample.power ? { ...sample.power, sentences: describePower(sample.power, t) } : null };
 }
 
 /** What the running daemon knows beyond the database: its planned slots and busy cameras. */
@@ -116,7 +117,7 @@ export class StatusService {
   readonly #sync: Pick<SyncService, 'status'> | null;
   readonly #storage: (() => StorageStatus) | null;
   readonly #health: () => SystemSample | null;
-  readonly #alerts: () => ActiveAlert[];
+  readonly #alerts: (t?: Translate) => ActiveAlert[];
   readonly #notifications: () => SystemStatus['notifications'];
   readonly #relays: (() => RelayState[]) | null;
   readonly #mqtt: () => MqttStatus | null;
@@ -132,7 +133,8 @@ export class StatusService {
     sync?: Pick<SyncService, 'status'>;
     storage?: () => StorageStatus;
     health?: () => SystemSample | null;
-    alerts?: () => ActiveAlert[];
+    /** The alerts raised now, their messages in `t`'s language when given (else English). */
+    alerts?: (t?: Translate) => ActiveAlert[];
     notifications?: () => SystemStatus['notifications'];
     /** The running capture service's relays. */
     relays?: () => RelayState[];
@@ -201,15 +203,16 @@ export class StatusService {
     return this.#config().sources.map((s) => this.source(s));
   }
 
-  async system(): Promise<SystemStatus> {
+  /** The box as a whole; its sentences for people in `t`'s language when given (the System page's reader), else English. */
+  async system(t?: Translate): Promise<SystemStatus> {
     const config = this.#config();
     return maskSecrets({
       appliance: { id: config.appliance.id, name: config.appliance.name ?? config.appliance.id, timezone: config.appliance.timezone },
       versions: { lapsebox: packageVersion(), node: process.versions.node },
       disk: await this.disk(),
       storage: this.#storage?.() ?? null,
-      health: healthView(this.#health()),
-      alerts: this.#alerts(),
+      health: healthView(this.#health(), t),
+      alerts: this.#alerts(t),
       notifications: this.#notifications(),
       sync: { targets: this.#sync?.status() ?? [] },
       relays: this.#relays ? this.#relays().map(relayStatus) : null,

@@ -10,6 +10,7 @@ import type { Logger } from '../daemon/logger';
 import { messageOf } from '../daemon/error-causes';
 import type { Said } from '../daemon/i18n/say';
 import { BASE_LANGUAGE, type Catalogs } from '../daemon/i18n/catalogs';
+import { readerWords } from './language';
 
 export class HttpError extends Error {
   constructor(
@@ -25,10 +26,8 @@ export class HttpError extends Error {
 /** The error's words in the reader's language: `said` rendered over the English `message` and `details`. */
 function spoken(req: Request, res: Response, catalogs: Catalogs | undefined, message: string, details: Record<string, unknown> | undefined, said: Said | undefined) {
   if (!catalogs || !said) return { message, details };
-  const user = res.locals['user'] as { language?: string | null } | undefined;
-  const lang = catalogs.pick(user?.language ?? null, req.get('accept-language'), BASE_LANGUAGE);
-  if (lang === BASE_LANGUAGE) return { message, details };
-  const t = catalogs.translator(lang);
+  const t = readerWords(catalogs, req, res);
+  if (t.lang === BASE_LANGUAGE) return { message, details };
   const out = details ? { ...details } : undefined;
   // Several problems of one field are joined as the language punctuates a list of clauses (French: a narrow space before ";").
   const separator = t('apiError.detailSeparator');

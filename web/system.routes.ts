@@ -10,6 +10,7 @@ import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
 import { say } from '../daemon/i18n/say';
 import { objectBody } from './admin.routes';
+import { readerWords } from './language';
 import { healthPointJson } from './json';
 import { clientAddress, type Access, type Routes } from './routes';
 
@@ -47,8 +48,9 @@ export function systemRoutes(routes: Routes, deps: WebDeps, access: Access): voi
   });
 
   // The box's health and sync backlog: maintainers, and directors read-only (SPEC §5).
-  routes.get('/system', staff, async (_req, res) => {
-    res.json(await deps.status.system());
+  routes.get('/system', staff, async (req, res) => {
+    // Its sentences (alerts, the power flags) in the reader's words; codes and figures as they are.
+    res.json(await deps.status.system(readerWords(deps.catalogs, req, res)));
   });
 
   // Charts of the box's vital signs: minute rows cover two days, hour rows 90 days, day rows all time.

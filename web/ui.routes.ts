@@ -6,11 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { type RequestHandler, type Router } from 'express';
-import type { Request, Response } from 'express';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { Routes, type Access, type DeclaredRoute } from './routes';
 import { HttpError, sendError } from './errors';
 import type { Catalogs } from '../daemon/i18n/catalogs';
+import { readerLanguage } from './language';
+
+export { readerLanguage } from './language';
 import { userOf } from './auth.middleware';
 
 export const UI_CSP = [
@@ -106,31 +108,6 @@ function filterKeys(messages: Record<string, string>): Record<string, string> {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
-
-/**
- * The language to answer a reader in (SPEC §9), and the locale their dates and numbers
- * take: a user's own choice, else their browser's `Accept-Language`, else
- * `appliance.locale`. The locale is the browser's own tag when it asked for that
- * language (`en-US` keeps US dates, `fr-CA` Canadian ones), else the catalog's.
- */
-export function readerLanguage(catalogs: Catalogs, req: Request, choice: string | null, fallback: string): { lang: string; locale: string } {
-  const accept = req.get('accept-language');
-  const lang = catalogs.pick(choice, accept, fallback);
-  const own = catalogs.languages().find((l) => l.code === lang)!.locale;
-  const asked = (accept ?? '')
-    .split(',')
-    .map((part) => part.split(';')[0]!.trim())
-    .find((tag) => tag.toLowerCase().split('-')[0] === lang && tag.includes('-'));
-  let locale = own;
-  if (asked) {
-    try {
-      locale = Intl.DateTimeFormat.supportedLocalesOf([asked])[0] ?? own;
-    } catch {
-      // Not a well-formed tag: the catalog's own locale.
-    }
-  }
-  return { lang, locale };
 }
 
 export function uiRoutes(auth: RequestHandler, access: Access, declared: DeclaredRoute[], ui: { page: UiPage; catalogs: Catalogs; locale: () => string }): Router {

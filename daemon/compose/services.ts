@@ -337,7 +337,7 @@ export class Services {
           sync: { status: () => this.#sync?.status() ?? [] },
           storage: () => this.storage.status(),
           health: () => this.#health?.latest() ?? null,
-          alerts: () => this.#alerts?.active() ?? [],
+          alerts: (t) => this.#alerts?.active(t) ?? [],
           notifications: () => this.#notifier?.status() ?? null,
           relays: () => this.#capture?.relays() ?? [],
           mqtt: () => this.#mqtt?.status() ?? null,

@@ -11,16 +11,12 @@
  */
 import { DateTime } from 'luxon';
 import type { AlertMessage, AlertStatus } from '../domain/alerts';
-import { BASE_LANGUAGE, Catalogs, type Translate } from '../i18n/catalogs';
+import { BASE_LANGUAGE, type Catalogs, type Translate } from '../i18n/catalogs';
 
 /** The order of the counts in a digest's subject: what needs action first. */
 const STATUS_ORDER: readonly AlertStatus[] = ['raised', 'reminder', 'recovered', 'notice', 'report'];
 
-let shared: Catalogs | undefined;
-/** The catalogs of i18n/, for the services built without the daemon's (tests, tools); read once. */
-export function defaultCatalogs(): Catalogs {
-  return (shared ??= new Catalogs());
-}
+export { defaultCatalogs } from '../i18n/catalogs';
 
 /** The word a subject or a digest's heading starts with: RAISED, REMINDER... */
 function statusWord(status: AlertStatus, t: Translate): string {

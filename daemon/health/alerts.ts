@@ -87,6 +87,8 @@ export class AlertService {
    * when it recovers (the record keeps the English one). Lost on restart: then the English one is quoted.
    */
   readonly #said = new Map<string, string>();
+  /** What the last check saw: the alerts raised now are said again from it in a reader's language. */
+  #last: { cfg: Config; snapshot: Snapshot } | null = null;
 
   constructor(deps: AlertServiceDeps) {
     this.#deps = deps;
@@ -103,13 +105,17 @@ export class AlertService {
     this.#timer = null;
   }
 
-  /** Alerts raised now, most serious first. */
-  active(): ActiveAlert[] {
+  /**
+   * Alerts raised now, most serious first; their messages in `t`'s language when given
+   * (said again from what the last check saw), else as recorded (English).
+   */
+  active(t?: Translate): ActiveAlert[] {
+    const words = t && this.#last ? new Map(conditions(this.#last.cfg, this.#last.snapshot, t).map((c) => [c.key, c.message])) : null;
     return this.#deps.store.alerts
       .all()
       .filter((a) => a.state === 'raised')
       .sort((a, b) => (a.severity === b.severity ? (a.raisedAt ?? 0) - (b.raisedAt ?? 0) : a.severity === 'error' ? -1 : 1))
-      .map((a) => ({ key: a.key, kind: a.kind, severity: a.severity, sourceId: a.sourceId, targetId: a.targetId, message: a.message, since: new Date(a.raisedAt ?? a.changedAt).toISOString() }));
+      .map((a) => ({ key: a.key, kind: a.kind, severity: a.severity, sourceId: a.sourceId, targetId: a.targetId, message: words?.get(a.key) ?? a.message, since: new Date(a.raisedAt ?? a.changedAt).toISOString() }));
   }
 
   /** One look at everything: conditions, notices, the daily report. Returns the messages queued. */
@@ -184,6 +190,7 @@ export class AlertService {
     const raised = new Set([...records.values()].filter((r) => r.state === 'raised').map((r) => r.key));
     const { english, box } = this.#translators(cfg);
     const snapshot = this.#snapshot(raised);
+    this.#last = { cfg, snapshot };
     // The English words are the record's (log, status); the box's language is what people read.
     const found = new Map(conditions(cfg, snapshot, english).map((c) => [c.key, c]));
     for (const c of box === english ? found.values() : conditions(cfg, snapshot, box)) this.#said.set(c.key, c.message);

@@ -11,7 +11,7 @@
 import type { Config, SourceConfig } from '../config/schema';
 import type { Translate } from '../i18n/catalogs';
 import { nextSlot, type SlotContext } from '../schedule/slots';
-import type { PowerState } from './throttling';
+import { describePower, type PowerState } from './throttling';
 import { serverOf } from '../sync/remote-paths';
 import { duration, localDateTime, semicolons } from './alert-message';
 
@@ -140,7 +140,7 @@ export function conditions(config: Config, s: Snapshot, t: Translate): Condition
     if (hot) out.push({ key: 'temperature-high', kind: 'temperature-high', severity: 'warning', sourceId: null, targetId: null, message: t('mail.alert.temperatureHigh', { temp: h.cpuTempC!, max }) });
     const p = h.power;
     if (p && (p.underVoltage || p.throttled || p.underVoltageOccurred)) {
-      out.push({ key: 'under-voltage', kind: 'under-voltage', severity: p.underVoltage || p.throttled ? 'error' : 'warning', sourceId: null, targetId: null, message: semicolons(powerSentences(p, t), t) });
+      out.push({ key: 'under-voltage', kind: 'under-voltage', severity: p.underVoltage || p.throttled ? 'error' : 'warning', sourceId: null, targetId: null, message: semicolons(describePower(p, t), t) });
     }
     if (h.clock.synchronized === false && h.processUptimeSeconds >= CLOCK_GRACE_S) {
       out.push({ key: 'clock-unsynced', kind: 'clock-unsynced', severity: 'warning', sourceId: null, targetId: null, message: t('mail.alert.clockUnsynced') });
@@ -179,24 +179,6 @@ export function conditions(config: Config, s: Snapshot, t: Translate): Condition
     }
   }
   return out;
-}
-
-/**
- * The firmware's flags in sentences, what holds now first (as describePower says them
- * to the CLI, here in the reader's language); a condition that holds now is not
- * repeated as "since boot".
- */
-function powerSentences(p: PowerState, t: Translate): string[] {
-  const lines: string[] = [];
-  if (p.underVoltage) lines.push(t('mail.alert.powerUnderVoltage'));
-  if (p.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCapped'));
-  if (p.throttled) lines.push(t('mail.alert.powerThrottled'));
-  if (p.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimit'));
-  if (p.underVoltageOccurred && !p.underVoltage) lines.push(t('mail.alert.powerUnderVoltageOccurred'));
-  if (p.frequencyCappedOccurred && !p.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCappedOccurred'));
-  if (p.throttledOccurred && !p.throttled) lines.push(t('mail.alert.powerThrottledOccurred'));
-  if (p.softTempLimitOccurred && !p.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimitOccurred'));
-  return lines;
 }
 
 function label(source: SourceConfig): string {

@@ -7,6 +7,7 @@
  * and half-written pictures or a corrupted SD card are what follows; this is why the
  * box reports them in words.
  */
+import { BASE_LANGUAGE, defaultCatalogs, type Translate } from '../i18n/catalogs';
 
 export interface PowerState {
   /** The whole bit field, for logs and support. */
@@ -45,17 +46,18 @@ export function parseThrottled(text: string): PowerState | null {
 
 /**
  * One plain sentence per condition, what holds now first; nothing when all is well.
- * A condition that holds now is not repeated as "since boot".
+ * A condition that holds now is not repeated as "since boot". In English (the CLI,
+ * the log) unless told another language's words (alert e-mails, the System page).
  */
-export function describePower(state: PowerState): string[] {
+export function describePower(state: PowerState, t: Translate = defaultCatalogs().translator(BASE_LANGUAGE)): string[] {
   const lines: string[] = [];
-  if (state.underVoltage) lines.push('under-voltage now: check the power supply and cable');
-  if (state.frequencyCapped) lines.push('CPU frequency capped now: the supply voltage or the temperature is at its limit');
-  if (state.throttled) lines.push('CPU throttled now: it is too hot or the power is too weak; give the box shade, air or a heatsink');
-  if (state.softTempLimit) lines.push('soft temperature limit reached now: the CPU runs slower to cool down');
-  if (state.underVoltageOccurred && !state.underVoltage) lines.push('under-voltage happened since boot: the power supply or cable is marginal');
-  if (state.frequencyCappedOccurred && !state.frequencyCapped) lines.push('CPU frequency was capped since boot');
-  if (state.throttledOccurred && !state.throttled) lines.push('CPU was throttled since boot: it got too hot or the power too weak');
-  if (state.softTempLimitOccurred && !state.softTempLimit) lines.push('soft temperature limit was reached since boot');
+  if (state.underVoltage) lines.push(t('mail.alert.powerUnderVoltage'));
+  if (state.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCapped'));
+  if (state.throttled) lines.push(t('mail.alert.powerThrottled'));
+  if (state.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimit'));
+  if (state.underVoltageOccurred && !state.underVoltage) lines.push(t('mail.alert.powerUnderVoltageOccurred'));
+  if (state.frequencyCappedOccurred && !state.frequencyCapped) lines.push(t('mail.alert.powerFrequencyCappedOccurred'));
+  if (state.throttledOccurred && !state.throttled) lines.push(t('mail.alert.powerThrottledOccurred'));
+  if (state.softTempLimitOccurred && !state.softTempLimit) lines.push(t('mail.alert.powerSoftTempLimitOccurred'));
   return lines;
 }

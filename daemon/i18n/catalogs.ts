@@ -97,3 +97,9 @@ export class Catalogs {
     return Object.assign(t, { lang, locale: own.language.locale, languageName: own.language.name });
   }
 }
+
+let shared: Catalogs | undefined;
+/** The catalogs of i18n/, for code built without the daemon's own (the CLI, tests, tools); read once. */
+export function defaultCatalogs(): Catalogs {
+  return (shared ??= new Catalogs());
+}

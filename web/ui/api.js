@@ -5,7 +5,7 @@
 // Opened as a share link (/s/<token>), the same UI runs for a visitor without an
 // account: every /api/... path then goes to /s/<token>/api/..., here and only here
 // (apiUrl), so that no request of a visitor's page ever meets the login.
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 
 const SHARE_PATH = /^\/s\/([A-Za-z0-9_-]{32})\/?$/;
 const shareMatch = SHARE_PATH.exec(location.pathname);
@@ -35,7 +35,8 @@ export class ApiError extends Error {
 }
 
 async function request(method, path, body, signal) {
-  const init = { method, mode: 'same-origin', credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }, signal };
+  // The page's language, not the browser's list: the box's sentences (errors, the System page) come in the words the page shows.
+  const init = { method, mode: 'same-origin', credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json', 'Accept-Language': lang }, signal };
   if (method !== 'GET') {
     init.headers['Content-Type'] = 'application/json';
     if (body !== undefined) init.body = JSON.stringify(body);
