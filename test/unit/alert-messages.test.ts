@@ -172,8 +172,10 @@ alerts: { lateAfter: 15m, quietPeriod: 30m }
     );
     expect(lines.join('')).toContain('"msg":"alert raised: north (North tower): no picture since 2026-11-23 10:00; the slot of 2026-11-23 10:05 is 15m late"');
     expect(lines.join('')).toContain('"title":"picture late: north (North tower)"');
-    // The status and the stored state keep the English words.
+    // The status and the stored state keep the English words; a reader of the System page gets theirs.
     expect(sut.active()[0]!.message).toMatch(/^north \(North tower\): no picture since/);
+    expect(sut.active(catalogs.translator('fr'))[0]!.message).toBe(`north (North tower)${NB}: aucune photo depuis le 23 nov. 2026 à 10:00${NNB}; le créneau du 23 nov. 2026 à 10:05 a 15${NB}min de retard`);
+    expect(sut.active(catalogs.translator('en'))[0]!.message).toBe(sut.active()[0]!.message);
 
     store.state.recordSuccess('north', T0 + 45 * MIN, 2);
     const [recovered] = at(sut, T0 + 51 * MIN);
