@@ -113,7 +113,7 @@ describe('UI: French and English', () => {
     const french = await note.innerText();
     expect(french).not.toBe(english.json.details['schedule.every']);
     expect(french).toMatch(/durée/);
-    expect(await page.locator('form.settings .error[role="alert"]').innerText()).toMatch(/erreur/);
+    expect(await page.locator('form.settings .form-error').innerText()).toMatch(/1 erreur/);
     await screenshots(page, 'fr-settings-error');
   });
 
