@@ -77,8 +77,7 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
     // The same UI in the visitor's browser's language, its assets under the link (the token matched [A-Za-z0-9_-] to get here).
     const language = readerLanguage(ui.catalogs, req, null, ui.locale());
     res.setHeader('Vary', 'Accept-Language');
-    res.setHeader('Content-Language', language.lang);
-    res.type('html').send(ui.page.html(language, `/s/${param(req, 'token')}`));
+    ui.page.send(req, res, language, `/s/${param(req, 'token')}`);
   });
 
   assets.get('/:token/ui/*file', rule(ALL), (req, res) => {

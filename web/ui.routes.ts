@@ -4,9 +4,10 @@
  * `/api`. Everything is served from this origin: the Content-Security-Policy
  * allows no inline script or style and no other site, and no one may frame it.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Routes, type Access, type DeclaredRoute } from './routes';
 import { HttpError, sendError } from './errors';
 import type { Catalogs } from '../daemon/i18n/catalogs';
@@ -68,15 +69,34 @@ const SERVER_ONLY = ['mail.', 'page.', 'apiError.'];
 export class UiPage {
   readonly #catalogs: Catalogs;
   readonly #template: string;
-  readonly #pages = new Map<string, string>();
+  readonly #pages = new Map<string, { body: string; etag: string }>();
 
   constructor(catalogs: Catalogs, folder = uiFolder()) {
     this.#catalogs = catalogs;
     this.#template = fs.readFileSync(path.join(folder, 'index.html'), 'utf8');
   }
 
+  /**
+   * Sends the page (below) with its validator: a reload over a slow link costs a 304,
+   * not the page and its catalog again.
+   */
+  send(req: Request, res: Response, language: { lang: string; locale: string }, base = ''): void {
+    const { body, etag } = this.#page(language, base);
+    res.setHeader('ETag', etag);
+    res.setHeader('Content-Language', language.lang);
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    res.type('html').send(body);
+  }
+
   /** The page for a reader (`language` from `readerLanguage`), its assets under `base` (a share link's `/s/<token>`). */
   html(language: { lang: string; locale: string }, base = ''): string {
+    return this.#page(language, base).body;
+  }
+
+  #page(language: { lang: string; locale: string }, base: string): { body: string; etag: string } {
     const key = `${language.lang}|${language.locale}|${base}`;
     let page = this.#pages.get(key);
     if (!page) {
@@ -89,11 +109,12 @@ export class UiPage {
       };
       // `<` escaped: no message can close the data block.
       const json = JSON.stringify(data).replaceAll('<', '\\u003c');
-      page = (base ? this.#template.replaceAll('"/ui/', `"${base}/ui/`) : this.#template)
+      const body = (base ? this.#template.replaceAll('"/ui/', `"${base}/ui/`) : this.#template)
         .replace('{{lang}}', t.lang)
         .replace('{{i18n}}', `<script type="application/json" id="i18n">${json}</script>`)
         .replace(/\{\{t ([a-zA-Z0-9.]+)\}\}/g, (_m, k: string) => escapeHtml(t(k)));
-      // A handful of variants (languages × share links seen); a share link's page is small and its token a bound set.
+      page = { body, etag: `"ui-${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+      // A handful of variants (languages × locales × share links seen), kept while there are few.
       if (this.#pages.size < 200) this.#pages.set(key, page);
     }
     return page;
@@ -123,8 +144,7 @@ export function uiRoutes(auth: RequestHandler, access: Access, declared: Declare
     // The page depends on who asks and in which language: no shared cache may keep one for another.
     res.setHeader('Vary', 'Accept-Language, Authorization');
     const language = readerLanguage(ui.catalogs, req, userOf(res).language ?? null, ui.locale());
-    res.setHeader('Content-Language', language.lang);
-    res.type('html').send(ui.page.html(language));
+    ui.page.send(req, res, language);
   });
   // Assets are not secret but stay behind the login like the rest.
   routes.get('/ui/*file', { kind: 'user' }, (req, res) => {

@@ -3,7 +3,7 @@
  * the catalog as a data block that nothing in a message can close, the server-only
  * messages left out; and the language and locale a request gets.
  */
-import type { Request } from 'express';
+import express, { type Request } from 'express';
 import { Catalogs, type CatalogFile } from '../../daemon/i18n/catalogs';
 import { UiPage, readerLanguage } from '../../web/ui.routes';
 
@@ -53,3 +53,25 @@ describe('readerLanguage', () => {
     expect(readerLanguage(catalogs, request('fr-!!'), null, 'en').locale).toBe('fr-FR');
   });
 });
+
+describe('UiPage.send', () => {
+  it('answers a reload with 304 when the page is the same, and anew when the language changes', async () => {
+    const page = new UiPage(new Catalogs());
+    const app = express();
+    app.get('/', (req, res) => page.send(req, res, readerLanguage(new Catalogs(), req, null, 'en')));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+      const first = await fetch(base, { headers: { 'accept-language': 'fr-FR' } });
+      const etag = first.headers.get('etag')!;
+      expect([first.status, first.headers.get('content-language'), etag]).toEqual([200, 'fr', expect.stringMatching(/^"ui-[\w-]{22}"$/)]);
+      expect((await fetch(base, { headers: { 'accept-language': 'fr-FR', 'if-none-match': etag } })).status).toBe(304);
+      const english = await fetch(base, { headers: { 'accept-language': 'en-GB', 'if-none-match': etag } });
+      expect([english.status, english.headers.get('content-language')]).toEqual([200, 'en']);
+    } finally {
+      server.close();
+    }
+  });
+});
+
