@@ -122,7 +122,7 @@ export class StatusService {
   readonly #relays: (() => RelayState[]) | null;
   readonly #mqtt: () => MqttStatus | null;
   readonly #publicSwitch: Pick<PublicSwitch, 'state'> | null;
-  readonly #progress: () => ProgressStatus[] | null;
+  readonly #progress: (t?: Translate) => ProgressStatus[] | null;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -141,7 +141,7 @@ export class StatusService {
     mqtt?: () => MqttStatus | null;
     /** The box-wide public switch; without it the status says on, never switched. */
     publicSwitch?: Pick<PublicSwitch, 'state'>;
-    progress?: () => ProgressStatus[] | null;
+    progress?: (t?: Translate) => ProgressStatus[] | null;
     now?: () => number;
   }) {
     this.#config = deps.config;
@@ -218,7 +218,7 @@ export class StatusService {
       relays: this.#relays ? this.#relays().map(relayStatus) : null,
       mqtt: this.#mqtt(),
       public: this.publicSwitch(),
-      progress: this.#progress(),
+      progress: this.#progress(t),
     });
   }
 

@@ -9,6 +9,7 @@ import type { SourceConfig } from '../daemon/config/schema';
 import type { WebDeps } from './deps';
 import { userOf } from './auth.middleware';
 import { HttpError } from './errors';
+import { readerWords } from './language';
 import { pictureJson, sourceJson } from './json';
 import { clientAddress, sourceOf, type Access, type Routes } from './routes';
 import { progressEmailJson } from '../daemon/progress/progress.service';
@@ -138,9 +139,9 @@ export function sourceRoutes(routes: Routes, deps: WebDeps, access: Access): voi
   };
 
   // The source's progress e-mails as the System page shows them, and the groups the settings form offers as recipients.
-  routes.get('/sources/:id/progress', editor, (_req, res) => {
+  routes.get('/sources/:id/progress', editor, (req, res) => {
     const id = sourceOf(res).id;
-    res.json({ progress: progressService().status().find((p) => p.sourceId === id) ?? null, groups: deps.accessAdmin.groups().map((g) => g.name) });
+    res.json({ progress: progressService().status(readerWords(deps.catalogs, req, res)).find((p) => p.sourceId === id) ?? null, groups: deps.accessAdmin.groups().map((g) => g.name) });
   });
 
   // One e-mail now, to the source's recipients, with a new link: a director checks that it arrives.

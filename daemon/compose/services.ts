@@ -341,7 +341,7 @@ export class Services {
           notifications: () => this.#notifier?.status() ?? null,
           relays: () => this.#capture?.relays() ?? [],
           mqtt: () => this.#mqtt?.status() ?? null,
-          progress: () => this.#progress?.status() ?? null,
+          progress: (t) => this.#progress?.status(t) ?? null,
         }));
   }
 

@@ -31,10 +31,10 @@ import { messageOf } from '../error-causes';
 import { Doorbell, passUntilStopped } from '../doorbell';
 import { settledWithin } from '../settled';
 import { formatDuration } from '../config/duration';
-import { MISSED_GRACE_MS, decide, describeRhythm, periodMs, rhythmKey, rhythmOf, slotAfter, type Rhythm } from './rhythm';
-import type { Catalogs } from '../i18n/catalogs';
+import { MISSED_GRACE_MS, decide, periodMs, rhythmKey, rhythmOf, slotAfter, type Rhythm } from './rhythm';
+import type { Catalogs, Translate } from '../i18n/catalogs';
 import { byLanguage, recipientsOf, type GroupMember } from './recipients';
-import { renderProgressEmail, type EmailFacts, type InlinePicture, type RenderedContent } from './render';
+import { renderProgressEmail, rhythmText, type EmailFacts, type InlinePicture, type RenderedContent } from './render';
 
 export interface ProgressRetry extends BackoffPolicy {
   /** An e-mail still not sent this long after it was queued is given up. */
@@ -211,8 +211,8 @@ export class ProgressService {
     });
   }
 
-  /** Every source with a progress section, in the order of the configuration. */
-  status(): ProgressStatus[] {
+  /** Every source with a progress section, in the order of the configuration; its rhythm in `t`'s words (English by default). */
+  status(t?: Translate): ProgressStatus[] {
     const config = this.#deps.config();
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     const now = this.#now();
@@ -229,7 +229,7 @@ export class ProgressService {
           sourceId: source.id,
           sourceName: source.name ?? source.id,
           enabled: progress.enabled,
-          rhythm: describeRhythm(rhythm),
+          rhythm: rhythmText(rhythm, t),
           content: progress.content,
           recipients: recipients.addresses,
           withoutAddress: recipients.withoutAddress,

@@ -8,7 +8,7 @@
  */
 import { DateTime } from 'luxon';
 import { escapeMarkup } from '../markup';
-import type { Translate } from '../i18n/catalogs';
+import { BASE_LANGUAGE, defaultCatalogs, type Translate } from '../i18n/catalogs';
 import { WEEKDAY_NUMBER, type Rhythm } from './rhythm';
 
 /** A picture shown inline: the HTML refers to it as `cid:<cid>`. */
@@ -67,8 +67,8 @@ function minutesSeconds(ms: number, t: Translate): string {
   return s < 60 ? t('mail.progress.seconds', { s }) : t('mail.progress.minutesSeconds', { min: Math.floor(s / 60), s: String(s % 60).padStart(2, '0') });
 }
 
-/** "every Monday at 08:00", "chaque lundi à 08:00": the day's name through Intl. */
-export function rhythmText(rhythm: Rhythm, t: Translate): string {
+/** "every Monday at 08:00", "chaque lundi à 08:00": the day's name through Intl (English unless told another language). */
+export function rhythmText(rhythm: Rhythm, t: Translate = defaultCatalogs().translator(BASE_LANGUAGE)): string {
   if (rhythm.every === 'day') return t('mail.progress.rhythm.day', { at: rhythm.at });
   // 2024-01-01 was a Monday: the day of the week by its ISO number.
   const day = DateTime.fromObject({ year: 2024, month: 1, day: WEEKDAY_NUMBER[rhythm.day] }, { zone: 'UTC' }).setLocale(t.locale).toFormat('cccc');

@@ -42,12 +42,6 @@ export function periodMs(rhythm: Rhythm): number {
   return rhythm.every === 'day' ? DAY_MS : 7 * DAY_MS;
 }
 
-const DAY_NAMES: Record<Weekday, string> = { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' };
-
-/** "every day at 08:00", "every Monday at 08:00". */
-export function describeRhythm(rhythm: Rhythm): string {
-  return rhythm.every === 'day' ? `every day at ${rhythm.at}` : `every ${DAY_NAMES[rhythm.day]} at ${rhythm.at}`;
-}
 
 /**
  * The instant of the slot on a local date. A time that does not exist that day (the hour

@@ -4,7 +4,7 @@
  * recipients, the e-mail's words and markup, and the config keys with their cross-checks.
  */
 import { DateTime } from 'luxon';
-import { MISSED_GRACE_MS, decide, describeRhythm, rhythmKey, slotAfter, slotAtOrBefore, type Rhythm } from '../../daemon/progress/rhythm';
+import { MISSED_GRACE_MS, decide, rhythmKey, slotAfter, slotAtOrBefore, type Rhythm } from '../../daemon/progress/rhythm';
 import { byLanguage, recipientsOf } from '../../daemon/progress/recipients';
 import { renderProgressEmail, rhythmText, type EmailFacts } from '../../daemon/progress/render';
 import { Catalogs } from '../../daemon/i18n/catalogs';
@@ -93,8 +93,8 @@ describe('progress rhythm', () => {
   });
 
   it('names rhythms for people and for the change check', () => {
-    expect(describeRhythm(daily('07:30'))).toBe('every day at 07:30');
-    expect(describeRhythm(weekly('fri', '17:00'))).toBe('every Friday at 17:00');
+    expect(rhythmText(daily('07:30'))).toBe('every day at 07:30');
+    expect(rhythmText(weekly('fri', '17:00'))).toBe('every Friday at 17:00');
     expect(rhythmKey(daily('07:30'))).toBe('day@07:30');
     expect(rhythmKey(weekly('fri', '17:00'))).toBe('week:fri@17:00');
   });
@@ -228,7 +228,7 @@ describe('renderProgressEmail', () => {
 
   it("names the rhythm in the reader's language, the day through Intl", () => {
     expect(rhythmText(weekly('fri', '17:00'), en)).toBe('every Friday at 17:00');
-    expect(rhythmText(daily('07:30'), en)).toBe(describeRhythm(daily('07:30')));
+    expect(rhythmText(daily('07:30'), en)).toBe('every day at 07:30');
     expect(rhythmText(weekly('sun', '09:15'), fr)).toBe('chaque dimanche à 09:15');
   });
 });
