@@ -35,7 +35,7 @@ describe('UiPage', () => {
       ['en', { language: { name: 'English', locale: 'en-GB' }, messages: { 'dom.loading': '</script><script>alert(1)</script>', 'index.mainNav': 'a "b" <c>', 'index.noScript': 'x' } }],
     ]));
     const page = new UiPage(hostile).html({ lang: 'en', locale: 'en-GB' });
-    expect(page.match(/<\/script>/g)).toHaveLength(2); // the data block's own and app.js's
+    expect(page.match(/<\/script>/g)).toHaveLength(3); // the data block's own, boot.js's and app.js's
     expect(page).toContain('\\u003c/script>\\u003cscript>alert(1)\\u003c/script>');
     expect(page).toContain('aria-label="a &quot;b&quot; &lt;c&gt;"');
   });
