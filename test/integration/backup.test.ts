@@ -29,7 +29,7 @@ function setupRows(dataDir: string) {
   const db = new Database(path.join(dataDir, 'lapsebox.db'), { readonly: true });
   try {
     return {
-      users: db.prepare('SELECT id, username, profile, password_hash, email FROM users ORDER BY id').all(),
+      users: db.prepare('SELECT id, username, profile, password_hash, email, language FROM users ORDER BY id').all(),
       groups: db.prepare('SELECT id, name FROM groups ORDER BY id').all(),
       members: db.prepare('SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id').all(),
       grants: db.prepare('SELECT id, user_id, group_id, source_id, level FROM grants ORDER BY id').all(),
@@ -163,6 +163,10 @@ sync:
     await run(['groups', 'grant', 'site-office', 'cam', '--level', 'download']);
     await run(['users', 'grant', 'carl', 'cam']);
     await run(['users', 'email', 'carl', 'carl@client.example']);
+    // Carl reads the UI in French (a choice made in the UI: PUT /api/me/language).
+    const setup = new Database(path.join(oldData, 'lapsebox.db'));
+    setup.prepare("UPDATE users SET language = 'fr' WHERE username = 'carl'").run();
+    setup.close();
 
     const daemon = new DaemonProcess(oldConfig, port);
     try {
@@ -276,9 +280,9 @@ sync:
     const old = path.join(tmp.dir, 'schema-12.db');
     fs.writeFileSync(old, entries.find((e) => e.path === 'setup.db')!.data!);
     const db = new Database(old);
-    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email, no coverage record, no phone renditions.
+    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email, no coverage record, no phone renditions, no users.language.
     db.exec(
-      'DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; ' +
+      'DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN language; ' +
         'DROP TABLE schedule_history; DROP TABLE slot_gaps; DROP TABLE daemon_runs; ' +
         'ALTER TABLE videos DROP COLUMN phone_path; ALTER TABLE videos DROP COLUMN phone_size; ALTER TABLE videos DROP COLUMN phone_width; ALTER TABLE videos DROP COLUMN phone_height; ALTER TABLE videos DROP COLUMN phone_bitrate; ' +
         'PRAGMA user_version = 12; VACUUM',
@@ -292,7 +296,7 @@ sync:
     expect(result.code).toBe(0);
     const restored = setupRows(dataDir);
     const before = setupRows(oldData);
-    expect(restored.users).toEqual(before.users.map((u) => ({ ...(u as object), email: null })));
+    expect(restored.users).toEqual(before.users.map((u) => ({ ...(u as object), email: null, language: null })));
     expect(restored.grants).toEqual(before.grants);
     expect(count(path.join(dataDir, 'lapsebox.db'), 'SELECT count(*) AS n FROM progress_emails')).toBe(0);
   });

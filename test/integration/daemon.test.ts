@@ -150,7 +150,12 @@ describe('daemon (child process)', () => {
     expect(await res.json()).toEqual({
       username: 'admin',
       profile: 'maintainer',
-      appliance: { name: 'Test box', timezone: 'Europe/Paris' },
+      appliance: { name: 'Test box', timezone: 'Europe/Paris', locale: 'en' },
+      language: null,
+      languages: [
+        { code: 'en', name: 'English' },
+        { code: 'fr', name: 'Français' },
+      ],
       sources: [
         { id: 'cam', level: 'manage' },
         { id: 'private', level: 'manage' },
@@ -184,7 +189,7 @@ describe('daemon (child process)', () => {
     const asCustomer = basic('carl', 'customer-password-1');
 
     const me = (await (await fetch(`${sut.baseUrl}/api/me`, { headers: asCustomer })).json()) as { profile: string; sources: unknown[] };
-    expect(me).toEqual({ username: 'carl', profile: 'customer', appliance: { name: 'Test box', timezone: 'Europe/Paris' }, sources: [] });
+    expect(me).toEqual({ username: 'carl', profile: 'customer', appliance: { name: 'Test box', timezone: 'Europe/Paris', locale: 'en' }, language: null, languages: [{ code: 'en', name: 'English' }, { code: 'fr', name: 'Français' }], sources: [] });
     // A customer without a grant sees no source, as if none existed.
     expect((await fetch(`${sut.baseUrl}/api/sources/cam`, { headers: asCustomer })).status).toBe(404);
     expect((await fetch(`${sut.baseUrl}/api/sources/cam/capture`, { method: 'POST', headers: { ...asCustomer, 'content-type': 'application/json' } })).status).toBe(404);

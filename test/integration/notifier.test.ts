@@ -182,7 +182,7 @@ describe('Notifier', () => {
     // One message alone keeps its own subject.
     sut.enqueue(message(4, 'recovered'));
     await sut.flush();
-    sut.enqueue({ ...message(5, 'report'), type: 'report', topic: 'report:2026-11-23', kind: 'daily-report', severity: 'info', title: 'daily report', details: { pictures: 288 } });
+    sut.enqueue({ ...message(5, 'report'), type: 'report', topic: 'report:2026-11-23', kind: 'daily-report', severity: 'info', title: 'daily report 2026-11-23', details: { pictures: 288 } });
     await sut.flush();
     expect(server.mails.map((m) => m.headers.get('subject'))).toEqual([
       '[lapsebox bridge-north] 3 alerts: 2 raised, 1 recovered',
