@@ -1,0 +1,104 @@
+/**
+ * Exposure settings as cameras write them, and as numbers the ramp can add (issue 27).
+ *
+ * gphoto2 gives each setting as the camera's own list of choices, in the camera's own
+ * words: shutter speeds as `1/250`, `0.3`, `30`, `1.0000s` (Nikon, the virtual camera)
+ * or `30"`; apertures as `f/8` (`f-number`) or `8.0` (Canon's `aperture`); ISO as `100`.
+ * Choices that are not a value (`Bulb`, `Time`, `Auto`, `Auto ISO`, `implicit auto`)
+ * are none of the ramp's: it never picks them.
+ *
+ * Brightness on the sensor is proportional to t · S / N² (shutter time in seconds, ISO
+ * sensitivity, f-number), so in stops (EV, log2) it is log2(t) + log2(S/100) − 2·log2(N):
+ * `stopsOf` gives that figure, one stop brighter for each +1.
+ */
+
+/** A setting's value as the camera spells it, and the number it stands for. */
+export interface Choice {
+  /** What gphoto2 --set-config NAME=… takes: the camera's own spelling. */
+  label: string;
+  /** Seconds (shutter), the f-number (aperture) or the ISO sensitivity. */
+  value: number;
+}
+
+export type ExposureKnob = 'shutter' | 'iso' | 'aperture';
+
+const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
+const FRACTION = new RegExp(`^${NUMBER}\\s*/\\s*${NUMBER}\\s*s?$`);
+const SECONDS = new RegExp(`^${NUMBER}\\s*(?:s|sec|"|'')?$`);
+const F_NUMBER = new RegExp(`^(?:f\\s*/?\\s*)?${NUMBER}$`, 'i');
+const ISO = new RegExp(`^(?:iso\\s*)?${NUMBER}$`, 'i');
+
+/** Seconds from a shutter speed choice; null for Bulb, Time, Auto and what is not a speed. */
+export function parseShutter(label: string): number | null {
+  const text = label.trim();
+  const fraction = FRACTION.exec(text);
+  if (fraction) {
+    const [num, den] = [Number(fraction[1]), Number(fraction[2])];
+    return den > 0 && num > 0 ? num / den : null;
+  }
+  const seconds = SECONDS.exec(text);
+  if (seconds) {
+    const value = Number(seconds[1]);
+    return value > 0 ? value : null;
+  }
+  return null;
+}
+
+/** The f-number from an aperture choice (`f/8`, `f8`, `8`, `8.0`); null for what is not one. */
+export function parseAperture(label: string): number | null {
+  const m = F_NUMBER.exec(label.trim());
+  if (!m) return null;
+  const value = Number(m[1]);
+  return value >= 0.5 && value <= 128 ? value : null;
+}
+
+/** The sensitivity from an ISO choice (`100`, `ISO 100`); null for Auto and what is not one. */
+export function parseIso(label: string): number | null {
+  const m = ISO.exec(label.trim());
+  if (!m) return null;
+  const value = Number(m[1]);
+  return value >= 1 && value <= 10_000_000 ? value : null;
+}
+
+const PARSERS: Record<ExposureKnob, (label: string) => number | null> = { shutter: parseShutter, iso: parseIso, aperture: parseAperture };
+
+/**
+ * The choices of one setting that stand for a value, sorted from the darkest to the
+ * brightest (a shorter shutter, a lower ISO, a larger f-number come first); the same
+ * value spelled twice is kept once (its first spelling).
+ */
+export function choicesOf(knob: ExposureKnob, labels: readonly string[]): Choice[] {
+  const seen = new Set<number>();
+  const out: Choice[] = [];
+  for (const label of labels) {
+    const value = PARSERS[knob](label);
+    if (value === null || seen.has(value)) continue;
+    seen.add(value);
+    out.push({ label, value });
+  }
+  return out.sort((a, b) => stopsOfKnob(knob, a.value) - stopsOfKnob(knob, b.value));
+}
+
+/** One knob's share of the exposure, in stops: brighter is larger. */
+export function stopsOfKnob(knob: ExposureKnob, value: number): number {
+  switch (knob) {
+    case 'shutter':
+      return Math.log2(value);
+    case 'iso':
+      return Math.log2(value / 100);
+    case 'aperture':
+      return -2 * Math.log2(value);
+  }
+}
+
+/** The settings of a frame; a camera without ISO or aperture control has null there. */
+export interface Settings {
+  shutter: number;
+  iso: number | null;
+  aperture: number | null;
+}
+
+/** How much light the settings let in, in stops (the ISO 100 and f/1 reference: 0 is 1 s at f/1, ISO 100). */
+export function stopsOf(settings: Settings): number {
+  return stopsOfKnob('shutter', settings.shutter) + (settings.iso === null ? 0 : stopsOfKnob('iso', settings.iso)) + (settings.aperture === null ? 0 : stopsOfKnob('aperture', settings.aperture));
+}
