@@ -34,6 +34,10 @@ describe('exposure values as cameras spell them', () => {
     expect(stopsOf({ shutter: 1 / 50, iso: 100, aperture: 8 }) - base).toBeCloseTo(1);
     expect(stopsOf({ shutter: 1 / 100, iso: 200, aperture: 8 }) - base).toBeCloseTo(1);
     expect(stopsOf({ shutter: 1 / 100, iso: 100, aperture: 5.657 }) - base).toBeCloseTo(1, 2);
+    // Printed values count for their nominal place: each third-stop detent is a third of a stop.
+    const detents = ['1/160', '1/125', '1/100', '1/80', '1/60', '1/50', '1/40', '1/30'].map((l) => stopsOf({ shutter: parseShutter(l)!, iso: null, aperture: null }));
+    for (let i = 1; i < detents.length; i++) expect(detents[i]! - detents[i - 1]!).toBeCloseTo(1 / 3, 9);
+    expect(stopsOf({ shutter: 1 / 90, iso: null, aperture: null })).toBeCloseTo(-6.5, 9);
     // A camera without ISO or aperture control: the shutter alone.
     expect(stopsOf({ shutter: 1, iso: null, aperture: null })).toBe(0);
   });

@@ -79,15 +79,26 @@ export function choicesOf(knob: ExposureKnob, labels: readonly string[]): Choice
   return out.sort((a, b) => stopsOfKnob(knob, a.value) - stopsOfKnob(knob, b.value));
 }
 
-/** One knob's share of the exposure, in stops: brighter is larger. */
+/**
+ * One knob's share of the exposure, in stops: brighter is larger. Cameras print rounded
+ * values (1/125 s is 2^-7 s, 1/128; 1/60 is 1/64; f/5.6 is 2^2.5): each value counts
+ * for its nominal place, the nearest third or half of a stop (1/90 s is a half-stop
+ * scale's), so that one detent is one third of a stop (1/160 to 1/125 is 0.356 stop by
+ * the printed figures, 1/80 to 1/60 0.415).
+ */
 export function stopsOfKnob(knob: ExposureKnob, value: number): number {
+  const nominal = (stops: number) => {
+    const third = Math.round(stops * 3) / 3;
+    const half = Math.round(stops * 2) / 2;
+    return Math.abs(stops - half) < Math.abs(stops - third) ? half : third;
+  };
   switch (knob) {
     case 'shutter':
-      return Math.log2(value);
+      return nominal(Math.log2(value));
     case 'iso':
-      return Math.log2(value / 100);
+      return nominal(Math.log2(value / 100));
     case 'aperture':
-      return -2 * Math.log2(value);
+      return nominal(-2 * Math.log2(value));
   }
 }
 
@@ -100,5 +111,7 @@ export interface Settings {
 
 /** How much light the settings let in, in stops (the ISO 100 and f/1 reference: 0 is 1 s at f/1, ISO 100). */
 export function stopsOf(settings: Settings): number {
-  return stopsOfKnob('shutter', settings.shutter) + (settings.iso === null ? 0 : stopsOfKnob('iso', settings.iso)) + (settings.aperture === null ? 0 : stopsOfKnob('aperture', settings.aperture));
+  const sum = stopsOfKnob('shutter', settings.shutter) + (settings.iso === null ? 0 : stopsOfKnob('iso', settings.iso)) + (settings.aperture === null ? 0 : stopsOfKnob('aperture', settings.aperture));
+  // On the sixth of a stop, exactly: two settings that let in the same light compare equal.
+  return Math.round(sum * 6) / 6;
 }
