@@ -1,5 +1,6 @@
 import { nextExposure, type Choices, type Frame, type RampOptions } from '../../daemon/capture/exposure/ramp';
 import { choicesOf, stopsOf, type Settings } from '../../daemon/capture/exposure/values';
+import { daylightStops, feedForwardStops } from '../../daemon/capture/exposure/daylight';
 
 // A DSLR's third-stop choices.
 const SHUTTERS = ['1/4000', '1/3200', '1/2500', '1/2000', '1/1600', '1/1250', '1/1000', '1/800', '1/640', '1/500', '1/400', '1/320', '1/250', '1/200', '1/160', '1/125', '1/100', '1/80', '1/60', '1/50', '1/40', '1/30', '1/25', '1/20', '1/15', '1/13', '1/10', '1/8', '1/6', '1/5', '1/4', '0.3', '0.4', '0.5', '0.6', '0.8', '1', '1.3', '1.6', '2', '2.5', '3.2', '4', '5', '6', '8', '10', '13', '15', '20', '25', '30', 'bulb'];
@@ -89,5 +90,24 @@ describe('the exposure ramp', () => {
     const opened = h.findIndex((f) => f.settings.aperture! < 8);
     expect(opened).toBeGreaterThan(0);
     expect(h[opened - 1]!.settings).toMatchObject({ shutter: 15, iso: 3200 });
+  });
+
+  it('lags less behind a dusk with the sun\'s feed-forward', () => {
+    // The sun from 2° to −8° over 720 frames (two hours at 10 s), the scene as bright as the sky.
+    const altitude = (i: number) => 2 - (10 * i) / 720;
+    const offset = dayScene - daylightStops(altitude(0));
+    const error = (withSun: boolean) => {
+      const history: Frame[] = [];
+      let settings = day;
+      let sum = 0;
+      for (let i = 0; i < 720; i++) {
+        const luminance = shoot(offset + daylightStops(altitude(i)), settings);
+        history.push({ luminance, settings });
+        sum += Math.abs(Math.log2(luminance / RAMP.target));
+        settings = nextExposure(history, RAMP, DSLR, withSun ? feedForwardStops(altitude(i), altitude(i + 1)) : 0).settings;
+      }
+      return sum / 720;
+    };
+    expect(error(true)).toBeLessThan(error(false));
   });
 });
