@@ -1,3 +1,6 @@
+import type { ExposureLabels, PictureExposure } from '../domain/exposure';
+import type { ExposureControl } from './exposure/exposure-ramp';
+
 /**
  * The contract every camera driver implements (testpattern, gphoto2, v4l2, http, rtsp).
  *
@@ -25,6 +28,12 @@ export interface Camera {
   view?(): CameraView;
   /** Reads the camera again for view() (gphoto2's session: opened if needed), between captures. */
   refresh?(signal: AbortSignal): Promise<void>;
+  /**
+   * For the exposure ramp (issue 27): the camera's own choices of shutter, ISO and aperture,
+   * and the values it has now where it can tell (gphoto2's session reads them as it opens;
+   * the program asks gphoto2 --get-config once). Only drivers whose exposure lapsebox sets.
+   */
+  exposureControl?(signal: AbortSignal): Promise<ExposureControl>;
 }
 
 /** A gphoto2 camera as the status shows it: how the pictures are taken, and what the camera said of itself. */
@@ -50,6 +59,8 @@ export interface CaptureRequest {
   /** The instant the picture is meant to show (the slot time, or now for "capture now"). */
   takenAt: Date;
   signal: AbortSignal;
+  /** The settings to take this frame with, in the camera's own words (the exposure ramp's); only the knobs given are set. */
+  exposure?: ExposureLabels;
 }
 
 export interface CaptureResult {
@@ -63,6 +74,8 @@ export interface CaptureResult {
    * next to the picture with the picture's name and their own extension.
    */
   companions?: { path: string; extension: string }[];
+  /** The settings the frame was taken with, where the driver knows them (a ramp's, the test pattern's sensor). */
+  exposure?: PictureExposure;
 }
 
 export type CameraErrorCode =

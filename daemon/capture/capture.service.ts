@@ -32,6 +32,8 @@ import { RelayUnavailableError, type Relay, type RelayConfig } from '../hardware
 import { CameraError, abortError, sleep, type Camera, type CameraView, type CaptureResult } from './camera';
 import type { CameraFactory } from './drivers';
 import { messageOf } from '../error-causes';
+import { ExposureRamp, type RampView } from './exposure/exposure-ramp';
+import { SCENE_FRAMES } from './exposure/ramp';
 
 export type CaptureReason = 'slot' | 'manual';
 
@@ -48,6 +50,8 @@ export const SKIPPED_TEST_SHOT = 'a test shot';
 export const DOWN_AFTER_FAILURES = 3;
 /** How long an abandoned driver capture may take to kill its program and clean up (above process.ts's kill grace). */
 const ABANDON_SETTLE_MS = 2_500;
+/** How far back a ramp looks for the frames it goes on from, after a restart or a reload. */
+const RAMP_MEMORY_MS = 3_600_000;
 /** Pause before a plain retry: a busy camera often needs a moment. */
 const RETRY_PAUSE_MS = 2_000;
 
@@ -62,6 +66,8 @@ interface Unit {
   /** Until the previous capture service has let this source go (a reload): its capture in flight, and when it is done. */
   handover: Handover | null;
   closed: boolean;
+  /** The source's exposure ramp (camera.exposure.mode: ramp); null: the camera's settings are left as they are. */
+  ramp: ExposureRamp | null;
 }
 
 /** A source as a capture service being replaced hands it over: see `release()`. */
@@ -139,28 +145,51 @@ export class CaptureService {
     handover?: ReadonlyMap<string, Handover>;
   }) {
     this.#config = deps.config;
+    this.#store = deps.store;
+    this.#now = deps.now ?? Date.now;
     for (const source of deps.config.sources) {
       const handover = deps.handover?.get(source.id) ?? null;
       // Until its own attempt, a relay the previous service could not open is still a fault (no flapping alert).
       const inherited = handover?.relayFault ?? null;
       const powerCycle = source.enabled ? source.recovery.powerCycle : undefined;
       const relayFault = inherited && powerCycle && sameRelay(inherited.config, powerCycle) ? inherited : null;
-      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance, deps.log), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false };
+      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance, deps.log), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false, ramp: this.#rampFor(source) };
       this.#units.set(source.id, unit);
       void handover?.released.then(() => {
         if (unit.handover === handover) unit.handover = null;
       });
     }
-    this.#store = deps.store;
     this.#pipeline = deps.pipeline;
     this.#state = deps.state;
     this.#events = deps.events;
     this.#openRelay = deps.openRelay;
     this.#log = deps.log;
-    this.#now = deps.now ?? Date.now;
     this.#storage = deps.storage ?? null;
     this.#observe = deps.observe ?? (() => undefined);
     this.#gaps = deps.gaps ?? null;
+  }
+
+  /**
+   * A source's exposure ramp, when its camera.exposure asks for one, going on from the
+   * frames of the last hour (a restart, a reload): older ones say little of the light now.
+   */
+  #rampFor(source: SourceConfig): ExposureRamp | null {
+    const camera = source.camera;
+    const exposure = camera.driver === 'gphoto2' || camera.driver === 'testpattern' ? camera.exposure : undefined;
+    if (exposure?.mode !== 'ramp' || !source.enabled) return null;
+    const { timezone, location } = this.#config.appliance;
+    // The test pattern's light follows its own sun even without a location; a real camera's needs one.
+    const sun = exposure.sun ?? (camera.driver === 'testpattern' || location !== undefined);
+    const ramp = new ExposureRamp(exposure, sun ? { timezone, location } : null);
+    const now = this.#now();
+    const recent = this.#store.exposed(source.id, now - RAMP_MEMORY_MS, now + 1, { limit: SCENE_FRAMES, newestFirst: true });
+    ramp.seed(recent.reverse().flatMap((p) => (p.luminance !== null && p.exposure ? [{ takenAt: p.takenAt, luminance: p.luminance, exposure: p.exposure }] : [])));
+    return ramp;
+  }
+
+  /** What a source's exposure ramp is doing; null without one. */
+  exposureView(sourceId: string): RampView | null {
+    return this.#units.get(sourceId)?.ramp?.view() ?? null;
   }
 
   /** Notes a slot of `sourceId` that got no picture, and why. */
@@ -248,7 +277,9 @@ export class CaptureService {
         if (signal.aborted) reject(abortError(signal));
         else signal.addEventListener('abort', (onAbort = () => reject(abortError(signal))), { once: true });
       });
-      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal }), aborted]);
+      // The ramp's last settings: the test shot looks as the next frame will.
+      const exposure = unit.ramp?.current();
+      const result = await Promise.race([camera.capture({ destination: temp, takenAt: new Date(started), signal, ...(exposure ? { exposure } : {}) }), aborted]);
       companions = result.companions ?? [];
       const processed = await this.#pipeline.process(temp, { source: proposed, takenAt: started }, rewritten).catch((err: unknown) => {
         if (err instanceof PipelineError) throw new CameraError('bad-output', `camera ${source.id}: ${err.message}`, 'the camera did not deliver a JPEG picture; check its picture format settings');
@@ -485,8 +516,10 @@ export class CaptureService {
         if (signal.aborted) reject(abortError(signal));
         else signal.addEventListener('abort', (onAbort = () => reject(abortError(signal))), { once: true });
       });
+      // The ramp's settings for this frame, from the camera's own choices (the session opens here if it must).
+      const exposure = unit.ramp && camera.exposureControl ? unit.ramp.next(await Promise.race([camera.exposureControl(signal), aborted]), started) : undefined;
       // The race ends the wait even if a driver ignores the signal; its late output is removed below.
-      capturing = camera.capture({ destination: temp, takenAt: new Date(started), signal });
+      capturing = camera.capture({ destination: temp, takenAt: new Date(started), signal, ...(exposure ? { exposure } : {}) });
       const result = await Promise.race([capturing, aborted]);
       capturing = undefined;
       companions = result.companions ?? [];
@@ -497,11 +530,12 @@ export class CaptureService {
         throw err;
       });
       this.#pipeline.warnOnce(source.id, processed.warnings);
-      const picture = await this.#store.commit(source.id, { tempPath: temp, processed, takenAt: started, companions });
+      const picture = await this.#store.commit(source.id, { tempPath: temp, processed, takenAt: started, companions, exposure: result.exposure ?? null });
+      unit.ramp?.record(picture.takenAt, picture.luminance, picture.exposure);
       temp = undefined;
       rewritten = undefined;
       companions = [];
-      const timing = { ms: this.#now() - started, pipelineMs: this.#now() - captured };
+      const timing = { ms: this.#now() - started, pipelineMs: this.#now() - captured, ...(picture.exposure ? { ev: picture.exposure.ev, luminance: picture.luminance } : {}) };
       this.#observe(source.id, { totalMs: timing.ms, pipelineMs: timing.pipelineMs });
       if (picture.rejection && isCameraFault(picture.rejection)) {
         return {

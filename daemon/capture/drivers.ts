@@ -26,6 +26,7 @@ export const createCamera: CameraFactory = (source, appliance, log = silentLogge
         height: camera.height,
         timezone: appliance.timezone,
         ...(appliance.location ? { location: appliance.location } : {}),
+        ...(camera.exposure ? { sensor: { start: camera.exposure.start } } : {}),
       });
     case 'gphoto2': {
       const options = {

@@ -14,7 +14,12 @@ import {
   type CaptureRequest,
   type CaptureResult,
 } from './camera';
+import { evOf, type ExposureKnob, type ExposureLabels, type PictureExposure, type Settings } from '../domain/exposure';
+import type { ExposureControl } from './exposure/exposure-ramp';
+import { sunAltitude } from './sun';
 import { lookAt } from './testpattern/light';
+import type { Rgb } from './testpattern/math';
+import { SENSOR_CHOICES, SENSOR_START, sensorGain } from './testpattern/sensor';
 import { hashString } from './testpattern/noise';
 import { frameOverlays } from './testpattern/overlays';
 import { renderFrame } from './testpattern/render';
@@ -41,6 +46,12 @@ export interface TestPatternOptions {
   location?: { latitude: number; longitude: number };
   /** JPEG quality 1..100, default 90. */
   quality?: number;
+  /**
+   * The simulated sensor (issue 27): frames come out as bright as their shutter, ISO and
+   * aperture make them, starting from these values (default 1/250 s, ISO 100, f/8). Without
+   * it the picture is exposed as a camera's own auto would.
+   */
+  sensor?: { start?: Partial<Record<ExposureKnob, number>> | undefined };
 }
 
 export const TESTPATTERN_LIMITS = { minWidth: 16, maxWidth: 6000, minHeight: 16, maxHeight: 4000 } as const;
@@ -56,10 +67,20 @@ export class TestPatternCamera implements Camera {
   #tail: Promise<unknown> = Promise.resolve();
   /** An encode that outlived an aborted capture still reads the frame buffer. */
   #encoding: Promise<unknown> = Promise.resolve();
+  /** The simulated sensor's settings now (kept from frame to frame, as a camera keeps them); null without a sensor. */
+  #settings: Settings | null;
 
   constructor(options: TestPatternOptions) {
     this.#options = { ...validateOptions(options), quality: options.quality ?? 90 };
     this.#seed = hashString(options.sourceId);
+    this.#settings = options.sensor ? startSettings(options.sensor.start ?? {}) : null;
+  }
+
+  /** The simulated DSLR's third-stop scales, and its settings now. */
+  async exposureControl(): Promise<ExposureControl> {
+    const s = this.#settings;
+    if (!s) throw new CameraError('unsupported', 'testpattern: this test pattern has no simulated sensor', 'set camera.exposure to give it one');
+    return { choices: SENSOR_CHOICES, current: { shutter: s.shutter, iso: s.iso ?? undefined, aperture: s.aperture ?? undefined } };
   }
 
   capture(request: CaptureRequest): Promise<CaptureResult> {
@@ -75,7 +96,7 @@ export class TestPatternCamera implements Camera {
     this.#frame = undefined;
   }
 
-  async #captureOnce({ destination, takenAt, signal }: CaptureRequest): Promise<CaptureResult> {
+  async #captureOnce({ destination, takenAt, signal, exposure }: CaptureRequest): Promise<CaptureResult> {
     throwIfAborted(signal);
     const time = takenAt.getTime();
     if (!Number.isFinite(time)) throw new CameraError('failed', 'testpattern: takenAt is not a valid date');
@@ -85,10 +106,14 @@ export class TestPatternCamera implements Camera {
     const { width, height, quality } = this.#options;
     const scene = (this.#scene ??= await buildScene(width, height, this.#seed, signal));
     const frame = (this.#frame ??= Buffer.allocUnsafe(width * height * 3));
+    const settings = this.#settings ? (this.#settings = applied(this.#settings, exposure ?? {})) : null;
     const look = lookAt(takenAt, this.#options, this.#seed);
+    if (settings) look.exposure = sensorGain(settings, sunAltitude(takenAt, this.#options), look.ambient);
 
     await renderFrame(scene, look, frame, signal);
-    const overlays = frameOverlays(scene, look, { name: this.#options.sourceName, at: takenAt, zone: this.#options.timezone });
+    // The crane and the traffic are drawn over the frame: lit by the same exposure.
+    const lit = settings ? { ...look, ambient: [look.ambient[0] * look.exposure, look.ambient[1] * look.exposure, look.ambient[2] * look.exposure] as Rgb } : look;
+    const overlays = frameOverlays(scene, lit, { name: this.#options.sourceName, at: takenAt, zone: this.#options.timezone });
 
     throwIfAborted(signal);
     const encoding = encodeJpeg(frame, { width, height }, overlays, quality);
@@ -103,8 +128,34 @@ export class TestPatternCamera implements Camera {
 
     throwIfAborted(signal);
     await writeOrNothing(destination, jpeg, signal);
-    return { width, height, size: jpeg.length };
+    return { width, height, size: jpeg.length, ...(settings ? { exposure: sensorExposure(settings) } : {}) };
   }
+}
+
+/** The sensor's first settings: the start values given, on the nearest of its choices. */
+function startSettings(start: Partial<Record<ExposureKnob, number>>): Settings {
+  const near = (knob: ExposureKnob, value: number) => SENSOR_CHOICES[knob].reduce((best, c) => (Math.abs(Math.log2(c.value / value)) < Math.abs(Math.log2(best.value / value)) ? c : best)).value;
+  return {
+    shutter: near('shutter', start.shutter ?? SENSOR_START.shutter),
+    iso: near('iso', start.iso ?? SENSOR_START.iso!),
+    aperture: near('aperture', start.aperture ?? SENSOR_START.aperture!),
+  };
+}
+
+/** The settings after a frame's labels are set; a label that is none of the choices is refused, as a camera refuses it. */
+function applied(now: Settings, labels: ExposureLabels): Settings {
+  const next = { ...now };
+  for (const [knob, label] of Object.entries(labels) as [ExposureKnob, string][]) {
+    const choice = SENSOR_CHOICES[knob].find((c) => c.label === label);
+    if (!choice) throw new CameraError('failed', `testpattern: "${label}" is not one of the simulated camera's choices for ${knob}`, 'pick a value from its third-stop scale');
+    next[knob] = choice.value;
+  }
+  return next;
+}
+
+function sensorExposure(settings: Settings): PictureExposure {
+  const label = (knob: ExposureKnob, value: number | null) => (value === null ? null : (SENSOR_CHOICES[knob].find((c) => c.value === value)?.label ?? String(value)));
+  return { shutter: label('shutter', settings.shutter), iso: label('iso', settings.iso), aperture: label('aperture', settings.aperture), ev: Math.round(evOf(settings) * 100) / 100 };
 }
 
 function validateOptions(o: TestPatternOptions): TestPatternOptions {

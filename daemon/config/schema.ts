@@ -12,6 +12,7 @@ import { worded } from './issue-words';
 import { parseDuration, formatDuration } from './duration';
 import { parseRate } from './rate';
 import type { TimeOfDay, Weekday } from '../domain/schedule';
+import { parseAperture, parseIso, parseShutter, type ExposureKnob } from '../domain/exposure';
 // The allow-lists that keep camera settings out of trouble before they reach gphoto2's argv.
 import { modelProblem, portProblem, settingProblem } from './gphoto2-values';
 
@@ -180,10 +181,103 @@ function distinctWidths(ctx: z.core.ParsePayload<number[]>): void {
 
 const timeout = duration({ min: 1000, max: 3_600_000, default: '60s', description: 'How long a capture may take before it is abandoned' });
 
+/**
+ * camera.exposure (issue 27): the settings of each frame, fixed (manual) or ramped by
+ * lapsebox from the last frames' brightness, for cameras whose exposure lapsebox sets
+ * (gphoto2, and the test pattern's simulated sensor).
+ */
+export const EXPOSURE_MODES = ['manual', 'ramp'] as const;
+export const EXPOSURE_KNOBS = ['shutter', 'iso', 'aperture'] as const satisfies readonly ExposureKnob[];
+/** The gphoto2 settings the ramp owns on a camera (camera.settings may not set them too). */
+export const RAMPED_GPHOTO2_SETTINGS = ['shutterspeed', 'shutterspeed2', 'iso', 'isospeed', 'f-number', 'aperture', 'exposurecompensation'] as const;
+
+/** A value of a knob: a number, or text as cameras print it ("1/250", "f/8"). */
+function knobValue(parse: (text: string) => number | null, message: string, words: Say) {
+  const error = worded(message, words);
+  return z
+    .union([z.number(), z.string()], { error })
+    .transform((input, ctx) => {
+      const value = parse(String(input));
+      if (value === null) {
+        ctx.issues.push({ code: 'custom', input, message: `${message}, got "${input}"`, params: { say: words } });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+const shutterValue = () => knobValue(parseShutter, 'expected a shutter speed in seconds, such as "1/250", 0.5 or 15', say('apiError.config.shutterSpeed'));
+const isoValue = () => knobValue(parseIso, 'expected an ISO sensitivity such as 100 or 3200', say('apiError.config.isoSpeed'));
+const apertureValue = () => knobValue(parseAperture, 'expected an f-number such as 8 or "f/5.6"', say('apiError.config.fNumber'));
+
+/** min and max of a knob; min may not be above max. */
+function knobRange(value: () => z.ZodType<number, string | number>, what: string) {
+  return obj({ min: value(), max: value() })
+    .check((ctx) => {
+      if (ctx.value.min > ctx.value.max) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, path: ['min'], message: `min is above max (the ${what} the ramp may use runs from min to max)`, params: words(say('apiError.config.minAboveMax')) });
+      }
+    })
+    .optional();
+}
+
+/** A step in stops: a number or a fraction ("1/3"), from 1/10 to 3. */
+const STEP_MESSAGE = 'expected a step in stops (EV) from 1/10 to 3, such as "1/3", "1/2" or 1';
+const evStep = z
+  .union([z.number(), z.string()], { error: worded(STEP_MESSAGE, say('apiError.config.evStep')) })
+  .transform((input, ctx) => {
+    const text = String(input).trim();
+    const fraction = /^(\d+)\s*\/\s*(\d+)$/.exec(text);
+    const value = fraction ? Number(fraction[1]) / Number(fraction[2]) : /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : NaN;
+    if (!(value >= 0.1 - 1e-9 && value <= 3)) {
+      ctx.issues.push({ code: 'custom', input, message: `${STEP_MESSAGE}, got "${input}"`, params: words(say('apiError.config.evStep')) });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const exposureSchema = obj({
+  mode: z.enum(EXPOSURE_MODES).default('manual').meta({ description: 'manual: the same settings for every frame; ramp: lapsebox moves shutter, ISO and aperture in small steps to keep each frame at the target brightness (day to night without a jump)' }),
+  target: z.number().min(10).max(245).default(115).meta({ description: "The mean luminance wanted (0-255, each picture's luminance as the pipeline measures it and image.reject reads it)" }),
+  maxStep: evStep.default(1 / 3).meta({ description: 'The largest change between two frames, in stops (EV): "1/3", "1/2", 1, ...' }),
+  order: z
+    .array(z.enum(EXPOSURE_KNOBS))
+    .min(1)
+    .default(['shutter', 'iso'])
+    .check((ctx) => {
+      const seen = new Set<string>();
+      ctx.value.forEach((knob, i) => {
+        if (seen.has(knob)) ctx.issues.push({ code: 'custom', input: knob, path: [i], message: `"${knob}" is listed twice`, params: words(say('apiError.config.listedTwice', { value: knob })) });
+        seen.add(knob);
+      });
+    })
+    .meta({ description: 'The knobs the ramp turns, in the order it turns them to gain light: shutter first, then ISO; aperture only when listed' }),
+  shutter: knobRange(shutterValue, 'shutter speeds').meta({ description: 'The shutter speeds the ramp may use, in seconds: { min: "1/4000", max: 15 }; default all of the camera\'s' }),
+  iso: knobRange(isoValue, 'ISO sensitivities').meta({ description: "The ISO sensitivities the ramp may use: { min: 100, max: 3200 }; default all of the camera's" }),
+  aperture: knobRange(apertureValue, 'f-numbers').meta({ description: 'The f-numbers the ramp may use: { min: 4, max: 11 } (aperture must be in order)' }),
+  start: obj({ shutter: shutterValue().optional(), iso: isoValue().optional(), aperture: apertureValue().optional() })
+    .optional()
+    .meta({ description: "The first frame's settings (manual on the test pattern: its fixed settings); default the camera's current ones" }),
+  sun: z.boolean().optional().meta({ description: "Feed-forward from the sun's altitude, so the ramp moves with a dusk rather than after it; default on when appliance.location is set (true without it is an error)" }),
+})
+  .check((ctx) => {
+    for (const knob of EXPOSURE_KNOBS) {
+      if (ctx.value[knob] !== undefined && !ctx.value.order.includes(knob)) {
+        ctx.issues.push({ code: 'custom', input: ctx.value[knob], path: [knob], message: `limits for ${knob} are set but "${knob}" is not in order, so the ramp never turns it: add it to order or remove the limits`, params: words(say('apiError.config.exposureNotInOrder', { knob })) });
+      }
+      const start = ctx.value.start?.[knob];
+      const range = ctx.value[knob];
+      if (start !== undefined && range && (start < range.min - 1e-9 || start > range.max + 1e-9)) {
+        ctx.issues.push({ code: 'custom', input: start, path: ['start', knob], message: `the start value is outside the ${knob} limits (min to max)`, params: words(say('apiError.config.exposureStartOutside', { knob })) });
+      }
+    }
+  })
+  .optional();
+
 const testpatternCamera = obj({
   driver: z.literal('testpattern'),
   width: int(16, 6000).default(1920),
   height: int(16, 4000).default(1080),
+  exposure: exposureSchema.meta({ description: "The simulated sensor's settings (issue 27): without it the picture is exposed as a camera's auto would; manual: fixed settings (start); ramp: lapsebox's exposure ramp" }),
   timeout,
 });
 /** How a gphoto2 source talks to its camera (camera.mode). */
@@ -209,8 +303,16 @@ const gphoto2Camera = obj({
     .enum(GPHOTO2_MODES)
     .default('auto')
     .meta({ description: 'auto: the camera kept open in a session (libgphoto2 through the gphoto2 binding, in a worker process), the gphoto2 program where the binding cannot load or keepRaw is on; session: the session only; cli: the gphoto2 program for each shot' }),
+  exposure: exposureSchema.meta({ description: 'manual (default): camera.settings as they are for every frame; ramp: lapsebox sets shutter, ISO and aperture for each frame from the camera\'s own choices' }),
   timeout,
 }).check((ctx) => {
+  if (ctx.value.exposure?.mode === 'ramp') {
+    for (const name of Object.keys(ctx.value.settings)) {
+      if ((RAMPED_GPHOTO2_SETTINGS as readonly string[]).includes(name.toLowerCase())) {
+        ctx.issues.push({ code: 'custom', input: name, path: ['settings', name], message: `"${name}" is set by the exposure ramp for each frame: remove it from camera.settings, or set exposure.mode to manual`, params: words(say('apiError.config.exposureTwoOwners', { name })) });
+      }
+    }
+  }
   if (ctx.value.mode === 'session' && ctx.value.keepRaw) {
     ctx.issues.push({ code: 'custom', input: ctx.value.mode, path: ['mode'], message: 'keepRaw needs the gphoto2 program (the session downloads the JPEG only): set mode to auto or cli' });
   }
@@ -659,6 +761,14 @@ export function crossCheck(raw: unknown): CrossIssue[] {
     }
   });
   sources.forEach((source, s) => {
+    // A real camera's feed-forward needs to know where the sun is (the test pattern has its own sun).
+    const camera = record(record(source)?.['camera']);
+    if (camera?.['driver'] === 'gphoto2' && record(camera['exposure'])?.['sun'] === true && !hasLocation) {
+      const kind = 'exposure.sun';
+      issues.push({ path: ['sources', s, 'camera', 'exposure', 'sun'], message: `${kind} needs appliance.location (latitude and longitude) to be set`, say: say('apiError.config.sunNeedsLocation', { kind }) });
+    }
+  });
+  sources.forEach((source, s) => {
     const schedule = record(record(source)?.['schedule']);
     const every = parseDuration(typeof schedule?.['every'] === 'string' ? schedule['every'] : '5m');
     array(schedule?.['windows']).forEach((window, w) => {
@@ -748,3 +858,4 @@ export type SyncTargetConfig = Config['sync']['targets'][number];
 export type SftpTargetConfig = Extract<SyncTargetConfig, { type: 'sftp' }>;
 export type S3TargetConfig = Extract<SyncTargetConfig, { type: 's3' }>;
 export type MqttConfig = NonNullable<Config['mqtt']>;
+export type ExposureConfig = NonNullable<Extract<CameraConfig, { driver: 'gphoto2' }>['exposure']>;

@@ -2,6 +2,7 @@
  * Pictures as the whole daemon speaks of them: what is stored, the sizes made from
  * it, and why one is kept but left out. Pure words: no I/O, no library.
  */
+import type { PictureExposure } from './exposure';
 
 /** The sizes made from a stored picture (SPEC §1); `-wm` ones carry the watermark. */
 export const DERIVATIVE_KINDS = ['thumb', 'small', 'preview', 'thumb-wm', 'small-wm', 'preview-wm', 'frame', 'public'] as const;
@@ -37,6 +38,8 @@ export interface Picture {
   sha256: string | null;
   exifTakenAt: number | null;
   luminance: number | null;
+  /** The settings it was taken with, where lapsebox knows them (an exposure ramp, the test pattern's sensor); else null. */
+  exposure: PictureExposure | null;
   /** Why the picture is left out of videos and galleries; null when it is usable. */
   rejection: Rejection | null;
   /** The sizes made for it that are on disk. */

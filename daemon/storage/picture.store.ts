@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
-import type { PicturesRepository } from '../store/pictures.repository';
+import type { ExposedPicture, PicturesRepository } from '../store/pictures.repository';
 import { type Picture, type IndexedPicture, isCameraFault, type DerivativeKind } from '../domain/pictures';
 import type { SourceStateRepository } from '../store/source-state.repository';
 import { type PictureMetrics, type ProcessedPicture } from '../pipeline/picture.pipeline';
@@ -14,6 +14,7 @@ import { commitFile, removeIfExists, replaceWithLinkOrCopy, tempPathFor } from '
 import { isCompleteJpeg } from '../files/jpeg';
 import { DataLayout, listFolder } from '../files/layout';
 import { TEMP_PREFIX, companionFileName, isCompanionFileName, localDate, parsePictureFileName, pictureFileName } from '../domain/data-folder';
+import type { PictureExposure } from '../domain/exposure';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -58,6 +59,11 @@ export class PictureStore {
   }
 
   /** The folder a capture taken at `at` goes to; created if needed. */
+  /** The light of a source's pictures (PicturesRepository.exposed): the exposure ramp's memory and its chart. */
+  exposed(sourceId: string, from: number, to: number, options: { limit: number; newestFirst?: boolean }): ExposedPicture[] {
+    return this.#pictures.exposed(sourceId, from, to, options);
+  }
+
   async prepareDir(sourceId: string, at: number): Promise<string> {
     const dir = this.#layout.dayDir(sourceId, localDate(at, this.#timezone));
     await fs.mkdir(dir, { recursive: true, mode: 0o750 });
@@ -75,7 +81,7 @@ export class PictureStore {
    * A picture rejected as a camera fault is kept and indexed, but is not the
    * source's last capture.
    */
-  async commit(sourceId: string, capture: { tempPath: string; processed: ProcessedPicture; takenAt: number; companions?: readonly { path: string; extension: string }[] }): Promise<Picture> {
+  async commit(sourceId: string, capture: { tempPath: string; processed: ProcessedPicture; takenAt: number; companions?: readonly { path: string; extension: string }[]; exposure?: PictureExposure | null }): Promise<Picture> {
     const { tempPath, processed, takenAt } = capture;
     const companions = capture.companions ?? [];
     const day = localDate(takenAt, this.#timezone);
@@ -127,6 +133,7 @@ export class PictureStore {
       sha256: metrics.sha256,
       exifTakenAt: metrics.exifTakenAt,
       luminance: metrics.luminance,
+      exposure: capture.exposure ?? null,
       rejection: metrics.rejection,
       derivatives: written.flat(),
     };

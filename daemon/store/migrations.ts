@@ -455,4 +455,10 @@ export const MIGRATIONS: readonly string[] = [
   -- The language a user reads the UI and their e-mails in (issue 26): a catalog's code; NULL: their browser's.
   ALTER TABLE users ADD COLUMN language TEXT;
   `,
+  /* 18 */ `
+  -- The exposure each picture was taken with (issue 27): the ramp goes on from it after a restart,
+  -- the source page charts it, and films even out its steps.
+  ALTER TABLE pictures ADD COLUMN exposure TEXT;   -- JSON {shutter, iso, aperture} in the camera's words; NULL: not known
+  ALTER TABLE pictures ADD COLUMN ev REAL;         -- the exposure value of those settings, for ISO 100
+  `,
 ];

@@ -1,8 +1,18 @@
 import type { Db } from './database';
 import { DERIVATIVE_KINDS, type DerivativeKind, type RejectionCode, type Picture } from '../domain/pictures';
+import type { PictureExposure } from '../domain/exposure';
 
-export type NewPicture = Omit<Picture, 'id' | 'missing' | 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'> &
-  Partial<Pick<Picture, 'sha256' | 'exifTakenAt' | 'luminance' | 'rejection' | 'derivatives'>>;
+export type NewPicture = Omit<Picture, 'id' | 'missing' | 'sha256' | 'exifTakenAt' | 'luminance' | 'exposure' | 'rejection' | 'derivatives'> &
+  Partial<Pick<Picture, 'sha256' | 'exifTakenAt' | 'luminance' | 'exposure' | 'rejection' | 'derivatives'>>;
+
+/** A picture's light, for the exposure ramp and its chart: when, how bright, with what settings. */
+export interface ExposedPicture {
+  takenAt: number;
+  luminance: number | null;
+  exposure: PictureExposure | null;
+  /** Left out of films and galleries (too dark, too bright...), but still a measure of the light. */
+  rejected: boolean;
+}
 
 interface Row {
   id: number;
@@ -20,6 +30,8 @@ interface Row {
   rejection: string | null;
   rejection_detail: string | null;
   derivatives: string;
+  exposure: string | null;
+  ev: number | null;
 }
 
 const KINDS: ReadonlySet<string> = new Set(DERIVATIVE_KINDS);
@@ -37,9 +49,22 @@ const toPicture = (r: Row): Picture => ({
   sha256: r.sha256,
   exifTakenAt: r.exif_taken_at,
   luminance: r.luminance,
+  exposure: exposureOf(r.exposure, r.ev),
   rejection: r.rejection === null ? null : { code: r.rejection as RejectionCode, detail: r.rejection_detail ?? '' },
   derivatives: r.derivatives.split(',').filter((k): k is DerivativeKind => KINDS.has(k)),
 });
+
+/** The stored exposure: its JSON labels and its EV; null when either is missing or unreadable. */
+function exposureOf(json: string | null, ev: number | null): PictureExposure | null {
+  if (json === null || ev === null) return null;
+  try {
+    const labels = JSON.parse(json) as Record<string, unknown>;
+    const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+    return { shutter: text(labels['shutter']), iso: text(labels['iso']), aperture: text(labels['aperture']), ev };
+  } catch {
+    return null;
+  }
+}
 
 export class PicturesRepository {
   readonly #db: Db;
@@ -61,13 +86,22 @@ export class PicturesRepository {
   readonly #after;
   readonly #oldest;
   readonly #delete;
+  readonly #exposed;
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insert = db.prepare<[string, number, string, string, number, number, number, string | null, number | null, number | null, string | null, string | null, string, number]>(
-      `INSERT INTO pictures (source_id, taken_at, local_date, path, size, width, height, sha256, exif_taken_at, luminance, rejection, rejection_detail, derivatives, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.#insert = db.prepare<[string, number, string, string, number, number, number, string | null, number | null, number | null, string | null, string | null, string, number, string | null, number | null]>(
+      `INSERT INTO pictures (source_id, taken_at, local_date, path, size, width, height, sha256, exif_taken_at, luminance, rejection, rejection_detail, derivatives, created_at, exposure, ev)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    type Exposed = { taken_at: number; luminance: number | null; exposure: string | null; ev: number | null; rejection: string | null };
+    const exposed = (order: 'ASC' | 'DESC') =>
+      db.prepare<{ source: string; from: number; to: number; limit: number }, Exposed>(
+        `SELECT taken_at, luminance, exposure, ev, rejection FROM pictures INDEXED BY pictures_by_source_time
+         WHERE source_id = @source AND taken_at >= @from AND taken_at < @to AND missing = 0
+         ORDER BY taken_at ${order} LIMIT @limit`,
+      );
+    this.#exposed = { oldestFirst: exposed('ASC'), newestFirst: exposed('DESC') };
     this.#latest = db.prepare<[string, number], Row>(
       `SELECT * FROM pictures WHERE source_id = ? AND missing = 0 AND rejection IS NULL AND taken_at <= ? ORDER BY taken_at DESC, id DESC LIMIT 1`,
     );
@@ -198,6 +232,8 @@ export class PicturesRepository {
         p.rejection?.detail ?? null,
         (p.derivatives ?? []).join(','),
         now,
+        p.exposure ? JSON.stringify({ shutter: p.exposure.shutter, iso: p.exposure.iso, aperture: p.exposure.aperture }) : null,
+        p.exposure?.ev ?? null,
       ).lastInsertRowid,
     );
   }
@@ -219,6 +255,20 @@ export class PicturesRepository {
    */
   usableBetween(sourceId: string, from: number, to: number): { id: number; takenAt: number }[] {
     return this.#usable.all(sourceId, from, to);
+  }
+
+  /**
+   * The light of a source's pictures taken in [from, to), rejected ones included (a too-dark
+   * frame is what the ramp must learn from): in time order, or the newest `limit` first.
+   */
+  exposed(sourceId: string, from: number, to: number, options: { limit: number; newestFirst?: boolean }): ExposedPicture[] {
+    const statement = options.newestFirst ? this.#exposed.newestFirst : this.#exposed.oldestFirst;
+    return statement.all({ source: sourceId, from, to, limit: options.limit }).map((r) => ({
+      takenAt: r.taken_at,
+      luminance: r.luminance,
+      exposure: exposureOf(r.exposure, r.ev),
+      rejected: r.rejection !== null,
+    }));
   }
 
   count(sourceId: string): number {

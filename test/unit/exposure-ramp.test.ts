@@ -1,5 +1,5 @@
-import { nextExposure, type Choices, type Frame, type RampOptions } from '../../daemon/capture/exposure/ramp';
-import { choicesOf, stopsOf, type Settings } from '../../daemon/capture/exposure/values';
+import { nextExposure, type Frame, type RampOptions } from '../../daemon/capture/exposure/ramp';
+import { choicesOf, stopsOf, type Choices, type Settings } from '../../daemon/domain/exposure';
 import { daylightStops, feedForwardStops } from '../../daemon/capture/exposure/daylight';
 
 // A DSLR's third-stop choices.

@@ -1,4 +1,4 @@
-import { choicesOf, parseAperture, parseIso, parseShutter, stopsOf } from '../../daemon/capture/exposure/values';
+import { choicesOf, parseAperture, parseIso, parseShutter, stopsOf } from '../../daemon/domain/exposure';
 
 describe('exposure values as cameras spell them', () => {
   it('reads shutter speeds in each spelling, and nothing from Bulb, Time or Auto', () => {

@@ -11,7 +11,7 @@
  * of half a step (no hunting between two choices), using the camera's own choices: the
  * shutter first, then the ISO, the aperture last and only when allowed.
  */
-import { stopsOf, stopsOfKnob, type Choice, type ExposureKnob, type Settings } from './values';
+import { stopsOf, stopsOfKnob, type Choice, type Choices, type ExposureKnob, type Settings } from '../../domain/exposure';
 
 export interface Frame {
   /** Mean luminance of the picture, 0 to 1 (sRGB-encoded, as the pipeline measures it). */
@@ -30,8 +30,6 @@ export interface RampOptions {
   limits: Partial<Record<ExposureKnob, { min: number; max: number }>>;
 }
 
-/** The camera's choices for each knob, darkest first (values.ts choicesOf); empty: the camera has no such setting. */
-export type Choices = Record<ExposureKnob, readonly Choice[]>;
 
 export interface Plan {
   settings: Settings;

@@ -3,15 +3,11 @@
  * cover, how bright the scene is lit and how noisy the sensor gets. Pure: computed once per
  * frame from the time and the place, before any pixel is touched.
  */
-import type * as SunCalc from 'suncalc' with { 'resolution-mode': 'import' };
-import { DateTime } from 'luxon';
 import { baseShift, LAYOUT } from './layout';
 import { clamp01, smoothstep, type Rgb } from './math';
 import { hashString } from './noise';
 
-// suncalc 2 ships as an ES module with a CommonJS build; TypeScript's node16 resolution
-// only sees the ESM typings, so the CommonJS build is loaded explicitly.
-const { getPosition } = require('suncalc') as typeof SunCalc;
+import { sunAltitude } from '../sun';
 
 /** The parts of the camera's options the light depends on: frame size and where it stands. */
 export interface Viewpoint {
@@ -38,6 +34,8 @@ export interface Look {
   stars: number;
   /** Sensor noise sigma, in 8-bit levels: the gain goes up in the dark. */
   noise: number;
+  /** The simulated sensor's factor on the look (sensor.ts): 1 is exposed as a camera's auto would. */
+  exposure: number;
   noiseSeed: number;
 }
 
@@ -86,23 +84,11 @@ function keyAt(elevation: number): Key {
   };
 }
 
-function sunElevation(at: Date, options: Viewpoint): number {
-  if (options.location) {
-    // suncalc 2 answers in degrees.
-    return getPosition(at, options.location.latitude, options.location.longitude).altitude;
-  }
-  // Without a place: sunrise at 6, sunset at 18, a higher noon sun in June.
-  const local = DateTime.fromJSDate(at, { zone: options.timezone });
-  const hour = local.hour + local.minute / 60 + local.second / 3600;
-  const noon = 40 + 20 * Math.cos((2 * Math.PI * (local.ordinal - 172)) / 365.25);
-  return noon * Math.sin((2 * Math.PI * (hour - 6)) / 24);
-}
-
 /** Everything that depends on the instant; `seed` (from the source id) varies the weather per camera. */
 export function lookAt(at: Date, options: Viewpoint, seed: number): Look {
   const { width: W, height: H } = options;
   const timeMs = at.getTime();
-  const key = keyAt(sunElevation(at, options));
+  const key = keyAt(sunAltitude(at, options));
   const horizonY = Math.max(1, LAYOUT.groundLine * H);
 
   const skyRows = new Float32Array(H * 3);
@@ -142,6 +128,7 @@ export function lookAt(at: Date, options: Viewpoint, seed: number): Look {
     lights: key.lights,
     stars: key.stars,
     noise: key.noise,
+    exposure: 1,
     noiseSeed: (hashString(String(timeMs)) ^ seed) | 1,
   };
 }

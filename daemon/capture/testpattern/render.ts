@@ -30,6 +30,8 @@ function renderRows(scene: Scene, look: Look, out: Uint8ClampedArray, y0: number
   const glowG = look.lights * 0.82;
   const glowB = look.lights * 0.55;
   const texAmp = 0.07 / 127;
+  // The simulated sensor's settings scale the light (and clip at 255 when written).
+  const exposure = look.exposure;
   // Two summed bytes make a triangular distribution with sigma ~104.
   const lumaAmp = look.noise / 104;
   const chromaAmp = (look.noise * 0.35) / 74;
@@ -87,7 +89,7 @@ function renderRows(scene: Scene, look: Look, out: Uint8ClampedArray, y0: number
       const n = ((s & 255) + ((s >>> 8) & 255) - 255) * lumaAmp;
       const u = (((s >>> 16) & 255) - 127.5) * chromaAmp;
       const w = ((s >>> 24) - 127.5) * chromaAmp;
-      const v = vy * vignetteX[x];
+      const v = vy * vignetteX[x] * exposure;
       out[o] = r * v + n + u;
       out[o + 1] = g * v + n - 0.5 * (u + w);
       out[o + 2] = b * v + n + w;

@@ -1,5 +1,5 @@
 /**
- * Exposure settings as cameras write them, and as numbers the ramp can add (issue 27).
+ * Exposure settings as cameras write them, and as numbers the ramp can add (issue 27): pure words, no I/O.
  *
  * gphoto2 gives each setting as the camera's own list of choices, in the camera's own
  * words: shutter speeds as `1/250`, `0.3`, `30`, `1.0000s` (Nikon, the virtual camera)
@@ -114,4 +114,38 @@ export function stopsOf(settings: Settings): number {
   const sum = stopsOfKnob('shutter', settings.shutter) + (settings.iso === null ? 0 : stopsOfKnob('iso', settings.iso)) + (settings.aperture === null ? 0 : stopsOfKnob('aperture', settings.aperture));
   // On the sixth of a stop, exactly: two settings that let in the same light compare equal.
   return Math.round(sum * 6) / 6;
+}
+
+/** A camera's choices for each knob, darkest first (choicesOf); empty: the camera has no such setting. */
+export type Choices = Record<ExposureKnob, readonly Choice[]>;
+
+/** Settings in the camera's own spelling, by knob: what a frame is to be taken with. */
+export type ExposureLabels = Partial<Record<ExposureKnob, string>>;
+
+/** The exposure a picture was taken with, as stored with it (issue 27). */
+export interface PictureExposure {
+  /** The camera's spelling of each setting; null: the camera has no such setting. */
+  shutter: string | null;
+  iso: string | null;
+  aperture: string | null;
+  /**
+   * The exposure value of the settings, for ISO 100 (EV, log2(N²/t) − log2(ISO/100)):
+   * 15 for a sunny day, 0 or below at night; one less for each stop more light let in.
+   */
+  ev: number;
+}
+
+/** The EV of settings (PictureExposure.ev). */
+export function evOf(settings: Settings): number {
+  return -stopsOf(settings);
+}
+
+/** The settings a picture's stored exposure stands for; null where a label no longer parses. */
+export function settingsOf(exposure: Pick<PictureExposure, 'shutter' | 'iso' | 'aperture'>): Settings | null {
+  const shutter = exposure.shutter === null ? null : parseShutter(exposure.shutter);
+  if (shutter === null) return null;
+  const iso = exposure.iso === null ? null : parseIso(exposure.iso);
+  const aperture = exposure.aperture === null ? null : parseAperture(exposure.aperture);
+  if ((exposure.iso !== null && iso === null) || (exposure.aperture !== null && aperture === null)) return null;
+  return { shutter, iso, aperture };
 }
