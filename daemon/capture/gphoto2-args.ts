@@ -55,6 +55,13 @@ export function summaryArgs(port: string): string[] {
   return [...portArgs(port), '--summary'];
 }
 
+/** Reads one setting: its value now and its choices (parseGetConfig). */
+export function getConfigArgs(port: string, name: string): string[] {
+  const problem = settingProblem(name, '1');
+  if (problem) throw new CameraError('failed', problem);
+  return [...portArgs(port), '--get-config', name];
+}
+
 export function resetArgs(port: string): string[] {
   return [...portArgs(port), '--reset'];
 }

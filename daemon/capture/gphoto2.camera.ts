@@ -21,6 +21,7 @@ import {
   autoDetectArgs,
   captureArgs,
   checkedSettings,
+  getConfigArgs,
   classifyGphoto2Error,
   parseAutoDetect,
   parseSerial,
@@ -33,6 +34,8 @@ import { isCompleteJpeg } from '../files/jpeg';
 import { jpegSize } from '../pipeline/sharp';
 import { messageOf } from '../error-causes';
 import { TEMP_PREFIX } from '../domain/data-folder';
+import { exposureSettings, gphoto2Exposure, parseGetConfig, pictureExposure, type Gphoto2Exposure } from './gphoto2-exposure';
+import { RAMP_SETTINGS } from './gphoto2-session/protocol';
 
 export interface Gphoto2Options {
   sourceId: string;
@@ -66,6 +69,10 @@ export class GPhoto2Camera implements Camera {
   #port: string | undefined;
   /** Where the camera was last seen, kept for the USB reset after the port cache is cleared. */
   #lastPort: string | undefined;
+  /** The camera's exposure settings as gphoto2 --get-config listed them, once (the exposure ramp's). */
+  #exposure: Gphoto2Exposure | null = null;
+  /** The values of those settings as last read or set, by gphoto2 name. */
+  #values: Record<string, string> = {};
 
   constructor(options: Gphoto2Options) {
     this.#options = options;
@@ -83,19 +90,49 @@ export class GPhoto2Camera implements Camera {
     return this.#port;
   }
 
+  /**
+   * The shutter, ISO and aperture choices, read once with gphoto2 --get-config (a setting
+   * the camera does not have is left out): for the exposure ramp.
+   */
+  async exposureControl(signal: AbortSignal): Promise<Gphoto2Exposure> {
+    if (this.#exposure) return this.#exposure;
+    const port = this.#port ?? (this.#port = this.#lastPort = await this.#find(signal));
+    const choices: Record<string, string[]> = {};
+    const current: Record<string, string> = {};
+    for (const name of Object.values(RAMP_SETTINGS).flat()) {
+      const result = await withPortLock(port, () => this.#run(getConfigArgs(port, name), signal));
+      if (result.code !== 0) {
+        if (/not found in configuration tree/i.test(result.stderr)) continue;
+        throw classifyGphoto2Error(result.stderr, { sourceId: this.#options.sourceId, port });
+      }
+      const read = parseGetConfig(result.stdout);
+      choices[name] = read.choices;
+      if (read.current !== null) current[name] = read.current;
+    }
+    this.#values = current;
+    return (this.#exposure = gphoto2Exposure(choices, current));
+  }
+
   async capture(request: CaptureRequest): Promise<CaptureResult> {
     const port = this.#port ?? (this.#port = this.#lastPort = await this.#find(request.signal));
     const folder = path.join(path.dirname(request.destination), `${TEMP_PREFIX}gphoto2-${randomBytes(6).toString('hex')}`);
+    // The ramp's values for this frame, after camera.settings (which then holds none of them).
+    const exposure = request.exposure && this.#exposure ? this.#exposure : null;
+    const ramped = exposure ? exposureSettings(request.exposure!, exposure) : [];
     await fs.mkdir(folder, { mode: 0o750 });
     try {
-      const result = await withPortLock(port, () => this.#run(captureArgs({ port, settings: this.#settings, folder }), request.signal));
+      const result = await withPortLock(port, () => this.#run(captureArgs({ port, settings: [...this.#settings, ...ramped], folder }), request.signal));
       if (result.code !== 0) {
         const error = classifyGphoto2Error(result.stderr, { sourceId: this.#options.sourceId, port });
         // Wherever the camera went, the next attempt looks for it again.
         if (error.code === 'not-found') this.#port = undefined;
         throw error;
       }
-      return await this.#collect(folder, request.destination);
+      const shot = await this.#collect(folder, request.destination);
+      if (!exposure) return shot;
+      for (const { name, value } of ramped) this.#values[name] = value;
+      const taken = pictureExposure(this.#values, exposure);
+      return taken ? { ...shot, exposure: taken } : shot;
     } finally {
       await fs.rm(folder, { recursive: true, force: true });
     }

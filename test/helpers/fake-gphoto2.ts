@@ -16,6 +16,8 @@ export interface Scenario {
   raw?: boolean;
   /** The file a capture "downloads" (default: a real JPEG made at install). */
   jpeg?: string;
+  /** The camera's settings that --get-config prints and --set-config must pick from. */
+  config?: Record<string, { label?: string; current: string; choices: string[] }>;
 }
 
 export interface FakeCall {

@@ -110,6 +110,30 @@ describe('the session driver (the gphoto2 binding in a worker)', () => {
     expect(((await shoot(unknown, 'c.jpg').catch((e: unknown) => e)) as Error).message).toContain('the camera has no setting "iso"');
   });
 
+  it("takes the exposure ramp's settings for a frame from the camera's own choices, and the camera reads them back (issue 27)", async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]);
+    const camera = session({ fixtures });
+    const control = await camera.exposureControl(AbortSignal.timeout(10_000));
+    // The virtual D750 has shutter speeds and f-numbers, no ISO.
+    expect(control.names).toEqual({ shutter: 'shutterspeed', aperture: 'f-number' });
+    expect(control.choices.iso).toEqual([]);
+    expect(control.choices.shutter.map((c) => c.label)).toEqual(['0.0001s', '0.0012s', '0.0025s', '0.0050s', '0.0100s', '0.0200s', '0.0500s', '0.1000s', '1.0000s']);
+    expect(control.current).toEqual({ shutter: 0.01, aperture: 2.8 });
+
+    const shot = await camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(10_000), exposure: { shutter: '0.0200s', aperture: 'f/5.6' } });
+    // 1/50 s at f/5.6 is EV 10 2/3 (the nominal thirds: 1/50 is 2^-5 2/3, f/5.6 is 2^2.5).
+    expect(shot.exposure).toEqual({ shutter: '0.0200s', iso: null, aperture: 'f/5.6', ev: 10.67 });
+    // Read from the camera anew: it kept them.
+    expect((await camera.info(AbortSignal.timeout(10_000)))!.exposure).toMatchObject({ shutterspeed: '0.0200s', 'f-number': 'f/5.6' });
+    // The next frame changes the shutter only; the camera keeps the aperture it had.
+    const next = await camera.capture({ destination: path.join(tmp.dir, 'b.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(10_000), exposure: { shutter: '0.0500s', aperture: 'f/5.6' } });
+    expect(next.exposure).toMatchObject({ shutter: '0.0500s', aperture: 'f/5.6' });
+
+    // A value that is none of its choices is refused by name.
+    const error = (await camera.capture({ destination: path.join(tmp.dir, 'c.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(10_000), exposure: { shutter: '1/3' } }).catch((e: unknown) => e)) as CameraError;
+    expect(error.message).toMatch(/"1\/3" is not one of the camera's choices for shutterspeed/);
+  });
+
   it('says which camera it looked for when none matches', async () => {
     const camera = session({ fixtures: fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]), serial: '1234' });
     const error = (await shoot(camera, 'a.jpg').catch((e: unknown) => e)) as CameraError;
@@ -207,6 +231,18 @@ describe('the program driver (gphoto2 for each shot) against the same camera', (
       const shot = await camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(20_000) });
       expect(shot).toEqual({ width: 1200, height: 800, size: jpeg.length });
       expect(fs.readFileSync(path.join(tmp.dir, 'a.jpg')).equals(jpeg)).toBe(true);
+    });
+  });
+
+  it("reads the camera's exposure choices with gphoto2 --get-config and sets the ramp's values in the shot's own run (issue 27)", async () => {
+    const fixtures = fixtureFolder(path.join(tmp.dir, 'fx'), [jpeg]);
+    await withEnv(vcameraEnv(fixtures), async () => {
+      const camera = new GPhoto2Camera({ sourceId: 'dslr', settings: {}, keepRaw: false });
+      const control = await camera.exposureControl(AbortSignal.timeout(20_000));
+      expect(control.names).toEqual({ shutter: 'shutterspeed', aperture: 'f-number' });
+      expect(control.choices.aperture.map((c) => c.label)).toContain('f/8');
+      const shot = await camera.capture({ destination: path.join(tmp.dir, 'a.jpg'), takenAt: new Date(), signal: AbortSignal.timeout(20_000), exposure: { shutter: '0.1000s', aperture: 'f/8' } });
+      expect(shot.exposure).toEqual({ shutter: '0.1000s', iso: null, aperture: 'f/8', ev: 9.33 });
     });
   });
 });

@@ -83,6 +83,23 @@ describe('the exposure ramp', () => {
     expect(nextExposure(h, RAMP, noIso).labels).toEqual({ shutter: expect.any(String), aperture: 'f/8' });
   });
 
+  it('on a camera whose steps are coarser than maxStep, takes its smallest step once the target is more than half of it away', () => {
+    // The libgphoto2 virtual camera's shutter speeds: whole stops and more, no ISO.
+    const coarse: Choices = { shutter: choicesOf('shutter', ['1.0000s', '0.1000s', '0.0500s', '0.0200s', '0.0100s', '0.0050s', '0.0025s', '0.0012s', '0.0001s']), iso: [], aperture: choicesOf('aperture', ['f/8']) };
+    const start: Settings = { shutter: 0.01, iso: null, aperture: 8 };
+    const scene = Math.log2(RAMP.target ** 2.2) - stopsOf(start);
+    // Two stops too dark: the next choice each time (0.01, 0.02, 0.05 s), never a jump past it, then it holds.
+    const h = run(12, () => scene - 2, start, RAMP, coarse);
+    const order = coarse.shutter.map((c) => c.value);
+    const used = [...new Set(h.map((f) => f.settings.shutter))];
+    expect(used).toEqual([0.01, 0.02, 0.05]);
+    // Each change to the next choice, none skipped.
+    h.slice(1).forEach((f, i) => expect(Math.abs(order.indexOf(f.settings.shutter) - order.indexOf(h[i]!.settings.shutter))).toBeLessThanOrEqual(1));
+    // A third of a stop off: less than half the camera's step, so it holds.
+    const held = run(12, () => scene - 1 / 3, start, RAMP, coarse);
+    expect(held.every((f) => f.settings.shutter === 0.01)).toBe(true);
+  });
+
   it('opens the aperture only when it may, and last', () => {
     const withAperture: RampOptions = { ...RAMP, order: ['shutter', 'iso', 'aperture'], limits: { ...RAMP.limits, aperture: { min: 4, max: 8 } } };
     // 19 stops: beyond what the shutter (1/250 to 15 s, 12 stops) and the ISO (100 to 3200, 5) can give.

@@ -4,7 +4,7 @@
  * The capture service asks it before each capture and tells it each picture's luminance
  * after; it holds no clock and no camera of its own.
  */
-import { evOf, settingsOf, type Choice, type Choices, type ExposureKnob, type ExposureLabels, type PictureExposure, type Settings } from '../../domain/exposure';
+import { settingsOf, type Choice, type Choices, type ExposureKnob, type ExposureLabels, type PictureExposure, type Settings } from '../../domain/exposure';
 import type { ExposureConfig } from '../../config/schema';
 import { sunAltitude, type SunPlace } from '../sun';
 import { daylightStops } from './daylight';
@@ -28,7 +28,7 @@ export interface RampView {
   /** The luminance wanted (0-255) and the largest step (EV). */
   target: number;
   maxStep: number;
-  /** The settings of the last frame asked for, in the camera's words, and their EV; null before the first. */
+  /** The settings the last frame was taken with, in the camera's words, and their EV; null before the first. */
   settings: ExposureLabels | null;
   ev: number | null;
   /** The last picture's luminance (0-255) and when it was taken (ms); null before the first. */
@@ -50,8 +50,8 @@ export class ExposureRamp {
   /** Where the sun is for the feed-forward; null: no feed-forward. */
   readonly #sun: SunPlace | null;
   #frames: (Frame & { takenAt: number })[] = [];
-  #asked: { labels: ExposureLabels; settings: Settings; reason: Plan['reason'] } | null = null;
-  #lastSeen: { luminance: number; at: number } | null = null;
+  #asked: { labels: ExposureLabels; reason: Plan['reason'] } | null = null;
+  #lastSeen: { luminance: number; at: number; exposure: PictureExposure } | null = null;
 
   constructor(config: ExposureConfig, sun: SunPlace | null) {
     this.#config = config;
@@ -87,20 +87,23 @@ export class ExposureRamp {
     if (luminance === null || exposure === null) return;
     const settings = settingsOf(exposure);
     if (!settings) return;
-    this.#lastSeen = { luminance, at: takenAt };
+    this.#lastSeen = { luminance, at: takenAt, exposure };
     this.#frames.push({ takenAt, luminance: luminance / 255, settings });
     if (this.#frames.length > SCENE_FRAMES) this.#frames.shift();
   }
 
   view(): RampView {
     const asked = this.#asked;
+    const seen = this.#lastSeen;
+    const labels: ExposureLabels = {};
+    if (seen) for (const knob of KNOBS) if (seen.exposure[knob] !== null) labels[knob] = seen.exposure[knob]!;
     return {
       target: this.#config.target,
       maxStep: this.#config.maxStep,
-      settings: asked ? asked.labels : null,
-      ev: asked ? Math.round(evOf(asked.settings) * 100) / 100 : null,
-      luminance: this.#lastSeen ? Math.round(this.#lastSeen.luminance * 10) / 10 : null,
-      at: this.#lastSeen?.at ?? null,
+      settings: seen ? labels : null,
+      ev: seen ? seen.exposure.ev : null,
+      luminance: seen ? Math.round(seen.luminance * 10) / 10 : null,
+      at: seen?.at ?? null,
       reason: asked?.reason ?? null,
       atLimit: asked?.reason === 'at the limit',
       sun: this.#sun !== null,
@@ -134,14 +137,16 @@ export class ExposureRamp {
     return { shutter: pick('shutter') ?? this.#config.start?.shutter ?? 1 / 125, iso: pick('iso'), aperture: pick('aperture') };
   }
 
+  /** The labels to set: the knobs the ramp turns, and those given a start value; the others are the camera's own business. */
   #ask(settings: Settings, reason: Plan['reason'], choices: Choices, planned?: ExposureLabels): ExposureLabels {
-    const labels: ExposureLabels = planned ? { ...planned } : {};
+    const labels: ExposureLabels = {};
     for (const knob of KNOBS) {
+      if (!this.#options.order.includes(knob) && this.#config.start?.[knob] === undefined) continue;
       const value = knob === 'shutter' ? settings.shutter : settings[knob];
-      const choice = value === null ? undefined : choices[knob].find((c) => Math.abs(c.value - value) < 1e-9);
-      if (choice && !labels[knob]) labels[knob] = choice.label;
+      const label = planned?.[knob] ?? (value === null ? undefined : choices[knob].find((c) => Math.abs(c.value - value) < 1e-9)?.label);
+      if (label !== undefined) labels[knob] = label;
     }
-    this.#asked = { labels, settings, reason };
+    this.#asked = { labels, reason };
     return labels;
   }
 }

@@ -114,9 +114,29 @@ export function nextExposure(frames: readonly Frame[], options: RampOptions, cho
   if (sameAsNow && Math.abs(gap) < options.maxStepStops / 2) return plan(sameAsNow, 'within the dead band');
 
   // The step: towards the target, at most maxStepStops from now.
-  const goal = currentStops + Math.max(-options.maxStepStops, Math.min(options.maxStepStops, gap));
-  const reachable = combos.filter((c) => Math.abs(stopsOf(settingsOf(c)) - currentStops) <= options.maxStepStops + 1e-6);
-  const pool = reachable.length > 0 ? reachable : combos;
+  let goal = currentStops + Math.max(-options.maxStepStops, Math.min(options.maxStepStops, gap));
+  const delta = (c: (Choice | null)[]) => stopsOf(settingsOf(c)) - currentStops;
+  // Each knob moves by maxStep at most too: the noise of the ISO and the blur of the shutter change as gently as the light.
+  const gentle = (c: (Choice | null)[]) => {
+    const st = settingsOf(c);
+    return knobs.every((knob) => {
+      const from = knob === 'shutter' ? last.settings.shutter : last.settings[knob];
+      const to = knob === 'shutter' ? st.shutter : st[knob];
+      return from === null || to === null || Math.abs(stopsOfKnob(knob, to) - stopsOfKnob(knob, from)) <= options.maxStepStops + 1e-6;
+    });
+  };
+  let pool = combos.filter((c) => Math.abs(delta(c)) <= options.maxStepStops + 1e-6 && gentle(c));
+  if (!pool.some((c) => delta(c) * Math.sign(gap) > 1e-6)) {
+    // The camera's own steps are coarser than maxStep (a body with full-stop shutter speeds):
+    // its smallest step towards the target, once the target is more than half that step away.
+    const toward = combos.filter((c) => delta(c) * Math.sign(gap) > 1e-6);
+    const smallest = Math.min(...toward.map((c) => Math.abs(delta(c))));
+    if (toward.length > 0 && Math.abs(gap) > smallest / 2) {
+      pool = toward.filter((c) => Math.abs(delta(c)) <= smallest + 1e-6);
+      goal = currentStops + Math.sign(gap) * smallest;
+    }
+  }
+  if (pool.length === 0) pool = combos;
   // Closest to the goal; among those (the same light), the knobs used in their order: the aperture
   // nearest its darkest allowed choice, then the lowest ISO, then the smallest change of shutter.
   const rank = (c: (Choice | null)[]): number[] => {

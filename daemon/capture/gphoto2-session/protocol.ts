@@ -19,6 +19,8 @@ export interface CameraInfo {
   battery: string | null;
   /** The exposure settings the camera has now, by gphoto2 name (shutterspeed, f-number, iso, ...). */
   exposure: Record<string, string>;
+  /** The camera's own choices for the settings the exposure ramp turns (RAMP_SETTINGS), by gphoto2 name. */
+  choices: Record<string, string[]>;
 }
 
 /** What the daemon asks; `Request` adds the id. */
@@ -44,6 +46,9 @@ export type Hello = { hello: true; binding: { ok: true } | { ok: false; error: s
 
 /** The settings the session reads back for `lapsebox cameras` and the UI, in this order, when the camera has them. */
 export const EXPOSURE_SETTINGS = ['shutterspeed', 'f-number', 'aperture', 'iso', 'exposurecompensation', 'whitebalance', 'imageformat', 'imagequality', 'imagesize', 'capturetarget'] as const;
+
+/** The settings the exposure ramp turns, by gphoto2 name: the shutter, the ISO, the aperture (Nikon's f-number, Canon's aperture). */
+export const RAMP_SETTINGS = { shutter: ['shutterspeed'], iso: ['iso'], aperture: ['f-number', 'aperture'] } as const;
 
 /**
  * libgphoto2's result codes that the daemon acts on, with their names

@@ -28,6 +28,8 @@ import { projectRoot } from '../../package-info';
 import { TEMP_PREFIX } from '../../domain/data-folder';
 import type { Logger } from '../../logger';
 import { Limiter } from '../../limiter';
+import type { ExposureLabels } from '../../domain/exposure';
+import { exposureSettings, gphoto2Exposure, pictureExposure, type Gphoto2Exposure } from '../gphoto2-exposure';
 
 /** The deadline of every call but the capture (which has camera.timeout): listing, opening, settings. */
 export const CALL_TIMEOUT_MS = 15_000;
@@ -110,16 +112,51 @@ export class Gphoto2SessionCamera implements Camera {
     return this.#turns.run(() => this.#capture(request));
   }
 
+  /** The shutter, ISO and aperture choices as the session read them when it opened (opening it if needed). */
+  exposureControl(signal: AbortSignal): Promise<Gphoto2Exposure> {
+    return this.#turns.run(async () => {
+      const worker = await this.#session(signal);
+      if (!worker) return this.#cli.exposureControl(signal);
+      const opened = this.#opened!;
+      return gphoto2Exposure(opened.choices, opened.exposure);
+    });
+  }
+
+  /**
+   * Sets the ramp's values for this frame, those that changed only, inside the capture's
+   * turn; a value the camera does not keep (a mode dial on P or A) is said by name.
+   */
+  async #expose(worker: Worker, labels: ExposureLabels, signal: AbortSignal): Promise<Gphoto2Exposure> {
+    const opened = this.#opened!;
+    const exposure = gphoto2Exposure(opened.choices, opened.exposure);
+    const changed = exposureSettings(labels, exposure, opened.exposure);
+    if (changed.length === 0) return exposure;
+    const readBack = (await this.#call(worker, { op: 'configure', settings: changed }, signal, this.#timeout)) as { name: string; value: string }[];
+    readBack.forEach(({ name, value }) => (opened.exposure[name] = value));
+    const refused = changed.filter((s, i) => !sameValue(s.value, readBack[i]?.value ?? ''));
+    if (refused.length > 0) {
+      throw new CameraError(
+        'failed',
+        `camera ${this.#options.sourceId}: the camera did not keep ${refused.map((s) => `${s.name}=${s.value} (it reads ${JSON.stringify(opened.exposure[s.name] ?? '')})`).join(', ')}`,
+        'the exposure ramp needs the camera in manual exposure (M): check its mode dial',
+      );
+    }
+    return exposure;
+  }
+
   async #capture(request: CaptureRequest): Promise<CaptureResult> {
     const { signal, destination } = request;
     const worker = await this.#session(signal);
     if (!worker) return this.#cli.capture(request);
+    const exposure = request.exposure ? await this.#expose(worker, request.exposure, signal) : null;
     const folder = path.join(path.dirname(destination), `${TEMP_PREFIX}gphoto2-${randomBytes(6).toString('hex')}`);
     await fsp.mkdir(folder, { mode: 0o750 });
     try {
       const { file } = (await this.#call(worker, { op: 'capture', folder }, signal, null)) as { file: string };
-      const shot = await checkedShot(file, this.#options.sourceId, this.#options.minJpegBytes);
+      const checked = await checkedShot(file, this.#options.sourceId, this.#options.minJpegBytes);
       await fsp.rename(file, destination);
+      const taken = exposure && this.#opened ? pictureExposure(this.#opened.exposure, exposure) : null;
+      const shot: CaptureResult = taken ? { ...checked, exposure: taken } : checked;
       // The battery and the exposure as the status shows them, read again once a minute: after
       // this shot, in the next turn (before the next capture), not on this capture's deadline.
       if (this.#readAt === null || Date.now() - this.#readAt >= READ_EVERY_MS) {

@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXPOSURE_SETTINGS, type CameraInfo, type Hello, type ListedCamera, type Reply, type Request, type WorkerFailure } from './protocol';
+import { EXPOSURE_SETTINGS, RAMP_SETTINGS, type CameraInfo, type Hello, type ListedCamera, type Reply, type Request, type WorkerFailure } from './protocol';
 
 /** The parts of the `gphoto2` binding (0.3) this worker uses. */
 interface ConfigNode {
@@ -99,8 +99,13 @@ async function info(): Promise<CameraInfo> {
     const value = text(all.get(name));
     if (value !== null) exposure[name] = value;
   }
+  const choices: Record<string, string[]> = {};
+  for (const name of Object.values(RAMP_SETTINGS).flat()) {
+    const node = all.get(name);
+    if (node && Array.isArray(node.choices) && node.choices.length > 0) choices[name] = node.choices.map(String);
+  }
   const { model, port } = open();
-  return { model, port, serial: text(all.get('serialnumber')), battery: text(all.get('batterylevel')), exposure };
+  return { model, port, serial: text(all.get('serialnumber')), battery: text(all.get('batterylevel')), exposure, choices };
 }
 
 /**
