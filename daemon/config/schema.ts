@@ -214,7 +214,7 @@ function knobRange(value: () => z.ZodType<number, string | number>, what: string
   return obj({ min: value(), max: value() })
     .check((ctx) => {
       if (ctx.value.min > ctx.value.max) {
-        ctx.issues.push({ code: 'custom', input: ctx.value, path: ['min'], message: `min is above max (the ${what} the ramp may use runs from min to max)`, params: words(say('apiError.config.minAboveMax')) });
+        ctx.issues.push({ code: 'custom', input: ctx.value, path: ['min'], message: `min is above max (the ramp uses the ${what} from min to max)`, params: words(say('apiError.config.minAboveMax')) });
       }
     })
     .optional();

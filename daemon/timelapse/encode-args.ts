@@ -21,6 +21,8 @@ export interface EncodeSettings {
   preset: (typeof X264_PRESETS)[number];
   deflicker: boolean;
   encoder: VideoEncoder;
+  /** The file of each frame's gain (evening.ts gainCommands): the ramp's steps evened out, before anything else. */
+  gains?: string;
 }
 
 export interface Size {
@@ -56,9 +58,19 @@ function even(n: number): number {
   return Math.max(2, 2 * Math.round(n / 2));
 }
 
-/** The filter chain: fit to the output size when needed, deflicker, then the encoder's pixel format. */
+/**
+ * A value inside a filter graph, escaped at both of its levels (ffmpeg-filters, "Notes on
+ * filtergraph escaping"): the option's own (\ ' :), then the graph's (\ ' [ ] , ;).
+ */
+export function filterValue(text: string): string {
+  const option = text.replace(/[\\':]/g, (c) => `\\${c}`);
+  return option.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
+}
+
+/** The filter chain: the frames' gains when given, fit to the output size when needed, deflicker, then the encoder's pixel format. */
 export function videoFilters(s: EncodeSettings, fit: boolean): string {
   const chain: string[] = [];
+  if (s.gains) chain.push(`sendcmd=f=${filterValue(s.gains)}`, 'lutyuv@gain=y=val:u=val:v=val');
   if (fit) {
     chain.push(`scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bicubic`);
     chain.push(`pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`, 'setsar=1');

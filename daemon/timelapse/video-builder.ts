@@ -21,6 +21,7 @@ import type { NewVideo, VideosRepository } from '../store/videos.repository';
 import type { Video, VideoRendition } from '../domain/videos';
 import { invalid } from '../errors';
 import { selectFrames } from './frames';
+import { evenOut, gainCommands } from './evening';
 import { concatList, encodeArgs, encoderFor, outputSize, phoneArgs, phoneSize, slowedRate, type EncodeSettings, type PhoneSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
@@ -53,6 +54,8 @@ export interface BuildOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ((percent: number) => void) | undefined;
   onStart?: ((pid: number) => void) | undefined;
+  /** false: the frames as they are, without the ramp's steps evened out (for comparing; default on). */
+  evenOut?: boolean | undefined;
 }
 
 /** Frames checked at once: file opens, not decoding. */
@@ -66,6 +69,8 @@ interface Frame {
   takenAt: number;
   file: string;
   size: Size;
+  /** The EV of the settings it was taken with (an exposure ramp's); null: not known. */
+  ev: number | null;
 }
 
 export interface VideoBuilderDeps {
@@ -126,6 +131,7 @@ export class VideoBuilder {
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
     const tempVideo = tempPathFor(file);
     const tempList = tempPathFor(`${file}.txt`);
+    const tempGains = tempPathFor(`${file}.gains`);
     const tempPoster = tempPathFor(poster);
     const tempPhone = tempPathFor(phoneFile);
     const size = outputSize(frames.map((f) => f.size), spec.width);
@@ -141,7 +147,10 @@ export class VideoBuilder {
       for (let badFrames = 0; ; ) {
         // A film too short for its minimum holds each frame longer: frames read slower, output at fps.
         const inputRate = slowedRate(used.length, spec.fps, spec.minSeconds);
-        const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_ });
+        // An exposure ramp's steps evened out: each frame's gain from the settings it was taken with.
+        const gains = options.evenOut === false ? null : gainCommands(evenOut(used), inputRate ?? String(spec.fps));
+        if (gains) await fs.writeFile(tempGains, gains, { mode: 0o640 });
+        const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_, ...(gains ? { gains: tempGains } : {}) });
         const args = encodeArgs(settings(encoder), size.fit);
         await fs.writeFile(tempList, concatList(used.map((f) => f.file)), { mode: 0o640 });
         try {
@@ -220,7 +229,7 @@ export class VideoBuilder {
       }
       throw err;
     } finally {
-      await Promise.all([tempVideo, tempList, tempPoster, tempPhone].map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
+      await Promise.all([tempVideo, tempList, tempGains, tempPoster, tempPhone].map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
     }
   }
 
@@ -294,7 +303,7 @@ export class VideoBuilder {
             continue;
           }
         }
-        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height } };
+        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null };
       }
     };
     await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, worker));

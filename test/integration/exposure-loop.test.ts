@@ -5,13 +5,15 @@
  */
 import path from 'node:path';
 import { parseConfig } from '../../daemon/config/load';
-import { buildCaptureStack } from '../../daemon/compose/stacks';
+import { buildCaptureStack, buildVideoStack } from '../../daemon/compose/stacks';
 import { createCamera } from '../../daemon/capture/drivers';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { silentLogger } from '../../daemon/logger';
 import { SimulatedRelay } from '../../daemon/hardware/relay';
 import { stopsOf, settingsOf } from '../../daemon/domain/exposure';
+import { customSpec } from '../../daemon/timelapse/video-spec';
 import { tempDir } from '../helpers/env';
+import { frameLuminance, meanStep, pictureServices } from '../helpers/videos';
 
 /** Sunset in Paris on 7 December 2026 is at 15:54 UTC: from 35 minutes before to 85 after. */
 const FROM = Date.parse('2026-12-07T15:20:00Z');
@@ -32,24 +34,25 @@ describe('exposure ramp on the test pattern (a fast dusk)', () => {
   });
 
   /** Every frame of the dusk taken through the capture service with `exposure`, read back from the database. */
-  async function dusk(exposure: string, from = FROM, to = TO) {
+  async function dusk(exposure: string, from = FROM, to = TO, every = EVERY, timelapse = 'daily: { enabled: false }') {
     const { config } = parseConfig(
       `appliance: { id: box, timezone: Europe/Paris, location: { latitude: 48.86, longitude: 2.35 } }
+storage: { dataDir: ${path.join(tmp.dir, 'data')} }
 sources:
   - id: cam
     camera: { driver: testpattern, width: 320, height: 180, exposure: ${exposure} }
-    timelapse: { daily: { enabled: false } }
+    timelapse: { ${timelapse} }
 `,
       path.join(tmp.dir, 'lapsebox.yaml'),
     );
     let now = from;
     const { capture } = buildCaptureStack({ config, store, log: silentLogger(), createCamera, openRelay: (r) => new SimulatedRelay(r.gpio, silentLogger()), now: () => now });
     capture.start();
-    for (; now <= to; now += EVERY) expect((await capture.capture('cam', 'slot')).status).toBe('captured');
+    for (; now <= to; now += every) expect((await capture.capture('cam', 'slot')).status).toBe('captured');
     const view = capture.exposureView('cam');
     await capture.stop(1000);
     const frames = store.pictures.exposed('cam', from, to + 1, { limit: 10_000 });
-    return { frames, view };
+    return { frames, view, config };
   }
 
   it('keeps the frames at the target through a dusk, one third of a stop at most between two frames', async () => {
@@ -81,5 +84,34 @@ sources:
     expect(view!.atLimit).toBe(true);
     expect(frames.at(-1)!.exposure!.shutter).toBe('1/8');
     expect(frames.at(-1)!.luminance!).toBeLessThan(115 * 0.85);
+  });
+
+  it("evens out the ramp's steps in the film: the frame-to-frame jitter of the built film falls", async () => {
+    // The steepest of the dusk (the sun from −1° to −7°), a frame every 10 s: the ramp steps every few frames.
+    const from = Date.parse('2026-12-07T16:00:00Z');
+    const { config } = await dusk('{ mode: ramp }', from, from + 40 * 60_000, 10_000, 'daily: { enabled: true, width: 320, fps: 25, crf: 18, preset: veryfast, deflicker: false, minFrames: 5 }');
+    const { builder } = buildVideoStack({ config: () => config, store, sizes: pictureServices(config, store).sizes, log: silentLogger() });
+    const source = config.sources[0]!;
+    const { spec } = customSpec({ from: '2026-12-07T17:00', to: '2026-12-07T17:40' }, source, 'Europe/Paris');
+    const film = async (label: string, evenOut: boolean) => {
+      const outcome = await builder.build(spec, { label, evenOut });
+      expect(outcome.status).toBe('built');
+      return frameLuminance(store.layout.absolute(store.videos.list('cam').find((v) => v.path.includes(label))!.path));
+    };
+    const plain = await film('plain', false);
+    const evened = await film('evened', true);
+    expect(plain.length).toBeGreaterThanOrEqual(240);
+    // Once the ramp has caught up with the light (from 1/250 s, far too dark at sunset), its steps show in
+    // the plain film as a sawtooth: the level drifts down between two steps, then jumps a third of a stop.
+    const settled = (v: number[]) => v.slice(60);
+    const before = meanStep(settled(plain));
+    const after = meanStep(settled(evened));
+    const largest = (v: number[]) => Math.max(...settled(v).slice(1).map((l, i) => Math.abs(l - settled(v)[i]!)));
+    expect(largest(plain)).toBeGreaterThan(6);
+    expect(after).toBeLessThan(before * 0.5);
+    expect(largest(evened)).toBeLessThan(largest(plain) / 2);
+    // The level is kept: the gains even out, they do not brighten or darken the film.
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(Math.abs(mean(evened) - mean(plain))).toBeLessThan(3);
   });
 });
