@@ -20,6 +20,7 @@ import type { Translate } from './i18n/catalogs';
 import type { ChannelStatus } from './health/notifier';
 import type { RelayState } from './capture/capture.service';
 import type { CameraView } from './capture/camera';
+import type { RampView } from './capture/exposure/exposure-ramp';
 import type { MqttStatus } from './domain/mqtt';
 import type { ProgressStatus } from './progress/progress.service';
 import { publicSwitchJson, type PublicSwitch, type PublicSwitchJson } from './settings/public-switch';
@@ -42,6 +43,8 @@ export interface SourceStatus {
   counts: { pictures: number; captures: number; failures: number; skipped: number };
   /** A gphoto2 camera as the running daemon's driver knows it (session or program, model, serial, battery, exposure); null otherwise. */
   camera: CameraView | null;
+  /** The source's exposure ramp (camera.exposure.mode: ramp): its target, the last frame's settings and light; null otherwise. */
+  exposure: RampView | null;
 }
 
 export interface DiskStatus {
@@ -107,6 +110,8 @@ export interface LiveView {
   isBusy(sourceId: string): boolean;
   /** What the source's driver knows of its camera now (gphoto2 only). */
   camera?(sourceId: string): CameraView | null;
+  /** What the source's exposure ramp is doing, when it has one. */
+  exposure?(sourceId: string): RampView | null;
 }
 
 export class StatusService {
@@ -196,6 +201,7 @@ export class StatusService {
         : null,
       counts: { pictures: this.#pictures.count(source.id), captures: state.captures, failures: state.failures, skipped: state.skipped },
       camera: source.enabled ? (this.#live?.camera?.(source.id) ?? null) : null,
+      exposure: source.enabled ? (this.#live?.exposure?.(source.id) ?? null) : null,
     });
   }
 

@@ -46,7 +46,7 @@ export interface WebDeps {
   publicImages: PublicImages;
   /** The box-wide public switch: off, every /public/ route answers 404 (web/public.routes.ts). */
   publicSwitch: Pick<PublicSwitch, 'enabled' | 'state' | 'set'>;
-  pictures: Pick<PicturesRepository, 'get' | 'latest' | 'days' | 'page' | 'neighbour' | 'nearest'>;
+  pictures: Pick<PicturesRepository, 'get' | 'latest' | 'days' | 'page' | 'neighbour' | 'nearest' | 'exposed'>;
   sizes: Pick<PictureSizes, 'file' | 'original' | 'watermarkedOriginal' | 'publicWidth'>;
   /** Videos and their jobs; without them the video routes answer 404. */
   videos?: Pick<VideosRepository, 'get' | 'list'>;

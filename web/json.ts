@@ -29,10 +29,13 @@ export interface SourceSummary {
 export function sourceJson(status: SourceStatus, level: Level, latest: Picture | undefined, summary: SourceSummary) {
   // The camera itself (serial, battery, exposure) is for those who may change the source's settings.
   const camera = atLeast(level, 'edit') ? status.camera : null;
+  // The exposure ramp too: the settings and the light of each frame are the photographer's.
+  const exposure = atLeast(level, 'edit') && status.exposure ? { ...status.exposure, at: iso(status.exposure.at) } : null;
   const film = summary.latestFilm;
   return {
     ...status,
     camera,
+    exposure,
     level,
     latest: latest ? { id: latest.id, takenAt: new Date(latest.takenAt).toISOString(), date: latest.localDate } : null,
     summary: {
@@ -75,6 +78,8 @@ export function pictureJson(p: Picture, level?: Level, base = '/api') {
     sha256: p.sha256,
     exifTakenAt: p.exifTakenAt === null ? null : new Date(p.exifTakenAt).toISOString(),
     luminance: p.luminance === null ? null : Math.round(p.luminance * 10) / 10,
+    // The settings it was taken with (an exposure ramp's) are the photographer's: edit level, and the box's own tools.
+    ...(level === undefined || atLeast(level, 'edit') ? { exposure: p.exposure } : {}),
     rejection: p.rejection,
     ...(level
       ? {

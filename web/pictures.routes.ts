@@ -5,6 +5,7 @@
  * wait for one of the user's download slots.
  */
 import fs from 'node:fs/promises';
+import { DateTime } from 'luxon';
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { seesWithoutWatermark, atLeast, type Level } from '../daemon/auth/permissions';
@@ -32,6 +33,9 @@ const PAGE_DEFAULT = 500;
 const PAGE_MAX = 2000;
 
 const viewer = { kind: 'source', level: 'view' } as const;
+const editor = { kind: 'source', level: 'edit' } as const;
+/** A day at one picture a second. */
+const EXPOSURE_POINTS_MAX = 86_400;
 const pictureRule = { kind: 'object', of: 'picture', level: 'view' } as const;
 
 /** A picture the user may see, its source and the user's level on it. */
@@ -91,6 +95,39 @@ export function pictureRoutes(routes: Routes, deps: WebDeps, access: Access, slo
     const days = deps.coverage.days(source.id, from, to, ctx, now);
     const first = deps.pictures.days(source.id)[0]?.date ?? null;
     res.json({ timezone: zone, today, firstDay: first, from, to, days: days.map((d) => coverageDayJson(d, atLeast(level, 'edit'))) });
+  });
+
+  /**
+   * The exposure of a day (issue 27): each picture's luminance and settings, rejected ones
+   * included (a frame too dark is what the ramp answered), for the source page's chart. The
+   * settings are the photographer's: edit level.
+   */
+  routes.get('/sources/:id/exposure', editor, (req, res) => {
+    const source = sourceOf(res);
+    const zone = deps.config().appliance.timezone;
+    const { date = localDate(Date.now(), zone) } = queryStrings(req, ['date']);
+    const day = DATE.test(date) ? DateTime.fromISO(date, { zone }) : null;
+    if (!day?.isValid) throw new HttpError(400, `bad date "${date.slice(0, 20)}"`, { date: 'expected YYYY-MM-DD' });
+    const from = day.startOf('day').toMillis();
+    const to = day.plus({ days: 1 }).startOf('day').toMillis();
+    const camera = source.camera;
+    const exposure = camera.driver === 'gphoto2' || camera.driver === 'testpattern' ? (camera.exposure ?? null) : null;
+    const points = deps.pictures.exposed(source.id, from, to, { limit: EXPOSURE_POINTS_MAX });
+    res.json({
+      date,
+      timezone: zone,
+      mode: exposure?.mode ?? null,
+      target: exposure?.target ?? null,
+      points: points.map((p) => ({
+        at: new Date(p.takenAt).toISOString(),
+        luminance: p.luminance === null ? null : Math.round(p.luminance * 10) / 10,
+        ev: p.exposure?.ev ?? null,
+        shutter: p.exposure?.shutter ?? null,
+        iso: p.exposure?.iso ?? null,
+        aperture: p.exposure?.aperture ?? null,
+        rejected: p.rejected,
+      })),
+    });
   });
 
   routes.get('/sources/:id/pictures', viewer, (req, res) => {

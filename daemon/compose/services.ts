@@ -333,7 +333,7 @@ export class Services {
       ? new StatusService({ ...base, live: null })
       : new StatusService({
           ...base,
-          live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false, camera: (id) => this.#capture?.cameraView(id) ?? null },
+          live: { nextSlot: (id) => this.#scheduler?.nextSlot(id) ?? null, isBusy: (id) => this.#capture?.isBusy(id) ?? false, camera: (id) => this.#capture?.cameraView(id) ?? null, exposure: (id) => this.#capture?.exposureView(id) ?? null },
           sync: { status: () => this.#sync?.status() ?? [] },
           storage: () => this.storage.status(),
           health: () => this.#health?.latest() ?? null,

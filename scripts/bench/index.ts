@@ -16,6 +16,7 @@ import { run as soak } from './soak.bench';
 import { run as budget } from './budget.bench';
 import { run as dslr } from './dslr.bench';
 import { run as gallery } from './gallery.bench';
+import { run as exposure } from './exposure.bench';
 
 const BENCHES: Array<[string, () => Promise<void>]> = [
   ['testpattern camera', testpattern],
@@ -29,6 +30,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['mqtt', mqtt],
   ['dslr', dslr],
   ['gallery', gallery],
+  ['exposure ramp', exposure],
   ['memory budget', budget],
   ['soak', soak],
 ];

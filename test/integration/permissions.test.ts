@@ -180,6 +180,7 @@ describe('the permission table (SPEC §4) on every route', () => {
     { route: 'GET /api/sources/:id/days', url: '/api/sources/south/days', expect: HIDDEN },
     { route: 'GET /api/sources/:id/coverage', url: '/api/sources/north/coverage', expect: VIEWERS },
     { route: 'GET /api/sources/:id/coverage', url: '/api/sources/south/coverage', expect: HIDDEN },
+    { route: 'GET /api/sources/:id/exposure', url: '/api/sources/north/exposure', expect: EDITORS(200) },
     { route: 'GET /api/sources/:id/pictures', url: () => `/api/sources/north/pictures?date=${day}`, expect: VIEWERS },
     { route: 'GET /api/sources/:id/days/:date/zip', url: () => `/api/sources/north/days/${day}/zip`, expect: DOWNLOADERS },
     { route: 'GET /api/pictures/:id', url: () => `/api/pictures/${northPicture}`, expect: VIEWERS },

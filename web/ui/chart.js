@@ -3,6 +3,7 @@
 // dot for a point that stands alone. Sized in CSS pixels for the width it is given,
 // so text stays legible on a phone and the chart does not grow tall on a desktop.
 import { h, svg } from './dom.js';
+import * as time from './time.js';
 
 const HEIGHT = 190;
 const MARGIN = { top: 10, right: 40, bottom: 24, left: 38 };
@@ -13,7 +14,7 @@ const round = (n) => Math.round(n * 10) / 10;
 
 /**
  * chart({ from, to, width, label, gapMs, xTicks: [{ at, label }], series: [{ key, name,
- *   axis: 'left' | 'right', min, max, format(v), points: [[ms, value | null]] }] })
+ *   axis: 'left' | 'right', min, max, format(v), ticks (false: none on the axis), points: [[ms, value | null]] }] })
  * Each series is drawn with the classes `series <key>`; the caller's CSS colours them.
  */
 export function timeChart({ from, to, width, label, gapMs, xTicks, series }) {
@@ -28,6 +29,7 @@ export function timeChart({ from, to, width, label, gapMs, xTicks, series }) {
     const y = round(plot.y1 - (i / STEPS) * (plot.y1 - plot.y0));
     grid.append(svg('line', { x1: plot.x0, x2: plot.x1, y1: y, y2: y }));
     for (const s of series) {
+      if (s.ticks === false) continue;
       const value = s.min + (i / STEPS) * (s.max - s.min);
       const left = s.axis !== 'right';
       axes.append(svg('text', { class: `tick ${s.key}`, x: left ? plot.x0 - 4 : plot.x1 + 4, y: y + 4, 'text-anchor': left ? 'end' : 'start', text: s.format(value) }));
@@ -71,4 +73,16 @@ export function timeChart({ from, to, width, label, gapMs, xTicks, series }) {
 /** The legend under a chart: a colour swatch and a name per series. */
 export function legend(items) {
   return h('ul', { class: 'legend' }, items.map(({ key, text }) => h('li', null, h('span', { class: `swatch ${key}`, 'aria-hidden': 'true' }), text)));
+}
+
+/** Ticks at local hours that are a multiple of `stepHours` hours, in the box's zone; the day at midnight. */
+export function hourTicks(from, to, stepHours) {
+  const HOUR = 3_600_000;
+  const ticks = [];
+  for (let ms = Math.ceil(from / HOUR) * HOUR; ms <= to; ms += HOUR) {
+    const p = time.parts(ms);
+    if (p.minute !== 0 || p.hour % stepHours !== 0) continue;
+    ticks.push({ at: ms, label: p.hour === 0 ? time.dayMonth(ms) : time.hourMinute(ms) });
+  }
+  return ticks;
 }

@@ -2,7 +2,7 @@
 // channels and the last 48 hours as a chart. Each part takes its piece of
 // GET /api/system (or /api/system/history) and returns elements; nothing here fetches.
 import { h, append, bytes } from '../dom.js';
-import { timeChart, legend } from '../chart.js';
+import { timeChart, legend, hourTicks } from '../chart.js';
 import * as time from '../time.js';
 import { t, number } from '../i18n.js';
 
@@ -155,17 +155,6 @@ function channelCard(name, c) {
 export function channelsBlock(notifications) {
   if (!notifications) return h('p', { class: 'empty', text: t('health.channelsNotRunning') });
   return h('div', { class: 'cards channels' }, channelCard('webhook', notifications.webhook), channelCard('email', notifications.email));
-}
-
-/** Ticks at local hours that are a multiple of `step` hours; the day at midnight. */
-function hourTicks(from, to, stepHours) {
-  const ticks = [];
-  for (let ms = Math.ceil(from / HOUR_MS) * HOUR_MS; ms <= to; ms += HOUR_MS) {
-    const p = time.parts(ms);
-    if (p.minute !== 0 || p.hour % stepHours !== 0) continue;
-    ticks.push({ at: ms, label: p.hour === 0 ? time.dayMonth(ms) : time.hourMinute(ms) });
-  }
-  return ticks;
 }
 
 /**

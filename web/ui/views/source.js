@@ -1,4 +1,5 @@
 // A source: the calendar of days with pictures, and one day's pictures by hour.
+import { exposureCard } from './exposure.js';
 import { api, apiUrl, seg, pictureUrl, shownSize } from '../api.js';
 import { h, fill, spinner, button } from '../dom.js';
 import { session } from '../session.js';
@@ -177,7 +178,10 @@ export async function calendarView(root, ctx, id) {
     : null;
   // Share the source: its pictures and films (a period too), or its live picture.
   const share = shareButton(id, () => ({ scopes: ['gallery', 'latest'] }), ctx);
-  fill(root, sourceHeader(source, '', share), h('div', { class: 'split' }, h('div', { class: 'calendar-column' }, calendar, gapsBox), latest));
+  // The exposure ramp (issue 27): what it does now and today's chart, for those who may change the source.
+  const exposure = !session.share && session.can(id, 'edit') && source.exposure ? exposureCard(ctx, id, today, source.exposure) : null;
+  const side = latest || exposure ? h('div', { class: 'side-column' }, latest, exposure) : null;
+  fill(root, sourceHeader(source, '', share), h('div', { class: 'split' }, h('div', { class: 'calendar-column' }, calendar, gapsBox), side));
 }
 
 function legend() {
@@ -432,6 +436,8 @@ export async function dayView(root, ctx, id, date) {
     ),
     covDay ? h('div', { class: 'day-coverage' }, h('p', { text: coverageText(covDay) }), covDay.gaps.length ? gapList(covDay.gaps) : null) : null,
     player ? player.element : null,
+    // The day's exposure (issue 27), when its pictures have their settings: for those who may change the source.
+    !session.share && session.can(id, 'edit') ? exposureCard(ctx, id, date, null, true) : null,
     hoursBox,
   );
   // The hours' thumbnails once the player's picture has arrived (or at once without one), each
