@@ -30,7 +30,7 @@ export function sourceJson(status: SourceStatus, level: Level, latest: Picture |
   // The camera itself (serial, battery, exposure) is for those who may change the source's settings.
   const camera = atLeast(level, 'edit') ? status.camera : null;
   // The exposure ramp too: the settings and the light of each frame are the photographer's.
-  const exposure = atLeast(level, 'edit') && status.exposure ? { ...status.exposure, at: iso(status.exposure.at) } : null;
+  const exposure = atLeast(level, 'edit') ? status.exposure : null;
   const film = summary.latestFilm;
   return {
     ...status,

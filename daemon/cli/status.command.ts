@@ -90,7 +90,15 @@ function renderSources(sources: readonly SourceStatus[], local: (iso: string | n
   }
   // Errors are long sentences with advice: one line each, under the table.
   const errors = sources.filter((s) => s.lastError).map((s) => `  ${s.id}: ${local(s.lastError!.at)} ${s.lastError!.message}`);
-  return [table(rows), ...(errors.length > 0 ? ['', 'last errors:', ...errors] : [])];
+  // The exposure ramps (issue 27): the last frame's settings and light against the target, and what the ramp does.
+  const ramps = sources.flatMap((s) => (s.exposure ? [`  ${s.id}: ${rampLine(s.exposure)}`] : []));
+  return [table(rows), ...(errors.length > 0 ? ['', 'last errors:', ...errors] : []), ...(ramps.length > 0 ? ['', 'exposure ramps:', ...ramps] : [])];
+}
+
+function rampLine(r: NonNullable<SourceStatus['exposure']>): string {
+  if (!r.settings) return `no frame yet (target ${r.target})`;
+  const settings = [r.settings.shutter ? `${r.settings.shutter}${/^[\d./]+$/.test(r.settings.shutter) ? ' s' : ''}` : null, r.settings.iso ? `ISO ${r.settings.iso}` : null, r.settings.aperture ? (r.settings.aperture.startsWith('f/') ? r.settings.aperture : `f/${r.settings.aperture}`) : null].filter(Boolean).join(' ');
+  return `${settings} (EV ${r.ev}), luminance ${r.luminance} for a target of ${r.target}: ${r.reason}${r.atLimit ? ' (the frames drift from the target)' : ''}${r.sun ? ', ahead of the sun' : ''}`;
 }
 
 /** Health, storage, alerts and alert channels: one line per fact, what needs a hand first within each part. */

@@ -353,6 +353,7 @@ function sourceStatus(over: Partial<SourceStatus> = {}): SourceStatus {
     powerCycles: null,
     counts: { pictures: 4711, captures: 4800, failures: 89, skipped: 0 },
     camera: null,
+    exposure: null,
     ...over,
   };
 }

@@ -31,9 +31,9 @@ export interface RampView {
   /** The settings the last frame was taken with, in the camera's words, and their EV; null before the first. */
   settings: ExposureLabels | null;
   ev: number | null;
-  /** The last picture's luminance (0-255) and when it was taken (ms); null before the first. */
+  /** The last picture's luminance (0-255) and when it was taken (ISO 8601); null before the first. */
   luminance: number | null;
-  at: number | null;
+  at: string | null;
   /** Why the last settings are what they are. */
   reason: Plan['reason'] | null;
   /** True when the ramp wants more (or less) light than its limits give: the frames drift from the target. */
@@ -103,7 +103,7 @@ export class ExposureRamp {
       settings: seen ? labels : null,
       ev: seen ? seen.exposure.ev : null,
       luminance: seen ? Math.round(seen.luminance * 10) / 10 : null,
-      at: seen?.at ?? null,
+      at: seen ? new Date(seen.at).toISOString() : null,
       reason: asked?.reason ?? null,
       atLimit: asked?.reason === 'at the limit',
       sun: this.#sun !== null,
