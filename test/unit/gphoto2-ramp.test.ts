@@ -66,5 +66,23 @@ sources:
     const stops = stored.map((p) => stopsOf(settingsOf(p.exposure!)!));
     stops.slice(1).forEach((s, i) => expect(stops[i]! - s).toBeCloseTo(1 / 3, 5));
     expect(capture.exposureView('dslr')).toMatchObject({ target: 60, settings: { shutter: '1/200', iso: '100', aperture: '8' }, reason: 'stepping', sun: false });
+
+    // A reload (a new capture service, a new camera): the ramp goes on from the stored frames, not from the camera's values.
+    const again = new GPhoto2Camera({ sourceId: 'dslr', settings: { capturetarget: 1 }, keepRaw: false, program: fake.program });
+    const next = buildCaptureStack({ config, store, log: silentLogger(), createCamera: () => again, openRelay: (r) => new SimulatedRelay(r.gpio, silentLogger()), now: () => now }).capture;
+    next.start();
+    expect(next.exposureView('dslr')).toMatchObject({ settings: { shutter: '1/200', iso: '100' } });
+    expect((await next.capture('dslr', 'slot')).status).toBe('captured');
+    await next.stop(1000);
+    expect(fake.captures().at(-1)!.args).toEqual(expect.arrayContaining(['shutterspeed=1/250', 'iso=100']));
+    // After an hour without pictures the frames are too old to go on from: the camera's values again (as the fake keeps them).
+    now += 2 * 3_600_000;
+    const later = buildCaptureStack({ config, store, log: silentLogger(), createCamera: () => new GPhoto2Camera({ sourceId: 'dslr', settings: {}, keepRaw: false, program: fake.program }), openRelay: (r) => new SimulatedRelay(r.gpio, silentLogger()), now: () => now }).capture;
+    later.start();
+    expect(later.exposureView('dslr')).toMatchObject({ settings: null, reason: null });
+    expect((await later.capture('dslr', 'slot')).status).toBe('captured');
+    await later.stop(1000);
+    expect(fake.captures().at(-1)!.args).toEqual(expect.arrayContaining(['shutterspeed=1/250', 'iso=100']));
+    expect(later.exposureView('dslr')).toMatchObject({ reason: 'first frame' });
   });
 });

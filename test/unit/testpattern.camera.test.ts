@@ -144,4 +144,56 @@ describe('TestPatternCamera', () => {
     expect(() => new TestPatternCamera({ ...PARIS, timezone: 'Mars/Olympus' })).toThrow(/timezone/);
     expect(() => new TestPatternCamera({ ...PARIS, quality: 0 })).toThrow(/quality/);
   });
+
+  describe('with a simulated sensor (issue 27)', () => {
+    const sensor = (start = {}) => new TestPatternCamera({ ...PARIS, width: 320, height: 180, sensor: { start } });
+    const take = (sut: TestPatternCamera, name: string, at: Date, exposure?: Record<string, string>) => sut.capture({ destination: path.join(dir, name), takenAt: at, signal: new AbortController().signal, ...(exposure ? { exposure } : {}) });
+
+    it('is as bright as its settings make it: one stop more light, brighter; clipped at both ends', async () => {
+      const sut = sensor();
+      const l = async (name: string, exposure: Record<string, string>, at = NOON) => {
+        const shot = await take(sut, name, at, exposure);
+        return { shot, lum: await luminance(path.join(dir, name)) };
+      };
+      const sunny = await l('a.jpg', { shutter: '1/250', iso: '100', aperture: 'f/11' });
+      const oneMore = await l('b.jpg', { shutter: '1/125' });
+      const twoMore = await l('c.jpg', { shutter: '1/60' });
+      expect(sunny.shot.exposure).toEqual({ shutter: '1/250', iso: '100', aperture: 'f/11', ev: 15 });
+      // The camera keeps the settings it was not given: ISO 100 and f/11 still.
+      expect(oneMore.shot.exposure).toEqual({ shutter: '1/125', iso: '100', aperture: 'f/11', ev: 14 });
+      expect(oneMore.lum).toBeGreaterThan(sunny.lum * 1.15);
+      expect(twoMore.lum).toBeGreaterThan(oneMore.lum * 1.15);
+      // A whole stop is about 2^(1/2.2) on the encoded values, until it clips.
+      expect(oneMore.lum / sunny.lum).toBeLessThan(1.45);
+      expect((await l('white.jpg', { shutter: '30', iso: '25600', aperture: 'f/2.8' })).lum).toBeGreaterThan(235);
+      // Black but for the sensor's noise and the burnt-in caption.
+      expect((await l('black.jpg', { shutter: '1/8000', iso: '100', aperture: 'f/22' }, MIDNIGHT)).lum).toBeLessThan(8);
+    });
+
+    it('keeps its start settings without a ramp, and the light of the sun decides: the same settings are darker at night', async () => {
+      const sut = sensor({ shutter: 1 / 60, iso: 100, aperture: 8 });
+      const day = await take(sut, 'day.jpg', NOON);
+      const night = await take(sut, 'night.jpg', MIDNIGHT);
+      expect(day.exposure).toEqual(night.exposure);
+      expect(day.exposure).toMatchObject({ shutter: '1/60', iso: '100', aperture: 'f/8' });
+      expect(await luminance(path.join(dir, 'night.jpg'))).toBeLessThan((await luminance(path.join(dir, 'day.jpg'))) / 5);
+    });
+
+    it('refuses a value that is none of its choices, as a camera does', async () => {
+      const error = await take(sensor(), 'x.jpg', NOON, { shutter: '1/3' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CameraError);
+      expect((error as CameraError).message).toBe('testpattern: "1/3" is not one of the simulated camera\'s choices for shutter');
+      expect(fs.existsSync(path.join(dir, 'x.jpg'))).toBe(false);
+    });
+
+    it('tells its choices and its settings now to the ramp', async () => {
+      const control = await sensor({ shutter: 1 / 100 }).exposureControl();
+      expect(control.current).toEqual({ shutter: 0.01, iso: 100, aperture: 8 });
+      expect(control.choices.shutter[0]!.label).toBe('1/8000');
+      expect(control.choices.shutter.at(-1)!.label).toBe('30');
+      expect(control.choices.iso.map((c) => c.label)).toContain('3200');
+      // Without a sensor there is nothing to ramp.
+      await expect(new TestPatternCamera(PARIS).exposureControl()).rejects.toThrow('no simulated sensor');
+    });
+  });
 });
