@@ -86,3 +86,17 @@ export function hourTicks(from, to, stepHours) {
   }
   return ticks;
 }
+
+/** Calls `redraw` 150 ms after the window's size last changed (a phone turned, a window resized), until the view is left. */
+export function onResize(ctx, redraw) {
+  let timer = 0;
+  const listener = () => {
+    clearTimeout(timer);
+    timer = setTimeout(redraw, 150);
+  };
+  window.addEventListener('resize', listener);
+  ctx.onLeave(() => {
+    window.removeEventListener('resize', listener);
+    clearTimeout(timer);
+  });
+}

@@ -2,7 +2,7 @@
 // the target, and a chart of each picture's luminance and exposure value over a day.
 import { api, seg } from '../api.js';
 import { h, fill, errorBox } from '../dom.js';
-import { timeChart, legend, hourTicks } from '../chart.js';
+import { timeChart, legend, hourTicks, onResize } from '../chart.js';
 import * as time from '../time.js';
 import { t, number } from '../i18n.js';
 
@@ -91,16 +91,7 @@ export function exposureCard(ctx, sourceId, date, ramp, onlyWithSettings = false
     drawnWidth = width();
     fill(box, data instanceof Error ? errorBox(data, t('exposure.cannotLoad')) : exposureChart(data, drawnWidth));
   };
-  let resizing = 0;
-  const onResize = () => {
-    clearTimeout(resizing);
-    resizing = setTimeout(() => draw(false), 150);
-  };
-  window.addEventListener('resize', onResize);
-  ctx.onLeave(() => {
-    window.removeEventListener('resize', onResize);
-    clearTimeout(resizing);
-  });
+  onResize(ctx, () => draw(false));
   api
     .get(`/api/sources/${seg(sourceId)}/exposure?date=${date}`, ctx.signal)
     .then((d) => {

@@ -3,6 +3,7 @@
 // maintainers (directors see the status read-only: nothing on this page changes anything).
 import { api } from '../api.js';
 import { h, fill, spinner, errorBox, bytes } from '../dom.js';
+import { onResize } from '../chart.js';
 import * as time from '../time.js';
 import { t, tNodes, number } from '../i18n.js';
 import { HISTORY_MS, alertsBlock, channelsBlock, healthCard, historyChart, pausedBanner, storageCard } from './health.js';
@@ -208,16 +209,7 @@ export async function systemView(root, ctx) {
     chart.width = width;
     fill(chart.box, chart.history instanceof Error ? errorBox(chart.history, t('system.cannotLoadHistory')) : historyChart(chart.history, width));
   };
-  let resizing = 0;
-  const onResize = () => {
-    clearTimeout(resizing);
-    resizing = setTimeout(() => drawChart(false), 150);
-  };
-  window.addEventListener('resize', onResize);
-  ctx.onLeave(() => {
-    window.removeEventListener('resize', onResize);
-    clearTimeout(resizing);
-  });
+  onResize(ctx, () => drawChart(false));
   const draw = async () => {
     const to = Date.now();
     const [s, ev, history] = await Promise.all([
