@@ -17,10 +17,15 @@ export interface EvenedFrame {
 
 /** Frames on each side of one that its mean EV is taken over (about two ramp steps at dusk every 10 s). */
 export const EVENING_WINDOW = 7;
-/** Frames farther apart than this are not neighbours (a thinned monthly film: hours apart, the light has really changed). */
-export const EVENING_SPAN_MS = 15 * 60_000;
-/** The largest gain given, in stops: a frame off by more than that is the scene's doing, not a step's. */
-export const EVENING_MAX_STOPS = 1;
+/**
+ * Neighbours are frames at most this far in time: the ramp's staircase shows where several
+ * frames share a step (a frame every 10 s to a minute). Frames farther apart (a 5-minute
+ * schedule, a thinned monthly film) each have their own settings for their own light,
+ * and are left as they are.
+ */
+export const EVENING_REACH_MS = 3 * 60_000;
+/** The largest gain given, in stops: a staircase's is half a step; more is the light's own change. */
+export const EVENING_MAX_STOPS = 0.5;
 
 /**
  * Each frame's gain in stops of light (+ brighter), in film order: the EV of its settings
@@ -34,7 +39,7 @@ export function evenOut(frames: readonly EvenedFrame[]): number[] {
     // The same reach on both sides: shrunk where a neighbour has no settings or is too far away in time.
     for (; k > 0; k--) {
       const reach = frames.slice(i - k, i + k + 1);
-      if (reach.every((f) => f.ev !== null && Math.abs(f.takenAt - frame.takenAt) <= EVENING_SPAN_MS)) break;
+      if (reach.every((f) => f.ev !== null && Math.abs(f.takenAt - frame.takenAt) <= EVENING_REACH_MS)) break;
     }
     if (k === 0) return 0;
     const around = frames.slice(i - k, i + k + 1);

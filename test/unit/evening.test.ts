@@ -1,4 +1,4 @@
-import { EVENING_SPAN_MS, evenOut, gainCommands } from '../../daemon/timelapse/evening';
+import { EVENING_REACH_MS, evenOut, gainCommands } from '../../daemon/timelapse/evening';
 import { filterValue, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
 
 describe("frames evened out before the film (an exposure ramp's steps)", () => {
@@ -21,13 +21,14 @@ describe("frames evened out before the film (an exposure ramp's steps)", () => {
     expect(evenOut(Array.from({ length: 20 }, (_, i) => ({ takenAt: at(i), ev: 12 })))).toEqual(Array(20).fill(0));
   });
 
-  it('leaves frames without settings, and frames with no near neighbours (a thinned film), as they are', () => {
+  it('leaves frames without settings, and frames with no near neighbours (a sparse schedule, a thinned film), as they are', () => {
     const ev = [10, 10, null, 9.67, 9.67, 9.33, 9.33];
     expect(evenOut(ev.map((e, i) => ({ takenAt: at(i), ev: e })))[2]).toBe(0);
     // Around the frame without settings the window shrinks to what is on both sides.
     expect(evenOut(ev.map((e, i) => ({ takenAt: at(i), ev: e })))[1]).toBe(0);
-    const hourly = [12, 11, 10, 9, 8].map((e, i) => ({ takenAt: at(0) + i * (EVENING_SPAN_MS + 1), ev: e }));
-    expect(evenOut(hourly)).toEqual([0, 0, 0, 0, 0]);
+    // Frames more than 3 minutes apart (a 5-minute schedule): each has its own settings for its own light.
+    const sparse = [12, 12, 12, 9, 6].map((e, i) => ({ takenAt: at(0) + i * (EVENING_REACH_MS + 1), ev: e }));
+    expect(evenOut(sparse)).toEqual([0, 0, 0, 0, 0]);
   });
 
   it("says the gains to ffmpeg's sendcmd, half a frame early, only when they change", () => {
