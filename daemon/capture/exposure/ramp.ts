@@ -7,9 +7,10 @@
  * The scene's level is the median of the last frames (one headlight, one truck in front
  * of the lens does not move it; a dusk does), plus what the sun's course says will change
  * before the next frame (feed-forward, in stops, from the caller). The settings then move
- * towards the target by at most `maxStepStops` a frame, and not at all within a dead band
- * of half a step (no hunting between two choices), using the camera's own choices: the
- * shutter first, then the ISO, the aperture last and only when allowed.
+ * towards the target by at most `maxStepStops` a frame (each knob too), and not at all
+ * within a dead band of half a step (no hunting between two choices), using the camera's
+ * own choices: the shutter first, then the ISO, the aperture last and only when allowed.
+ * A camera whose steps are coarser than that takes its smallest one.
  */
 import { stopsOf, stopsOfKnob, type Choice, type Choices, type ExposureKnob, type Settings } from '../../domain/exposure';
 
