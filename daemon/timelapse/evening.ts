@@ -3,68 +3,121 @@
  * steps (a third of a stop at most): the light of the scene falls smoothly, the frames'
  * brightness in a staircase, which a film shows as flicker. Each picture's settings are
  * stored with it, so each frame can be given the small gain that puts it where smooth
- * settings would have: the EV of its settings minus the mean EV of the frames around it.
+ * settings would have: the EV of its settings less that of the line through the middle
+ * of each step.
  * Real changes of the scene (a cloud, the site's lamps) are in the pictures, not in the
  * settings, and are left as they are; frames without stored settings get no gain. Pure:
  * the gains, and the commands that give them to ffmpeg.
  */
 
-/** A frame as the evening-out sees it: when, and the EV of its settings (null: not known). */
+/** A frame as the evening-out sees it: when, the EV of its settings (null: not known), and its mean luminance (0-255). */
 export interface EvenedFrame {
   takenAt: number;
   ev: number | null;
+  luminance: number | null;
 }
 
-/** Frames on each side of one that its mean EV is taken over (about two ramp steps at dusk every 10 s). */
-export const EVENING_WINDOW = 7;
+/** sRGB taken as a power of 2.2: a stop of light is 2^(1/2.2) on the encoded values, where nothing clips. */
+export const GAMMA_RESPONSE = 1 / 2.2;
+
 /**
- * Neighbours are frames at most this far in time: the ramp's staircase shows where several
- * frames share a step (a frame every 10 s to a minute). Frames farther apart (a 5-minute
- * schedule, a thinned monthly film) each have their own settings for their own light,
- * and are left as they are.
+ * Frames at most this far apart are neighbours: a steady run of pictures (every 10 s, every
+ * minute, every 5 minutes). Farther apart (a thinned monthly film, the night between two
+ * days' windows) each frame has its own settings for its own light, and is left as it is.
  */
-export const EVENING_REACH_MS = 3 * 60_000;
+export const EVENING_REACH_MS = 10 * 60_000;
 /** The largest gain given, in stops: a staircase's is half a step; more is the light's own change. */
 export const EVENING_MAX_STOPS = 0.5;
 
+/** A run of neighbouring frames with the same settings: one step of the staircase. */
+interface Run {
+  first: number;
+  last: number;
+  ev: number;
+  /** The middle of the run in time: where the smooth line through the staircase meets it. */
+  middle: number;
+}
+
 /**
- * Each frame's gain in stops of light (+ brighter), in film order: the EV of its settings
- * minus the mean EV of the frames around it, on a window as wide on both sides (so that a
- * steady ramp is not bent at its ends), with known settings, close enough in time.
+ * Each frame's gain in stops of light (+ brighter), in film order. The staircase of the
+ * settings is replaced by the line through the middle of each of its steps: a frame gets
+ * the EV of its settings less that line's EV at its time, interpolated between the middle
+ * of its own step and that of the step before (in the first half of its step) or after
+ * (in the second half). A frame of a step with no neighbouring step on that side (the
+ * first and the last, a gap, a frame without settings) gets none; so does a step of one
+ * frame (the settings moved every frame: each has its own).
  */
-export function evenOut(frames: readonly EvenedFrame[]): number[] {
-  return frames.map((frame, i) => {
-    if (frame.ev === null) return 0;
-    let k = Math.min(EVENING_WINDOW, i, frames.length - 1 - i);
-    // The same reach on both sides: shrunk where a neighbour has no settings or is too far away in time.
-    for (; k > 0; k--) {
-      const reach = frames.slice(i - k, i + k + 1);
-      if (reach.every((f) => f.ev !== null && Math.abs(f.takenAt - frame.takenAt) <= EVENING_REACH_MS)) break;
+export function evenOut(frames: readonly Pick<EvenedFrame, 'takenAt' | 'ev'>[]): number[] {
+  const runs: Run[] = [];
+  /** Whether run k and run k + 1 are neighbours (no gap, no frame without settings between them). */
+  const joined: boolean[] = [];
+  frames.forEach((frame, i) => {
+    const run = runs.at(-1);
+    const near = i > 0 && frames[i - 1]!.ev !== null && frame.takenAt - frames[i - 1]!.takenAt <= EVENING_REACH_MS;
+    if (frame.ev === null) return;
+    if (run && run.last === i - 1 && near && frame.ev === run.ev) {
+      run.last = i;
+      return;
     }
-    if (k === 0) return 0;
-    const around = frames.slice(i - k, i + k + 1);
-    const mean = around.reduce((sum, f) => sum + f.ev!, 0) / around.length;
-    const gain = frame.ev - mean;
-    return Math.max(-EVENING_MAX_STOPS, Math.min(EVENING_MAX_STOPS, Math.round(gain * 1000) / 1000));
+    if (run) joined[runs.length - 1] = run.last === i - 1 && near;
+    runs.push({ first: i, last: i, ev: frame.ev, middle: 0 });
   });
+  for (const run of runs) run.middle = (frames[run.first]!.takenAt + frames[run.last]!.takenAt) / 2;
+
+  const gains = new Array<number>(frames.length).fill(0);
+  runs.forEach((run, k) => {
+    for (let i = run.first; i <= run.last; i++) {
+      const t = frames[i]!.takenAt;
+      const other = t < run.middle ? (joined[k - 1] ? runs[k - 1] : undefined) : t > run.middle ? (joined[k] ? runs[k + 1] : undefined) : undefined;
+      if (!other) continue;
+      const smooth = run.ev + ((other.ev - run.ev) * (t - run.middle)) / (other.middle - run.middle);
+      const gain = run.ev - smooth;
+      gains[i] = Math.max(-EVENING_MAX_STOPS, Math.min(EVENING_MAX_STOPS, Math.round(gain * 1000) / 1000));
+    }
+  });
+  return gains;
+}
+
+/**
+ * How much the pictures' brightness answers a stop of their settings: log2 of the luminance's
+ * ratio across each step, less the frame-to-frame drift of the light just before it, per stop
+ * of the step; the median of the steps (a passing truck at one of them does not count).
+ * Highlights that clip and a black that stays black make a scene answer less than the
+ * power curve says; the gains are scaled to what the frames showed. Without three clean
+ * steps to measure, the power curve's.
+ */
+export function responseOf(frames: readonly EvenedFrame[]): number {
+  const clean = (f: EvenedFrame | undefined): f is EvenedFrame & { ev: number; luminance: number } => f !== undefined && f.ev !== null && f.luminance !== null && f.luminance > 5 && f.luminance < 250;
+  const ratios: number[] = [];
+  for (let i = 2; i < frames.length; i++) {
+    const [before, last, first] = [frames[i - 2], frames[i - 1], frames[i]];
+    if (!clean(before) || !clean(last) || !clean(first) || before.ev !== last.ev || first.ev === last.ev || Math.abs(first.ev - last.ev) > 1) continue;
+    if (first.takenAt - before.takenAt > 2 * EVENING_REACH_MS) continue;
+    const jump = Math.log2(first.luminance / last.luminance) - Math.log2(last.luminance / before.luminance);
+    ratios.push(jump / (last.ev - first.ev));
+  }
+  if (ratios.length < 3) return GAMMA_RESPONSE;
+  ratios.sort((a, b) => a - b);
+  const median = ratios[ratios.length >> 1]!;
+  return Math.max(0.1, Math.min(0.6, median));
 }
 
 /**
  * ffmpeg's sendcmd commands that set each frame's gain on the `lutyuv@gain` filter: frame i
  * is read at i / rate seconds, and a gain of g stops scales the JPEG's full-range Y′ by
- * 2^(g/2.2) and its colour differences around 128 by the same (the sRGB curve is close to
- * a power of 2.2, so a gain of light is a factor on the encoded values). Each command is
+ * 2^(g·response) and its colour differences around 128 by the same (`response`: responseOf,
+ * 1/2.2 for the sRGB curve alone, where a gain of light is a factor on the encoded values). Each command is
  * set half a frame early, so rounding never lets a frame through with its neighbour's gain.
  * Null when no frame has a gain (nothing to add to the chain).
  */
-export function gainCommands(gains: readonly number[], rate: string): string | null {
+export function gainCommands(gains: readonly number[], rate: string, response = GAMMA_RESPONSE): string | null {
   if (gains.every((g) => Math.abs(g) < 0.005)) return null;
   const [num, den] = rate.includes('/') ? rate.split('/').map(Number) as [number, number] : [Number(rate), 1];
   const perSecond = num / den;
   const lines: string[] = [];
   let last: number | null = null;
   gains.forEach((gain, i) => {
-    const factor = Math.round(Math.pow(2, gain / 2.2) * 10_000) / 10_000;
+    const factor = Math.round(Math.pow(2, gain * response) * 10_000) / 10_000;
     if (factor === last) return;
     last = factor;
     const at = i === 0 ? 0 : (i - 0.5) / perSecond;

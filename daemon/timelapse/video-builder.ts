@@ -21,7 +21,7 @@ import type { NewVideo, VideosRepository } from '../store/videos.repository';
 import type { Video, VideoRendition } from '../domain/videos';
 import { invalid } from '../errors';
 import { selectFrames } from './frames';
-import { evenOut, gainCommands } from './evening';
+import { evenOut, gainCommands, responseOf } from './evening';
 import { concatList, encodeArgs, encoderFor, outputSize, phoneArgs, phoneSize, slowedRate, type EncodeSettings, type PhoneSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
@@ -71,6 +71,8 @@ interface Frame {
   size: Size;
   /** The EV of the settings it was taken with (an exposure ramp's); null: not known. */
   ev: number | null;
+  /** Its mean luminance (0-255), as the pipeline measured it. */
+  luminance: number | null;
 }
 
 export interface VideoBuilderDeps {
@@ -148,7 +150,7 @@ export class VideoBuilder {
         // A film too short for its minimum holds each frame longer: frames read slower, output at fps.
         const inputRate = slowedRate(used.length, spec.fps, spec.minSeconds);
         // An exposure ramp's steps evened out: each frame's gain from the settings it was taken with.
-        const gains = options.evenOut === false ? null : gainCommands(evenOut(used), inputRate ?? String(spec.fps));
+        const gains = options.evenOut === false ? null : gainCommands(evenOut(used), inputRate ?? String(spec.fps), responseOf(used));
         if (gains) await fs.writeFile(tempGains, gains, { mode: 0o640 });
         const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_, ...(gains ? { gains: tempGains } : {}) });
         const args = encodeArgs(settings(encoder), size.fit);
@@ -303,7 +305,7 @@ export class VideoBuilder {
             continue;
           }
         }
-        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null };
+        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null, luminance: picture.luminance };
       }
     };
     await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, worker));

@@ -1,4 +1,4 @@
-import { EVENING_REACH_MS, evenOut, gainCommands } from '../../daemon/timelapse/evening';
+import { EVENING_REACH_MS, GAMMA_RESPONSE, evenOut, gainCommands, responseOf } from '../../daemon/timelapse/evening';
 import { filterValue, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
 
 describe("frames evened out before the film (an exposure ramp's steps)", () => {
@@ -29,6 +29,23 @@ describe("frames evened out before the film (an exposure ramp's steps)", () => {
     // Frames more than 3 minutes apart (a 5-minute schedule): each has its own settings for its own light.
     const sparse = [12, 12, 12, 9, 6].map((e, i) => ({ takenAt: at(0) + i * (EVENING_REACH_MS + 1), ev: e }));
     expect(evenOut(sparse)).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("measures how much the frames' brightness answers a stop of their settings, at the steps, the light's own drift taken off", () => {
+    // A dusk: the light falls 0.03 stop a frame, the settings step a third every 10 frames; the scene answers 0.28 (log2 of luminance) a stop.
+    const k = 0.28;
+    const frames = Array.from({ length: 80 }, (_, i) => {
+      const ev = 12 - Math.floor(i / 10) / 3;
+      // What reaches the sensor, in stops: the scene's light falling, plus the settings' (one EV less is one stop more).
+      return { takenAt: at(i), ev, luminance: 115 * 2 ** (k * (12 - ev - 0.03 * i)) };
+    });
+    expect(responseOf(frames)).toBeCloseTo(k, 2);
+    // A truck in front of the lens at one step does not move the median.
+    const truck = frames.map((f, i) => (i === 30 ? { ...f, luminance: f.luminance * 0.5 } : f));
+    expect(responseOf(truck)).toBeCloseTo(k, 2);
+    // Fewer than three steps to measure: the power curve's answer.
+    expect(responseOf(frames.slice(0, 25))).toBe(GAMMA_RESPONSE);
+    expect(gainCommands([0, 0.3], '25', 0.28)!.split('\n')[1]).toContain(`val*${(2 ** (0.3 * 0.28)).toFixed(4)}`);
   });
 
   it("says the gains to ffmpeg's sendcmd, half a frame early, only when they change", () => {
