@@ -14,7 +14,8 @@ const round = (n) => Math.round(n * 10) / 10;
 
 /**
  * chart({ from, to, width, label, gapMs, xTicks: [{ at, label }], series: [{ key, name,
- *   axis: 'left' | 'right', min, max, format(v), ticks (false: none on the axis), points: [[ms, value | null]] }] })
+ *   axis: 'left' | 'right', min, max, format(v), ticks (false: none on the axis), gapMs (its own),
+ *   points: [[ms, value | null]] }] })
  * Each series is drawn with the classes `series <key>`; the caller's CSS colours them.
  */
 export function timeChart({ from, to, width, label, gapMs, xTicks, series }) {
@@ -49,7 +50,7 @@ export function timeChart({ from, to, width, label, gapMs, xTicks, series }) {
     const runs = [];
     for (const p of known) {
       const run = runs[runs.length - 1];
-      if (run && p[0] - run[run.length - 1][0] <= gapMs) run.push(p);
+      if (run && p[0] - run[run.length - 1][0] <= (s.gapMs ?? gapMs)) run.push(p);
       else runs.push([p]);
     }
     for (const run of runs) {

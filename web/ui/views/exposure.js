@@ -54,7 +54,7 @@ export function exposureChart(data, width) {
   const to = Date.parse(time.fromWallClock(`${nextDate(data.date)}T00:00`));
   const at = (p) => Date.parse(p.at);
   const series = [{ key: 'luminance', axis: 'left', min: 0, max: 255, format: (v) => number(Math.round(v)), points: points.map((p) => [at(p), p.luminance]) }];
-  if (data.target !== null) series.push({ key: 'target', axis: 'left', min: 0, max: 255, ticks: false, format: String, points: [[from, data.target], [to, data.target]] });
+  if (data.target !== null) series.push({ key: 'target', axis: 'left', min: 0, max: 255, ticks: false, gapMs: Infinity, format: String, points: [[from, data.target], [to, data.target]] });
   const evs = points.filter((p) => p.ev !== null).map((p) => p.ev);
   if (evs.length > 0) {
     // Whole EVs, four grid steps shared with the luminance axis.
