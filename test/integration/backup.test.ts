@@ -280,9 +280,10 @@ sync:
     const old = path.join(tmp.dir, 'schema-12.db');
     fs.writeFileSync(old, entries.find((e) => e.path === 'setup.db')!.data!);
     const db = new Database(old);
-    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email, no coverage record, no phone renditions, no users.language.
+    // What a lapsebox of migration 12 wrote: no shares, no progress e-mails, no users.email, no coverage record, no phone renditions, no users.language, no pictures' exposure.
     db.exec(
       'DROP TABLE progress_emails; DROP TABLE progress_rhythms; DROP TABLE shares; ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN language; ' +
+        'ALTER TABLE pictures DROP COLUMN exposure; ALTER TABLE pictures DROP COLUMN ev; ' +
         'DROP TABLE schedule_history; DROP TABLE slot_gaps; DROP TABLE daemon_runs; ' +
         'ALTER TABLE videos DROP COLUMN phone_path; ALTER TABLE videos DROP COLUMN phone_size; ALTER TABLE videos DROP COLUMN phone_width; ALTER TABLE videos DROP COLUMN phone_height; ALTER TABLE videos DROP COLUMN phone_bitrate; ' +
         'PRAGMA user_version = 12; VACUUM',
