@@ -12,6 +12,9 @@
  * `stopsOf` gives that figure, one stop brighter for each +1.
  */
 
+/** sRGB taken as a power curve: linear light is the encoded value to this power (a stop of light is 2^(1/2.2) on encoded values). */
+export const SRGB_GAMMA = 2.2;
+
 /** A setting's value as the camera spells it, and the number it stands for. */
 export interface Choice {
   /** What gphoto2 --set-config NAME=… takes: the camera's own spelling. */

@@ -9,6 +9,7 @@
  * settings, and are left as they are; frames without stored settings get no gain. Pure:
  * the gains, and the commands that give them to ffmpeg.
  */
+import { SRGB_GAMMA } from '../domain/exposure';
 
 /** A frame as the evening-out sees it: when, the EV of its settings (null: not known), and its mean luminance (0-255). */
 export interface EvenedFrame {
@@ -18,7 +19,7 @@ export interface EvenedFrame {
 }
 
 /** sRGB taken as a power of 2.2: a stop of light is 2^(1/2.2) on the encoded values, where nothing clips. */
-export const GAMMA_RESPONSE = 1 / 2.2;
+export const GAMMA_RESPONSE = 1 / SRGB_GAMMA;
 
 /**
  * Frames at most this far apart are neighbours: a steady run of pictures (every 10 s, every

@@ -26,7 +26,7 @@ describe("frames evened out before the film (an exposure ramp's steps)", () => {
     expect(evenOut(ev.map((e, i) => ({ takenAt: at(i), ev: e })))[2]).toBe(0);
     // Around the frame without settings the window shrinks to what is on both sides.
     expect(evenOut(ev.map((e, i) => ({ takenAt: at(i), ev: e })))[1]).toBe(0);
-    // Frames more than 3 minutes apart (a 5-minute schedule): each has its own settings for its own light.
+    // Frames farther apart than the reach (a thinned film, a gap in the schedule): each has its own settings for its own light.
     const sparse = [12, 12, 12, 9, 6].map((e, i) => ({ takenAt: at(0) + i * (EVENING_REACH_MS + 1), ev: e }));
     expect(evenOut(sparse)).toEqual([0, 0, 0, 0, 0]);
   });

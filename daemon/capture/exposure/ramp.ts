@@ -12,7 +12,7 @@
  * own choices: the shutter first, then the ISO, the aperture last and only when allowed.
  * A camera whose steps are coarser than that takes its smallest one.
  */
-import { stopsOf, stopsOfKnob, type Choice, type Choices, type ExposureKnob, type Settings } from '../../domain/exposure';
+import { SRGB_GAMMA, stopsOf, stopsOfKnob, type Choice, type Choices, type ExposureKnob, type Settings } from '../../domain/exposure';
 
 export interface Frame {
   /** Mean luminance of the picture, 0 to 1 (sRGB-encoded, as the pipeline measures it). */
@@ -51,11 +51,10 @@ export const SCENE_FRAMES = 5;
 const CLIP_LOW = 0.02;
 const CLIP_HIGH = 0.98;
 const CLIPPED_CORRECTION_STOPS = 2;
-const GAMMA = 2.2;
 
 /** A frame's luminance in stops of linear light (0 is white). */
 function lightStops(luminance: number): number {
-  return GAMMA * Math.log2(Math.min(1, Math.max(1e-4, luminance)));
+  return SRGB_GAMMA * Math.log2(Math.min(1, Math.max(1e-4, luminance)));
 }
 
 /**

@@ -12,7 +12,7 @@
  * the reference (a sun 45° high) 1/250 s at f/11 and ISO 100 (EV 15, "sunny 16") gives
  * the look as it is.
  */
-import { choicesOf, stopsOf, type Choices, type Settings } from '../../domain/exposure';
+import { SRGB_GAMMA, choicesOf, stopsOf, type Choices, type Settings } from '../../domain/exposure';
 import { daylightStops } from '../exposure/daylight';
 import type { Rgb } from './math';
 
@@ -21,7 +21,6 @@ const REFERENCE_ALTITUDE = 45;
 const REFERENCE_STOPS = -15;
 /** The look's ambient at the reference (light.ts's day keys). */
 const DAY_AMBIENT = (1.08 + 1.06 + 1.03) / 3;
-const GAMMA = 2.2;
 /** The site's lamps, in lux: what is left of the light once the sky is dark. */
 const SITE_LAMPS_LUX = 20;
 
@@ -51,5 +50,5 @@ export const SENSOR_START: Settings = { shutter: 1 / 250, iso: 100, aperture: 8 
 export function sensorGain(settings: Settings, altitude: number, ambient: Rgb): number {
   const dimming = Math.log2((ambient[0] + ambient[1] + ambient[2]) / 3 / DAY_AMBIENT);
   const autoStops = REFERENCE_STOPS - (sceneStops(altitude) - sceneStops(REFERENCE_ALTITUDE)) + dimming;
-  return Math.pow(2, (stopsOf(settings) - autoStops) / GAMMA);
+  return Math.pow(2, (stopsOf(settings) - autoStops) / SRGB_GAMMA);
 }
