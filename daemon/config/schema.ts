@@ -378,7 +378,7 @@ const timelapseKind = (enabled: boolean, maxSeconds: number, minSeconds: number)
       .default(1920),
     crf: int(0, 51).default(23).meta({ description: 'x264 quality: lower is better and bigger; 18-28 is the useful range' }),
     preset: z.enum(X264_PRESETS).default('medium').meta({ description: 'x264 speed against file size' }),
-    deflicker: z.boolean().default(true).meta({ description: 'Even out brightness jumps between frames (ffmpeg deflicker over 15 frames)' }),
+    deflicker: z.boolean().default(true).meta({ description: 'Even out brightness jumps between frames (each scaled to the mean of the 15 frames around it)' }),
     keepFrom: clockTime.optional().meta({ description: 'Use only pictures taken from this local time of day' }),
     keepTo: clockTime.optional().meta({ description: 'Use only pictures taken before this local time of day (wraps past midnight when before keepFrom)' }),
     minInterval: duration({ min: 0, max: 86_400_000, default: '0s', description: 'At least this much time between two frames; 0 = every picture' }),

@@ -2,11 +2,12 @@
  * The sharp adapter for the rest of the daemon: the process-wide settings, and
  * the few image operations other stages need (the camera drivers reading a new
  * picture's size, the test pattern encoding the frame it drew, the video builder
- * making a poster). The picture pipeline itself
+ * making a poster and measuring a frame whose picture has no stored luminance). The picture pipeline itself
  * (picture.pipeline.ts, overlays.ts) uses sharp directly; nothing outside
  * daemon/pipeline/ imports sharp.
  */
 import sharp from 'sharp';
+import { meanLuminance } from './plan';
 
 /**
  * Process-wide sharp settings for a small box. libvips' operation cache helps
@@ -33,6 +34,16 @@ export async function jpegSize(file: string): Promise<{ width: number; height: n
 /** Writes the poster of a video: the frame `from`, at most `maxWidth` wide (never enlarged), as a JPEG. */
 export async function writePoster(from: string, to: string, maxWidth: number): Promise<void> {
   await sharp(from).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: true }).toFile(to);
+}
+
+/**
+ * The mean luminance (0-255) of an image file, as the pipeline measures a picture's
+ * (meanLuminance): decoded small (a JPEG at an eighth of its size, straight from its DCT),
+ * which changes a mean by less than a level.
+ */
+export async function fileLuminance(file: string): Promise<number> {
+  const stats = await sharp(file).resize({ width: 240, withoutEnlargement: true }).stats();
+  return meanLuminance(stats.channels.map((c) => c.mean));
 }
 
 /** An encoded image (PNG, SVG) laid over a picture, its top-left corner at `left`, `top`. */

@@ -19,9 +19,11 @@ export interface EncodeSettings {
   height: number;
   crf: number;
   preset: (typeof X264_PRESETS)[number];
-  deflicker: boolean;
   encoder: VideoEncoder;
-  /** The file of each frame's gain (evening.ts gainCommands): the ramp's steps evened out, before anything else. */
+  /**
+   * The file of each frame's factors (evening.ts gainCommands): the ramp's steps evened out and
+   * the deflicker, before anything else.
+   */
   gains?: string;
 }
 
@@ -29,9 +31,6 @@ export interface Size {
   width: number;
   height: number;
 }
-
-/** Frames around each one that ffmpeg's deflicker averages over (measured: see the timelapse tests). */
-export const DEFLICKER_WINDOW = 15;
 
 /**
  * The video's size: `width` wide, with the aspect of most frames (a source whose
@@ -67,7 +66,11 @@ export function filterValue(text: string): string {
   return option.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
 }
 
-/** The filter chain: the frames' gains when given, fit to the output size when needed, deflicker, then the encoder's pixel format. */
+/**
+ * The filter chain: the frames' factors when given (the ramp evened out, the deflicker: no
+ * frame is held, see deflicker.ts), fit to the output size when needed, then the encoder's
+ * pixel format.
+ */
 export function videoFilters(s: EncodeSettings, fit: boolean): string {
   const chain: string[] = [];
   if (s.gains) chain.push(`sendcmd=f=${filterValue(s.gains)}`, 'lutyuv@gain=y=val:u=val:v=val');
@@ -75,7 +78,6 @@ export function videoFilters(s: EncodeSettings, fit: boolean): string {
     chain.push(`scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bicubic`);
     chain.push(`pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`, 'setsar=1');
   }
-  if (s.deflicker) chain.push(`deflicker=size=${DEFLICKER_WINDOW}:mode=am`);
   chain.push('format=yuv420p');
   return chain.join(',');
 }
@@ -106,9 +108,9 @@ export function encoderFor(preferred: VideoEncoder, size: Size): { encoder: Vide
  * preset medium, crf 23: 300 noisy 1920x1080 frames peak at 248 MB with two frame threads and
  * a 10-frame lookahead instead of 503 MB, 64.8 s instead of 66.9 s, the same file size
  * (npm run bench -- timelapse prints both in one run); 5 frames take 35 MB more off (400
- * test-pattern frames with deflicker: 263 MB against 298 MB, a 7.5 % smaller file, SSIM
+ * test-pattern frames with ffmpeg's deflicker filter: 263 MB against 298 MB, a 7.5 % smaller file, SSIM
  * 0.934 against 0.939); sliced threads instead of frame threads take 24 MB more off (120
- * 1080p frames of ffmpeg's testsrc2 with deflicker: 242 MB against 266 MB, the file 0.1 %
+ * 1080p frames of ffmpeg's testsrc2 with its deflicker filter: 242 MB against 266 MB, the file 0.1 %
  * larger, SSIM 0.9955 both), which the box's 450 MB budget needed beside a 24 MP capture
  * (npm run bench -- budget). On a 4-core Pi the encode leaves two cores to the captures,
  * which come first.

@@ -7,9 +7,11 @@
  * of each step.
  * Real changes of the scene (a cloud, the site's lamps) are in the pictures, not in the
  * settings, and are left as they are; frames without stored settings get no gain. Pure:
- * the gains, and the commands that give them to ffmpeg.
+ * the gains, joined with the deflicker's factors (deflicker.ts), and the commands that give
+ * them to ffmpeg.
  */
 import { SRGB_GAMMA } from '../domain/exposure';
+import { deflickerFactors } from './deflicker';
 
 /** A frame as the evening-out sees it: when, the EV of its settings (null: not known), and its mean luminance (0-255). */
 export interface EvenedFrame {
@@ -103,27 +105,49 @@ export function responseOf(frames: readonly EvenedFrame[]): number {
   return Math.max(0.1, Math.min(0.6, median));
 }
 
+/** A frame's factors on its encoded values: the luma (Y′) and the colour differences (around 128). */
+export interface FrameFactor {
+  y: number;
+  c: number;
+}
+
 /**
- * ffmpeg's sendcmd commands that set each frame's gain on the `lutyuv@gain` filter: frame i
- * is read at i / rate seconds, and a gain of g stops scales the JPEG's full-range Y′ by
- * 2^(g·response) and its colour differences around 128 by the same (`response`: responseOf,
- * 1/2.2 for the sRGB curve alone, where a gain of light is a factor on the encoded values). Each command is
- * set half a frame early, so rounding never lets a frame through with its neighbour's gain.
- * Null when no frame has a gain (nothing to add to the chain).
+ * Each frame's factors, in film order: the ramp's gain (`evenOut`: evenOut's stops, scaled by
+ * how much the frames answered a stop, on the luma and the colour alike, as light would),
+ * then the deflicker's on the luma (deflicker.ts), measured on the frames as the gain leaves
+ * them (a gain of g on the encoded values scales their mean by g where nothing clips).
  */
-export function gainCommands(gains: readonly number[], rate: string, response = GAMMA_RESPONSE): string | null {
-  if (gains.every((g) => Math.abs(g) < 0.005)) return null;
-  const [num, den] = rate.includes('/') ? rate.split('/').map(Number) as [number, number] : [Number(rate), 1];
+export function frameFactors(frames: readonly EvenedFrame[], options: { evenOut: boolean; deflicker: boolean }): FrameFactor[] {
+  const response = options.evenOut ? responseOf(frames) : GAMMA_RESPONSE;
+  const gains = options.evenOut ? evenOut(frames).map((stops) => Math.pow(2, stops * response)) : frames.map(() => 1);
+  const deflicker = options.deflicker ? deflickerFactors(frames.map((f, i) => (f.luminance === null ? null : f.luminance * gains[i]!))) : frames.map(() => 1);
+  return gains.map((g, i) => ({ y: g * deflicker[i]!, c: g }));
+}
+
+/**
+ * ffmpeg's sendcmd commands that set each frame's factors on the `lutyuv@gain` filter: frame i
+ * is read at i / rate seconds; its full-range Y′ is scaled by `y` and its colour differences
+ * around 128 by `c` (4 decimals). Only what changed is sent; each command is set half a frame
+ * early, so rounding never lets a frame through with its neighbour's factors. Null when every
+ * factor is 1 (nothing to add to the chain).
+ */
+export function gainCommands(factors: readonly FrameFactor[], rate: string): string | null {
+  const round = (f: number) => f.toFixed(4);
+  if (factors.every((f) => round(f.y) === '1.0000' && round(f.c) === '1.0000')) return null;
+  const [num, den] = rate.includes('/') ? (rate.split('/').map(Number) as [number, number]) : [Number(rate), 1];
   const perSecond = num / den;
   const lines: string[] = [];
-  let last: number | null = null;
-  gains.forEach((gain, i) => {
-    const factor = Math.round(Math.pow(2, gain * response) * 10_000) / 10_000;
-    if (factor === last) return;
-    last = factor;
+  let last: { y: string; c: string } | null = null;
+  factors.forEach((factor, i) => {
+    const y = round(factor.y);
+    const c = round(factor.c);
+    const commands: string[] = [];
+    if (y !== last?.y) commands.push(`lutyuv@gain y 'clip(val*${y},0,255)'`);
+    if (c !== last?.c) commands.push(`lutyuv@gain u 'clip((val-128)*${c}+128,0,255)'`, `lutyuv@gain v 'clip((val-128)*${c}+128,0,255)'`);
+    last = { y, c };
+    if (commands.length === 0) return;
     const at = i === 0 ? 0 : (i - 0.5) / perSecond;
-    const f = factor.toFixed(4);
-    lines.push(`${at.toFixed(6)} lutyuv@gain y 'clip(val*${f},0,255)', lutyuv@gain u 'clip((val-128)*${f}+128,0,255)', lutyuv@gain v 'clip((val-128)*${f}+128,0,255)';`);
+    lines.push(`${at.toFixed(6)} ${commands.join(', ')};`);
   });
   return `${lines.join('\n')}\n`;
 }

@@ -13,7 +13,7 @@ import type { Config, SourceConfig } from '../config/schema';
 import type { DataLayout } from '../files/layout';
 import { commitFile, tempPathFor } from '../files/atomic';
 import { jpegInfo } from '../files/jpeg';
-import { writePoster } from '../pipeline/sharp';
+import { fileLuminance, writePoster } from '../pipeline/sharp';
 import type { Logger } from '../logger';
 import type { PictureSizes } from '../storage/picture-sizes';
 import type { PicturesRepository } from '../store/pictures.repository';
@@ -21,7 +21,7 @@ import type { NewVideo, VideosRepository } from '../store/videos.repository';
 import type { Video, VideoRendition } from '../domain/videos';
 import { invalid } from '../errors';
 import { selectFrames } from './frames';
-import { evenOut, gainCommands, responseOf } from './evening';
+import { frameFactors, gainCommands } from './evening';
 import { concatList, encodeArgs, encoderFor, outputSize, phoneArgs, phoneSize, slowedRate, type EncodeSettings, type PhoneSettings, type Size, type VideoEncoder } from './encode-args';
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
@@ -71,7 +71,7 @@ interface Frame {
   size: Size;
   /** The EV of the settings it was taken with (an exposure ramp's); null: not known. */
   ev: number | null;
-  /** Its mean luminance (0-255), as the pipeline measured it. */
+  /** Its mean luminance (0-255), as the pipeline measured it on the picture (or, where it could not, on the frame). */
   luminance: number | null;
 }
 
@@ -149,10 +149,13 @@ export class VideoBuilder {
       for (let badFrames = 0; ; ) {
         // A film too short for its minimum holds each frame longer: frames read slower, output at fps.
         const inputRate = slowedRate(used.length, spec.fps, spec.minSeconds);
-        // An exposure ramp's steps evened out: each frame's gain from the settings it was taken with.
-        const gains = options.evenOut === false ? null : gainCommands(evenOut(used), inputRate ?? String(spec.fps), responseOf(used));
+        // Each frame's factors: an exposure ramp's steps evened out (from the settings it was taken
+        // with), and the deflicker (from the luminance of the frames around it), given to ffmpeg
+        // with the frames so that it holds none of them.
+        const factors = frameFactors(used, { evenOut: options.evenOut !== false, deflicker: spec.deflicker });
+        const gains = gainCommands(factors, inputRate ?? String(spec.fps));
         if (gains) await fs.writeFile(tempGains, gains, { mode: 0o640 });
-        const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, deflicker: spec.deflicker, encoder: with_, ...(gains ? { gains: tempGains } : {}) });
+        const settings = (with_: VideoEncoder): EncodeSettings => ({ fps: spec.fps, ...(inputRate ? { inputRate } : {}), width: size.width, height: size.height, crf: spec.crf, preset: spec.preset, encoder: with_, ...(gains ? { gains: tempGains } : {}) });
         const args = encodeArgs(settings(encoder), size.fit);
         await fs.writeFile(tempList, concatList(used.map((f) => f.file)), { mode: 0o640 });
         try {
@@ -305,7 +308,9 @@ export class VideoBuilder {
             continue;
           }
         }
-        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null, luminance: picture.luminance };
+        // A picture stored without its luminance (its pipeline could not measure it): the frame's own, for the deflicker.
+        const luminance = picture.luminance ?? (await fileLuminance(file).catch(() => null));
+        out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null, luminance };
       }
     };
     await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, worker));

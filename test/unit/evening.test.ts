@@ -1,4 +1,4 @@
-import { EVENING_REACH_MS, GAMMA_RESPONSE, evenOut, gainCommands, responseOf } from '../../daemon/timelapse/evening';
+import { EVENING_REACH_MS, GAMMA_RESPONSE, evenOut, frameFactors, gainCommands, responseOf } from '../../daemon/timelapse/evening';
 import { filterValue, videoFilters, type EncodeSettings } from '../../daemon/timelapse/encode-args';
 
 describe("frames evened out before the film (an exposure ramp's steps)", () => {
@@ -45,24 +45,52 @@ describe("frames evened out before the film (an exposure ramp's steps)", () => {
     expect(responseOf(truck)).toBeCloseTo(k, 2);
     // Fewer than three steps to measure: the power curve's answer.
     expect(responseOf(frames.slice(0, 25))).toBe(GAMMA_RESPONSE);
-    expect(gainCommands([0, 0.3], '25', 0.28)!.split('\n')[1]).toContain(`val*${(2 ** (0.3 * 0.28)).toFixed(4)}`);
+    // The gains follow the measured answer, not the power curve's.
+    const factors = frameFactors(frames, { evenOut: true, deflicker: false });
+    const stops = evenOut(frames);
+    const i = stops.findIndex((g) => g > 0.1);
+    expect(factors[i]!.y).toBeCloseTo(2 ** (stops[i]! * responseOf(frames)), 6);
+    expect(factors[i]!.c).toBe(factors[i]!.y);
   });
 
-  it("says the gains to ffmpeg's sendcmd, half a frame early, only when they change", () => {
-    expect(gainCommands([0, 0, 0.001], '25')).toBeNull();
-    const commands = gainCommands([0, 0.2, 0.2, -0.1], '25')!.trim().split('\n');
-    expect(commands).toHaveLength(3);
+  it("says the factors to ffmpeg's sendcmd, half a frame early, only those that change", () => {
+    const gain = (g: number) => ({ y: g, c: g });
+    expect(gainCommands([gain(1), gain(1), gain(1.00004)], '25')).toBeNull();
+    const commands = gainCommands([gain(1), gain(1.065), gain(1.065), { y: 0.969, c: 1.065 }, gain(0.969)], '25')!.trim().split('\n');
+    expect(commands).toHaveLength(4);
     expect(commands[0]).toBe("0.000000 lutyuv@gain y 'clip(val*1.0000,0,255)', lutyuv@gain u 'clip((val-128)*1.0000+128,0,255)', lutyuv@gain v 'clip((val-128)*1.0000+128,0,255)';");
-    // Frame 1 is read at 0.04 s: its gain is set at 0.02 s. 0.2 stop of light is 2^(0.2/2.2) on the encoded values.
-    expect(commands[1]).toMatch(/^0\.020000 lutyuv@gain y 'clip\(val\*1\.0650,0,255\)'/);
-    expect(commands[2]).toMatch(/^0\.100000 lutyuv@gain y 'clip\(val\*0\.9690,0,255\)'/);
+    // Frame 1 is read at 0.04 s: its factors are set at 0.02 s.
+    expect(commands[1]).toBe("0.020000 lutyuv@gain y 'clip(val*1.0650,0,255)', lutyuv@gain u 'clip((val-128)*1.0650+128,0,255)', lutyuv@gain v 'clip((val-128)*1.0650+128,0,255)';");
+    // Frame 3: only the luma changes (the deflicker's factor), so only the luma is sent.
+    expect(commands[2]).toBe("0.100000 lutyuv@gain y 'clip(val*0.9690,0,255)';");
+    expect(commands[3]).toBe("0.140000 lutyuv@gain u 'clip((val-128)*0.9690+128,0,255)', lutyuv@gain v 'clip((val-128)*0.9690+128,0,255)';");
     // A slowed film (frames read at 36/10 a second).
-    expect(gainCommands([0, 0.5], '36/10')!.split('\n')[1]).toMatch(/^0\.138889 /);
+    expect(gainCommands([gain(1), gain(1.2)], '36/10')!.split('\n')[1]).toMatch(/^0\.138889 /);
+  });
+
+  it("joins the ramp's gain and the deflicker: the deflicker measures the frames as the gain leaves them", () => {
+    // A dusk through a ramp (the light falls 0.03 stop a frame, a third-stop step every 10 frames, the scene answering 0.28).
+    const k = 0.28;
+    const frames = Array.from({ length: 80 }, (_, i) => {
+      const ev = 12 - Math.floor(i / 10) / 3;
+      return { takenAt: at(i), ev, luminance: 115 * 2 ** (k * (12 - ev - 0.03 * i)) };
+    });
+    const both = frameFactors(frames, { evenOut: true, deflicker: true });
+    // The gains leave a smooth fall, on which the deflicker has next to nothing left to do (away from the film's ends, where the gains stop).
+    const inner = both.slice(10, 70);
+    expect(Math.max(...inner.map((f) => Math.abs(f.y / f.c - 1)))).toBeLessThan(0.005);
+    // The deflicker alone evens the staircase instead, on the luma only, by about half a step (2^(0.28/6) = 3.3 %).
+    const alone = frameFactors(frames, { evenOut: false, deflicker: true });
+    expect(alone.every((f) => f.c === 1)).toBe(true);
+    expect(Math.max(...alone.slice(10, 70).map((f) => Math.abs(f.y - 1)))).toBeGreaterThan(0.02);
+    // Neither: nothing.
+    expect(frameFactors(frames, { evenOut: false, deflicker: false }).every((f) => f.y === 1 && f.c === 1)).toBe(true);
   });
 
   it('puts the gains first in the chain, the path escaped for the filter graph', () => {
-    const s: EncodeSettings = { fps: 25, width: 320, height: 180, crf: 23, preset: 'veryfast', deflicker: true, encoder: 'libx264', gains: "/data/it's:a,film/x.gains" };
-    expect(videoFilters(s, false)).toBe("sendcmd=f=/data/it\\\\\\'s\\\\:a\\,film/x.gains,lutyuv@gain=y=val:u=val:v=val,deflicker=size=15:mode=am,format=yuv420p");
+    const s: EncodeSettings = { fps: 25, width: 320, height: 180, crf: 23, preset: 'veryfast', encoder: 'libx264', gains: "/data/it's:a,film/x.gains" };
+    // No deflicker filter: its factors are in the gains, so ffmpeg holds no frame (deflicker.ts).
+    expect(videoFilters(s, false)).toBe("sendcmd=f=/data/it\\\\\\'s\\\\:a\\,film/x.gains,lutyuv@gain=y=val:u=val:v=val,format=yuv420p");
     expect(filterValue('plain/path')).toBe('plain/path');
   });
 });

@@ -234,7 +234,7 @@ describe('encoderFor', () => {
 });
 
 describe('encodeArgs', () => {
-  const settings: EncodeSettings = { fps: 25, width: 1920, height: 1080, crf: 23, preset: 'medium', deflicker: false, encoder: 'libx264' };
+  const settings: EncodeSettings = { fps: 25, width: 1920, height: 1080, crf: 23, preset: 'medium', encoder: 'libx264' };
 
   it('feeds the concat list at fps and encodes H.264 for every browser', () => {
     const sut = encodeArgs(settings, false);
@@ -249,9 +249,9 @@ describe('encodeArgs', () => {
     ]);
   });
 
-  it('fits frames of another size and deflickers when asked', () => {
-    expect(videoFilters({ ...settings, deflicker: true }, true)).toBe(
-      'scale=1920:1080:force_original_aspect_ratio=decrease:flags=bicubic,pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,deflicker=size=15:mode=am,format=yuv420p',
+  it('fits frames of another size (the deflicker is in the frames\' gains: no filter holds frames)', () => {
+    expect(videoFilters(settings, true)).toBe(
+      'scale=1920:1080:force_original_aspect_ratio=decrease:flags=bicubic,pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p',
     );
   });
 
@@ -273,7 +273,7 @@ describe('short films and phone renditions', () => {
     expect(slowedRate(250, 25, 10)).toBeNull();
     expect(slowedRate(400, 25, 10)).toBeNull();
     expect(slowedRate(36, 25, 0)).toBeNull();
-    const sut = encodeArgs({ fps: 25, inputRate: '36/10', width: 1280, height: 720, crf: 23, preset: 'medium', deflicker: false, encoder: 'libx264' }, false);
+    const sut = encodeArgs({ fps: 25, inputRate: '36/10', width: 1280, height: 720, crf: 23, preset: 'medium', encoder: 'libx264' }, false);
     expect(sut.input).toEqual(['-f', 'concat', '-safe', '0', '-r', '36/10']);
     // The output stays at fps: each picture is repeated.
     expect(sut.output.slice(sut.output.indexOf('-r'), sut.output.indexOf('-r') + 2)).toEqual(['-r', '25']);
