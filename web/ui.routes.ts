@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Routes, type Access, type DeclaredRoute } from './routes';
-import { HttpError, sendError } from './errors';
+import { HttpError } from './errors';
 import type { Catalogs } from '../daemon/i18n/catalogs';
 import { readerLanguage } from './language';
 
@@ -44,16 +44,41 @@ const VENDOR: Record<string, () => string> = {
   'vendor/intl-messageformat.js': () => require.resolve('intl-messageformat/intl-messageformat.esm.js'),
 };
 
-/** One of the UI's files (`file` as under /ui/), or 404; names are checked against a strict pattern before they reach the file system. */
-export function sendUiAsset(res: Response, file: string): void {
+const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', ico: 'image/x-icon' };
+
+/** The UI's files as served: read once, then from memory (a name that is no file is not remembered: any may be asked). */
+const assets = new Map<string, { body: Buffer; etag: string; type: string }>();
+
+/**
+ * One of the UI's files (`file` as under /ui/), or 404; names are checked against a strict
+ * pattern before they reach the file system. Each file is read once and then served from
+ * memory (the whole UI is about 150 KB, and it changes only with the version): headers and
+ * body go out in one write, never waiting behind the pictures' work for the thread pool, so
+ * the page's twenty modules arrive at once on a busy box, and the page's measure of its
+ * link (web/ui/api.js) is not the box's load.
+ */
+export function sendUiAsset(req: Request, res: Response, file: string): void {
   if (!ASSET.test(file)) throw new HttpError(404, 'not found');
+  let asset = assets.get(file);
+  if (asset === undefined) {
+    const vendor = VENDOR[file];
+    const real = vendor ? vendor() : path.join(uiFolder(), file);
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(real);
+    } catch {
+      throw new HttpError(404, 'not found'); // missing, or a folder
+    }
+    asset = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, type: TYPES[path.extname(file).slice(1)]! };
+    assets.set(file, asset);
+  }
   res.setHeader('Cache-Control', 'no-cache');
-  const vendor = VENDOR[file];
-  const done = (err?: Error) => {
-    if (err && !res.headersSent) sendError(res, 404, 'not found');
-  };
-  if (vendor) res.sendFile(vendor(), { dotfiles: 'deny' }, done);
-  else res.sendFile(file, { root: uiFolder(), dotfiles: 'deny' }, done);
+  res.setHeader('ETag', asset.etag);
+  if (req.fresh) {
+    res.status(304).end();
+    return;
+  }
+  res.type(asset.type).send(asset.body);
 }
 
 /** Message keys the page never needs: the server's own pages, e-mails and error messages. */
@@ -148,7 +173,7 @@ export function uiRoutes(auth: RequestHandler, access: Access, declared: Declare
   });
   // Assets are not secret but stay behind the login like the rest.
   routes.get('/ui/*file', { kind: 'user' }, (req, res) => {
-    sendUiAsset(res, (req.params as unknown as { file: string[] }).file.join('/'));
+    sendUiAsset(req, res, (req.params as unknown as { file: string[] }).file.join('/'));
   });
   return router;
 }

@@ -4,6 +4,8 @@
  * cross-site and form-encoded requests, and a password sprayer. The answer is
  * always a clean 4xx JSON error, never a file from elsewhere, never a 500.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { DateTime } from 'luxon';
 import type { LoadedConfig } from '../../daemon/config/load';
@@ -142,6 +144,25 @@ describe('hostile input', () => {
     }
     expect(wrong).toEqual([]);
   }, 60_000);
+
+  it("serves the UI's files from memory, whole and with their type, revalidated by ETag, and keeps nothing for a name that is no file", async () => {
+    const file = fs.readFileSync(path.join(__dirname, '..', '..', 'web', 'ui', 'app.js'), 'utf8');
+    const first = await raw('GET', '/ui/app.js', { user: 'viewer' });
+    expect(first.status).toBe(200);
+    expect(first.body).toBe(file);
+    expect(first.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(first.headers['cache-control']).toBe('no-cache');
+    const etag = first.headers['etag']!;
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    const again = await raw('GET', '/ui/app.js', { user: 'viewer', headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe('');
+    expect((await raw('GET', '/ui/style.css', { user: 'viewer' })).headers['content-type']).toBe('text/css; charset=utf-8');
+    expect((await raw('GET', '/ui/vendor/intl-messageformat.js', { user: 'viewer' })).status).toBe(200);
+    // Names that are no file: 404 every time (nothing is kept for them), and still behind the login.
+    for (const name of ['nothing-here.js', 'views/nothing.js', 'views.js']) expect((await raw('GET', `/ui/${name}`, { user: 'viewer' })).status).toBe(404);
+    expect((await raw('GET', '/ui/app.js')).status).toBe(401);
+  });
 
   it('refuses hostile names in the routes that create things, with the field named', async () => {
     for (const username of ['../../etc/passwd', '/abs', 'nul\u0000byte', '<script>', 'a'.repeat(65), '']) {
