@@ -26,6 +26,7 @@ import { concatList, encodeArgs, encoderFor, outputSize, phoneArgs, phoneSize, s
 import { EncodeError, type FfmpegRunner } from './ffmpeg.runner';
 import type { VideoSpec } from './video-spec';
 import { messageOf } from '../error-causes';
+import { Limiter } from '../limiter';
 
 export interface SkippedFrame {
   picture: number;
@@ -284,6 +285,7 @@ export class VideoBuilder {
     const out: (Frame | null)[] = new Array(selected.length).fill(null);
     let remade = 0;
     let next = 0;
+    const measuring = new Limiter(1);
     const worker = async () => {
       while (next < selected.length) {
         if (signal?.aborted) throw new EncodeError('cancelled', 'the video was cancelled');
@@ -308,8 +310,9 @@ export class VideoBuilder {
             continue;
           }
         }
-        // A picture stored without its luminance (its pipeline could not measure it): the frame's own, for the deflicker.
-        const luminance = picture.luminance ?? (await fileLuminance(file).catch(() => null));
+        // A picture stored without its luminance (its pipeline could not measure it): the frame's own, for the
+        // deflicker, one frame at a time so that a film of such pictures does not crowd out the captures.
+        const luminance = picture.luminance ?? (await measuring.run(() => fileLuminance(file)).catch(() => null));
         out[i] = { picture: id, takenAt, file, size: { width: info.width, height: info.height }, ev: picture.exposure?.ev ?? null, luminance };
       }
     };

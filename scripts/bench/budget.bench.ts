@@ -40,6 +40,7 @@ import { stringify } from 'yaml';
 import { TestPatternCamera } from '../../daemon/capture/testpattern.camera';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { PREVIEW_WIDTH, THUMB_WIDTH } from '../../daemon/pipeline/plan';
+import { fileLuminance } from '../../daemon/pipeline/sharp';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import { openRepositories } from '../../daemon/store/repositories';
 import type { NewPicture } from '../../daemon/store/pictures.repository';
@@ -200,7 +201,9 @@ async function prepareDay(dataDir: string, day: string, count: number): Promise<
           fs.mkdirSync(path.dirname(to), { recursive: true });
           await sharp(file).resize({ width }).jpeg({ quality: 85 }).toFile(to);
         }
-        rows.push({ sourceId: 'a', takenAt, localDate: day, path: relative, size, width: FRAME.width, height: FRAME.height, derivatives: ['thumb', 'preview', 'frame'] });
+        // Its mean luminance, as the pipeline stores it with every picture (the films' deflicker reads it).
+        const luminance = await fileLuminance(file);
+        rows.push({ sourceId: 'a', takenAt, localDate: day, path: relative, size, width: FRAME.width, height: FRAME.height, luminance, derivatives: ['thumb', 'preview', 'frame'] });
       }
     } finally {
       await camera.close();

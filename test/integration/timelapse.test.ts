@@ -107,6 +107,22 @@ describe('timelapse videos', () => {
     expect(Math.abs(mean(frameLuminance(store.layout.absolute(store.videos.get(even.videoId!)!.path))) - mean(frameLuminance(store.layout.absolute(store.videos.get(plain.videoId!)!.path))))).toBeLessThan(6);
   });
 
+  it("deflickers pictures stored without their luminance too: each frame's own is measured", async () => {
+    const ids = day.map((p) => p.id);
+    const saved = store.db.prepare<[], { id: number; luminance: number | null }>(`SELECT id, luminance FROM pictures WHERE id IN (${ids.join(',')})`).all();
+    store.db.prepare(`UPDATE pictures SET luminance = NULL WHERE id IN (${ids.join(',')})`).run();
+    try {
+      const plain = await build({ from: '2026-11-20', to: '2026-11-20', deflicker: false });
+      const even = await build({ from: '2026-11-20', to: '2026-11-20', deflicker: true });
+      const before = meanStep(frameLuminance(store.layout.absolute(store.videos.get(plain.videoId!)!.path)));
+      const after = meanStep(frameLuminance(store.layout.absolute(store.videos.get(even.videoId!)!.path)));
+      expect(1 - after / before).toBeGreaterThanOrEqual(0.9);
+    } finally {
+      const restore = store.db.prepare('UPDATE pictures SET luminance = ? WHERE id = ?');
+      for (const row of saved) restore.run(row.luminance, row.id);
+    }
+  });
+
   it('makes a lost or broken frame again from its picture, skips and reports one whose picture is gone too, and still builds', async () => {
     const frame = (p: Picture) => store.layout.derivative(p.path, 'frame');
     fs.rmSync(frame(day[5]!)); // frame lost, picture there: made again
