@@ -365,8 +365,10 @@ describe('SyncService against a real S3 server (Swift s3api)', () => {
   });
 
   it('a multipart upload never shows an object before it is complete', async () => {
+    // Eight parts, four at a time, sharing 8 MB/s: the first part is recorded seconds before the last
+    // (with three parts all in flight at once, they ended together and the object was complete before the HEAD).
     openWith([s3Target('cloud', { maxRate: '8MB/s', send: ['videos'] })]);
-    addVideo(24 * MiB);
+    addVideo(64 * MiB);
     const videoKey = `${PREFIX}north/videos/daily/2026-11-20.mp4`;
     startSync();
     await waitFor('a part of the video on the server', () => (store.multipart.get('cloud', videoKey)?.parts.length ?? 0) > 0, 60_000);
