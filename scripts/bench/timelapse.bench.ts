@@ -28,6 +28,7 @@ import type { Config, SourceConfig } from '../../daemon/config/schema';
 import { type DataLayout } from '../../daemon/files/layout';
 import { localDate, pictureFileName } from '../../daemon/domain/data-folder';
 import { silentLogger } from '../../daemon/logger';
+import { fileLuminance } from '../../daemon/pipeline/sharp';
 import { configureSharp } from '../../daemon/pipeline/sharp';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { concatList, encodeArgs, outputSize, videoFilters, X264_LOW_MEMORY, type EncodeSettings, type Size } from '../../daemon/timelapse/encode-args';
@@ -163,6 +164,9 @@ async function makeFrames(store: Repositories, src: SourceConfig, period: Period
   const started = Date.now();
   const sizes = await render(FRAME, times, files);
   const ms = Date.now() - started;
+  // Each picture's mean luminance, as the pipeline stores it (the films' deflicker reads it).
+  const luminance: number[] = [];
+  for (const file of files) luminance.push(await fileLuminance(file));
   store.pictures.transaction(() => {
     for (let i = 0; i < times.length; i++) {
       const takenAt = times[i]!;
@@ -174,6 +178,7 @@ async function makeFrames(store: Repositories, src: SourceConfig, period: Period
         size: sizes[i]!,
         width: FRAME.width,
         height: FRAME.height,
+        luminance: luminance[i]!,
         derivatives: ['frame'],
       });
     }
