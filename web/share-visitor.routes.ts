@@ -82,7 +82,7 @@ export function shareVisitorRoutes(deps: WebDeps, declared: DeclaredRoute[], slo
 
   assets.get('/:token/ui/*file', rule(ALL), (req, res) => {
     res.setHeader('Content-Security-Policy', UI_CSP);
-    sendUiAsset(req, res, (req.params as unknown as { file: string[] }).file.join('/'));
+    sendUiAsset(res, (req.params as unknown as { file: string[] }).file.join('/'));
   });
 
   api.get('/:token/api/me', rule(ALL), (_req, res) => {

@@ -57,7 +57,7 @@ const assets = new Map<string, { body: Buffer; etag: string; type: string }>();
  * the page's twenty modules arrive at once on a busy box, and the page's measure of its
  * link (web/ui/api.js) is not the box's load.
  */
-export function sendUiAsset(req: Request, res: Response, file: string): void {
+export function sendUiAsset(res: Response, file: string): void {
   if (!ASSET.test(file)) throw new HttpError(404, 'not found');
   let asset = assets.get(file);
   if (asset === undefined) {
@@ -73,11 +73,8 @@ export function sendUiAsset(req: Request, res: Response, file: string): void {
     assets.set(file, asset);
   }
   res.setHeader('Cache-Control', 'no-cache');
+  // res.send answers 304 itself when the request's If-None-Match holds this ETag.
   res.setHeader('ETag', asset.etag);
-  if (req.fresh) {
-    res.status(304).end();
-    return;
-  }
   res.type(asset.type).send(asset.body);
 }
 
@@ -173,7 +170,7 @@ export function uiRoutes(auth: RequestHandler, access: Access, declared: Declare
   });
   // Assets are not secret but stay behind the login like the rest.
   routes.get('/ui/*file', { kind: 'user' }, (req, res) => {
-    sendUiAsset(req, res, (req.params as unknown as { file: string[] }).file.join('/'));
+    sendUiAsset(res, (req.params as unknown as { file: string[] }).file.join('/'));
   });
   return router;
 }
