@@ -340,8 +340,10 @@ describe('the session driver in the running daemon', () => {
       sources: [
         {
           id: 'dslr',
-          camera: { driver: 'gphoto2', timeout: '1s' },
-          schedule: { every: '4s' },
+          // 2 s: on a loaded machine the worker's start and the session's opening can take over 1 s,
+          // and a try cut before the session opened would leave no worker to check.
+          camera: { driver: 'gphoto2', timeout: '2s' },
+          schedule: { every: '6s' },
           recovery: { retries: 1, powerCycle: { gpio: 17, afterFailures: 2, off: '1s', settle: '0s', maxPerDay: 5, simulate: true } },
         },
       ],
@@ -353,7 +355,7 @@ describe('the session driver in the running daemon', () => {
       const r = await cli(['status', '--json', '--config', configFile], { env: vcameraEnv(fixtures) });
       return (JSON.parse(r.stdout) as { sources: { down: unknown; powerCycles: { today: number } | null; lastError: { message: string } | null; counts: { pictures: number } }[] }).sources[0]!;
     };
-    await waitFor('the camera marked down', async () => (await status()).down !== null, 40_000);
+    await waitFor('the camera marked down', async () => (await status()).down !== null, 60_000);
     const down = await status();
     expect(down.powerCycles).toMatchObject({ today: 1 });
     expect(d.lines.filter((l) => String(l.msg).startsWith('relay GPIO 17 (simulated')).map((l) => l.msg)).toEqual([
@@ -365,15 +367,15 @@ describe('the session driver in the running daemon', () => {
     const workers = new Set(d.lines.filter((l) => l.msg.includes('session opened')).map((l) => l.worker as number));
     expect(workers.size).toBeGreaterThanOrEqual(2);
     // Down, the camera is still tried at each slot (to see it come back): a try may be under way
-    // now in one of these workers, which its 1 s timeout ends.
-    await waitFor('the failed sessions\' workers to be gone', () => [...workers].every(isGone), 5_000);
+    // now in one of these workers, which its 2 s timeout ends.
+    await waitFor('the failed sessions\' workers to be gone', () => [...workers].every(isGone), 10_000);
 
     // The camera has a picture again: up at the next slot, through a new session.
     fixtureFolder(fixtures, [jpeg]);
-    await waitFor('the camera back up', async () => (await status()).down === null, 20_000);
+    await waitFor('the camera back up', async () => (await status()).down === null, 30_000);
     expect((await status()).counts.pictures).toBeGreaterThanOrEqual(1);
     expect(d.lines.some((l) => String(l.msg).includes('is back after'))).toBe(true);
-  });
+  }, 150_000);
 
   it('doctor says when the binding cannot be loaded, and what the sources use instead', async () => {
     // As on a box where npm ci skipped the binding: resolving "gphoto2" fails in every node process started here.
