@@ -5,6 +5,12 @@
  * skipped (logged and counted); "capture now" during a capture shares the one in
  * flight.
  *
+ * The camera is free again once its file is written: the next slot's picture may
+ * be taken while the previous one is still processed (the pipeline takes one
+ * picture at a time, so a 1080p source would otherwise wait behind a 24 MP one
+ * and miss its slots). Per source, at most one picture waits for its turn, and
+ * outcomes are processed and recorded in the order the pictures were taken.
+ *
  * When a camera fails, the recovery ladder climbs one rung at a time:
  *   1. retry within the slot (`recovery.retries`), as long as the retry can end
  *      before the next slot; the last retry follows the driver's reset when it has
@@ -54,6 +60,10 @@ const ABANDON_SETTLE_MS = 2_500;
 const RAMP_MEMORY_MS = 3_600_000;
 /** Pause before a plain retry: a busy camera often needs a moment. */
 const RETRY_PAUSE_MS = 2_000;
+/** Captures of one source in flight at once: one being processed, one taken (or taking) while it is. */
+const MAX_CAPTURES_IN_FLIGHT = 2;
+export const SKIPPED_BUSY = 'the previous capture is still running';
+export const SKIPPED_PROCESSING = 'the two previous pictures are still being processed';
 
 interface Unit {
   source: SourceConfig;
@@ -61,8 +71,14 @@ interface Unit {
   relay: Relay | null;
   /** Why the configured relay could not be opened; null once it is open (or not yet tried). */
   relayFault: RelayFault | null;
+  /** The latest capture in flight: it ends after every earlier one (see `capture`). */
   inFlight: Promise<CaptureOutcome> | null;
-  stop: AbortController | null;
+  /** How many captures are in flight (at most MAX_CAPTURES_IN_FLIGHT), and how to abort each. */
+  stops: Set<AbortController>;
+  /** The latest capture's signal: an earlier one leaves the camera and the ladder to it. */
+  latest: AbortSignal | null;
+  /** A capture, a reset, a power cycle or a test shot is using the camera now. */
+  cameraBusy: boolean;
   /** Until the previous capture service has let this source go (a reload): its capture in flight, and when it is done. */
   handover: Handover | null;
   closed: boolean;
@@ -153,7 +169,7 @@ export class CaptureService {
       const inherited = handover?.relayFault ?? null;
       const powerCycle = source.enabled ? source.recovery.powerCycle : undefined;
       const relayFault = inherited && powerCycle && sameRelay(inherited.config, powerCycle) ? inherited : null;
-      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance, deps.log), relay: null, relayFault, inFlight: null, stop: null, handover, closed: false, ramp: this.#rampFor(source) };
+      const unit: Unit = { source, camera: deps.createCamera(source, deps.config.appliance, deps.log), relay: null, relayFault, inFlight: null, stops: new Set(), latest: null, cameraBusy: false, handover, closed: false, ramp: this.#rampFor(source) };
       this.#units.set(source.id, unit);
       void handover?.released.then(() => {
         if (unit.handover === handover) unit.handover = null;
@@ -254,12 +270,16 @@ export class CaptureService {
       (): CaptureOutcome => ({ status: 'skipped', reason: SKIPPED_TEST_SHOT }),
       (err: unknown): CaptureOutcome => ({ status: 'failed', error: toCameraError(err, sourceId) }),
     );
-    unit.stop = stop;
+    unit.stops.add(stop);
+    unit.latest = stop.signal;
+    unit.cameraBusy = true;
     try {
       return await run;
     } finally {
       unit.inFlight = null;
-      unit.stop = null;
+      unit.stops.delete(stop);
+      unit.latest = null;
+      unit.cameraBusy = false;
     }
   }
 
@@ -369,7 +389,7 @@ export class CaptureService {
 
   isBusy(sourceId: string): boolean {
     const unit = this.#units.get(sourceId);
-    return unit ? unit.inFlight !== null || unit.handover !== null : false;
+    return unit ? unit.stops.size > 0 || unit.handover !== null : false;
   }
 
   /** Captures one picture now. Never rejects: the outcome says how it ended. */
@@ -390,43 +410,57 @@ export class CaptureService {
       // The previous capture service still holds the camera (a reload during a capture).
       const { inFlight, released } = unit.handover;
       if (reason === 'manual') return inFlight ?? released.then(() => this.capture(sourceId, reason));
-      if (inFlight) {
-        this.#state.recordSkip(sourceId, this.#today());
-        this.#missed(sourceId, 'busy');
-        this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
-        return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
-      }
+      if (inFlight) return Promise.resolve(this.#skipBusy(sourceId, SKIPPED_BUSY));
       return released.then(() => this.capture(sourceId, reason));
     }
-    if (unit.inFlight) {
-      if (reason === 'manual') return unit.inFlight;
-      this.#state.recordSkip(sourceId, this.#today());
-      this.#missed(sourceId, 'busy');
-      this.#log.warn({ source: sourceId }, 'slot skipped: the previous capture is still running');
-      return Promise.resolve({ status: 'skipped', reason: 'the previous capture is still running' });
+    const previous = unit.inFlight;
+    if (previous) {
+      if (reason === 'manual') return previous;
+      if (unit.cameraBusy) return Promise.resolve(this.#skipBusy(sourceId, SKIPPED_BUSY));
+      if (unit.stops.size >= MAX_CAPTURES_IN_FLIGHT) return Promise.resolve(this.#skipBusy(sourceId, SKIPPED_PROCESSING));
     }
     const stop = new AbortController();
-    const run = this.#climb(unit, reason, stop.signal)
+    unit.stops.add(stop);
+    unit.latest = stop.signal;
+    // The camera is taken now, before the first await: the next slot sees it busy.
+    unit.cameraBusy = true;
+    const run = this.#climb(unit, reason, stop.signal, previous ?? Promise.resolve())
       .then((outcome) => {
         // A slot the camera failed: its gap is noted once, with the error that ended it (after the ladder).
         if (reason === 'slot' && outcome.status === 'failed' && outcome.error.code !== 'aborted') this.#missed(sourceId, 'camera', outcome.error.describe());
         return outcome;
       })
       .finally(() => {
-      unit.inFlight = null;
-      unit.stop = null;
-    });
+        unit.stops.delete(stop);
+        if (unit.latest === stop.signal) {
+          unit.inFlight = null;
+          unit.latest = null;
+          unit.cameraBusy = false;
+        }
+      });
     unit.inFlight = run;
-    unit.stop = stop;
     return run;
   }
 
-  /** One capture with the recovery ladder around it. */
-  async #climb(unit: Unit, reason: CaptureReason, stop: AbortSignal): Promise<CaptureOutcome> {
+  /** A slot skipped because the source is busy: counted, noted for the coverage calendar, and logged. */
+  #skipBusy(sourceId: string, reason: string): CaptureOutcome {
+    this.#state.recordSkip(sourceId, this.#today());
+    this.#missed(sourceId, 'busy');
+    this.#log.warn({ source: sourceId }, `slot skipped: ${reason}`);
+    return { status: 'skipped', reason };
+  }
+
+  /**
+   * One capture with the recovery ladder around it. `previous` is the capture before it,
+   * still being processed: this one's picture is processed, and its outcome recorded, after.
+   */
+  async #climb(unit: Unit, reason: CaptureReason, stop: AbortSignal, previous: Promise<unknown>): Promise<CaptureOutcome> {
     const { source } = unit;
     const started = this.#now();
+    let attempt = await this.#attempt(unit, reason, stop, previous);
+    // The previous capture's outcome first (a failure of ours must not be counted before its success).
+    await previous;
     const wasDown = this.#state.get(source.id).downSince !== null;
-    let attempt = await this.#attempt(unit, reason, stop);
     // A full disk is not the camera's fault: no retry, no failure counted, no power cycle.
     if (!attempt.ok && attempt.error.code !== 'aborted' && this.#storage) {
       const full = await this.#storage.diskTrouble();
@@ -445,15 +479,20 @@ export class CaptureService {
     for (let retry = 1; !attempt.ok && retry <= retries && worthRetrying(attempt.error) && !stop.aborted; retry++) {
       const withReset = retry === retries && unit.camera.reset !== undefined;
       const pause = withReset ? 0 : Math.min(RETRY_PAUSE_MS, source.schedule.every / 10);
+      if (unit.latest !== stop) {
+        this.#log.info({ source: source.id }, 'no retry: the next slot has the camera');
+        break;
+      }
       if (this.#now() + pause + source.camera.timeout > started + source.schedule.every) {
         this.#log.info({ source: source.id }, 'no retry: it could not end before the next slot');
         break;
       }
       this.#log.warn({ source: source.id, retry, of: retries, reset: withReset }, `retrying the capture${withReset ? ' after a reset of the camera' : ''}`);
+      unit.cameraBusy = true;
       if (withReset) await this.#reset(unit, stop);
       else await sleep(pause, stop).catch(() => undefined);
       if (stop.aborted) break;
-      attempt = await this.#attempt(unit, reason, stop);
+      attempt = await this.#attempt(unit, reason, stop, previous);
     }
     if (attempt.ok) return this.#succeeded(unit, attempt.picture, reason, started, wasDown);
 
@@ -466,6 +505,8 @@ export class CaptureService {
     const failures = this.#state.get(source.id).consecutiveFailures;
     this.#log.error({ source: source.id, reason, code: error.code, consecutiveFailures: failures }, `capture failed: ${error.describe()}`);
     if (wasDown || !worthRetrying(error)) return { status: 'failed', error };
+    // A later slot's capture has the camera: it goes on with the ladder, counting this failure.
+    if (unit.latest !== stop) return { status: 'failed', error };
 
     // Rung 2: the power cycle, when the failures in a row reach the threshold.
     const powerCycle = source.recovery.powerCycle;
@@ -475,8 +516,9 @@ export class CaptureService {
       const day = localDate(this.#now(), this.#config.appliance.timezone);
       const done = this.#state.powerCyclesOn(source.id, day);
       if (done < powerCycle.maxPerDay) {
+        unit.cameraBusy = true;
         await this.#powerCycle(unit, powerCycle, day, error, stop);
-        const after = await this.#attempt(unit, reason, stop);
+        const after = await this.#attempt(unit, reason, stop, previous);
         if (after.ok) return this.#succeeded(unit, after.picture, reason, started, wasDown);
         // Stopping is not the camera's fault, here as after the first attempt.
         if (after.error.code === 'aborted') return { status: 'failed', error: after.error };
@@ -494,8 +536,11 @@ export class CaptureService {
     return { status: 'failed', error };
   }
 
-  /** One capture attempt, bounded by camera.timeout; the file is stored and indexed on success. */
-  async #attempt(unit: Unit, reason: CaptureReason, stop: AbortSignal): Promise<Attempt> {
+  /**
+   * One capture attempt, bounded by camera.timeout; the file is stored and indexed on success.
+   * The camera is let go once its file is written; the picture is processed after `previous`.
+   */
+  async #attempt(unit: Unit, reason: CaptureReason, stop: AbortSignal, previous: Promise<unknown>): Promise<Attempt> {
     const { source, camera } = unit;
     // No camera operation starts once the daemon is stopping.
     if (stop.aborted) return { ok: false, error: abortError(stop) };
@@ -524,6 +569,10 @@ export class CaptureService {
       capturing = undefined;
       companions = result.companions ?? [];
       const captured = this.#now();
+      // The camera is free for the next slot; the deadline was the camera's, not the processing's.
+      if (unit.latest === stop) unit.cameraBusy = false;
+      clear();
+      await previous;
       rewritten = tempPathFor(path.join(dir, pictureFileName(started)));
       const processed = await this.#pipeline.process(temp, { source, takenAt: started }, rewritten).catch((err: unknown) => {
         if (err instanceof PipelineError) throw new CameraError('bad-output', `camera ${source.id}: ${err.message}`, 'the camera did not deliver a JPEG picture; check its picture format settings');
@@ -657,7 +706,7 @@ export class CaptureService {
       const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled(pending), graceOver]);
       clearTimeout(timer);
-      for (const unit of this.#units.values()) unit.stop?.abort(new CameraError('aborted', `camera ${unit.source.id}: capture abandoned, the daemon is stopping`));
+      for (const unit of this.#units.values()) for (const stop of unit.stops) stop.abort(new CameraError('aborted', `camera ${unit.source.id}: capture abandoned, the daemon is stopping`));
       await Promise.allSettled(pending);
     }
     await Promise.all([...this.#units.values()].map((u) => this.#close(u)));

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../daemon/config/load';
-import { buildCaptureStack } from '../../daemon/compose/stacks';
+import { buildCaptureStack, buildPipeline } from '../../daemon/compose/stacks';
 import { CameraError, type Camera, type CaptureRequest, type CaptureResult } from '../../daemon/capture/camera';
-import type { Handover } from '../../daemon/capture/capture.service';
+import { SKIPPED_BUSY, SKIPPED_PROCESSING, type Handover } from '../../daemon/capture/capture.service';
 import { openRepositories, type Repositories } from '../../daemon/store/repositories';
 import { silentLogger } from '../../daemon/logger';
 import { SimulatedRelay } from '../../daemon/hardware/relay';
@@ -64,7 +64,7 @@ describe('CaptureService', () => {
   let relays: SimulatedRelay[];
   let relayFails = false;
 
-  const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }', handover?: ReadonlyMap<string, Handover>) => {
+  const make = (camera: Camera, timeout = '2s', extra = 'recovery: { retries: 0 }', handover?: ReadonlyMap<string, Handover>, pipeline?: ReturnType<typeof buildPipeline>) => {
     const { config } = parseConfig(
       `appliance: { id: box, timezone: Europe/Paris }\nsources:\n  - id: cam\n    camera: { driver: testpattern, timeout: ${timeout} }\n    ${extra}\n`,
       path.join(tmp.dir, 'lapsebox.yaml'),
@@ -81,9 +81,32 @@ describe('CaptureService', () => {
         return simulated;
       },
       ...(handover ? { handover } : {}),
+      ...(pipeline ? { pipeline } : {}),
     });
     service.start();
     return service;
+  };
+
+  /** The real pipeline, each picture held until the test lets it through (a 24 MP picture ahead, on a slow box). */
+  const heldPipeline = () => {
+    const pipeline = buildPipeline(() => parseConfig('appliance: { id: box, timezone: Europe/Paris }\nsources: []\n', path.join(tmp.dir, 'p.yaml')).config.appliance, silentLogger());
+    const process = pipeline.process.bind(pipeline);
+    const held: (() => void)[] = [];
+    pipeline.process = async (...args) => {
+      await new Promise<void>((resolve) => held.push(resolve));
+      return process(...args);
+    };
+    /** Until a picture is held. */
+    const holding = async () => {
+      for (let i = 0; held.length === 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(held.length).toBeGreaterThan(0);
+    };
+    /** Lets the oldest held picture through, once one is held. */
+    const release = async () => {
+      await holding();
+      held.shift()!();
+    };
+    return { pipeline, held, holding, release };
   };
 
   /** Every file under sources/, so a test can see that nothing was left behind. */
@@ -241,6 +264,60 @@ describe('CaptureService', () => {
     expect(await manual).toBe(await first);
     expect(camera.calls).toBe(1);
     expect(store.state.get('cam')).toMatchObject({ captures: 1, skipped: 1 });
+  });
+
+  it('lets the camera go once its file is written: the next slot takes its picture while the previous one is processed, and the outcomes come in order', async () => {
+    const camera = new ScriptedCamera(['ok']);
+    const { pipeline, held, holding, release } = heldPipeline();
+    const sut = make(camera, '2s', 'recovery: { retries: 0 }', undefined, pipeline);
+    const first = sut.capture('cam', 'slot');
+    // The first picture waits for the pipeline; the camera is free.
+    await holding();
+    expect(held).toHaveLength(1);
+    expect(sut.isBusy('cam')).toBe(true);
+    const second = sut.capture('cam', 'slot');
+    for (let i = 0; camera.calls < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(camera.calls).toBe(2);
+    await new Promise((r) => setTimeout(r, 50));
+    // A third slot while two pictures are in flight: skipped, with why (at most one waits per source).
+    expect(await sut.capture('cam', 'slot')).toEqual({ status: 'skipped', reason: SKIPPED_PROCESSING });
+    expect(camera.calls).toBe(2);
+    // "Capture now" shares the latest.
+    const manual = sut.capture('cam', 'manual');
+    // The second picture is not processed before the first.
+    expect(held).toHaveLength(1);
+    held.shift()!();
+    const a = await first;
+    await release();
+    const b = await second;
+    expect(await manual).toBe(b);
+    expect(a.status).toBe('captured');
+    expect(b.status).toBe('captured');
+    if (a.status !== 'captured' || b.status !== 'captured') return;
+    expect(a.picture.id).toBeLessThan(b.picture.id);
+    expect(store.state.get('cam')).toMatchObject({ captures: 2, skipped: 1, lastPictureId: b.picture.id, consecutiveFailures: 0 });
+    expect(sut.isBusy('cam')).toBe(false);
+    await sut.stop(100);
+  });
+
+  it('counts a failure of the next slot after the success before it, however the processing and the camera end', async () => {
+    // The second slot's camera fails while the first picture is still processed.
+    const camera = new ScriptedCamera(['ok', 'throw']);
+    const { pipeline, holding, release } = heldPipeline();
+    const sut = make(camera, '2s', 'recovery: { retries: 0 }', undefined, pipeline);
+    const first = sut.capture('cam', 'slot');
+    await holding();
+    const second = sut.capture('cam', 'slot');
+    for (let i = 0; camera.calls < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    // The failure waits for the first picture's outcome: nothing counted yet, and the camera is still the failing slot's.
+    expect(store.state.get('cam')).toMatchObject({ captures: 0, failures: 0 });
+    expect(await sut.capture('cam', 'slot')).toEqual({ status: 'skipped', reason: SKIPPED_BUSY });
+    await release();
+    expect((await first).status).toBe('captured');
+    expect(await second).toMatchObject({ status: 'failed', error: { code: 'busy' } });
+    expect(store.state.get('cam')).toMatchObject({ captures: 1, failures: 1, consecutiveFailures: 1 });
+    await sut.stop(100);
   });
 
   it('on stop, lets a capture finish within the grace period', async () => {
