@@ -8,7 +8,7 @@
  * The camera is free again once its file is written: the next slot's picture may
  * be taken while the previous one is still processed (the pipeline takes one
  * picture at a time, so a 1080p source would otherwise wait behind a 24 MP one
- * and miss its slots). Per source, at most one picture waits for its turn, and
+ * and miss its slots). Per source, at most three pictures wait for their turn, and
  * outcomes are processed and recorded in the order the pictures were taken.
  *
  * When a camera fails, the recovery ladder climbs one rung at a time:
@@ -60,10 +60,14 @@ const ABANDON_SETTLE_MS = 2_500;
 const RAMP_MEMORY_MS = 3_600_000;
 /** Pause before a plain retry: a busy camera often needs a moment. */
 const RETRY_PAUSE_MS = 2_000;
-/** Captures of one source in flight at once: one being processed, one taken (or taking) while it is. */
-const MAX_CAPTURES_IN_FLIGHT = 2;
+/**
+ * Captures of one source in flight at once: one being processed and three waiting (or being taken).
+ * A 24 MP picture of another source takes up to 2.5 s in the pipeline on a slow box: a source
+ * every second then has two or three pictures waiting, on disk, none in memory.
+ */
+export const MAX_CAPTURES_IN_FLIGHT = 4;
 export const SKIPPED_BUSY = 'the previous capture is still running';
-export const SKIPPED_PROCESSING = 'the two previous pictures are still being processed';
+export const SKIPPED_PROCESSING = 'the previous pictures are still waiting to be processed';
 
 interface Unit {
   source: SourceConfig;
